@@ -1,0 +1,1 @@
+"""Models of the Sign-in and security app."""

@@ -1,0 +1,150 @@
+"""The `lifeline` console script.
+
+    lifeline serve [--host H] [--port P] [--workers N] [--no-worker]
+    lifeline worker
+    lifeline import-resources FILE [--library CODE] [--dry-run]
+    lifeline export-resources ...
+    lifeline <any Django management command>
+
+Commands with hyphens map to management commands with underscores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+# Long-running processes that `lifeline worker` supervises. Each is a management command
+# whose loop finishes the step in hand on SIGTERM. The task worker comes first; apps with
+# loops of their own (the access-health prober, the scheduler of periodic jobs) add theirs.
+WORKER_COMMANDS: list[list[str]] = [
+    ["run_scheduler"],
+    ["probe_loop"],
+]
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifeline.settings")
+
+
+def task_worker_command() -> list[str]:
+    from django.conf import settings
+
+    if settings.TASK_BACKEND == "rq":
+        return ["rqworker", "default", "--with-scheduler"]
+    return ["db_worker", "--queue-name", "*", "--interval", "0.5"]
+
+
+def available_commands() -> set[str]:
+    from django.core.management import get_commands
+
+    return set(get_commands())
+
+
+def _spawn(argv: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "lifeline", *argv])  # noqa: S603 - our own interpreter
+
+
+def supervise(commands: list[list[str]]) -> int:
+    """Run each command as a child; restart one that dies; on SIGTERM/SIGINT stop them all."""
+    children = {i: _spawn(argv) for i, argv in enumerate(commands)}
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        time.sleep(1)
+        for i, child in list(children.items()):
+            if child.poll() is not None and not stopping:
+                print(f"lifeline: {' '.join(commands[i])} exited with {child.returncode}; restarting", file=sys.stderr)
+                time.sleep(1)
+                children[i] = _spawn(commands[i])
+    deadline = time.monotonic() + 30
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0
+
+
+def worker_commands() -> list[list[str]]:
+    known = available_commands()
+    return [task_worker_command()] + [argv for argv in WORKER_COMMANDS if argv[0] in known]
+
+
+def cmd_worker(args: list[str]) -> int:
+    _setup()
+    import django
+
+    django.setup()
+    return supervise(worker_commands())
+
+
+def cmd_serve(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="lifeline serve")
+    parser.add_argument("--host", default=os.environ.get("LIFELINE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LIFELINE_PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("LIFELINE_WEB_WORKERS", str(os.cpu_count() or 2))))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("LIFELINE_WEB_THREADS", "4")))
+    parser.add_argument("--no-worker", action="store_true", help="serve pages only (workers run elsewhere)")
+    opts = parser.parse_args(args)
+    _setup()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    web = [
+        "granian", "--interface", "wsgi", "--host", opts.host, "--port", str(opts.port),
+        "--workers", str(opts.workers), "--blocking-threads", str(opts.threads),
+        "--no-ws", "lifeline.wsgi:application",
+    ]
+    commands = [] if opts.no_worker else worker_commands()
+    web_proc = subprocess.Popen([sys.executable, "-m", *web])  # noqa: S603 - our own interpreter
+    sup = subprocess.Popen([sys.executable, "-m", "lifeline", "worker"]) if commands else None  # noqa: S603
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for proc in (web_proc, sup):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = web_proc.wait()
+    stop(signal.SIGTERM, None)
+    if sup is not None:
+        sup.wait(timeout=35)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "serve":
+        return cmd_serve(argv[1:])
+    if argv and argv[0] == "worker":
+        return cmd_worker(argv[1:])
+    _setup()
+    from django.core.management import execute_from_command_line
+
+    if argv and not argv[0].startswith("-"):
+        argv[0] = argv[0].replace("-", "_")
+    execute_from_command_line(["lifeline", *argv])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Named personas shared by every app's tests (healthchecks' hc/test.py style).
+
+library_a / library_b: two libraries of one installation.
+admin_a, librarian_a (e-resources), tech_a, reference_a, delivery_a, leader_a: staff of A.
+librarian_b: e-resources librarian of B. patron_a: a student of A. stranger: signed in, no role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from lifeline.core.choices import PatronCategory, Role
+from lifeline.core.models import Library, Membership, Patron
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_staff(username: str, library: Library, role: str) -> Any:
+    user = get_user_model().objects.create_user(username, f"{username}@example.edu", PASSWORD, is_staff=True)
+    Membership.objects.create(user=user, library=library, role=role)
+    return user
+
+
+@pytest.fixture
+def library_a(db: Any) -> Library:
+    return Library.objects.create(
+        code="nefu", name="东北林业大学图书馆", name_en="Northeast Forestry University Library",
+        campus_ip_ranges="10.10.0.0/16\n202.118.0.0/20", carsi_idp_entity_id="https://idp.nefu.edu.cn/idp/shibboleth",
+        proxy_prefix="https://ezproxy.nefu.edu.cn/login?url=", email="lib@nefu.example.edu",
+    )
+
+
+@pytest.fixture
+def library_b(db: Any) -> Library:
+    return Library.objects.create(code="hit", name="哈尔滨工业大学图书馆", name_en="HIT Library")
+
+
+@pytest.fixture
+def admin_a(library_a: Library) -> Any:
+    return make_staff("admin_a", library_a, Role.ADMIN)
+
+
+@pytest.fixture
+def librarian_a(library_a: Library) -> Any:
+    return make_staff("librarian_a", library_a, Role.ERESOURCES)
+
+
+@pytest.fixture
+def tech_a(library_a: Library) -> Any:
+    return make_staff("tech_a", library_a, Role.TECH)
+
+
+@pytest.fixture
+def reference_a(library_a: Library) -> Any:
+    return make_staff("reference_a", library_a, Role.REFERENCE)
+
+
+@pytest.fixture
+def delivery_a(library_a: Library) -> Any:
+    return make_staff("delivery_a", library_a, Role.DELIVERY)
+
+
+@pytest.fixture
+def leader_a(library_a: Library) -> Any:
+    return make_staff("leader_a", library_a, Role.LEADERSHIP)
+
+
+@pytest.fixture
+def librarian_b(library_b: Library) -> Any:
+    return make_staff("librarian_b", library_b, Role.ERESOURCES)
+
+
+@pytest.fixture
+def patron_a(library_a: Library) -> Any:
+    user = get_user_model().objects.create_user("patron_a", "patron_a@example.edu", PASSWORD)
+    Patron.objects.create(user=user, library=library_a, category=PatronCategory.STUDENT, display_name="张三")
+    return user
+
+
+@pytest.fixture
+def stranger(db: Any) -> Any:
+    return get_user_model().objects.create_user("stranger", "stranger@example.org", PASSWORD)
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def english(client: Client) -> Client:
+    client.cookies["lifeline_lang"] = "en"
+    return client

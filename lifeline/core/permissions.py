@@ -1,0 +1,74 @@
+"""What each staff role may do, in one table.
+
+Actions are "<app>.<verb>". Every staff role may view its own library's records;
+changing them needs the action below. Pages, the admin and the API all ask
+`user_can(user, library, action)` or narrow querysets with `.restrict(user, action)`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lifeline.core.choices import Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from lifeline.core.models import Library
+
+VIEW = "view"  # any staff role of the library
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(
+        {
+            "core.manage",
+            "registry.change",
+            "health.change",
+            "emergency.change",
+            "emergency.declare",
+            "delivery.change",
+            "analytics.change",
+            "services.change",
+        }
+    ),
+    Role.ERESOURCES: frozenset(
+        {"registry.change", "health.change", "analytics.change", "emergency.change"}
+    ),
+    Role.TECH: frozenset({"health.change", "registry.change_routes"}),
+    Role.REFERENCE: frozenset({"delivery.change", "services.change"}),
+    Role.SUBJECT: frozenset({"services.change", "delivery.change"}),
+    Role.DELIVERY: frozenset({"delivery.change"}),
+    Role.LEADERSHIP: frozenset({"emergency.declare"}),
+}
+# registry.change implies changing routes too.
+for _role, _actions in list(ROLE_ACTIONS.items()):
+    if "registry.change" in _actions:
+        ROLE_ACTIONS[_role] = _actions | {"registry.change_routes"}
+
+
+def role_allows(role: str, action: str) -> bool:
+    return action == VIEW or action in ROLE_ACTIONS.get(role, frozenset())
+
+
+def library_ids_for(user: AbstractBaseUser | AnonymousUser, action: str = VIEW) -> set[int]:
+    """Ids of the libraries where the user's staff roles allow `action` (cached on the user)."""
+    if not user.is_authenticated:
+        return set()
+    cache: dict[str, set[int]] = user.__dict__.setdefault("_lifeline_libs", {})
+    if action not in cache:
+        from lifeline.core.models import Membership
+
+        roles = Membership.objects.filter(user=user, is_active=True).values_list("library_id", "role")
+        cache[action] = {lib for lib, role in roles if role_allows(role, action)}
+    return cache[action]
+
+
+def user_can(user: AbstractBaseUser | AnonymousUser, library: Library | int, action: str = VIEW) -> bool:
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return True
+    library_id = library if isinstance(library, int) else library.pk
+    return library_id in library_ids_for(user, action)
+
+
+def is_staff_anywhere(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or bool(library_ids_for(user))

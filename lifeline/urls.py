@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("lifeline.api_urls")),
+    path("accounts/", include("lifeline.accounts.urls")),
+    path("status/", include("lifeline.health.urls")),
+    path("emergency/", include("lifeline.emergency.urls")),
+    path("delivery/", include("lifeline.delivery.urls")),
+    path("analytics/", include("lifeline.analytics.urls")),
+    path("", include("lifeline.registry.urls")),
+    path("", include("lifeline.core.urls")),
+]

@@ -101,7 +101,7 @@ WSGI_APPLICATION = "lifeline.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", BASE_DIR / "registry" / "io" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -179,7 +179,8 @@ X_FRAME_OPTIONS = "DENY"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LANGUAGE_COOKIE_NAME = "lifeline_lang"
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# registry/io (import/export) keeps its own catalogue and templates beside its code.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "registry" / "io" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [topic ...]` (all topics when none is named)."""

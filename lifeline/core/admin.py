@@ -6,7 +6,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from lifeline.core.models import ApiToken, AuditLog, Library, Membership, Patron, ScheduledJob
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lifeline.core.choices import NotificationStatus
+from lifeline.core.models import ApiToken, AuditLog, Library, Membership, Notification, Patron, ScheduledJob
 from lifeline.core.permissions import library_ids_for, user_can
 
 
@@ -124,3 +128,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 admin.site.register(ScheduledJob)
+
+
+@admin.register(Notification)
+class NotificationAdmin(LibraryScopedAdmin):
+    list_display = ["created_at", "channel", "kind", "subject", "status", "attempts", "sent_at", "library"]
+    list_filter = ["channel", "status", "kind"]
+    search_fields = ["subject", "body", "url"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    @admin.action(description=_("Retry now"))
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        from lifeline.core.notify import deliver
+
+        queryset.exclude(status=NotificationStatus.SENT).update(
+            status=NotificationStatus.PENDING, next_attempt_at=timezone.now()
+        )
+        for pk in queryset.values_list("pk", flat=True):
+            deliver(pk)

@@ -37,3 +37,30 @@ AUDIT_ACTION_COLOURS = {
     AuditAction.IMPORT: "purple",
     AuditAction.ACTION: "grey",
 }
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+class WebhookFormat(models.TextChoices):
+    JSON = "json", _("Plain JSON")
+    WECOM = "wecom", _("WeCom robot")
+    DINGTALK = "dingtalk", _("DingTalk robot")
+    FEISHU = "feishu", _("Feishu robot")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+NOTIFICATION_STATUS_COLOURS = {
+    NotificationStatus.PENDING: "yellow",
+    NotificationStatus.SENDING: "blue",
+    NotificationStatus.SENT: "green",
+    NotificationStatus.FAILED: "red",
+}

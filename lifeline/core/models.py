@@ -12,7 +12,14 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from lifeline.core.choices import AuditAction, PatronCategory, Role
+from lifeline.core.choices import (
+    AuditAction,
+    Channel,
+    NotificationStatus,
+    PatronCategory,
+    Role,
+    WebhookFormat,
+)
 from lifeline.core.querysets import RestrictedQuerySet
 
 
@@ -217,3 +224,52 @@ class ScheduledJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Notification(models.Model):
+    """An outbox row: written in the same transaction as the decision to notify, sent later.
+
+    A worker claims a row with a conditional UPDATE and a lease (`claimed_until`); a worker that
+    dies mid-send leaves the lease to expire and another picks the row up, so nothing is lost.
+    Delivery is at-least-once: a crash after the SMTP server accepted but before the row was
+    marked sent can send twice, which beats never.
+    """
+
+    MAX_ATTEMPTS = 10
+
+    library = models.ForeignKey(Library, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    kind = models.CharField(_("kind"), max_length=60, blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    recipients = models.JSONField(_("recipients"), default=list, blank=True)
+    url = models.URLField(_("webhook URL"), max_length=1000, blank=True)
+    webhook_format = models.CharField(_("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    html = models.TextField(blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "channel", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="notification_unique_dedupe",
+            )
+        ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        target = ", ".join(self.recipients) if self.channel == Channel.EMAIL else self.url
+        return f"{self.get_channel_display()} → {target}: {self.subject}"

@@ -26,8 +26,8 @@ class Periodic:
 
 
 def all_jobs() -> list[Periodic]:
-    jobs: list[Periodic] = []
-    for app in APPS:
+    jobs: list[Periodic] = _core_jobs()
+    for app in APPS[1:]:
         try:
             module = importlib.import_module(f"lifeline.{app}.schedule")
         except ModuleNotFoundError:
@@ -57,3 +57,9 @@ def run_due(now: dt.datetime | None = None, jobs: list[Periodic] | None = None) 
             job.task()
         started.append(job.name)
     return started
+
+
+def _core_jobs() -> list[Periodic]:
+    from lifeline.core.tasks import sweep_notifications
+
+    return [Periodic("core.notifications", dt.timedelta(minutes=1), sweep_notifications)]

@@ -1,0 +1,161 @@
+"""Notifications through an outbox: e-mail and webhooks (plain JSON, WeCom, DingTalk, Feishu robots).
+
+Callers decide inside their own transaction (`notify_email`, `notify_webhook` only write a row);
+the row is sent by a task enqueued when the transaction commits, and a periodic sweep
+(`send_pending`, scheduled every minute) retries failures with back-off and picks up rows whose
+sender died. So a decision that committed is never lost, and one that rolled back never goes out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import httpx
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from lifeline.core.choices import Channel, NotificationStatus, WebhookFormat
+from lifeline.core.models import Library, Notification
+
+log = logging.getLogger(__name__)
+LEASE = dt.timedelta(minutes=5)
+WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def _create(library: Library | None, dedupe_key: str, **fields: Any) -> Notification:
+    if dedupe_key:
+        existing = Notification.objects.filter(library=library, channel=fields["channel"], dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            obj = Notification.objects.create(library=library, dedupe_key=dedupe_key, **fields)
+    except IntegrityError:
+        # Another process queued the same notice a moment ago: one notice, not two.
+        return Notification.objects.get(library=library, channel=fields["channel"], dedupe_key=dedupe_key)
+    transaction.on_commit(lambda: _enqueue(obj.pk))
+    return obj
+
+
+def _enqueue(pk: int) -> None:
+    from lifeline.core.tasks import deliver_notification
+
+    try:
+        deliver_notification.enqueue(pk)
+    except Exception:  # a broker outage must not break the request that queued the notice
+        log.exception("could not enqueue notification %s; the sweep will send it", pk)
+
+
+def notify_email(
+    library: Library | None, to: list[str], subject: str, body: str, *, html: str = "", kind: str = "",
+    dedupe_key: str = "",
+) -> Notification:
+    recipients = sorted({addr.strip() for addr in to if addr and addr.strip()})
+    return _create(library, dedupe_key, channel=Channel.EMAIL, recipients=recipients, subject=subject[:300],
+                   body=body, html=html, kind=kind)
+
+
+def notify_webhook(
+    library: Library | None, url: str, *, title: str, text: str, fmt: str = WebhookFormat.JSON,
+    payload: dict[str, Any] | None = None, kind: str = "", dedupe_key: str = "",
+) -> Notification:
+    return _create(library, dedupe_key, channel=Channel.WEBHOOK, url=url, webhook_format=fmt, subject=title[:300],
+                   body=text, payload=payload, kind=kind)
+
+
+def webhook_body(n: Notification) -> dict[str, Any]:
+    """The request body each robot expects (their documented "markdown"/"text" message types)."""
+    if n.webhook_format == WebhookFormat.WECOM:
+        return {"msgtype": "markdown", "markdown": {"content": f"**{n.subject}**\n{n.body}"}}
+    if n.webhook_format == WebhookFormat.DINGTALK:
+        return {"msgtype": "markdown", "markdown": {"title": n.subject, "text": f"### {n.subject}\n\n{n.body}"}}
+    if n.webhook_format == WebhookFormat.FEISHU:
+        return {"msg_type": "text", "content": {"text": f"{n.subject}\n{n.body}"}}
+    return {"title": n.subject, "text": n.body, "kind": n.kind, "created_at": n.created_at.isoformat(), **(n.payload or {})}
+
+
+def _robot_error(response: httpx.Response) -> str:
+    """WeCom/DingTalk answer HTTP 200 with errcode != 0 on failure; Feishu with code != 0."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("errcode", "code", "StatusCode"):
+        if key in data and data[key] not in (0, "0", None):
+            return f"{key}={data[key]} {data.get('errmsg') or data.get('msg') or data.get('StatusMessage') or ''}".strip()
+    return ""
+
+
+def _send(n: Notification) -> None:
+    if n.channel == Channel.EMAIL:
+        if not n.recipients:
+            raise ValueError("no recipients")
+        msg = EmailMultiAlternatives(n.subject, n.body, to=n.recipients)
+        if n.html:
+            msg.attach_alternative(n.html, "text/html")
+        msg.send()
+        return
+    with httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+        response = client.post(n.url, json=webhook_body(n))
+    if response.status_code >= 300:
+        raise RuntimeError(f"HTTP {response.status_code}")
+    error = _robot_error(response)
+    if error:
+        raise RuntimeError(error)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def claim(pk: int, now: dt.datetime) -> bool:
+    """Take the row for sending: pending and due, or a lease that ran out (its sender died)."""
+    due = Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=NotificationStatus.SENDING, claimed_until__lt=now
+    )
+    return bool(
+        Notification.objects.filter(due, pk=pk).update(status=NotificationStatus.SENDING, claimed_until=now + LEASE)
+    )
+
+
+def deliver(pk: int, now: dt.datetime | None = None) -> bool:
+    """Send one notification if it is due and nobody else holds it. True when sent."""
+    now = now or timezone.now()
+    if not claim(pk, now):
+        return False
+    n = Notification.objects.get(pk=pk)
+    try:
+        _send(n)
+    except Exception as exc:  # every failure is recorded on the row and retried
+        attempts = n.attempts + 1
+        final = attempts >= Notification.MAX_ATTEMPTS
+        Notification.objects.filter(pk=pk).update(
+            attempts=attempts,
+            status=NotificationStatus.FAILED if final else NotificationStatus.PENDING,
+            next_attempt_at=now + backoff(attempts),
+            claimed_until=None,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        log.warning("notification %s failed (attempt %s): %s", pk, attempts, exc)
+        return False
+    Notification.objects.filter(pk=pk).update(
+        status=NotificationStatus.SENT, sent_at=timezone.now(), attempts=n.attempts + 1, claimed_until=None, last_error=""
+    )
+    return True
+
+
+def send_pending(now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Send every due notification (the sweep). Returns how many were sent."""
+    now = now or timezone.now()
+    due = Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=NotificationStatus.SENDING, claimed_until__lt=now
+    )
+    ids = list(Notification.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    return sum(deliver(pk, now) for pk in ids)

@@ -106,7 +106,10 @@ def _save_routes(res: Resource, routes: list[AccessRoute]) -> None:
     for route in routes:
         AccessRoute.objects.update_or_create(
             resource=res, kind=route.kind, defaults={name: getattr(route, name) for name in fields}
-        )(library: Library, rows: list[tuple[Any, ...]], language: str, vendors: dict[str, Vendor],
+        )
+
+
+def _resources(library: Library, rows: list[tuple[Any, ...]], language: str, vendors: dict[str, Vendor],
                categories: dict[tuple[str, str], Category], today: dt.date) -> None:
     foreign = language == Language.FOREIGN
     cat_lang = "foreign" if foreign else "zh"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from lifeline.core.demo.loader import load_demo
+from lifeline.registry.choices import RouteKind
+from lifeline.registry.models import AccessRoute, Resource
+
+
+@pytest.mark.django_db
+def test_demo_matches_the_seed_and_reloads_idempotently(settings: Any, tmp_path: Any) -> None:
+    settings.DATA_DIR = tmp_path
+    today = dt.date(2026, 3, 1)
+    first = load_demo(today)
+    lib = first["library"]
+    res = Resource.objects.filter(library=lib)
+    # Table 1 of the seed: 33 Chinese categories / 63 sub-databases, 13 foreign / 58.
+    assert res.filter(language="zh", parent__isnull=True).count() == 33
+    assert res.filter(language="zh", parent__isnull=False).count() == 63
+    assert res.filter(language="foreign", parent__isnull=True).count() == 13
+    assert res.filter(language="foreign", parent__isnull=False).count() == 58
+    kinds = set(AccessRoute.objects.filter(resource__library=lib).values_list("kind", flat=True))
+    assert kinds == set(RouteKind.values)
+    route_ids = set(AccessRoute.objects.values_list("pk", flat=True))
+    second = load_demo(today)
+    assert second["password"] == first["password"]
+    assert Resource.objects.filter(library=lib).count() == res.count() == 167
+    assert set(AccessRoute.objects.values_list("pk", flat=True)) == route_ids  # routes kept, not recreated
+    # Something expires within 30 days and something has no off-campus route: the dashboard has work.
+    assert AccessRoute.objects.filter(resource__library=lib).expiring(30, today).exists()
+    no_remote = res.filter(parent__isnull=True).exclude(pk__in=Resource.objects.works_from_home(today))
+    assert set(no_remote.values_list("key", flat=True)) == {"cscd", "diaolong"}

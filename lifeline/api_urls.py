@@ -1,25 +1,45 @@
-"""One API: every app's router under /api/, one OpenAPI 3 document at /api/schema/."""
+"""One API: every app's router under /api/, one OpenAPI 3 document at /api/schema/.
 
-from django.urls import include, path
+Every API view runs in a context of its own (`audit_scoped`), so the actor that token
+authentication records for the audit log ends with the request.
+"""
+
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from lifeline.accounts.api import router as accounts_router
 from lifeline.analytics.api import router as analytics_router
+from lifeline.core.api import MeView
 from lifeline.core.api import router as core_router
+from lifeline.core.api_base import audit_scoped
 from lifeline.delivery.api import router as delivery_router
 from lifeline.emergency.api import router as emergency_router
 from lifeline.health.api import router as health_router
 from lifeline.registry.api import router as registry_router
 
+
+def scoped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
+    """The same URL patterns with each view wrapped in `audit_scoped` (functools.wraps keeps the
+    `cls`/`actions` attributes drf-spectacular reads)."""
+    out: list[URLPattern | URLResolver] = []
+    for p in patterns:
+        if isinstance(p, URLPattern):
+            out.append(URLPattern(p.pattern, audit_scoped(p.callback), p.default_args, p.name))
+        else:
+            out.append(p)
+    return out
+
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
-    path("core/", include(core_router.urls)),
-    path("registry/", include(registry_router.urls)),
-    path("health/", include(health_router.urls)),
-    path("emergency/", include(emergency_router.urls)),
-    path("delivery/", include(delivery_router.urls)),
-    path("analytics/", include(analytics_router.urls)),
-    path("accounts/", include(accounts_router.urls)),
+    path("core/me/", audit_scoped(MeView.as_view()), name="api-me"),
+    path("core/", include(scoped(core_router.urls))),
+    path("registry/", include(scoped(registry_router.urls))),
+    path("health/", include(scoped(health_router.urls))),
+    path("emergency/", include(scoped(emergency_router.urls))),
+    path("delivery/", include(scoped(delivery_router.urls))),
+    path("analytics/", include(scoped(analytics_router.urls))),
+    path("accounts/", include(scoped(accounts_router.urls))),
 ]

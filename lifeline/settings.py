@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "lifeline.analytics",
     "lifeline.accounts",
 ]
+# --- accounts (issue 7): login throttling and the optional TOTP second factor --------
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -94,6 +96,9 @@ MIDDLEWARE = [
     "lifeline.core.middleware.AuditUserMiddleware",
     "lifeline.core.middleware.SecurityHeadersMiddleware",
 ]
+# --- accounts (issue 7): OTP state on request.user; axes last so it sees every failed login.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1, "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 ROOT_URLCONF = "lifeline.urls"
 WSGI_APPLICATION = "lifeline.wsgi.application"
@@ -114,6 +119,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- emergency (issue 4): the service-mode banner on every page (one cache read per request).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("lifeline.emergency.context_processors.active_emergency")
 
 # --- database -----------------------------------------------------------------
 _default_sqlite = f"sqlite:///{DATA_DIR / 'lifeline.sqlite3'}"
@@ -174,6 +182,28 @@ if envbool("LIFELINE_BEHIND_HTTPS_PROXY", False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- accounts (issue 7): throttling, HSTS, SAML keys -------------------------------
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Off under tests by default (Django's test client logs in without a request, which axes
+# refuses); the accounts tests switch it on to prove the lock-out.
+AXES_ENABLED = envbool("LIFELINE_LOGIN_THROTTLING", not TESTING)
+AXES_FAILURE_LIMIT = envint("LIFELINE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envint("LIFELINE_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+# Lock the user name from one address: a typo-prone patron elsewhere is not locked out with it.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = 1 if envbool("LIFELINE_BEHIND_HTTPS_PROXY", False) else 0
+SECURE_HSTS_SECONDS = envint("LIFELINE_HSTS_SECONDS", 31536000 if SECURE_COOKIES else 0)
+SECURE_SSL_REDIRECT = envbool("LIFELINE_SSL_REDIRECT", False)
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+# SAML service-provider key pair; generated into DATA_DIR/saml/ at first use when not given.
+SAML_KEY_FILE = envstr("LIFELINE_SAML_KEY_FILE")
+SAML_CERT_FILE = envstr("LIFELINE_SAML_CERT_FILE")
+SAML_XMLSEC_BINARY = envstr("LIFELINE_XMLSEC_BINARY", "/usr/bin/xmlsec1")
+# Clock skew tolerated between the IdP and us, in seconds.
+SAML_CLOCK_SKEW = envint("LIFELINE_SAML_CLOCK_SKEW", 60)
 
 # --- i18n -----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -237,6 +267,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+# API (issue 2, part 6): document the 400/401/403/404 replies of every operation, so that
+# responses a schema fuzzer provokes still match the document.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "lifeline.core.api_base.add_error_responses",
+]
 
 LOGGING = {
     "version": 1,
@@ -248,3 +284,26 @@ LOGGING = {
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- document delivery (lifeline/delivery) ---------------------------------------
+# Service hours count the 24 h target (seed: 08:00–22:00 every day); files and patron details
+# are removed after these many days, the request's statistics stay.
+DELIVERY_SERVICE_HOURS = envstr("LIFELINE_DELIVERY_HOURS", "08:00-22:00")
+DELIVERY_TARGET_HOURS = envint("LIFELINE_DELIVERY_TARGET_HOURS", 24)
+DELIVERY_LINK_DAYS = envint("LIFELINE_DELIVERY_LINK_DAYS", 14)
+DELIVERY_PURGE_DAYS = envint("LIFELINE_DELIVERY_PURGE_DAYS", 30)
+DELIVERY_PRIVACY_DAYS = envint("LIFELINE_DELIVERY_PRIVACY_DAYS", 180)
+
+# --- access health (lifeline/health) -------------------------------------------------
+# An HTTP proxy on the campus network for routes marked "probe through the library's proxy"
+# (IP-authenticated resources only answer campus addresses).
+HEALTH_PROBE_PROXY = envstr("LIFELINE_PROBE_PROXY")
+# Extra CA bundle for probes (an internal CA); empty: the system's trust store.
+HEALTH_PROBE_CA_BUNDLE = envstr("LIFELINE_PROBE_CA_BUNDLE")
+HEALTH_PROBE_CONCURRENCY = envint("LIFELINE_PROBE_CONCURRENCY", 200)
+# A probe reads at most this much of any body (keywords are searched in it).
+HEALTH_PROBE_MAX_BODY_BYTES = envint("LIFELINE_PROBE_MAX_BODY_BYTES", 2 * 1024 * 1024)
+# Private/loopback probe targets for every route (development only; otherwise an admin allows one route at a time).
+HEALTH_ALLOW_PRIVATE_TARGETS = envbool("LIFELINE_PROBE_ALLOW_PRIVATE", False)
+HEALTH_REPORTS_PER_HOUR = envint("LIFELINE_FAULT_REPORTS_PER_HOUR", 5)
+HEALTH_SCREENSHOT_MAX_BYTES = envint("LIFELINE_SCREENSHOT_MAX_BYTES", 5 * 1024 * 1024)

@@ -1,8 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, path
 
+from lifeline.accounts import saml_views, views
+
 app_name = "accounts"
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.login_otp, name="login_otp"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("two-factor/", views.two_factor, name="two_factor"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+    path("saml/metadata/", saml_views.metadata, name="saml_metadata"),
+    path("saml/login/", saml_views.discovery, name="saml_login"),
+    path("saml/acs/", saml_views.acs, name="saml_acs"),
 ]

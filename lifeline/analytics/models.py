@@ -1,1 +1,202 @@
-"""Models of the Usage analytics app."""
+"""Models of the Usage analytics app.
+
+Usage is kept compact: one `UsageRecord` row per (report, platform/database, title, metric,
+month) with integer ids, so that a million-row title report stays a narrow table. Platforms
+and databases named in reports are `UsageSource` rows that staff map to registry resources;
+the mapping is read at query time, so fixing a mapping fixes all past usage at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lifeline.analytics.choices import HarvestStatus, ImportSource, Metric, Release
+from lifeline.core.fields import EncryptedTextField
+from lifeline.core.models import Library
+from lifeline.core.querysets import RestrictedQuerySet
+from lifeline.registry.models import Resource, Vendor
+
+
+class UsageSource(models.Model):
+    """A platform (and, for database reports, a database on it) as a vendor's reports name it."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="usage_sources")
+    platform = models.CharField(_("platform"), max_length=300)
+    database = models.CharField(_("database"), max_length=400, blank=True, default="")
+    resource = models.ForeignKey(
+        Resource, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_sources", verbose_name=_("resource")
+    )
+    mapped_by_hand = models.BooleanField(_("mapped by staff"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    audited = True
+
+    class Meta:
+        ordering = ["platform", "database"]
+        constraints = [models.UniqueConstraint(fields=["library", "platform", "database"], name="usage_source_unique")]
+        verbose_name = _("COUNTER platform / database")
+        verbose_name_plural = _("COUNTER platforms / databases")
+
+    def __str__(self) -> str:
+        return f"{self.platform} · {self.database}" if self.database else self.platform
+
+
+class UsageItem(models.Model):
+    """A title (TR) or item (IR) with its identifiers, shared by every report that counts it."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40, editable=False)
+    title = models.CharField(_("title"), max_length=1000)
+    doi = models.CharField("DOI", max_length=300, blank=True)
+    proprietary_id = models.CharField(_("proprietary ID"), max_length=300, blank=True)
+    isbn = models.CharField("ISBN", max_length=20, blank=True)
+    print_issn = models.CharField(_("print ISSN"), max_length=20, blank=True)
+    online_issn = models.CharField(_("online ISSN"), max_length=20, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["library", "key"], name="usage_item_unique_key")]
+        verbose_name = _("title or item")
+        verbose_name_plural = _("titles and items")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @staticmethod
+    def make_key(parts: tuple[str, ...]) -> str:
+        return hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+class UsageReport(models.Model):
+    """One imported COUNTER report (file upload, SUSHI harvest or re-import)."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="usage_reports")
+    report_id = models.CharField(_("report"), max_length=8)
+    release = models.CharField(_("release"), max_length=4, choices=Release.choices)
+    source_kind = models.CharField(_("source"), max_length=10, choices=ImportSource.choices, default=ImportSource.UPLOAD)
+    filename = models.CharField(_("file"), max_length=255, blank=True)
+    file_format = models.CharField(_("format"), max_length=5)
+    begin = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    platforms = models.JSONField(_("platforms"), default=list)
+    institution_name = models.CharField(_("institution"), max_length=300, blank=True)
+    customer_id = models.CharField(_("customer ID"), max_length=200, blank=True)
+    created_by = models.CharField(_("created by"), max_length=300, blank=True)
+    totals = models.JSONField(_("totals per metric"), default=dict)
+    exceptions = models.JSONField(_("COUNTER exceptions"), default=list, blank=True)
+    row_count = models.PositiveIntegerField(_("rows stored"), default=0)
+    replaced_rows = models.PositiveIntegerField(_("rows replaced"), default=0)
+    monthly_details = models.BooleanField(default=True)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    imported_at = models.DateTimeField(_("imported"), default=timezone.now)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+        indexes = [models.Index(fields=["library", "report_id", "begin"])]
+        verbose_name = _("usage report")
+        verbose_name_plural = _("usage reports")
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.begin:%Y-%m}–{self.end:%Y-%m} ({', '.join(self.platforms[:3])})"
+
+
+class UsageRecord(models.Model):
+    """One count: report × platform/database × title × metric × month."""
+
+    report = models.ForeignKey(UsageReport, on_delete=models.CASCADE, related_name="records")
+    source = models.ForeignKey(UsageSource, on_delete=models.CASCADE, related_name="records")
+    item = models.ForeignKey(UsageItem, null=True, blank=True, on_delete=models.CASCADE, related_name="records")
+    metric = models.PositiveSmallIntegerField(choices=Metric.choices)
+    month = models.DateField()
+    count = models.PositiveIntegerField()
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "report__library"
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "month", "metric"])]
+        verbose_name = _("usage count")
+        verbose_name_plural = _("usage counts")
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} {self.month:%Y-%m}: {self.count}"
+
+
+class SushiCredential(models.Model):
+    """A vendor's COUNTER_SUSHI service and the library's account on it."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="sushi_credentials")
+    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("vendor"))
+    name = models.CharField(_("name"), max_length=200)
+    base_url = models.URLField(_("base URL"), max_length=500, help_text=_("e.g. https://sushi.example.com/counter/r51"))
+    release = models.CharField(_("release"), max_length=4, choices=Release.choices, default=Release.R51)
+    customer_id = models.CharField(_("customer ID"), max_length=200)
+    requestor_id = models.CharField(_("requestor ID"), max_length=200, blank=True)
+    api_key = EncryptedTextField(_("API key"), blank=True)
+    platform = models.CharField(_("platform"), max_length=200, blank=True, help_text=_("Only for services that host several platforms."))
+    reports = models.CharField(_("reports"), max_length=200, default="PR,DR,TR", help_text=_("Report IDs to harvest, comma separated."))
+    is_active = models.BooleanField(_("harvest monthly"), default=True)
+    timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    audited = True
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("SUSHI account")
+        verbose_name_plural = _("SUSHI accounts")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def report_list(self) -> list[str]:
+        return [r.strip().upper() for r in self.reports.split(",") if r.strip()]
+
+
+class SushiHarvest(models.Model):
+    """One attempt to fetch one report for one period: the harvest log a librarian reads."""
+
+    credential = models.ForeignKey(SushiCredential, on_delete=models.CASCADE, related_name="harvests")
+    report_code = models.CharField(_("report"), max_length=8)
+    begin = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    status = models.CharField(_("status"), max_length=12, choices=HarvestStatus.choices, default=HarvestStatus.PENDING)
+    exception_codes = models.JSONField(_("exception codes"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    raw = models.BinaryField(_("raw response"), null=True, blank=True, editable=False)
+    report = models.ForeignKey(UsageReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "credential__library"
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("SUSHI harvest")
+        verbose_name_plural = _("SUSHI harvests")
+
+    def __str__(self) -> str:
+        return f"{self.credential} {self.report_code} {self.begin:%Y-%m}–{self.end:%Y-%m}: {self.get_status_display()}"
+
+    @property
+    def period_months(self) -> int:
+        return (self.end.year - self.begin.year) * 12 + self.end.month - self.begin.month + 1
+
+    def due(self, now: dt.datetime | None = None) -> bool:
+        return self.retry_at is not None and self.retry_at <= (now or timezone.now())

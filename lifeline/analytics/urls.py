@@ -1,4 +1,16 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from lifeline.analytics import views
 
 app_name = "analytics"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.index, name="index"),
+    path("import/", views.upload, name="upload"),
+    path("reports/<int:pk>/", views.report_detail, name="report"),
+    path("sources/", views.sources, name="sources"),
+    path("sushi/", views.sushi_index, name="sushi"),
+    path("sushi/new/", views.sushi_edit, name="sushi_new"),
+    path("sushi/<int:pk>/", views.sushi_edit, name="sushi_edit"),
+    path("sushi/<int:pk>/harvest/", views.sushi_harvest, name="sushi_harvest"),
+    path("sushi/harvests/<int:pk>/reimport/", views.sushi_reimport, name="sushi_reimport"),
+]

@@ -35,6 +35,12 @@ def acting_as(user: Any = None, name: str = "") -> Iterator[None]:
         _actor.reset(token)
 
 
+def set_actor(user: Any, name: str = "") -> None:
+    """Set the actor for the rest of the current context, with no undo. Only for code that runs
+    inside a context of its own (API views, see lifeline.core.api_base.audit_scoped)."""
+    _actor.set((user, name or user.get_username()))
+
+
 def current_actor() -> tuple[Any, str]:
     return _actor.get() or (None, "system")
 
@@ -97,6 +103,21 @@ def _pre_save(sender: type[models.Model], instance: models.Model, raw: bool = Fa
         return
     old = sender._default_manager.filter(pk=instance.pk).first()
     instance._audit_before = snapshot(old) if old is not None else None  # type: ignore[attr-defined]
+    # Secrets are masked in the log, so keep the old values in memory only: a changed password
+    # must still show as a change (and write a row) without the log ever holding it.
+    instance._audit_secrets = _secrets(old) if old is not None else {}  # type: ignore[attr-defined]
+
+
+SECRET_CHANGED = "•••• (changed)"
+
+
+def _secrets(obj: models.Model) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.name in SECRET_FIELDS}
+
+
+def _without_timestamps(model: type[models.Model], data: dict[str, Any]) -> dict[str, Any]:
+    volatile = {f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
+    return {k: v for k, v in data.items() if k not in volatile}
 
 
 def _post_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False, **kwargs: Any) -> None:
@@ -104,8 +125,13 @@ def _post_save(sender: type[models.Model], instance: models.Model, created: bool
         return
     before = None if created else getattr(instance, "_audit_before", None)
     after = snapshot(instance)
-    if before == after:
-        return
+    if before is not None:
+        old_secrets = getattr(instance, "_audit_secrets", {})
+        for name, value in _secrets(instance).items():
+            if name in old_secrets and old_secrets[name] != value and value:
+                after[name] = SECRET_CHANGED
+    if before is not None and _without_timestamps(sender, before) == _without_timestamps(sender, after):
+        return  # a save that changed nothing but `updated_at` is no change worth a row
     write(AuditAction.CREATE if created else AuditAction.UPDATE, instance, before=before, after=after)
 
 

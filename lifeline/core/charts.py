@@ -31,7 +31,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str = ""
     span = width - label_w - 70
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
     if title:
-        parts.append(f'<text x="0" y="16" style="font-weight:600;fill:#1f2328">{escape(title)}</text>')
+        parts.append(f'<text x="0" y="16" font-weight="600" fill="#1f2328">{escape(title)}</text>')
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + i * (bar_height + 6)
         w = max(1.0, span * float(value) / peak) if value else 0
@@ -52,7 +52,7 @@ def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], *, tit
     step = plot_w / max(n - 1, 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 18 * len(series)}" role="img" aria-label="{escape(title)}">']
     if title:
-        parts.append(f'<text x="0" y="16" style="font-weight:600;fill:#1f2328">{escape(title)}</text>')
+        parts.append(f'<text x="0" y="16" font-weight="600" fill="#1f2328">{escape(title)}</text>')
     for frac in (0, 0.5, 1):
         y = top + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d1d9e0"/>')

@@ -1,5 +1,237 @@
-"""API routes of the Emergency plans app, registered on the shared router in lifeline/api_urls.py."""
+"""API of the emergency app at /api/emergency/: plans, events, tasks; same permissions as the pages."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from lifeline.core.api_base import LibraryScopedReadOnlyViewSet
+from lifeline.core.models import Library
+from lifeline.core.permissions import user_can
+from lifeline.emergency import services
+from lifeline.emergency.choices import EventCategory, Level, TaskStatus
+from lifeline.emergency.logic.document import PlanDocumentError, dump_yaml
+from lifeline.emergency.models import Event, EventTask, Plan, TimelineEntry
+
 router = SimpleRouter()
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    library = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    categories = serializers.ListField(source="category_list", child=serializers.CharField(), read_only=True)
+    document = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plan
+        fields = ["id", "library", "name", "name_en", "categories", "current_version", "is_default", "updated_at", "document"]
+
+    def get_document(self, obj: Plan) -> dict[str, Any]:
+        return obj.latest().document
+
+
+class PlanImportSerializer(serializers.Serializer):
+    library = serializers.SlugField()
+    yaml = serializers.CharField()
+    plan = serializers.IntegerField(required=False, help_text="Add a version to this plan instead of creating one.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class PlanViewSet(LibraryScopedReadOnlyViewSet):
+    """Emergency plans; the document is the current version's content."""
+
+    serializer_class = PlanSerializer
+    queryset = Plan.objects.select_related("library").prefetch_related("versions")
+    change_action = "emergency.change"
+
+    @extend_schema(request=PlanImportSerializer, responses=PlanSerializer)
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_yaml(self, request: Request) -> Response:
+        data = PlanImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        library = get_object_or_404(Library, code=data.validated_data["library"])
+        if not user_can(request.user, library, "emergency.change"):
+            raise PermissionDenied
+        plan = None
+        if data.validated_data.get("plan"):
+            plan = get_object_or_404(Plan, library=library, pk=data.validated_data["plan"])
+        try:
+            plan = services.import_yaml(library, data.validated_data["yaml"], plan=plan, user=request.user,
+                                        note=data.validated_data.get("note", ""))
+        except PlanDocumentError as exc:
+            return Response({"yaml": [str(exc)], "line": exc.line}, status=400)
+        return Response(PlanSerializer(plan).data, status=201)
+
+    @extend_schema(responses={(200, "application/yaml"): str})
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, pk: str | None = None) -> HttpResponse:
+        plan = self.get_object()
+        return HttpResponse(dump_yaml(plan.latest().document), content_type="application/yaml; charset=utf-8")
+
+
+class TimelineSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(source="display_text")
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["at", "kind", "text", "actor", "task"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    title = serializers.CharField(source="display_title")
+    team = serializers.CharField(source="display_team")
+
+    class Meta:
+        model = EventTask
+        fields = ["id", "event", "team_key", "team", "key", "title", "section", "level", "due_at", "assignee",
+                  "assignee_name", "status", "done_at", "note"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    library = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    tasks = TaskSerializer(many=True, read_only=True)
+    timeline = TimelineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Event
+        fields = ["id", "library", "plan", "version", "category", "level", "scope", "reason", "is_drill", "status",
+                  "declared_at", "closed_at", "close_note", "tasks", "timeline"]
+
+
+class DeclareSerializer(serializers.Serializer):
+    plan = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=EventCategory.choices)
+    level = serializers.ChoiceField(choices=Level.choices)
+    scope = serializers.CharField(max_length=300)
+    reason = serializers.CharField(max_length=4000)
+    drill = serializers.BooleanField(default=False)
+
+
+class LevelSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=Level.choices)
+
+
+class StandDownSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+def _may_lead(user: Any, event: Event) -> bool:
+    return user_can(user, event.library_id, "emergency.declare") or (
+        event.is_drill and user_can(user, event.library_id, "emergency.change"))
+
+
+class EventViewSet(LibraryScopedReadOnlyViewSet):
+    """Events (real and drills) with their tasks and timeline. Declaring needs `emergency.declare`
+    (a drill: `emergency.change` too)."""
+
+    serializer_class = EventSerializer
+    queryset = Event.objects.select_related("library", "version").prefetch_related("tasks", "timeline")
+    change_action = "emergency.declare"
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        return [permissions.IsAuthenticated()] if self.action in {"create", "level", "stand_down"} else super().get_permissions()
+
+    @extend_schema(request=DeclareSerializer, responses=EventSerializer)
+    def create(self, request: Request) -> Response:
+        data = DeclareSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        plan = get_object_or_404(Plan.objects.restrict(request.user), pk=v["plan"])
+        needed = "emergency.declare" if not v["drill"] else None
+        if needed and not user_can(request.user, plan.library_id, needed):
+            raise PermissionDenied
+        if v["drill"] and not (user_can(request.user, plan.library_id, "emergency.declare")
+                               or user_can(request.user, plan.library_id, "emergency.change")):
+            raise PermissionDenied
+        try:
+            event = services.declare(plan.library, plan, category=v["category"], level=v["level"], scope=v["scope"],
+                                     reason=v["reason"], user=request.user, drill=v["drill"])
+        except services.EmergencyError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(EventSerializer(self.queryset.get(pk=event.pk)).data, status=201)
+
+    @extend_schema(request=LevelSerializer, responses=EventSerializer)
+    @action(detail=True, methods=["post"])
+    def level(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        if not _may_lead(request.user, event):
+            raise PermissionDenied
+        data = LevelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.change_level(event, data.validated_data["level"], user=request.user)
+        except services.EmergencyError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(EventSerializer(self.queryset.get(pk=event.pk)).data)
+
+    @extend_schema(request=StandDownSerializer, responses=EventSerializer)
+    @action(detail=True, methods=["post"], url_path="stand-down")
+    def stand_down(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        if not _may_lead(request.user, event):
+            raise PermissionDenied
+        data = StandDownSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.stand_down(event, user=request.user, note=data.validated_data.get("note", ""))
+        except services.EmergencyError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(EventSerializer(self.queryset.get(pk=event.pk)).data)
+
+
+class TaskStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[TaskStatus.OPEN, TaskStatus.DONE, TaskStatus.NOT_DONE])
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    assignee = serializers.IntegerField(required=False, help_text="User id: hand the task to this staff member.")
+
+
+class TaskViewSet(LibraryScopedReadOnlyViewSet):
+    """Tasks of events. POST /update/ marks done / not done / open, or assigns (`assignee`)."""
+
+    serializer_class = TaskSerializer
+    queryset = EventTask.objects.select_related("event")
+    change_action = "emergency.change"
+
+    def get_queryset(self) -> QuerySet[EventTask]:
+        qs = super().get_queryset()
+        event = self.request.query_params.get("event")
+        return qs.filter(event_id=event) if event and event.isdigit() else qs
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        return [permissions.IsAuthenticated()] if self.action == "update_task" else super().get_permissions()
+
+    @extend_schema(request=TaskStatusSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"], url_path="update")
+    def update_task(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = TaskStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            if v.get("assignee"):
+                lib = task.event.library_id
+                if not (user_can(request.user, lib, "emergency.change") or user_can(request.user, lib, "emergency.declare")):
+                    raise PermissionDenied
+                services.assign_task(task, get_user_model().objects.filter(pk=v["assignee"]).first(), user=request.user)
+            if not services.may_work_on(task, request.user):
+                raise PermissionDenied
+            task = services.set_task_status(task, v["status"], user=request.user, note=v.get("note", ""))
+        except services.EmergencyError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(TaskSerializer(task).data)
+
+
+router.register("plans", PlanViewSet, basename="emergency-plan")
+router.register("events", EventViewSet, basename="emergency-event")
+router.register("tasks", TaskViewSet, basename="emergency-task")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from lifeline.core.admin import LibraryScopedAdmin
+from lifeline.core.admin import LIBRARY_FILTER, LibraryScopedAdmin, LibraryScopedInline
 from lifeline.registry.models import AccessRoute, Category, KbartTitle, Resource, Vendor
 
 
@@ -10,7 +10,7 @@ from lifeline.registry.models import AccessRoute, Category, KbartTitle, Resource
 class VendorAdmin(LibraryScopedAdmin):
     change_action = "registry.change"
     list_display = ["name", "key", "library", "contact_name", "phone", "email", "response_hours"]
-    list_filter = ["library"]
+    list_filter = [LIBRARY_FILTER]
     search_fields = ["name", "name_en", "key", "contact_name"]
 
 
@@ -18,12 +18,13 @@ class VendorAdmin(LibraryScopedAdmin):
 class CategoryAdmin(LibraryScopedAdmin):
     change_action = "registry.change"
     list_display = ["name", "name_en", "language", "position", "library"]
-    list_filter = ["language", "library"]
+    list_filter = ["language", LIBRARY_FILTER]
     search_fields = ["name", "name_en"]
 
 
-class AccessRouteInline(admin.StackedInline):
+class AccessRouteInline(LibraryScopedInline):
     model = AccessRoute
+    change_action = "registry.change_routes"
     extra = 0
     fields = [
         ("kind", "label", "priority", "is_active"),
@@ -41,7 +42,7 @@ class AccessRouteInline(admin.StackedInline):
 class ResourceAdmin(LibraryScopedAdmin):
     change_action = "registry.change"
     list_display = ["name", "key", "library", "language", "category", "vendor", "parent", "is_active"]
-    list_filter = ["library", "language", "is_active", "is_trial", "off_campus_allowed"]
+    list_filter = [LIBRARY_FILTER, "language", "is_active", "is_trial", "off_campus_allowed"]
     search_fields = ["name", "name_en", "key"]
     list_select_related = ["library", "category", "vendor", "parent"]
     autocomplete_fields = ["parent", "vendor", "category"]
@@ -54,7 +55,7 @@ class AccessRouteAdmin(LibraryScopedAdmin):
     list_display = ["resource", "kind", "label", "url", "starts_on", "ends_on", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["resource__name", "url", "label"]
-    list_select_related = ["resource"]
+    list_select_related = ["resource__library"]
     autocomplete_fields = ["resource"]
 
 

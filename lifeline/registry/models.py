@@ -329,7 +329,14 @@ class KbartTitle(models.Model):
 
     class Meta:
         ordering = ["publication_title"]
-        constraints = [models.UniqueConstraint(fields=["resource", "title_id", "print_identifier", "online_identifier"], name="kbart_unique_line")]
+        # A title may have several lines with different coverage periods (KBART allows gaps),
+        # so the start of coverage is part of what makes a line unique.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "title_id", "print_identifier", "online_identifier", "date_first_issue_online"],
+                name="kbart_unique_coverage",
+            )
+        ]
         verbose_name = _("KBART title")
         verbose_name_plural = _("KBART titles")
 

@@ -1,0 +1,123 @@
+"""KBART import: 100,000 title lines into one resource, on SQLite and on PostgreSQL.
+
+    python -m bench kbart [--rows=N] [--sqlite-only]
+
+Each database runs in a child process with its own settings (a temporary SQLite file; a scratch
+PostgreSQL database `lifeline_bench_kbart` on 127.0.0.1, dropped afterwards). Figures: the full
+import (decode, parse, normalise ISSN/ISBN, dates, replace atomically) run twice (the second
+replaces the first), and a reference measured in the same run: the same rows written by a bare
+`executemany` INSERT of pre-built tuples, the floor any importer has to pay.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_DB = "lifeline_bench_kbart"
+TARGET_SECONDS = 10.0
+
+
+def issn(n: int) -> str:
+    from lifeline.registry.io.identifiers import issn_check_digit
+
+    body = f"{n % 10_000_000:07d}"
+    return f"{body[:4]}-{body[4:]}{issn_check_digit(body)}"
+
+
+def make_file(rows: int) -> bytes:
+    header = "publication_title\tprint_identifier\tonline_identifier\tdate_first_issue_online\tnum_first_vol_online\tdate_last_issue_online\ttitle_url\tfirst_author\ttitle_id\tcoverage_depth\tpublisher_name\tpublication_type\n"
+    lines = [header]
+    for i in range(rows):
+        lines.append(
+            f"Journal of Things 第{i}卷\t{issn(2 * i + 1)}\t{issn(2 * i + 2)}\t{1990 + i % 30}-0{1 + i % 9}\t{i % 50}\t"
+            f"{'' if i % 3 else '2020-12'}\thttps://journals.example.com/j{i}\t\tj{i}\tfulltext\tExample Press\tserial\n"
+        )
+    return "".join(lines).encode("utf-8")
+
+
+def child(rows: int) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from lifeline.core.models import Library
+    from lifeline.registry.io.kbart import import_kbart
+    from lifeline.registry.models import KbartTitle, Resource
+
+    call_command("migrate", verbosity=0)
+    library = Library.objects.create(code="bench", name="Bench")
+    resource = Resource.objects.create(library=library, key="big", name="Big")
+    data = make_file(rows)
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        report = import_kbart(resource, data, "bench.txt", dry_run=False)
+        timings.append(time.perf_counter() - start)
+        assert report.ok and report.rows == rows, report.summary()
+    assert KbartTitle.objects.filter(resource=resource).count() == rows
+    # Reference: a bare INSERT of pre-built tuples (no parsing, no checks), same columns.
+    KbartTitle.objects.all().delete()
+    values = [(resource.pk, f"t{i}", issn(2 * i + 1), issn(2 * i + 2), f"j{i}", "", "", "", "", "", "", "") for i in range(rows)]
+    table = KbartTitle._meta.db_table
+    cols = "resource_id, publication_title, print_identifier, online_identifier, title_id, num_first_vol_online, num_last_vol_online, title_url, first_author, publisher_name, publication_type, coverage_depth"
+    marks = ", ".join(["%s"] * 12)
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)  # noqa: S608
+    reference = time.perf_counter() - start
+    print(f"{connection.vendor}\t{rows}\t{timings[0]:.2f}\t{timings[1]:.2f}\t{reference:.2f}", flush=True)
+
+
+def run_child(database_url: str, rows: int) -> str:
+    env = dict(os.environ, LIFELINE_DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="lifeline.settings", LIFELINE_LOG_LEVEL="WARNING")
+    result = subprocess.run([sys.executable, "-m", "bench.kbart", "--child", str(rows)], env=env, capture_output=True, text=True, timeout=600)
+    if result.returncode:
+        raise RuntimeError(result.stderr[-2000:])
+    return result.stdout.strip().splitlines()[-1]
+
+
+def _pg(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
+
+
+def main(argv: list[str]) -> int:
+    rows = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--rows=")), 100_000)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        results.append(run_child(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", rows))
+    if "--sqlite-only" not in argv:
+        _pg(f"DROP DATABASE IF EXISTS {PG_DB}")
+        _pg(f"CREATE DATABASE {PG_DB}")
+        try:
+            results.append(run_child(f"postgres://postgres@127.0.0.1:5432/{PG_DB}", rows))
+        finally:
+            _pg(f"DROP DATABASE IF EXISTS {PG_DB}")
+    print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print("| database | rows | import (s) | re-import (s) | bare INSERT (s) | import / bare INSERT | ≤ 10 s |")
+    print("|---|---|---|---|---|---|---|")
+    ok = True
+    for line in results:
+        vendor, n, first, second, ref = line.split("\t")
+        worst = max(float(first), float(second))
+        ok &= worst <= TARGET_SECONDS
+        print(f"| {vendor} | {int(n):,} | {first} | {second} | {ref} | {worst / float(ref):.1f}× | {'yes' if worst <= TARGET_SECONDS else 'NO'} |")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]))
+    else:
+        sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,231 @@
+"""The two halves of a CARSI sign-in: send the patron to their IdP, and judge the answer.
+
+Every refusal raises `SamlRefused` with a message a patron can read and staff can act on;
+it is logged in `SamlLoginEvent` with the technical reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from defusedxml import ElementTree
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from saml2 import response as saml_response
+from saml2.sigver import SignatureError
+from saml2.validate import ResponseLifetimeExceed, ToEarly
+from saml2.xmldsig import SIG_RSA_SHA256
+
+from lifeline.accounts.choices import SamlOutcome
+from lifeline.accounts.models import FederatedIdentity, SamlIdentityProvider, SamlLoginEvent, SamlRequest, SeenAssertion
+from lifeline.accounts.saml.attributes import PATRON_AFFILIATIONS, category_for, released_attributes, split_scoped
+from lifeline.accounts.saml.client import POST, REDIRECT, sp_client
+from lifeline.core.models import Patron
+
+log = logging.getLogger(__name__)
+SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
+
+
+class SamlRefused(Exception):
+    """A sign-in answer we will not accept; `str()` is the message for the patron."""
+
+    def __init__(self, message: str, reason: str = "", idp: SamlIdentityProvider | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.idp = idp
+
+
+@dataclass
+class SignIn:
+    user: Any
+    patron: Patron
+    next_url: str
+    created: bool
+
+
+def start(idp: SamlIdentityProvider, next_url: str = "") -> str:
+    """Record an AuthnRequest and return the IdP URL (HTTP-Redirect binding, signed) to send the patron to."""
+    client = sp_client([idp.metadata_xml])
+    relay = secrets.token_urlsafe(12)
+    request_id, info = client.prepare_for_authenticate(
+        entityid=idp.entity_id, relay_state=relay, binding=REDIRECT, sigalg=SIG_RSA_SHA256
+    )
+    SamlRequest.objects.create(request_id=request_id, idp=idp, next_url=next_url[:1000])
+    return str(dict(info["headers"])["Location"])
+
+
+def _issuer_of(encoded: str) -> str:
+    """The Issuer the answer claims (unverified: it only picks whose metadata to verify it with)."""
+    try:
+        xml = base64.b64decode(encoded, validate=False)
+        root = ElementTree.fromstring(xml)
+    except (binascii.Error, ValueError, ElementTree.ParseError, Exception) as exc:  # noqa: BLE001
+        raise SamlRefused(_("The sign-in answer could not be read."), f"undecodable: {exc}") from exc
+    issuer = root.find(f"{{{SAML_NS}}}Issuer")
+    if issuer is None:
+        issuer = root.find(f".//{{{SAML_NS}}}Issuer")
+    return (issuer.text or "").strip() if issuer is not None else ""
+
+
+def _explain(exc: Exception) -> str:
+    """A patron-readable message for what pysaml2 refused."""
+    text = str(exc)
+    if isinstance(exc, (SignatureError, saml_response.IncorrectlySigned)) or "Signature" in text:
+        return _("The identity provider's signature on the sign-in answer is missing or does not verify.")
+    if isinstance(exc, (ResponseLifetimeExceed, ToEarly)) or "Condition not OK" in text:
+        return _("The sign-in answer has expired or is not valid yet. Check your device's clock and sign in again.")
+    if "AudienceRestriction" in text:
+        return _("The sign-in answer was issued for another service, not for Lifeline.")
+    if isinstance(exc, saml_response.UnsolicitedResponse):
+        return _("This sign-in answer does not match a sign-in started here. Please start again.")
+    if isinstance(exc, saml_response.StatusError):
+        return _("Your university's sign-in service refused the sign-in.")
+    if isinstance(exc, saml_response.VerificationError):
+        return _("The sign-in answer was sent to another address or is incomplete.")
+    return _("The sign-in answer could not be verified.")
+
+
+def _purge(now: dt.datetime) -> None:
+    SamlRequest.objects.filter(created_at__lt=now - SamlRequest.LIFETIME).delete()
+    SeenAssertion.objects.filter(expires_at__lt=now).delete()
+
+
+def _remember_assertion(assertion: Any, now: dt.datetime) -> None:
+    """Refuse an assertion ID we have seen; remember this one until it could no longer be valid."""
+    assertion_id = str(assertion.id or "")
+    if not assertion_id:
+        raise SamlRefused(_("The sign-in answer could not be verified."), "assertion without ID")
+    until = now + dt.timedelta(hours=1)
+    conditions = assertion.conditions
+    if conditions is not None and conditions.not_on_or_after:
+        parsed = dt.datetime.fromisoformat(conditions.not_on_or_after.replace("Z", "+00:00"))
+        until = max(until, parsed + dt.timedelta(seconds=settings.SAML_CLOCK_SKEW))
+    try:
+        with transaction.atomic():
+            SeenAssertion.objects.create(assertion_id=assertion_id, expires_at=until)
+    except IntegrityError as exc:
+        raise SamlRefused(
+            _("This sign-in answer has already been used. Please sign in again."), f"replayed assertion {assertion_id}"
+        ) from exc
+
+
+def _in_scope(value: str, idp: SamlIdentityProvider) -> bool:
+    _local, scope = split_scoped(value)
+    return bool(scope) and scope in idp.scope_list
+
+
+def _identity(idp: SamlIdentityProvider, assertion: Any) -> tuple[str, dict[str, Any]]:
+    """The persistent subject and patron fields, with every scope checked against the IdP's."""
+    released = released_attributes(assertion)
+    eppn = released.first("eppn")
+    pairwise = released.first("pairwise_id")
+    for value in filter(None, [eppn, pairwise]):
+        if not _in_scope(value, idp):
+            raise SamlRefused(
+                _("Your university's sign-in service may not vouch for “%(value)s”.") % {"value": value},
+                f"out-of-scope value {value}",
+            )
+    # Affiliations from a foreign scope are dropped, as Shibboleth does, not trusted.
+    affiliations = [split_scoped(v)[0] for v in released.values.get("affiliation", []) if _in_scope(v, idp)]
+    if not PATRON_AFFILIATIONS & {a.lower() for a in affiliations}:
+        raise SamlRefused(
+            _("Your university did not confirm that you are a current student or member of staff."),
+            f"affiliations {released.values.get('affiliation', [])}",
+        )
+    targeted = released.first("targeted_id")
+    subject = pairwise or (targeted and f"eptid:{targeted}") or (eppn and f"eppn:{eppn}")
+    if not subject:
+        raise SamlRefused(
+            _("Your university released no identifier for you (eduPersonPrincipalName or pairwise-id)."),
+            "no subject attribute",
+        )
+    fields = {
+        "category": category_for(affiliations),
+        "eppn": eppn,
+        "affiliation": ";".join(sorted(set(released.values.get("affiliation", [])))),
+        "display_name": released.first("display_name")[:120],
+    }
+    return subject, fields
+
+
+def _patron_for(idp: SamlIdentityProvider, subject: str, fields: dict[str, Any], now: dt.datetime) -> tuple[Any, Patron, bool]:
+    link = FederatedIdentity.objects.select_related("user").filter(idp=idp, subject=subject).first()
+    created = link is None
+    if link is None:
+        digest = hashlib.sha256(f"{idp.entity_id}\n{subject}".encode()).hexdigest()[:24]
+        user = get_user_model().objects.create_user(f"carsi-{digest}", password=None)
+        link = FederatedIdentity.objects.create(idp=idp, subject=subject, user=user, last_login_at=now)
+    else:
+        FederatedIdentity.objects.filter(pk=link.pk).update(last_login_at=now)
+    patron, _new = Patron.objects.update_or_create(
+        user=link.user, defaults={"library": idp.library, **{k: v for k, v in fields.items() if v or k == "eppn"}}
+    )
+    return link.user, patron, created
+
+
+def _log(outcome: str, idp: SamlIdentityProvider | None, issuer: str, reason: str, subject: str, addr: str | None) -> None:
+    SamlLoginEvent.objects.create(
+        library=idp.library if idp else None, idp_entity_id=issuer[:300], outcome=outcome,
+        reason=reason[:500], subject=subject[:500], remote_addr=addr or None,
+    )
+
+
+def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None = None) -> SignIn:
+    """Judge a SAMLResponse POSTed to the ACS; return the signed-in patron or raise SamlRefused."""
+    now = now or timezone.now()
+    _purge(now)
+    issuer = ""
+    try:
+        if not encoded:
+            raise SamlRefused(_("The sign-in answer is missing."), "empty SAMLResponse")
+        issuer = _issuer_of(encoded)
+        idp = SamlIdentityProvider.objects.active().select_related("library").filter(entity_id=issuer).first()
+        if idp is None:
+            raise SamlRefused(
+                _("The sign-in answer comes from an identity provider this library does not trust."),
+                f"unknown issuer {issuer!r}",
+            )
+        result = _finish_with(idp, encoded, now)
+    except SamlRefused as refused:
+        _log(SamlOutcome.REFUSED, refused.idp, issuer, refused.reason, "", remote_addr)
+        log.warning("CARSI sign-in refused from %s: %s", issuer or "?", refused.reason)
+        raise
+    _log(SamlOutcome.SIGNED_IN, idp, issuer, "", result.patron.eppn or result.user.get_username(), remote_addr)
+    return result
+
+
+def _finish_with(idp: SamlIdentityProvider, encoded: str, now: dt.datetime) -> SignIn:
+    # Only this IdP's metadata is loaded: a signature by any other key cannot verify.
+    client = sp_client([idp.metadata_xml])
+    fresh = SamlRequest.objects.filter(idp=idp, created_at__gte=now - SamlRequest.LIFETIME)
+    outstanding = {r.request_id: r.next_url for r in fresh}
+    try:
+        response = client.parse_authn_request_response(encoded, POST, outstanding=outstanding)
+    except Exception as exc:  # noqa: BLE001 - pysaml2 raises bare Exceptions for some checks
+        raise SamlRefused(_explain(exc), f"{type(exc).__name__}: {exc}", idp) from exc
+    if response is None or response.assertion is None:
+        raise SamlRefused(_("The sign-in answer could not be verified."), "no assertion", idp)
+    if response.issuer() != idp.entity_id:
+        raise SamlRefused(_("The sign-in answer could not be verified."), "issuer changed", idp)
+    try:
+        with transaction.atomic():
+            _remember_assertion(response.assertion, now)
+            subject, fields = _identity(idp, response.assertion)
+            user, patron, created = _patron_for(idp, subject, fields, now)
+    except SamlRefused as refused:
+        refused.idp = idp
+        raise
+    # The request row stays until it expires (a patron may sign in from two tabs); a replayed
+    # answer is caught by the assertion-ID cache above, whatever the request.
+    next_url = outstanding.get(response.in_response_to, "")
+    return SignIn(user=user, patron=patron, next_url=next_url, created=created)

@@ -1,0 +1,109 @@
+"""Staff-account domain functions: the TOTP second factor and API tokens."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import segno
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from lifeline.accounts.choices import TokenState
+from lifeline.core import audit
+from lifeline.core.choices import AuditAction
+from lifeline.core.models import ApiToken
+from lifeline.core.permissions import library_ids_for, user_can
+
+OTP_ISSUER = "Lifeline"
+
+
+def confirmed_totp(user: Any) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def start_totp_setup(user: Any) -> TOTPDevice:
+    """A fresh unconfirmed device; an earlier unconfirmed one is discarded (its QR may have leaked)."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+
+
+def pending_totp(user: Any) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+def qr_svg(device: TOTPDevice, user: Any) -> str:
+    """The otpauth:// URI as an SVG QR code, drawn here: no third-party QR service sees the secret."""
+    uri = device.config_url.replace("otpauth://totp/", f"otpauth://totp/{OTP_ISSUER}:", 1)
+    return segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff")
+
+
+def secret_b32(device: TOTPDevice) -> str:
+    """The key for typing in by hand, as authenticator apps expect it (base32, no padding)."""
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+def confirm_totp(device: TOTPDevice, token: str) -> bool:
+    """Confirm the device when the first code from the authenticator app matches (throttled by django-otp)."""
+    if not device.verify_is_allowed()[0] or not device.verify_token(token.strip()):
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit.write(AuditAction.ACTION, device.user, message="two-factor sign-in enabled")
+    return True
+
+
+def disable_totp(user: Any, token: str) -> bool:
+    """Turning the second factor off needs a valid code: a stolen session alone cannot do it."""
+    device = match_token(user, token.strip())
+    if device is None:
+        return False
+    TOTPDevice.objects.filter(user=user).delete()
+    audit.write(AuditAction.ACTION, user, message="two-factor sign-in disabled")
+    return True
+
+
+def verify_second_factor(user: Any, token: str) -> Any:
+    return match_token(user, token.strip())
+
+
+# --- API tokens -------------------------------------------------------------------------
+
+
+def token_state(token: ApiToken) -> TokenState:
+    if token.revoked_at is not None:
+        return TokenState.REVOKED
+    if token.expires_at is not None and token.expires_at <= timezone.now():
+        return TokenState.EXPIRED
+    return TokenState.ACTIVE
+
+
+def visible_tokens(user: Any) -> QuerySet[ApiToken]:
+    """The user's own tokens, and those of staff in libraries the user administers."""
+    if user.is_superuser:
+        return ApiToken.objects.select_related("user").all()
+    managed = library_ids_for(user, "core.manage")
+    condition = Q(user=user)
+    if managed:
+        condition |= Q(user__memberships__library_id__in=managed, user__memberships__is_active=True)
+    return ApiToken.objects.select_related("user").filter(condition).distinct()
+
+
+def can_revoke(user: Any, token: ApiToken) -> bool:
+    if token.user_id == user.pk or user.is_superuser:
+        return True
+    return any(user_can(user, m.library_id, "core.manage") for m in token.user.memberships.filter(is_active=True))
+
+
+def revoke_token(user: Any, token: ApiToken) -> None:
+    token.revoke()
+    audit.write(AuditAction.ACTION, token, message=f"API token {token.prefix}… revoked by {user.get_username()}")
+
+
+def issue_token(user: Any, name: str, days: int | None) -> tuple[ApiToken, str]:
+    expires = timezone.now() + timezone.timedelta(days=days) if days else None
+    token, secret = ApiToken.issue(user, name, expires_at=expires)
+    audit.write(AuditAction.ACTION, token, message=f"API token {token.prefix}… issued")
+    return token, secret

@@ -1,0 +1,52 @@
+"""Fuzz the whole API from its OpenAPI document: no 5xx, every response as documented.
+
+Runs in `make test` with a small number of examples per operation (LIFELINE_FUZZ_EXAMPLES,
+default 4), as library A's administrator (a Bearer token), over a library filled with records.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.openapi.checks import content_type_conformance, response_schema_conformance
+
+from lifeline.accounts.tests import world
+from lifeline.core.models import ApiToken
+
+EXAMPLES = int(os.environ.get("LIFELINE_FUZZ_EXAMPLES", "4"))
+
+
+@pytest.fixture(scope="session")
+def api_schema() -> Any:
+    from lifeline.wsgi import application
+
+    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture
+def admin_token(library_a: Any, admin_a: Any) -> str:
+    world.build(library_a)
+    return ApiToken.issue(admin_a, "fuzzing")[1]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_conforms_to_its_schema(case: Any, admin_token: str) -> None:
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {admin_token}"},
+        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+    )

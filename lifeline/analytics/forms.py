@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from lifeline.analytics.models import UsageSource
+from lifeline.registry.models import Resource
+
+
+class CounterUploadForm(forms.Form):
+    file = forms.FileField(label=_("COUNTER report"), help_text=_("JSON, TSV, CSV or XLSX; Release 5.0 or 5.1."))
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.LIFELINE_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than the upload limit."))
+        return upload
+
+
+class SourceMappingForm(forms.ModelForm):
+    class Meta:
+        model = UsageSource
+        fields = ["resource"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["resource"].queryset = Resource.objects.filter(library=self.instance.library_id)
+        self.fields["resource"].required = False
+
+
+class SushiCredentialForm(forms.ModelForm):
+    api_key = forms.CharField(label=_("API key"), required=False, widget=forms.PasswordInput(render_value=False),
+                              help_text=_("Leave empty to keep the stored key."))
+
+    class Meta:
+        from lifeline.analytics.models import SushiCredential
+
+        model = SushiCredential
+        fields = ["name", "vendor", "base_url", "release", "customer_id", "requestor_id", "api_key", "platform", "reports",
+                  "is_active", "timeout_seconds"]
+
+    def __init__(self, *args: Any, library: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from lifeline.registry.models import Vendor
+
+        self.fields["vendor"].queryset = Vendor.objects.filter(library=library)
+        self._stored_key = self.instance.api_key if self.instance.pk else ""
+
+    def clean_reports(self) -> str:
+        from lifeline.analytics.counter.spec import REPORT_CODES
+
+        codes = [c.strip().upper() for c in self.cleaned_data["reports"].split(",") if c.strip()]
+        unknown = [c for c in codes if c not in REPORT_CODES]
+        if unknown or not codes:
+            raise forms.ValidationError(_("Unknown report IDs: %(codes)s (use %(known)s).")
+                                        % {"codes": ", ".join(unknown) or "∅", "known": ", ".join(REPORT_CODES)})
+        return ",".join(codes)
+
+    def clean_api_key(self) -> str:
+        return self.cleaned_data.get("api_key") or self._stored_key
+
+
+class HarvestForm(forms.Form):
+    report = forms.ChoiceField(label=_("Report"))
+    begin = forms.DateField(label=_("From month"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To month"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from lifeline.analytics.counter.spec import REPORT_CODES
+
+        self.fields["report"].choices = [(c, c) for c in REPORT_CODES]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("begin") and data.get("end") and data["end"] < data["begin"]:
+            raise forms.ValidationError(_("The period ends before it begins."))
+        return data

@@ -1,0 +1,23 @@
+"""Background work of the analytics app: thin wrappers over `sushi` and `services`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.tasks import task
+
+from lifeline.analytics import sushi
+from lifeline.analytics.models import SushiCredential
+
+
+@task()
+def harvest_due() -> int:
+    """Daily: last month's reports of every active SUSHI account, and the retries that are due."""
+    return len(sushi.harvest_due())
+
+
+@task()
+def harvest_now(credential_id: int, report_code: str, begin: str, end: str) -> str:
+    credential = SushiCredential.objects.get(pk=credential_id)
+    harvest = sushi.start_harvest(credential, report_code, dt.date.fromisoformat(begin), dt.date.fromisoformat(end))
+    return sushi.run_harvest(harvest).status

@@ -1,0 +1,82 @@
+"""Choice sets of document delivery, each with a badge colour."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DocType(models.TextChoices):
+    FOREIGN_ARTICLE = "foreign_article", _("Foreign journal article")
+    FOREIGN_BOOK = "foreign_book", _("Foreign book")
+    CHINESE_ARTICLE = "chinese_article", _("Chinese article")
+    CHINESE_BOOK = "chinese_book", _("Chinese book")
+    TEXTBOOK = "textbook", _("Textbook")
+    THESIS = "thesis", _("Thesis")
+    STANDARD = "standard", _("Standard")
+    PATENT = "patent", _("Patent")
+    OTHER = "other", _("Other")
+
+
+class Status(models.TextChoices):
+    DEFLECTED = "deflected", _("Available at once")
+    SUBMITTED = "submitted", _("Submitted")
+    IN_PROCESS = "in_process", _("In process")
+    REQUESTED = "requested", _("Requested from supplier")
+    DELIVERED = "delivered", _("Delivered")
+    UNFILLED = "unfilled", _("Unfilled")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+STATUS_COLOURS = {
+    Status.DEFLECTED: "teal",
+    Status.SUBMITTED: "yellow",
+    Status.IN_PROCESS: "blue",
+    Status.REQUESTED: "indigo",
+    Status.DELIVERED: "green",
+    Status.UNFILLED: "red",
+    Status.CANCELLED: "grey",
+}
+# A patron may hold only one of these per item; the rest are history.
+OPEN_STATUSES = (Status.SUBMITTED, Status.IN_PROCESS, Status.REQUESTED)
+CLOSED_STATUSES = (Status.DEFLECTED, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED)
+
+# The one table of legal moves; model methods consult it and refuse the rest.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.SUBMITTED: frozenset({Status.IN_PROCESS, Status.REQUESTED, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}),
+    Status.IN_PROCESS: frozenset({Status.REQUESTED, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}),
+    Status.REQUESTED: frozenset({Status.IN_PROCESS, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}),
+    Status.DEFLECTED: frozenset({Status.SUBMITTED}),  # "the link did not work": the patron asks staff after all
+    Status.DELIVERED: frozenset(),
+    Status.UNFILLED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+
+class SupplierKind(models.TextChoices):
+    PARTNER = "partner", _("Partner library (same installation)")
+    OUTSIDE = "outside", _("Outside service")
+    COMMERCIAL = "commercial", _("Commercial supplier")
+
+
+SUPPLIER_KIND_COLOURS = {SupplierKind.PARTNER: "green", SupplierKind.OUTSIDE: "blue", SupplierKind.COMMERCIAL: "purple"}
+
+
+class UnfilledReason(models.TextChoices):
+    NOT_HELD = "not_held", _("No supplier holds it")
+    NOT_AVAILABLE = "not_available", _("Held but not available")
+    COPYRIGHT = "copyright", _("Copyright does not allow it")
+    COST = "cost", _("Cost exceeds the limit")
+    BAD_CITATION = "bad_citation", _("Citation incomplete or wrong")
+    OTHER = "other", _("Other")
+
+
+class Direction(models.TextChoices):
+    OUT = "out", _("Sent")
+    IN = "in", _("Received")
+
+
+class MessageOutcome(models.TextChoices):
+    OK = "ok", _("Accepted")
+    ERROR = "error", _("Rejected")
+
+
+MESSAGE_OUTCOME_COLOURS = {MessageOutcome.OK: "green", MessageOutcome.ERROR: "red"}

@@ -1,0 +1,96 @@
+"""What a probe result does to a route: retries, state changes (flips), incidents.
+
+A new state is believed after `retries` confirming probes taken `retry_seconds` apart, so an
+outage is detected within one interval plus the retries, and one lost packet opens nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from lifeline.health.choices import HealthState, IncidentKind, IncidentStatus
+from lifeline.health.logic import incidents
+from lifeline.health.logic.probe import ProbeOutcome
+from lifeline.health.models import Flip, ProbeConfig, ProbeResult
+
+
+def apply_outcome(config: ProbeConfig, outcome: ProbeOutcome, now: dt.datetime | None = None) -> Flip | None:
+    """Store one result on its route; return the Flip when the state changed. Caller holds a transaction."""
+    now = now or timezone.now()
+    new = outcome.state
+    old = config.state
+    fields = {
+        "last_checked_at": now,
+        "last_failure": outcome.failure,
+        "last_error": outcome.error[:500],
+        "last_status_code": outcome.status_code,
+        "last_response_ms": outcome.response_ms,
+        "cert_expires_at": outcome.cert_expires_at or config.cert_expires_at,
+        "lease_until": None,
+        "lease_owner": "",
+    }
+    flip: Flip | None = None
+    if new == old:
+        fields.update(pending_state="", pending_count=0, next_probe_at=now + dt.timedelta(seconds=config.interval_seconds))
+    else:
+        count = config.pending_count + 1 if config.pending_state == new else 1
+        if old == HealthState.UNKNOWN or count > config.retries:
+            fields.update(
+                state=new, state_since=now, pending_state="", pending_count=0,
+                next_probe_at=now + dt.timedelta(seconds=config.interval_seconds),
+            )
+            flip = Flip.objects.create(
+                route_id=config.route_id, old=old, new=new, at=now, failure=outcome.failure, reason=outcome.error[:500]
+            )
+        else:
+            fields.update(pending_state=new, pending_count=count,
+                          next_probe_at=now + dt.timedelta(seconds=config.retry_seconds))
+    ProbeConfig.objects.filter(pk=config.pk).update(**fields)
+    for key, value in fields.items():
+        setattr(config, key, value)
+    if new != HealthState.UP or flip is not None:
+        # Evidence for the vendor and the timeline; healthy probes leave only the route's last_* fields.
+        ProbeResult.objects.create(
+            route_id=config.route_id, at=now, url=outcome.final_url or outcome.spec.url, state=new,
+            failure=outcome.failure, error=outcome.error[:500], status_code=outcome.status_code,
+            response_ms=outcome.response_ms, address=outcome.address,
+        )
+    if flip is not None:
+        _after_flip(config, flip, now)
+    return flip
+
+
+def _after_flip(config: ProbeConfig, flip: Flip, now: dt.datetime) -> None:
+    route = config.route
+    text = f"{HealthState(flip.old).label} → {HealthState(flip.new).label}" + (f": {flip.reason}" if flip.reason else "")
+    if flip.new == HealthState.DOWN:
+        incidents.open_or_join(
+            route.resource, route, kind=IncidentKind.PROBE, cause=flip.reason or str(flip.get_failure_display()),
+            failure=flip.failure, now=now, event_text=text,
+        )
+    elif flip.old == HealthState.DOWN:
+        for incident in route.incidents.exclude(status=IncidentStatus.RESOLVED).exclude(kind=IncidentKind.SUSPECTED):
+            incidents.add_event(incident, "state", text, at=now)
+            incidents.resolve(incident, now=now)
+
+
+def record_outcomes(outcomes: list[ProbeOutcome], now: dt.datetime | None = None) -> list[Flip]:
+    """Apply a batch of results in one transaction (a few hundred cheap UPDATEs)."""
+    if not outcomes:
+        return []
+    configs = ProbeConfig.objects.select_related("route__resource__library", "route__resource__vendor").in_bulk(
+        [o.spec.config_id for o in outcomes]
+    )
+    flips: list[Flip] = []
+    with transaction.atomic():
+        for outcome in outcomes:
+            config = configs.get(outcome.spec.config_id)
+            if config is None:  # the route was deleted while it was being probed
+                continue
+            flip = apply_outcome(config, outcome, now or timezone.now())
+            if flip is not None:
+                flips.append(flip)
+    return flips

@@ -1,0 +1,187 @@
+"""The prober: claim due routes, probe them concurrently, record the results.
+
+Claiming sets a lease (`lease_until`, `lease_owner`) with one UPDATE over rows picked with
+`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers never take one route twice;
+the result moves `next_probe_at` on by the interval. A worker killed mid-probe leaves its lease to
+run out, after which another worker takes the route again: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from lifeline.health.logic.probe import ProbeOutcome, ProbeSpec, Probers, probe, probe_all
+from lifeline.health.logic.states import record_outcomes
+from lifeline.health.models import MaintenanceWindow, ProbeConfig, lines
+
+log = logging.getLogger(__name__)
+LEASE_MARGIN = dt.timedelta(seconds=30)
+
+
+def setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def new_owner() -> str:
+    return secrets.token_hex(8)
+
+
+def spec_for(config: ProbeConfig) -> ProbeSpec:
+    return ProbeSpec(
+        config_id=config.pk,
+        route_id=config.route_id,
+        url=config.target_url(),
+        timeout=float(config.timeout_seconds),
+        statuses=tuple(config.status_ranges()),
+        must_contain=tuple(lines(config.must_contain)),
+        must_not_contain=tuple(lines(config.must_not_contain)),
+        max_redirects=config.max_redirects,
+        slow_ms=config.slow_ms,
+        cert_warning_days=config.cert_warning_days,
+        allow_internal=config.allow_private or bool(setting("HEALTH_ALLOW_PRIVATE_TARGETS", False)),
+        via_proxy=config.through_proxy,
+        due_at=config.next_probe_at,
+    )
+
+
+def claim(now: dt.datetime, limit: int, owner: str) -> list[ProbeSpec]:
+    """Lease up to `limit` due routes to `owner`; routes in a maintenance window are skipped to its end."""
+    with transaction.atomic():
+        ids = list(
+            ProbeConfig.objects.due(now).order_by("next_probe_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        longest = max(ProbeConfig.objects.filter(pk__in=ids).values_list("timeout_seconds", flat=True))
+        ProbeConfig.objects.due(now).filter(pk__in=ids).update(
+            lease_until=now + dt.timedelta(seconds=longest) + LEASE_MARGIN, lease_owner=owner
+        )
+    configs = list(
+        ProbeConfig.objects.filter(lease_owner=owner, pk__in=ids).select_related("route__resource__library")
+    )
+    windows = {
+        w.config_id: w
+        for w in MaintenanceWindow.objects.filter(config_id__in=ids, starts_at__lte=now, ends_at__gt=now)
+    }
+    specs: list[ProbeSpec] = []
+    for config in configs:
+        window = windows.get(config.pk)
+        if window is not None:
+            ProbeConfig.objects.filter(pk=config.pk).update(next_probe_at=window.ends_at, lease_until=None, lease_owner="")
+            continue
+        try:
+            specs.append(spec_for(config))
+        except Exception as exc:  # a broken setting must not stop the other routes
+            log.warning("route %s cannot be probed: %s", config.route_id, exc)
+            ProbeConfig.objects.filter(pk=config.pk).update(
+                next_probe_at=now + dt.timedelta(seconds=config.interval_seconds), lease_until=None, lease_owner=""
+            )
+    return specs
+
+
+def open_probers() -> Probers:
+    return Probers.open(
+        proxy=setting("HEALTH_PROBE_PROXY", ""),
+        ca_bundle=setting("HEALTH_PROBE_CA_BUNDLE", ""),
+        max_body=int(setting("HEALTH_PROBE_MAX_BODY_BYTES", 2 * 1024 * 1024)),
+    )
+
+
+async def _probe_batch(specs: list[ProbeSpec]) -> list[ProbeOutcome]:
+    probers = open_probers()
+    try:
+        return await probe_all(specs, probers, concurrency=int(setting("HEALTH_PROBE_CONCURRENCY", 200)))
+    finally:
+        await probers.aclose()
+
+
+@dataclass
+class StepReport:
+    probed: int = 0
+    flips: int = 0
+    outcomes: list[ProbeOutcome] = field(default_factory=list)
+
+
+def probe_step(now: dt.datetime | None = None, limit: int = 500, owner: str = "") -> StepReport:
+    """One synchronous step (what tests call): claim what is due, probe it all, record the results."""
+    now = now or timezone.now()
+    specs = claim(now, limit, owner or new_owner())
+    if not specs:
+        return StepReport()
+    outcomes = asyncio.run(_probe_batch(specs))
+    flips = record_outcomes(outcomes, now)
+    return StepReport(probed=len(outcomes), flips=len(flips), outcomes=outcomes)
+
+
+async def run_loop(should_stop: Callable[[], bool], *, tick: float = 0.5, owner: str = "",
+                   on_claim: Callable[[list[ProbeSpec], dt.datetime], None] | None = None,
+                   on_flips: Callable[[list[Any]], None] | None = None) -> None:
+    """The long-running prober: probes start as they fall due instead of waiting for a whole batch.
+
+    Database work runs on one dedicated thread (one connection); probes run on the event loop.
+    """
+    owner = owner or new_owner()
+    concurrency = int(setting("HEALTH_PROBE_CONCURRENCY", 200))
+    db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe-db")
+    loop = asyncio.get_running_loop()
+    probers = open_probers()
+    gate = asyncio.Semaphore(concurrency)
+    inflight: set[asyncio.Task[ProbeOutcome]] = set()
+    finished: list[ProbeOutcome] = []
+
+    async def one(spec: ProbeSpec) -> ProbeOutcome:
+        async with gate:
+            return await probe(spec, probers)
+
+    def done(task: asyncio.Task[ProbeOutcome]) -> None:
+        inflight.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            finished.append(task.result())
+
+    def db_claim(limit: int) -> list[ProbeSpec]:
+        close_old_connections()
+        now = timezone.now()
+        specs = claim(now, limit, owner)
+        if on_claim is not None:
+            on_claim(specs, now)
+        return specs
+
+    def db_record(batch: list[ProbeOutcome]) -> None:
+        flips = record_outcomes(batch)
+        if on_flips is not None and flips:
+            on_flips(flips)
+
+    try:
+        while not should_stop():
+            room = concurrency * 2 - len(inflight)
+            if room > 0:
+                for spec in await loop.run_in_executor(db, db_claim, room):
+                    task = asyncio.create_task(one(spec))
+                    inflight.add(task)
+                    task.add_done_callback(done)
+            if finished:
+                batch, finished[:] = list(finished), []
+                await loop.run_in_executor(db, db_record, batch)
+            await asyncio.sleep(tick)
+        # SIGTERM: finish the probes in hand and record them; unstarted leases simply run out.
+        if inflight:
+            await asyncio.wait(inflight, timeout=60)
+        if finished:
+            await loop.run_in_executor(db, db_record, list(finished))
+    finally:
+        await probers.aclose()
+        db.submit(close_old_connections).result()
+        db.shutdown(wait=True)

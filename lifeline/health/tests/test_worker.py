@@ -1,0 +1,100 @@
+"""Claims and leases: several workers never probe one route twice; a dead worker loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from lifeline.health.choices import HealthState
+from lifeline.health.logic.worker import claim, probe_step, run_loop
+from lifeline.health.models import ProbeConfig
+from lifeline.health.tests.conftest import make_route
+from lifeline.health.tests.servers import Site
+from lifeline.registry.models import Resource
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def routes(resource: Resource, admin: Any, site: Site, n: int) -> list[int]:
+    ids = [make_route(resource, site.url(f"/?n={i}"), admin=admin).pk for i in range(n)]
+    ProbeConfig.objects.update(next_probe_at=T0)
+    return ids
+
+
+def test_claim_leases_and_a_dead_workers_routes_come_back(resource_a: Resource, admin_a: Any, site: Site) -> None:
+    routes(resource_a, admin_a, site, 3)
+    first = claim(T0, 10, "worker-1")
+    assert len(first) == 3
+    assert claim(T0 + dt.timedelta(seconds=5), 10, "worker-2") == []  # leased: nobody else takes them
+    # worker-1 dies without recording anything; once the lease runs out, worker-2 takes them all.
+    later = T0 + dt.timedelta(seconds=5 + 30 + 1)
+    report = probe_step(now=later, owner="worker-2")
+    assert report.probed == 3
+    assert set(ProbeConfig.objects.values_list("state", flat=True)) == {HealthState.UP}
+    assert set(ProbeConfig.objects.values_list("lease_owner", flat=True)) == {""}
+    assert probe_step(now=later + dt.timedelta(seconds=60)).probed == 0  # not due again within the interval
+
+
+def test_limit_and_order(resource_a: Resource, admin_a: Any, site: Site) -> None:
+    ids = routes(resource_a, admin_a, site, 4)
+    ProbeConfig.objects.filter(route_id=ids[3]).update(next_probe_at=T0 - dt.timedelta(minutes=5))
+    got = claim(T0, 2, "w")
+    assert len(got) == 2 and got[0].route_id == ids[3] or got[1].route_id == ids[3]
+    assert ProbeConfig.objects.filter(lease_owner="w").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_claim_disjoint_sets(library_a: Any, admin_a: Any, site: Site) -> None:
+    if connection.vendor != "postgresql":
+        # SQLite's in-memory test database uses a shared cache whose table locks ignore busy_timeout;
+        # on a real SQLite file, IMMEDIATE transactions serialise claims. Several workers is a PostgreSQL setup.
+        pytest.skip("several concurrent workers need PostgreSQL")
+    resource = Resource.objects.create(library=library_a, key="r", name="R")
+    ids = routes(resource, admin_a, site, 30)
+    results: dict[str, list[int]] = {}
+    barrier = threading.Barrier(3)
+
+    def worker(name: str) -> None:
+        from django.db import connection as conn
+
+        try:
+            barrier.wait(timeout=5)
+            got: list[int] = []
+            for _ in range(5):
+                got += [s.route_id for s in claim(T0, 4, name)]
+            results[name] = got
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    claimed = [r for got in results.values() for r in got]
+    assert len(claimed) == len(set(claimed)) == 30, connection.vendor
+    assert set(claimed) == set(ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_loop_probes_as_routes_fall_due(library_a: Any, admin_a: Any, site: Site) -> None:
+    resource = Resource.objects.create(library=library_a, key="r", name="R")
+    for i in range(5):
+        make_route(resource, site.url(f"/?n={i}"), admin=admin_a)
+    claimed: list[int] = []
+    flipped: list[Any] = []
+    deadline = time.monotonic() + 10
+
+    def stop() -> bool:  # called on the event loop: no database here
+        return len(flipped) == 5 or time.monotonic() > deadline
+
+    asyncio.run(run_loop(stop, tick=0.05, on_claim=lambda specs, now: claimed.extend(s.route_id for s in specs),
+                         on_flips=flipped.extend))
+    assert ProbeConfig.objects.filter(state=HealthState.UP).count() == 5
+    assert len(claimed) == 5

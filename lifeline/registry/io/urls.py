@@ -1,0 +1,12 @@
+"""Staff import/export pages, mounted under /staff/registry/ by lifeline/registry/urls.py."""
+
+from django.urls import URLPattern, path
+
+from lifeline.registry.io import views
+
+urlpatterns: list[URLPattern] = [
+    path("staff/registry/import/", views.import_page, name="io_import"),
+    path("staff/registry/import/<str:token>/apply/", views.import_apply, name="io_apply"),
+    path("staff/registry/kbart/", views.kbart_page, name="io_kbart"),
+    path("staff/registry/export/", views.export_page, name="io_export"),
+]

@@ -36,7 +36,7 @@ def task_worker_command() -> list[str]:
     from django.conf import settings
 
     if settings.TASK_BACKEND == "rq":
-        return ["rqworker", "default", "--with-scheduler"]
+        return ["rqworker", "default", "--with-scheduler", "--job-class", "django_tasks_rq.Job"]
     return ["db_worker", "--queue-name", "*", "--interval", "0.5"]
 
 

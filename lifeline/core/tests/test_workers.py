@@ -69,5 +69,5 @@ def test_rq_backend_three_workers_run_each_job_once() -> None:
         pytest.skip("no Redis on 127.0.0.1")
     client.flushdb()
     _enqueue(env)
-    _workers(["rqworker", "default", "--burst"], env)
+    _workers(["rqworker", "default", "--burst", "--job-class", "django_tasks_rq.Job"], env)
     _assert_each_once()

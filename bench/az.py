@@ -35,7 +35,10 @@ class WrkResult:
     non_2xx: int
 
     def line(self) -> str:
-        return f"{self.requests_per_s:8.0f} req/s  p99 {self.p99_ms:6.1f} ms  errors {self.errors}  non-2xx {self.non_2xx}"
+        return (
+            f"{self.requests_per_s:8.0f} req/s  p99 {self.p99_ms:6.1f} ms  "
+            f"errors {self.errors}  non-2xx {self.non_2xx}"
+        )
 
 
 def _option(argv: list[str], name: str, default: int) -> int:
@@ -71,7 +74,9 @@ def build_database(resources: int) -> None:
     TMP.mkdir(parents=True)
     subprocess.run(
         [sys.executable, "-c", f"import bench.az as b; b._populate({resources})"],
-        cwd=ROOT, env=environment(), check=True,
+        cwd=ROOT,
+        env=environment(),
+        check=True,
     )
 
 
@@ -90,45 +95,104 @@ def _populate(resources: int) -> None:
 
     call_command("migrate", verbosity=0)
     lib = Library.objects.create(
-        code=LIBRARY, name="基准测试图书馆", name_en="Benchmark Library",
+        code=LIBRARY,
+        name="基准测试图书馆",
+        name_en="Benchmark Library",
         carsi_idp_entity_id="https://idp.bench.example.edu/idp/shibboleth",
     )
     cats = Category.objects.bulk_create(
-        Category(library=lib, language=Language.CHINESE if i < 33 else Language.FOREIGN, name=f"类别{i:02}", name_en=f"Category {i:02}", position=i)
+        Category(
+            library=lib,
+            language=Language.CHINESE if i < 33 else Language.FOREIGN,
+            name=f"类别{i:02}",
+            name_en=f"Category {i:02}",
+            position=i,
+        )
         for i in range(46)
     )
-    words = ["中国", "学术", "期刊", "数字", "图书", "论文", "专利", "标准", "数据", "知识", "科技", "文献", "万方", "维普", "超星"]
+    words = [
+        "中国",
+        "学术",
+        "期刊",
+        "数字",
+        "图书",
+        "论文",
+        "专利",
+        "标准",
+        "数据",
+        "知识",
+        "科技",
+        "文献",
+        "万方",
+        "维普",
+        "超星",
+    ]
     codes = list(ContentType.values)
     rows = []
     for i in range(resources):
         chinese = i % 3 != 0
-        name = (words[i % len(words)] + words[(i // 7) % len(words)] + f"数据库{i}") if chinese else f"Database {i:05} of Science"
-        description = f"收录{words[i % 11]}与{words[i % 13]}等资源，第{i}号。" if chinese else f"Journals and books, item {i}."
+        name = (
+            (words[i % len(words)] + words[(i // 7) % len(words)] + f"数据库{i}")
+            if chinese
+            else f"Database {i:05} of Science"
+        )
+        description = (
+            f"收录{words[i % 11]}与{words[i % 13]}等资源，第{i}号。"
+            if chinese
+            else f"Journals and books, item {i}."
+        )
         types = ",".join(sorted({codes[i % len(codes)], codes[(i // 3) % len(codes)]}))
-        rows.append(Resource(
-            library=lib, key=f"r{i:05}", name=name, name_en="" if chinese else name, description=description,
-            language=Language.CHINESE if chinese else Language.FOREIGN, category=cats[i % len(cats)],
-            content_types=f",{types},", is_trial=i % 50 == 0,
-            search_text=normalise_text(f"r{i:05}", name, description),
-        ))
+        rows.append(
+            Resource(
+                library=lib,
+                key=f"r{i:05}",
+                name=name,
+                name_en="" if chinese else name,
+                description=description,
+                language=Language.CHINESE if chinese else Language.FOREIGN,
+                category=cats[i % len(cats)],
+                content_types=f",{types},",
+                is_trial=i % 50 == 0,
+                search_text=normalise_text(f"r{i:05}", name, description),
+            )
+        )
     created = Resource.objects.bulk_create(rows, batch_size=1000)
-    kinds = [RouteKind.CARSI, RouteKind.VPN, RouteKind.PROXY, RouteKind.CAMPUS_IP, RouteKind.ACCOUNT]
+    kinds = [
+        RouteKind.CARSI,
+        RouteKind.VPN,
+        RouteKind.PROXY,
+        RouteKind.CAMPUS_IP,
+        RouteKind.ACCOUNT,
+    ]
     today = timezone.localdate()
     routes = []
     for i, r in enumerate(created):
-        routes.append(AccessRoute(resource=r, kind=RouteKind.CAMPUS_IP, url=f"https://db{i}.example.com/"))
+        routes.append(
+            AccessRoute(resource=r, kind=RouteKind.CAMPUS_IP, url=f"https://db{i}.example.com/")
+        )
         extra = kinds[i % len(kinds)]
         if extra != RouteKind.CAMPUS_IP:
-            routes.append(AccessRoute(
-                resource=r, kind=extra, url=f"https://db{i}.example.com/",
-                sp_login_url="https://sp.example.com/Shibboleth.sso/Login" if extra == RouteKind.CARSI else "",
-                ends_on=today + dt.timedelta(days=365) if i % 4 == 0 else None,
-            ))
+            routes.append(
+                AccessRoute(
+                    resource=r,
+                    kind=extra,
+                    url=f"https://db{i}.example.com/",
+                    sp_login_url="https://sp.example.com/Shibboleth.sso/Login"
+                    if extra == RouteKind.CARSI
+                    else "",
+                    ends_on=today + dt.timedelta(days=365) if i % 4 == 0 else None,
+                )
+            )
     AccessRoute.objects.bulk_create(routes, batch_size=2000)
     # Sub-databases under every tenth resource.
     subs = [
-        Resource(library=lib, key=f"r{i:05}-sub", name=f"{created[i].name}子库", parent=created[i],
-                 search_text=normalise_text(f"{created[i].name}子库"))
+        Resource(
+            library=lib,
+            key=f"r{i:05}-sub",
+            name=f"{created[i].name}子库",
+            parent=created[i],
+            search_text=normalise_text(f"{created[i].name}子库"),
+        )
         for i in range(0, resources, 10)
     ]
     Resource.objects.bulk_create(subs, batch_size=1000)
@@ -139,7 +203,7 @@ def wait_ready(url: str, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -160,7 +224,10 @@ def parse_wrk(output: str) -> WrkResult:
 def wrk(url: str, duration: int, connections: int) -> WrkResult:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
-        capture_output=True, text=True, timeout=duration + 60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
     ).stdout
     return parse_wrk(out)
 
@@ -174,19 +241,34 @@ def main(argv: list[str]) -> int:
         return 2
     started = time.monotonic()
     build_database(resources)
-    print(f"database with {resources} resources built in {time.monotonic() - started:.1f} s", flush=True)
+    print(
+        f"database with {resources} resources built in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "lifeline", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=environment(), start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "lifeline",
+            "serve",
+            "--no-worker",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=environment(),
+        start_new_session=True,
     )
     try:
         wait_ready(f"{base}/healthz")
         page = f"{base}/lib/{LIBRARY}/"
         for _ in range(4):  # warm every worker's page cache and connection
             wait_ready(page)
-        with urllib.request.urlopen(page, timeout=10) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(page, timeout=10) as response:
             body = response.read().decode()
             vary = response.headers.get("Vary", "")
         assert "r00000" in body or "数据库" in body, "A–Z page did not list the resources"
@@ -200,7 +282,10 @@ def main(argv: list[str]) -> int:
             os.killpg(server.pid, signal.SIGKILL)
     print(f"/healthz       {reference.line()}")
     print(f"/lib/{LIBRARY}/    {az.line()}")
-    print(f"ratio A–Z/healthz: {az.requests_per_s / reference.requests_per_s:.2f}  (Vary on A–Z: {vary or 'none'})")
+    print(
+        f"ratio A–Z/healthz: {az.requests_per_s / reference.requests_per_s:.2f}  "
+        f"(Vary on A–Z: {vary or 'none'})"
+    )
     ok = az.requests_per_s >= 1500 and az.p99_ms <= 100 and az.errors == 0 and az.non_2xx == 0
     print("target >= 1500 req/s, p99 <= 100 ms, no errors:", "met" if ok else "NOT met")
     return 0 if ok else 1

@@ -4,7 +4,9 @@ Every API view runs in a context of its own (`audit_scoped`), so the actor that 
 authentication records for the audit log ends with the request.
 """
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.utils.translation import gettext as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from lifeline.accounts.api import router as accounts_router
@@ -30,6 +32,11 @@ def scoped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLRes
     return out
 
 
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """An unknown /api/ path answers in JSON like every other API error, not with an HTML page."""
+    return JsonResponse({"detail": _("Not found.")}, status=404)
+
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -42,4 +49,6 @@ urlpatterns = [
     path("delivery/", include(scoped(delivery_router.urls))),
     path("analytics/", include(scoped(analytics_router.urls))),
     path("accounts/", include(scoped(accounts_router.urls))),
+    # Last: anything else under /api/ (a mistyped path, a code that is no slug).
+    re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

@@ -307,3 +307,8 @@ HEALTH_PROBE_MAX_BODY_BYTES = envint("LIFELINE_PROBE_MAX_BODY_BYTES", 2 * 1024 *
 HEALTH_ALLOW_PRIVATE_TARGETS = envbool("LIFELINE_PROBE_ALLOW_PRIVATE", False)
 HEALTH_REPORTS_PER_HOUR = envint("LIFELINE_FAULT_REPORTS_PER_HOUR", 5)
 HEALTH_SCREENSHOT_MAX_BYTES = envint("LIFELINE_SCREENSHOT_MAX_BYTES", 5 * 1024 * 1024)
+
+# --- patron pages / base template (registry views) -----------------------------------
+# The site-wide stylesheet and scripts (lifeline/static/) belong to no app, so the static
+# finders, WhiteNoise and collectstatic must be told where they are.
+STATICFILES_DIRS = [BASE_DIR / "static"]

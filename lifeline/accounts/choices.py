@@ -18,4 +18,8 @@ class TokenState(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
 
 
-TOKEN_STATE_COLOURS = {TokenState.ACTIVE: "green", TokenState.EXPIRED: "grey", TokenState.REVOKED: "red"}
+TOKEN_STATE_COLOURS = {
+    TokenState.ACTIVE: "green",
+    TokenState.EXPIRED: "grey",
+    TokenState.REVOKED: "red",
+}

@@ -6,8 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 class OtpTokenForm(forms.Form):
     token = forms.CharField(
-        label=_("Six-digit code from your authenticator app"), max_length=8, min_length=6,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}),
+        label=_("Six-digit code from your authenticator app"),
+        max_length=8,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
     )
 
     def clean_token(self) -> str:
@@ -17,9 +21,16 @@ class OtpTokenForm(forms.Form):
         return token
 
 
-EXPIRY_CHOICES = [("", _("Never")), ("30", _("30 days")), ("90", _("90 days")), ("365", _("One year"))]
+EXPIRY_CHOICES = [
+    ("", _("Never")),
+    ("30", _("30 days")),
+    ("90", _("90 days")),
+    ("365", _("One year")),
+]
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("What the token is for"), max_length=100)
-    expires_in = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, required=False, initial="90")
+    expires_in = forms.ChoiceField(
+        label=_("Expires"), choices=EXPIRY_CHOICES, required=False, initial="90"
+    )

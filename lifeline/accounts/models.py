@@ -24,7 +24,9 @@ def parse_scopes(text: str) -> list[str]:
 def validate_scopes(text: str) -> None:
     for scope in parse_scopes(text):
         if "@" in scope or " " in scope or "." not in scope:
-            raise ValidationError(_("“%(scope)s” is not a domain scope such as nefu.edu.cn.") % {"scope": scope})
+            raise ValidationError(
+                _("“%(scope)s” is not a domain scope such as nefu.edu.cn.") % {"scope": scope}
+            )
 
 
 class SamlIdentityProviderQuerySet(RestrictedQuerySet):
@@ -39,16 +41,24 @@ class SamlIdentityProvider(models.Model):
     university A claiming someone@b.edu.cn is refused, as Shibboleth's shibmd:Scope check does.
     """
 
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="saml_idps", verbose_name=_("library"))
+    library = models.ForeignKey(
+        Library, on_delete=models.CASCADE, related_name="saml_idps", verbose_name=_("library")
+    )
     entity_id = models.CharField(_("entity ID"), max_length=300, unique=True)
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     scopes = models.TextField(
-        _("scopes"), validators=[validate_scopes], help_text=_("Domain scopes of its users, one per line, e.g. nefu.edu.cn.")
+        _("scopes"),
+        validators=[validate_scopes],
+        help_text=_("Domain scopes of its users, one per line, e.g. nefu.edu.cn."),
     )
-    metadata_xml = models.TextField(_("metadata"), help_text=_("The IdP's SAML metadata (EntityDescriptor)."))
+    metadata_xml = models.TextField(
+        _("metadata"), help_text=_("The IdP's SAML metadata (EntityDescriptor).")
+    )
     is_home = models.BooleanField(
-        _("home IdP"), default=False, help_text=_("Patrons of this library go straight to it, skipping the list.")
+        _("home IdP"),
+        default=False,
+        help_text=_("Patrons of this library go straight to it, skipping the list."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -80,16 +90,22 @@ class SamlIdentityProvider(models.Model):
 class FederatedIdentity(models.Model):
     """One person as an IdP knows them: pairwise-id, else eduPersonTargetedID, else ePPN."""
 
-    idp = models.ForeignKey(SamlIdentityProvider, on_delete=models.CASCADE, related_name="identities")
+    idp = models.ForeignKey(
+        SamlIdentityProvider, on_delete=models.CASCADE, related_name="identities"
+    )
     subject = models.CharField(_("subject"), max_length=500)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="federated_identities")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="federated_identities"
+    )
     last_login_at = models.DateTimeField(_("last sign-in"), default=timezone.now)
 
     objects = RestrictedQuerySet.as_manager()
     library_lookup = "idp__library"
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["idp", "subject"], name="federated_identity_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["idp", "subject"], name="federated_identity_unique")
+        ]
         verbose_name = _("federated identity")
         verbose_name_plural = _("federated identities")
 
@@ -126,9 +142,11 @@ class SeenAssertion(models.Model):
 
 
 class SamlLoginEvent(models.Model):
-    """Every CARSI sign-in, accepted or refused with its reason: what staff look at when a patron calls."""
+    """Every CARSI sign-in, accepted or refused and why: what staff read when a patron calls."""
 
-    library = models.ForeignKey(Library, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    library = models.ForeignKey(
+        Library, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     idp_entity_id = models.CharField(_("IdP"), max_length=300, blank=True)
     outcome = models.CharField(_("outcome"), max_length=12, choices=SamlOutcome.choices)
     reason = models.CharField(_("reason"), max_length=500, blank=True)

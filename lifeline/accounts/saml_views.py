@@ -22,7 +22,9 @@ MAX_RESPONSE_BYTES = 512 * 1024
 
 
 def _safe_next(request: HttpRequest, target: str) -> str:
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return ""
 
@@ -38,7 +40,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def discovery(request: HttpRequest) -> HttpResponse:
-    """Where are you from: `?idp=` goes to that IdP, `?library=` to the library's home IdP, else the list."""
+    """Where are you from: `?idp=` goes to that IdP, `?library=` to its home IdP, else the list."""
     next_url = _safe_next(request, request.GET.get("next", ""))
     idps = SamlIdentityProvider.objects.active().select_related("library")
     entity = request.GET.get("idp", "")
@@ -54,9 +56,12 @@ def discovery(request: HttpRequest) -> HttpResponse:
         idps = idps.filter(library=library)
     query = request.GET.get("q", "").strip()[:100]
     if query:
-        idps = idps.filter(Q(name__icontains=query) | Q(name_en__icontains=query) | Q(scopes__icontains=query))
+        idps = idps.filter(
+            Q(name__icontains=query) | Q(name_en__icontains=query) | Q(scopes__icontains=query)
+        )
     return render(
-        request, "accounts/discovery.html",
+        request,
+        "accounts/discovery.html",
         {"idps": idps.order_by("name")[:300], "query": query, "next": next_url, "library": library},
     )
 
@@ -73,5 +78,7 @@ def acs(request: HttpRequest) -> HttpResponse:
     except flow.SamlRefused as refused:
         return render(request, "accounts/saml_refused.html", {"message": str(refused)}, status=403)
     auth_login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-    target = _safe_next(request, result.next_url) or reverse("registry:az", args=[result.patron.library.code])
+    target = _safe_next(request, result.next_url) or reverse(
+        "registry:az", args=[result.patron.library.code]
+    )
     return HttpResponseRedirect(target)

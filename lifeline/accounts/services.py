@@ -25,7 +25,7 @@ def confirmed_totp(user: Any) -> TOTPDevice | None:
 
 
 def start_totp_setup(user: Any) -> TOTPDevice:
-    """A fresh unconfirmed device; an earlier unconfirmed one is discarded (its QR may have leaked)."""
+    """A fresh unconfirmed device; an older unconfirmed one goes (its QR may have leaked)."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
 
@@ -35,7 +35,7 @@ def pending_totp(user: Any) -> TOTPDevice | None:
 
 
 def qr_svg(device: TOTPDevice, user: Any) -> str:
-    """The otpauth:// URI as an SVG QR code, drawn here: no third-party QR service sees the secret."""
+    """The otpauth:// URI as an SVG QR code, drawn here: no QR web service sees the secret."""
     uri = device.config_url.replace("otpauth://totp/", f"otpauth://totp/{OTP_ISSUER}:", 1)
     return segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff")
 
@@ -46,7 +46,7 @@ def secret_b32(device: TOTPDevice) -> str:
 
 
 def confirm_totp(device: TOTPDevice, token: str) -> bool:
-    """Confirm the device when the first code from the authenticator app matches (throttled by django-otp)."""
+    """Confirm the device when the app's first code matches (django-otp throttles guesses)."""
     if not device.verify_is_allowed()[0] or not device.verify_token(token.strip()):
         return False
     device.confirmed = True
@@ -94,12 +94,19 @@ def visible_tokens(user: Any) -> QuerySet[ApiToken]:
 def can_revoke(user: Any, token: ApiToken) -> bool:
     if token.user_id == user.pk or user.is_superuser:
         return True
-    return any(user_can(user, m.library_id, "core.manage") for m in token.user.memberships.filter(is_active=True))
+    return any(
+        user_can(user, m.library_id, "core.manage")
+        for m in token.user.memberships.filter(is_active=True)
+    )
 
 
 def revoke_token(user: Any, token: ApiToken) -> None:
     token.revoke()
-    audit.write(AuditAction.ACTION, token, message=f"API token {token.prefix}… revoked by {user.get_username()}")
+    audit.write(
+        AuditAction.ACTION,
+        token,
+        message=f"API token {token.prefix}… revoked by {user.get_username()}",
+    )
 
 
 def issue_token(user: Any, name: str, days: int | None) -> tuple[ApiToken, str]:

@@ -46,7 +46,10 @@ class LoginView(auth_views.LoginView):
             return super().form_valid(form)
         # Not signed in yet: only the user id waits in the (anonymous) session, for five minutes.
         self.request.session[PENDING] = {
-            "user": user.pk, "backend": user.backend, "next": self.get_success_url(), "at": time.time(),
+            "user": user.pk,
+            "backend": user.backend,
+            "next": self.get_success_url(),
+            "at": time.time(),
         }
         return redirect("accounts:login_otp")
 
@@ -68,10 +71,14 @@ def login_otp(request: HttpRequest) -> HttpResponse:
             auth_login(request, user, backend=pending["backend"])
             otp_login(request, device)
             target = pending["next"]
-            if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            if not url_has_allowed_host_and_scheme(
+                target, {request.get_host()}, request.is_secure()
+            ):
                 target = "/"
             return HttpResponseRedirect(target)
-        form.add_error("token", _("That code is wrong or has expired. Wait for the next one and try again."))
+        form.add_error(
+            "token", _("That code is wrong or has expired. Wait for the next one and try again.")
+        )
     return render(request, "accounts/login_otp.html", {"form": form})
 
 
@@ -98,9 +105,18 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             if action == "confirm" and (device := services.pending_totp(user)) is not None:
                 if services.confirm_totp(device, form.cleaned_data["token"]):
                     otp_login(request, device)
-                    messages.success(request, _("Two-factor sign-in is on. You will be asked for a code each time you sign in."))
+                    messages.success(
+                        request,
+                        _(
+                            "Two-factor sign-in is on. "
+                            "You will be asked for a code each time you sign in."
+                        ),
+                    )
                     return redirect("accounts:two_factor")
-                form.add_error("token", _("That code does not match. Check the clock of your phone and try again."))
+                form.add_error(
+                    "token",
+                    _("That code does not match. Check the clock of your phone and try again."),
+                )
             elif action == "disable" and confirmed is not None:
                 if services.disable_totp(user, form.cleaned_data["token"]):
                     messages.success(request, _("Two-factor sign-in is off."))
@@ -108,9 +124,12 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                 form.add_error("token", _("That code is wrong; two-factor sign-in stays on."))
     pending = None if confirmed else services.pending_totp(user)
     return render(
-        request, "accounts/two_factor.html",
+        request,
+        "accounts/two_factor.html",
         {
-            "confirmed": confirmed, "pending": pending, "form": form,
+            "confirmed": confirmed,
+            "pending": pending,
+            "form": form,
             "qr": services.qr_svg(pending, user) if pending else "",
             "secret_b32": services.secret_b32(pending) if pending else "",
         },
@@ -133,7 +152,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     for token in services.visible_tokens(request.user).order_by("-created_at")[:500]:
         state = services.token_state(token)
         rows.append({"token": token, "state": state, "colour": TOKEN_STATE_COLOURS[state]})
-    return render(request, "accounts/tokens.html", {"form": form, "rows": rows, "new_secret": new_secret})
+    return render(
+        request, "accounts/tokens.html", {"form": form, "rows": rows, "new_secret": new_secret}
+    )
 
 
 @login_required

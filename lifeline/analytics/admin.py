@@ -18,7 +18,15 @@ class UsageSourceAdmin(LibraryScopedAdmin):
 @admin.register(UsageReport)
 class UsageReportAdmin(LibraryScopedAdmin):
     change_action = "analytics.change"
-    list_display = ["report_id", "release", "begin", "end", "source_kind", "row_count", "imported_at"]
+    list_display = [
+        "report_id",
+        "release",
+        "begin",
+        "end",
+        "source_kind",
+        "row_count",
+        "imported_at",
+    ]
     list_filter = ["report_id", "source_kind"]
     readonly_fields = [f.name for f in UsageReport._meta.fields]
 
@@ -37,4 +45,14 @@ class SushiHarvestAdmin(LibraryScopedAdmin):
     list_display = ["credential", "report_code", "begin", "end", "status", "attempts", "retry_at"]
     list_filter = ["status", "report_code"]
     exclude = ["raw"]
-    readonly_fields = ["credential", "report_code", "begin", "end", "status", "exception_codes", "message", "http_status", "report"]
+    readonly_fields = [
+        "credential",
+        "report_code",
+        "begin",
+        "end",
+        "status",
+        "exception_codes",
+        "message",
+        "http_status",
+        "report",
+    ]

@@ -38,7 +38,11 @@ class ImportSource(models.TextChoices):
     REIMPORT = "reimport", _("Re-import of a kept response")
 
 
-IMPORT_SOURCE_COLOURS = {ImportSource.UPLOAD: "blue", ImportSource.SUSHI: "teal", ImportSource.REIMPORT: "indigo"}
+IMPORT_SOURCE_COLOURS = {
+    ImportSource.UPLOAD: "blue",
+    ImportSource.SUSHI: "teal",
+    ImportSource.REIMPORT: "indigo",
+}
 
 
 class HarvestStatus(models.TextChoices):
@@ -67,4 +71,19 @@ HARVEST_STATUS_COLOURS = {
     HarvestStatus.FAILED: "red",
 }
 # Statuses after which the scheduler tries the same harvest again later.
-RETRY_STATUSES = {HarvestStatus.QUEUED, HarvestStatus.RATE_LIMITED, HarvestStatus.UNAVAILABLE, HarvestStatus.FAILED}
+RETRY_STATUSES = {
+    HarvestStatus.QUEUED,
+    HarvestStatus.RATE_LIMITED,
+    HarvestStatus.UNAVAILABLE,
+    HarvestStatus.FAILED,
+}
+
+
+class LogStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Analysing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+LOG_STATUS_COLOURS = {LogStatus.QUEUED: "grey", LogStatus.RUNNING: "blue", LogStatus.DONE: "green", LogStatus.FAILED: "red"}

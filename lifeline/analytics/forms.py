@@ -11,7 +11,9 @@ from lifeline.registry.models import Resource
 
 
 class CounterUploadForm(forms.Form):
-    file = forms.FileField(label=_("COUNTER report"), help_text=_("JSON, TSV, CSV or XLSX; Release 5.0 or 5.1."))
+    file = forms.FileField(
+        label=_("COUNTER report"), help_text=_("JSON, TSV, CSV or XLSX; Release 5.0 or 5.1.")
+    )
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -32,15 +34,30 @@ class SourceMappingForm(forms.ModelForm):
 
 
 class SushiCredentialForm(forms.ModelForm):
-    api_key = forms.CharField(label=_("API key"), required=False, widget=forms.PasswordInput(render_value=False),
-                              help_text=_("Leave empty to keep the stored key."))
+    api_key = forms.CharField(
+        label=_("API key"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the stored key."),
+    )
 
     class Meta:
         from lifeline.analytics.models import SushiCredential
 
         model = SushiCredential
-        fields = ["name", "vendor", "base_url", "release", "customer_id", "requestor_id", "api_key", "platform", "reports",
-                  "is_active", "timeout_seconds"]
+        fields = [
+            "name",
+            "vendor",
+            "base_url",
+            "release",
+            "customer_id",
+            "requestor_id",
+            "api_key",
+            "platform",
+            "reports",
+            "is_active",
+            "timeout_seconds",
+        ]
 
     def __init__(self, *args: Any, library: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,8 +72,10 @@ class SushiCredentialForm(forms.ModelForm):
         codes = [c.strip().upper() for c in self.cleaned_data["reports"].split(",") if c.strip()]
         unknown = [c for c in codes if c not in REPORT_CODES]
         if unknown or not codes:
-            raise forms.ValidationError(_("Unknown report IDs: %(codes)s (use %(known)s).")
-                                        % {"codes": ", ".join(unknown) or "∅", "known": ", ".join(REPORT_CODES)})
+            raise forms.ValidationError(
+                _("Unknown report IDs: %(codes)s (use %(known)s).")
+                % {"codes": ", ".join(unknown) or "∅", "known": ", ".join(REPORT_CODES)}
+            )
         return ",".join(codes)
 
     def clean_api_key(self) -> str:
@@ -79,3 +98,8 @@ class HarvestForm(forms.Form):
         if data.get("begin") and data.get("end") and data["end"] < data["begin"]:
             raise forms.ValidationError(_("The period ends before it begins."))
         return data
+
+
+class LogUploadForm(forms.Form):
+    file = forms.FileField(label=_("Access log"), help_text=_("EZproxy or Apache combined / common log, plain or .gz."))
+    append = forms.BooleanField(label=_("Add to the same days (a second proxy server)"), required=False)

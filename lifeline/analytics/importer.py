@@ -20,14 +20,28 @@ from lifeline.registry.models import Resource, normalise_text
 BATCH = 5000
 
 
-def import_file(library: Library, data: bytes, filename: str = "", *, user: Any = None,
-                source_kind: str = ImportSource.UPLOAD) -> UsageReport:
+def import_file(
+    library: Library,
+    data: bytes,
+    filename: str = "",
+    *,
+    user: Any = None,
+    source_kind: str = ImportSource.UPLOAD,
+) -> UsageReport:
     """Parse and store; raises `CounterError` (nothing stored) when the file is wrong."""
-    return store_report(library, parse_report(data, filename), filename=filename, user=user, source_kind=source_kind)
+    return store_report(
+        library, parse_report(data, filename), filename=filename, user=user, source_kind=source_kind
+    )
 
 
-def store_report(library: Library, parsed: ParsedReport, *, filename: str = "", user: Any = None,
-                 source_kind: str = ImportSource.UPLOAD) -> UsageReport:
+def store_report(
+    library: Library,
+    parsed: ParsedReport,
+    *,
+    filename: str = "",
+    user: Any = None,
+    source_kind: str = ImportSource.UPLOAD,
+) -> UsageReport:
     with transaction.atomic():
         platforms = sorted(parsed.platforms)
         replaced = _replace_previous(library, parsed, platforms)
@@ -36,19 +50,46 @@ def store_report(library: Library, parsed: ParsedReport, *, filename: str = "", 
         counts: dict[tuple[int, int | None, int, Any], int] = defaultdict(int)
         for platform, database, key, metric, month, n in parsed.rows:
             # Attribute breakdowns (YOP, Access_Type, ...) of one title add up into one row.
-            counts[(sources[(platform, database)], items[key] if key is not None else None, METRIC_BY_NAME[metric], month)] += n
+            counts[
+                (
+                    sources[(platform, database)],
+                    items[key] if key is not None else None,
+                    METRIC_BY_NAME[metric],
+                    month,
+                )
+            ] += n
         report = UsageReport.objects.create(
-            library=library, report_id=parsed.report_id, release=parsed.release, source_kind=source_kind,
-            filename=filename[:255], file_format=parsed.file_format, begin=parsed.begin, end=parsed.end,
-            platforms=platforms, institution_name=parsed.institution_name[:300], customer_id=parsed.customer_id[:200],
-            created_by=parsed.created_by[:300], totals=parsed.totals(), exceptions=parsed.exceptions,
-            row_count=len(counts), replaced_rows=replaced, monthly_details=parsed.monthly_details,
-            imported_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+            library=library,
+            report_id=parsed.report_id,
+            release=parsed.release,
+            source_kind=source_kind,
+            filename=filename[:255],
+            file_format=parsed.file_format,
+            begin=parsed.begin,
+            end=parsed.end,
+            platforms=platforms,
+            institution_name=parsed.institution_name[:300],
+            customer_id=parsed.customer_id[:200],
+            created_by=parsed.created_by[:300],
+            totals=parsed.totals(),
+            exceptions=parsed.exceptions,
+            row_count=len(counts),
+            replaced_rows=replaced,
+            monthly_details=parsed.monthly_details,
+            imported_by=user
+            if user is not None and getattr(user, "is_authenticated", False)
+            else None,
         )
         _insert(report.pk, counts)
         audit.write(
-            AuditAction.IMPORT, report,
-            after={"report": parsed.report_id, "rows": len(counts), "replaced": replaced, "totals": report.totals},
+            AuditAction.IMPORT,
+            report,
+            after={
+                "report": parsed.report_id,
+                "rows": len(counts),
+                "replaced": replaced,
+                "totals": report.totals,
+            },
             message=f"COUNTER {parsed.report_id} {parsed.begin}–{parsed.end} {filename}",
         )
     return report
@@ -57,22 +98,39 @@ def store_report(library: Library, parsed: ParsedReport, *, filename: str = "", 
 def _replace_previous(library: Library, parsed: ParsedReport, platforms: list[str]) -> int:
     """Delete earlier counts of the same report for these platforms and months; return how many."""
     months = parsed.months
-    report_ids = list(UsageReport.objects.filter(library=library, report_id=parsed.report_id).values_list("pk", flat=True))
-    source_ids = list(UsageSource.objects.filter(library=library, platform__in=platforms).values_list("pk", flat=True))
+    report_ids = list(
+        UsageReport.objects.filter(library=library, report_id=parsed.report_id).values_list(
+            "pk", flat=True
+        )
+    )
+    source_ids = list(
+        UsageSource.objects.filter(library=library, platform__in=platforms).values_list(
+            "pk", flat=True
+        )
+    )
     if not report_ids or not source_ids:
         return 0
-    old = UsageRecord.objects.filter(report_id__in=report_ids, source_id__in=source_ids, month__gte=months[0], month__lte=months[-1])
+    old = UsageRecord.objects.filter(
+        report_id__in=report_ids,
+        source_id__in=source_ids,
+        month__gte=months[0],
+        month__lte=months[-1],
+    )
     # A plain DELETE: the ORM's collector would load every row because audit listens to post_delete,
     # and usage counts are not audited one by one (the import's IMPORT row records the replacement).
     replaced = old._raw_delete(old.db)
     # Earlier reports now wholly superseded (same platforms, period inside the new one, nothing left) go.
-    for report in UsageReport.objects.filter(library=library, report_id=parsed.report_id, begin__gte=parsed.begin, end__lte=parsed.end):
+    for report in UsageReport.objects.filter(
+        library=library, report_id=parsed.report_id, begin__gte=parsed.begin, end__lte=parsed.end
+    ):
         if set(report.platforms) <= set(platforms) and not report.records.exists():
             report.delete()
     return replaced
 
 
-def match_resource(library: Library, platform: str, database: str, resources: list[Resource] | None = None) -> Resource | None:
+def match_resource(
+    library: Library, platform: str, database: str, resources: list[Resource] | None = None
+) -> Resource | None:
     """A registry resource whose name, English name or key is the database (else the platform) name."""
     pool = resources if resources is not None else list(Resource.objects.filter(library=library))
     names: dict[str, Resource] = {}
@@ -87,19 +145,38 @@ def match_resource(library: Library, platform: str, database: str, resources: li
 
 
 def _sources(library: Library, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    existing = {(s.platform, s.database): s.pk for s in UsageSource.objects.filter(library=library, platform__in={p for p, _d in pairs})}
+    existing = {
+        (s.platform, s.database): s.pk
+        for s in UsageSource.objects.filter(library=library, platform__in={p for p, _d in pairs})
+    }
     missing = [pair for pair in pairs if pair not in existing]
     if missing:
         resources = list(Resource.objects.filter(library=library))
         # A database without its own resource inherits the mapping staff gave its platform.
-        platform_map = {s.platform: s.resource_id for s in UsageSource.objects.filter(library=library, database="", resource__isnull=False)}
+        platform_map = {
+            s.platform: s.resource_id
+            for s in UsageSource.objects.filter(
+                library=library, database="", resource__isnull=False
+            )
+        }
         new = []
         for platform, database in missing:
             match = match_resource(library, platform, database, resources)
-            new.append(UsageSource(library=library, platform=platform[:300], database=database[:400],
-                                   resource_id=match.pk if match else platform_map.get(platform)))
+            new.append(
+                UsageSource(
+                    library=library,
+                    platform=platform[:300],
+                    database=database[:400],
+                    resource_id=match.pk if match else platform_map.get(platform),
+                )
+            )
         UsageSource.objects.bulk_create(new, batch_size=BATCH)
-        existing = {(s.platform, s.database): s.pk for s in UsageSource.objects.filter(library=library, platform__in={p for p, _d in pairs})}
+        existing = {
+            (s.platform, s.database): s.pk
+            for s in UsageSource.objects.filter(
+                library=library, platform__in={p for p, _d in pairs}
+            )
+        }
     return existing
 
 
@@ -108,17 +185,32 @@ def _items(library: Library, keys: set[ItemKey]) -> dict[ItemKey, int]:
     found: dict[ItemKey, int] = {}
     hashes = list(by_hash)
     for i in range(0, len(hashes), BATCH):
-        for pk, h in UsageItem.objects.filter(library=library, key__in=hashes[i:i + BATCH]).values_list("pk", "key"):
+        for pk, h in UsageItem.objects.filter(
+            library=library, key__in=hashes[i : i + BATCH]
+        ).values_list("pk", "key"):
             found[by_hash[h]] = pk
     missing = [h for h in hashes if by_hash[h] not in found]
     if missing:
         UsageItem.objects.bulk_create(
-            [UsageItem(library=library, key=h, title=by_hash[h][0][:1000], doi=by_hash[h][1][:300], proprietary_id=by_hash[h][2][:300],
-                       isbn=by_hash[h][3][:20], print_issn=by_hash[h][4][:20], online_issn=by_hash[h][5][:20]) for h in missing],
+            [
+                UsageItem(
+                    library=library,
+                    key=h,
+                    title=by_hash[h][0][:1000],
+                    doi=by_hash[h][1][:300],
+                    proprietary_id=by_hash[h][2][:300],
+                    isbn=by_hash[h][3][:20],
+                    print_issn=by_hash[h][4][:20],
+                    online_issn=by_hash[h][5][:20],
+                )
+                for h in missing
+            ],
             batch_size=BATCH,
         )
         for i in range(0, len(missing), BATCH):
-            for pk, h in UsageItem.objects.filter(library=library, key__in=missing[i:i + BATCH]).values_list("pk", "key"):
+            for pk, h in UsageItem.objects.filter(
+                library=library, key__in=missing[i : i + BATCH]
+            ).values_list("pk", "key"):
                 found[by_hash[h]] = pk
     return found
 
@@ -130,4 +222,4 @@ def _insert(report_id: int, counts: dict[tuple[int, int | None, int, Any], int])
     rows = [(report_id, s, i, m, month, n) for (s, i, m, month), n in counts.items()]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[start:start + BATCH])
+            cursor.executemany(sql, rows[start : start + BATCH])

@@ -11,15 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lifeline.analytics.choices import HarvestStatus, ImportSource, Metric, Release
+from lifeline.analytics.choices import HarvestStatus, ImportSource, LogStatus, Metric, Release
 from lifeline.core.fields import EncryptedTextField
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
+from lifeline.registry.choices import Currency
 from lifeline.registry.models import Resource, Vendor
 
 
@@ -30,7 +34,12 @@ class UsageSource(models.Model):
     platform = models.CharField(_("platform"), max_length=300)
     database = models.CharField(_("database"), max_length=400, blank=True, default="")
     resource = models.ForeignKey(
-        Resource, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_sources", verbose_name=_("resource")
+        Resource,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="usage_sources",
+        verbose_name=_("resource"),
     )
     mapped_by_hand = models.BooleanField(_("mapped by staff"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -40,7 +49,11 @@ class UsageSource(models.Model):
 
     class Meta:
         ordering = ["platform", "database"]
-        constraints = [models.UniqueConstraint(fields=["library", "platform", "database"], name="usage_source_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "platform", "database"], name="usage_source_unique"
+            )
+        ]
         verbose_name = _("COUNTER platform / database")
         verbose_name_plural = _("COUNTER platforms / databases")
 
@@ -63,7 +76,9 @@ class UsageItem(models.Model):
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["library", "key"], name="usage_item_unique_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "key"], name="usage_item_unique_key")
+        ]
         verbose_name = _("title or item")
         verbose_name_plural = _("titles and items")
 
@@ -81,7 +96,9 @@ class UsageReport(models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="usage_reports")
     report_id = models.CharField(_("report"), max_length=8)
     release = models.CharField(_("release"), max_length=4, choices=Release.choices)
-    source_kind = models.CharField(_("source"), max_length=10, choices=ImportSource.choices, default=ImportSource.UPLOAD)
+    source_kind = models.CharField(
+        _("source"), max_length=10, choices=ImportSource.choices, default=ImportSource.UPLOAD
+    )
     filename = models.CharField(_("file"), max_length=255, blank=True)
     file_format = models.CharField(_("format"), max_length=5)
     begin = models.DateField(_("from"))
@@ -95,7 +112,9 @@ class UsageReport(models.Model):
     row_count = models.PositiveIntegerField(_("rows stored"), default=0)
     replaced_rows = models.PositiveIntegerField(_("rows replaced"), default=0)
     monthly_details = models.BooleanField(default=True)
-    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     imported_at = models.DateTimeField(_("imported"), default=timezone.now)
 
     objects = RestrictedQuerySet.as_manager()
@@ -115,7 +134,9 @@ class UsageRecord(models.Model):
 
     report = models.ForeignKey(UsageReport, on_delete=models.CASCADE, related_name="records")
     source = models.ForeignKey(UsageSource, on_delete=models.CASCADE, related_name="records")
-    item = models.ForeignKey(UsageItem, null=True, blank=True, on_delete=models.CASCADE, related_name="records")
+    item = models.ForeignKey(
+        UsageItem, null=True, blank=True, on_delete=models.CASCADE, related_name="records"
+    )
     metric = models.PositiveSmallIntegerField(choices=Metric.choices)
     month = models.DateField()
     count = models.PositiveIntegerField()
@@ -136,15 +157,36 @@ class SushiCredential(models.Model):
     """A vendor's COUNTER_SUSHI service and the library's account on it."""
 
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="sushi_credentials")
-    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("vendor"))
+    vendor = models.ForeignKey(
+        Vendor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("vendor"),
+    )
     name = models.CharField(_("name"), max_length=200)
-    base_url = models.URLField(_("base URL"), max_length=500, help_text=_("e.g. https://sushi.example.com/counter/r51"))
-    release = models.CharField(_("release"), max_length=4, choices=Release.choices, default=Release.R51)
+    base_url = models.URLField(
+        _("base URL"), max_length=500, help_text=_("e.g. https://sushi.example.com/counter/r51")
+    )
+    release = models.CharField(
+        _("release"), max_length=4, choices=Release.choices, default=Release.R51
+    )
     customer_id = models.CharField(_("customer ID"), max_length=200)
     requestor_id = models.CharField(_("requestor ID"), max_length=200, blank=True)
     api_key = EncryptedTextField(_("API key"), blank=True)
-    platform = models.CharField(_("platform"), max_length=200, blank=True, help_text=_("Only for services that host several platforms."))
-    reports = models.CharField(_("reports"), max_length=200, default="PR,DR,TR", help_text=_("Report IDs to harvest, comma separated."))
+    platform = models.CharField(
+        _("platform"),
+        max_length=200,
+        blank=True,
+        help_text=_("Only for services that host several platforms."),
+    )
+    reports = models.CharField(
+        _("reports"),
+        max_length=200,
+        default="PR,DR,TR",
+        help_text=_("Report IDs to harvest, comma separated."),
+    )
     is_active = models.BooleanField(_("harvest monthly"), default=True)
     timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=60)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -168,16 +210,22 @@ class SushiCredential(models.Model):
 class SushiHarvest(models.Model):
     """One attempt to fetch one report for one period: the harvest log a librarian reads."""
 
-    credential = models.ForeignKey(SushiCredential, on_delete=models.CASCADE, related_name="harvests")
+    credential = models.ForeignKey(
+        SushiCredential, on_delete=models.CASCADE, related_name="harvests"
+    )
     report_code = models.CharField(_("report"), max_length=8)
     begin = models.DateField(_("from"))
     end = models.DateField(_("to"))
-    status = models.CharField(_("status"), max_length=12, choices=HarvestStatus.choices, default=HarvestStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=12, choices=HarvestStatus.choices, default=HarvestStatus.PENDING
+    )
     exception_codes = models.JSONField(_("exception codes"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     raw = models.BinaryField(_("raw response"), null=True, blank=True, editable=False)
-    report = models.ForeignKey(UsageReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    report = models.ForeignKey(
+        UsageReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
@@ -200,3 +248,92 @@ class SushiHarvest(models.Model):
 
     def due(self, now: dt.datetime | None = None) -> bool:
         return self.retry_at is not None and self.retry_at <= (now or timezone.now())
+
+
+class LogImport(models.Model):
+    """One proxy (EZproxy / CARSI SP / Apache) access log analysed into daily use."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="log_imports")
+    file = models.FileField(_("log file"), upload_to="analytics/logs/%Y/%m/", blank=True)
+    filename = models.CharField(_("file"), max_length=255)
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    append = models.BooleanField(
+        _("add to the same days"), default=False,
+        help_text=_("For a second proxy server's log of the same days; otherwise the days are replaced."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=LogStatus.choices, default=LogStatus.QUEUED)
+    bytes_done = models.BigIntegerField(default=0)
+    lines = models.BigIntegerField(_("lines"), default=0)
+    parsed = models.BigIntegerField(_("lines understood"), default=0)
+    unparseable = models.BigIntegerField(_("lines not understood"), default=0)
+    bad_line_numbers = models.JSONField(default=list, blank=True)
+    furniture = models.BigIntegerField(_("page furniture"), default=0)
+    unsuccessful = models.BigIntegerField(_("unsuccessful requests"), default=0)
+    unmatched = models.BigIntegerField(_("requests to unknown hosts"), default=0)
+    double_clicks = models.BigIntegerField(_("double clicks"), default=0)
+    unmatched_hosts = models.JSONField(default=dict, blank=True)
+    first_day = models.DateField(null=True, blank=True)
+    last_day = models.DateField(null=True, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("access log")
+        verbose_name_plural = _("access logs")
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == LogStatus.DONE else int(100 * self.bytes_done / self.size) if self.size else 0
+
+
+class DailyUsage(models.Model):
+    """Use of one resource on one day, on or off campus, from access logs."""
+
+    log_import = models.ForeignKey(LogImport, on_delete=models.CASCADE, related_name="days")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="daily_usage")
+    day = models.DateField()
+    on_campus = models.BooleanField()
+    requests = models.PositiveIntegerField(_("full-text requests"), default=0)
+    investigations = models.PositiveIntegerField(_("other pages"), default=0)
+    users = models.PositiveIntegerField(_("users"), default=0)
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "log_import__library"
+
+    class Meta:
+        indexes = [models.Index(fields=["resource", "day"])]
+        verbose_name = _("daily use")
+        verbose_name_plural = _("daily use")
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.day}: {self.requests}"
+
+
+class ExchangeRate(models.Model):
+    """How many CNY one unit of a currency was worth from a date on (the latest on or before a
+    day applies). Prices are converted at the rate of their own date, not today's."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="exchange_rates")
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    valid_from = models.DateField(_("valid from"))
+    cny_per_unit = models.DecimalField(_("CNY per unit"), max_digits=14, decimal_places=6, validators=[MinValueValidator(Decimal("0.000001"))])
+
+    objects = RestrictedQuerySet.as_manager()
+    audited = True
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [models.UniqueConstraint(fields=["library", "currency", "valid_from"], name="exchange_rate_unique_day")]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.valid_from}: {self.cny_per_unit}"

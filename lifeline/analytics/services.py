@@ -21,17 +21,29 @@ from lifeline.core.models import Library
 USE_METRICS = (Metric.TOTAL_ITEM_REQUESTS,)
 
 
-def monthly_usage(library: Library, start: dt.date, end: dt.date, metrics: Iterable[int] = USE_METRICS,
-                  resource_ids: Iterable[int] | None = None) -> dict[int, dict[dt.date, int]]:
+def monthly_usage(
+    library: Library,
+    start: dt.date,
+    end: dt.date,
+    metrics: Iterable[int] = USE_METRICS,
+    resource_ids: Iterable[int] | None = None,
+) -> dict[int, dict[dt.date, int]]:
     """resource id → month → count (best report type per resource and month)."""
     qs = UsageRecord.objects.filter(
-        report__library=library, source__resource__isnull=False, metric__in=list(metrics),
-        month__gte=start.replace(day=1), month__lte=end,
+        report__library=library,
+        source__resource__isnull=False,
+        metric__in=list(metrics),
+        month__gte=start.replace(day=1),
+        month__lte=end,
     )
     if resource_ids is not None:
         qs = qs.filter(source__resource_id__in=list(resource_ids))
     per_report: dict[tuple[int, dt.date, str], int] = defaultdict(int)
-    for row in qs.values("source__resource_id", "month", "report__report_id").annotate(n=Sum("count")).order_by():
+    for row in (
+        qs.values("source__resource_id", "month", "report__report_id")
+        .annotate(n=Sum("count"))
+        .order_by()
+    ):
         per_report[(row["source__resource_id"], row["month"], row["report__report_id"])] += row["n"]
     out: dict[int, dict[dt.date, int]] = defaultdict(dict)
     for (resource_id, month, _code), n in per_report.items():

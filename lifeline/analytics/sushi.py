@@ -41,14 +41,35 @@ class Outcome:
 def classify(code: int) -> Outcome:
     """What one COUNTER exception code (Code of Practice, Appendix D / F) means for the harvest."""
     if code == 1011:
-        return Outcome(HarvestStatus.QUEUED, QUEUED_RETRY, _("The vendor queued the report for processing; it will be fetched again later."), False)
+        return Outcome(
+            HarvestStatus.QUEUED,
+            QUEUED_RETRY,
+            _("The vendor queued the report for processing; it will be fetched again later."),
+            False,
+        )
     if code in (1000, 1010):
-        return Outcome(HarvestStatus.UNAVAILABLE, UNAVAILABLE_RETRY if code == 1000 else QUEUED_RETRY,
-                       _("The vendor's SUSHI service is not available or busy; it will be tried again later."), False)
+        return Outcome(
+            HarvestStatus.UNAVAILABLE,
+            UNAVAILABLE_RETRY if code == 1000 else QUEUED_RETRY,
+            _("The vendor's SUSHI service is not available or busy; it will be tried again later."),
+            False,
+        )
     if code == 1020:
-        return Outcome(HarvestStatus.RATE_LIMITED, None, _("Too many requests: the vendor limits the rate; waiting before the next try."), False)
+        return Outcome(
+            HarvestStatus.RATE_LIMITED,
+            None,
+            _("Too many requests: the vendor limits the rate; waiting before the next try."),
+            False,
+        )
     if code == 1030:
-        return Outcome(HarvestStatus.INVALID, None, _("The vendor says the request lacks information (check the customer ID and requestor ID)."), False)
+        return Outcome(
+            HarvestStatus.INVALID,
+            None,
+            _(
+                "The vendor says the request lacks information (check the customer ID and requestor ID)."
+            ),
+            False,
+        )
     if code in (2000, 2010, 2011, 2020):
         what = {
             2000: _("the requestor ID is not recognised or not authorised"),
@@ -56,26 +77,70 @@ def classify(code: int) -> Outcome:
             2011: _("global reports are not supported"),
             2020: _("the API key is invalid"),
         }[code]
-        return Outcome(HarvestStatus.UNAUTHORISED, None, _("Not authorised: %(what)s. Check the account with the vendor.") % {"what": what}, False)
+        return Outcome(
+            HarvestStatus.UNAUTHORISED,
+            None,
+            _("Not authorised: %(what)s. Check the account with the vendor.") % {"what": what},
+            False,
+        )
     if code == 3030:
-        return Outcome(HarvestStatus.NO_USAGE, None, _("The vendor has no usage for these months."), False)
+        return Outcome(
+            HarvestStatus.NO_USAGE, None, _("The vendor has no usage for these months."), False
+        )
     if code == 3031:
-        return Outcome(HarvestStatus.PARTIAL, NOT_READY_RETRY, _("Usage for some months is not ready yet; what there is was imported and the rest will be fetched later."), True)
+        return Outcome(
+            HarvestStatus.PARTIAL,
+            NOT_READY_RETRY,
+            _(
+                "Usage for some months is not ready yet; what there is was imported and the rest will be fetched later."
+            ),
+            True,
+        )
     if code == 3032:
-        return Outcome(HarvestStatus.PARTIAL, None, _("Usage for some months is no longer available from the vendor; what there is was imported."), True)
+        return Outcome(
+            HarvestStatus.PARTIAL,
+            None,
+            _(
+                "Usage for some months is no longer available from the vendor; what there is was imported."
+            ),
+            True,
+        )
     if code == 3040:
-        return Outcome(HarvestStatus.PARTIAL, NOT_READY_RETRY, _("The vendor returned partial data; it was imported and will be fetched again later."), True)
+        return Outcome(
+            HarvestStatus.PARTIAL,
+            NOT_READY_RETRY,
+            _("The vendor returned partial data; it was imported and will be fetched again later."),
+            True,
+        )
     if code in (3000, 3010):
-        return Outcome(HarvestStatus.UNAVAILABLE, None, _("The vendor does not support this report or release."), False)
+        return Outcome(
+            HarvestStatus.UNAVAILABLE,
+            None,
+            _("The vendor does not support this report or release."),
+            False,
+        )
     if code in (3020, 3060, 3061, 3062, 3063, 3070):
-        return Outcome(HarvestStatus.INVALID, None, _("The vendor refused the dates, filters or attributes of the request."), True)
+        return Outcome(
+            HarvestStatus.INVALID,
+            None,
+            _("The vendor refused the dates, filters or attributes of the request."),
+            True,
+        )
     # 0 (informational), 3050 (parameter not recognised) and unknown warnings: keep the data.
     return Outcome(HarvestStatus.SUCCESS, None, "", True)
 
 
 # Which outcome wins when several exceptions come together: the one that most needs a person.
-SEVERITY = [HarvestStatus.UNAUTHORISED, HarvestStatus.INVALID, HarvestStatus.RATE_LIMITED, HarvestStatus.QUEUED,
-            HarvestStatus.UNAVAILABLE, HarvestStatus.NO_USAGE, HarvestStatus.PARTIAL, HarvestStatus.SUCCESS]
+SEVERITY = [
+    HarvestStatus.UNAUTHORISED,
+    HarvestStatus.INVALID,
+    HarvestStatus.RATE_LIMITED,
+    HarvestStatus.QUEUED,
+    HarvestStatus.UNAVAILABLE,
+    HarvestStatus.NO_USAGE,
+    HarvestStatus.PARTIAL,
+    HarvestStatus.SUCCESS,
+]
 
 
 def _exceptions(doc: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -114,14 +179,23 @@ def request_params(credential: SushiCredential, begin: dt.date, end: dt.date) ->
     return params
 
 
-def start_harvest(credential: SushiCredential, report_code: str, begin: dt.date, end: dt.date) -> SushiHarvest:
+def start_harvest(
+    credential: SushiCredential, report_code: str, begin: dt.date, end: dt.date
+) -> SushiHarvest:
     first = begin.replace(day=1)
     last = month_range(first, end)[-1]
     last = last.replace(day=calendar.monthrange(last.year, last.month)[1])
-    return SushiHarvest.objects.create(credential=credential, report_code=report_code.upper(), begin=first, end=last)
+    return SushiHarvest.objects.create(
+        credential=credential, report_code=report_code.upper(), begin=first, end=last
+    )
 
 
-def run_harvest(harvest: SushiHarvest, *, now: dt.datetime | None = None, transport: httpx.BaseTransport | None = None) -> SushiHarvest:
+def run_harvest(
+    harvest: SushiHarvest,
+    *,
+    now: dt.datetime | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> SushiHarvest:
     """One attempt: fetch, classify, import. Never raises for vendor or network trouble."""
     now = now or timezone.now()
     credential = harvest.credential
@@ -131,18 +205,38 @@ def run_harvest(harvest: SushiHarvest, *, now: dt.datetime | None = None, transp
     url = credential.base_url.rstrip("/") + "/reports/" + harvest.report_code.lower()
     response: httpx.Response | None = None
     try:
-        with httpx.Client(timeout=credential.timeout_seconds, follow_redirects=True, transport=transport,
-                          headers={"Accept": "application/json", "User-Agent": "Lifeline-SUSHI/1.0"}) as client:
-            response = client.get(url, params=request_params(credential, harvest.begin, harvest.end))
+        with httpx.Client(
+            timeout=credential.timeout_seconds,
+            follow_redirects=True,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "Lifeline-SUSHI/1.0"},
+        ) as client:
+            response = client.get(
+                url, params=request_params(credential, harvest.begin, harvest.end)
+            )
         harvest.http_status = response.status_code
         harvest.raw = response.content[:MAX_BODY]
         _handle_body(harvest, response, now)
     except httpx.TimeoutException:
-        _finish(harvest, HarvestStatus.FAILED, _("The vendor's server did not answer within %(s)s seconds; it will be tried again later.")
-                % {"s": credential.timeout_seconds}, now, retry=_retry_after(None, harvest.attempts))
+        _finish(
+            harvest,
+            HarvestStatus.FAILED,
+            _(
+                "The vendor's server did not answer within %(s)s seconds; it will be tried again later."
+            )
+            % {"s": credential.timeout_seconds},
+            now,
+            retry=_retry_after(None, harvest.attempts),
+        )
     except httpx.HTTPError as exc:
-        _finish(harvest, HarvestStatus.FAILED, _("Could not reach the vendor's server (%(error)s); it will be tried again later.")
-                % {"error": exc.__class__.__name__}, now, retry=_retry_after(None, harvest.attempts))
+        _finish(
+            harvest,
+            HarvestStatus.FAILED,
+            _("Could not reach the vendor's server (%(error)s); it will be tried again later.")
+            % {"error": exc.__class__.__name__},
+            now,
+            retry=_retry_after(None, harvest.attempts),
+        )
     return harvest
 
 
@@ -150,45 +244,94 @@ def _handle_body(harvest: SushiHarvest, response: httpx.Response, now: dt.dateti
     body = response.content
     text = body.decode("utf-8-sig", errors="replace").lstrip()
     if not text.startswith(("{", "[")):
-        kind = _("HTML (a login or error page?)") if text[:1] == "<" else _("something that is not JSON")
+        kind = (
+            _("HTML (a login or error page?)")
+            if text[:1] == "<"
+            else _("something that is not JSON")
+        )
         if response.status_code in (429, 500, 502, 503, 504):
-            _finish(harvest, HarvestStatus.UNAVAILABLE, _("HTTP %(status)s with %(kind)s; it will be tried again later.")
-                    % {"status": response.status_code, "kind": kind}, now, retry=_retry_after(response, harvest.attempts))
+            _finish(
+                harvest,
+                HarvestStatus.UNAVAILABLE,
+                _("HTTP %(status)s with %(kind)s; it will be tried again later.")
+                % {"status": response.status_code, "kind": kind},
+                now,
+                retry=_retry_after(response, harvest.attempts),
+            )
             return
-        _finish(harvest, HarvestStatus.INVALID, _("The server answered HTTP %(status)s with %(kind)s instead of a COUNTER report. Check the base URL.")
-                % {"status": response.status_code, "kind": kind}, now)
+        _finish(
+            harvest,
+            HarvestStatus.INVALID,
+            _(
+                "The server answered HTTP %(status)s with %(kind)s instead of a COUNTER report. Check the base URL."
+            )
+            % {"status": response.status_code, "kind": kind},
+            now,
+        )
         return
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        _finish(harvest, HarvestStatus.INVALID, _("The JSON from the server is malformed or cut short (line %(line)s): %(error)s")
-                % {"line": exc.lineno, "error": exc.msg}, now, retry=_retry_after(response, harvest.attempts))
+        _finish(
+            harvest,
+            HarvestStatus.INVALID,
+            _("The JSON from the server is malformed or cut short (line %(line)s): %(error)s")
+            % {"line": exc.lineno, "error": exc.msg},
+            now,
+            retry=_retry_after(response, harvest.attempts),
+        )
         return
     exceptions, report = _exceptions(doc)
     harvest.exception_codes = [e.get("Code") for e in exceptions]
-    outcomes = [classify(int(e["Code"])) if str(e.get("Code", "")).isdigit() else classify(-1) for e in exceptions]
+    outcomes = [
+        classify(int(e["Code"])) if str(e.get("Code", "")).isdigit() else classify(-1)
+        for e in exceptions
+    ]
     if not exceptions and report is None:
-        _finish(harvest, HarvestStatus.INVALID, _("The server's answer is neither a report nor a COUNTER exception."), now)
+        _finish(
+            harvest,
+            HarvestStatus.INVALID,
+            _("The server's answer is neither a report nor a COUNTER exception."),
+            now,
+        )
         return
     worst = min(outcomes, key=lambda o: SEVERITY.index(o.status)) if outcomes else classify(0)
-    details = "; ".join(f"{e.get('Code')} {e.get('Message', '')} {e.get('Data', '')}".strip() for e in exceptions)
+    details = "; ".join(
+        f"{e.get('Code')} {e.get('Message', '')} {e.get('Data', '')}".strip() for e in exceptions
+    )
     message = " ".join(p for p in (worst.message, details) if p)
     retry = worst.retry
     if worst.status == HarvestStatus.RATE_LIMITED:
         retry = _retry_after(response, harvest.attempts)
-    if report is not None and all(o.import_data for o in outcomes) and worst.status != HarvestStatus.NO_USAGE:
+    if (
+        report is not None
+        and all(o.import_data for o in outcomes)
+        and worst.status != HarvestStatus.NO_USAGE
+    ):
         try:
             parsed = parse_json(text)
         except CounterError as exc:
-            _finish(harvest, HarvestStatus.INVALID, _("The report does not follow the Code of Practice: %(problems)s")
-                    % {"problems": "; ".join(str(p) for p in exc.problems[:10])}, now)
+            _finish(
+                harvest,
+                HarvestStatus.INVALID,
+                _("The report does not follow the Code of Practice: %(problems)s")
+                % {"problems": "; ".join(str(p) for p in exc.problems[:10])},
+                now,
+            )
             return
         if parsed.report_id != harvest.report_code:
-            _finish(harvest, HarvestStatus.INVALID, _("Asked for %(asked)s, the server sent %(sent)s.")
-                    % {"asked": harvest.report_code, "sent": parsed.report_id}, now)
+            _finish(
+                harvest,
+                HarvestStatus.INVALID,
+                _("Asked for %(asked)s, the server sent %(sent)s.")
+                % {"asked": harvest.report_code, "sent": parsed.report_id},
+                now,
+            )
             return
         harvest.report = store_report(
-            harvest.credential.library, parsed, source_kind=ImportSource.SUSHI,
+            harvest.credential.library,
+            parsed,
+            source_kind=ImportSource.SUSHI,
             filename=f"SUSHI {harvest.credential.name} {harvest.report_code} {harvest.begin:%Y-%m}–{harvest.end:%Y-%m}",
         )
         imported = _("%(rows)s counts imported.") % {"rows": harvest.report.row_count}
@@ -197,12 +340,20 @@ def _handle_body(harvest: SushiHarvest, response: httpx.Response, now: dt.dateti
     _finish(harvest, worst.status, message, now, retry=retry)
 
 
-def _finish(harvest: SushiHarvest, status: str, message: str, now: dt.datetime, retry: dt.timedelta | None = None) -> None:
+def _finish(
+    harvest: SushiHarvest,
+    status: str,
+    message: str,
+    now: dt.datetime,
+    retry: dt.timedelta | None = None,
+) -> None:
     harvest.status = status
     harvest.message = message
     harvest.finished_at = timezone.now()
     # Give up retrying after MAX_ATTEMPTS: a person has to look at it.
-    harvest.retry_at = now + retry if retry is not None and harvest.attempts < MAX_ATTEMPTS else None
+    harvest.retry_at = (
+        now + retry if retry is not None and harvest.attempts < MAX_ATTEMPTS else None
+    )
     harvest.save()
 
 
@@ -211,8 +362,12 @@ def reimport(harvest: SushiHarvest) -> SushiHarvest:
     if not harvest.raw:
         raise CounterError([])
     parsed = parse_json(bytes(harvest.raw).decode("utf-8-sig"))
-    harvest.report = store_report(harvest.credential.library, parsed, source_kind=ImportSource.REIMPORT,
-                                  filename=f"SUSHI {harvest.credential.name} {harvest.report_code} (re-import)")
+    harvest.report = store_report(
+        harvest.credential.library,
+        parsed,
+        source_kind=ImportSource.REIMPORT,
+        filename=f"SUSHI {harvest.credential.name} {harvest.report_code} (re-import)",
+    )
     harvest.save(update_fields=["report"])
     return harvest
 
@@ -222,16 +377,26 @@ def previous_month(today: dt.date) -> tuple[dt.date, dt.date]:
     return last.replace(day=1), last
 
 
-def harvest_due(*, now: dt.datetime | None = None, transport: httpx.BaseTransport | None = None) -> list[SushiHarvest]:
+def harvest_due(
+    *, now: dt.datetime | None = None, transport: httpx.BaseTransport | None = None
+) -> list[SushiHarvest]:
     """The daily job: last month's reports of every active account not yet fetched, and due retries."""
     now = now or timezone.now()
     begin, end = previous_month(timezone.localdate(now))
     done: list[SushiHarvest] = []
-    for harvest in SushiHarvest.objects.filter(retry_at__lte=now).select_related("credential__library"):
+    for harvest in SushiHarvest.objects.filter(retry_at__lte=now).select_related(
+        "credential__library"
+    ):
         done.append(run_harvest(harvest, now=now, transport=transport))
     for credential in SushiCredential.objects.filter(is_active=True).select_related("library"):
         for code in credential.report_list:
-            if SushiHarvest.objects.filter(credential=credential, report_code=code, begin=begin).exists():
+            if SushiHarvest.objects.filter(
+                credential=credential, report_code=code, begin=begin
+            ).exists():
                 continue
-            done.append(run_harvest(start_harvest(credential, code, begin, end), now=now, transport=transport))
+            done.append(
+                run_harvest(
+                    start_harvest(credential, code, begin, end), now=now, transport=transport
+                )
+            )
     return done

@@ -19,5 +19,15 @@ def harvest_due() -> int:
 @task()
 def harvest_now(credential_id: int, report_code: str, begin: str, end: str) -> str:
     credential = SushiCredential.objects.get(pk=credential_id)
-    harvest = sushi.start_harvest(credential, report_code, dt.date.fromisoformat(begin), dt.date.fromisoformat(end))
+    harvest = sushi.start_harvest(
+        credential, report_code, dt.date.fromisoformat(begin), dt.date.fromisoformat(end)
+    )
     return sushi.run_harvest(harvest).status
+
+
+@task()
+def analyse_log(log_import_id: int) -> str:
+    from lifeline.analytics.logimport import run_log_import
+    from lifeline.analytics.models import LogImport
+
+    return run_log_import(LogImport.objects.get(pk=log_import_id)).status

@@ -17,7 +17,7 @@ from lifeline.core.permissions import library_ids_for, user_can
 
 
 def foreign_relations(candidate: Any, names: list[str]) -> list[str]:
-    """Names among `names` of relations of `candidate` that point into another library than its own."""
+    """Those of `names` whose related record lies in another library than `candidate` itself."""
     own = library_of(candidate)
     if own is None:
         return []
@@ -27,7 +27,9 @@ def foreign_relations(candidate: Any, names: list[str]) -> list[str]:
         if name == own_field:
             continue
         related = getattr(candidate, name, None)
-        if related is not None and hasattr(type(related), "library_lookup") or hasattr(related, "library_id"):
+        if (related is not None and hasattr(type(related), "library_lookup")) or hasattr(
+            related, "library_id"
+        ):
             other = library_of(related)
             if other is not None and other != own:
                 bad.append(name)
@@ -35,12 +37,14 @@ def foreign_relations(candidate: Any, names: list[str]) -> list[str]:
 
 
 class LibraryScopedForm(forms.ModelForm):
-    """Refuses a record whose vendor, category, parent ... belong to another library than its own."""
+    """Refuses a record whose vendor, category, parent ... lie in another library than its own."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         candidate = copy.copy(self.instance)
-        relations = [f.name for f in candidate._meta.concrete_fields if f.is_relation and f.name in data]
+        relations = [
+            f.name for f in candidate._meta.concrete_fields if f.is_relation and f.name in data
+        ]
         for name in relations:
             setattr(candidate, name, data[name])
         for name in foreign_relations(candidate, relations):
@@ -62,7 +66,9 @@ class LibraryScopedAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).restrict(request.user)  # type: ignore[attr-defined]
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
         # Django redirects to the index with "doesn't exist"; a plain 404 says the same and is
         # what the API answers for another library's record.
         obj = super().get_object(request, object_id, from_field)
@@ -71,7 +77,9 @@ class LibraryScopedAdmin(admin.ModelAdmin):
         return obj
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and (request.user.is_superuser or bool(library_ids_for(request.user)))
+        return request.user.is_active and (
+            request.user.is_superuser or bool(library_ids_for(request.user))
+        )
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
@@ -205,9 +213,17 @@ class AuditLogAdmin(LibraryScopedAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """Each staff member sees and revokes their own tokens; tokens are created through the API."""
 
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     fields = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    # The owner is fixed: handing one's token to another account would let its holder act as that account.
+    # The owner is fixed: a token handed to another account would let its holder act as them.
     readonly_fields = ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
@@ -215,7 +231,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request).select_related("user")
         return qs if request.user.is_superuser else qs.filter(user=request.user)
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404

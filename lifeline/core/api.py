@@ -16,7 +16,12 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from lifeline.core import audit
-from lifeline.core.api_base import LibraryScopedReadOnlyViewSet, Pagination, QueryFilter, QueryParamFilter
+from lifeline.core.api_base import (
+    LibraryScopedReadOnlyViewSet,
+    Pagination,
+    QueryFilter,
+    QueryParamFilter,
+)
 from lifeline.core.choices import AuditAction
 from lifeline.core.models import ApiToken, AuditLog, Library
 from lifeline.core.permissions import is_staff_anywhere
@@ -55,14 +60,19 @@ class StaffOnly(permissions.BasePermission):
     message = _("API tokens are for library staff.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated and is_staff_anywhere(request.user))
+        return bool(
+            request.user and request.user.is_authenticated and is_staff_anywhere(request.user)
+        )
 
 
 class ApiTokenViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """The user's own API tokens. Creating one shows it once; deleting revokes it (the row stays)."""
+    """The user's own API tokens. Creating one shows it once; deleting revokes it (row kept)."""
 
     queryset = ApiToken.objects.none()  # typing the {id} path parameter; get_queryset narrows
     permission_classes = [StaffOnly]
@@ -81,7 +91,11 @@ class ApiTokenViewSet(
             raise PermissionDenied(_("Sign in with a password to create API tokens."))
         serializer = ApiTokenSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        token, secret = ApiToken.issue(request.user, serializer.validated_data["name"], serializer.validated_data.get("expires_at"))
+        token, secret = ApiToken.issue(
+            request.user,
+            serializer.validated_data["name"],
+            serializer.validated_data.get("expires_at"),
+        )
         audit.write(AuditAction.ACTION, token, message=f"API token {token.prefix}… created")
         data = NewApiTokenSerializer(token).data
         data["token"] = secret

@@ -29,7 +29,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             token = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed(_("Invalid token header.")) from exc
-        obj = ApiToken.objects.active().select_related("user").filter(digest=ApiToken.hash(token)).first()
+        obj = (
+            ApiToken.objects.active()
+            .select_related("user")
+            .filter(digest=ApiToken.hash(token))
+            .first()
+        )
         if obj is None or not obj.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked token."))
         if obj.last_used_at is None or (timezone.now() - obj.last_used_at).total_seconds() > 60:

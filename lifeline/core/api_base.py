@@ -27,12 +27,13 @@ from rest_framework.filters import BaseFilterBackend, OrderingFilter
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 
-from lifeline.core.api_auth import AUDIT_SCOPE_ATTR
 from lifeline.core.admin import foreign_relations
+from lifeline.core.api_auth import AUDIT_SCOPE_ATTR
 from lifeline.core.audit import library_of
 from lifeline.core.permissions import VIEW, is_staff_anywhere, library_ids_for, user_can
 
 # --- audit scope ---------------------------------------------------------------------
+
 
 def audit_scoped(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Run an API view in a copy of the context, so the actor that token authentication sets
@@ -73,8 +74,14 @@ class LibraryRolePermission(permissions.BasePermission):
 # --- filters ---------------------------------------------------------------------------
 
 
+BIGINT = 2**63 - 1  # ids are 64-bit; a bigger number is a bad value, not a database error
+
+
 def _as_int(raw: str) -> int:
-    return int(raw)
+    value = int(raw)
+    if not -BIGINT <= value <= BIGINT:
+        raise ValueError(raw)
+    return value
 
 
 def _as_bool(raw: str) -> bool:
@@ -100,7 +107,7 @@ def _as_datetime(raw: str) -> dt.datetime:
         if day is None:
             raise ValueError(raw)
         value = dt.datetime.combine(day, dt.time.min)
-    # A bare date or time is read in the installation's time zone (Asia/Shanghai), as people mean it.
+    # A bare date or time is read in the installation's time zone, as people mean it.
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
@@ -126,7 +133,9 @@ class QueryFilter:
 class QueryParamFilter(BaseFilterBackend):
     """Applies `view.query_filters`; a malformed value is a 400 naming the parameter."""
 
-    def filter_queryset(self, request: Request, queryset: models.QuerySet[Any], view: Any) -> models.QuerySet[Any]:
+    def filter_queryset(
+        self, request: Request, queryset: models.QuerySet[Any], view: Any
+    ) -> models.QuerySet[Any]:
         errors: dict[str, list[str]] = {}
         for name, spec in getattr(view, "query_filters", {}).items():
             raw = request.query_params.get(name)
@@ -136,12 +145,26 @@ class QueryParamFilter(BaseFilterBackend):
             try:
                 value = parser(raw)
             except (ValueError, TypeError):
-                errors[name] = [str(_("“%(value)s” is not a valid value for %(name)s.") % {"value": raw[:100], "name": name})]
+                errors[name] = [
+                    str(
+                        _("“%(value)s” is not a valid value for %(name)s.")
+                        % {"value": raw[:100], "name": name}
+                    )
+                ]
                 continue
             if spec.enum and value not in spec.enum:
-                errors[name] = [str(_("“%(value)s” is not one of: %(choices)s.") % {"value": raw[:100], "choices": ", ".join(spec.enum)})]
+                errors[name] = [
+                    str(
+                        _("“%(value)s” is not one of: %(choices)s.")
+                        % {"value": raw[:100], "choices": ", ".join(spec.enum)}
+                    )
+                ]
                 continue
-            queryset = spec.lookup(queryset, value) if callable(spec.lookup) else queryset.filter(**{spec.lookup: value})
+            queryset = (
+                spec.lookup(queryset, value)
+                if callable(spec.lookup)
+                else queryset.filter(**{spec.lookup: value})
+            )
         if errors:
             raise exceptions.ValidationError(errors)
         return queryset
@@ -152,7 +175,15 @@ class QueryParamFilter(BaseFilterBackend):
             schema = dict(PARSERS[spec.kind][1])
             if spec.enum:
                 schema["enum"] = list(spec.enum)
-            params.append({"name": name, "required": False, "in": "query", "description": str(spec.description), "schema": schema})
+            params.append(
+                {
+                    "name": name,
+                    "required": False,
+                    "in": "query",
+                    "description": str(spec.description),
+                    "schema": schema,
+                }
+            )
         return params
 
 
@@ -160,8 +191,12 @@ class QueryParamFilter(BaseFilterBackend):
 
 
 class Pagination(LimitOffsetPagination):
-    # A client may take a whole A–Z of a few thousand resources in a handful of pages, not one reply.
+    # A client may take an A–Z of a few thousand resources in a handful of pages, not one.
     max_limit = 1000
+
+    def get_offset(self, request: Request) -> int:
+        # An absurd offset is an empty page, never an integer overflow in the database.
+        return min(super().get_offset(request), BIGINT)
 
 
 class LibraryScopedMixin:
@@ -212,11 +247,20 @@ class LibraryScopedSerializer(serializers.ModelSerializer):
         view = self.context["view"]
         field_name = getattr(model, "library_lookup", "library").split("__")[0]
         if self.instance is not None and library_id != library_of(self.instance):
-            raise serializers.ValidationError({field_name: [_("A record cannot move to another library.")]})
+            raise serializers.ValidationError(
+                {field_name: [_("A record cannot move to another library.")]}
+            )
         if library_id is None or not user_can(request.user, library_id, view.change_action):
-            raise exceptions.PermissionDenied(_("Your role does not allow changes in this library."))
-        relations = [f.name for f in model._meta.concrete_fields if f.is_relation and f.name in attrs]
-        errors = {name: [str(_("This belongs to another library."))] for name in foreign_relations(candidate, relations)}
+            raise exceptions.PermissionDenied(
+                _("Your role does not allow changes in this library.")
+            )
+        relations = [
+            f.name for f in model._meta.concrete_fields if f.is_relation and f.name in attrs
+        ]
+        errors = {
+            name: [str(_("This belongs to another library."))]
+            for name in foreign_relations(candidate, relations)
+        }
         if errors:
             raise serializers.ValidationError(errors)
         self.full_clean(candidate)
@@ -235,7 +279,7 @@ class LibraryScopedSerializer(serializers.ModelSerializer):
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    """Documents `Authorization: Bearer ll_...` (lifeline.core.api_auth) as an HTTP bearer scheme."""
+    """Documents `Authorization: Bearer ll_...` (core.api_auth) as an HTTP bearer scheme."""
 
     target_class = "lifeline.core.api_auth.BearerTokenAuthentication"
     name = "bearerAuth"
@@ -246,7 +290,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 ERROR_SCHEMA = {
     "type": "object",
-    "description": "Either {\"detail\": message} or {field: [messages]}.",
+    "description": 'Either {"detail": message} or {field: [messages]}.',
     "additionalProperties": True,
 }
 ERROR_DESCRIPTIONS = {
@@ -257,7 +301,9 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+def add_error_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: document the error replies every operation can give,
     so that a schema fuzzer's conformance checks hold for 4xx replies too."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
@@ -268,6 +314,11 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             for code, text in ERROR_DESCRIPTIONS.items():
                 operation["responses"].setdefault(
                     code,
-                    {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    {
+                        "description": text,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
                 )
     return result

@@ -108,14 +108,15 @@ def _pre_save(sender: type[models.Model], instance: models.Model, raw: bool = Fa
     instance._audit_secrets = _secrets(old) if old is not None else {}  # type: ignore[attr-defined]
 
 
-SECRET_CHANGED = "•••• (changed)"
+SECRET_CHANGED = "•••• (changed)"  # noqa: S105  (a mask, not a secret)
 
 
 def _secrets(obj: models.Model) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.name in SECRET_FIELDS}
+    fields = obj._meta.concrete_fields
+    return {f.name: getattr(obj, f.attname) for f in fields if f.name in SECRET_FIELDS}
 
 
-def _without_timestamps(model: type[models.Model], data: dict[str, Any]) -> dict[str, Any]:
+def _stable(model: type[models.Model], data: dict[str, Any]) -> dict[str, Any]:
     volatile = {f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
     return {k: v for k, v in data.items() if k not in volatile}
 
@@ -130,7 +131,7 @@ def _post_save(sender: type[models.Model], instance: models.Model, created: bool
         for name, value in _secrets(instance).items():
             if name in old_secrets and old_secrets[name] != value and value:
                 after[name] = SECRET_CHANGED
-    if before is not None and _without_timestamps(sender, before) == _without_timestamps(sender, after):
+    if before is not None and _stable(sender, before) == _stable(sender, after):
         return  # a save that changed nothing but `updated_at` is no change worth a row
     write(AuditAction.CREATE if created else AuditAction.UPDATE, instance, before=before, after=after)
 

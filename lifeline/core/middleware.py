@@ -23,8 +23,14 @@ class LanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         chosen = request.GET.get("lang", "")
-        chosen = {"zh": "zh-hans", "zh-cn": "zh-hans", "cn": "zh-hans"}.get(chosen.lower(), chosen.lower())
-        lang = chosen if chosen in SUPPORTED else request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        chosen = {"zh": "zh-hans", "zh-cn": "zh-hans", "cn": "zh-hans"}.get(
+            chosen.lower(), chosen.lower()
+        )
+        lang = (
+            chosen
+            if chosen in SUPPORTED
+            else request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        )
         if lang not in SUPPORTED:
             lang = settings.LANGUAGE_CODE
         translation.activate(lang)
@@ -32,7 +38,10 @@ class LanguageMiddleware:
         response = self.get_response(request)
         if chosen in SUPPORTED and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != chosen:
             response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME, chosen, max_age=365 * 24 * 3600, samesite="Lax",
+                settings.LANGUAGE_COOKIE_NAME,
+                chosen,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
                 secure=settings.SESSION_COOKIE_SECURE,
             )
         response.headers.setdefault("Content-Language", lang)
@@ -55,15 +64,16 @@ class AuditUserMiddleware:
 # `form-action 'self'` also covers redirects after a form post, so the CARSI list uses links.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
-    "object-src 'none'"
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'"
 )
 # Django's admin still writes a few inline styles (never inline scripts); staff only.
 ADMIN_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 # drf-spectacular's Swagger UI and ReDoc pages start with an inline script and a blob worker.
 API_DOCS_CSP = (
-    CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
-    .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+    CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    )
     + "; worker-src 'self' blob:"
 )
 # JSON, XML, CSV, files: nothing in them may load or run anything.
@@ -90,8 +100,12 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         content_type = response.headers.get("Content-Type", "")
-        response.headers.setdefault("Content-Security-Policy", policy_for(request.path, content_type))
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+        response.headers.setdefault(
+            "Content-Security-Policy", policy_for(request.path, content_type)
+        )
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+        )
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -20,8 +20,17 @@ class LibrarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Library
         fields = [
-            "id", "code", "name", "name_en", "display_name", "email", "phone", "proxy_prefix",
-            "carsi_idp_entity_id", "campus_ip_ranges", "registry_changed_at",
+            "id",
+            "code",
+            "name",
+            "name_en",
+            "display_name",
+            "email",
+            "phone",
+            "proxy_prefix",
+            "carsi_idp_entity_id",
+            "campus_ip_ranges",
+            "registry_changed_at",
         ]
         read_only_fields = fields
 
@@ -37,7 +46,9 @@ class MembershipSerializer(serializers.ModelSerializer):
     library = LibraryBriefSerializer(read_only=True)
     role = serializers.ChoiceField(choices=Role.choices, read_only=True)
     role_label = serializers.CharField(source="get_role_display", read_only=True)
-    actions = serializers.SerializerMethodField(help_text=_("What this role may change, besides viewing."))
+    actions = serializers.SerializerMethodField(
+        help_text=_("What this role may change, besides viewing.")
+    )
 
     class Meta:
         model = Membership
@@ -64,7 +75,11 @@ class MeSerializer(serializers.Serializer):
 
     @extend_schema_field(MembershipSerializer(many=True))  # type: ignore[untyped-decorator]
     def get_memberships(self, user: Any) -> Any:
-        rows = Membership.objects.filter(user=user).select_related("library").order_by("library__code", "role")
+        rows = (
+            Membership.objects.filter(user=user)
+            .select_related("library")
+            .order_by("library__code", "role")
+        )
         return MembershipSerializer(rows, many=True).data
 
     @extend_schema_field(PatronInfoSerializer(allow_null=True))  # type: ignore[untyped-decorator]
@@ -78,7 +93,16 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "is_active"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "is_active",
+        ]
         read_only_fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at", "is_active"]
 
     def get_is_active(self, obj: ApiToken) -> bool:
@@ -92,7 +116,9 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 
 class NewApiTokenSerializer(ApiTokenSerializer):
-    token = serializers.CharField(read_only=True, help_text=_("The token itself: shown this once, never again."))
+    token = serializers.CharField(
+        read_only=True, help_text=_("The token itself: shown this once, never again.")
+    )
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
@@ -100,13 +126,26 @@ class NewApiTokenSerializer(ApiTokenSerializer):
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
-    changed_fields = serializers.SerializerMethodField(help_text=_("Field: [before, after] for each field that changed."))
+    changed_fields = serializers.SerializerMethodField(
+        help_text=_("Field: [before, after] for each field that changed.")
+    )
 
     class Meta:
         model = AuditLog
         fields = [
-            "id", "at", "library", "user", "actor", "action", "model", "object_pk", "object_repr",
-            "before", "after", "changed_fields", "message",
+            "id",
+            "at",
+            "library",
+            "user",
+            "actor",
+            "action",
+            "model",
+            "object_pk",
+            "object_repr",
+            "before",
+            "after",
+            "changed_fields",
+            "message",
         ]
         read_only_fields = fields
 

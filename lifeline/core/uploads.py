@@ -1,6 +1,6 @@
 """One check for every upload: the content (magic bytes, not the name) and the size.
 
-    kind = check_upload(request.FILES["file"], allowed=("pdf", "png", "jpg"), max_bytes=10 * 2**20).kind
+    checked = check_upload(request.FILES["file"], allowed=("pdf", "png"), max_bytes=10 * 2**20)
 
 Raises `ValidationError` with a message naming the file and the problem. Text kinds (csv, tsv,
 txt, json, xml) have no magic bytes: they pass when the content is text (no NUL byte, decodes
@@ -77,8 +77,10 @@ def _looks_like_markup(head: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html", b"<svg", b"<script")) or b"<svg" in start
 
 
-def check_upload(file: Any, allowed: tuple[str, ...] | list[str], max_bytes: int | None = None) -> CheckedUpload:
-    """Check `file` (an UploadedFile or any binary file object with a name) against `allowed` kinds."""
+def check_upload(
+    file: Any, allowed: tuple[str, ...] | list[str], max_bytes: int | None = None
+) -> CheckedUpload:
+    """Check `file` (an UploadedFile, or a binary file object with a name) against `allowed`."""
     wanted = {_normal(kind) for kind in allowed} - NEVER
     name = os.path.basename(getattr(file, "name", "") or "") or _("the file")
     limit = max_bytes if max_bytes is not None else settings.LIFELINE_MAX_UPLOAD_BYTES
@@ -104,7 +106,11 @@ def check_upload(file: Any, allowed: tuple[str, ...] | list[str], max_bytes: int
                 code="wrong_kind",
             )
         # A PNG called report.pdf is a mistake at best and a disguise at worst.
-        if extension and extension != kind and not (extension == "zip" and kind in {"xlsx", "docx", "pptx"}):
+        if (
+            extension
+            and extension != kind
+            and not (extension == "zip" and kind in {"xlsx", "docx", "pptx"})
+        ):
             raise ValidationError(
                 _("“%(name)s” is really a %(kind)s file: its name says %(extension)s.")
                 % {"name": name, "kind": kind.upper(), "extension": extension.upper()},
@@ -117,8 +123,14 @@ def check_upload(file: Any, allowed: tuple[str, ...] | list[str], max_bytes: int
         if not kind and len(text_kinds) == 1:
             kind = next(iter(text_kinds))
         if kind:
-            return CheckedUpload(kind=kind, mime="text/plain" if kind == "txt" else f"text/{kind}", size=size, name=name)
+            return CheckedUpload(
+                kind=kind,
+                mime="text/plain" if kind == "txt" else f"text/{kind}",
+                size=size,
+                name=name,
+            )
     raise ValidationError(
-        _("“%(name)s” is not a file of a kind accepted here (%(expected)s).") % {"name": name, "expected": expected},
+        _("“%(name)s” is not a file of a kind accepted here (%(expected)s).")
+        % {"name": name, "expected": expected},
         code="wrong_kind",
     )

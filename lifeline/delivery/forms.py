@@ -26,7 +26,7 @@ class RequestForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), min_value=1400, max_value=2100, required=False)
     volume = forms.CharField(label=_("Volume"), max_length=40, required=False)
     issue = forms.CharField(label=_("Issue"), max_length=40, required=False)
-    pages = forms.CharField(label=_("Pages"), max_length=40, required=False)
+    pages = forms.CharField(label=_("Page range"), max_length=40, required=False)
     doi = forms.CharField(label="DOI", max_length=200, required=False)
     isbn = forms.CharField(label="ISBN", max_length=20, required=False)
     issn = forms.CharField(label="ISSN", max_length=12, required=False)

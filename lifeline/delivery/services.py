@@ -99,12 +99,14 @@ def submit(
     now = now or timezone.now()
     fields = normalise_fields(data)
     key = item_key(fields)
+    # One query answers both "is this the same form again?" and "has this patron asked already?".
+    again = Q(pk__in=[])
     if idempotency_key:
-        existing = DeliveryRequest.objects.filter(library=library, idempotency_key=idempotency_key).first()
-        if existing:
-            return existing, False
+        again |= Q(library=library, idempotency_key=idempotency_key)
     if patron is not None:
-        existing = DeliveryRequest.objects.filter(patron=patron, item_key=key, status__in=OPEN_STATUSES).first()
+        again |= Q(patron=patron, item_key=key, status__in=OPEN_STATUSES)
+    if idempotency_key or patron is not None:
+        existing = DeliveryRequest.objects.filter(again).first()
         if existing:
             return existing, False
     contact = _contact(patron)

@@ -1,4 +1,4 @@
-"""API of the emergency app at /api/emergency/: plans, events, tasks; same permissions as the pages."""
+"""API at /api/emergency/: plans, events, tasks, with the same permissions as the pages."""
 
 from __future__ import annotations
 
@@ -29,12 +29,24 @@ router = SimpleRouter()
 
 class PlanSerializer(serializers.ModelSerializer):
     library = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    categories = serializers.ListField(source="category_list", child=serializers.CharField(), read_only=True)
+    categories = serializers.ListField(
+        source="category_list", child=serializers.CharField(), read_only=True
+    )
     document = serializers.SerializerMethodField()
 
     class Meta:
         model = Plan
-        fields = ["id", "library", "name", "name_en", "categories", "current_version", "is_default", "updated_at", "document"]
+        fields = [
+            "id",
+            "library",
+            "name",
+            "name_en",
+            "categories",
+            "current_version",
+            "is_default",
+            "updated_at",
+            "document",
+        ]
 
     def get_document(self, obj: Plan) -> dict[str, Any]:
         return obj.latest().document
@@ -42,8 +54,10 @@ class PlanSerializer(serializers.ModelSerializer):
 
 class PlanImportSerializer(serializers.Serializer):
     library = serializers.SlugField()
-    yaml = serializers.CharField()
-    plan = serializers.IntegerField(required=False, help_text="Add a version to this plan instead of creating one.")
+    yaml = serializers.CharField(trim_whitespace=False)
+    plan = serializers.IntegerField(
+        required=False, help_text="Add a version to this plan instead of creating one."
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
@@ -66,8 +80,13 @@ class PlanViewSet(LibraryScopedReadOnlyViewSet):
         if data.validated_data.get("plan"):
             plan = get_object_or_404(Plan, library=library, pk=data.validated_data["plan"])
         try:
-            plan = services.import_yaml(library, data.validated_data["yaml"], plan=plan, user=request.user,
-                                        note=data.validated_data.get("note", ""))
+            plan = services.import_yaml(
+                library,
+                data.validated_data["yaml"],
+                plan=plan,
+                user=request.user,
+                note=data.validated_data.get("note", ""),
+            )
         except PlanDocumentError as exc:
             return Response({"yaml": [str(exc)], "line": exc.line}, status=400)
         return Response(PlanSerializer(plan).data, status=201)
@@ -76,7 +95,9 @@ class PlanViewSet(LibraryScopedReadOnlyViewSet):
     @action(detail=True, methods=["get"])
     def export(self, request: Request, pk: str | None = None) -> HttpResponse:
         plan = self.get_object()
-        return HttpResponse(dump_yaml(plan.latest().document), content_type="application/yaml; charset=utf-8")
+        return HttpResponse(
+            dump_yaml(plan.latest().document), content_type="application/yaml; charset=utf-8"
+        )
 
 
 class TimelineSerializer(serializers.ModelSerializer):
@@ -93,8 +114,22 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EventTask
-        fields = ["id", "event", "team_key", "team", "key", "title", "section", "level", "due_at", "assignee",
-                  "assignee_name", "status", "done_at", "note"]
+        fields = [
+            "id",
+            "event",
+            "team_key",
+            "team",
+            "key",
+            "title",
+            "section",
+            "level",
+            "due_at",
+            "assignee",
+            "assignee_name",
+            "status",
+            "done_at",
+            "note",
+        ]
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -105,8 +140,23 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Event
-        fields = ["id", "library", "plan", "version", "category", "level", "scope", "reason", "is_drill", "status",
-                  "declared_at", "closed_at", "close_note", "tasks", "timeline"]
+        fields = [
+            "id",
+            "library",
+            "plan",
+            "version",
+            "category",
+            "level",
+            "scope",
+            "reason",
+            "is_drill",
+            "status",
+            "declared_at",
+            "closed_at",
+            "close_note",
+            "tasks",
+            "timeline",
+        ]
 
 
 class DeclareSerializer(serializers.Serializer):
@@ -128,7 +178,8 @@ class StandDownSerializer(serializers.Serializer):
 
 def _may_lead(user: Any, event: Event) -> bool:
     return user_can(user, event.library_id, "emergency.declare") or (
-        event.is_drill and user_can(user, event.library_id, "emergency.change"))
+        event.is_drill and user_can(user, event.library_id, "emergency.change")
+    )
 
 
 class EventViewSet(LibraryScopedReadOnlyViewSet):
@@ -136,11 +187,17 @@ class EventViewSet(LibraryScopedReadOnlyViewSet):
     (a drill: `emergency.change` too)."""
 
     serializer_class = EventSerializer
-    queryset = Event.objects.select_related("library", "version").prefetch_related("tasks", "timeline")
+    queryset = Event.objects.select_related("library", "version").prefetch_related(
+        "tasks", "timeline"
+    )
     change_action = "emergency.declare"
 
     def get_permissions(self) -> list[permissions.BasePermission]:
-        return [permissions.IsAuthenticated()] if self.action in {"create", "level", "stand_down"} else super().get_permissions()
+        return (
+            [permissions.IsAuthenticated()]
+            if self.action in {"create", "level", "stand_down"}
+            else super().get_permissions()
+        )
 
     @extend_schema(request=DeclareSerializer, responses=EventSerializer)
     def create(self, request: Request) -> Response:
@@ -151,12 +208,22 @@ class EventViewSet(LibraryScopedReadOnlyViewSet):
         needed = "emergency.declare" if not v["drill"] else None
         if needed and not user_can(request.user, plan.library_id, needed):
             raise PermissionDenied
-        if v["drill"] and not (user_can(request.user, plan.library_id, "emergency.declare")
-                               or user_can(request.user, plan.library_id, "emergency.change")):
+        if v["drill"] and not (
+            user_can(request.user, plan.library_id, "emergency.declare")
+            or user_can(request.user, plan.library_id, "emergency.change")
+        ):
             raise PermissionDenied
         try:
-            event = services.declare(plan.library, plan, category=v["category"], level=v["level"], scope=v["scope"],
-                                     reason=v["reason"], user=request.user, drill=v["drill"])
+            event = services.declare(
+                plan.library,
+                plan,
+                category=v["category"],
+                level=v["level"],
+                scope=v["scope"],
+                reason=v["reason"],
+                user=request.user,
+                drill=v["drill"],
+            )
         except services.EmergencyError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(EventSerializer(self.queryset.get(pk=event.pk)).data, status=201)
@@ -191,9 +258,13 @@ class EventViewSet(LibraryScopedReadOnlyViewSet):
 
 
 class TaskStatusSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[TaskStatus.OPEN, TaskStatus.DONE, TaskStatus.NOT_DONE])
+    status = serializers.ChoiceField(
+        choices=[TaskStatus.OPEN, TaskStatus.DONE, TaskStatus.NOT_DONE]
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    assignee = serializers.IntegerField(required=False, help_text="User id: hand the task to this staff member.")
+    assignee = serializers.IntegerField(
+        required=False, help_text="User id: hand the task to this staff member."
+    )
 
 
 class TaskViewSet(LibraryScopedReadOnlyViewSet):
@@ -209,7 +280,11 @@ class TaskViewSet(LibraryScopedReadOnlyViewSet):
         return qs.filter(event_id=event) if event and event.isdigit() else qs
 
     def get_permissions(self) -> list[permissions.BasePermission]:
-        return [permissions.IsAuthenticated()] if self.action == "update_task" else super().get_permissions()
+        return (
+            [permissions.IsAuthenticated()]
+            if self.action == "update_task"
+            else super().get_permissions()
+        )
 
     @extend_schema(request=TaskStatusSerializer, responses=TaskSerializer)
     @action(detail=True, methods=["post"], url_path="update")
@@ -221,12 +296,21 @@ class TaskViewSet(LibraryScopedReadOnlyViewSet):
         try:
             if v.get("assignee"):
                 lib = task.event.library_id
-                if not (user_can(request.user, lib, "emergency.change") or user_can(request.user, lib, "emergency.declare")):
+                if not (
+                    user_can(request.user, lib, "emergency.change")
+                    or user_can(request.user, lib, "emergency.declare")
+                ):
                     raise PermissionDenied
-                services.assign_task(task, get_user_model().objects.filter(pk=v["assignee"]).first(), user=request.user)
+                services.assign_task(
+                    task,
+                    get_user_model().objects.filter(pk=v["assignee"]).first(),
+                    user=request.user,
+                )
             if not services.may_work_on(task, request.user):
                 raise PermissionDenied
-            task = services.set_task_status(task, v["status"], user=request.user, note=v.get("note", ""))
+            task = services.set_task_status(
+                task, v["status"], user=request.user, note=v.get("note", "")
+            )
         except services.EmergencyError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(TaskSerializer(task).data)

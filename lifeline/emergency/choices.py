@@ -24,9 +24,9 @@ CATEGORY_COLOURS = {
 
 
 class Level(models.IntegerChoices):
-    """Response levels. Integers so that "more serious" is a comparison: I (1) is the gravest.
+    """Response levels. Integers so that "graver" is a comparison: I (1) is the gravest.
 
-    A plan task listed at level III applies at III, II and I: graver levels add work, never remove it.
+    A task listed at level III applies at III, II and I: graver levels add work, never remove it.
     """
 
     I = 1, _("Level I (particularly serious)")  # noqa: E741

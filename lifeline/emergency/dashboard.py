@@ -16,11 +16,15 @@ from lifeline.emergency.models import Event, Plan
 
 def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
     now = timezone.now()
-    events = list(Event.objects.filter(library=library, status=EventStatus.OPEN).annotate(
-        n_tasks=Count("tasks", filter=~Q(tasks__status=TaskStatus.WITHDRAWN)),
-        n_done=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE)),
-        n_overdue=Count("tasks", filter=Q(tasks__status=TaskStatus.OPEN, tasks__due_at__lt=now)),
-    ))
+    events = list(
+        Event.objects.filter(library=library, status=EventStatus.OPEN).annotate(
+            n_tasks=Count("tasks", filter=~Q(tasks__status=TaskStatus.WITHDRAWN)),
+            n_done=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE)),
+            n_overdue=Count(
+                "tasks", filter=Q(tasks__status=TaskStatus.OPEN, tasks__due_at__lt=now)
+            ),
+        )
+    )
     return {
         "template": "emergency/_panel.html",
         "library": library,

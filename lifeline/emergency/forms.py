@@ -12,9 +12,17 @@ from lifeline.emergency.models import Plan
 class DeclareForm(forms.Form):
     plan = forms.ModelChoiceField(Plan.objects.none(), label=_("Plan"), empty_label=None)
     category = forms.ChoiceField(label=_("Event category"), choices=EventCategory.choices)
-    level = forms.TypedChoiceField(label=_("Response level"), choices=Level.choices, coerce=int, initial=Level.II)
-    scope = forms.CharField(label=_("Scope"), max_length=300, help_text=_("Who and what is affected, e.g. the whole campus."))
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+    level = forms.TypedChoiceField(
+        label=_("Response level"), choices=Level.choices, coerce=int, initial=Level.II
+    )
+    scope = forms.CharField(
+        label=_("Scope"),
+        max_length=300,
+        help_text=_("Who and what is affected, e.g. the whole campus."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
     drill = forms.BooleanField(label=_("This is a drill (exercise only)"), required=False)
 
     def __init__(self, *args: Any, plans: Any = None, **kwargs: Any) -> None:
@@ -34,12 +42,20 @@ class LevelForm(forms.Form):
 
 
 class StandDownForm(forms.Form):
-    note = forms.CharField(label=_("Closing note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
+    note = forms.CharField(
+        label=_("Closing note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=4000,
+    )
 
 
 class PlanYamlForm(forms.Form):
-    text = forms.CharField(label=_("Plan (YAML)"), widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}),
-                           required=False)
+    text = forms.CharField(
+        label=_("Plan (YAML)"),
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}),
+        required=False,
+    )
     file = forms.FileField(label=_("or upload a YAML file"), required=False)
     note = forms.CharField(label=_("Change note"), max_length=300, required=False)
 

@@ -60,7 +60,9 @@ class Plan(Bilingual, models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["library", "name"], name="emergency_plan_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "name"], name="emergency_plan_unique_name")
+        ]
         verbose_name = _("emergency plan")
         verbose_name_plural = _("emergency plans")
 
@@ -72,8 +74,11 @@ class Plan(Bilingual, models.Model):
         return [c for c in self.categories.split(",") if c]
 
     def category_labels(self) -> list[tuple[str, str, str]]:
-        return [(c, str(EventCategory(c).label), CATEGORY_COLOURS[EventCategory(c)]) for c in self.category_list
-                if c in EventCategory.values]
+        return [
+            (c, str(EventCategory(c).label), CATEGORY_COLOURS[EventCategory(c)])
+            for c in self.category_list
+            if c in EventCategory.values
+        ]
 
     def latest(self) -> PlanVersion:
         return self.versions.get(number=self.current_version)
@@ -84,8 +89,9 @@ class PlanVersion(models.Model):
     number = models.PositiveIntegerField(_("version"))
     document = models.JSONField(_("content"))
     note = models.CharField(_("change note"), max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     objects = RestrictedQuerySet.as_manager()
@@ -93,7 +99,11 @@ class PlanVersion(models.Model):
 
     class Meta:
         ordering = ["plan", "-number"]
-        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="emergency_version_unique_number")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "number"], name="emergency_version_unique_number"
+            )
+        ]
         verbose_name = _("plan version")
         verbose_name_plural = _("plan versions")
 
@@ -105,8 +115,13 @@ class PlanVersion(models.Model):
         return list(self.document.get("teams", []))
 
     def tasks_at(self, level: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """(team, task) pairs that apply at `level`: a task listed at level N applies at N and graver."""
-        return [(team, task) for team in self.teams for task in team.get("tasks", []) if level <= task["level"]]
+        """(team, task) pairs that apply at `level`: a task listed at N applies at N and graver."""
+        return [
+            (team, task)
+            for team in self.teams
+            for task in team.get("tasks", [])
+            if level <= task["level"]
+        ]
 
     def members(self) -> list[dict[str, Any]]:
         seen: dict[str, dict[str, Any]] = {}
@@ -127,20 +142,39 @@ class EventQuerySet(RestrictedQuerySet):
 
 class Event(models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="emergency_events")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="events", verbose_name=_("plan"))
-    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="events",
-                                verbose_name=_("plan version"))
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="events", verbose_name=_("plan")
+    )
+    version = models.ForeignKey(
+        PlanVersion, on_delete=models.PROTECT, related_name="events", verbose_name=_("plan version")
+    )
     category = models.CharField(_("category"), max_length=20, choices=EventCategory.choices)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
-    scope = models.CharField(_("scope"), max_length=300, help_text=_("Who and what is affected, e.g. the whole campus."))
+    scope = models.CharField(
+        _("scope"), max_length=300, help_text=_("Who and what is affected, e.g. the whole campus.")
+    )
     reason = models.TextField(_("reason"))
     is_drill = models.BooleanField(_("drill"), default=False)
-    status = models.CharField(_("status"), max_length=10, choices=EventStatus.choices, default=EventStatus.OPEN)
-    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+", verbose_name=_("declared by"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=EventStatus.choices, default=EventStatus.OPEN
+    )
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("declared by"),
+    )
     declared_at = models.DateTimeField(_("declared"), default=timezone.now)
-    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+", verbose_name=_("stood down by"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("stood down by"),
+    )
     closed_at = models.DateTimeField(_("stood down"), null=True, blank=True)
     close_note = models.TextField(_("closing note"), blank=True)
 
@@ -151,15 +185,20 @@ class Event(models.Model):
         ordering = ["-declared_at", "-id"]
         constraints = [
             # Two leaders pressing "declare" at once get one event: the second insert fails here.
-            models.UniqueConstraint(fields=["library"], condition=Q(status="open", is_drill=False),
-                                    name="emergency_one_open_real_event"),
+            models.UniqueConstraint(
+                fields=["library"],
+                condition=Q(status="open", is_drill=False),
+                name="emergency_one_open_real_event",
+            ),
         ]
         verbose_name = _("emergency event")
         verbose_name_plural = _("emergency events")
 
     def __str__(self) -> str:
         kind = _("Drill") if self.is_drill else self.get_category_display()
-        return f"{kind} · {self.level_roman} · {timezone.localtime(self.declared_at):%Y-%m-%d %H:%M}"
+        return (
+            f"{kind} · {self.level_roman} · {timezone.localtime(self.declared_at):%Y-%m-%d %H:%M}"
+        )
 
     @property
     def is_open(self) -> bool:
@@ -203,14 +242,23 @@ class EventTask(models.Model):
     due_hours = models.DecimalField(_("within hours"), max_digits=7, decimal_places=2)
     due_at = models.DateTimeField(_("due"))
     position = models.PositiveIntegerField(default=0)
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="emergency_tasks", verbose_name=_("assignee"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="emergency_tasks",
+        verbose_name=_("assignee"),
+    )
     assignee_name = models.CharField(_("assignee"), max_length=120, blank=True)
     assignee_email = models.EmailField(blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
     done_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+")
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.TextField(_("note"), blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -220,7 +268,11 @@ class EventTask(models.Model):
 
     class Meta:
         ordering = ["due_at", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["event", "team_key", "key"], name="emergency_task_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "team_key", "key"], name="emergency_task_unique"
+            )
+        ]
         verbose_name = _("event task")
         verbose_name_plural = _("event tasks")
 
@@ -244,7 +296,11 @@ class EventTask(models.Model):
 
     @property
     def was_late(self) -> bool:
-        return self.status == TaskStatus.DONE and self.done_at is not None and self.done_at > self.due_at
+        return (
+            self.status == TaskStatus.DONE
+            and self.done_at is not None
+            and self.done_at > self.due_at
+        )
 
 
 class TimelineEntry(models.Model):
@@ -256,7 +312,9 @@ class TimelineEntry(models.Model):
     text = models.TextField(_("text"))
     text_en = models.TextField(blank=True)
     actor = models.CharField(_("by"), max_length=150, blank=True)
-    task = models.ForeignKey(EventTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey(
+        EventTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = RestrictedQuerySet.as_manager()
     library_lookup = "event__library"

@@ -20,7 +20,14 @@ from django.utils.translation import gettext_noop
 from lifeline.core import notify
 from lifeline.core.audit import acting_as
 from lifeline.core.models import Library
-from lifeline.emergency.choices import ROMAN, EventCategory, EventStatus, Level, TaskStatus, TimelineKind
+from lifeline.emergency.choices import (
+    ROMAN,
+    EventCategory,
+    EventStatus,
+    Level,
+    TaskStatus,
+    TimelineKind,
+)
 from lifeline.emergency.logic import notices
 from lifeline.emergency.logic.document import PlanDocumentError, load_yaml, validate
 from lifeline.emergency.models import Event, EventTask, Plan, PlanVersion, TimelineEntry
@@ -37,35 +44,60 @@ class EmergencyError(ValueError):
 # --- plans -------------------------------------------------------------------------
 
 
-def save_plan(library: Library, document: dict[str, Any], *, plan: Plan | None = None, user: Any = None,
-              note: str = "") -> Plan:
+def save_plan(
+    library: Library,
+    document: dict[str, Any],
+    *,
+    plan: Plan | None = None,
+    user: Any = None,
+    note: str = "",
+) -> Plan:
     """Create a plan, or add a version to `plan`. Events already running keep their own version."""
     document = validate(document, library=library)
     with transaction.atomic():
         if plan is None:
             if Plan.objects.filter(library=library, name=document["name"]).exists():
-                raise PlanDocumentError(_("A plan named “%(name)s” already exists.") % {"name": document["name"]})
+                raise PlanDocumentError(
+                    _("A plan named “%(name)s” already exists.") % {"name": document["name"]}
+                )
             plan = Plan(library=library)
         else:
             plan = Plan.objects.select_for_update().get(pk=plan.pk)
-            if Plan.objects.filter(library=library, name=document["name"]).exclude(pk=plan.pk).exists():
-                raise PlanDocumentError(_("A plan named “%(name)s” already exists.") % {"name": document["name"]})
+            if (
+                Plan.objects.filter(library=library, name=document["name"])
+                .exclude(pk=plan.pk)
+                .exists()
+            ):
+                raise PlanDocumentError(
+                    _("A plan named “%(name)s” already exists.") % {"name": document["name"]}
+                )
         plan.name, plan.name_en = document["name"], document["name_en"]
         plan.categories = "," + ",".join(document["categories"]) + ","
         plan.current_version += 1
         plan.save()
-        PlanVersion.objects.create(plan=plan, number=plan.current_version, document=document,
-                                   created_by=user if user is not None and user.is_authenticated else None, note=note[:300])
+        PlanVersion.objects.create(
+            plan=plan,
+            number=plan.current_version,
+            document=document,
+            created_by=user if user is not None and user.is_authenticated else None,
+            note=note[:300],
+        )
     return plan
 
 
-def import_yaml(library: Library, text: str | bytes, *, plan: Plan | None = None, user: Any = None,
-                note: str = "") -> Plan:
+def import_yaml(
+    library: Library,
+    text: str | bytes,
+    *,
+    plan: Plan | None = None,
+    user: Any = None,
+    note: str = "",
+) -> Plan:
     return save_plan(library, load_yaml(text, library), plan=plan, user=user, note=note)
 
 
 def install_default_plan(library: Library, *, user: Any = None) -> Plan:
-    """The study's plan (sections 3.1–3.2) as the library's plan; returns the existing one if installed."""
+    """The study's plan (sections 3.1–3.2) for the library; the existing one if installed."""
     existing = Plan.objects.filter(library=library, is_default=True).first()
     if existing is not None:
         return existing
@@ -80,18 +112,36 @@ def install_default_plan(library: Library, *, user: Any = None) -> Plan:
 
 
 def _actor(user: Any) -> str:
-    return user.get_username() if user is not None and getattr(user, "is_authenticated", False) else "system"
+    return (
+        user.get_username()
+        if user is not None and getattr(user, "is_authenticated", False)
+        else "system"
+    )
 
 
-def log(event: Event, kind: str, render: Any, *, user: Any = None, at: dt.datetime | None = None,
-        task: EventTask | None = None) -> TimelineEntry:
-    """A timeline row, its text rendered now in both languages (`render` is a callable using gettext)."""
+def log(
+    event: Event,
+    kind: str,
+    render: Any,
+    *,
+    user: Any = None,
+    at: dt.datetime | None = None,
+    task: EventTask | None = None,
+) -> TimelineEntry:
+    """A timeline row, its text rendered now in both languages (`render` calls gettext)."""
     with translation.override("zh-hans"):
         zh = render()
     with translation.override("en"):
         en = render()
-    return TimelineEntry.objects.create(event=event, kind=kind, text=zh, text_en=en, actor=_actor(user),
-                                        at=at or timezone.now(), task=task)
+    return TimelineEntry.objects.create(
+        event=event,
+        kind=kind,
+        text=zh,
+        text_en=en,
+        actor=_actor(user),
+        at=at or timezone.now(),
+        task=task,
+    )
 
 
 # --- activation --------------------------------------------------------------------
@@ -103,7 +153,9 @@ def _member_user(member: dict[str, Any]) -> Any:
     return get_user_model().objects.filter(username=member["user"]).first()
 
 
-def _create_tasks(event: Event, level: int, start: dt.datetime, *, floor: int | None = None) -> list[EventTask]:
+def _create_tasks(
+    event: Event, level: int, start: dt.datetime, *, floor: int | None = None
+) -> list[EventTask]:
     """Tasks of `event.version` applying at `level`, skipping those the event already holds.
 
     Withdrawn tasks come back (reopened with a new deadline) when the level rises again.
@@ -125,19 +177,43 @@ def _create_tasks(event: Event, level: int, start: dt.datetime, *, floor: int | 
         members = team["members"]
         member = next((m for m in members if m["name"] == spec.get("assign")), None) or members[0]
         user = _member_user(member)
-        made.append(EventTask.objects.create(
-            event=event, team_key=team["key"], team_name=team["name"], team_name_en=team["name_en"], key=spec["key"],
-            title=spec["title"], title_en=spec["title_en"], section=spec["section"], level=spec["level"],
-            due_hours=Decimal(str(spec["due_hours"])), due_at=due, position=position, assignee=user,
-            assignee_name=notices.member_name(member), assignee_email=member.get("email") or getattr(user, "email", "") or "",
-            created_at=start,
-        ))
+        made.append(
+            EventTask.objects.create(
+                event=event,
+                team_key=team["key"],
+                team_name=team["name"],
+                team_name_en=team["name_en"],
+                key=spec["key"],
+                title=spec["title"],
+                title_en=spec["title_en"],
+                section=spec["section"],
+                level=spec["level"],
+                due_hours=Decimal(str(spec["due_hours"])),
+                due_at=due,
+                position=position,
+                assignee=user,
+                assignee_name=notices.member_name(member),
+                assignee_email=member.get("email") or getattr(user, "email", "") or "",
+                created_at=start,
+            )
+        )
     return made
 
 
-def declare(library: Library, plan: Plan, *, category: str, level: int, scope: str, reason: str, user: Any,
-            drill: bool = False, now: dt.datetime | None = None) -> Event:
-    """Declare an event (or start a drill): tasks from the plan's current version, notices, timeline."""
+def declare(
+    library: Library,
+    plan: Plan,
+    *,
+    category: str,
+    level: int,
+    scope: str,
+    reason: str,
+    user: Any,
+    drill: bool = False,
+    now: dt.datetime | None = None,
+) -> Event:
+    """Declare an event (or start a drill): tasks from the plan's current version, notices,
+    timeline."""
     now = now or timezone.now()
     if plan.library_id != library.pk:
         raise EmergencyError(_("This plan belongs to another library."))
@@ -150,18 +226,34 @@ def declare(library: Library, plan: Plan, *, category: str, level: int, scope: s
     version = plan.latest()
     try:
         with transaction.atomic(), acting_as(user):
-            event = Event.objects.create(library=library, plan=plan, version=version, category=category, level=level,
-                                         scope=scope.strip(), reason=reason.strip(), is_drill=drill, declared_by=user,
-                                         declared_at=now)
+            event = Event.objects.create(
+                library=library,
+                plan=plan,
+                version=version,
+                category=category,
+                level=level,
+                scope=scope.strip(),
+                reason=reason.strip(),
+                is_drill=drill,
+                declared_by=user,
+                declared_at=now,
+            )
             _start(event, user, now)
     except IntegrityError as exc:
-        current = Event.objects.filter(library=library, status=EventStatus.OPEN, is_drill=False).first()
+        current = Event.objects.filter(
+            library=library, status=EventStatus.OPEN, is_drill=False
+        ).first()
         if current is None:
             raise
         raise EmergencyError(
-            _("An emergency is already in force (declared %(when)s by %(who)s): raise or lower its level instead.")
-            % {"when": timezone.localtime(current.declared_at).strftime("%Y-%m-%d %H:%M"),
-               "who": _actor(current.declared_by)}
+            _(
+                "An emergency is already in force (declared %(when)s by %(who)s): "
+                "raise or lower its level instead."
+            )
+            % {
+                "when": timezone.localtime(current.declared_at).strftime("%Y-%m-%d %H:%M"),
+                "who": _actor(current.declared_by),
+            }
         ) from exc
     transaction.on_commit(lambda: forget_active(library))
     return event
@@ -171,20 +263,52 @@ def _start(event: Event, user: Any, now: dt.datetime) -> None:
     cat = EventCategory(event.category)
     roman = ROMAN[event.level]
     if event.is_drill:
-        log(event, TimelineKind.DRILL, lambda: _("Drill started: %(cat)s, level %(level)s. %(reason)s")
-            % {"cat": cat.label, "level": roman, "reason": event.reason}, user=user, at=now)
+        log(
+            event,
+            TimelineKind.DRILL,
+            lambda: (
+                _("Drill started: %(cat)s, level %(level)s. %(reason)s")
+                % {"cat": cat.label, "level": roman, "reason": event.reason}
+            ),
+            user=user,
+            at=now,
+        )
     else:
-        log(event, TimelineKind.DECLARED, lambda: _("Emergency declared: %(cat)s, level %(level)s, scope: %(scope)s. %(reason)s")
-            % {"cat": cat.label, "level": roman, "scope": event.scope, "reason": event.reason}, user=user, at=now)
+        log(
+            event,
+            TimelineKind.DECLARED,
+            lambda: (
+                _("Emergency declared: %(cat)s, level %(level)s, scope: %(scope)s. %(reason)s")
+                % {"cat": cat.label, "level": roman, "scope": event.scope, "reason": event.reason}
+            ),
+            user=user,
+            at=now,
+        )
     tasks = _create_tasks(event, event.level, now)
-    log(event, TimelineKind.TASKS_ADDED, lambda: _("%(n)s tasks handed out from plan version %(v)s.")
-        % {"n": len(tasks), "v": event.version.number}, user=user, at=now)
+    log(
+        event,
+        TimelineKind.TASKS_ADDED,
+        lambda: (
+            _("%(n)s tasks handed out from plan version %(v)s.")
+            % {"n": len(tasks), "v": event.version.number}
+        ),
+        user=user,
+        at=now,
+    )
     count = notices.send_to_teams(
-        event, kind="emergency.declared", key="declared", tasks=tasks,
+        event,
+        kind="emergency.declared",
+        key="declared",
+        tasks=tasks,
         subject=lambda: notices.subject_line(event, _("Emergency plan activated")),
         body=lambda team, mine: notices.declared_body(event, team, mine),
     )
-    log(event, TimelineKind.NOTIFIED, lambda: _("%(n)s notices queued to the teams.") % {"n": count}, at=now)
+    log(
+        event,
+        TimelineKind.NOTIFIED,
+        lambda: _("%(n)s notices queued to the teams.") % {"n": count},
+        at=now,
+    )
 
 
 def change_level(event: Event, level: int, *, user: Any, now: dt.datetime | None = None) -> Event:
@@ -201,23 +325,52 @@ def change_level(event: Event, level: int, *, user: Any, now: dt.datetime | None
             raise EmergencyError(_("The event is already at this level."))
         event.level = level
         event.save(update_fields=["level"])
-        log(event, TimelineKind.LEVEL, lambda: _("Level changed from %(old)s to %(new)s.")
-            % {"old": ROMAN[old], "new": ROMAN[level]}, user=user, at=now)
+        log(
+            event,
+            TimelineKind.LEVEL,
+            lambda: (
+                _("Level changed from %(old)s to %(new)s.")
+                % {"old": ROMAN[old], "new": ROMAN[level]}
+            ),
+            user=user,
+            at=now,
+        )
         if level < old:  # graver
             tasks = _create_tasks(event, level, now, floor=old)
-            log(event, TimelineKind.TASKS_ADDED, lambda: _("%(n)s tasks added for level %(level)s.")
-                % {"n": len(tasks), "level": ROMAN[level]}, user=user, at=now)
+            log(
+                event,
+                TimelineKind.TASKS_ADDED,
+                lambda: (
+                    _("%(n)s tasks added for level %(level)s.")
+                    % {"n": len(tasks), "level": ROMAN[level]}
+                ),
+                user=user,
+                at=now,
+            )
             subject = gettext_noop("Emergency level raised")
         else:
             tasks = list(event.tasks.filter(status=TaskStatus.OPEN, level__lt=level))
             event.tasks.filter(pk__in=[t.pk for t in tasks]).update(status=TaskStatus.WITHDRAWN)
-            log(event, TimelineKind.TASKS_WITHDRAWN, lambda: _("%(n)s open tasks withdrawn: they apply only at graver levels.")
-                % {"n": len(tasks)}, user=user, at=now)
+            log(
+                event,
+                TimelineKind.TASKS_WITHDRAWN,
+                lambda: (
+                    _("%(n)s open tasks withdrawn: they apply only at graver levels.")
+                    % {"n": len(tasks)}
+                ),
+                user=user,
+                at=now,
+            )
             subject = gettext_noop("Emergency level lowered")
         key = f"level-{event.timeline.count()}"
-        notices.send_to_teams(event, kind="emergency.level", key=key, tasks=tasks,
-                              subject=lambda: notices.subject_line(event, _(subject)),
-                              body=lambda team, mine: notices.level_body(event, old, mine, raised=level < old))
+        notices.send_to_teams(
+            event,
+            kind="emergency.level",
+            key=key,
+            tasks=tasks,
+            subject=lambda: notices.subject_line(event, _(subject)),
+            body=lambda team, mine: notices.level_body(event, old, mine, raised=level < old),
+        )
     transaction.on_commit(lambda: forget_active(event.library))
     return event
 
@@ -228,14 +381,31 @@ def stand_down(event: Event, *, user: Any, note: str = "", now: dt.datetime | No
         event = Event.objects.select_for_update().get(pk=event.pk)
         if not event.is_open:
             raise EmergencyError(_("This event has already been stood down."))
-        event.status, event.closed_at, event.closed_by, event.close_note = EventStatus.CLOSED, now, user, note.strip()
+        event.status, event.closed_at, event.closed_by, event.close_note = (
+            EventStatus.CLOSED,
+            now,
+            user,
+            note.strip(),
+        )
         event.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
         left = event.tasks.filter(status=TaskStatus.OPEN).count()
-        log(event, TimelineKind.STOOD_DOWN, lambda: _("Stood down; %(n)s tasks were still open. %(note)s")
-            % {"n": left, "note": note.strip()}, user=user, at=now)
-        notices.send_to_teams(event, kind="emergency.closed", key="closed",
-                              subject=lambda: notices.subject_line(event, _("Emergency stood down")),
-                              body=lambda team, mine: notices.closed_body(event))
+        log(
+            event,
+            TimelineKind.STOOD_DOWN,
+            lambda: (
+                _("Stood down; %(n)s tasks were still open. %(note)s")
+                % {"n": left, "note": note.strip()}
+            ),
+            user=user,
+            at=now,
+        )
+        notices.send_to_teams(
+            event,
+            kind="emergency.closed",
+            key="closed",
+            subject=lambda: notices.subject_line(event, _("Emergency stood down")),
+            body=lambda team, mine: notices.closed_body(event),
+        )
     transaction.on_commit(lambda: forget_active(event.library))
     return event
 
@@ -247,11 +417,16 @@ def may_work_on(task: EventTask, user: Any) -> bool:
     from lifeline.core.permissions import user_can
 
     lib = task.event.library_id
-    return user_can(user, lib, "emergency.change") or user_can(user, lib, "emergency.declare") or (
-        task.assignee_id is not None and task.assignee_id == user.pk and user_can(user, lib))
+    return (
+        user_can(user, lib, "emergency.change")
+        or user_can(user, lib, "emergency.declare")
+        or (task.assignee_id is not None and task.assignee_id == user.pk and user_can(user, lib))
+    )
 
 
-def set_task_status(task: EventTask, status: str, *, user: Any, note: str = "", now: dt.datetime | None = None) -> EventTask:
+def set_task_status(
+    task: EventTask, status: str, *, user: Any, note: str = "", now: dt.datetime | None = None
+) -> EventTask:
     now = now or timezone.now()
     if status not in {TaskStatus.DONE, TaskStatus.NOT_DONE, TaskStatus.OPEN}:
         raise EmergencyError(_("Unknown task status."))
@@ -269,11 +444,18 @@ def set_task_status(task: EventTask, status: str, *, user: Any, note: str = "", 
         if note.strip():
             task.note = note.strip()
         task.save(update_fields=["status", "done_at", "done_by", "note"])
-        kind = {TaskStatus.DONE: TimelineKind.TASK_DONE, TaskStatus.NOT_DONE: TimelineKind.TASK_NOT_DONE,
-                TaskStatus.OPEN: TimelineKind.TASK_REOPENED}[TaskStatus(status)]
+        kind = {
+            TaskStatus.DONE: TimelineKind.TASK_DONE,
+            TaskStatus.NOT_DONE: TimelineKind.TASK_NOT_DONE,
+            TaskStatus.OPEN: TimelineKind.TASK_REOPENED,
+        }[TaskStatus(status)]
         messages = {
-            TaskStatus.DONE: lambda: _("Done: %(task)s%(late)s") % {"task": _title(task), "late": _late(task)},
-            TaskStatus.NOT_DONE: lambda: _("Not done: %(task)s. %(note)s") % {"task": _title(task), "note": task.note},
+            TaskStatus.DONE: lambda: (
+                _("Done: %(task)s%(late)s") % {"task": _title(task), "late": _late(task)}
+            ),
+            TaskStatus.NOT_DONE: lambda: (
+                _("Not done: %(task)s. %(note)s") % {"task": _title(task), "note": task.note}
+            ),
             TaskStatus.OPEN: lambda: _("Reopened: %(task)s") % {"task": _title(task)},
         }
         log(task.event, kind, messages[TaskStatus(status)], user=user, at=now, task=task)
@@ -288,7 +470,9 @@ def _late(task: EventTask) -> str:
     return _(" (late)") if task.was_late else ""
 
 
-def assign_task(task: EventTask, assignee: Any, *, user: Any, now: dt.datetime | None = None) -> EventTask:
+def assign_task(
+    task: EventTask, assignee: Any, *, user: Any, now: dt.datetime | None = None
+) -> EventTask:
     """Hand a task to a staff user of the library."""
     from lifeline.core.permissions import user_can
 
@@ -300,35 +484,70 @@ def assign_task(task: EventTask, assignee: Any, *, user: Any, now: dt.datetime |
         task.assignee_name = assignee.get_full_name() or assignee.get_username()
         task.assignee_email = assignee.email
         task.save(update_fields=["assignee", "assignee_name", "assignee_email"])
-        log(task.event, TimelineKind.ASSIGNED, lambda: _("%(task)s assigned to %(who)s.")
-            % {"task": _title(task), "who": task.assignee_name}, user=user, at=now, task=task)
+        log(
+            task.event,
+            TimelineKind.ASSIGNED,
+            lambda: (
+                _("%(task)s assigned to %(who)s.")
+                % {"task": _title(task), "who": task.assignee_name}
+            ),
+            user=user,
+            at=now,
+            task=task,
+        )
         if assignee.email:
-            notify.notify_email(task.event.library, [assignee.email],
-                                notices.both_subject(lambda: notices.subject_line(task.event, _("A task for you"))),
-                                notices.both(lambda: notices.task_body(task)), kind="emergency.assigned")
+            notify.notify_email(
+                task.event.library,
+                [assignee.email],
+                notices.both_subject(lambda: notices.subject_line(task.event, _("A task for you"))),
+                notices.both(lambda: notices.task_body(task)),
+                kind="emergency.assigned",
+            )
     return task
 
 
 def mark_overdue(now: dt.datetime | None = None) -> int:
-    """The periodic job: note every open task past its deadline once, and tell its owner and the leaders."""
+    """The periodic job: note each open task past its deadline once; tell its owner and the
+    leaders."""
     now = now or timezone.now()
     count = 0
-    due = EventTask.objects.overdue(now).filter(event__status=EventStatus.OPEN, overdue_notified_at__isnull=True)
+    due = EventTask.objects.overdue(now).filter(
+        event__status=EventStatus.OPEN, overdue_notified_at__isnull=True
+    )
     for task in due.select_related("event__library", "event__version"):
         with transaction.atomic():
-            if not EventTask.objects.filter(pk=task.pk, overdue_notified_at__isnull=True).update(overdue_notified_at=now):
+            if not EventTask.objects.filter(pk=task.pk, overdue_notified_at__isnull=True).update(
+                overdue_notified_at=now
+            ):
                 continue  # another worker took it
-            log(task.event, TimelineKind.OVERDUE, lambda task=task: _("Overdue: %(task)s (due %(due)s, %(who)s)")
-                % {"task": _title(task), "due": timezone.localtime(task.due_at).strftime("%m-%d %H:%M"),
-                   "who": task.assignee_name or "-"}, at=now, task=task)
+            log(
+                task.event,
+                TimelineKind.OVERDUE,
+                lambda task=task: (
+                    _("Overdue: %(task)s (due %(due)s, %(who)s)")
+                    % {
+                        "task": _title(task),
+                        "due": timezone.localtime(task.due_at).strftime("%m-%d %H:%M"),
+                        "who": task.assignee_name or "-",
+                    }
+                ),
+                at=now,
+                task=task,
+            )
             leaders = [t for t in task.event.version.teams if t.get("leadership")]
             to = {task.assignee_email} | {a for t in leaders for a in notices.team_addresses(t)}
             to.discard("")
             if to:
-                notify.notify_email(task.event.library, sorted(to),
-                                    notices.both_subject(lambda task=task: notices.subject_line(task.event, _("Task overdue"))),
-                                    notices.both(lambda task=task: notices.task_body(task)), kind="emergency.overdue",
-                                    dedupe_key=f"emergency:overdue:{task.pk}")
+                notify.notify_email(
+                    task.event.library,
+                    sorted(to),
+                    notices.both_subject(
+                        lambda task=task: notices.subject_line(task.event, _("Task overdue"))
+                    ),
+                    notices.both(lambda task=task: notices.task_body(task)),
+                    kind="emergency.overdue",
+                    dedupe_key=f"emergency:overdue:{task.pk}",
+                )
             count += 1
     return count
 
@@ -338,7 +557,11 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
 
 def active_event(library: Library) -> Event | None:
     """The real event in force, if any (drills never switch patron pages into service mode)."""
-    return Event.objects.filter(library=library, status=EventStatus.OPEN, is_drill=False).select_related("version").first()
+    return (
+        Event.objects.filter(library=library, status=EventStatus.OPEN, is_drill=False)
+        .select_related("version")
+        .first()
+    )
 
 
 def active_summary(library_id: int) -> dict[str, Any] | None:
@@ -347,13 +570,24 @@ def active_summary(library_id: int) -> dict[str, Any] | None:
     cached = cache.get(key)
     if cached is not None:
         return cached or None
-    event = Event.objects.filter(library_id=library_id, status=EventStatus.OPEN, is_drill=False).select_related(
-        "version", "library").first()
+    # values(): one narrow query, no model instances; order_by() drops the default ordering.
+    row = (
+        Event.objects.filter(library_id=library_id, status=EventStatus.OPEN, is_drill=False)
+        .order_by()
+        .values("pk", "category", "level", "library__code", "version__document")
+        .first()
+    )
     value: dict[str, Any] | bool = False
-    if event is not None:
-        services = event.version.document.get("services", {})
-        value = {"id": event.pk, "code": event.library.code, "category": event.category, "level": event.level,
-                 "notice": services.get("notice", ""), "notice_en": services.get("notice_en", "")}
+    if row is not None:
+        services = row["version__document"].get("services", {})
+        value = {
+            "id": row["pk"],
+            "code": row["library__code"],
+            "category": row["category"],
+            "level": row["level"],
+            "notice": services.get("notice", ""),
+            "notice_en": services.get("notice_en", ""),
+        }
     cache.set(key, value, CACHE_SECONDS)
     return value or None
 
@@ -361,6 +595,9 @@ def active_summary(library_id: int) -> dict[str, Any] | None:
 def forget_active(library: Library | int) -> None:
     """Drop the cached banner facts, and bump the library's patron-page stamp: the registry caches
     whole anonymous pages keyed on it, and a banner must not wait for those to expire."""
+    from lifeline.emergency.context_processors import forget_local
+
     library_id = library if isinstance(library, int) else library.pk
     cache.delete(CACHE_KEY.format(library_id))
+    forget_local()
     Library.objects.filter(pk=library_id).update(registry_changed_at=timezone.now())

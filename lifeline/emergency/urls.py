@@ -8,7 +8,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/", views.home, name="home"),
     path("<slug:library>/services/", views.services_page, name="services"),
     path("<slug:library>/plans/new/", views.plan_edit, name="plan_new"),
-    path("<slug:library>/plans/install-default/", views.plan_install_default, name="plan_install_default"),
+    path(
+        "<slug:library>/plans/install-default/",
+        views.plan_install_default,
+        name="plan_install_default",
+    ),
     path("<slug:library>/plans/<int:pk>/", views.plan_detail, name="plan"),
     path("<slug:library>/plans/<int:pk>/edit/", views.plan_edit, name="plan_edit"),
     path("<slug:library>/plans/<int:pk>/plan.yaml", views.plan_yaml, name="plan_yaml"),
@@ -19,6 +23,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/events/<int:pk>/level/", views.event_level, name="level"),
     path("<slug:library>/events/<int:pk>/stand-down/", views.event_stand_down, name="stand_down"),
     path("<slug:library>/events/<int:pk>/review/", views.event_review, name="review"),
-    path("<slug:library>/events/<int:pk>/review.pdf", views.event_review, {"fmt": "pdf"}, name="review_pdf"),
-    path("<slug:library>/events/<int:pk>/review.xlsx", views.event_review, {"fmt": "xlsx"}, name="review_xlsx"),
+    path(
+        "<slug:library>/events/<int:pk>/review.pdf",
+        views.event_review,
+        {"fmt": "pdf"},
+        name="review_pdf",
+    ),
+    path(
+        "<slug:library>/events/<int:pk>/review.xlsx",
+        views.event_review,
+        {"fmt": "xlsx"},
+        name="review_xlsx",
+    ),
 ]

@@ -51,18 +51,26 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest, library: str) -> HttpResponse:
     lib = _staff_library(request, library)
-    events = Event.objects.filter(library=lib).select_related("plan").annotate(
-        n_tasks=Count("tasks", filter=~Q(tasks__status=TaskStatus.WITHDRAWN)),
-        n_done=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE)),
+    events = (
+        Event.objects.filter(library=lib)
+        .select_related("plan")
+        .annotate(
+            n_tasks=Count("tasks", filter=~Q(tasks__status=TaskStatus.WITHDRAWN)),
+            n_done=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE)),
+        )
     )
-    return render(request, "emergency/home.html", {
-        "library": lib,
-        "open_events": [e for e in events if e.status == EventStatus.OPEN],
-        "past_events": [e for e in events if e.status == EventStatus.CLOSED][:30],
-        "plans": Plan.objects.filter(library=lib),
-        "can_declare": user_can(request.user, lib, "emergency.declare"),
-        "can_change": user_can(request.user, lib, "emergency.change"),
-    })
+    return render(
+        request,
+        "emergency/home.html",
+        {
+            "library": lib,
+            "open_events": [e for e in events if e.status == EventStatus.OPEN],
+            "past_events": [e for e in events if e.status == EventStatus.CLOSED][:30],
+            "plans": Plan.objects.filter(library=lib),
+            "can_declare": user_can(request.user, lib, "emergency.declare"),
+            "can_change": user_can(request.user, lib, "emergency.change"),
+        },
+    )
 
 
 # --- plans -------------------------------------------------------------------------
@@ -73,15 +81,27 @@ def plan_detail(request: HttpRequest, library: str, pk: int) -> HttpResponse:
     lib = _staff_library(request, library)
     plan = get_object_or_404(Plan, library=lib, pk=pk)
     version = _version(plan, request.GET.get("version"))
-    return render(request, "emergency/plan_detail.html", {
-        "library": lib, "plan": plan, "version": version, "doc": version.document,
-        "teams": [_team_view(t) for t in version.teams],
-        "versions": plan.versions.all()[:20],
-        "can_declare": user_can(request.user, lib, "emergency.declare"),
-        "can_change": user_can(request.user, lib, "emergency.change"),
-        "services": {k: pick(version.document["services"].get(k, ""), version.document["services"].get(f"{k}_en", ""))
-                     for k in ("reference_hours", "delivery", "notice")},
-    })
+    return render(
+        request,
+        "emergency/plan_detail.html",
+        {
+            "library": lib,
+            "plan": plan,
+            "version": version,
+            "doc": version.document,
+            "teams": [_team_view(t) for t in version.teams],
+            "versions": plan.versions.all()[:20],
+            "can_declare": user_can(request.user, lib, "emergency.declare"),
+            "can_change": user_can(request.user, lib, "emergency.change"),
+            "services": {
+                k: pick(
+                    version.document["services"].get(k, ""),
+                    version.document["services"].get(f"{k}_en", ""),
+                )
+                for k in ("reference_hours", "delivery", "notice")
+            },
+        },
+    )
 
 
 def _team_view(team: dict[str, Any]) -> dict[str, Any]:
@@ -91,10 +111,22 @@ def _team_view(team: dict[str, Any]) -> dict[str, Any]:
         **team,
         "display_name": pick(team["name"], team.get("name_en", "")),
         "display_duty": pick(team.get("duty", ""), team.get("duty_en", "")),
-        "members_view": [{**m, "display_name": pick(m["name"], m.get("name_en", "")),
-                          "display_role": pick(m.get("role", ""), m.get("role_en", ""))} for m in team["members"]],
-        "tasks_view": [{**t, "roman": ROMAN[t["level"]], "display_title": pick(t["title"], t.get("title_en", ""))}
-                       for t in sorted(team["tasks"], key=lambda t: (-t["level"], t["due_hours"]))],
+        "members_view": [
+            {
+                **m,
+                "display_name": pick(m["name"], m.get("name_en", "")),
+                "display_role": pick(m.get("role", ""), m.get("role_en", "")),
+            }
+            for m in team["members"]
+        ],
+        "tasks_view": [
+            {
+                **t,
+                "roman": ROMAN[t["level"]],
+                "display_title": pick(t["title"], t.get("title_en", "")),
+            }
+            for t in sorted(team["tasks"], key=lambda t: (-t["level"], t["due_hours"]))
+        ],
     }
 
 
@@ -113,13 +145,21 @@ def plan_edit(request: HttpRequest, library: str, pk: int | None = None) -> Http
     error: PlanDocumentError | None = None
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.import_yaml(lib, form.content(), plan=plan, user=request.user, note=form.cleaned_data["note"])
+            saved = services.import_yaml(
+                lib, form.content(), plan=plan, user=request.user, note=form.cleaned_data["note"]
+            )
         except PlanDocumentError as exc:
             error = exc
         else:
-            messages.success(request, _("Plan saved as version %(v)s.") % {"v": saved.current_version})
+            messages.success(
+                request, _("Plan saved as version %(v)s.") % {"v": saved.current_version}
+            )
             return redirect("emergency:plan", lib.code, saved.pk)
-    return render(request, "emergency/plan_edit.html", {"library": lib, "plan": plan, "form": form, "error": error})
+    return render(
+        request,
+        "emergency/plan_edit.html",
+        {"library": lib, "plan": plan, "form": form, "error": error},
+    )
 
 
 @login_required
@@ -136,8 +176,12 @@ def plan_yaml(request: HttpRequest, library: str, pk: int) -> HttpResponse:
     lib = _staff_library(request, library)
     plan = get_object_or_404(Plan, library=lib, pk=pk)
     version = _version(plan, request.GET.get("version"))
-    response = HttpResponse(dump_yaml(version.document), content_type="application/yaml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="plan-{plan.pk}-v{version.number}.yaml"'
+    response = HttpResponse(
+        dump_yaml(version.document), content_type="application/yaml; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="plan-{plan.pk}-v{version.number}.yaml"'
+    )
     return response
 
 
@@ -168,23 +212,43 @@ def declare(request: HttpRequest, library: str) -> HttpResponse:
         data = form.cleaned_data
         # Drills may be run by whoever maintains the plan; a real declaration needs a leader.
         if not data["drill"] and not user_can(request.user, lib, "emergency.declare"):
-            form.add_error(None, _("Only the leadership or an administrator may declare a real emergency."))
+            form.add_error(
+                None, _("Only the leadership or an administrator may declare a real emergency.")
+            )
         else:
             try:
-                event = services.declare(lib, data["plan"], category=data["category"], level=data["level"],
-                                         scope=data["scope"], reason=data["reason"], user=request.user,
-                                         drill=data["drill"])
+                event = services.declare(
+                    lib,
+                    data["plan"],
+                    category=data["category"],
+                    level=data["level"],
+                    scope=data["scope"],
+                    reason=data["reason"],
+                    user=request.user,
+                    drill=data["drill"],
+                )
             except services.EmergencyError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, _("Drill started.") if event.is_drill else _("Emergency declared; the teams are being notified."))
+                messages.success(
+                    request,
+                    _("Drill started.")
+                    if event.is_drill
+                    else _("Emergency declared; the teams are being notified."),
+                )
                 return redirect("emergency:event", lib.code, event.pk)
-    return render(request, "emergency/declare.html", {"library": lib, "form": form, "has_plans": plans.exists()})
+    return render(
+        request,
+        "emergency/declare.html",
+        {"library": lib, "form": form, "has_plans": plans.exists()},
+    )
 
 
 def _event(request: HttpRequest, library: str, pk: int) -> tuple[Library, Event]:
     lib = _staff_library(request, library)
-    return lib, get_object_or_404(Event.objects.select_related("plan", "version", "declared_by"), library=lib, pk=pk)
+    return lib, get_object_or_404(
+        Event.objects.select_related("plan", "version", "declared_by"), library=lib, pk=pk
+    )
 
 
 @login_required
@@ -199,16 +263,33 @@ def event_board(request: HttpRequest, library: str, pk: int) -> HttpResponse:
         teams.setdefault(t.team_key, {"name": t.display_team, "tasks": []})["tasks"].append(t)
     live = [t for t in tasks if t.status != TaskStatus.WITHDRAWN]
     done = sum(1 for t in live if t.status == TaskStatus.DONE)
-    staff = get_user_model().objects.filter(memberships__library=lib, memberships__is_active=True).distinct().order_by("username")
+    staff = (
+        get_user_model()
+        .objects.filter(memberships__library=lib, memberships__is_active=True)
+        .distinct()
+        .order_by("username")
+    )
     can_declare = user_can(request.user, lib, "emergency.declare")
-    return render(request, "emergency/event.html", {
-        "library": lib, "event": event, "teams": teams.values(), "timeline": list(event.timeline.all())[::-1][:50],
-        "total": len(live), "done": done, "percent": round(done * 100 / len(live)) if live else 0,
-        "overdue": sum(1 for t in live if getattr(t, "overdue", False)),
-        "staff": staff, "can_assign": _any(request, lib, "emergency.change", "emergency.declare"),
-        "can_lead": can_declare or (event.is_drill and user_can(request.user, lib, "emergency.change")),
-        "level_form": LevelForm(initial={"level": event.level}), "stand_down_form": StandDownForm(),
-    })
+    return render(
+        request,
+        "emergency/event.html",
+        {
+            "library": lib,
+            "event": event,
+            "teams": teams.values(),
+            "timeline": list(event.timeline.all())[::-1][:50],
+            "total": len(live),
+            "done": done,
+            "percent": round(done * 100 / len(live)) if live else 0,
+            "overdue": sum(1 for t in live if getattr(t, "overdue", False)),
+            "staff": staff,
+            "can_assign": _any(request, lib, "emergency.change", "emergency.declare"),
+            "can_lead": can_declare
+            or (event.is_drill and user_can(request.user, lib, "emergency.change")),
+            "level_form": LevelForm(initial={"level": event.level}),
+            "stand_down_form": StandDownForm(),
+        },
+    )
 
 
 @login_required
@@ -226,7 +307,9 @@ def task_action(request: HttpRequest, library: str, pk: int, task_pk: int) -> Ht
         elif action in (TaskStatus.DONE, TaskStatus.NOT_DONE, TaskStatus.OPEN):
             if not services.may_work_on(task, request.user):
                 raise PermissionDenied
-            services.set_task_status(task, action, user=request.user, note=request.POST.get("note", "")[:2000])
+            services.set_task_status(
+                task, action, user=request.user, note=request.POST.get("note", "")[:2000]
+            )
         else:
             raise Http404
     except services.EmergencyError as exc:
@@ -241,7 +324,9 @@ def _board_url(lib: Library, event: Event) -> str:
 
 
 def _may_lead(request: HttpRequest, lib: Library, event: Event) -> bool:
-    return user_can(request.user, lib, "emergency.declare") or (event.is_drill and user_can(request.user, lib, "emergency.change"))
+    return user_can(request.user, lib, "emergency.declare") or (
+        event.is_drill and user_can(request.user, lib, "emergency.change")
+    )
 
 
 @login_required
@@ -289,8 +374,10 @@ def event_review(request: HttpRequest, library: str, pk: int, fmt: str = "html")
         response["Content-Disposition"] = f'attachment; filename="review-{stamp}-{event.pk}.pdf"'
         return response
     if fmt == "xlsx":
-        response = HttpResponse(exports.review_xlsx(data),
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(
+            exports.review_xlsx(data),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
         response["Content-Disposition"] = f'attachment; filename="review-{stamp}-{event.pk}.xlsx"'
         return response
     chart = bar_chart(
@@ -298,32 +385,55 @@ def event_review(request: HttpRequest, library: str, pk: int, fmt: str = "html")
         [data["on_time"], len(data["late"]), len(data["not_done"]), data["withdrawn"]],
         title=_("Tasks"),
     )
-    return render(request, "emergency/review.html", {"library": lib, "event": event, "r": data, "chart": chart})
+    return render(
+        request,
+        "emergency/review.html",
+        {"library": lib, "event": event, "r": data, "chart": chart},
+    )
 
 
 # --- patrons -----------------------------------------------------------------------
 
 
 def services_page(request: HttpRequest, library: str) -> HttpResponse:
-    """What works during the emergency: remote routes first, then document delivery and reference."""
+    """What works during the emergency: remote routes first, then delivery and reference."""
     lib = get_object_or_404(Library, code=library)
     event = services.active_event(lib)
     today = timezone.localdate()
-    routes = list(AccessRoute.objects.off_campus(today).filter(resource__library=lib, resource__is_active=True)
-                  .select_related("resource", "resource__library").order_by("resource__name", "priority"))
+    routes = list(
+        AccessRoute.objects.off_campus(today)
+        .filter(resource__library=lib, resource__is_active=True)
+        .select_related("resource", "resource__library")
+        .order_by("resource__name", "priority")
+    )
     by_resource: dict[int, dict[str, Any]] = {}
     for route in sorted(routes, key=lambda r: (r.resource.name, r.preference, r.priority)):
-        by_resource.setdefault(route.resource_id, {"resource": route.resource, "routes": []})["routes"].append(route)
+        by_resource.setdefault(route.resource_id, {"resource": route.resource, "routes": []})[
+            "routes"
+        ].append(route)
     plan_services: dict[str, str] = {}
     doc = event.version.document if event else _fallback_document(lib)
     if doc:
-        plan_services = {k: pick(doc["services"].get(k, ""), doc["services"].get(f"{k}_en", ""))
-                         for k in ("reference_hours", "delivery", "notice")}
-    return render(request, "emergency/services.html", {
-        "library": lib, "event": event, "resources": list(by_resource.values()), "services": plan_services,
-        "delivery_url": _delivery_url(lib), "expiring_soon": today + dt.timedelta(days=7),
-        "no_remote": Resource.objects.filter(library=lib, is_active=True, parent__isnull=True).count() - len(by_resource),
-    })
+        plan_services = {
+            k: pick(doc["services"].get(k, ""), doc["services"].get(f"{k}_en", ""))
+            for k in ("reference_hours", "delivery", "notice")
+        }
+    return render(
+        request,
+        "emergency/services.html",
+        {
+            "library": lib,
+            "event": event,
+            "resources": list(by_resource.values()),
+            "services": plan_services,
+            "delivery_url": _delivery_url(lib),
+            "expiring_soon": today + dt.timedelta(days=7),
+            "no_remote": Resource.objects.filter(
+                library=lib, is_active=True, parent__isnull=True
+            ).count()
+            - len(by_resource),
+        },
+    )
 
 
 def _fallback_document(lib: Library) -> dict[str, Any] | None:
@@ -334,8 +444,12 @@ def _fallback_document(lib: Library) -> dict[str, Any] | None:
 def _delivery_url(lib: Library) -> str:
     from django.urls import NoReverseMatch, reverse
 
-    for name, args in (("delivery:request", [lib.code]), ("delivery:new", [lib.code]), ("delivery:home", [lib.code]),
-                       ("delivery:index", [])):
+    for name, args in (
+        ("delivery:request", [lib.code]),
+        ("delivery:new", [lib.code]),
+        ("delivery:home", [lib.code]),
+        ("delivery:index", []),
+    ):
         try:
             return reverse(name, args=args)
         except NoReverseMatch:

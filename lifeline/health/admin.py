@@ -3,7 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 
 from lifeline.core.admin import LibraryScopedAdmin
-from lifeline.health.models import Escalation, FaultReport, Incident, IncidentEvent, ProbeConfig, Subscription
+from lifeline.health.models import (
+    Escalation,
+    FaultReport,
+    Incident,
+    IncidentEvent,
+    ProbeConfig,
+    Subscription,
+)
 
 
 class EventInline(admin.TabularInline):
@@ -26,11 +33,30 @@ class IncidentAdmin(LibraryScopedAdmin):
 @admin.register(ProbeConfig)
 class ProbeConfigAdmin(LibraryScopedAdmin):
     change_action = "health.change"
-    list_display = ["route", "enabled", "state", "interval_seconds", "last_checked_at", "last_failure"]
+    list_display = [
+        "route",
+        "enabled",
+        "state",
+        "interval_seconds",
+        "last_checked_at",
+        "last_failure",
+    ]
     list_filter = ["state", "enabled"]
     raw_id_fields = ["route"]
-    readonly_fields = ["allow_private", "state", "state_since", "last_checked_at", "last_failure", "last_error",
-                       "cert_expires_at", "next_probe_at", "lease_until", "lease_owner", "pending_state", "pending_count"]
+    readonly_fields = [
+        "allow_private",
+        "state",
+        "state_since",
+        "last_checked_at",
+        "last_failure",
+        "last_error",
+        "cert_expires_at",
+        "next_probe_at",
+        "lease_until",
+        "lease_owner",
+        "pending_state",
+        "pending_count",
+    ]
 
 
 @admin.register(FaultReport)
@@ -50,4 +76,13 @@ class EscalationAdmin(LibraryScopedAdmin):
 @admin.register(Subscription)
 class SubscriptionAdmin(LibraryScopedAdmin):
     change_action = "health.change"
-    list_display = ["name", "library", "channel", "email", "url", "webhook_format", "language", "is_active"]
+    list_display = [
+        "name",
+        "library",
+        "channel",
+        "email",
+        "url",
+        "webhook_format",
+        "language",
+        "is_active",
+    ]

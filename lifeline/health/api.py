@@ -27,8 +27,20 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = ["id", "resource", "resource_key", "route", "kind", "status", "cause", "failure", "opened_at",
-                  "acknowledged_at", "closed_at", "events"]
+        fields = [
+            "id",
+            "resource",
+            "resource_key",
+            "route",
+            "kind",
+            "status",
+            "cause",
+            "failure",
+            "opened_at",
+            "acknowledged_at",
+            "closed_at",
+            "events",
+        ]
 
 
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -37,7 +49,11 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
 
     def get_queryset(self) -> QuerySet[Incident]:
-        qs = Incident.objects.restrict(self.request.user).select_related("resource").prefetch_related("events")
+        qs = (
+            Incident.objects.restrict(self.request.user)
+            .select_related("resource")
+            .prefetch_related("events")
+        )
         status = self.request.query_params.get("status")
         return qs.filter(status=status) if status else qs
 
@@ -45,25 +61,67 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 class ProbeConfigSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProbeConfig
-        fields = ["id", "route", "enabled", "interval_seconds", "timeout_seconds", "expected_status", "must_contain",
-                  "must_not_contain", "max_redirects", "retries", "retry_seconds", "slow_ms", "cert_warning_days",
-                  "through_proxy", "allow_private", "state", "state_since", "last_checked_at", "last_failure",
-                  "last_error", "last_status_code", "last_response_ms", "cert_expires_at"]
-        read_only_fields = ["route", "allow_private", "state", "state_since", "last_checked_at", "last_failure",
-                            "last_error", "last_status_code", "last_response_ms", "cert_expires_at"]
+        fields = [
+            "id",
+            "route",
+            "enabled",
+            "interval_seconds",
+            "timeout_seconds",
+            "expected_status",
+            "must_contain",
+            "must_not_contain",
+            "max_redirects",
+            "retries",
+            "retry_seconds",
+            "slow_ms",
+            "cert_warning_days",
+            "through_proxy",
+            "allow_private",
+            "state",
+            "state_since",
+            "last_checked_at",
+            "last_failure",
+            "last_error",
+            "last_status_code",
+            "last_response_ms",
+            "cert_expires_at",
+        ]
+        read_only_fields = [
+            "route",
+            "allow_private",
+            "state",
+            "state_since",
+            "last_checked_at",
+            "last_failure",
+            "last_error",
+            "last_status_code",
+            "last_response_ms",
+            "cert_expires_at",
+        ]
 
 
-class ProbeConfigViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class ProbeConfigViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Probe settings and state per route; changing them needs `health.change`.
     Allowing an internal target is done on the staff page, by an administrator."""
 
     serializer_class = ProbeConfigSerializer
 
     def get_queryset(self) -> QuerySet[ProbeConfig]:
-        return ProbeConfig.objects.restrict(self.request.user).select_related("route__resource").order_by("pk")
+        return (
+            ProbeConfig.objects.restrict(self.request.user)
+            .select_related("route__resource")
+            .order_by("pk")
+        )
 
     def perform_update(self, serializer: Any) -> None:
-        if not user_can(self.request.user, serializer.instance.route.resource.library_id, "health.change"):
+        if not user_can(
+            self.request.user, serializer.instance.route.resource.library_id, "health.change"
+        ):
             raise PermissionDenied
         serializer.save()
 

@@ -20,7 +20,12 @@ STATE_COLOURS = {
     HealthState.DOWN: "red",
 }
 # Best first: a resource is as reachable as its best route.
-STATE_RANK = {HealthState.UP: 0, HealthState.DEGRADED: 1, HealthState.DOWN: 2, HealthState.UNKNOWN: 3}
+STATE_RANK = {
+    HealthState.UP: 0,
+    HealthState.DEGRADED: 1,
+    HealthState.DOWN: 2,
+    HealthState.UNKNOWN: 3,
+}
 
 
 class FailureKind(models.TextChoices):
@@ -51,7 +56,11 @@ class IncidentKind(models.TextChoices):
     SUSPECTED = "suspected", _("Suspected fault (usage drop)")
 
 
-INCIDENT_KIND_COLOURS = {IncidentKind.PROBE: "red", IncidentKind.REPORT: "orange", IncidentKind.SUSPECTED: "purple"}
+INCIDENT_KIND_COLOURS = {
+    IncidentKind.PROBE: "red",
+    IncidentKind.REPORT: "orange",
+    IncidentKind.SUSPECTED: "purple",
+}
 
 
 class IncidentStatus(models.TextChoices):
@@ -60,7 +69,11 @@ class IncidentStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
-INCIDENT_STATUS_COLOURS = {IncidentStatus.OPEN: "red", IncidentStatus.ACKNOWLEDGED: "orange", IncidentStatus.RESOLVED: "green"}
+INCIDENT_STATUS_COLOURS = {
+    IncidentStatus.OPEN: "red",
+    IncidentStatus.ACKNOWLEDGED: "orange",
+    IncidentStatus.RESOLVED: "green",
+}
 
 
 class EventKind(models.TextChoices):

@@ -1,4 +1,4 @@
-"""The Access health panel on the staff dashboard: open incidents, routes in trouble, vendor response."""
+"""The Access health panel on the staff dashboard: incidents, routes in trouble, vendors."""
 
 from __future__ import annotations
 
@@ -26,17 +26,25 @@ def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
     states = dict(
         (row["state"], row["n"])
         for row in ProbeConfig.objects.filter(route__resource__library=library, enabled=True)
-        .values("state").annotate(n=Count("pk"))
+        .values("state")
+        .annotate(n=Count("pk"))
     )
     charted = [v for v in vendors if v["mean_ack_hours"] is not None]
     chart = (
-        bar_chart([str(v["vendor"]) for v in charted], [round(v["mean_ack_hours"], 1) for v in charted],
-                  title=_("Mean time to acknowledge (h)"), unit=" h")
-        if charted else ""
+        bar_chart(
+            [str(v["vendor"]) for v in charted],
+            [round(v["mean_ack_hours"], 1) for v in charted],
+            title=_("Mean time to acknowledge (h)"),
+            unit=" h",
+        )
+        if charted
+        else ""
     )
     return {
         "template": "health/dashboard_panel.html",
-        "open_count": Incident.objects.filter(library=library).exclude(status=IncidentStatus.RESOLVED).count(),
+        "open_count": Incident.objects.filter(library=library)
+        .exclude(status=IncidentStatus.RESOLVED)
+        .count(),
         "down_count": states.get(HealthState.DOWN, 0),
         "degraded_count": states.get(HealthState.DEGRADED, 0),
         "overdue_count": Escalation.objects.filter(

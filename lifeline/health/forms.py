@@ -38,24 +38,44 @@ def screenshot_limit() -> int:
 
 class FaultReportForm(forms.Form):
     resource = forms.ModelChoiceField(queryset=Resource.objects.none(), label=_("Resource"))
-    route = forms.ModelChoiceField(queryset=AccessRoute.objects.none(), label=_("How you tried to reach it"), required=False,
-                                   empty_label=_("Not sure"))
-    description = forms.CharField(label=_("What did you see?"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
-                                  help_text=_("For example the error message, or “the page asks me to log in”."))
-    screenshot = forms.FileField(label=_("Screenshot (optional)"), required=False,
-                                 help_text=_("PNG, JPEG, GIF or WebP, at most 5 MB."))
+    route = forms.ModelChoiceField(
+        queryset=AccessRoute.objects.none(),
+        label=_("How you tried to reach it"),
+        required=False,
+        empty_label=_("Not sure"),
+    )
+    description = forms.CharField(
+        label=_("What did you see?"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For example the error message, or “the page asks me to log in”."),
+    )
+    screenshot = forms.FileField(
+        label=_("Screenshot (optional)"),
+        required=False,
+        help_text=_("PNG, JPEG, GIF or WebP, at most 5 MB."),
+    )
     contact_name = forms.CharField(label=_("Your name (optional)"), max_length=120, required=False)
-    contact_email = forms.EmailField(label=_("Your e-mail (optional)"), required=False,
-                                     help_text=_("We will tell you when it works again."))
+    contact_email = forms.EmailField(
+        label=_("Your e-mail (optional)"),
+        required=False,
+        help_text=_("We will tell you when it works again."),
+    )
     # Honeypot: hidden from people by CSS; a robot that fills every field gives itself away.
     website = forms.CharField(label=_("Leave this empty"), required=False)
 
     def __init__(self, library: Library, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.library = library
-        self.fields["resource"].queryset = Resource.objects.filter(library=library, is_active=True).order_by("name")
-        self.fields["route"].queryset = AccessRoute.objects.filter(resource__library=library, is_active=True).select_related("resource")
-        self.fields["route"].label_from_instance = lambda r: f"{r.resource}: {r.get_kind_display()}{' · ' + r.label if r.label else ''}"
+        self.fields["resource"].queryset = Resource.objects.filter(
+            library=library, is_active=True
+        ).order_by("name")
+        self.fields["route"].queryset = AccessRoute.objects.filter(
+            resource__library=library, is_active=True
+        ).select_related("resource")
+        self.fields["route"].label_from_instance = lambda r: (
+            f"{r.resource}: {r.get_kind_display()}{' · ' + r.label if r.label else ''}"
+        )
 
     @property
     def is_spam(self) -> bool:
@@ -86,7 +106,7 @@ class FaultReportForm(forms.Form):
 
 
 def literal_internal_host(url: str) -> str | None:
-    """The host when the URL names a loopback/private address or localhost outright (checked without DNS)."""
+    """The host when the URL names a loopback/private address or localhost outright (no DNS)."""
     host = (urlsplit(url).hostname or "").lower()
     if host in {"localhost", "localhost.localdomain"} or host.endswith(".localhost"):
         return host
@@ -100,10 +120,24 @@ class ProbeConfigForm(forms.ModelForm):
     class Meta:
         model = ProbeConfig
         fields = [
-            "enabled", "interval_seconds", "timeout_seconds", "expected_status", "must_contain", "must_not_contain",
-            "max_redirects", "retries", "retry_seconds", "slow_ms", "cert_warning_days", "through_proxy", "allow_private",
+            "enabled",
+            "interval_seconds",
+            "timeout_seconds",
+            "expected_status",
+            "must_contain",
+            "must_not_contain",
+            "max_redirects",
+            "retries",
+            "retry_seconds",
+            "slow_ms",
+            "cert_warning_days",
+            "through_proxy",
+            "allow_private",
         ]
-        widgets = {"must_contain": forms.Textarea(attrs={"rows": 3}), "must_not_contain": forms.Textarea(attrs={"rows": 5})}
+        widgets = {
+            "must_contain": forms.Textarea(attrs={"rows": 3}),
+            "must_not_contain": forms.Textarea(attrs={"rows": 5}),
+        }
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -124,7 +158,13 @@ class ProbeConfigForm(forms.ModelForm):
             return data
         host = literal_internal_host(self.instance.target_url())
         if host and not self.instance.allow_private:
-            self.add_error(None, _("The route's address %(host)s is internal; probes refuse it unless an administrator allows it.") % {"host": host})
+            self.add_error(
+                None,
+                _(
+                    "The route's address %(host)s is internal; probes refuse it unless an administrator allows it."  # noqa: E501
+                )
+                % {"host": host},
+            )
         return data
 
 
@@ -133,11 +173,17 @@ class MaintenanceWindowForm(forms.ModelForm):
         model = MaintenanceWindow
         fields = ["starts_at", "ends_at", "note"]
         widgets = {
-            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-            "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "starts_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+            "ends_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
         }
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label=_("Note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        label=_("Note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
     public = forms.BooleanField(label=_("Show on the public status page"), required=False)

@@ -52,7 +52,9 @@ def parse_statuses(text: str) -> list[tuple[int, int]]:
             low, _sep, high = item.partition("-")
             first, last = int(low), int(high or low)
         except ValueError as exc:
-            raise ValidationError(_("“%(item)s” is not an HTTP status or range.") % {"item": item}) from exc
+            raise ValidationError(
+                _("“%(item)s” is not an HTTP status or range.") % {"item": item}
+            ) from exc
         if not (100 <= first <= last <= 599):
             raise ValidationError(_("“%(item)s” is not an HTTP status or range.") % {"item": item})
         ranges.append((first, last))
@@ -80,53 +82,95 @@ class ProbeConfigQuerySet(RestrictedQuerySet):
 class ProbeConfig(models.Model):
     """How one access route is probed, and what the probes last said about it."""
 
-    route = models.OneToOneField(AccessRoute, on_delete=models.CASCADE, related_name="probe", verbose_name=_("access route"))
+    route = models.OneToOneField(
+        AccessRoute, on_delete=models.CASCADE, related_name="probe", verbose_name=_("access route")
+    )
     enabled = models.BooleanField(_("probe this route"), default=True)
     interval_seconds = models.PositiveIntegerField(
-        _("interval (seconds)"), default=300, validators=[MinValueValidator(30), MaxValueValidator(86400)]
+        _("interval (seconds)"),
+        default=300,
+        validators=[MinValueValidator(30), MaxValueValidator(86400)],
     )
     timeout_seconds = models.PositiveSmallIntegerField(
-        _("timeout (seconds)"), default=15, validators=[MinValueValidator(1), MaxValueValidator(120)]
+        _("timeout (seconds)"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
     )
     expected_status = models.CharField(
-        _("expected HTTP status"), max_length=100, default="200-299", validators=[validate_statuses],
+        _("expected HTTP status"),
+        max_length=100,
+        default="200-299",
+        validators=[validate_statuses],
         help_text=_("Statuses or ranges separated by commas, e.g. 200-299, 302."),
     )
-    must_contain = models.TextField(_("text that must appear"), blank=True, help_text=_("One phrase per line."))
+    must_contain = models.TextField(
+        _("text that must appear"), blank=True, help_text=_("One phrase per line.")
+    )
     must_not_contain = models.TextField(
-        _("text that must not appear"), blank=True, default=DEFAULT_FORBIDDEN_TEXT,
+        _("text that must not appear"),
+        blank=True,
+        default=DEFAULT_FORBIDDEN_TEXT,
         help_text=_("One phrase per line: login walls and messages such as “IP not authorised”."),
     )
-    max_redirects = models.PositiveSmallIntegerField(_("redirect limit"), default=5, validators=[MaxValueValidator(20)])
+    max_redirects = models.PositiveSmallIntegerField(
+        _("redirect limit"), default=5, validators=[MaxValueValidator(20)]
+    )
     retries = models.PositiveSmallIntegerField(
-        _("retries before a change of state"), default=2, validators=[MaxValueValidator(10)],
-        help_text=_("A new state is believed after this many confirming probes, taken quickly one after another."),
+        _("retries before a change of state"),
+        default=2,
+        validators=[MaxValueValidator(10)],
+        help_text=_(
+            "A new state is believed after this many confirming probes, taken quickly one after another."  # noqa: E501
+        ),
     )
     retry_seconds = models.PositiveSmallIntegerField(
-        _("seconds between retries"), default=20, validators=[MinValueValidator(1), MaxValueValidator(600)]
+        _("seconds between retries"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
     )
-    slow_ms = models.PositiveIntegerField(_("slow above (ms)"), default=5000, help_text=_("Slower answers count as degraded."))
-    cert_warning_days = models.PositiveSmallIntegerField(_("warn when the certificate expires within (days)"), default=14)
+    slow_ms = models.PositiveIntegerField(
+        _("slow above (ms)"), default=5000, help_text=_("Slower answers count as degraded.")
+    )
+    cert_warning_days = models.PositiveSmallIntegerField(
+        _("warn when the certificate expires within (days)"), default=14
+    )
     through_proxy = models.BooleanField(
-        _("probe through the library's proxy"), default=False,
+        _("probe through the library's proxy"),
+        default=False,
         help_text=_("For routes that only work from the campus network."),
     )
     allow_private = models.BooleanField(
-        _("allow a private or loopback target"), default=False,
-        help_text=_("Only administrators may set this (protection against server-side request forgery)."),
+        _("allow a private or loopback target"),
+        default=False,
+        help_text=_(
+            "Only administrators may set this (protection against server-side request forgery)."
+        ),
     )
     allow_private_set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     allow_private_set_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # What the probes said.
-    state = models.CharField(_("state"), max_length=10, choices=HealthState.choices, default=HealthState.UNKNOWN, db_index=True)
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=HealthState.choices,
+        default=HealthState.UNKNOWN,
+        db_index=True,
+    )
     state_since = models.DateTimeField(_("since"), null=True, blank=True)
     pending_state = models.CharField(max_length=10, choices=HealthState.choices, blank=True)
     pending_count = models.PositiveSmallIntegerField(default=0)
     last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
-    last_failure = models.CharField(_("last failure"), max_length=20, choices=FailureKind.choices, blank=True)
+    last_failure = models.CharField(
+        _("last failure"), max_length=20, choices=FailureKind.choices, blank=True
+    )
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_response_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -159,19 +203,29 @@ class ProbeConfig(models.Model):
 
     def target_url(self) -> str:
         """The address a patron's browser starts from (WAYFless link, proxied URL or plain URL)."""
-        return self.route.link() if self.through_proxy else (self.route.target or self.route.url or self.route.link())
+        return (
+            self.route.link()
+            if self.through_proxy
+            else (self.route.target or self.route.url or self.route.link())
+        )
 
     def in_maintenance(self, now: dt.datetime) -> MaintenanceWindow | None:
         return self.maintenance_windows.filter(starts_at__lte=now, ends_at__gt=now).first()
 
     def set_allow_private(self, value: bool, user: Any, now: dt.datetime | None = None) -> None:
-        """Record who allowed an internal target; refused unless the user is an admin of the library."""
+        """Record who allowed an internal target; refused unless the user is an admin here."""
         from lifeline.core.permissions import user_can
 
         if value == self.allow_private:
             return
         if value and not user_can(user, self.route.resource.library_id, "core.manage"):
-            raise ValidationError({"allow_private": _("Only a library administrator may allow a private or loopback target.")})
+            raise ValidationError(
+                {
+                    "allow_private": _(
+                        "Only a library administrator may allow a private or loopback target."
+                    )
+                }
+            )
         self.allow_private = value
         self.allow_private_set_by = user if value else None
         self.allow_private_set_at = (now or timezone.now()) if value else None
@@ -180,7 +234,9 @@ class ProbeConfig(models.Model):
 class MaintenanceWindow(models.Model):
     """A planned outage: probes pause and no incident opens."""
 
-    config = models.ForeignKey(ProbeConfig, on_delete=models.CASCADE, related_name="maintenance_windows")
+    config = models.ForeignKey(
+        ProbeConfig, on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
     note = models.CharField(_("note"), max_length=300, blank=True)
@@ -252,12 +308,25 @@ class ProbeResult(models.Model):
 
 class Incident(models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="incidents")
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="incidents", verbose_name=_("resource"))
+    resource = models.ForeignKey(
+        Resource, on_delete=models.CASCADE, related_name="incidents", verbose_name=_("resource")
+    )
     route = models.ForeignKey(
-        AccessRoute, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents", verbose_name=_("access route")
+        AccessRoute,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        verbose_name=_("access route"),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=IncidentKind.choices)
-    status = models.CharField(_("status"), max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.OPEN, db_index=True)
+    status = models.CharField(
+        _("status"),
+        max_length=15,
+        choices=IncidentStatus.choices,
+        default=IncidentStatus.OPEN,
+        db_index=True,
+    )
     cause = models.CharField(_("cause"), max_length=500, blank=True)
     failure = models.CharField(max_length=20, choices=FailureKind.choices, blank=True)
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
@@ -269,7 +338,10 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
-        indexes = [models.Index(fields=["library", "status"]), models.Index(fields=["resource", "route", "status"])]
+        indexes = [
+            models.Index(fields=["library", "status"]),
+            models.Index(fields=["resource", "route", "status"]),
+        ]
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
 
@@ -291,9 +363,13 @@ class IncidentEvent(models.Model):
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     text = models.TextField(blank=True)
-    data = models.JSONField(null=True, blank=True, help_text=_("Evidence: probe results, usage figures."))
+    data = models.JSONField(
+        null=True, blank=True, help_text=_("Evidence: probe results, usage figures.")
+    )
     public = models.BooleanField(default=True, help_text=_("Shown on the public status page."))
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = RestrictedQuerySet.as_manager()
     library_lookup = "incident__library"
@@ -316,14 +392,25 @@ def screenshot_path(instance: FaultReport, filename: str) -> str:
 class FaultReport(models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="fault_reports")
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reports")
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+", verbose_name=_("resource"))
-    route = models.ForeignKey(AccessRoute, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("access route"))
+    resource = models.ForeignKey(
+        Resource, on_delete=models.CASCADE, related_name="+", verbose_name=_("resource")
+    )
+    route = models.ForeignKey(
+        AccessRoute,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("access route"),
+    )
     description = models.TextField(_("what you saw"), max_length=4000)
     screenshot = models.FileField(_("screenshot"), upload_to=screenshot_path, blank=True)
     contact_name = models.CharField(_("name"), max_length=120, blank=True)
     contact_email = models.EmailField(_("e-mail"), blank=True)
     language = models.CharField(max_length=10, default="zh-hans")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     fixed_notice_at = models.DateTimeField(null=True, blank=True)
@@ -352,8 +439,12 @@ class Escalation(models.Model):
     due_at = models.DateTimeField(_("answer due"))
     acknowledged_at = models.DateTimeField(_("vendor acknowledged"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("vendor resolved"), null=True, blank=True)
-    token = models.CharField(max_length=43, unique=True, default=secrets.token_urlsafe, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    token = models.CharField(
+        max_length=43, unique=True, default=secrets.token_urlsafe, editable=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = RestrictedQuerySet.as_manager()
     library_lookup = "incident__library"
@@ -374,13 +465,21 @@ class Escalation(models.Model):
 class Subscription(models.Model):
     """Who hears about incidents: an e-mail address or a webhook (plain JSON or a chat robot)."""
 
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="health_subscriptions")
+    library = models.ForeignKey(
+        Library, on_delete=models.CASCADE, related_name="health_subscriptions"
+    )
     name = models.CharField(_("name"), max_length=120)
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEBHOOK)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEBHOOK
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     url = models.URLField(_("webhook URL"), max_length=1000, blank=True)
-    webhook_format = models.CharField(_("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
-    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
+    webhook_format = models.CharField(
+        _("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = RestrictedQuerySet.as_manager()

@@ -16,31 +16,44 @@ from django.utils import timezone
 from lifeline.core.models import Library
 from lifeline.health.choices import STATE_RANK, EventKind, HealthState, IncidentKind, IncidentStatus
 from lifeline.health.logic import incidents as incident_logic
-from lifeline.health.logic.uptime import daily, uptime_table
+from lifeline.health.logic.uptime import overview
 from lifeline.health.models import Incident, IncidentEvent, ProbeConfig
 from lifeline.registry.models import Resource
 
 
 def current_states(route_ids: list[int]) -> dict[int, str]:
-    """"up" / "degraded" / "down" / "unknown" for each route id, in one query."""
-    states = dict(ProbeConfig.objects.filter(route_id__in=route_ids, enabled=True).values_list("route_id", "state"))
+    """ "up" / "degraded" / "down" / "unknown" for each route id, in one query."""
+    states = dict(
+        ProbeConfig.objects.filter(route_id__in=route_ids, enabled=True).values_list(
+            "route_id", "state"
+        )
+    )
     return {rid: states.get(rid, HealthState.UNKNOWN.value) for rid in route_ids}
 
 
 def best_state(states: list[str]) -> str:
     known = [s for s in states if s != HealthState.UNKNOWN]
-    return min(known, key=lambda s: STATE_RANK[HealthState(s)]) if known else HealthState.UNKNOWN.value
+    return (
+        min(known, key=lambda s: STATE_RANK[HealthState(s)]) if known else HealthState.UNKNOWN.value
+    )
 
 
 def raise_suspected_fault(resource: Resource, *, reason: str, evidence: dict[str, Any]) -> Incident:
     """Open (or join) a suspected-fault incident: probes say up, but patrons' use collapsed."""
     incident, _opened = incident_logic.open_or_join(
-        resource, None, kind=IncidentKind.SUSPECTED, cause=reason, event_text=reason, data=evidence,
+        resource,
+        None,
+        kind=IncidentKind.SUSPECTED,
+        cause=reason,
+        event_text=reason,
+        data=evidence,
     )
     return incident
 
 
-def incidents_between(library: Library, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+def incidents_between(
+    library: Library, start: dt.datetime, end: dt.datetime
+) -> list[dict[str, Any]]:
     """Incidents of the library that overlapped [start, end), oldest first."""
     qs = (
         Incident.objects.filter(library=library, opened_at__lt=end)
@@ -63,7 +76,9 @@ def incidents_between(library: Library, start: dt.datetime, end: dt.datetime) ->
     ]
 
 
-def status_overview(library: Library, now: dt.datetime | None = None, *, days: int = 30) -> dict[str, Any]:
+def status_overview(
+    library: Library, now: dt.datetime | None = None, *, days: int = 30
+) -> dict[str, Any]:
     """Everything the public status page, its feed and its JSON show: a fixed number of queries."""
     now = now or timezone.now()
     resources = list(
@@ -74,37 +89,72 @@ def status_overview(library: Library, now: dt.datetime | None = None, *, days: i
     groups: dict[int, list[int]] = {}
     rows: list[dict[str, Any]] = []
     for resource in resources:
-        routes = [r for r in resource.routes.all() if r.is_active and hasattr(r, "probe") and r.probe.enabled]
+        routes = [
+            r
+            for r in resource.routes.all()
+            if r.is_active and hasattr(r, "probe") and r.probe.enabled
+        ]
         if not routes:
             continue
         groups[resource.pk] = [r.pk for r in routes]
         route_rows = [
-            {"route": r, "state": r.probe.state, "since": r.probe.state_since, "checked": r.probe.last_checked_at,
-             "response_ms": r.probe.last_response_ms}
+            {
+                "route": r,
+                "state": r.probe.state,
+                "since": r.probe.state_since,
+                "checked": r.probe.last_checked_at,
+                "response_ms": r.probe.last_response_ms,
+            }
             for r in routes
         ]
-        rows.append({"resource": resource, "routes": route_rows, "state": best_state([r["state"] for r in route_rows])})
-    bars = daily(groups, now, days) if groups else {}
-    table = uptime_table(groups, now) if groups else {}
+        rows.append(
+            {
+                "resource": resource,
+                "routes": route_rows,
+                "state": best_state([r["state"] for r in route_rows]),
+            }
+        )
+    table, bars = overview(groups, now, days) if groups else ({}, {})
     for row in rows:
         row["bars"] = bars.get(row["resource"].pk, [])
         row["uptime"] = table.get(row["resource"].pk, {})
     open_incidents = list(
-        Incident.objects.filter(library=library).exclude(status=IncidentStatus.RESOLVED)
+        Incident.objects.filter(library=library)
+        .exclude(status=IncidentStatus.RESOLVED)
         .select_related("resource", "route")
-        .prefetch_related(Prefetch("events", queryset=IncidentEvent.objects.filter(public=True).order_by("at", "id")))
+        .prefetch_related(
+            Prefetch(
+                "events", queryset=IncidentEvent.objects.filter(public=True).order_by("at", "id")
+            )
+        )
     )
     recent = list(
-        Incident.objects.filter(library=library, status=IncidentStatus.RESOLVED, closed_at__gte=now - dt.timedelta(days=7))
+        Incident.objects.filter(
+            library=library,
+            status=IncidentStatus.RESOLVED,
+            closed_at__gte=now - dt.timedelta(days=7),
+        )
         .select_related("resource", "route")
-        .prefetch_related(Prefetch("events", queryset=IncidentEvent.objects.filter(public=True).order_by("at", "id")))[:20]
+        .prefetch_related(
+            Prefetch(
+                "events", queryset=IncidentEvent.objects.filter(public=True).order_by("at", "id")
+            )
+        )[:20]
     )
     counts = {s: sum(1 for r in rows if r["state"] == s) for s in HealthState.values}
-    return {"rows": rows, "open_incidents": open_incidents, "recent_incidents": recent, "counts": counts, "now": now}
+    return {
+        "rows": rows,
+        "open_incidents": open_incidents,
+        "recent_incidents": recent,
+        "counts": counts,
+        "now": now,
+    }
 
 
-def vendor_response_stats(library: Library, since: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Per vendor: escalations, mean hours to acknowledge and to resolve, answers late against the promise."""
+def vendor_response_stats(
+    library: Library, since: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per vendor: escalations, mean hours to acknowledge and to resolve, late answers."""
     from lifeline.health.models import Escalation
 
     now = timezone.now()
@@ -113,7 +163,10 @@ def vendor_response_stats(library: Library, since: dt.datetime | None = None) ->
         qs = qs.filter(sent_at__gte=since)
     stats: dict[int, dict[str, Any]] = {}
     for esc in qs:
-        row = stats.setdefault(esc.vendor_id, {"vendor": esc.vendor, "count": 0, "ack": [], "resolve": [], "late": 0, "waiting": 0})
+        row = stats.setdefault(
+            esc.vendor_id,
+            {"vendor": esc.vendor, "count": 0, "ack": [], "resolve": [], "late": 0, "waiting": 0},
+        )
         row["count"] += 1
         if esc.acknowledged_at:
             row["ack"].append((esc.acknowledged_at - esc.sent_at).total_seconds() / 3600)
@@ -129,7 +182,9 @@ def vendor_response_stats(library: Library, since: dt.datetime | None = None) ->
     out = []
     for row in stats.values():
         row["mean_ack_hours"] = sum(row["ack"]) / len(row["ack"]) if row["ack"] else None
-        row["mean_resolve_hours"] = sum(row["resolve"]) / len(row["resolve"]) if row["resolve"] else None
+        row["mean_resolve_hours"] = (
+            sum(row["resolve"]) / len(row["resolve"]) if row["resolve"] else None
+        )
         row["promised_hours"] = row["vendor"].response_hours
         out.append(row)
     return sorted(out, key=lambda r: str(r["vendor"]))

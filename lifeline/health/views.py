@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,13 @@ from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.health import services
-from lifeline.health.choices import EVENT_COLOURS, INCIDENT_STATUS_COLOURS, STATE_COLOURS, HealthState, IncidentStatus
+from lifeline.health.choices import (
+    EVENT_COLOURS,
+    INCIDENT_STATUS_COLOURS,
+    STATE_COLOURS,
+    HealthState,
+    IncidentStatus,
+)
 from lifeline.health.forms import FaultReportForm, MaintenanceWindowForm, NoteForm, ProbeConfigForm
 from lifeline.health.logic import incidents as incident_logic
 from lifeline.health.models import Escalation, FaultReport, Incident, MaintenanceWindow, ProbeConfig
@@ -36,16 +42,24 @@ def _library(code: str) -> Library:
 
 
 def _colours() -> dict[str, Any]:
-    return {"state_colours": STATE_COLOURS, "status_colours": INCIDENT_STATUS_COLOURS, "event_colours": EVENT_COLOURS}
+    return {
+        "state_colours": STATE_COLOURS,
+        "status_colours": INCIDENT_STATUS_COLOURS,
+        "event_colours": EVENT_COLOURS,
+    }
 
 
 # --- public ---------------------------------------------------------------------------------
 
+
 def status_page(request: HttpRequest, code: str) -> HttpResponse:
     library = _library(code)
     overview = services.status_overview(library)
-    return render(request, "health/status.html", {"library": library, **overview, **_colours(),
-                                                  "states": HealthState})
+    return render(
+        request,
+        "health/status.html",
+        {"library": library, **overview, **_colours(), "states": HealthState},
+    )
 
 
 def status_json(request: HttpRequest, code: str) -> JsonResponse:
@@ -66,8 +80,14 @@ def status_json(request: HttpRequest, code: str) -> JsonResponse:
                 "state": row["state"],
                 "uptime": row["uptime"],
                 "routes": [
-                    {"id": r["route"].pk, "kind": r["route"].kind, "state": r["state"], "since": iso(r["since"]),
-                     "checked_at": iso(r["checked"]), "response_ms": r["response_ms"]}
+                    {
+                        "id": r["route"].pk,
+                        "kind": r["route"].kind,
+                        "state": r["state"],
+                        "since": iso(r["since"]),
+                        "checked_at": iso(r["checked"]),
+                        "response_ms": r["response_ms"],
+                    }
                     for r in row["routes"]
                 ],
             }
@@ -75,9 +95,17 @@ def status_json(request: HttpRequest, code: str) -> JsonResponse:
         ],
         "incidents": [
             {
-                "id": i.pk, "resource": i.resource.key, "route": i.route_id, "kind": i.kind, "status": i.status,
-                "cause": i.cause, "opened_at": iso(i.opened_at), "closed_at": iso(i.closed_at),
-                "timeline": [{"at": iso(e.at), "kind": e.kind, "text": e.text} for e in i.events.all()],
+                "id": i.pk,
+                "resource": i.resource.key,
+                "route": i.route_id,
+                "kind": i.kind,
+                "status": i.status,
+                "cause": i.cause,
+                "opened_at": iso(i.opened_at),
+                "closed_at": iso(i.closed_at),
+                "timeline": [
+                    {"at": iso(e.at), "kind": e.kind, "text": e.text} for e in i.events.all()
+                ],
             }
             for i in o["open_incidents"] + o["recent_incidents"]
         ],
@@ -89,23 +117,33 @@ def status_feed(request: HttpRequest, code: str) -> HttpResponse:
     library = _library(code)
     page = request.build_absolute_uri(reverse("health:page", args=[code]))
     feed = Atom1Feed(
-        title=_("Access status: %(library)s") % {"library": library.display_name}, link=page,
-        description="", language=getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE),
+        title=_("Access status: %(library)s") % {"library": library.display_name},
+        link=page,
+        description="",
+        language=getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE),
         feed_url=request.build_absolute_uri(),
     )
     incidents = (
-        Incident.objects.filter(library=library, opened_at__gte=timezone.now() - timezone.timedelta(days=30))
-        .select_related("resource", "route").prefetch_related("events")[:50]
+        Incident.objects.filter(
+            library=library, opened_at__gte=timezone.now() - timezone.timedelta(days=30)
+        )
+        .select_related("resource", "route")
+        .prefetch_related("events")[:50]
     )
     for i in incidents:
         events = [e for e in i.events.all() if e.public]
-        lines = [f"{timezone.localtime(e.at):%Y-%m-%d %H:%M} {e.get_kind_display()} {e.text}".strip() for e in events]
+        lines = [
+            f"{timezone.localtime(e.at):%Y-%m-%d %H:%M} {e.get_kind_display()} {e.text}".strip()
+            for e in events
+        ]
         state = _("resolved") if i.status == IncidentStatus.RESOLVED else _("open")
         feed.add_item(
             title=f"[{state}] {i.resource.display('name')}: {i.get_kind_display()}",
             link=request.build_absolute_uri(reverse("health:incident", args=[code, i.pk])),
-            description="\n".join(lines), unique_id=f"lifeline-incident-{library.code}-{i.pk}",
-            pubdate=i.opened_at, updateddate=max([e.at for e in events] or [i.opened_at]),
+            description="\n".join(lines),
+            unique_id=f"lifeline-incident-{library.code}-{i.pk}",
+            pubdate=i.opened_at,
+            updateddate=max([e.at for e in events] or [i.opened_at]),
         )
     response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
     feed.write(response, "utf-8")
@@ -114,9 +152,15 @@ def status_feed(request: HttpRequest, code: str) -> HttpResponse:
 
 def incident_public(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     library = _library(code)
-    incident = get_object_or_404(Incident.objects.select_related("resource", "route"), library=library, pk=pk)
+    incident = get_object_or_404(
+        Incident.objects.select_related("resource", "route"), library=library, pk=pk
+    )
     events = incident.events.filter(public=True)
-    return render(request, "health/incident_public.html", {"library": library, "incident": incident, "events": events, **_colours()})
+    return render(
+        request,
+        "health/incident_public.html",
+        {"library": library, "incident": incident, "events": events, **_colours()},
+    )
 
 
 def client_address(request: HttpRequest) -> str | None:
@@ -128,13 +172,25 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
     library = _library(code)
     initial = {k: request.GET[k] for k in ("resource", "route") if request.GET.get(k, "").isdigit()}
     if request.method != "POST":
-        return render(request, "health/report.html", {"library": library, "form": FaultReportForm(library, initial=initial)})
+        return render(
+            request,
+            "health/report.html",
+            {"library": library, "form": FaultReportForm(library, initial=initial)},
+        )
     form = FaultReportForm(library, request.POST, request.FILES)
     address = client_address(request)
     limit = int(getattr(settings, "HEALTH_REPORTS_PER_HOUR", 5))
-    recent = FaultReport.objects.filter(address=address, created_at__gte=timezone.now() - timezone.timedelta(hours=1)).count()
+    recent = FaultReport.objects.filter(
+        address=address, created_at__gte=timezone.now() - timezone.timedelta(hours=1)
+    ).count()
     if address and recent >= limit:
-        form.add_error(None, _("Too many reports from your network in the last hour (limit %(limit)d). Please try again later.") % {"limit": limit})
+        form.add_error(
+            None,
+            _(
+                "Too many reports from your network in the last hour (limit %(limit)d). Please try again later."  # noqa: E501
+            )
+            % {"limit": limit},
+        )
         return render(request, "health/report.html", {"library": library, "form": form}, status=429)
     if form.is_spam:
         # Look like success to the robot; store nothing.
@@ -143,16 +199,29 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "health/report.html", {"library": library, "form": form}, status=400)
     d = form.cleaned_data
     rep = incident_logic.file_report(
-        resource=d["resource"], route=d["route"], description=d["description"], contact_name=d["contact_name"],
-        contact_email=d["contact_email"], screenshot=d["screenshot"], language=getattr(request, "LANGUAGE_CODE", "zh-hans"),
-        user=request.user, address=address,
+        resource=d["resource"],
+        route=d["route"],
+        description=d["description"],
+        contact_name=d["contact_name"],
+        contact_email=d["contact_email"],
+        screenshot=d["screenshot"],
+        language=getattr(request, "LANGUAGE_CODE", "zh-hans"),
+        user=request.user,
+        address=address,
     )
-    return render(request, "health/report_thanks.html", {"library": library, "incident": rep.incident, "report": rep})
+    return render(
+        request,
+        "health/report_thanks.html",
+        {"library": library, "incident": rep.incident, "report": rep},
+    )
 
 
 def vendor_reply(request: HttpRequest, token: str) -> HttpResponse:
-    """The vendor answers from the link in the escalation e-mail: no account needed, the token is the key."""
-    escalation = get_object_or_404(Escalation.objects.select_related("incident__resource", "incident__library", "vendor"), token=token)
+    """The vendor answers from the link in the escalation e-mail: the token is the key."""
+    escalation = get_object_or_404(
+        Escalation.objects.select_related("incident__resource", "incident__library", "vendor"),
+        token=token,
+    )
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "ack":
@@ -162,11 +231,19 @@ def vendor_reply(request: HttpRequest, token: str) -> HttpResponse:
         else:
             return HttpResponse(_("Unknown action."), status=400)
         return redirect(request.path)
-    return render(request, "health/vendor_reply.html", {"escalation": escalation, "incident": escalation.incident,
-                                                        "library": escalation.incident.library})
+    return render(
+        request,
+        "health/vendor_reply.html",
+        {
+            "escalation": escalation,
+            "incident": escalation.incident,
+            "library": escalation.incident.library,
+        },
+    )
 
 
 # --- staff ----------------------------------------------------------------------------------
+
 
 def _staff_library(request: HttpRequest, code: str, action: str = "view") -> Library:
     library = _library(code)
@@ -179,22 +256,49 @@ def _staff_library(request: HttpRequest, code: str, action: str = "view") -> Lib
 def staff_incidents(request: HttpRequest, code: str) -> HttpResponse:
     library = _staff_library(request, code)
     status = request.GET.get("status", "")
-    qs = Incident.objects.restrict(request.user).filter(library=library).select_related("resource", "route", "resource__vendor")
+    qs = (
+        Incident.objects.restrict(request.user)
+        .filter(library=library)
+        .select_related("resource", "route", "resource__vendor")
+    )
     if status in IncidentStatus.values:
         qs = qs.filter(status=status)
     elif status != "all":
         qs = qs.exclude(status=IncidentStatus.RESOLVED)
-    qs = qs.annotate(report_count=Count("reports", distinct=True), escalation_count=Count("escalations", distinct=True))
+    qs = qs.annotate(
+        report_count=Count("reports", distinct=True),
+        escalation_count=Count("escalations", distinct=True),
+    )
     if request.GET.get("format") == "xlsx":
-        header = [_("Number"), _("Resource"), _("Route"), _("Kind"), _("Status"), _("Opened"), _("Closed"), _("Cause"), _("Reports")]
+        header = [
+            _("Number"),
+            _("Resource"),
+            _("Route"),
+            _("Kind"),
+            _("Status"),
+            _("Opened"),
+            _("Closed"),
+            _("Cause"),
+            _("Reports"),
+        ]
         rows = [
-            [i.pk, str(i.resource), i.route.get_kind_display() if i.route else "", i.get_kind_display(), i.get_status_display(),
-             timezone.localtime(i.opened_at).strftime("%Y-%m-%d %H:%M"),
-             timezone.localtime(i.closed_at).strftime("%Y-%m-%d %H:%M") if i.closed_at else "", i.cause, i.report_count]
+            [
+                i.pk,
+                str(i.resource),
+                i.route.get_kind_display() if i.route else "",
+                i.get_kind_display(),
+                i.get_status_display(),
+                timezone.localtime(i.opened_at).strftime("%Y-%m-%d %H:%M"),
+                timezone.localtime(i.closed_at).strftime("%Y-%m-%d %H:%M") if i.closed_at else "",
+                i.cause,
+                i.report_count,
+            ]
             for i in qs[:5000]
         ]
-        response = HttpResponse(xlsx_bytes({_("Incidents"): (header, rows)}),
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(
+            xlsx_bytes({_("Incidents"): (header, rows)}),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
         response["Content-Disposition"] = f'attachment; filename="incidents-{library.code}.xlsx"'
         return response
     problem_routes = (
@@ -202,17 +306,27 @@ def staff_incidents(request: HttpRequest, code: str) -> HttpResponse:
         .filter(Q(state=HealthState.DOWN) | Q(state=HealthState.DEGRADED))
         .select_related("route__resource")
     )
-    return render(request, "health/staff_incidents.html", {
-        "library": library, "incidents": qs[:STAFF_PAGE], "status": status, "statuses": IncidentStatus,
-        "problem_routes": problem_routes, **_colours(),
-    })
+    return render(
+        request,
+        "health/staff_incidents.html",
+        {
+            "library": library,
+            "incidents": qs[:STAFF_PAGE],
+            "status": status,
+            "statuses": IncidentStatus,
+            "problem_routes": problem_routes,
+            **_colours(),
+        },
+    )
 
 
 @login_required
 def staff_incident(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     library = _staff_library(request, code)
     incident = get_object_or_404(
-        Incident.objects.restrict(request.user).select_related("resource__vendor", "route__probe"), library=library, pk=pk
+        Incident.objects.restrict(request.user).select_related("resource__vendor", "route__probe"),
+        library=library,
+        pk=pk,
     )
     can_change = user_can(request.user, library, "health.change")
     if request.method == "POST":
@@ -221,11 +335,22 @@ def staff_incident(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         _act(request, incident)
         return redirect(request.path)
     evidence = incident.route.probe_results.all()[:10] if incident.route else []
-    return render(request, "health/staff_incident.html", {
-        "library": library, "incident": incident, "events": incident.events.select_related("user"),
-        "reports": incident.reports.all(), "escalations": incident.escalations.select_related("vendor"),
-        "evidence": evidence, "can_change": can_change, "note_form": NoteForm(), "now": timezone.now(), **_colours(),
-    })
+    return render(
+        request,
+        "health/staff_incident.html",
+        {
+            "library": library,
+            "incident": incident,
+            "events": incident.events.select_related("user"),
+            "reports": incident.reports.all(),
+            "escalations": incident.escalations.select_related("vendor"),
+            "evidence": evidence,
+            "can_change": can_change,
+            "note_form": NoteForm(),
+            "now": timezone.now(),
+            **_colours(),
+        },
+    )
 
 
 def _act(request: HttpRequest, incident: Incident) -> None:
@@ -239,12 +364,19 @@ def _act(request: HttpRequest, incident: Incident) -> None:
             messages.success(request, _("Incident resolved; reporters will be told."))
         elif action == "escalate":
             esc = incident_logic.escalate(incident, user=request.user)
-            messages.success(request, _("Message queued to %(to)s.") % {"to": ", ".join(esc.recipients)})
+            messages.success(
+                request, _("Message queued to %(to)s.") % {"to": ", ".join(esc.recipients)}
+            )
         elif action == "note":
             form = NoteForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(_("Write a note first."))
-            incident_logic.add_note(incident, request.user, form.cleaned_data["text"], public=form.cleaned_data["public"])
+            incident_logic.add_note(
+                incident,
+                request.user,
+                form.cleaned_data["text"],
+                public=form.cleaned_data["public"],
+            )
         elif action in {"vendor_ack", "vendor_resolved"}:
             esc = get_object_or_404(incident.escalations, pk=request.POST.get("escalation"))
             if action == "vendor_ack":
@@ -260,13 +392,17 @@ def _act(request: HttpRequest, incident: Incident) -> None:
 @login_required
 def probe_config(request: HttpRequest, code: str, route_id: int) -> HttpResponse:
     library = _staff_library(request, code, "health.change")
-    route = get_object_or_404(AccessRoute.objects.select_related("resource"), resource__library=library, pk=route_id)
+    route = get_object_or_404(
+        AccessRoute.objects.select_related("resource"), resource__library=library, pk=route_id
+    )
     config = ProbeConfig.for_route(route)
     form = ProbeConfigForm(instance=config, user=request.user)
     window_form = MaintenanceWindowForm()
     if request.method == "POST":
         if request.POST.get("action") == "window":
-            window_form = MaintenanceWindowForm(request.POST, instance=MaintenanceWindow(config=config))
+            window_form = MaintenanceWindowForm(
+                request.POST, instance=MaintenanceWindow(config=config)
+            )
             if window_form.is_valid():
                 window_form.save()
                 messages.success(request, _("Maintenance window added."))
@@ -281,11 +417,21 @@ def probe_config(request: HttpRequest, code: str, route_id: int) -> HttpResponse
                 form.save()
                 messages.success(request, _("Probe settings saved."))
                 return redirect(request.path)
-    return render(request, "health/probe_config.html", {
-        "library": library, "route": route, "config": config, "form": form, "window_form": window_form,
-        "windows": config.maintenance_windows.all(), "results": route.probe_results.all()[:10],
-        "flips": route.flips.order_by("-at")[:10], **_colours(),
-    })
+    return render(
+        request,
+        "health/probe_config.html",
+        {
+            "library": library,
+            "route": route,
+            "config": config,
+            "form": form,
+            "window_form": window_form,
+            "windows": config.maintenance_windows.all(),
+            "results": route.probe_results.all()[:10],
+            "flips": route.flips.order_by("-at")[:10],
+            **_colours(),
+        },
+    )
 
 
 @login_required
@@ -298,5 +444,3 @@ def probe_now(request: HttpRequest, code: str, route_id: int) -> HttpResponse:
     ProbeConfig.objects.filter(route=route).update(next_probe_at=timezone.now())
     messages.success(request, _("The route will be probed within a few seconds."))
     return redirect("health:probe_config", code, route_id)
-
-

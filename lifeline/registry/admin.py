@@ -41,7 +41,16 @@ class AccessRouteInline(LibraryScopedInline):
 @admin.register(Resource)
 class ResourceAdmin(LibraryScopedAdmin):
     change_action = "registry.change"
-    list_display = ["name", "key", "library", "language", "category", "vendor", "parent", "is_active"]
+    list_display = [
+        "name",
+        "key",
+        "library",
+        "language",
+        "category",
+        "vendor",
+        "parent",
+        "is_active",
+    ]
     list_filter = [LIBRARY_FILTER, "language", "is_active", "is_trial", "off_campus_allowed"]
     search_fields = ["name", "name_en", "key"]
     list_select_related = ["library", "category", "vendor", "parent"]
@@ -62,7 +71,14 @@ class AccessRouteAdmin(LibraryScopedAdmin):
 @admin.register(KbartTitle)
 class KbartTitleAdmin(LibraryScopedAdmin):
     change_action = "registry.change"
-    list_display = ["publication_title", "print_identifier", "online_identifier", "resource", "date_first_issue_online", "date_last_issue_online"]
+    list_display = [
+        "publication_title",
+        "print_identifier",
+        "online_identifier",
+        "resource",
+        "date_first_issue_online",
+        "date_last_issue_online",
+    ]
     search_fields = ["publication_title", "print_identifier", "online_identifier"]
     list_select_related = ["resource"]
     raw_id_fields = ["resource"]

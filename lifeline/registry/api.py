@@ -65,28 +65,51 @@ def _identifier(qs: QuerySet[Any], raw: str) -> QuerySet[Any]:
 
 
 LIBRARY_FILTER = QueryFilter("library_id", "int", _("Library id."))
-Q_FILTER = QueryFilter(_search, "str", _("Words to find in names and descriptions (Chinese included)."))
-LANGUAGE_FILTER = QueryFilter("language", "str", _("Chinese or foreign resources."), tuple(Language.values))
-CONTENT_TYPE_FILTER = QueryFilter(_content_type, "str", _("Content type."), tuple(ContentType.values))
-WFH_FILTER = QueryFilter(_works_from_home, "bool", _("Only resources with (or without) a route that works off campus today."))
+Q_FILTER = QueryFilter(
+    _search, "str", _("Words to find in names and descriptions (Chinese included).")
+)
+LANGUAGE_FILTER = QueryFilter(
+    "language", "str", _("Chinese or foreign resources."), tuple(Language.values)
+)
+CONTENT_TYPE_FILTER = QueryFilter(
+    _content_type, "str", _("Content type."), tuple(ContentType.values)
+)
+WFH_FILTER = QueryFilter(
+    _works_from_home,
+    "bool",
+    _("Only resources with (or without) a route that works off campus today."),
+)
 
 
 # --- public A–Z ----------------------------------------------------------------------------
 
-LIBRARY_CODE = OpenApiParameter("library_code", str, OpenApiParameter.PATH, description="The library's code, e.g. nefu.")
-RESOURCE_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The resource's key.")
+SLUG = r"[-a-zA-Z0-9_]+"  # Library.code and Resource.key are slugs
+LIBRARY_CODE = OpenApiParameter(
+    "library_code", str, OpenApiParameter.PATH, description="The library's code, e.g. nefu.",
+    pattern=f"^{SLUG}$",
+)
+RESOURCE_KEY = OpenApiParameter(
+    "key", str, OpenApiParameter.PATH, description="The resource's key.", pattern=f"^{SLUG}$"
+)
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[LIBRARY_CODE], summary="A–Z list of a library's databases", tags=["public"]),
-    retrieve=extend_schema(parameters=[LIBRARY_CODE, RESOURCE_KEY], summary="How to reach one database", tags=["public"]),
+    list=extend_schema(
+        parameters=[LIBRARY_CODE], summary="A–Z list of a library's databases", tags=["public"]
+    ),
+    retrieve=extend_schema(
+        parameters=[LIBRARY_CODE, RESOURCE_KEY],
+        summary="How to reach one database",
+        tags=["public"],
+    ),
 )
 class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
-    """The patron A–Z: no sign-in needed; shared accounts only for the library's signed-in patrons and staff."""
+    """The patron A–Z, no sign-in needed. Shared accounts show only to the library's signed-in
+    patrons and staff."""
 
     permission_classes = [permissions.AllowAny]
     lookup_field = "key"
-    lookup_value_regex = r"[-\w]+"
+    lookup_value_regex = SLUG
     filter_backends = [QueryParamFilter, OrderingFilter]
     pagination_class = Pagination
     ordering_fields = ["name", "name_en", "key"]
@@ -95,7 +118,9 @@ class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
         "language": LANGUAGE_FILTER,
         "category": QueryFilter("category_id", "int", _("Category id.")),
         "content_type": CONTENT_TYPE_FILTER,
-        "works_from_home": QueryFilter("works_from_home", "bool", _("Only resources that work (or not) from home today.")),
+        "works_from_home": QueryFilter(
+            "works_from_home", "bool", _("Only resources that work (or not) from home today.")
+        ),
         "q": Q_FILTER,
     }
 
@@ -104,7 +129,11 @@ class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
         return get_object_or_404(Library, code=self.kwargs.get("library_code", ""))
 
     def get_serializer_class(self) -> type[PublicResourceSerializer]:
-        return PublicResourceDetailSerializer if self.action == "retrieve" else PublicResourceSerializer
+        return (
+            PublicResourceDetailSerializer
+            if self.action == "retrieve"
+            else PublicResourceSerializer
+        )
 
     def get_queryset(self) -> QuerySet[Resource]:
         home = AccessRoute.objects.off_campus().filter(resource=OuterRef("pk"))
@@ -115,7 +144,8 @@ class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
         )
         if self.action == "retrieve":
             return qs.select_related("library", "vendor", "parent").prefetch_related(
-                "children", Prefetch("routes", queryset=AccessRoute.objects.order_by("priority", "pk"))
+                "children",
+                Prefetch("routes", queryset=AccessRoute.objects.order_by("priority", "pk")),
             )
         return qs.filter(parent__isnull=True)
 
@@ -126,7 +156,7 @@ class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
         return context
 
     def shows_accounts(self) -> bool:
-        """The issue: shared account and password are shown only to signed-in patrons (and staff)."""
+        """The issue: a shared account and password show only to signed-in patrons (and staff)."""
         user = self.request.user
         if not user.is_authenticated:
             return False
@@ -135,7 +165,9 @@ class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
         return Patron.objects.filter(user=user, library=self.library).exists()
 
 
-router.register(r"public/(?P<library_code>[-\w]+)/resources", PublicResourceViewSet, basename="public-resource")
+router.register(
+    rf"public/(?P<library_code>{SLUG})/resources", PublicResourceViewSet, basename="public-resource"
+)
 
 
 # --- staff ---------------------------------------------------------------------------------
@@ -180,12 +212,16 @@ class ResourceViewSet(LibraryScopedViewSet):
         "category": QueryFilter("category_id", "int", _("Category id.")),
         "vendor": QueryFilter("vendor_id", "int", _("Vendor id.")),
         "parent": QueryFilter("parent_id", "int", _("Sub-databases of this resource.")),
-        "top_level": QueryFilter("parent__isnull", "bool", _("Only databases that are not sub-databases.")),
+        "top_level": QueryFilter(
+            "parent__isnull", "bool", _("Only databases that are not sub-databases.")
+        ),
         "content_type": CONTENT_TYPE_FILTER,
         "works_from_home": WFH_FILTER,
         "is_active": QueryFilter("is_active", "bool", _("Active or retired.")),
         "is_trial": QueryFilter("is_trial", "bool", _("Trials.")),
-        "subscription_ends_before": QueryFilter("subscription_end__lte", "date", _("Subscription ends on or before this date.")),
+        "subscription_ends_before": QueryFilter(
+            "subscription_end__lte", "date", _("Subscription ends on or before this date.")
+        ),
         "q": Q_FILTER,
     }
 

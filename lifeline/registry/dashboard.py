@@ -31,14 +31,26 @@ def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
     )
     counts["vendors"] = Vendor.objects.filter(library=library).count()
     routes = AccessRoute.objects.filter(resource__library=library)
-    by_kind = dict(routes.current().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
-    route_counts = [(kind.label, ROUTE_COLOURS[kind], by_kind.get(kind, 0)) for kind in ROUTE_PREFERENCE]
-    expiring = list(routes.expiring(30).select_related("resource").order_by("ends_on", "pk")[:LIST_LIMIT])
-    no_home_qs = active.top_level().exclude(pk__in=AccessRoute.objects.off_campus().values("resource_id"))
+    by_kind = dict(
+        routes.current().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n")
+    )
+    route_counts = [
+        (kind.label, ROUTE_COLOURS[kind], by_kind.get(kind, 0)) for kind in ROUTE_PREFERENCE
+    ]
+    expiring = list(
+        routes.expiring(30).select_related("resource").order_by("ends_on", "pk")[:LIST_LIMIT]
+    )
+    no_home_qs = active.top_level().exclude(
+        pk__in=AccessRoute.objects.off_campus().values("resource_id")
+    )
     no_home = list(no_home_qs.order_by("name")[:LIST_LIMIT])
     categories = (
         Category.objects.filter(library=library)
-        .annotate(n=Count("resources", filter=Q(resources__is_active=True, resources__parent__isnull=True)))
+        .annotate(
+            n=Count(
+                "resources", filter=Q(resources__is_active=True, resources__parent__isnull=True)
+            )
+        )
         .filter(n__gt=0)
         .order_by("-n", "language", "position", "name")
     )
@@ -54,7 +66,9 @@ def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
         "counts": counts,
         "route_counts": route_counts,
         "expiring": expiring,
-        "expiring_total": routes.expiring(30).count() if len(expiring) == LIST_LIMIT else len(expiring),
+        "expiring_total": routes.expiring(30).count()
+        if len(expiring) == LIST_LIMIT
+        else len(expiring),
         "no_home": no_home,
         "no_home_total": no_home_qs.count() if len(no_home) == LIST_LIMIT else len(no_home),
         # No chart title: the chart module styles titles inline, which the CSP forbids; the

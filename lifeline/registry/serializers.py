@@ -1,4 +1,4 @@
-"""Serializers of the registry API: staff CRUD (full records) and the public A–Z (what a patron sees)."""
+"""Registry API serializers: staff CRUD (full records) and the public A–Z (what a patron sees)."""
 
 from __future__ import annotations
 
@@ -35,9 +35,23 @@ class VendorSerializer(LibraryScopedSerializer):
     class Meta:
         model = Vendor
         fields = [
-            "id", "library", "key", "name", "name_en", "website", "contact_name", "phone", "email", "wechat",
-            "escalation_name", "escalation_phone", "escalation_email", "response_hours", "preferred_language",
-            "notes", "updated_at",
+            "id",
+            "library",
+            "key",
+            "name",
+            "name_en",
+            "website",
+            "contact_name",
+            "phone",
+            "email",
+            "wechat",
+            "escalation_name",
+            "escalation_phone",
+            "escalation_email",
+            "response_hours",
+            "preferred_language",
+            "notes",
+            "updated_at",
         ]
         read_only_fields = ["updated_at"]
 
@@ -62,10 +76,32 @@ class ResourceSerializer(LibraryScopedSerializer):
     class Meta:
         model = Resource
         fields = [
-            "id", "library", "key", "parent", "vendor", "category", "name", "name_en", "description",
-            "description_en", "language", "content_types", "homepage", "subscription_start", "subscription_end",
-            "price", "currency", "off_campus_allowed", "concurrent_users", "walk_in_only", "text_mining",
-            "is_trial", "is_active", "children", "created_at", "updated_at",
+            "id",
+            "library",
+            "key",
+            "parent",
+            "vendor",
+            "category",
+            "name",
+            "name_en",
+            "description",
+            "description_en",
+            "language",
+            "content_types",
+            "homepage",
+            "subscription_start",
+            "subscription_end",
+            "price",
+            "currency",
+            "off_campus_allowed",
+            "concurrent_users",
+            "walk_in_only",
+            "text_mining",
+            "is_trial",
+            "is_active",
+            "children",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
@@ -74,19 +110,45 @@ class AccessRouteSerializer(LibraryScopedSerializer):
     # The shared password is written here but never read back through the staff API: patrons
     # get it from the public guide once signed in, and the audit log masks it.
     account_password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, style={"input_type": "password"},
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        style={"input_type": "password"},
         help_text=_("Write-only. Send an empty string to remove it."),
     )
-    has_password = serializers.SerializerMethodField(help_text=_("Whether a shared password is stored."))
-    link = serializers.CharField(read_only=True, help_text=_("The link a patron follows (WAYFless or proxied)."))
+    has_password = serializers.SerializerMethodField(
+        help_text=_("Whether a shared password is stored.")
+    )
+    link = serializers.CharField(
+        read_only=True, help_text=_("The link a patron follows (WAYFless or proxied).")
+    )
     works_off_campus = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = AccessRoute
         fields = [
-            "id", "resource", "kind", "label", "url", "ip_ranges", "sp_login_url", "idp_entity_id", "target",
-            "account_username", "account_password", "has_password", "starts_on", "ends_on", "instructions",
-            "instructions_en", "priority", "is_active", "link", "works_off_campus", "created_at", "updated_at",
+            "id",
+            "resource",
+            "kind",
+            "label",
+            "url",
+            "ip_ranges",
+            "sp_login_url",
+            "idp_entity_id",
+            "target",
+            "account_username",
+            "account_password",
+            "has_password",
+            "starts_on",
+            "ends_on",
+            "instructions",
+            "instructions_en",
+            "priority",
+            "is_active",
+            "link",
+            "works_off_campus",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
@@ -98,9 +160,21 @@ class KbartTitleSerializer(serializers.ModelSerializer):
     class Meta:
         model = KbartTitle
         fields = [
-            "id", "resource", "title_id", "publication_title", "print_identifier", "online_identifier",
-            "date_first_issue_online", "date_last_issue_online", "num_first_vol_online", "num_last_vol_online",
-            "title_url", "first_author", "publisher_name", "publication_type", "coverage_depth",
+            "id",
+            "resource",
+            "title_id",
+            "publication_title",
+            "print_identifier",
+            "online_identifier",
+            "date_first_issue_online",
+            "date_last_issue_online",
+            "num_first_vol_online",
+            "num_last_vol_online",
+            "title_url",
+            "first_author",
+            "publisher_name",
+            "publication_type",
+            "coverage_depth",
         ]
         read_only_fields = fields
 
@@ -128,15 +202,26 @@ class PublicRouteSerializer(serializers.ModelSerializer):
     link = serializers.CharField(read_only=True)
     instructions = serializers.CharField(source="display_instructions", read_only=True)
     works_off_campus = serializers.BooleanField(read_only=True)
-    sign_in_required = serializers.SerializerMethodField(help_text=_("A shared account exists; sign in to see it."))
+    sign_in_required = serializers.SerializerMethodField(
+        help_text=_("A shared account exists; sign in to see it.")
+    )
     account_username = serializers.SerializerMethodField()
     account_password = serializers.SerializerMethodField()
 
     class Meta:
         model = AccessRoute
         fields = [
-            "kind", "kind_label", "label", "link", "instructions", "starts_on", "ends_on", "works_off_campus",
-            "sign_in_required", "account_username", "account_password",
+            "kind",
+            "kind_label",
+            "label",
+            "link",
+            "instructions",
+            "starts_on",
+            "ends_on",
+            "works_off_campus",
+            "sign_in_required",
+            "account_username",
+            "account_password",
         ]
         read_only_fields = fields
 
@@ -161,13 +246,24 @@ class PublicResourceSerializer(serializers.ModelSerializer):
     language_label = serializers.CharField(source="get_language_display", read_only=True)
     category = PublicCategorySerializer(read_only=True, allow_null=True)
     content_types = ContentTypesField(read_only=True)
-    works_from_home = serializers.BooleanField(read_only=True, help_text=_("At least one route works off campus today."))
+    works_from_home = serializers.BooleanField(
+        read_only=True, help_text=_("At least one route works off campus today.")
+    )
 
     class Meta:
         model = Resource
         fields = [
-            "key", "name", "name_zh", "name_en", "language", "language_label", "category", "content_types",
-            "is_trial", "off_campus_allowed", "works_from_home",
+            "key",
+            "name",
+            "name_zh",
+            "name_en",
+            "language",
+            "language_label",
+            "category",
+            "content_types",
+            "is_trial",
+            "off_campus_allowed",
+            "works_from_home",
         ]
         read_only_fields = fields
 
@@ -189,15 +285,27 @@ class PublicSubResourceSerializer(serializers.ModelSerializer):
 
 class PublicResourceDetailSerializer(PublicResourceSerializer):
     description = serializers.SerializerMethodField()
-    vendor = serializers.SerializerMethodField(help_text=_("The vendor's name; contacts are for staff."))
+    vendor = serializers.SerializerMethodField(
+        help_text=_("The vendor's name; contacts are for staff.")
+    )
     parent = PublicSubResourceSerializer(read_only=True, allow_null=True)
     children = serializers.SerializerMethodField()
-    routes = serializers.SerializerMethodField(help_text=_("Routes usable today, best first for a patron at home."))
+    routes = serializers.SerializerMethodField(
+        help_text=_("Routes usable today, best first for a patron at home.")
+    )
 
     class Meta(PublicResourceSerializer.Meta):
         fields = [
-            *PublicResourceSerializer.Meta.fields, "description", "homepage", "vendor", "parent", "children",
-            "concurrent_users", "walk_in_only", "text_mining", "routes",
+            *PublicResourceSerializer.Meta.fields,
+            "description",
+            "homepage",
+            "vendor",
+            "parent",
+            "children",
+            "concurrent_users",
+            "walk_in_only",
+            "text_mining",
+            "routes",
         ]
         read_only_fields = fields
 

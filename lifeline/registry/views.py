@@ -66,19 +66,26 @@ def _listing_html(request: HttpRequest, library: Library, staff: bool) -> str:
 
 
 def az(request: HttpRequest, library: str) -> HttpResponse:
-    lib = get_object_or_404(Library, code=library)
+    registry_version = patron.version_of(library)
+    if registry_version is None:
+        raise Http404
     language = translation.get_language() or settings.LANGUAGE_CODE
     params = _params(request)
     if sessionless(request):
-        key = patron.cache_key("az-page", lib, language, params, "anonymous")
+        # The hot path: one small query, one cache read. The library is loaded on a miss only.
+        key = patron.cache_key("az-page", registry_version, language, params, "anonymous")
         cached: tuple[bytes, str] | None = cache.get(key)
         if cached is None:
+            lib = get_object_or_404(Library, code=library)
             body = _az_page(request, lib, _listing_html(request, lib, staff=False), params).content
             cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
             cache.set(key, cached, patron.PAGE_SECONDS)
         return _cached_response(request, *cached)
+    lib = get_object_or_404(Library, code=library)
     staff = user_can(request.user, lib)
-    key = patron.cache_key("az-list", lib, language, params, "staff" if staff else "signed-in")
+    key = patron.cache_key(
+        "az-list", registry_version, language, params, "staff" if staff else "signed-in"
+    )
     fragment: str | None = cache.get(key)
     if fragment is None:
         fragment = _listing_html(request, lib, staff)
@@ -86,7 +93,9 @@ def az(request: HttpRequest, library: str) -> HttpResponse:
     return _az_page(request, lib, fragment, params)
 
 
-def _az_page(request: HttpRequest, lib: Library, fragment: str, params: list[tuple[str, str]]) -> HttpResponse:
+def _az_page(
+    request: HttpRequest, lib: Library, fragment: str, params: list[tuple[str, str]]
+) -> HttpResponse:
     query = urlencode(params)
     context = {
         "library": lib,
@@ -113,7 +122,9 @@ def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
     lib = get_object_or_404(Library, code=library)
     anonymous = sessionless(request)
     res = get_object_or_404(
-        Resource.objects.select_related("library", "vendor", "category", "parent"), library=lib, key=key
+        Resource.objects.select_related("library", "vendor", "category", "parent"),
+        library=lib,
+        key=key,
     )
     staff = not anonymous and user_can(request.user, lib)
     if not res.is_active and not staff:
@@ -122,10 +133,14 @@ def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
     routes = res.ordered_routes(today)
     states = patron.route_states([r.pk for r in routes])
     for route in routes:
-        route.state = states.get(route.pk, "")  # type: ignore[attr-defined]
+        state = states.get(route.pk, "")
+        # "Not checked yet" helps staff; to a patron it is noise next to a link they can just try.
+        route.state = "" if state == "unknown" and not staff else state  # type: ignore[attr-defined]
         route.days_left = (route.ends_on - today).days if route.ends_on else None  # type: ignore[attr-defined]
     if not res.is_active:
-        messages.warning(request, translation.gettext("This resource is switched off: patrons do not see it."))
+        messages.warning(
+            request, translation.gettext("This resource is switched off: patrons do not see it.")
+        )
     context = {
         "library": lib,
         "resource": res,

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.urls import reverse
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
-from saml2.config import SPConfig
-from saml2.saml import NAMEID_FORMAT_TRANSIENT
+from saml2.config import Config, SPConfig
+from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from lifeline.accounts.saml.keys import sp_key_pair
@@ -21,6 +21,21 @@ def sp_entity_id() -> str:
 
 def acs_url() -> str:
     return settings.SITE_URL + reverse("accounts:saml_acs")
+
+
+PAIRWISE_ID = "urn:oasis:names:tc:SAML:attribute:pairwise-id"
+SUBJECT_ID = "urn:oasis:names:tc:SAML:attribute:subject-id"
+
+
+def teach_pairwise_id(config: Config) -> Config:
+    """pysaml2's attribute maps predate the SAML subject-id profile: teach its URI converter
+    pairwise-id and subject-id, so the SP can request them in metadata and read them back."""
+    for converter in config.attribute_converters:
+        if converter.name_format == NAME_FORMAT_URI and converter._to is not None:
+            for uri, friendly in ((PAIRWISE_ID, "pairwise-id"), (SUBJECT_ID, "subject-id")):
+                converter._fro[uri.lower()] = friendly
+                converter._to[friendly.lower()] = uri
+    return config
 
 
 def sp_config(idp_metadata: Iterable[str] = ()) -> SPConfig:
@@ -38,18 +53,19 @@ def sp_config(idp_metadata: Iterable[str] = ()) -> SPConfig:
             "sp": {
                 "name": "Lifeline",
                 "endpoints": {"assertion_consumer_service": [(acs_url(), BINDING_HTTP_POST)]},
-                # An unsigned assertion is never accepted; unsolicited (IdP-initiated) answers neither,
+                # Unsigned assertions and unsolicited (IdP-initiated) answers are never accepted,
                 # so every answer must carry the InResponseTo of a request we made.
                 "want_assertions_signed": True,
                 "want_response_signed": False,
                 "authn_requests_signed": True,
                 "allow_unsolicited": False,
                 "name_id_format": [NAMEID_FORMAT_TRANSIENT],
-                "requested_attributes": [
-                    {"name": "urn:oid:1.3.6.1.4.1.5923.1.1.1.6", "friendly_name": "eduPersonPrincipalName", "required": False},
-                    {"name": "urn:oid:1.3.6.1.4.1.5923.1.1.1.9", "friendly_name": "eduPersonScopedAffiliation", "required": True},
-                    {"name": "urn:oid:1.3.6.1.4.1.5923.1.1.1.10", "friendly_name": "eduPersonTargetedID", "required": False},
-                    {"name": "urn:oasis:names:tc:SAML:attribute:pairwise-id", "required": False},
+                # Published in the metadata as an AttributeConsumingService, as CARSI asks SPs to.
+                "required_attributes": ["eduPersonScopedAffiliation"],
+                "optional_attributes": [
+                    "eduPersonPrincipalName",
+                    "eduPersonTargetedID",
+                    "displayName",
                 ],
                 "signing_algorithm": SIG_RSA_SHA256,
                 "digest_algorithm": DIGEST_SHA256,
@@ -60,7 +76,7 @@ def sp_config(idp_metadata: Iterable[str] = ()) -> SPConfig:
     }
     config = SPConfig()
     config.load(conf)
-    return config
+    return teach_pairwise_id(config)
 
 
 def sp_client(idp_metadata: Iterable[str] = ()) -> Saml2Client:

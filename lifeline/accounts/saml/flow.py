@@ -27,8 +27,19 @@ from saml2.validate import ResponseLifetimeExceed, ToEarly
 from saml2.xmldsig import SIG_RSA_SHA256
 
 from lifeline.accounts.choices import SamlOutcome
-from lifeline.accounts.models import FederatedIdentity, SamlIdentityProvider, SamlLoginEvent, SamlRequest, SeenAssertion
-from lifeline.accounts.saml.attributes import PATRON_AFFILIATIONS, category_for, released_attributes, split_scoped
+from lifeline.accounts.models import (
+    FederatedIdentity,
+    SamlIdentityProvider,
+    SamlLoginEvent,
+    SamlRequest,
+    SeenAssertion,
+)
+from lifeline.accounts.saml.attributes import (
+    PATRON_AFFILIATIONS,
+    category_for,
+    released_attributes,
+    split_scoped,
+)
 from lifeline.accounts.saml.client import POST, REDIRECT, sp_client
 from lifeline.core.models import Patron
 
@@ -39,7 +50,9 @@ SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 class SamlRefused(Exception):
     """A sign-in answer we will not accept; `str()` is the message for the patron."""
 
-    def __init__(self, message: str, reason: str = "", idp: SamlIdentityProvider | None = None) -> None:
+    def __init__(
+        self, message: str, reason: str = "", idp: SamlIdentityProvider | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason or message
         self.idp = idp
@@ -54,7 +67,7 @@ class SignIn:
 
 
 def start(idp: SamlIdentityProvider, next_url: str = "") -> str:
-    """Record an AuthnRequest and return the IdP URL (HTTP-Redirect binding, signed) to send the patron to."""
+    """Record an AuthnRequest; return the IdP URL (signed HTTP-Redirect) to send the patron to."""
     client = sp_client([idp.metadata_xml])
     relay = secrets.token_urlsafe(12)
     request_id, info = client.prepare_for_authenticate(
@@ -69,8 +82,10 @@ def _issuer_of(encoded: str) -> str:
     try:
         xml = base64.b64decode(encoded, validate=False)
         root = ElementTree.fromstring(xml)
-    except (binascii.Error, ValueError, ElementTree.ParseError, Exception) as exc:  # noqa: BLE001
-        raise SamlRefused(_("The sign-in answer could not be read."), f"undecodable: {exc}") from exc
+    except (binascii.Error, ValueError, ElementTree.ParseError, Exception) as exc:
+        raise SamlRefused(
+            _("The sign-in answer could not be read."), f"undecodable: {exc}"
+        ) from exc
     issuer = root.find(f"{{{SAML_NS}}}Issuer")
     if issuer is None:
         issuer = root.find(f".//{{{SAML_NS}}}Issuer")
@@ -81,9 +96,14 @@ def _explain(exc: Exception) -> str:
     """A patron-readable message for what pysaml2 refused."""
     text = str(exc)
     if isinstance(exc, (SignatureError, saml_response.IncorrectlySigned)) or "Signature" in text:
-        return _("The identity provider's signature on the sign-in answer is missing or does not verify.")
+        return _(
+            "The identity provider's signature on the sign-in answer is missing or does not verify."
+        )
     if isinstance(exc, (ResponseLifetimeExceed, ToEarly)) or "Condition not OK" in text:
-        return _("The sign-in answer has expired or is not valid yet. Check your device's clock and sign in again.")
+        return _(
+            "The sign-in answer has expired or is not valid yet. "
+            "Check your device's clock and sign in again."
+        )
     if "AudienceRestriction" in text:
         return _("The sign-in answer was issued for another service, not for Lifeline.")
     if isinstance(exc, saml_response.UnsolicitedResponse):
@@ -115,7 +135,8 @@ def _remember_assertion(assertion: Any, now: dt.datetime) -> None:
             SeenAssertion.objects.create(assertion_id=assertion_id, expires_at=until)
     except IntegrityError as exc:
         raise SamlRefused(
-            _("This sign-in answer has already been used. Please sign in again."), f"replayed assertion {assertion_id}"
+            _("This sign-in answer has already been used. Please sign in again."),
+            f"replayed assertion {assertion_id}",
         ) from exc
 
 
@@ -132,11 +153,14 @@ def _identity(idp: SamlIdentityProvider, assertion: Any) -> tuple[str, dict[str,
     for value in filter(None, [eppn, pairwise]):
         if not _in_scope(value, idp):
             raise SamlRefused(
-                _("Your university's sign-in service may not vouch for “%(value)s”.") % {"value": value},
+                _("Your university's sign-in service may not vouch for “%(value)s”.")
+                % {"value": value},
                 f"out-of-scope value {value}",
             )
     # Affiliations from a foreign scope are dropped, as Shibboleth does, not trusted.
-    affiliations = [split_scoped(v)[0] for v in released.values.get("affiliation", []) if _in_scope(v, idp)]
+    affiliations = [
+        split_scoped(v)[0] for v in released.values.get("affiliation", []) if _in_scope(v, idp)
+    ]
     if not PATRON_AFFILIATIONS & {a.lower() for a in affiliations}:
         raise SamlRefused(
             _("Your university did not confirm that you are a current student or member of staff."),
@@ -146,7 +170,10 @@ def _identity(idp: SamlIdentityProvider, assertion: Any) -> tuple[str, dict[str,
     subject = pairwise or (targeted and f"eptid:{targeted}") or (eppn and f"eppn:{eppn}")
     if not subject:
         raise SamlRefused(
-            _("Your university released no identifier for you (eduPersonPrincipalName or pairwise-id)."),
+            _(
+                "Your university released no identifier for you "
+                "(eduPersonPrincipalName or pairwise-id)."
+            ),
             "no subject attribute",
         )
     fields = {
@@ -158,25 +185,41 @@ def _identity(idp: SamlIdentityProvider, assertion: Any) -> tuple[str, dict[str,
     return subject, fields
 
 
-def _patron_for(idp: SamlIdentityProvider, subject: str, fields: dict[str, Any], now: dt.datetime) -> tuple[Any, Patron, bool]:
+def _patron_for(
+    idp: SamlIdentityProvider, subject: str, fields: dict[str, Any], now: dt.datetime
+) -> tuple[Any, Patron, bool]:
     link = FederatedIdentity.objects.select_related("user").filter(idp=idp, subject=subject).first()
     created = link is None
     if link is None:
         digest = hashlib.sha256(f"{idp.entity_id}\n{subject}".encode()).hexdigest()[:24]
         user = get_user_model().objects.create_user(f"carsi-{digest}", password=None)
-        link = FederatedIdentity.objects.create(idp=idp, subject=subject, user=user, last_login_at=now)
+        link = FederatedIdentity.objects.create(
+            idp=idp, subject=subject, user=user, last_login_at=now
+        )
     else:
         FederatedIdentity.objects.filter(pk=link.pk).update(last_login_at=now)
     patron, _new = Patron.objects.update_or_create(
-        user=link.user, defaults={"library": idp.library, **{k: v for k, v in fields.items() if v or k == "eppn"}}
+        user=link.user,
+        defaults={"library": idp.library, **{k: v for k, v in fields.items() if v or k == "eppn"}},
     )
     return link.user, patron, created
 
 
-def _log(outcome: str, idp: SamlIdentityProvider | None, issuer: str, reason: str, subject: str, addr: str | None) -> None:
+def _log(
+    outcome: str,
+    idp: SamlIdentityProvider | None,
+    issuer: str,
+    reason: str,
+    subject: str,
+    addr: str | None,
+) -> None:
     SamlLoginEvent.objects.create(
-        library=idp.library if idp else None, idp_entity_id=issuer[:300], outcome=outcome,
-        reason=reason[:500], subject=subject[:500], remote_addr=addr or None,
+        library=idp.library if idp else None,
+        idp_entity_id=issuer[:300],
+        outcome=outcome,
+        reason=reason[:500],
+        subject=subject[:500],
+        remote_addr=addr or None,
     )
 
 
@@ -189,10 +232,18 @@ def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None
         if not encoded:
             raise SamlRefused(_("The sign-in answer is missing."), "empty SAMLResponse")
         issuer = _issuer_of(encoded)
-        idp = SamlIdentityProvider.objects.active().select_related("library").filter(entity_id=issuer).first()
+        idp = (
+            SamlIdentityProvider.objects.active()
+            .select_related("library")
+            .filter(entity_id=issuer)
+            .first()
+        )
         if idp is None:
             raise SamlRefused(
-                _("The sign-in answer comes from an identity provider this library does not trust."),
+                _(
+                    "The sign-in answer comes from an identity provider "
+                    "this library does not trust."
+                ),
                 f"unknown issuer {issuer!r}",
             )
         result = _finish_with(idp, encoded, now)
@@ -200,7 +251,14 @@ def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None
         _log(SamlOutcome.REFUSED, refused.idp, issuer, refused.reason, "", remote_addr)
         log.warning("CARSI sign-in refused from %s: %s", issuer or "?", refused.reason)
         raise
-    _log(SamlOutcome.SIGNED_IN, idp, issuer, "", result.patron.eppn or result.user.get_username(), remote_addr)
+    _log(
+        SamlOutcome.SIGNED_IN,
+        idp,
+        issuer,
+        "",
+        result.patron.eppn or result.user.get_username(),
+        remote_addr,
+    )
     return result
 
 
@@ -211,7 +269,7 @@ def _finish_with(idp: SamlIdentityProvider, encoded: str, now: dt.datetime) -> S
     outstanding = {r.request_id: r.next_url for r in fresh}
     try:
         response = client.parse_authn_request_response(encoded, POST, outstanding=outstanding)
-    except Exception as exc:  # noqa: BLE001 - pysaml2 raises bare Exceptions for some checks
+    except Exception as exc:
         raise SamlRefused(_explain(exc), f"{type(exc).__name__}: {exc}", idp) from exc
     if response is None or response.assertion is None:
         raise SamlRefused(_("The sign-in answer could not be verified."), "no assertion", idp)

@@ -25,36 +25,53 @@ class IdpEntry:
     xml: str = ""
 
     def name(self, lang: str) -> str:
-        return self.names.get(lang) or self.names.get("zh") or self.names.get("en") or self.entity_id
+        return (
+            self.names.get(lang) or self.names.get("zh") or self.names.get("en") or self.entity_id
+        )
 
 
 def _parse(xml: str) -> ElementTree.Element:
     try:
         return ElementTree.fromstring(xml.encode() if isinstance(xml, str) else xml)
     except Exception as exc:  # defusedxml raises several types: all mean "not usable metadata"
-        raise MetadataError(_("The metadata is not well-formed XML: %(error)s") % {"error": exc}) from exc
+        raise MetadataError(
+            _("The metadata is not well-formed XML: %(error)s") % {"error": exc}
+        ) from exc
 
 
 def idp_sso_url(xml: str, entity_id: str) -> str:
-    """The HTTP-Redirect SingleSignOnService of `entity_id`, or MetadataError naming what is missing."""
+    """The Redirect SSO URL of `entity_id`, or MetadataError saying what is missing."""
     root = _parse(xml)
-    entities = [root] if root.tag == f"{{{MD}}}EntityDescriptor" else root.iter(f"{{{MD}}}EntityDescriptor")
+    entities = (
+        [root]
+        if root.tag == f"{{{MD}}}EntityDescriptor"
+        else root.iter(f"{{{MD}}}EntityDescriptor")
+    )
     for entity in entities:
         if entity.get("entityID") != entity_id:
             continue
         for sso in entity.iter(f"{{{MD}}}SingleSignOnService"):
             if sso.get("Binding") == REDIRECT and sso.get("Location"):
                 return str(sso.get("Location"))
-        raise MetadataError(_("The metadata of %(entity)s has no HTTP-Redirect single sign-on service.") % {"entity": entity_id})
-    raise MetadataError(_("The metadata does not describe the entity %(entity)s.") % {"entity": entity_id})
+        raise MetadataError(
+            _("The metadata of %(entity)s has no HTTP-Redirect single sign-on service.")
+            % {"entity": entity_id}
+        )
+    raise MetadataError(
+        _("The metadata does not describe the entity %(entity)s.") % {"entity": entity_id}
+    )
 
 
 def federation_idps(xml: str) -> list[IdpEntry]:
     """Every IdP of a federation metadata file (CARSI publishes one signed aggregate)."""
-    from xml.etree.ElementTree import tostring  # noqa: S405 - serialising, not parsing
+    from xml.etree.ElementTree import tostring
 
     root = _parse(xml)
-    entities = [root] if root.tag == f"{{{MD}}}EntityDescriptor" else list(root.iter(f"{{{MD}}}EntityDescriptor"))
+    entities = (
+        [root]
+        if root.tag == f"{{{MD}}}EntityDescriptor"
+        else list(root.iter(f"{{{MD}}}EntityDescriptor"))
+    )
     found: list[IdpEntry] = []
     for entity in entities:
         idp = entity.find(f"{{{MD}}}IDPSSODescriptor")

@@ -11,7 +11,7 @@ from lifeline.accounts.saml.keys import generate_key_pair
 
 @pytest.fixture
 def sp_keys(_session_sp_keys: tuple[Path, Path], settings: Any) -> tuple[Path, Path]:
-    """Throwaway SP keys (one pair per test session): nothing is read from or written to the data dir."""
+    """Throwaway SP keys (one pair per session): the data dir is neither read nor written."""
     settings.SAML_KEY_FILE, settings.SAML_CERT_FILE = (str(p) for p in _session_sp_keys)
     return _session_sp_keys
 
@@ -51,8 +51,12 @@ def loopback_idp(_idp_server: Any, sp_keys: Any, library_a: Any) -> Any:
     _idp_server.mode = "ok"
     _idp_server.identity = dict(_idp_server.default_identity)
     _idp_server.record = SamlIdentityProvider.objects.create(
-        library=library_a, entity_id=_idp_server.entity_id, name="东北林业大学",
-        name_en="Northeast Forestry University", scopes="nefu.edu.cn", metadata_xml=_idp_server.idp_metadata,
+        library=library_a,
+        entity_id=_idp_server.entity_id,
+        name="东北林业大学",
+        name_en="Northeast Forestry University",
+        scopes="nefu.edu.cn",
+        metadata_xml=_idp_server.idp_metadata,
     )
     return _idp_server
 
@@ -70,3 +74,13 @@ def _no_keys_in_data_dir(_session_sp_keys: tuple[Path, Path], settings: Any) -> 
     """Pages that need the SP key (metadata) use a throwaway one, never the data dir's."""
     if not settings.SAML_KEY_FILE:
         settings.SAML_KEY_FILE, settings.SAML_CERT_FILE = (str(p) for p in _session_sp_keys)
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Messages built outside a request (validation, commands) are asserted in English;
+    pages choose their own language through the middleware, and test_i18n checks Chinese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

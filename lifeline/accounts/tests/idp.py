@@ -19,6 +19,7 @@ from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
 
+from lifeline.accounts.saml.client import teach_pairwise_id
 from lifeline.accounts.saml.keys import generate_key_pair
 
 XMLSEC = "/usr/bin/xmlsec1"
@@ -30,7 +31,7 @@ def other_sp(sp_metadata: str) -> str:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -58,13 +59,17 @@ class LoopbackIdP:
         self.entity_id = f"{self.base}/idp/shibboleth"
         for name in ("idp", "rogue"):
             if not (self.folder / f"{name}.key").exists():
-                generate_key_pair(self.folder / f"{name}.key", self.folder / f"{name}.crt", f"{name}.{self.scope}")
+                generate_key_pair(
+                    self.folder / f"{name}.key", self.folder / f"{name}.crt", f"{name}.{self.scope}"
+                )
         self.identity = self.identity or {
             "eduPersonPrincipalName": [f"alice@{self.scope}"],
             "eduPersonScopedAffiliation": [f"student@{self.scope}", f"member@{self.scope}"],
             "displayName": ["李爱丽"],
         }
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -81,18 +86,25 @@ class LoopbackIdP:
             "service": {
                 "idp": {
                     "name": "Loopback IdP",
-                    "endpoints": {"single_sign_on_service": [(f"{self.base}/idp/sso", BINDING_HTTP_REDIRECT)]},
-                    "policy": {"default": {"lifetime": {"minutes": lifetime_minutes}, "name_form": NAME_FORMAT_URI}},
+                    "endpoints": {
+                        "single_sign_on_service": [(f"{self.base}/idp/sso", BINDING_HTTP_REDIRECT)]
+                    },
+                    "policy": {
+                        "default": {
+                            "lifetime": {"minutes": lifetime_minutes},
+                            "name_form": NAME_FORMAT_URI,
+                        }
+                    },
                     "name_id_format": [NAMEID_FORMAT_TRANSIENT],
                     "want_authn_requests_signed": True,
                 }
             },
-            # The other SP (same keys, another entity ID) lets the IdP issue a wrong-audience answer.
+            # Another SP (same keys, other entity ID) lets the IdP answer for the wrong audience.
             "metadata": {"inline": [sp_metadata, other_sp(sp_metadata)]} if sp_metadata else {},
         }
         config = IdPConfig()
         config.load(conf)
-        return config
+        return teach_pairwise_id(config)
 
     def metadata_xml(self) -> str:
         return create_metadata_string(None, config=self.config(""), valid=24).decode()
@@ -118,10 +130,13 @@ class LoopbackIdP:
         return [body.encode()]
 
     def answer(self, query: dict[str, str]) -> str:
-        # want_authn_requests_signed: pysaml2 verifies the redirect signature with the SP's metadata key.
+        # want_authn_requests_signed: pysaml2 checks the redirect signature with the SP's key.
         parsed = self.idp.parse_authn_request(
-            query["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=query.get("RelayState"),
-            sigalg=query.get("SigAlg"), signature=query.get("Signature"),
+            query["SAMLRequest"],
+            BINDING_HTTP_REDIRECT,
+            relay_state=query.get("RelayState"),
+            sigalg=query.get("SigAlg"),
+            signature=query.get("Signature"),
         )
         request = parsed.message
         self.requests_seen.append(request)
@@ -134,13 +149,18 @@ class LoopbackIdP:
             sp_entity_id=audience,
             name_id_policy=request.name_id_policy,
             userid="alice",
-            authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+            authn={
+                "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+            },
             sign_assertion=True,
             sign_response=True,
         )
         info = server.apply_binding(
-            BINDING_HTTP_POST, str(response), request.assertion_consumer_service_url,
-            query.get("RelayState", ""), response=True,
+            BINDING_HTTP_POST,
+            str(response),
+            request.assertion_consumer_service_url,
+            query.get("RelayState", ""),
+            response=True,
         )
         return str(info["data"])
 
@@ -148,4 +168,6 @@ class LoopbackIdP:
 def read_form(html: str) -> PostedAnswer:
     action = unescape(re.search(r'<form[^>]*action="([^"]+)"', html).group(1))  # type: ignore[union-attr]
     fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
-    return PostedAnswer(action, unescape(fields.get("SAMLResponse", "")), unescape(fields.get("RelayState", "")))
+    return PostedAnswer(
+        action, unescape(fields.get("SAMLResponse", "")), unescape(fields.get("RelayState", ""))
+    )

@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from lifeline.accounts.tests import world
 from lifeline.core.models import ApiToken
@@ -21,14 +21,18 @@ from lifeline.core.models import ApiToken
 EXAMPLES = int(os.environ.get("LIFELINE_FUZZ_EXAMPLES", "4"))
 
 
-@pytest.fixture(scope="session")
-def api_schema() -> Any:
+def _load_schema() -> Any:
+    # Loaded at collection (pytest-django has set Django up); the document needs no database.
     from lifeline.wsgi import application
 
-    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+    loaded = schemathesis.openapi.from_wsgi("/api/schema/", application)
+    # The coverage phase sends every boundary case of every parameter (hundreds per operation):
+    # too slow for every `make test`; random fuzzing with a few examples finds the 500s.
+    loaded.config.phases.update(phases=["examples", "fuzzing"])
+    return loaded
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+schema = _load_schema()
 
 
 @pytest.fixture
@@ -41,12 +45,15 @@ def admin_token(library_a: Any, admin_a: Any) -> str:
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
 def test_api_conforms_to_its_schema(case: Any, admin_token: str) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Bearer {admin_token}"},
-        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+        checks=[not_a_server_error, response_schema_conformance],
     )

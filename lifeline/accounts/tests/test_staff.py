@@ -28,24 +28,40 @@ def throttled(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_password_sign_in_works_and_redirects(client: Client, librarian_a: Any) -> None:
-    response = client.post("/accounts/login/", {"username": "librarian_a", "password": PASSWORD, "next": "/accounts/tokens/"})
+    response = client.post(
+        "/accounts/login/",
+        {"username": "librarian_a", "password": PASSWORD, "next": "/accounts/tokens/"},
+    )
     assert response.status_code == 302 and response["Location"] == "/accounts/tokens/"
     assert client.session["_auth_user_id"] == str(librarian_a.pk)
 
 
 @pytest.mark.django_db
-def test_repeated_wrong_passwords_lock_the_account(client: Client, librarian_a: Any, throttled: None) -> None:
+def test_repeated_wrong_passwords_lock_the_account(
+    client: Client, librarian_a: Any, throttled: None
+) -> None:
     for attempt in range(3):
-        response = client.post("/accounts/login/", {"username": "librarian_a", "password": "wrong password!"})
+        response = client.post(
+            "/accounts/login/", {"username": "librarian_a", "password": "wrong password!"}
+        )
         assert response.status_code == (200 if attempt < 2 else 429)
     # Even the right password is refused now, with a page saying why.
-    response = client.post("/accounts/login/", {"username": "librarian_a", "password": PASSWORD}, HTTP_COOKIE="lifeline_lang=en")
+    response = client.post(
+        "/accounts/login/",
+        {"username": "librarian_a", "password": PASSWORD},
+        HTTP_COOKIE="lifeline_lang=en",
+    )
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
     # Another address with the same user name is not locked out with it.
     other = Client(REMOTE_ADDR="10.9.9.9")
-    assert other.post("/accounts/login/", {"username": "librarian_a", "password": PASSWORD}).status_code == 302
+    assert (
+        other.post(
+            "/accounts/login/", {"username": "librarian_a", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
 
 
 @pytest.mark.django_db
@@ -61,9 +77,14 @@ def test_totp_setup_then_sign_in_needs_the_code(admin_a: Any) -> None:
     assert staff.get("/accounts/two-factor/").status_code == 200
     assert staff.post("/accounts/two-factor/", {"action": "start"}).status_code == 302
     page = staff.get("/accounts/two-factor/").content.decode()
-    assert "<svg" in page and "otpauth" not in page  # the QR is drawn here, the URI never leaves in clear
+    assert (
+        "<svg" in page and "otpauth" not in page
+    )  # the QR is drawn here, the URI never leaves in clear
     device = TOTPDevice.objects.get(user=admin_a)
-    wrong = staff.post("/accounts/two-factor/", {"action": "confirm", "token": "000000" if code_for(device) != "000000" else "111111"})
+    wrong = staff.post(
+        "/accounts/two-factor/",
+        {"action": "confirm", "token": "000000" if code_for(device) != "000000" else "111111"},
+    )
     assert wrong.status_code == 200 and not TOTPDevice.objects.get(pk=device.pk).confirmed
     device.refresh_from_db()
     device.throttle_reset()
@@ -73,7 +94,10 @@ def test_totp_setup_then_sign_in_needs_the_code(admin_a: Any) -> None:
 
     # A fresh sign-in: the password alone does not sign in.
     browser = Client()
-    response = browser.post("/accounts/login/", {"username": "admin_a", "password": PASSWORD, "next": "/accounts/tokens/"})
+    response = browser.post(
+        "/accounts/login/",
+        {"username": "admin_a", "password": PASSWORD, "next": "/accounts/tokens/"},
+    )
     assert response.status_code == 302 and response["Location"] == "/accounts/login/code/"
     assert "_auth_user_id" not in browser.session
     assert browser.get("/accounts/tokens/").status_code == 302
@@ -97,7 +121,9 @@ def test_code_step_without_password_step_goes_back_to_login(client: Client) -> N
 
 
 @pytest.mark.django_db
-def test_tokens_page_lists_issues_and_revokes(admin_a: Any, librarian_a: Any, librarian_b: Any) -> None:
+def test_tokens_page_lists_issues_and_revokes(
+    admin_a: Any, librarian_a: Any, librarian_b: Any
+) -> None:
     mine, _ = ApiToken.issue(librarian_a, "harvester")
     theirs, _ = ApiToken.issue(librarian_b, "other library's script")
     page = client_for(librarian_a)
@@ -106,7 +132,9 @@ def test_tokens_page_lists_issues_and_revokes(admin_a: Any, librarian_a: Any, li
 
     created = page.post("/accounts/tokens/", {"name": "sushi import", "expires_in": "30"})
     assert created.status_code == 200
-    assert created["Cache-Control"].startswith("max-age=0") or "no-store" in created["Cache-Control"]
+    assert (
+        created["Cache-Control"].startswith("max-age=0") or "no-store" in created["Cache-Control"]
+    )
     token = ApiToken.objects.get(name="sushi import")
     secret = created.content.decode().split('<code class="secret">')[1].split("<")[0]
     assert ApiToken.hash(secret) == token.digest and token.expires_at is not None

@@ -35,7 +35,9 @@ class Walked:
     name: str
 
 
-def _routes(patterns: list[Any], prefix: str = "", name_prefix: str = "") -> Iterator[tuple[str, str]]:
+def _routes(
+    patterns: list[Any], prefix: str = "", name_prefix: str = ""
+) -> Iterator[tuple[str, str]]:
     for p in patterns:
         piece = p.pattern._route if isinstance(p.pattern, RoutePattern) else _regex_route(p.pattern)
         if isinstance(p, URLResolver):
@@ -74,7 +76,12 @@ def library_values(library: Any) -> dict[str, list[str]]:
             for field in model._meta.fields:
                 if field.get_internal_type() == "UUIDField":
                     uuids.append(str(getattr(row, field.name)))
-    return {"int": ints[:MAX_IDS] or ["1"], "slug": slugs, "uuid": uuids or [str(uuid.uuid4())], "path": ["x"]}
+    return {
+        "int": ints[:MAX_IDS] or ["1"],
+        "slug": slugs,
+        "uuid": uuids or [str(uuid.uuid4())],
+        "path": ["x"],
+    }
 
 
 def _candidates(conv: str, name: str, values: dict[str, list[str]]) -> list[str]:

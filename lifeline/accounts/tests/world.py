@@ -31,25 +31,49 @@ def build(library: Any, text: str = "") -> World:
     """Records of `library`; `text` (e.g. a <script> payload) is put into every name."""
     mark = text or "MARKER"
     vendor = Vendor.objects.create(
-        library=library, key="cnki", name=f"{text}CNKI", contact_name="MARKER-VENDOR-CONTACT",
-        phone="MARKER-555-0199", email="marker-vendor@secret.example", notes="MARKER-VENDOR-NOTES",
+        library=library,
+        key="cnki",
+        name=f"{text}CNKI",
+        contact_name="MARKER-VENDOR-CONTACT",
+        phone="MARKER-555-0199",
+        email="marker-vendor@secret.example",
+        notes="MARKER-VENDOR-NOTES",
         escalation_name="MARKER-ESCALATION",
     )
     category = Category.objects.create(library=library, language="zh", name=f"{text}综合")
     resource = Resource.objects.create(
-        library=library, key="cnki-journals", name=f"{text}中国知网", vendor=vendor, category=category,
-        description=f"{text}期刊全文", homepage="https://www.cnki.net/",
+        library=library,
+        key="cnki-journals",
+        name=f"{text}中国知网",
+        vendor=vendor,
+        category=category,
+        description=f"{text}期刊全文",
+        homepage="https://www.cnki.net/",
     )
     AccessRoute.objects.create(
-        resource=resource, kind=RouteKind.ACCOUNT, label=f"{text}shared", url="https://www.cnki.net/",
-        account_username="MARKER-ACCOUNT-USER", account_password="MARKER-ACCOUNT-PASSWORD",
+        resource=resource,
+        kind=RouteKind.ACCOUNT,
+        label=f"{text}shared",
+        url="https://www.cnki.net/",
+        account_username="MARKER-ACCOUNT-USER",
+        account_password="MARKER-ACCOUNT-PASSWORD",
     )
-    AccessRoute.objects.create(resource=resource, kind=RouteKind.CARSI, url="https://fsso.cnki.net/", label=f"{text}CARSI")
+    AccessRoute.objects.create(
+        resource=resource, kind=RouteKind.CARSI, url="https://fsso.cnki.net/", label=f"{text}CARSI"
+    )
     other = get_user_model().objects.create_user("patron_secret", password=None)
-    Patron.objects.create(user=other, library=library, display_name=f"{text}MARKER-PATRON-NAME", phone="MARKER-PATRON-PHONE")
+    Patron.objects.create(
+        user=other,
+        library=library,
+        display_name=f"{text}MARKER-PATRON-NAME",
+        phone="MARKER-PATRON-PHONE",
+    )
     SamlIdentityProvider.objects.create(
-        library=library, entity_id="https://idp.nefu.edu.cn/idp/shibboleth", name=f"{text}东北林业大学",
-        scopes="nefu.edu.cn", metadata_xml=IDP_METADATA,
+        library=library,
+        entity_id="https://idp.nefu.edu.cn/idp/shibboleth",
+        name=f"{text}东北林业大学",
+        scopes="nefu.edu.cn",
+        metadata_xml=IDP_METADATA,
     )
     staff = library.memberships.select_related("user").first()
     if staff is not None:
@@ -58,8 +82,13 @@ def build(library: Any, text: str = "") -> World:
     return World(
         library=library,
         staff_only=[
-            "MARKER-VENDOR-CONTACT", "MARKER-555-0199", "marker-vendor@secret.example", "MARKER-VENDOR-NOTES",
-            "MARKER-ESCALATION", "MARKER-PATRON-NAME", "MARKER-PATRON-PHONE",
+            "MARKER-VENDOR-CONTACT",
+            "MARKER-555-0199",
+            "marker-vendor@secret.example",
+            "MARKER-VENDOR-NOTES",
+            "MARKER-ESCALATION",
+            "MARKER-PATRON-NAME",
+            "MARKER-PATRON-PHONE",
         ],
         patron_may_see=["MARKER-ACCOUNT-PASSWORD"],
     )

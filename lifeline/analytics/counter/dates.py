@@ -10,7 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 _NAMED = re.compile(r"^([A-Za-z]{3})[A-Za-z]*[-\s/.]+(\d{2}|\d{4})$")
 _ISO = re.compile(r"^(\d{4})[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?)?月?(?:[ T]00:00(?::00)?)?$")
 _US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -42,7 +47,13 @@ def parse_month(value: object) -> dt.date | None:
     if m := _US.match(text):
         # Month-first (US Excel) unless that is impossible; day 1 either way for month headers.
         first, second = int(m.group(1)), int(m.group(2))
-        month = first if first <= 12 and second == 1 else second if second <= 12 and first == 1 else first
+        month = (
+            first
+            if first <= 12 and second == 1
+            else second
+            if second <= 12 and first == 1
+            else first
+        )
         return dt.date(int(m.group(3)), month, 1) if 1 <= month <= 12 else None
     if re.fullmatch(r"\d{5}(\.0+)?", text):
         return _serial(float(text))

@@ -22,10 +22,37 @@ from lifeline.analytics.counter.spec import ATTRIBUTES, SPECS, ReportSpec, norma
 MAX_PROBLEMS = 50
 ID_COLUMNS = ("DOI", "Proprietary_ID", "ISBN", "Print_ISSN", "Online_ISSN", "URI")
 # JSON Item_ID types (R5.0 list form and R5.1 dict form) → our identifier slots.
-ID_TYPES = {"DOI": 0, "Proprietary": 1, "Proprietary_ID": 1, "ISBN": 2, "Print_ISSN": 3, "Online_ISSN": 4, "URI": 5}
-TSV_HEADER_FIELDS = ("Report_Name", "Report_ID", "Release", "Institution_Name", "Metric_Types", "Report_Filters",
-                     "Report_Attributes", "Exceptions", "Reporting_Period", "Created", "Created_By")
-JSON_HEADER_FIELDS = ("Report_Name", "Report_ID", "Release", "Institution_Name", "Created", "Created_By", "Report_Filters")
+ID_TYPES = {
+    "DOI": 0,
+    "Proprietary": 1,
+    "Proprietary_ID": 1,
+    "ISBN": 2,
+    "Print_ISSN": 3,
+    "Online_ISSN": 4,
+    "URI": 5,
+}
+TSV_HEADER_FIELDS = (
+    "Report_Name",
+    "Report_ID",
+    "Release",
+    "Institution_Name",
+    "Metric_Types",
+    "Report_Filters",
+    "Report_Attributes",
+    "Exceptions",
+    "Reporting_Period",
+    "Created",
+    "Created_By",
+)
+JSON_HEADER_FIELDS = (
+    "Report_Name",
+    "Report_ID",
+    "Release",
+    "Institution_Name",
+    "Created",
+    "Created_By",
+    "Report_Filters",
+)
 
 # (platform, database, (title, doi, proprietary, isbn, print_issn, online_issn, uri), metric, month, count)
 ItemKey = tuple[str, str, str, str, str, str, str]
@@ -41,7 +68,11 @@ class Problem:
     def __str__(self) -> str:
         where = []
         if self.line is not None:
-            where.append(_("line %(line)s") % {"line": self.line} if isinstance(self.line, int) else str(self.line))
+            where.append(
+                _("line %(line)s") % {"line": self.line}
+                if isinstance(self.line, int)
+                else str(self.line)
+            )
         if self.column:
             where.append(_("column “%(column)s”") % {"column": self.column})
         return f"{', '.join(where)}: {self.message}" if where else self.message
@@ -110,7 +141,15 @@ def parse_report(data: bytes, filename: str = "") -> ParsedReport:
     if stripped[:1] in "{[":
         return parse_json(stripped)
     if stripped[:1] == "<":
-        raise CounterError([Problem(_("The file is HTML or XML, not a COUNTER report (perhaps a login or error page)."))])
+        raise CounterError(
+            [
+                Problem(
+                    _(
+                        "The file is HTML or XML, not a COUNTER report (perhaps a login or error page)."
+                    )
+                )
+            ]
+        )
     first_line = stripped.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line or filename.lower().endswith(".tsv") else ","
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
@@ -135,8 +174,10 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
 
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged zip  # noqa: BLE001
-        raise CounterError([Problem(_("The spreadsheet cannot be opened: %(error)s") % {"error": exc})]) from exc
+    except Exception as exc:  # openpyxl raises many kinds for a damaged zip
+        raise CounterError(
+            [Problem(_("The spreadsheet cannot be opened: %(error)s") % {"error": exc})]
+        ) from exc
     ws = wb.worksheets[0]
     rows = [["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)]
     wb.close()
@@ -166,7 +207,9 @@ def _count(value: Any, problems: _Collector, line: int | str, column: str) -> in
             except ValueError:
                 as_float = None
             if as_float is None or not as_float.is_integer():
-                problems.add(_("“%(value)s” is not a whole number.") % {"value": value}, line, column)
+                problems.add(
+                    _("“%(value)s” is not a whole number.") % {"value": value}, line, column
+                )
                 return None
             number = int(as_float)
     if number < 0:
@@ -175,31 +218,53 @@ def _count(value: Any, problems: _Collector, line: int | str, column: str) -> in
     return number
 
 
-def _spec_for(report_id: str, release_raw: str, problems: _Collector, where: str) -> tuple[ReportSpec | None, str]:
+def _spec_for(
+    report_id: str, release_raw: str, problems: _Collector, where: str
+) -> tuple[ReportSpec | None, str]:
     release = normalise_release(str(release_raw))
     if release is None:
-        problems.add(_("Release “%(release)s” is not 5, 5.0 or 5.1.") % {"release": release_raw}, where, "Release")
+        problems.add(
+            _("Release “%(release)s” is not 5, 5.0 or 5.1.") % {"release": release_raw},
+            where,
+            "Release",
+        )
         return None, ""
     spec = SPECS[release].get(str(report_id).strip().upper())
     if spec is None:
         problems.add(
-            _("Report_ID “%(id)s” is not a COUNTER report or standard view (PR, DR, TR, IR and their views).") % {"id": report_id},
-            where, "Report_ID",
+            _(
+                "Report_ID “%(id)s” is not a COUNTER report or standard view (PR, DR, TR, IR and their views)."
+            )
+            % {"id": report_id},
+            where,
+            "Report_ID",
         )
     return spec, release
 
 
-def _check_attributes(spec: ReportSpec, present: set[str], problems: _Collector, where: str | int) -> None:
+def _check_attributes(
+    spec: ReportSpec, present: set[str], problems: _Collector, where: str | int
+) -> None:
     if spec.attributes is not None:
         missing, extra = spec.attributes - present, present - spec.attributes
     else:
         missing, extra = set(), present - spec.allowed
     if missing:
-        problems.add(_("%(id)s must have the column(s) %(cols)s; the file does not (is the Report_ID right?).")
-                     % {"id": spec.code, "cols": ", ".join(sorted(missing))}, where)
+        problems.add(
+            _(
+                "%(id)s must have the column(s) %(cols)s; the file does not (is the Report_ID right?)."
+            )
+            % {"id": spec.code, "cols": ", ".join(sorted(missing))},
+            where,
+        )
     if extra:
-        problems.add(_("%(id)s may not have the column(s) %(cols)s; the file has them (is the Report_ID right?).")
-                     % {"id": spec.code, "cols": ", ".join(sorted(extra))}, where)
+        problems.add(
+            _(
+                "%(id)s may not have the column(s) %(cols)s; the file has them (is the Report_ID right?)."
+            )
+            % {"id": spec.code, "cols": ", ".join(sorted(extra))},
+            where,
+        )
 
 
 # --- tabular (TSV, CSV, XLSX) ----------------------------------------------------------------
@@ -212,12 +277,24 @@ def _cell(row: list[Any], index: int) -> str:
 def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
     problems = _Collector()
     header_at = next(
-        (i for i, row in enumerate(rows[:60]) if _cell(row, 0).lstrip("\ufeff") in {"Platform", "Database", "Title", "Item"}
-         and "Metric_Type" in [str(c).strip() for c in row]),
+        (
+            i
+            for i, row in enumerate(rows[:60])
+            if _cell(row, 0).lstrip("\ufeff") in {"Platform", "Database", "Title", "Item"}
+            and "Metric_Type" in [str(c).strip() for c in row]
+        ),
         None,
     )
     if header_at is None:
-        raise CounterError([Problem(_("No column heading row found (a row starting Platform, Database, Title or Item with a Metric_Type column)."))])
+        raise CounterError(
+            [
+                Problem(
+                    _(
+                        "No column heading row found (a row starting Platform, Database, Title or Item with a Metric_Type column)."
+                    )
+                )
+            ]
+        )
     header: dict[str, Any] = {}
     for row in rows[:header_at]:
         key = _cell(row, 0).lstrip("\ufeff")
@@ -227,7 +304,9 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
         if name not in header:
             problems.add(_("The header has no %(field)s row.") % {"field": name}, None, name)
     problems.raise_if_any()
-    spec, release = _spec_for(str(header["Report_ID"]), str(header["Release"]), problems, "Report_ID")
+    spec, release = _spec_for(
+        str(header["Report_ID"]), str(header["Release"]), problems, "Report_ID"
+    )
     period = _reporting_period(str(header["Reporting_Period"]), problems)
     problems.raise_if_any()
     assert spec is not None and period is not None
@@ -239,11 +318,19 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
     line_of_header = header_at + 1
     index = {name: i for i, name in enumerate(columns)}
     if columns[0] != spec.name_column:
-        problems.add(_("%(id)s starts with the column %(expected)s, the file with %(found)s (is the Report_ID right?).")
-                     % {"id": spec.code, "expected": spec.name_column, "found": columns[0]}, line_of_header, columns[0])
+        problems.add(
+            _(
+                "%(id)s starts with the column %(expected)s, the file with %(found)s (is the Report_ID right?)."
+            )
+            % {"id": spec.code, "expected": spec.name_column, "found": columns[0]},
+            line_of_header,
+            columns[0],
+        )
     for required in ("Platform", "Metric_Type", "Reporting_Period_Total"):
         if required not in index:
-            problems.add(_("The column %(col)s is missing.") % {"col": required}, line_of_header, required)
+            problems.add(
+                _("The column %(col)s is missing.") % {"col": required}, line_of_header, required
+            )
     _check_attributes(spec, {c for c in columns if c in ATTRIBUTES}, problems, line_of_header)
     problems.raise_if_any()
 
@@ -253,7 +340,11 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
         raw = rows[header_at][i]
         month = parse_month(raw)
         if month is None:
-            problems.add(_("“%(value)s” is not a month.") % {"value": raw}, line_of_header, columns[i] or str(i + 1))
+            problems.add(
+                _("“%(value)s” is not a month.") % {"value": raw},
+                line_of_header,
+                columns[i] or str(i + 1),
+            )
         else:
             month_cols.append((i, month))
     expected = month_range(begin, end)
@@ -264,35 +355,62 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
         missing = [m for m in expected if m not in found]
         outside = [m for m in found if m not in expected]
         if missing:
-            problems.add(_("Months of the reporting period have no column: %(months)s.")
-                         % {"months": ", ".join(f"{m:%Y-%m}" for m in missing)}, line_of_header)
+            problems.add(
+                _("Months of the reporting period have no column: %(months)s.")
+                % {"months": ", ".join(f"{m:%Y-%m}" for m in missing)},
+                line_of_header,
+            )
         if outside:
-            problems.add(_("Columns for months outside the reporting period %(begin)s – %(end)s: %(months)s.")
-                         % {"begin": begin, "end": end, "months": ", ".join(f"{m:%Y-%m}" for m in outside)}, line_of_header)
+            problems.add(
+                _(
+                    "Columns for months outside the reporting period %(begin)s – %(end)s: %(months)s."
+                )
+                % {"begin": begin, "end": end, "months": ", ".join(f"{m:%Y-%m}" for m in outside)},
+                line_of_header,
+            )
     problems.raise_if_any()
 
     parsed = ParsedReport(
-        report_id=spec.code, release=release, report_name=str(header.get("Report_Name", "")),
-        institution_name=str(header.get("Institution_Name", "")), customer_id=_customer_id(header),
-        created_by=str(header.get("Created_By", "")), begin=begin, end=end, file_format=file_format,
-        exceptions=_tsv_exceptions(str(header.get("Exceptions", ""))), monthly_details=bool(month_cols),
+        report_id=spec.code,
+        release=release,
+        report_name=str(header.get("Report_Name", "")),
+        institution_name=str(header.get("Institution_Name", "")),
+        customer_id=_customer_id(header),
+        created_by=str(header.get("Created_By", "")),
+        begin=begin,
+        end=end,
+        file_format=file_format,
+        exceptions=_tsv_exceptions(str(header.get("Exceptions", ""))),
+        monthly_details=bool(month_cols),
     )
     metric_at, platform_at = index["Metric_Type"], index["Platform"]
     database_at = index.get("Database")
     title_at = 0 if spec.family in {"TR", "IR"} else None
     id_at = [index.get(c) for c in ID_COLUMNS]
     append = parsed.rows.append
-    for offset, row in enumerate(rows[header_at + 1:]):
+    for offset, row in enumerate(rows[header_at + 1 :]):
         line = header_at + 2 + offset
         if not any(str(c).strip() for c in row):
             continue
         metric = _cell(row, metric_at)
         if metric not in spec.metrics:
-            problems.add(_("%(metric)s is not a metric type of %(id)s (allowed: %(allowed)s).")
-                         % {"metric": metric or "∅", "id": spec.code, "allowed": ", ".join(sorted(spec.metrics))}, line, "Metric_Type")
+            problems.add(
+                _("%(metric)s is not a metric type of %(id)s (allowed: %(allowed)s).")
+                % {
+                    "metric": metric or "∅",
+                    "id": spec.code,
+                    "allowed": ", ".join(sorted(spec.metrics)),
+                },
+                line,
+                "Metric_Type",
+            )
             continue
         if len(row) < len(columns):
-            problems.add(_("The row has %(found)s cells, the headings %(expected)s.") % {"found": len(row), "expected": len(columns)}, line)
+            problems.add(
+                _("The row has %(found)s cells, the headings %(expected)s.")
+                % {"found": len(row), "expected": len(columns)},
+                line,
+            )
             continue
         platform = _cell(row, platform_at)
         if not platform:
@@ -315,18 +433,31 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
                 subtotal += n
                 append((platform, database, item, metric, month, n))
         if total is not None and total != subtotal:
-            problems.add(_("Reporting_Period_Total is %(total)s but the months add up to %(sum)s.")
-                         % {"total": total, "sum": subtotal}, line, "Reporting_Period_Total")
+            problems.add(
+                _("Reporting_Period_Total is %(total)s but the months add up to %(sum)s.")
+                % {"total": total, "sum": subtotal},
+                line,
+                "Reporting_Period_Total",
+            )
     problems.raise_if_any()
     return parsed
 
 
 def _reporting_period(text: str, problems: _Collector) -> tuple[dt.date, dt.date] | None:
     parts = dict(p.split("=", 1) for p in (s.strip() for s in text.split(";")) if "=" in p)
-    begin, end = parse_day(parts.get("Begin_Date", "").strip()), parse_day(parts.get("End_Date", "").strip())
+    begin, end = (
+        parse_day(parts.get("Begin_Date", "").strip()),
+        parse_day(parts.get("End_Date", "").strip()),
+    )
     if begin is None or end is None:
-        problems.add(_("Reporting_Period must read “Begin_Date=yyyy-mm-dd; End_Date=yyyy-mm-dd”, not “%(value)s”.") % {"value": text},
-                     None, "Reporting_Period")
+        problems.add(
+            _(
+                "Reporting_Period must read “Begin_Date=yyyy-mm-dd; End_Date=yyyy-mm-dd”, not “%(value)s”."
+            )
+            % {"value": text},
+            None,
+            "Reporting_Period",
+        )
         return None
     if end < begin:
         problems.add(_("The reporting period ends before it begins."), None, "Reporting_Period")
@@ -343,7 +474,12 @@ def _tsv_exceptions(text: str) -> list[dict[str, Any]]:
     for part in (p.strip() for p in text.split(";")):
         if part:
             code, _sep, message = part.partition(":")
-            out.append({"Code": int(code) if code.strip().isdigit() else code.strip(), "Message": message.strip()})
+            out.append(
+                {
+                    "Code": int(code) if code.strip().isdigit() else code.strip(),
+                    "Message": message.strip(),
+                }
+            )
     return out
 
 
@@ -355,13 +491,28 @@ def parse_json(text: str) -> ParsedReport:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         cut = exc.pos >= len(text.rstrip()) - 1
-        message = (_("The JSON ends too early (the file is cut short): %(error)s") if cut else _("The JSON is malformed: %(error)s")) % {"error": exc.msg}
+        message = (
+            _("The JSON ends too early (the file is cut short): %(error)s")
+            if cut
+            else _("The JSON is malformed: %(error)s")
+        ) % {"error": exc.msg}
         raise CounterError([Problem(message, exc.lineno, str(exc.colno))]) from exc
-    if isinstance(doc, list) or (isinstance(doc, dict) and "Report_Header" not in doc and ("Code" in doc or "Exception" in doc)):
+    if isinstance(doc, list) or (
+        isinstance(doc, dict)
+        and "Report_Header" not in doc
+        and ("Code" in doc or "Exception" in doc)
+    ):
         first = doc[0] if isinstance(doc, list) and doc else doc
         code = first.get("Code", "?") if isinstance(first, dict) else "?"
         message = first.get("Message", "") if isinstance(first, dict) else ""
-        raise CounterError([Problem(_("This is a SUSHI exception (%(code)s %(message)s), not a report.") % {"code": code, "message": message})])
+        raise CounterError(
+            [
+                Problem(
+                    _("This is a SUSHI exception (%(code)s %(message)s), not a report.")
+                    % {"code": code, "message": message}
+                )
+            ]
+        )
     if not isinstance(doc, dict) or not isinstance(doc.get("Report_Header"), dict):
         raise CounterError([Problem(_("The JSON has no Report_Header object."), "Report_Header")])
     problems = _Collector()
@@ -370,24 +521,38 @@ def parse_json(text: str) -> ParsedReport:
         if name not in head:
             problems.add(_("The header has no %(field)s.") % {"field": name}, "Report_Header", name)
     problems.raise_if_any()
-    spec, release = _spec_for(str(head["Report_ID"]), str(head["Release"]), problems, "Report_Header")
+    spec, release = _spec_for(
+        str(head["Report_ID"]), str(head["Release"]), problems, "Report_Header"
+    )
     filters = _json_filters(head.get("Report_Filters"))
     begin, end = parse_day(filters.get("Begin_Date")), parse_day(filters.get("End_Date"))
     if begin is None or end is None:
-        problems.add(_("Report_Filters must give Begin_Date and End_Date."), "Report_Header.Report_Filters")
+        problems.add(
+            _("Report_Filters must give Begin_Date and End_Date."), "Report_Header.Report_Filters"
+        )
     items = doc.get("Report_Items", [])
     if not isinstance(items, list):
         problems.add(_("Report_Items must be a list."), "Report_Items")
     problems.raise_if_any()
     assert spec is not None and begin is not None and end is not None
     parsed = ParsedReport(
-        report_id=spec.code, release=release, report_name=str(head.get("Report_Name", "")),
-        institution_name=str(head.get("Institution_Name", "")), customer_id=str(head.get("Customer_ID", "")),
-        created_by=str(head.get("Created_By", "")), begin=begin, end=end, file_format="json",
+        report_id=spec.code,
+        release=release,
+        report_name=str(head.get("Report_Name", "")),
+        institution_name=str(head.get("Institution_Name", "")),
+        customer_id=str(head.get("Customer_ID", "")),
+        created_by=str(head.get("Created_By", "")),
+        begin=begin,
+        end=end,
+        file_format="json",
         exceptions=[e for e in head.get("Exceptions", []) or [] if isinstance(e, dict)],
     )
     months = set(parsed.months)
-    reader = _Json51(spec, parsed, months, problems) if release == "5.1" else _Json50(spec, parsed, months, problems)
+    reader = (
+        _Json51(spec, parsed, months, problems)
+        if release == "5.1"
+        else _Json50(spec, parsed, months, problems)
+    )
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             problems.add(_("A report item must be an object."), f"Report_Items[{i}]")
@@ -421,7 +586,9 @@ def _json_ids(raw: Any) -> list[str]:
 
 
 class _JsonReader:
-    def __init__(self, spec: ReportSpec, parsed: ParsedReport, months: set[dt.date], problems: _Collector) -> None:
+    def __init__(
+        self, spec: ReportSpec, parsed: ParsedReport, months: set[dt.date], problems: _Collector
+    ) -> None:
         self.spec, self.parsed, self.months, self.problems = spec, parsed, months, problems
 
     def key(self, item: dict[str, Any], title_field: str) -> ItemKey | None:
@@ -430,10 +597,27 @@ class _JsonReader:
         ids = _json_ids(item.get("Item_ID"))
         return (str(item.get(title_field, "")), ids[0], ids[1], ids[2], ids[3], ids[4], ids[5])
 
-    def emit(self, platform: str, database: str, key: ItemKey | None, metric: str, month: dt.date | None, count: Any, where: str) -> None:
+    def emit(
+        self,
+        platform: str,
+        database: str,
+        key: ItemKey | None,
+        metric: str,
+        month: dt.date | None,
+        count: Any,
+        where: str,
+    ) -> None:
         if metric not in self.spec.metrics:
-            self.problems.add(_("%(metric)s is not a metric type of %(id)s (allowed: %(allowed)s).")
-                              % {"metric": metric, "id": self.spec.code, "allowed": ", ".join(sorted(self.spec.metrics))}, where, "Metric_Type")
+            self.problems.add(
+                _("%(metric)s is not a metric type of %(id)s (allowed: %(allowed)s).")
+                % {
+                    "metric": metric,
+                    "id": self.spec.code,
+                    "allowed": ", ".join(sorted(self.spec.metrics)),
+                },
+                where,
+                "Metric_Type",
+            )
             return
         if month is None or month not in self.months:
             self.problems.add(_("The month is missing or outside the reporting period."), where)
@@ -465,7 +649,15 @@ class _Json50(_JsonReader):
             month = begin.replace(day=1) if begin else None
             for n, inst in enumerate(perf.get("Instance") or [] if isinstance(perf, dict) else []):
                 if isinstance(inst, dict):
-                    self.emit(platform, database, key, str(inst.get("Metric_Type", "")), month, inst.get("Count"), f"{here}.Instance[{n}]")
+                    self.emit(
+                        platform,
+                        database,
+                        key,
+                        str(inst.get("Metric_Type", "")),
+                        month,
+                        inst.get("Count"),
+                        f"{here}.Instance[{n}]",
+                    )
 
 
 class _Json51(_JsonReader):
@@ -491,4 +683,12 @@ class _Json51(_JsonReader):
                     self.problems.add(_("Counts must be given per month."), here, metric)
                     continue
                 for month_text, count in by_month.items():
-                    self.emit(platform, database, key, metric, parse_day(month_text), count, f"{here}.Performance.{metric}.{month_text}")
+                    self.emit(
+                        platform,
+                        database,
+                        key,
+                        metric,
+                        parse_day(month_text),
+                        count,
+                        f"{here}.Performance.{metric}.{month_text}",
+                    )

@@ -32,17 +32,35 @@ class ReportSpec:
 FAMILY_COLUMN = {"PR": "Platform", "DR": "Database", "TR": "Title", "IR": "Item"}
 
 
-def _spec(code: str, metrics: tuple[str, ...], attrs: tuple[str, ...] | None, allowed: tuple[str, ...] = ()) -> ReportSpec:
+def _spec(
+    code: str,
+    metrics: tuple[str, ...],
+    attrs: tuple[str, ...] | None,
+    allowed: tuple[str, ...] = (),
+) -> ReportSpec:
     family = code[:2]
     return ReportSpec(
-        code, family, FAMILY_COLUMN[family], frozenset(metrics),
-        None if attrs is None else frozenset(attrs), frozenset(allowed or attrs or ()),
+        code,
+        family,
+        FAMILY_COLUMN[family],
+        frozenset(metrics),
+        None if attrs is None else frozenset(attrs),
+        frozenset(allowed or attrs or ()),
     )
 
 
 _R50 = [
     _spec("PR", ("Searches_Platform", *INV, *REQ, *TITLE), None, ("Data_Type", "Access_Method")),
-    _spec("PR_P1", ("Searches_Platform", "Total_Item_Requests", "Unique_Item_Requests", "Unique_Title_Requests"), ()),
+    _spec(
+        "PR_P1",
+        (
+            "Searches_Platform",
+            "Total_Item_Requests",
+            "Unique_Item_Requests",
+            "Unique_Title_Requests",
+        ),
+        (),
+    ),
     _spec("DR", (*SEARCHES_DB, *INV, *REQ, *TITLE, *DENIALS), None, ("Data_Type", "Access_Method")),
     _spec("DR_D1", (*SEARCHES_DB, "Total_Item_Investigations", "Total_Item_Requests"), ()),
     _spec("DR_D2", DENIALS, ()),
@@ -61,11 +79,25 @@ _R50 = [
 # R5.1 dropped Section_Type, added Data_Type to several views and Unique_Item_* to DR_D1 / IR_M1.
 _R51 = [
     _spec("PR", ("Searches_Platform", *INV, *REQ, *TITLE), None, ("Data_Type", "Access_Method")),
-    _spec("PR_P1", ("Searches_Platform", "Total_Item_Requests", "Unique_Item_Requests", "Unique_Title_Requests"), ("Data_Type",)),
+    _spec(
+        "PR_P1",
+        (
+            "Searches_Platform",
+            "Total_Item_Requests",
+            "Unique_Item_Requests",
+            "Unique_Title_Requests",
+        ),
+        ("Data_Type",),
+    ),
     _spec("DR", (*SEARCHES_DB, *INV, *REQ, *TITLE, *DENIALS), None, ("Data_Type", "Access_Method")),
     _spec("DR_D1", (*SEARCHES_DB, *INV, *REQ), ()),
     _spec("DR_D2", DENIALS, ()),
-    _spec("TR", (*INV, *REQ, *TITLE, *DENIALS), None, ("Data_Type", "YOP", "Access_Type", "Access_Method")),
+    _spec(
+        "TR",
+        (*INV, *REQ, *TITLE, *DENIALS),
+        None,
+        ("Data_Type", "YOP", "Access_Type", "Access_Method"),
+    ),
     _spec("TR_B1", ("Total_Item_Requests", "Unique_Title_Requests"), ("Data_Type", "YOP")),
     _spec("TR_B2", DENIALS, ("Data_Type", "YOP")),
     _spec("TR_B3", (*INV, *REQ, *TITLE), ("Data_Type", "YOP", "Access_Type")),
@@ -77,12 +109,15 @@ _R51 = [
     _spec("IR_A1", REQ, ("Access_Type",)),
     _spec("IR_M1", REQ, ("Data_Type",)),
 ]
-SPECS: dict[str, dict[str, ReportSpec]] = {"5": {s.code: s for s in _R50}, "5.1": {s.code: s for s in _R51}}
+SPECS: dict[str, dict[str, ReportSpec]] = {
+    "5": {s.code: s for s in _R50},
+    "5.1": {s.code: s for s in _R51},
+}
 REPORT_CODES = sorted(SPECS["5.1"])
 
 
 def normalise_release(raw: str) -> str | None:
-    """"5", "5.0", "R5" → "5"; "5.1" → "5.1"; anything else → None."""
+    """ "5", "5.0", "R5" → "5"; "5.1" → "5.1"; anything else → None."""
     value = (raw or "").strip().upper().removeprefix("R")
     if value in {"5", "5.0", "5.0.1", "5.0.2", "5.0.3"}:
         return "5"

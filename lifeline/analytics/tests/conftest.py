@@ -18,9 +18,9 @@ def counter_data() -> Path:
 
 
 def sample_files() -> list[Path]:
-    return sorted(p for p in (COUNTER_DATA / "r50").glob("*") if p.suffix in {".json", ".tsv"}) + sorted(
-        p for p in (COUNTER_DATA / "r51").glob("*") if p.suffix in {".json", ".tsv"}
-    )
+    return sorted(
+        p for p in (COUNTER_DATA / "r50").glob("*") if p.suffix in {".json", ".tsv"}
+    ) + sorted(p for p in (COUNTER_DATA / "r51").glob("*") if p.suffix in {".json", ".tsv"})
 
 
 @pytest.fixture(autouse=True)

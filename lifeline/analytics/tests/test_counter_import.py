@@ -35,7 +35,7 @@ def expected_totals(path: Path) -> dict[str, int]:
         rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
         head = next(i for i, r in enumerate(rows) if "Metric_Type" in r)
         m, t = rows[head].index("Metric_Type"), rows[head].index("Reporting_Period_Total")
-        for r in rows[head + 1:]:
+        for r in rows[head + 1 :]:
             if len(r) > t and r[t].strip():
                 totals[r[m]] += int(r[t])
         return dict(totals)
@@ -83,7 +83,9 @@ def test_reimport_replaces_and_never_double_counts(library_a: Any, counter_data:
     data = (counter_data / "r51" / "TR_sample_r51.tsv").read_bytes()
     first = import_file(library_a, data, "tr.tsv")
     before = stored_totals(first)
-    second = import_file(library_a, (counter_data / "r51" / "TR_sample_r51.json").read_bytes(), "tr.json")
+    second = import_file(
+        library_a, (counter_data / "r51" / "TR_sample_r51.json").read_bytes(), "tr.json"
+    )
     assert second.replaced_rows == first.row_count
     assert list(UsageReport.objects.filter(library=library_a)) == [second]
     assert stored_totals(second) == before
@@ -91,25 +93,38 @@ def test_reimport_replaces_and_never_double_counts(library_a: Any, counter_data:
     assert AuditLog.objects.filter(action="import", model="analytics.UsageReport").count() == 2
 
 
-def test_other_library_is_untouched_by_reimport(library_a: Any, library_b: Any, counter_data: Path) -> None:
+def test_other_library_is_untouched_by_reimport(
+    library_a: Any, library_b: Any, counter_data: Path
+) -> None:
     data = (counter_data / "r50" / "Sample-PR.tsv").read_bytes()
     import_file(library_b, data, "pr.tsv")
     import_file(library_a, data, "pr.tsv")
     import_file(library_a, data, "pr.tsv")
     assert UsageReport.objects.filter(library=library_b).count() == 1
-    assert UsageRecord.objects.filter(report__library=library_b).count() == UsageRecord.objects.filter(report__library=library_a).count()
+    assert (
+        UsageRecord.objects.filter(report__library=library_b).count()
+        == UsageRecord.objects.filter(report__library=library_a).count()
+    )
 
 
 def test_platforms_map_to_resources_and_usage_between(library_a: Any, counter_data: Path) -> None:
-    resource = Resource.objects.create(library=library_a, key="p1", name="平台一", name_en="Platform 1")
+    resource = Resource.objects.create(
+        library=library_a, key="p1", name="平台一", name_en="Platform 1"
+    )
     import_file(library_a, (counter_data / "r51" / "PR_sample_r51.json").read_bytes(), "pr.json")
-    import_file(library_a, (counter_data / "r51" / "TRJ1_sample_r51.json").read_bytes(), "trj1.json")
+    import_file(
+        library_a, (counter_data / "r51" / "TRJ1_sample_r51.json").read_bytes(), "trj1.json"
+    )
     source = UsageSource.objects.get(library=library_a, platform="Platform 1")
     assert source.resource == resource
     # PR counts the platform: TR_J1 is a part of it and must not be added on top.
     pr = json.loads((counter_data / "r51" / "PR_sample_r51.json").read_text(encoding="utf-8-sig"))
-    jan = sum(ap["Performance"].get("Total_Item_Requests", {}).get("2022-01", 0)
-              for item in pr["Report_Items"] if item["Platform"] == "Platform 1" for ap in item["Attribute_Performance"])
+    jan = sum(
+        ap["Performance"].get("Total_Item_Requests", {}).get("2022-01", 0)
+        for item in pr["Report_Items"]
+        if item["Platform"] == "Platform 1"
+        for ap in item["Attribute_Performance"]
+    )
     assert usage_between(library_a, dt.date(2022, 1, 1), dt.date(2022, 1, 31)) == {resource.pk: jan}
     # Half a month counts half (spread evenly over the days).
     assert usage_between(library_a, dt.date(2022, 4, 1), dt.date(2022, 4, 15))[resource.pk] > 0
@@ -118,9 +133,18 @@ def test_platforms_map_to_resources_and_usage_between(library_a: Any, counter_da
 def test_denials_are_demand(library_a: Any, counter_data: Path) -> None:
     resource = Resource.objects.create(library=library_a, key="db1", name="Database 1")
     import_file(library_a, (counter_data / "r51" / "DRD2_sample_r51.tsv").read_bytes(), "drd2.tsv")
-    rows = list(csv.reader(io.StringIO((counter_data / "r51" / "DRD2_sample_r51.tsv").read_text(encoding="utf-8-sig")), delimiter="\t"))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                (counter_data / "r51" / "DRD2_sample_r51.tsv").read_text(encoding="utf-8-sig")
+            ),
+            delimiter="\t",
+        )
+    )
     expected = sum(int(r[6]) for r in rows if r and r[0] == "Database 1")
-    assert denials_between(library_a, dt.date(2022, 1, 1), dt.date(2022, 12, 31)) == {resource.pk: expected}
+    assert denials_between(library_a, dt.date(2022, 1, 1), dt.date(2022, 12, 31)) == {
+        resource.pk: expected
+    }
 
 
 # --- other formats and mangled files -------------------------------------------------------------
@@ -131,7 +155,9 @@ def tsv_rows(path: Path) -> list[list[str]]:
 
 
 def as_tsv(rows: list[list[Any]], bom: bool = True) -> bytes:
-    return (("\ufeff" if bom else "") + "\n".join("\t".join(str(c) for c in r) for r in rows)).encode()
+    return (
+        ("\ufeff" if bom else "") + "\n".join("\t".join(str(c) for c in r) for r in rows)
+    ).encode()
 
 
 def test_csv_and_xlsx_with_excel_mangled_month_headings(library_a: Any, counter_data: Path) -> None:
@@ -161,12 +187,22 @@ def test_csv_and_xlsx_with_excel_mangled_month_headings(library_a: Any, counter_
     assert report.replaced_rows > 0
 
 
-@pytest.mark.parametrize(("value", "month"), [
-    ("Jan-2022", dt.date(2022, 1, 1)), ("Jan-22", dt.date(2022, 1, 1)), ("2022/1/1", dt.date(2022, 1, 1)),
-    ("1/1/2022", dt.date(2022, 1, 1)), ("44562", dt.date(2022, 1, 1)), (44593, dt.date(2022, 2, 1)),
-    ("2022年3月", dt.date(2022, 3, 1)), ("2022-04-01 00:00:00", dt.date(2022, 4, 1)), ("September 2021", dt.date(2021, 9, 1)),
-    ("Total", None), (12, None),
-])
+@pytest.mark.parametrize(
+    ("value", "month"),
+    [
+        ("Jan-2022", dt.date(2022, 1, 1)),
+        ("Jan-22", dt.date(2022, 1, 1)),
+        ("2022/1/1", dt.date(2022, 1, 1)),
+        ("1/1/2022", dt.date(2022, 1, 1)),
+        ("44562", dt.date(2022, 1, 1)),
+        (44593, dt.date(2022, 2, 1)),
+        ("2022年3月", dt.date(2022, 3, 1)),
+        ("2022-04-01 00:00:00", dt.date(2022, 4, 1)),
+        ("September 2021", dt.date(2021, 9, 1)),
+        ("Total", None),
+        (12, None),
+    ],
+)
 def test_month_headings(value: Any, month: dt.date | None) -> None:
     assert parse_month(value) == month
 
@@ -189,7 +225,9 @@ def test_wrong_report_id_names_the_columns(library_a: Any, counter_data: Path) -
     assert "Report_ID" in refused(library_a, as_tsv(rows))
 
 
-def test_negative_and_non_numeric_counts_name_line_and_column(library_a: Any, counter_data: Path) -> None:
+def test_negative_and_non_numeric_counts_name_line_and_column(
+    library_a: Any, counter_data: Path
+) -> None:
     rows = tsv_rows(counter_data / "r50" / "Sample-TR_J1.tsv")
     head = next(i for i, r in enumerate(rows) if "Metric_Type" in r)
     rows[head + 2][-2] = "-3"
@@ -223,17 +261,28 @@ def test_metric_not_allowed_release_and_header(library_a: Any, counter_data: Pat
 def test_truncated_json_html_and_sushi_exception(library_a: Any, counter_data: Path) -> None:
     data = (counter_data / "r51" / "TR_sample_r51.json").read_bytes()
     assert "cut short" in refused(library_a, data[: len(data) // 2], "tr.json")
-    assert "HTML" in refused(library_a, b"<!doctype html><html><body>Login</body></html>", "tr.json")
-    assert "3030" in refused(library_a, json.dumps({"Code": 3030, "Severity": "Error", "Message": "No Usage Available"}).encode())
+    assert "HTML" in refused(
+        library_a, b"<!doctype html><html><body>Login</body></html>", "tr.json"
+    )
+    assert "3030" in refused(
+        library_a,
+        json.dumps({"Code": 3030, "Severity": "Error", "Message": "No Usage Available"}).encode(),
+    )
 
 
 def test_json_negative_count_and_month_outside(library_a: Any, counter_data: Path) -> None:
-    doc = json.loads((counter_data / "r51" / "TRJ1_sample_r51.json").read_text(encoding="utf-8-sig"))
+    doc = json.loads(
+        (counter_data / "r51" / "TRJ1_sample_r51.json").read_text(encoding="utf-8-sig")
+    )
     perf = doc["Report_Items"][0]["Attribute_Performance"][0]["Performance"]["Total_Item_Requests"]
     perf["2022-02"] = -5
     perf["2023-01"] = 7
     message = refused(library_a, json.dumps(doc).encode(), "x.json")
-    assert "Report_Items[0].Attribute_Performance[0].Performance.Total_Item_Requests.2022-02" in message and "negative" in message
+    assert (
+        "Report_Items[0].Attribute_Performance[0].Performance.Total_Item_Requests.2022-02"
+        in message
+        and "negative" in message
+    )
     assert "2023-01" in message and "outside the reporting period" in message
 
 

@@ -30,27 +30,49 @@ def server(counter_data: Path) -> Iterator[LoopbackSushi]:
     assert srv.errors == [], "the loopback server answered outside the API document"
 
 
-def account(library: Any, server: LoopbackSushi, release: str = "5.1", **kw: Any) -> SushiCredential:
-    fields = {"name": "Loopback", "base_url": server.base_url(release), "release": release, "customer_id": server.customer_id,
-              "requestor_id": server.requestor_id, "api_key": server.api_key, "reports": "TR_J1", "timeout_seconds": 5} | kw
+def account(
+    library: Any, server: LoopbackSushi, release: str = "5.1", **kw: Any
+) -> SushiCredential:
+    fields = {
+        "name": "Loopback",
+        "base_url": server.base_url(release),
+        "release": release,
+        "customer_id": server.customer_id,
+        "requestor_id": server.requestor_id,
+        "api_key": server.api_key,
+        "reports": "TR_J1",
+        "timeout_seconds": 5,
+    } | kw
     return SushiCredential.objects.create(library=library, **fields)
 
 
 def harvest(cred: SushiCredential, code: str = "TR_J1") -> SushiHarvest:
-    return run_harvest(start_harvest(cred, code, dt.date(2022, 1, 1), dt.date(2022, 12, 31)), now=NOW)
+    return run_harvest(
+        start_harvest(cred, code, dt.date(2022, 1, 1), dt.date(2022, 12, 31)), now=NOW
+    )
 
 
 @pytest.mark.parametrize("release", ["5.1", "5"])
-def test_every_report_is_harvested_with_matching_totals(library_a: Any, server: LoopbackSushi, counter_data: Path, release: str) -> None:
+def test_every_report_is_harvested_with_matching_totals(
+    library_a: Any, server: LoopbackSushi, counter_data: Path, release: str
+) -> None:
     cred = account(library_a, server, release)
     for code, stem in R51_SAMPLE.items():
         done = harvest(cred, code)
         assert done.status == HarvestStatus.SUCCESS, (code, done.message)
-        sample = counter_data / "r51" / f"{stem}_sample_r51.json" if release == "5.1" else counter_data / "r50" / f"Sample-{code}.json"
+        sample = (
+            counter_data / "r51" / f"{stem}_sample_r51.json"
+            if release == "5.1"
+            else counter_data / "r50" / f"Sample-{code}.json"
+        )
         assert done.report is not None and done.report.totals == expected_totals(sample)
         assert bytes(done.raw).startswith(b"{") and done.http_status == 200
     path, params = server.requests[-1]
-    assert params["customer_id"] == "cust-1" and params["begin_date"] == "2022-01" and params["end_date"] == "2022-12"
+    assert (
+        params["customer_id"] == "cust-1"
+        and params["begin_date"] == "2022-01"
+        and params["end_date"] == "2022-12"
+    )
 
 
 def test_api_key_is_encrypted_at_rest(library_a: Any, server: LoopbackSushi) -> None:
@@ -62,23 +84,33 @@ def test_api_key_is_encrypted_at_rest(library_a: Any, server: LoopbackSushi) -> 
     assert SushiCredential.objects.get(pk=cred.pk).api_key == server.api_key
 
 
-@pytest.mark.parametrize(("code", "status", "retry", "imported"), [
-    (1011, HarvestStatus.QUEUED, dt.timedelta(hours=1), False),
-    (1010, HarvestStatus.UNAVAILABLE, dt.timedelta(hours=1), False),
-    (1000, HarvestStatus.UNAVAILABLE, dt.timedelta(hours=6), False),
-    (1020, HarvestStatus.RATE_LIMITED, dt.timedelta(seconds=120), False),
-    (1030, HarvestStatus.INVALID, None, False),
-    (2000, HarvestStatus.UNAUTHORISED, None, False),
-    (2010, HarvestStatus.UNAUTHORISED, None, False),
-    (2020, HarvestStatus.UNAUTHORISED, None, False),
-    (3020, HarvestStatus.INVALID, None, False),
-    (3030, HarvestStatus.NO_USAGE, None, False),
-    (3031, HarvestStatus.PARTIAL, dt.timedelta(days=3), True),
-    (3032, HarvestStatus.PARTIAL, None, True),
-    (3040, HarvestStatus.PARTIAL, dt.timedelta(days=3), True),
-    (3050, HarvestStatus.SUCCESS, None, True),
-])
-def test_each_exception(library_a: Any, server: LoopbackSushi, code: int, status: str, retry: dt.timedelta | None, imported: bool) -> None:
+@pytest.mark.parametrize(
+    ("code", "status", "retry", "imported"),
+    [
+        (1011, HarvestStatus.QUEUED, dt.timedelta(hours=1), False),
+        (1010, HarvestStatus.UNAVAILABLE, dt.timedelta(hours=1), False),
+        (1000, HarvestStatus.UNAVAILABLE, dt.timedelta(hours=6), False),
+        (1020, HarvestStatus.RATE_LIMITED, dt.timedelta(seconds=120), False),
+        (1030, HarvestStatus.INVALID, None, False),
+        (2000, HarvestStatus.UNAUTHORISED, None, False),
+        (2010, HarvestStatus.UNAUTHORISED, None, False),
+        (2020, HarvestStatus.UNAUTHORISED, None, False),
+        (3020, HarvestStatus.INVALID, None, False),
+        (3030, HarvestStatus.NO_USAGE, None, False),
+        (3031, HarvestStatus.PARTIAL, dt.timedelta(days=3), True),
+        (3032, HarvestStatus.PARTIAL, None, True),
+        (3040, HarvestStatus.PARTIAL, dt.timedelta(days=3), True),
+        (3050, HarvestStatus.SUCCESS, None, True),
+    ],
+)
+def test_each_exception(
+    library_a: Any,
+    server: LoopbackSushi,
+    code: int,
+    status: str,
+    retry: dt.timedelta | None,
+    imported: bool,
+) -> None:
     server.behaviour["TR_J1"] = code
     done = harvest(account(library_a, server))
     assert done.status == status, done.message
@@ -91,7 +123,10 @@ def test_each_exception(library_a: Any, server: LoopbackSushi, code: int, status
 
 def test_real_credential_errors(library_a: Any, server: LoopbackSushi) -> None:
     assert harvest(account(library_a, server, api_key="wrong")).exception_codes == [2020]
-    assert harvest(account(library_a, server, requestor_id="nobody")).status == HarvestStatus.UNAUTHORISED
+    assert (
+        harvest(account(library_a, server, requestor_id="nobody")).status
+        == HarvestStatus.UNAUTHORISED
+    )
     assert harvest(account(library_a, server, customer_id="other")).exception_codes == [2010]
 
 
@@ -99,13 +134,21 @@ def test_html_truncated_and_hanging_servers(library_a: Any, server: LoopbackSush
     cred = account(library_a, server, timeout_seconds=1)
     server.behaviour["TR_J1"] = "html"
     done = harvest(cred)
-    assert done.status == HarvestStatus.INVALID and "HTML" in done.message and b"sign in" in bytes(done.raw)
+    assert (
+        done.status == HarvestStatus.INVALID
+        and "HTML" in done.message
+        and b"sign in" in bytes(done.raw)
+    )
     server.behaviour["TR_J1"] = "truncated"
     done = harvest(cred)
     assert done.status == HarvestStatus.INVALID and "cut short" in done.message
     server.behaviour["TR_J1"] = "hang"
     done = harvest(cred)
-    assert done.status == HarvestStatus.FAILED and "1 seconds" in done.message and done.retry_at is not None
+    assert (
+        done.status == HarvestStatus.FAILED
+        and "1 seconds" in done.message
+        and done.retry_at is not None
+    )
     assert not UsageRecord.objects.exists()
 
 
@@ -129,7 +172,9 @@ def test_queued_then_retried_by_the_daily_job(library_a: Any, server: LoopbackSu
     assert first.status == HarvestStatus.SUCCESS and first.attempts == 2
 
 
-def test_rate_limit_backs_off_exponentially_without_retry_after(library_a: Any, server: LoopbackSushi) -> None:
+def test_rate_limit_backs_off_exponentially_without_retry_after(
+    library_a: Any, server: LoopbackSushi
+) -> None:
     from lifeline.analytics.sushi import _retry_after
 
     assert [_retry_after(None, n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
@@ -145,7 +190,9 @@ def test_monthly_harvest_runs_once_per_month(library_a: Any, server: LoopbackSus
     assert len(server.requests) == count
 
 
-def test_raw_response_reimports_without_double_counting(library_a: Any, server: LoopbackSushi) -> None:
+def test_raw_response_reimports_without_double_counting(
+    library_a: Any, server: LoopbackSushi
+) -> None:
     done = harvest(account(library_a, server))
     before = sum(UsageRecord.objects.values_list("count", flat=True))
     again = reimport(done)
@@ -164,7 +211,9 @@ def test_server_speaks_the_api(server: LoopbackSushi) -> None:
     base = server.base_url()
     creds = {"customer_id": "cust-1", "requestor_id": "req-1", "api_key": "key-1"}
     assert httpx.get(f"{base}/status", timeout=5).json()[0]["Service_Active"] is True
-    assert httpx.get(f"{base}/members", params=creds, timeout=5).json()[0]["Customer_ID"] == "cust-1"
+    assert (
+        httpx.get(f"{base}/members", params=creds, timeout=5).json()[0]["Customer_ID"] == "cust-1"
+    )
     assert len(httpx.get(f"{base}/reports", params=creds, timeout=5).json()) == 16
     missing = httpx.get(f"{base}/reports/tr_j1", params=creds, timeout=5)
     assert missing.status_code == 400 and missing.json()["Code"] == 1030

@@ -1,4 +1,4 @@
-"""Core API: libraries, /me/, API tokens (shown once, expiry, revocation), and the OpenAPI document."""
+"""Core API: libraries, /me/, API tokens (shown once, expiry, revocation), the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ import yaml
 from django.utils import timezone
 from openapi_spec_validator import validate
 
-from lifeline.core.models import ApiToken, AuditLog, Membership
-from lifeline.core.tests.test_api_support import Registry, api_for, reg_a, token_client  # noqa: F401
+from lifeline.core.models import ApiToken, AuditLog, Library, Membership
+from lifeline.core.tests.test_api_support import Registry, api_for, make_registry, token_client
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reg_a(library_a: Library) -> Registry:
+    return make_registry(library_a, "A")
 
 
 def test_schema_is_valid_openapi_3_and_lists_every_endpoint(client: Any) -> None:
@@ -24,15 +29,32 @@ def test_schema_is_valid_openapi_3_and_lists_every_endpoint(client: Any) -> None
     validate(doc)  # raises on an invalid OpenAPI document
     paths = set(doc["paths"])
     for expected in [
-        "/api/core/libraries/", "/api/core/me/", "/api/core/tokens/", "/api/core/tokens/{id}/", "/api/core/audit/",
-        "/api/registry/public/{library_code}/resources/", "/api/registry/public/{library_code}/resources/{key}/",
-        "/api/registry/vendors/", "/api/registry/categories/", "/api/registry/resources/{id}/",
-        "/api/registry/routes/", "/api/registry/titles/",
+        "/api/core/libraries/",
+        "/api/core/me/",
+        "/api/core/tokens/",
+        "/api/core/tokens/{id}/",
+        "/api/core/audit/",
+        "/api/registry/public/{library_code}/resources/",
+        "/api/registry/public/{library_code}/resources/{key}/",
+        "/api/registry/vendors/",
+        "/api/registry/categories/",
+        "/api/registry/resources/{id}/",
+        "/api/registry/routes/",
+        "/api/registry/titles/",
     ]:
         assert expected in paths
     op = doc["paths"]["/api/registry/public/{library_code}/resources/"]["get"]
     names = {p["name"] for p in op["parameters"]}
-    assert {"language", "category", "content_type", "works_from_home", "q", "limit", "offset", "ordering"} <= names
+    assert {
+        "language",
+        "category",
+        "content_type",
+        "works_from_home",
+        "q",
+        "limit",
+        "offset",
+        "ordering",
+    } <= names
     assert {} in op["security"]  # anonymous allowed
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "404" in doc["paths"]["/api/registry/resources/{id}/"]["delete"]["responses"]
@@ -62,8 +84,12 @@ def test_me_requires_sign_in(db: Any) -> None:
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_libraries_only_own(library_a: Any, library_b: Any, librarian_a: Any, stranger: Any) -> None:
-    codes = [row["code"] for row in api_for(librarian_a).get("/api/core/libraries/").json()["results"]]
+def test_libraries_only_own(
+    library_a: Any, library_b: Any, librarian_a: Any, stranger: Any
+) -> None:
+    codes = [
+        row["code"] for row in api_for(librarian_a).get("/api/core/libraries/").json()["results"]
+    ]
     assert codes == ["nefu"]
     assert api_for(librarian_a).get(f"/api/core/libraries/{library_b.pk}/").status_code == 404
     assert api_for(stranger).get("/api/core/libraries/").json()["results"] == []
@@ -76,10 +102,14 @@ def test_token_created_once_used_and_revoked(librarian_a: Any) -> None:
     secret = r.json()["token"]
     assert secret.startswith("ll_") and r.json()["prefix"] == secret[:10]
     token = ApiToken.objects.get(pk=r.json()["id"])
-    assert token.digest == ApiToken.hash(secret) and secret not in str(ApiToken.objects.values().get(pk=token.pk))
+    assert token.digest == ApiToken.hash(secret) and secret not in str(
+        ApiToken.objects.values().get(pk=token.pk)
+    )
     listed = client.get("/api/core/tokens/").json()["results"]
     assert [t["name"] for t in listed] == ["ERM sync"] and "token" not in listed[0]
-    assert AuditLog.objects.filter(model="core.ApiToken", object_pk=str(token.pk), user=librarian_a).exists()
+    assert AuditLog.objects.filter(
+        model="core.ApiToken", object_pk=str(token.pk), user=librarian_a
+    ).exists()
 
     bearer = api_for(None)
     bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -93,7 +123,7 @@ def test_token_created_once_used_and_revoked(librarian_a: Any) -> None:
     token.refresh_from_db()
     assert token.revoked_at is not None
     r = bearer.get("/api/core/me/")
-    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    assert r.status_code == 401 and "吊销" in r.json()["detail"]
 
 
 def test_expired_token_is_refused(librarian_a: Any) -> None:
@@ -118,11 +148,15 @@ def test_malformed_or_unknown_token_is_401(db: Any, header: str) -> None:
 
 
 def test_token_expiry_must_be_future_and_patrons_get_none(librarian_a: Any, patron_a: Any) -> None:
-    r = api_for(librarian_a).post("/api/core/tokens/", {"name": "x", "expires_at": "2001-01-01T00:00:00Z"}, format="json")
+    r = api_for(librarian_a).post(
+        "/api/core/tokens/", {"name": "x", "expires_at": "2001-01-01T00:00:00Z"}, format="json"
+    )
     assert r.status_code == 400 and "expires_at" in r.json()
     r = api_for(librarian_a).post("/api/core/tokens/", {"name": ""}, format="json")
     assert r.status_code == 400 and "name" in r.json()
-    assert api_for(patron_a).post("/api/core/tokens/", {"name": "x"}, format="json").status_code == 403
+    assert (
+        api_for(patron_a).post("/api/core/tokens/", {"name": "x"}, format="json").status_code == 403
+    )
     assert not ApiToken.objects.exists()
 
 
@@ -135,8 +169,15 @@ def test_tokens_of_others_are_invisible(librarian_a: Any, admin_a: Any) -> None:
     assert token.revoked_at is None
 
 
-def test_english_error_messages(db: Any) -> None:
-    r = api_for(None).get("/api/registry/public/nowhere/resources/?lang=en")
-    assert r.status_code == 404
-    r = api_for(None).get("/api/core/me/")  # Chinese by default
+def test_messages_in_chinese_by_default_and_english_on_request(reg_a: Registry) -> None:
+    r = api_for(None).get("/api/core/audit/", {"since": "yesterday"})
     assert r.status_code == 401
+    r = api_for(None).get("/api/registry/public/nefu/resources/", {"language": "klingon"})
+    assert r.json()["language"] == ["“klingon”不在可选值之中：zh, foreign。"]
+    r = api_for(None).get(
+        "/api/registry/public/nefu/resources/", {"language": "klingon", "lang": "en"}
+    )
+    assert r.json()["language"] == ["“klingon” is not one of: zh, foreign."]
+    bearer = api_for(None)
+    bearer.credentials(HTTP_AUTHORIZATION="Bearer ll_nope")
+    assert bearer.get("/api/core/me/").json()["detail"] == "令牌无效、已过期或已被吊销。"

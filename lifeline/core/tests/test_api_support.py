@@ -9,11 +9,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from rest_framework.test import APIClient
 
 from lifeline.core.models import ApiToken, Library
-from lifeline.registry.choices import ContentType, Language, RouteKind
+from lifeline.registry.choices import Language, RouteKind
 from lifeline.registry.models import AccessRoute, Category, KbartTitle, Resource, Vendor
 
 
@@ -31,38 +30,52 @@ class Registry:
 
 def make_registry(library: Library, tag: str) -> Registry:
     vendor = Vendor.objects.create(
-        library=library, key=f"cnki-{tag}", name=f"知网{tag}", contact_name="王经理", phone="010-12345678",
-        email="support@cnki.example", wechat="cnki_support",
+        library=library,
+        key=f"cnki-{tag}",
+        name=f"知网{tag}",
+        contact_name="王经理",
+        phone="010-12345678",
+        email="support@cnki.example",
+        wechat="cnki_support",
     )
-    category = Category.objects.create(library=library, language=Language.CHINESE, name=f"综合{tag}", name_en=f"General {tag}")
+    category = Category.objects.create(
+        library=library, language=Language.CHINESE, name=f"综合{tag}", name_en=f"General {tag}"
+    )
     resource = Resource.objects.create(
-        library=library, key=f"cnki-{tag}", name=f"中国知网{tag}", name_en=f"CNKI {tag}", vendor=vendor, category=category,
-        description="期刊 学位论文", content_types=",journals,theses,", homepage="https://www.cnki.net/",
+        library=library,
+        key=f"cnki-{tag}",
+        name=f"中国知网{tag}",
+        name_en=f"CNKI {tag}",
+        vendor=vendor,
+        category=category,
+        description="期刊 学位论文",
+        content_types=",journals,theses,",
+        homepage="https://www.cnki.net/",
     )
-    child = Resource.objects.create(library=library, key=f"cnki-{tag}-cjfd", name=f"中国学术期刊{tag}", parent=resource)
+    child = Resource.objects.create(
+        library=library, key=f"cnki-{tag}-cjfd", name=f"中国学术期刊{tag}", parent=resource
+    )
     route = AccessRoute.objects.create(
-        resource=resource, kind=RouteKind.CARSI, sp_login_url="https://fsso.cnki.net/Shibboleth.sso/Login",
+        resource=resource,
+        kind=RouteKind.CARSI,
+        sp_login_url="https://fsso.cnki.net/Shibboleth.sso/Login",
         target="https://www.cnki.net/",
     )
     account_route = AccessRoute.objects.create(
-        resource=resource, kind=RouteKind.ACCOUNT, url="https://www.cnki.net/login", account_username="nefu_guest",
-        account_password="S3cret-pass", priority=5,
+        resource=resource,
+        kind=RouteKind.ACCOUNT,
+        url="https://www.cnki.net/login",
+        account_username="nefu_guest",
+        account_password="S3cret-pass",
+        priority=5,
     )
     title = KbartTitle.objects.create(
-        resource=resource, publication_title=f"林业科学{tag}", print_identifier="1001-7488",
+        resource=resource,
+        publication_title=f"林业科学{tag}",
+        print_identifier="1001-7488",
         date_first_issue_online=dt.date(1995, 1, 1),
     )
     return Registry(library, vendor, category, resource, child, route, account_route, title)
-
-
-@pytest.fixture
-def reg_a(library_a: Library) -> Registry:
-    return make_registry(library_a, "A")
-
-
-@pytest.fixture
-def reg_b(library_b: Library) -> Registry:
-    return make_registry(library_b, "B")
 
 
 def api_for(user: Any | None) -> APIClient:
@@ -77,6 +90,3 @@ def token_client(user: Any, **kwargs: Any) -> tuple[APIClient, ApiToken]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client, obj
-
-
-__all__ = ["ContentType", "Registry", "api_for", "make_registry", "reg_a", "reg_b", "token_client"]

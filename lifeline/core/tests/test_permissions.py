@@ -15,12 +15,35 @@ from typing import Any
 
 import pytest
 
-from lifeline.core.tests.test_api_support import Registry, api_for, reg_a, reg_b  # noqa: F401
+from lifeline.core.models import Library
+from lifeline.core.tests.test_api_support import Registry, api_for, make_registry
 from lifeline.registry.models import AccessRoute, Category, KbartTitle, Resource, Vendor
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["anonymous", "stranger", "patron_a", "admin_a", "librarian_a", "tech_a", "reference_a", "delivery_a", "leader_a", "librarian_b"]
+
+@pytest.fixture
+def reg_a(library_a: Library) -> Registry:
+    return make_registry(library_a, "A")
+
+
+@pytest.fixture
+def reg_b(library_b: Library) -> Registry:
+    return make_registry(library_b, "B")
+
+
+PERSONAS = [
+    "anonymous",
+    "stranger",
+    "patron_a",
+    "admin_a",
+    "librarian_a",
+    "tech_a",
+    "reference_a",
+    "delivery_a",
+    "leader_a",
+    "librarian_b",
+]
 STAFF_A = {"admin_a", "librarian_a", "tech_a", "reference_a", "delivery_a", "leader_a"}
 REGISTRY_EDITORS = {"admin_a", "librarian_a"}
 ROUTE_EDITORS = {"admin_a", "librarian_a", "tech_a"}
@@ -31,15 +54,44 @@ def persona(request: pytest.FixtureRequest, name: str) -> Any:
 
 
 # endpoint, the object of A, a valid creation payload in A, a valid change, who may change
-ENDPOINTS: dict[str, tuple[str, Callable[[Registry], Any], Callable[[Registry], dict[str, Any]], dict[str, Any], set[str]]] = {
-    "vendors": ("/api/registry/vendors/", lambda r: r.vendor,
-                lambda r: {"library": r.library.pk, "key": "wanfang", "name": "万方"}, {"phone": "110"}, REGISTRY_EDITORS),
-    "categories": ("/api/registry/categories/", lambda r: r.category,
-                   lambda r: {"library": r.library.pk, "language": "zh", "name": "新分类"}, {"position": 3}, REGISTRY_EDITORS),
-    "resources": ("/api/registry/resources/", lambda r: r.resource,
-                  lambda r: {"library": r.library.pk, "key": "wanfang", "name": "万方"}, {"name_en": "X"}, REGISTRY_EDITORS),
-    "routes": ("/api/registry/routes/", lambda r: r.route,
-               lambda r: {"resource": r.resource.pk, "kind": "vpn", "url": "https://vpn.nefu.example/"}, {"priority": 7}, ROUTE_EDITORS),
+ENDPOINTS: dict[
+    str,
+    tuple[
+        str,
+        Callable[[Registry], Any],
+        Callable[[Registry], dict[str, Any]],
+        dict[str, Any],
+        set[str],
+    ],
+] = {
+    "vendors": (
+        "/api/registry/vendors/",
+        lambda r: r.vendor,
+        lambda r: {"library": r.library.pk, "key": "wanfang", "name": "万方"},
+        {"phone": "110"},
+        REGISTRY_EDITORS,
+    ),
+    "categories": (
+        "/api/registry/categories/",
+        lambda r: r.category,
+        lambda r: {"library": r.library.pk, "language": "zh", "name": "新分类"},
+        {"position": 3},
+        REGISTRY_EDITORS,
+    ),
+    "resources": (
+        "/api/registry/resources/",
+        lambda r: r.resource,
+        lambda r: {"library": r.library.pk, "key": "wanfang", "name": "万方"},
+        {"name_en": "X"},
+        REGISTRY_EDITORS,
+    ),
+    "routes": (
+        "/api/registry/routes/",
+        lambda r: r.route,
+        lambda r: {"resource": r.resource.pk, "kind": "vpn", "url": "https://vpn.nefu.example/"},
+        {"priority": 7},
+        ROUTE_EDITORS,
+    ),
 }
 MODELS = {"vendors": Vendor, "categories": Category, "resources": Resource, "routes": AccessRoute}
 
@@ -58,7 +110,9 @@ def expected_write(who: str, editors: set[str], success: int) -> set[int]:
 
 @pytest.mark.parametrize("who", PERSONAS)
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
-def test_api_matrix(request: pytest.FixtureRequest, reg_a: Registry, reg_b: Registry, who: str, endpoint: str) -> None:
+def test_api_matrix(
+    request: pytest.FixtureRequest, reg_a: Registry, reg_b: Registry, who: str, endpoint: str
+) -> None:
     url, get_obj, create, change, editors = ENDPOINTS[endpoint]
     model = MODELS[endpoint]
     obj = get_obj(reg_a)
@@ -107,7 +161,9 @@ def test_api_matrix(request: pytest.FixtureRequest, reg_a: Registry, reg_b: Regi
 
 
 @pytest.mark.parametrize("who", PERSONAS)
-def test_api_matrix_titles(request: pytest.FixtureRequest, reg_a: Registry, reg_b: Registry, who: str) -> None:
+def test_api_matrix_titles(
+    request: pytest.FixtureRequest, reg_a: Registry, reg_b: Registry, who: str
+) -> None:
     client = api_for(persona(request, who))
     url = "/api/registry/titles/"
     r = client.get(url)
@@ -117,13 +173,17 @@ def test_api_matrix_titles(request: pytest.FixtureRequest, reg_a: Registry, reg_
         assert (reg_a.title.pk in ids) == (who in STAFF_A)
     assert client.get(f"{url}{reg_a.title.pk}/").status_code == expected_read(who)
     # Titles change only through imports: a write is refused one way or another, never applied.
-    assert client.post(url, {"resource": reg_a.resource.pk, "publication_title": "x"}, format="json").status_code in {401, 403, 405}
+    assert client.post(
+        url, {"resource": reg_a.resource.pk, "publication_title": "x"}, format="json"
+    ).status_code in {401, 403, 405}
     assert client.delete(f"{url}{reg_a.title.pk}/").status_code in {401, 403, 404, 405}
     assert KbartTitle.objects.filter(pk=reg_a.title.pk).exists()
 
 
 @pytest.mark.parametrize("who", PERSONAS)
-def test_audit_api_matrix(request: pytest.FixtureRequest, reg_a: Registry, reg_b: Registry, who: str) -> None:
+def test_audit_api_matrix(
+    request: pytest.FixtureRequest, reg_a: Registry, reg_b: Registry, who: str
+) -> None:
     r = api_for(persona(request, who)).get("/api/core/audit/", {"limit": 1000})
     if who in STAFF_A or who == "librarian_b":
         libs = {row["library"] for row in r.json()["results"]}
@@ -141,23 +201,52 @@ def test_superuser_sees_both(reg_a: Registry, reg_b: Registry, django_user_model
 def test_admin_of_a_cannot_touch_b(reg_a: Registry, reg_b: Registry, admin_a: Any) -> None:
     client = api_for(admin_a)
     assert client.get(f"/api/registry/resources/{reg_b.resource.pk}/").status_code == 404
-    assert client.patch(f"/api/registry/vendors/{reg_b.vendor.pk}/", {"name": "x"}, format="json").status_code == 404
+    assert (
+        client.patch(
+            f"/api/registry/vendors/{reg_b.vendor.pk}/", {"name": "x"}, format="json"
+        ).status_code
+        == 404
+    )
     assert client.delete(f"/api/registry/routes/{reg_b.route.pk}/").status_code == 404
-    r = client.post("/api/registry/categories/", {"library": reg_b.library.pk, "language": "zh", "name": "x"}, format="json")
+    r = client.post(
+        "/api/registry/categories/",
+        {"library": reg_b.library.pk, "language": "zh", "name": "x"},
+        format="json",
+    )
     assert r.status_code == 400 and "library" in r.json()
     assert not Category.objects.filter(name="x").exists()
 
 
-def test_editor_in_a_and_viewer_in_b_cannot_write_in_b(reg_a: Registry, reg_b: Registry, librarian_a: Any) -> None:
+def test_editor_in_a_and_viewer_in_b_cannot_write_in_b(
+    reg_a: Registry, reg_b: Registry, librarian_a: Any
+) -> None:
     from lifeline.core.models import Membership
 
     Membership.objects.create(user=librarian_a, library=reg_b.library, role="leadership")
     client = api_for(librarian_a)
-    assert client.get(f"/api/registry/resources/{reg_b.resource.pk}/").status_code == 200  # may read B
-    r = client.post("/api/registry/resources/", {"library": reg_b.library.pk, "key": "x", "name": "x"}, format="json")
+    assert (
+        client.get(f"/api/registry/resources/{reg_b.resource.pk}/").status_code == 200
+    )  # may read B
+    r = client.post(
+        "/api/registry/resources/",
+        {"library": reg_b.library.pk, "key": "x", "name": "x"},
+        format="json",
+    )
     assert r.status_code == 403
-    r = client.post("/api/registry/routes/", {"resource": reg_b.resource.pk, "kind": "vpn", "url": "https://v.example/"}, format="json")
+    r = client.post(
+        "/api/registry/routes/",
+        {"resource": reg_b.resource.pk, "kind": "vpn", "url": "https://v.example/"},
+        format="json",
+    )
     assert r.status_code == 403
-    assert client.patch(f"/api/registry/resources/{reg_b.resource.pk}/", {"name": "x"}, format="json").status_code == 403
+    assert (
+        client.patch(
+            f"/api/registry/resources/{reg_b.resource.pk}/", {"name": "x"}, format="json"
+        ).status_code
+        == 403
+    )
     assert client.delete(f"/api/registry/vendors/{reg_b.vendor.pk}/").status_code == 403
-    assert not Resource.objects.filter(key="x").exists() and Vendor.objects.filter(pk=reg_b.vendor.pk).exists()
+    assert (
+        not Resource.objects.filter(key="x").exists()
+        and Vendor.objects.filter(pk=reg_b.vendor.pk).exists()
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
@@ -53,11 +53,19 @@ STATUS_WORDS = {
     "in_process": Status.IN_PROCESS, "处理中": Status.IN_PROCESS, "requested": Status.REQUESTED,
 }
 TYPE_WORDS = {
-    **{str(label).casefold(): value for value, label in DocType.choices},
     "外文期刊": DocType.FOREIGN_ARTICLE, "外文图书": DocType.FOREIGN_BOOK, "中文期刊": DocType.CHINESE_ARTICLE,
     "中文图书": DocType.CHINESE_BOOK, "教材": DocType.TEXTBOOK, "学位论文": DocType.THESIS, "博硕士论文": DocType.THESIS,
     "标准": DocType.STANDARD, "专利": DocType.PATENT, "其他": DocType.OTHER,
 }
+
+
+def type_words() -> dict[str, str]:
+    """Codes, English and Chinese labels, and the seed's own words all name a document type."""
+    words = dict(TYPE_WORDS)
+    for lang in ("en", "zh-hans"):
+        with translation.override(lang):
+            words.update({str(label).casefold(): value for value, label in DocType.choices})
+    return words
 
 
 class ImportFailed(ValidationError):
@@ -125,6 +133,7 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
         return [], [_("The file has more than %(max)s lines; split it.") % {"max": MAX_ROWS}]
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
+    words = type_words()
     for number, raw in enumerate(rows[1:], start=2):
         if not any(str(c or "").strip() for c in raw):
             continue
@@ -162,7 +171,7 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
         item["status"] = status
         doc_type = str(row.get("doc_type") or "").strip()
         if doc_type:
-            resolved = doc_type if doc_type in DocType.values else TYPE_WORDS.get(doc_type.casefold())
+            resolved = doc_type if doc_type in DocType.values else words.get(doc_type.casefold())
             if resolved is None:
                 err("doc_type", _("“%(value)s” is not a document type") % {"value": doc_type})
             item["doc_type"] = resolved or DocType.OTHER

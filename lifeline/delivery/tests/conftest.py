@@ -64,3 +64,12 @@ ARTICLE = {
 def today_10() -> dt.datetime:
     """10:00 today in Shanghai (links and expiry are checked against the real clock by the pages)."""
     return timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(10)), timezone.get_current_timezone())
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> Any:
+    """Domain messages are asserted in English; pages choose their language per request (Chinese first)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

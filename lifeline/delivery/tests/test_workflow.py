@@ -147,6 +147,7 @@ def test_bad_uploads_are_refused(library_a: Any, patron_a: Any, delivery_a: Any,
 
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a, now=monday_10)
     staff = client_for(delivery_a)
+    staff.cookies["lifeline_lang"] = "en"
     url = reverse("delivery:act", args=[req.pk, "deliver"])
     fake = SimpleUploadedFile("paper.pdf", b"MZ\x90\x00 this is a Windows program" * 10)
     response = staff.post(url, {"file": fake}, follow=True)

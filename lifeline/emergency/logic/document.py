@@ -39,7 +39,7 @@ class PlanDocumentError(ValueError):
 
 
 class _Locator:
-    """Finds the line of a path such as ("teams", 2, "tasks", 0, "due_hours") in the composed YAML."""
+    """The line of a path such as ("teams", 2, "tasks", 0, "due_hours") in the composed YAML."""
 
     def __init__(self, node: yaml.Node | None) -> None:
         self.node = node
@@ -50,7 +50,11 @@ class _Locator:
         for part in path:
             if isinstance(node, yaml.MappingNode) and isinstance(part, str):
                 node = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            elif (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(part, int)
+                and part < len(node.value)
+            ):
                 node = node.value[part]
             else:
                 node = None
@@ -89,7 +93,10 @@ def load_yaml(text: str | bytes, library: Any = None) -> dict[str, Any]:
 
 
 def dump_yaml(document: dict[str, Any]) -> str:
-    header = "# Lifeline emergency plan. Levels: I (gravest) to IV; due_hours: deadline after activation.\n"
+    header = (
+        "# Lifeline emergency plan. Levels: I (gravest) to IV; "
+        "due_hours: deadline after activation.\n"
+    )
     return header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
 
 
@@ -107,25 +114,38 @@ def parse_level(value: Any) -> int | None:
     return None
 
 
-def _text(raw: dict[str, Any], key: str, loc: _Locator, path: tuple[Any, ...], *, required: bool = False,
-          max_length: int = 500) -> str:
+def _text(
+    raw: dict[str, Any],
+    key: str,
+    loc: _Locator,
+    path: tuple[Any, ...],
+    *,
+    required: bool = False,
+    max_length: int = 500,
+) -> str:
     value = raw.get(key, "")
     if value is None:
         value = ""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise PlanDocumentError(_("“%(field)s” must be text.") % {"field": key}, loc.line(*path, key))
+        raise PlanDocumentError(
+            _("“%(field)s” must be text.") % {"field": key}, loc.line(*path, key)
+        )
     value = str(value).strip()
     if required and not value:
         raise PlanDocumentError(_("“%(field)s” is required.") % {"field": key}, loc.line(*path))
     if len(value) > max_length:
-        raise PlanDocumentError(_("“%(field)s” is longer than %(max)s characters.") % {"field": key, "max": max_length},
-                                loc.line(*path, key))
+        raise PlanDocumentError(
+            _("“%(field)s” is longer than %(max)s characters.") % {"field": key, "max": max_length},
+            loc.line(*path, key),
+        )
     return value
 
 
 def _mapping(value: Any, loc: _Locator, path: tuple[Any, ...], what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise PlanDocumentError(_("%(what)s must be a mapping of fields.") % {"what": what}, loc.line(*path))
+        raise PlanDocumentError(
+            _("%(what)s must be a mapping of fields.") % {"what": what}, loc.line(*path)
+        )
     return value
 
 
@@ -141,8 +161,10 @@ def _key(raw: dict[str, Any], loc: _Locator, path: tuple[Any, ...], fallback: st
     key = str(raw.get("key") or fallback).strip().lower()
     if not KEY_RE.match(key):
         raise PlanDocumentError(
-            _("The key “%(key)s” may hold only lower-case letters, digits, “-” and “_”.") % {"key": key},
-            loc.line(*path, "key"))
+            _("The key “%(key)s” may hold only lower-case letters, digits, “-” and “_”.")
+            % {"key": key},
+            loc.line(*path, "key"),
+        )
     return key
 
 
@@ -152,17 +174,22 @@ def _webhook(raw: Any, loc: _Locator, path: tuple[Any, ...]) -> dict[str, str]:
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError as exc:
-        raise PlanDocumentError(_("“%(url)s” is not a web address.") % {"url": url}, loc.line(*path, "url")) from exc
+        raise PlanDocumentError(
+            _("“%(url)s” is not a web address.") % {"url": url}, loc.line(*path, "url")
+        ) from exc
     fmt = _text(hook, "format", loc, path) or WebhookFormat.JSON
     if fmt not in WebhookFormat.values:
         raise PlanDocumentError(
-            _("Unknown webhook format “%(fmt)s”; use one of %(choices)s.") % {"fmt": fmt,
-                                                                             "choices": ", ".join(WebhookFormat.values)},
-            loc.line(*path, "format"))
+            _("Unknown webhook format “%(fmt)s”; use one of %(choices)s.")
+            % {"fmt": fmt, "choices": ", ".join(WebhookFormat.values)},
+            loc.line(*path, "format"),
+        )
     return {"url": url, "format": fmt}
 
 
-def _member(raw: Any, loc: _Locator, path: tuple[Any, ...], usernames: set[str] | None, order: int) -> dict[str, Any]:
+def _member(
+    raw: Any, loc: _Locator, path: tuple[Any, ...], usernames: set[str] | None, order: int
+) -> dict[str, Any]:
     m = _mapping(raw, loc, path, _("A member"))
     member = {
         "name": _text(m, "name", loc, path, required=True, max_length=120),
@@ -180,13 +207,23 @@ def _member(raw: Any, loc: _Locator, path: tuple[Any, ...], usernames: set[str] 
         try:
             validate_email(member["email"])
         except ValidationError as exc:
-            raise PlanDocumentError(_("“%(email)s” is not an e-mail address.") % {"email": member["email"]},
-                                    loc.line(*path, "email")) from exc
-    if not isinstance(member["call_order"], int) or isinstance(member["call_order"], bool) or member["call_order"] < 1:
-        raise PlanDocumentError(_("“call_order” must be a whole number from 1."), loc.line(*path, "call_order"))
+            raise PlanDocumentError(
+                _("“%(email)s” is not an e-mail address.") % {"email": member["email"]},
+                loc.line(*path, "email"),
+            ) from exc
+    if (
+        not isinstance(member["call_order"], int)
+        or isinstance(member["call_order"], bool)
+        or member["call_order"] < 1
+    ):
+        raise PlanDocumentError(
+            _("“call_order” must be a whole number from 1."), loc.line(*path, "call_order")
+        )
     if member["user"] and usernames is not None and member["user"] not in usernames:
         raise PlanDocumentError(
-            _("No staff user “%(user)s” in this library.") % {"user": member["user"]}, loc.line(*path, "user"))
+            _("No staff user “%(user)s” in this library.") % {"user": member["user"]},
+            loc.line(*path, "user"),
+        )
     return member
 
 
@@ -194,17 +231,26 @@ def _task(raw: Any, loc: _Locator, path: tuple[Any, ...], index: int) -> dict[st
     t = _mapping(raw, loc, path, _("A task"))
     level = parse_level(t.get("level"))
     if level is None:
-        raise PlanDocumentError(_("“level” must be I, II, III or IV."), loc.line(*path, "level") or loc.line(*path))
+        raise PlanDocumentError(
+            _("“level” must be I, II, III or IV."), loc.line(*path, "level") or loc.line(*path)
+        )
     due = t.get("due_hours")
     if isinstance(due, bool) or not isinstance(due, int | float):
-        raise PlanDocumentError(_("“due_hours” must be a number of hours after activation."),
-                                loc.line(*path, "due_hours"))
+        raise PlanDocumentError(
+            _("“due_hours” must be a number of hours after activation."),
+            loc.line(*path, "due_hours"),
+        )
     if due <= 0:
-        raise PlanDocumentError(_("The deadline (%(hours)s h) falls before activation: it must be after it.")
-                                % {"hours": due}, loc.line(*path, "due_hours"))
+        raise PlanDocumentError(
+            _("The deadline (%(hours)s h) falls before activation: it must be after it.")
+            % {"hours": due},
+            loc.line(*path, "due_hours"),
+        )
     if due > MAX_DUE_HOURS:
-        raise PlanDocumentError(_("The deadline is more than %(max)s hours after activation.") % {"max": MAX_DUE_HOURS},
-                                loc.line(*path, "due_hours"))
+        raise PlanDocumentError(
+            _("The deadline is more than %(max)s hours after activation.") % {"max": MAX_DUE_HOURS},
+            loc.line(*path, "due_hours"),
+        )
     return {
         "key": _key(t, loc, path, f"task-{index + 1}"),
         "title": _text(t, "title", loc, path, required=True),
@@ -220,7 +266,8 @@ def _staff_usernames(library: Any) -> set[str] | None:
     if library is None:
         return None
     return set(
-        get_user_model().objects.filter(memberships__library=library, memberships__is_active=True)
+        get_user_model()
+        .objects.filter(memberships__library=library, memberships__is_active=True)
         .values_list("username", flat=True)
     )
 
@@ -230,13 +277,16 @@ def validate(data: Any, loc: _Locator | None = None, library: Any = None) -> dic
     loc = loc or _Locator(None)
     doc = _mapping(data, loc, (), _("The plan"))
     usernames = _staff_usernames(library)
-    categories = _list(doc.get("categories") or list(EventCategory.values), loc, ("categories",), "categories")
+    categories = _list(
+        doc.get("categories") or list(EventCategory.values), loc, ("categories",), "categories"
+    )
     for i, cat in enumerate(categories):
         if cat not in EventCategory.values:
             raise PlanDocumentError(
-                _("Unknown event category “%(cat)s”; use %(choices)s.") % {"cat": cat,
-                                                                          "choices": ", ".join(EventCategory.values)},
-                loc.line("categories", i))
+                _("Unknown event category “%(cat)s”; use %(choices)s.")
+                % {"cat": cat, "choices": ", ".join(EventCategory.values)},
+                loc.line("categories", i),
+            )
     services = _mapping(doc.get("services") or {}, loc, ("services",), "services")
     result: dict[str, Any] = {
         "name": _text(doc, "name", loc, (), required=True, max_length=200),
@@ -246,10 +296,19 @@ def validate(data: Any, loc: _Locator | None = None, library: Any = None) -> dic
         "categories": list(dict.fromkeys(categories)),
         "services": {
             key: _text(services, key, loc, ("services",), max_length=2000)
-            for key in ("reference_hours", "reference_hours_en", "delivery", "delivery_en", "notice", "notice_en")
+            for key in (
+                "reference_hours",
+                "reference_hours_en",
+                "delivery",
+                "delivery_en",
+                "notice",
+                "notice_en",
+            )
         },
-        "webhooks": [_webhook(h, loc, ("webhooks", i))
-                     for i, h in enumerate(_list(doc.get("webhooks"), loc, ("webhooks",), "webhooks"))],
+        "webhooks": [
+            _webhook(h, loc, ("webhooks", i))
+            for i, h in enumerate(_list(doc.get("webhooks"), loc, ("webhooks",), "webhooks"))
+        ],
         "teams": [],
     }
     teams = _list(doc.get("teams"), loc, ("teams",), "teams")
@@ -267,33 +326,55 @@ def validate(data: Any, loc: _Locator | None = None, library: Any = None) -> dic
             "leadership": bool(t.get("leadership", False)),
             "duty": _text(t, "duty", loc, path, max_length=2000),
             "duty_en": _text(t, "duty_en", loc, path, max_length=2000),
-            "webhooks": [_webhook(h, loc, (*path, "webhooks", i))
-                         for i, h in enumerate(_list(t.get("webhooks"), loc, (*path, "webhooks"), "webhooks"))],
+            "webhooks": [
+                _webhook(h, loc, (*path, "webhooks", i))
+                for i, h in enumerate(
+                    _list(t.get("webhooks"), loc, (*path, "webhooks"), "webhooks")
+                )
+            ],
         }
         if team["key"] in seen:
-            raise PlanDocumentError(_("Two teams share the key “%(key)s”.") % {"key": team["key"]}, loc.line(*path, "key"))
+            raise PlanDocumentError(
+                _("Two teams share the key “%(key)s”.") % {"key": team["key"]},
+                loc.line(*path, "key"),
+            )
         seen.add(team["key"])
         members = _list(t.get("members"), loc, (*path, "members"), "members")
         if not members:
-            raise PlanDocumentError(_("The team “%(team)s” has no members.") % {"team": team["name"]},
-                                    loc.line(*path, "members") or loc.line(*path))
+            raise PlanDocumentError(
+                _("The team “%(team)s” has no members.") % {"team": team["name"]},
+                loc.line(*path, "members") or loc.line(*path),
+            )
         team["members"] = sorted(
-            (_member(m, loc, (*path, "members", mi), usernames, mi + 1) for mi, m in enumerate(members)),
+            (
+                _member(m, loc, (*path, "members", mi), usernames, mi + 1)
+                for mi, m in enumerate(members)
+            ),
             key=lambda m: (m["deputy"], m["call_order"]),
         )
-        tasks = [_task(x, loc, (*path, "tasks", xi), xi)
-                 for xi, x in enumerate(_list(t.get("tasks"), loc, (*path, "tasks"), "tasks"))]
+        tasks = [
+            _task(x, loc, (*path, "tasks", xi), xi)
+            for xi, x in enumerate(_list(t.get("tasks"), loc, (*path, "tasks"), "tasks"))
+        ]
         keys = [x["key"] for x in tasks]
         dup = next((k for k in keys if keys.count(k) > 1), None)
         if dup:
-            raise PlanDocumentError(_("Two tasks of “%(team)s” share the key “%(key)s”.") % {"team": team["name"], "key": dup},
-                                    loc.line(*path, "tasks"))
+            raise PlanDocumentError(
+                _("Two tasks of “%(team)s” share the key “%(key)s”.")
+                % {"team": team["name"], "key": dup},
+                loc.line(*path, "tasks"),
+            )
         names = {m["name"] for m in team["members"]}
         for xi, x in enumerate(tasks):
             if x["assign"] and x["assign"] not in names:
                 raise PlanDocumentError(
-                    _("The task “%(task)s” is assigned to “%(who)s”, who is not a member of the team.")
-                    % {"task": x["title"], "who": x["assign"]}, loc.line(*path, "tasks", xi, "assign"))
+                    _(
+                        "The task “%(task)s” is assigned to “%(who)s”, "
+                        "who is not a member of the team."
+                    )
+                    % {"task": x["title"], "who": x["assign"]},
+                    loc.line(*path, "tasks", xi, "assign"),
+                )
         team["tasks"] = tasks
         result["teams"].append(team)
     if not any(team["leadership"] for team in result["teams"]):

@@ -37,22 +37,62 @@ def review_xlsx(review: dict[str, Any]) -> bytes:
     sheets: dict[str, Any] = {
         _("Summary"): ((_("Item"), _("Value")), summary),
         _("Tasks"): (
-            (_("Team"), _("Task"), _("Section"), _("From level"), _("Assignee"), _("Due"), _("Finished"), _("Status"), _("Late"), _("Note")),
-            [(t.display_team, t.display_title, t.section, t.get_level_display(), t.assignee_name, _t(t.due_at), _t(t.done_at),
-              t.get_status_display(), _("yes") if t.was_late else "", t.note) for t in review["tasks"]],
+            (
+                _("Team"),
+                _("Task"),
+                _("Section"),
+                _("From level"),
+                _("Assignee"),
+                _("Due"),
+                _("Finished"),
+                _("Status"),
+                _("Late"),
+                _("Note"),
+            ),
+            [
+                (
+                    t.display_team,
+                    t.display_title,
+                    t.section,
+                    t.get_level_display(),
+                    t.assignee_name,
+                    _t(t.due_at),
+                    _t(t.done_at),
+                    t.get_status_display(),
+                    _("yes") if t.was_late else "",
+                    t.note,
+                )
+                for t in review["tasks"]
+            ],
         ),
-        _("Timeline"): ((_("Time"), _("Kind"), _("By"), _("What")),
-                        [(_t(e.at), e.get_kind_display(), e.actor, e.display_text) for e in review["timeline"]]),
+        _("Timeline"): (
+            (_("Time"), _("Kind"), _("By"), _("What")),
+            [(_t(e.at), e.get_kind_display(), e.actor, e.display_text) for e in review["timeline"]],
+        ),
     }
     if review["incidents"] is not None:
-        sheets[_("Access incidents")] = ((_("Resource"), _("Kind"), _("Opened"), _("Closed"), _("Hours")), [
-            (str(i.get("resource", "")), str(i.get("kind", "")), _t(i.get("opened_at")), _t(i.get("closed_at")),
-             round(i.get("duration_seconds", 0) / 3600, 2)) for i in review["incidents"]])
+        sheets[_("Access incidents")] = (
+            (_("Resource"), _("Kind"), _("Opened"), _("Closed"), _("Hours")),
+            [
+                (
+                    str(i.get("resource", "")),
+                    str(i.get("kind", "")),
+                    _t(i.get("opened_at")),
+                    _t(i.get("closed_at")),
+                    round(i.get("duration_seconds", 0) / 3600, 2),
+                )
+                for i in review["incidents"]
+            ],
+        )
     if review["delivery"] is not None:
         dv = review["delivery"]
-        sheets[_("Document delivery")] = ((_("Requested"), _("Supplied"), _("Fill rate %")),
-                                          [(dv.get("requested"), dv.get("supplied"), dv.get("fill_rate"))])
+        sheets[_("Document delivery")] = (
+            (_("Requested"), _("Supplied"), _("Fill rate %")),
+            [(dv.get("requested"), dv.get("supplied"), dv.get("fill_rate"))],
+        )
     if review["usage"] is not None:
-        sheets[_("Usage")] = ((_("Resource"), _("Uses"), _("A year earlier"), _("Change %")),
-                              [(u["resource"], u["uses"], u["year_before"], u["change"]) for u in review["usage"]])
+        sheets[_("Usage")] = (
+            (_("Resource"), _("Uses"), _("A year earlier"), _("Change %")),
+            [(u["resource"], u["uses"], u["year_before"], u["change"]) for u in review["usage"]],
+        )
     return xlsx_bytes(sheets)

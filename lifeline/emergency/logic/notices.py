@@ -44,20 +44,35 @@ def team_addresses(team: dict[str, Any]) -> list[str]:
     emails = [m["email"] for m in team.get("members", []) if m.get("email")]
     usernames = [m["user"] for m in team.get("members", []) if m.get("user")]
     if usernames:
-        emails += [e for e in get_user_model().objects.filter(username__in=usernames).values_list("email", flat=True) if e]
+        emails += [
+            e
+            for e in get_user_model()
+            .objects.filter(username__in=usernames)
+            .values_list("email", flat=True)
+            if e
+        ]
     return sorted(set(emails))
 
 
 def task_lines(tasks: Iterable[EventTask]) -> str:
     return "\n".join(
-        f"- [{timezone.localtime(t.due_at):%m-%d %H:%M}] {t.display_title}" + (f" ({t.assignee_name})" if t.assignee_name else "")
+        f"- [{timezone.localtime(t.due_at):%m-%d %H:%M}] {t.display_title}"
+        + (f" ({t.assignee_name})" if t.assignee_name else "")
         for t in tasks
     )
 
 
-def send_to_teams(event: Event, *, kind: str, key: str, subject: Callable[[], str], body: Callable[[dict[str, Any], list[EventTask]], str],
-                  tasks: list[EventTask] | None = None) -> int:
-    """One e-mail per team (its own tasks listed) and one message per webhook. Returns the count queued."""
+def send_to_teams(
+    event: Event,
+    *,
+    kind: str,
+    key: str,
+    subject: Callable[[], str],
+    body: Callable[[dict[str, Any], list[EventTask]], str],
+    tasks: list[EventTask] | None = None,
+) -> int:
+    """One e-mail per team (its own tasks listed) and one message per webhook; returns how
+    many were queued."""
     count = 0
     by_team: dict[str, list[EventTask]] = {}
     for t in tasks or []:
@@ -65,19 +80,36 @@ def send_to_teams(event: Event, *, kind: str, key: str, subject: Callable[[], st
     for team in event.version.teams:
         to = team_addresses(team)
         if to:
-            notify.notify_email(event.library, to, both_subject(subject), both(lambda team=team: body(team, by_team.get(team["key"], []))),
-                                kind=kind, dedupe_key=f"emergency:{event.pk}:{key}:{team['key']}")
+            notify.notify_email(
+                event.library,
+                to,
+                both_subject(subject),
+                both(lambda team=team: body(team, by_team.get(team["key"], []))),
+                kind=kind,
+                dedupe_key=f"emergency:{event.pk}:{key}:{team['key']}",
+            )
             count += 1
     hooks = list(event.version.document.get("webhooks", []))
     for team in event.version.teams:
         hooks += team.get("webhooks", [])
     summary = both(lambda: body({}, list(tasks or [])))
     for i, hook in enumerate({h["url"]: h for h in hooks}.values()):
-        notify.notify_webhook(event.library, hook["url"], title=both_subject(subject), text=summary,
-                              fmt=hook["format"], payload={"event": event.pk, "level": event.level_roman,
-                                                           "category": event.category, "drill": event.is_drill,
-                                                           "url": board_url(event)},
-                              kind=kind, dedupe_key=f"emergency:{event.pk}:{key}:hook{i}")
+        notify.notify_webhook(
+            event.library,
+            hook["url"],
+            title=both_subject(subject),
+            text=summary,
+            fmt=hook["format"],
+            payload={
+                "event": event.pk,
+                "level": event.level_roman,
+                "category": event.category,
+                "drill": event.is_drill,
+                "url": board_url(event),
+            },
+            kind=kind,
+            dedupe_key=f"emergency:{event.pk}:{key}:hook{i}",
+        )
         count += 1
     return count
 
@@ -92,7 +124,9 @@ def subject_line(event: Event, what: str) -> str:
     from lifeline.emergency.choices import EventCategory
 
     drill = _("[DRILL] ") if event.is_drill else ""
-    return f"{drill}{what}: {EventCategory(event.category).label} · {_('level')} {event.level_roman} · {event.library.display_name}"
+    category = EventCategory(event.category).label
+    where = event.library.display_name
+    return f"{drill}{what}: {category} · {_('level')} {event.level_roman} · {where}"
 
 
 def declared_body(event: Event, team: dict[str, Any], mine: list[EventTask]) -> str:
@@ -101,9 +135,11 @@ def declared_body(event: Event, team: dict[str, Any], mine: list[EventTask]) -> 
     from lifeline.emergency.models import pick
 
     lines = [
-        _("The library's emergency plan has been activated.") if not event.is_drill
+        _("The library's emergency plan has been activated.")
+        if not event.is_drill
         else _("This is a DRILL: the plan is being exercised, nothing has happened."),
-        _("Level: %(level)s. Scope: %(scope)s.") % {"level": event.level_roman, "scope": event.scope},
+        _("Level: %(level)s. Scope: %(scope)s.")
+        % {"level": event.level_roman, "scope": event.scope},
         _("Reason: %(reason)s") % {"reason": event.reason},
     ]
     if team:
@@ -119,7 +155,10 @@ def level_body(event: Event, old: int, changed: list[EventTask], *, raised: bool
 
     from lifeline.emergency.choices import ROMAN
 
-    lines = [_("The response level changed from %(old)s to %(new)s.") % {"old": ROMAN[old], "new": event.level_roman}]
+    lines = [
+        _("The response level changed from %(old)s to %(new)s.")
+        % {"old": ROMAN[old], "new": event.level_roman}
+    ]
     if changed:
         lines += ["", _("New tasks:") if raised else _("Withdrawn tasks:"), task_lines(changed)]
     lines += ["", _("Event board: %(url)s") % {"url": board_url(event)}]
@@ -129,17 +168,22 @@ def level_body(event: Event, old: int, changed: list[EventTask], *, raised: bool
 def closed_body(event: Event) -> str:
     from django.utils.translation import gettext as _
 
-    lines = [_("The emergency has been stood down. Thank you."), event.close_note,
-             _("Event board: %(url)s") % {"url": board_url(event)}]
+    lines = [
+        _("The emergency has been stood down. Thank you."),
+        event.close_note,
+        _("Event board: %(url)s") % {"url": board_url(event)},
+    ]
     return "\n".join(line for line in lines if line)
 
 
 def task_body(task: EventTask) -> str:
     from django.utils.translation import gettext as _
 
-    return "\n".join([
-        _("Task: %(task)s") % {"task": task.display_title},
-        _("Team: %(team)s") % {"team": task.display_team},
-        _("Due: %(due)s") % {"due": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M")},
-        _("Event board: %(url)s") % {"url": board_url(task.event)},
-    ])
+    return "\n".join(
+        [
+            _("Task: %(task)s") % {"task": task.display_title},
+            _("Team: %(team)s") % {"team": task.display_team},
+            _("Due: %(due)s") % {"due": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M")},
+            _("Event board: %(url)s") % {"url": board_url(task.event)},
+        ]
+    )

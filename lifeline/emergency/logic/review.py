@@ -61,8 +61,14 @@ def _usage(event: Event, start: dt.date, end: dt.date) -> list[dict[str, Any]] |
     rows = []
     for rid in sorted(set(now) | set(before), key=lambda r: -(now.get(r, 0))):
         a, b = now.get(rid, 0), before.get(rid, 0)
-        rows.append({"resource": names.get(rid, str(rid)), "uses": a, "year_before": b,
-                     "change": None if not b else round((a - b) * 100 / b, 1)})
+        rows.append(
+            {
+                "resource": names.get(rid, str(rid)),
+                "uses": a,
+                "year_before": b,
+                "change": None if not b else round((a - b) * 100 / b, 1),
+            }
+        )
     return rows
 
 

@@ -26,8 +26,9 @@ teams:
 """
 
 
-def error(text: str, library: Any = None) -> PlanDocumentError:
-    with pytest.raises(PlanDocumentError) as info:
+def error(text: str | bytes, library: Any = None) -> PlanDocumentError:
+    """The refusal, in English (messages are translated when raised, in the request's language)."""
+    with translation.override("en"), pytest.raises(PlanDocumentError) as info:
         load_yaml(text, library)
     return info.value
 
@@ -42,6 +43,9 @@ def test_malformed_yaml_names_the_line() -> None:
     assert exc.line is not None and 5 <= exc.line <= 7
     with translation.override("en"):
         assert str(exc).startswith(f"Line {exc.line}: This is not valid YAML")
+    with translation.override("zh-hans"), pytest.raises(PlanDocumentError) as info:
+        load_yaml(GOOD.replace("due_hours: 1", "due_hours: -2"))
+    assert str(info.value) == "第 9 行：时限（-2 小时）早于启动时间：必须在启动之后。"
 
 
 def test_deadline_before_activation_is_refused() -> None:
@@ -52,20 +56,25 @@ def test_deadline_before_activation_is_refused() -> None:
 
 
 def test_team_without_members_is_refused() -> None:
-    text = GOOD.replace("    members:\n      - {name: 张馆长, email: zhang@example.edu}\n", "    members: []\n")
+    text = GOOD.replace(
+        "    members:\n      - {name: 张馆长, email: zhang@example.edu}\n", "    members: []\n"
+    )
     exc = error(text)
     assert exc.line == 6  # the "members: []" line
     with translation.override("en"):
         assert "领导小组" in str(exc) and "no members" in str(exc)
 
 
-@pytest.mark.parametrize(("change", "words", "line"), [
-    (("level: IV", "level: V"), "I, II, III or IV", 9),
-    (("zhang@example.edu", "not-an-address"), "not an e-mail address", 7),
-    (("categories: [accident]", "categories: [flood]"), "Unknown event category", 2),
-    (("due_hours: 1", "due_hours: soon"), "number of hours", 9),
-    (("name: 测试预案\n", ""), "“name” is required", 1),
-])
+@pytest.mark.parametrize(
+    ("change", "words", "line"),
+    [
+        (("level: IV", "level: V"), "I, II, III or IV", 9),
+        (("zhang@example.edu", "not-an-address"), "not an e-mail address", 7),
+        (("categories: [accident]", "categories: [flood]"), "Unknown event category", 2),
+        (("due_hours: 1", "due_hours: soon"), "number of hours", 9),
+        (("name: 测试预案\n", ""), "“name” is required", 1),
+    ],
+)
 def test_other_bad_fields_name_their_line(change: tuple[str, str], words: str, line: int) -> None:
     exc = error(GOOD.replace(*change))
     with translation.override("en"):
@@ -107,5 +116,7 @@ def test_plan_pdf_embeds_chinese_and_renders(plan: Plan, tmp_path: Any) -> None:
     assert dark > 500
     pix.save(tmp_path / "plan.png")
     with translation.override("en"):
-        english = "".join(p.get_text() for p in pymupdf.open(stream=pdf.plan_pdf(plan.latest()), filetype="pdf"))
+        english = "".join(
+            p.get_text() for p in pymupdf.open(stream=pdf.plan_pdf(plan.latest()), filetype="pdf")
+        )
     assert "Emergency leadership group" in english and "E-mail" in english

@@ -34,18 +34,33 @@ def test_default_plan_is_the_studys_plan(plan: Any) -> None:
     task_sections = {x["section"] for t in doc["teams"] for x in t["tasks"]}
     assert {"3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5"} <= task_sections
     tasks = {x["key"]: x for t in doc["teams"] for x in t["tasks"]}
-    assert tasks["access-guide"]["due_hours"] == 2 and "off-campus access guide" in tasks["access-guide"]["title_en"]
+    assert (
+        tasks["access-guide"]["due_hours"] == 2
+        and "off-campus access guide" in tasks["access-guide"]["title_en"]
+    )
     assert tasks["vendor-access"]["due_hours"] == 24 and "数据商" in tasks["vendor-access"]["title"]
     assert all(x["title_en"] for x in tasks.values()) and all(t["name_en"] for t in doc["teams"])
-    assert sorted(plan.category_list) == sorted(["natural_disaster", "accident", "public_health", "social_safety"])
+    assert sorted(plan.category_list) == sorted(
+        ["natural_disaster", "accident", "public_health", "social_safety"]
+    )
     # Installing twice keeps one plan.
     assert services.install_default_plan(plan.library).pk == plan.pk
 
 
-def test_activate_escalate_finish_miss_stand_down_review(plan: Any, leader_a: Any, librarian_a: Any) -> None:
+def test_activate_escalate_finish_miss_stand_down_review(
+    plan: Any, leader_a: Any, librarian_a: Any
+) -> None:
     lib = plan.library
-    event = services.declare(lib, plan, category="public_health", level=Level.II, scope="全校", reason="疫情",
-                             user=leader_a, now=T0)
+    event = services.declare(
+        lib,
+        plan,
+        category="public_health",
+        level=Level.II,
+        scope="全校",
+        reason="疫情",
+        user=leader_a,
+        now=T0,
+    )
     doc = plan.latest().document
     expected_ii = sum(1 for t in doc["teams"] for x in t["tasks"] if x["level"] >= 2)
     assert event.tasks.count() == expected_ii and expected_ii > 20
@@ -58,9 +73,15 @@ def test_activate_escalate_finish_miss_stand_down_review(plan: Any, leader_a: An
     assert send_pending() >= len(doc["teams"])
     assert len(mail.outbox) == len(doc["teams"])
     eres_mail = next(m for m in mail.outbox if "eres@library.example.edu" in m.to)
-    assert "发布校外访问指南" in eres_mail.body and "Publish the off-campus access guide" in eres_mail.body
-    assert list(event.timeline.values_list("kind", flat=True)) == [TimelineKind.DECLARED, TimelineKind.TASKS_ADDED,
-                                                                   TimelineKind.NOTIFIED]
+    assert (
+        "发布校外访问指南" in eres_mail.body
+        and "Publish the off-campus access guide" in eres_mail.body
+    )
+    assert list(event.timeline.values_list("kind", flat=True)) == [
+        TimelineKind.DECLARED,
+        TimelineKind.TASKS_ADDED,
+        TimelineKind.NOTIFIED,
+    ]
 
     # Escalate to I, three hours in: the level-I tasks arrive with deadlines from now.
     services.change_level(event, Level.I, user=leader_a, now=T0 + 3 * H)
@@ -70,10 +91,21 @@ def test_activate_escalate_finish_miss_stand_down_review(plan: Any, leader_a: An
 
     # The clock moves: one task on time, one late, one refused, the rest left.
     services.set_task_status(guide, TaskStatus.DONE, user=librarian_a, now=T0 + 1.5 * H)
-    services.set_task_status(task(event, "vendor-access"), TaskStatus.DONE, user=librarian_a, now=T0 + 30 * H)
-    services.set_task_status(task(event, "publisher-linkage"), TaskStatus.NOT_DONE, user=librarian_a,
-                             note="出版社未回复", now=T0 + 40 * H)
-    assert services.mark_overdue(now=T0 + 6 * H) == event.tasks.filter(status="open", due_at__lt=T0 + 6 * H).count() > 0
+    services.set_task_status(
+        task(event, "vendor-access"), TaskStatus.DONE, user=librarian_a, now=T0 + 30 * H
+    )
+    services.set_task_status(
+        task(event, "publisher-linkage"),
+        TaskStatus.NOT_DONE,
+        user=librarian_a,
+        note="出版社未回复",
+        now=T0 + 40 * H,
+    )
+    assert (
+        services.mark_overdue(now=T0 + 6 * H)
+        == event.tasks.filter(status="open", due_at__lt=T0 + 6 * H).count()
+        > 0
+    )
     assert services.mark_overdue(now=T0 + 6 * H) == 0  # once per task
     overdue = Notification.objects.filter(kind="emergency.overdue")
     assert overdue.exists() and all("director@library.example.edu" in n.recipients for n in overdue)
@@ -82,12 +114,17 @@ def test_activate_escalate_finish_miss_stand_down_review(plan: Any, leader_a: An
     event.refresh_from_db()
     assert event.status == EventStatus.CLOSED
     with pytest.raises(services.EmergencyError):
-        services.set_task_status(task(event, "convene"), TaskStatus.DONE, user=leader_a, now=T0 + 81 * H)
+        services.set_task_status(
+            task(event, "convene"), TaskStatus.DONE, user=leader_a, now=T0 + 81 * H
+        )
 
     r = review.build(event)
     assert r["done"] == 2 and r["on_time"] == 1
     assert [t.key for t in r["late"]] == ["vendor-access"]
-    assert "publisher-linkage" in {t.key for t in r["not_done"]} and len(r["not_done"]) == r["total"] - 2
+    assert (
+        "publisher-linkage" in {t.key for t in r["not_done"]}
+        and len(r["not_done"]) == r["total"] - 2
+    )
     assert r["time_to_first_action_hours"] == 1.5 and r["duration_hours"] == 80
 
     doc_pdf = pymupdf.open(stream=pdf.review_pdf(r), filetype="pdf")
@@ -105,24 +142,45 @@ def test_activate_escalate_finish_miss_stand_down_review(plan: Any, leader_a: An
 
 
 def test_lowering_withdraws_and_raising_again_restores(plan: Any, leader_a: Any) -> None:
-    event = services.declare(plan.library, plan, category="accident", level=Level.II, scope="主馆", reason="火灾",
-                             user=leader_a, now=T0)
+    event = services.declare(
+        plan.library,
+        plan,
+        category="accident",
+        level=Level.II,
+        scope="主馆",
+        reason="火灾",
+        user=leader_a,
+        now=T0,
+    )
     ii_only = set(event.tasks.filter(level=Level.II).values_list("key", flat=True))
     services.change_level(event, Level.IV, user=leader_a, now=T0 + H)
-    assert set(event.tasks.filter(status=TaskStatus.WITHDRAWN).values_list("key", flat=True)) >= ii_only
+    assert (
+        set(event.tasks.filter(status=TaskStatus.WITHDRAWN).values_list("key", flat=True))
+        >= ii_only
+    )
     assert not event.tasks.filter(level__lt=Level.IV, status=TaskStatus.OPEN).exists()
     services.change_level(event, Level.II, user=leader_a, now=T0 + 2 * H)
     back = event.tasks.get(key="carsi")
     assert back.status == TaskStatus.OPEN and back.due_at == T0 + 2 * H + 24 * H
-    with pytest.raises(services.EmergencyError, match="already"):
+    with pytest.raises(services.EmergencyError, match="已处于"):
         services.change_level(event, Level.II, user=leader_a, now=T0 + 3 * H)
 
 
 def test_event_keeps_its_plan_version(plan: Any, leader_a: Any, admin_a: Any) -> None:
-    event = services.declare(plan.library, plan, category="public_health", level=Level.III, scope="全校",
-                             reason="流感", user=leader_a, now=T0)
+    event = services.declare(
+        plan.library,
+        plan,
+        category="public_health",
+        level=Level.III,
+        scope="全校",
+        reason="流感",
+        user=leader_a,
+        now=T0,
+    )
     doc = plan.latest().document
-    doc["teams"][1]["tasks"].append({"key": "new-task", "title": "新任务", "level": "I", "due_hours": 1})
+    doc["teams"][1]["tasks"].append(
+        {"key": "new-task", "title": "新任务", "level": "I", "due_hours": 1}
+    )
     services.save_plan(plan.library, doc, plan=plan, user=admin_a, note="added a task")
     plan.refresh_from_db()
     assert plan.current_version == 2
@@ -132,27 +190,69 @@ def test_event_keeps_its_plan_version(plan: Any, leader_a: Any, admin_a: Any) ->
     assert not event.tasks.filter(key="new-task").exists()
 
 
-def test_second_declaration_is_refused_with_a_message(plan: Any, leader_a: Any, admin_a: Any) -> None:
-    services.declare(plan.library, plan, category="public_health", level=Level.II, scope="全校", reason="a",
-                     user=leader_a, now=T0)
+def test_second_declaration_is_refused_with_a_message(
+    plan: Any, leader_a: Any, admin_a: Any
+) -> None:
+    services.declare(
+        plan.library,
+        plan,
+        category="public_health",
+        level=Level.II,
+        scope="全校",
+        reason="a",
+        user=leader_a,
+        now=T0,
+    )
     with pytest.raises(services.EmergencyError, match="leader_a"):
-        services.declare(plan.library, plan, category="accident", level=Level.I, scope="全校", reason="b",
-                         user=admin_a, now=T0 + H)
+        services.declare(
+            plan.library,
+            plan,
+            category="accident",
+            level=Level.I,
+            scope="全校",
+            reason="b",
+            user=admin_a,
+            now=T0 + H,
+        )
     assert Event.objects.filter(library=plan.library).count() == 1
 
 
-def test_drill_is_marked_kept_apart_and_does_not_block(plan: Any, leader_a: Any, librarian_a: Any) -> None:
-    drill = services.declare(plan.library, plan, category="natural_disaster", level=Level.III, scope="演练",
-                             reason="年度演练", user=librarian_a, drill=True, now=T0)
+def test_drill_is_marked_kept_apart_and_does_not_block(
+    plan: Any, leader_a: Any, librarian_a: Any
+) -> None:
+    drill = services.declare(
+        plan.library,
+        plan,
+        category="natural_disaster",
+        level=Level.III,
+        scope="演练",
+        reason="年度演练",
+        user=librarian_a,
+        drill=True,
+        now=T0,
+    )
     assert drill.is_drill and drill.timeline.first().kind == TimelineKind.DRILL
-    assert Notification.objects.filter(kind="emergency.declared").first().subject.startswith("[演练]")
+    assert (
+        Notification.objects.filter(kind="emergency.declared").first().subject.startswith("[演练]")
+    )
     assert services.active_summary(plan.library.pk) is None  # no banner for patrons
-    real = services.declare(plan.library, plan, category="public_health", level=Level.II, scope="全校",
-                            reason="真实", user=leader_a, now=T0 + H)
+    real = services.declare(
+        plan.library,
+        plan,
+        category="public_health",
+        level=Level.II,
+        scope="全校",
+        reason="真实",
+        user=leader_a,
+        now=T0 + H,
+    )
     assert list(Event.objects.real().open()) == [real]
+    services.forget_active(plan.library)  # on_commit does this in production; tests never commit
     assert services.active_summary(plan.library.pk)["id"] == real.pk
     r = review.build(drill)
-    assert "This was a drill" in "".join(p.get_text() for p in pymupdf.open(stream=_pdf_en(r), filetype="pdf"))
+    assert "This was a drill" in "".join(
+        p.get_text() for p in pymupdf.open(stream=_pdf_en(r), filetype="pdf")
+    )
 
 
 def _pdf_en(r: dict[str, Any]) -> bytes:
@@ -166,8 +266,16 @@ def test_overdue_job_runs_from_the_scheduler(plan: Any, leader_a: Any) -> None:
     from lifeline.core.schedule import run_due
     from lifeline.emergency.schedule import JOBS
 
-    event = services.declare(plan.library, plan, category="public_health", level=Level.IV, scope="全校",
-                             reason="x", user=leader_a, now=dt.datetime.now(dt.UTC) - 100 * H)
+    event = services.declare(
+        plan.library,
+        plan,
+        category="public_health",
+        level=Level.IV,
+        scope="全校",
+        reason="x",
+        user=leader_a,
+        now=dt.datetime.now(dt.UTC) - 100 * H,
+    )
     assert run_due(jobs=JOBS) == ["emergency.overdue"]
     assert event.tasks.filter(overdue_notified_at__isnull=False).count() == event.tasks.count()
     assert event.timeline.filter(kind=TimelineKind.OVERDUE).count() == event.tasks.count()

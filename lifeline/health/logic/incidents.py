@@ -29,30 +29,65 @@ def open_incident_for(resource: Resource, route: AccessRoute | None) -> Incident
     )
 
 
-def add_event(incident: Incident, kind: str, text: str = "", *, user: Any = None, at: dt.datetime | None = None,
-              public: bool = True, data: Any = None) -> IncidentEvent:
+def add_event(
+    incident: Incident,
+    kind: str,
+    text: str = "",
+    *,
+    user: Any = None,
+    at: dt.datetime | None = None,
+    public: bool = True,
+    data: Any = None,
+) -> IncidentEvent:
     return IncidentEvent.objects.create(
-        incident=incident, kind=kind, text=text, user=user if user is not None and user.is_authenticated else None,
-        at=at or timezone.now(), public=public, data=data,
+        incident=incident,
+        kind=kind,
+        text=text,
+        user=user if user is not None and user.is_authenticated else None,
+        at=at or timezone.now(),
+        public=public,
+        data=data,
     )
 
 
 @transaction.atomic
-def open_or_join(resource: Resource, route: AccessRoute | None, *, kind: str, cause: str, failure: str = "",
-                 now: dt.datetime | None = None, event_text: str = "", data: Any = None) -> tuple[Incident, bool]:
+def open_or_join(
+    resource: Resource,
+    route: AccessRoute | None,
+    *,
+    kind: str,
+    cause: str,
+    failure: str = "",
+    now: dt.datetime | None = None,
+    event_text: str = "",
+    data: Any = None,
+) -> tuple[Incident, bool]:
     """The open incident of this resource and route, or a new one. True when it was opened now."""
     now = now or timezone.now()
     incident = open_incident_for(resource, route)
     if incident is not None:
         if event_text:
-            add_event(incident, EventKind.STATE if kind == IncidentKind.PROBE else EventKind.REPORT, event_text, at=now, data=data)
+            add_event(
+                incident,
+                EventKind.STATE if kind == IncidentKind.PROBE else EventKind.REPORT,
+                event_text,
+                at=now,
+                data=data,
+            )
         if kind == IncidentKind.PROBE and incident.kind != IncidentKind.PROBE:
             # A report the probes now confirm: the probe's cause is the better description.
-            Incident.objects.filter(pk=incident.pk).update(kind=IncidentKind.PROBE, cause=cause[:500], failure=failure)
+            Incident.objects.filter(pk=incident.pk).update(
+                kind=IncidentKind.PROBE, cause=cause[:500], failure=failure
+            )
             incident.refresh_from_db()
         return incident, False
     incident = Incident.objects.create(
-        library_id=resource.library_id, resource=resource, route=route, kind=kind, cause=cause[:500], failure=failure,
+        library_id=resource.library_id,
+        resource=resource,
+        route=route,
+        kind=kind,
+        cause=cause[:500],
+        failure=failure,
         opened_at=now,
     )
     add_event(incident, EventKind.OPENED, event_text or cause, at=now, data=data)
@@ -61,7 +96,9 @@ def open_or_join(resource: Resource, route: AccessRoute | None, *, kind: str, ca
 
 
 @transaction.atomic
-def acknowledge(incident: Incident, user: Any, now: dt.datetime | None = None, note: str = "") -> None:
+def acknowledge(
+    incident: Incident, user: Any, now: dt.datetime | None = None, note: str = ""
+) -> None:
     if incident.status != IncidentStatus.OPEN:
         raise ValidationError(_("Only an open incident can be acknowledged."))
     now = now or timezone.now()
@@ -71,7 +108,9 @@ def acknowledge(incident: Incident, user: Any, now: dt.datetime | None = None, n
 
 
 @transaction.atomic
-def resolve(incident: Incident, *, user: Any = None, now: dt.datetime | None = None, note: str = "") -> None:
+def resolve(
+    incident: Incident, *, user: Any = None, now: dt.datetime | None = None, note: str = ""
+) -> None:
     if incident.status == IncidentStatus.RESOLVED:
         raise ValidationError(_("This incident is already resolved."))
     now = now or timezone.now()
@@ -91,18 +130,40 @@ def add_note(incident: Incident, user: Any, text: str, *, public: bool) -> Incid
 
 
 @transaction.atomic
-def file_report(*, resource: Resource, route: AccessRoute | None, description: str, contact_name: str = "",
-                contact_email: str = "", screenshot: Any = None, language: str = "zh-hans", user: Any = None,
-                address: str | None = None, now: dt.datetime | None = None) -> FaultReport:
+def file_report(
+    *,
+    resource: Resource,
+    route: AccessRoute | None,
+    description: str,
+    contact_name: str = "",
+    contact_email: str = "",
+    screenshot: Any = None,
+    language: str = "zh-hans",
+    user: Any = None,
+    address: str | None = None,
+    now: dt.datetime | None = None,
+) -> FaultReport:
     now = now or timezone.now()
     incident, _opened = open_or_join(
-        resource, route, kind=IncidentKind.REPORT, cause=description[:200], now=now,
+        resource,
+        route,
+        kind=IncidentKind.REPORT,
+        cause=description[:200],
+        now=now,
         event_text=str(_("A reader reported that this resource cannot be reached.")),
     )
     report = FaultReport.objects.create(
-        library_id=resource.library_id, incident=incident, resource=resource, route=route, description=description,
-        contact_name=contact_name, contact_email=contact_email, language=language,
-        user=user if user is not None and user.is_authenticated else None, address=address, created_at=now,
+        library_id=resource.library_id,
+        incident=incident,
+        resource=resource,
+        route=route,
+        description=description,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        language=language,
+        user=user if user is not None and user.is_authenticated else None,
+        address=address,
+        created_at=now,
         screenshot=screenshot or "",
     )
     if contact_email:
@@ -112,7 +173,7 @@ def file_report(*, resource: Resource, route: AccessRoute | None, description: s
 
 @transaction.atomic
 def escalate(incident: Incident, *, user: Any = None, now: dt.datetime | None = None) -> Escalation:
-    """Send the vendor the incident in the vendor's language; the clock on its promise starts now."""
+    """Send the vendor the incident in the vendor's language; its promised clock starts."""
     if incident.status == IncidentStatus.RESOLVED:
         raise ValidationError(_("A resolved incident cannot be escalated."))
     vendor = incident.resource.vendor
@@ -123,10 +184,16 @@ def escalate(incident: Incident, *, user: Any = None, now: dt.datetime | None = 
     if vendor.escalation_email and (incident.escalations.exists() or not recipients):
         recipients.append(vendor.escalation_email)
     if not recipients:
-        raise ValidationError(_("The vendor “%(vendor)s” has no e-mail address.") % {"vendor": vendor})
+        raise ValidationError(
+            _("The vendor “%(vendor)s” has no e-mail address.") % {"vendor": vendor}
+        )
     now = now or timezone.now()
     escalation = Escalation(
-        incident=incident, vendor=vendor, recipients=recipients, language=vendor.preferred_language, sent_at=now,
+        incident=incident,
+        vendor=vendor,
+        recipients=recipients,
+        language=vendor.preferred_language,
+        sent_at=now,
         due_at=now + dt.timedelta(hours=vendor.response_hours),
         user=user if user is not None and user.is_authenticated else None,
     )
@@ -138,7 +205,9 @@ def escalate(incident: Incident, *, user: Any = None, now: dt.datetime | None = 
 
 
 @transaction.atomic
-def vendor_acknowledged(escalation: Escalation, *, user: Any = None, now: dt.datetime | None = None) -> bool:
+def vendor_acknowledged(
+    escalation: Escalation, *, user: Any = None, now: dt.datetime | None = None
+) -> bool:
     if escalation.acknowledged_at is not None:
         return False
     now = now or timezone.now()
@@ -149,12 +218,16 @@ def vendor_acknowledged(escalation: Escalation, *, user: Any = None, now: dt.dat
 
 
 @transaction.atomic
-def vendor_resolved(escalation: Escalation, *, user: Any = None, now: dt.datetime | None = None) -> bool:
+def vendor_resolved(
+    escalation: Escalation, *, user: Any = None, now: dt.datetime | None = None
+) -> bool:
     if escalation.resolved_at is not None:
         return False
     now = now or timezone.now()
     escalation.acknowledged_at = escalation.acknowledged_at or now
     escalation.resolved_at = now
     escalation.save(update_fields=["acknowledged_at", "resolved_at"])
-    add_event(escalation.incident, EventKind.VENDOR_RESOLVED, str(escalation.vendor), user=user, at=now)
+    add_event(
+        escalation.incident, EventKind.VENDOR_RESOLVED, str(escalation.vendor), user=user, at=now
+    )
     return True

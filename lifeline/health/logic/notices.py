@@ -43,19 +43,41 @@ def _broadcast(incident: Incident, event: str) -> None:
     for sub in incident.library.health_subscriptions.filter(is_active=True):
         with translation.override(sub.language):
             if event == "opened":
-                title = _("Access problem: %(resource)s") % {"resource": incident.resource.display("name")}
+                title = _("Access problem: %(resource)s") % {
+                    "resource": incident.resource.display("name")
+                }
             else:
-                title = _("Access restored: %(resource)s") % {"resource": incident.resource.display("name")}
-            text = render_to_string("health/notices/incident.txt", _context(incident, event=event)).strip()
+                title = _("Access restored: %(resource)s") % {
+                    "resource": incident.resource.display("name")
+                }
+            text = render_to_string(
+                "health/notices/incident.txt", _context(incident, event=event)
+            ).strip()
         key = f"health:incident:{incident.pk}:{event}:{sub.pk}"
         if sub.channel == Channel.EMAIL:
-            notify_email(incident.library, [sub.email], title, text, kind=f"health.incident_{event}", dedupe_key=key)
+            notify_email(
+                incident.library,
+                [sub.email],
+                title,
+                text,
+                kind=f"health.incident_{event}",
+                dedupe_key=key,
+            )
         else:
             notify_webhook(
-                incident.library, sub.url, title=title, text=text, fmt=sub.webhook_format,
-                payload={"incident": incident.pk, "resource": incident.resource.key, "event": event,
-                         "status_url": status_url(incident)},
-                kind=f"health.incident_{event}", dedupe_key=key,
+                incident.library,
+                sub.url,
+                title=title,
+                text=text,
+                fmt=sub.webhook_format,
+                payload={
+                    "incident": incident.pk,
+                    "resource": incident.resource.key,
+                    "event": event,
+                    "status_url": status_url(incident),
+                },
+                kind=f"health.incident_{event}",
+                dedupe_key=key,
             )
 
 
@@ -70,12 +92,22 @@ def incident_resolved(incident: Incident) -> None:
 def _to_reporter(report: FaultReport, event: str) -> None:
     with translation.override(report.language):
         if event == "received":
-            subject = _("We received your report about %(resource)s") % {"resource": report.resource.display("name")}
+            subject = _("We received your report about %(resource)s") % {
+                "resource": report.resource.display("name")
+            }
         else:
             subject = _("%(resource)s works again") % {"resource": report.resource.display("name")}
-        body = render_to_string(f"health/notices/report_{event}.txt", _context(report.incident, report=report)).strip()
-    notify_email(report.library, [report.contact_email], subject, body, kind=f"health.report_{event}",
-                 dedupe_key=f"health:report:{report.pk}:{event}")
+        body = render_to_string(
+            f"health/notices/report_{event}.txt", _context(report.incident, report=report)
+        ).strip()
+    notify_email(
+        report.library,
+        [report.contact_email],
+        subject,
+        body,
+        kind=f"health.report_{event}",
+        dedupe_key=f"health:report:{report.pk}:{event}",
+    )
 
 
 def report_received(report: FaultReport) -> None:
@@ -93,16 +125,29 @@ def vendor_message(escalation: Escalation) -> tuple[str, str]:
     base = settings.SITE_URL + reverse("health:vendor_reply", args=[escalation.token])
     with translation.override(escalation.language):
         subject = _("Access fault at %(library)s: %(resource)s") % {
-            "library": incident.library.display_name, "resource": incident.resource.display("name"),
+            "library": incident.library.display_name,
+            "resource": incident.resource.display("name"),
         }
         body = render_to_string(
             "health/notices/vendor.txt",
-            _context(incident, escalation=escalation, evidence=evidence, reply_url=base,
-                     due_at=f"{timezone.localtime(escalation.due_at):%Y-%m-%d %H:%M}", vendor=escalation.vendor),
+            _context(
+                incident,
+                escalation=escalation,
+                evidence=evidence,
+                reply_url=base,
+                due_at=f"{timezone.localtime(escalation.due_at):%Y-%m-%d %H:%M}",
+                vendor=escalation.vendor,
+            ),
         ).strip()
     return subject, body
 
 
 def send_vendor_message(escalation: Escalation) -> None:
-    notify_email(escalation.incident.library, escalation.recipients, escalation.subject, escalation.body,
-                 kind="health.vendor_escalation", dedupe_key=f"health:escalation:{escalation.pk}")
+    notify_email(
+        escalation.incident.library,
+        escalation.recipients,
+        escalation.subject,
+        escalation.body,
+        kind="health.vendor_escalation",
+        dedupe_key=f"health:escalation:{escalation.pk}",
+    )

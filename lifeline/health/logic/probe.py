@@ -67,28 +67,54 @@ class ProbeOutcome:
 
 @dataclass
 class Probers:
-    """The HTTP clients of one batch: direct, and through the campus proxy when one is configured."""
+    """The HTTP clients of one batch: direct, and through the campus proxy when one is configured.
 
-    direct: httpx.AsyncClient
+    Direct probes are spread over several clients: httpcore scans every connection of a pool on
+    each request and each close, so one pool with hundreds of concurrent connections costs CPU
+    quadratically; a few small pools keep that cost flat.
+    """
+
+    direct_pool: list[httpx.AsyncClient]
     proxied: httpx.AsyncClient | None
     max_body: int
 
+    SHARDS = 8
+
     @classmethod
-    def open(cls, *, proxy: str = "", ca_bundle: str = "", max_body: int = 2 * 1024 * 1024) -> Probers:
-        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    def open(
+        cls, *, proxy: str = "", ca_bundle: str = "", max_body: int = 2 * 1024 * 1024
+    ) -> Probers:
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+        )
         # No keep-alive: each probe measures a fresh connection, and a TLS connection made for one
         # host name is never reused for another name on the same (pinned) address.
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-        direct = httpx.AsyncClient(verify=verify, limits=limits, follow_redirects=False, trust_env=False)
-        proxied = (
-            httpx.AsyncClient(verify=verify, limits=limits, follow_redirects=False, proxy=proxy, trust_env=False)
-            if proxy
-            else None
+
+        def client(**extra: object) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                verify=verify, limits=limits, follow_redirects=False, trust_env=False, **extra
+            )  # type: ignore[arg-type]
+
+        return cls(
+            direct_pool=[client() for _ in range(cls.SHARDS)],
+            proxied=client(proxy=proxy) if proxy else None,
+            max_body=max_body,
         )
-        return cls(direct=direct, proxied=proxied, max_body=max_body)
+
+    @property
+    def direct(self) -> httpx.AsyncClient:
+        return self.direct_pool[0]
+
+    def client_for(self, spec: ProbeSpec) -> tuple[httpx.AsyncClient, bool]:
+        """The client to use and whether it connects directly (so the address is pinned)."""
+        if spec.via_proxy and self.proxied is not None:
+            return self.proxied, False
+        return self.direct_pool[spec.config_id % len(self.direct_pool)], True
 
     async def aclose(self) -> None:
-        await self.direct.aclose()
+        for c in self.direct_pool:
+            await c.aclose()
         if self.proxied is not None:
             await self.proxied.aclose()
 
@@ -105,7 +131,11 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
     text = (f"{type(root).__name__}: {root}" if str(root) else type(root).__name__)[:500]
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return FailureKind.TIMEOUT, text or "timed out"
-    if any(isinstance(e, ssl.SSLError) for e in chain) or "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+    if (
+        any(isinstance(e, ssl.SSLError) for e in chain)
+        or "CERTIFICATE_VERIFY_FAILED" in text
+        or "SSL" in text
+    ):
         return FailureKind.TLS, text
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
         return FailureKind.REFUSED, text
@@ -149,35 +179,46 @@ async def probe(spec: ProbeSpec, probers: Probers) -> ProbeOutcome:
         outcome.fail(*classify_exception(exc))
     outcome.response_ms = int((time.monotonic() - began) * 1000)
     if outcome.state == HealthState.UP and outcome.response_ms > spec.slow_ms:
-        outcome.fail(FailureKind.SLOW, f"answered in {outcome.response_ms} ms (slow above {spec.slow_ms} ms)")
+        outcome.fail(
+            FailureKind.SLOW, f"answered in {outcome.response_ms} ms (slow above {spec.slow_ms} ms)"
+        )
     return outcome
 
 
 async def _run(spec: ProbeSpec, probers: Probers, outcome: ProbeOutcome) -> None:
     url = spec.url
     cookies: dict[str, str] = {}
-    client = probers.proxied if (spec.via_proxy and probers.proxied is not None) else probers.direct
+    client, direct = probers.client_for(spec)
     for hop in range(spec.max_redirects + 1):
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            outcome.fail(FailureKind.PROTOCOL, f"cannot probe {url[:200]!r}: only http and https addresses")
+            outcome.fail(
+                FailureKind.PROTOCOL, f"cannot probe {url[:200]!r}: only http and https addresses"
+            )
             return
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             address = await checked_address(parts.hostname, port, spec.allow_internal)
         except TargetRefused as exc:
-            outcome.fail(FailureKind.FORBIDDEN_TARGET, f"{parts.hostname} resolves to an internal address ({exc})")
+            outcome.fail(
+                FailureKind.FORBIDDEN_TARGET,
+                f"{parts.hostname} resolves to an internal address ({exc})",
+            )
             return
         except ResolveFailed as exc:
             outcome.fail(FailureKind.DNS, f"{parts.hostname}: {exc}")
             return
         outcome.address = str(address)
-        headers = {"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.8", "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "text/html,*/*;q=0.8",
+            "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
+        }
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         extensions: dict[str, object] = {}
         request_url = httpx.URL(url)
-        if client is probers.direct:
+        if direct:
             # Connect to the address that was checked, not to whatever the name resolves to next.
             headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
             request_url = request_url.copy_with(host=str(address))
@@ -196,7 +237,10 @@ async def _run(spec: ProbeSpec, probers: Probers, outcome: ProbeOutcome) -> None
             location = response.headers.get("location")
             if response.status_code in REDIRECT_CODES and location and not expected:
                 if hop == spec.max_redirects:
-                    outcome.fail(FailureKind.REDIRECTS, f"more than {spec.max_redirects} redirects (last to {location[:200]})")
+                    outcome.fail(
+                        FailureKind.REDIRECTS,
+                        f"more than {spec.max_redirects} redirects (last to {location[:200]})",
+                    )
                     return
                 url = urljoin(url, location)
                 continue
@@ -221,18 +265,28 @@ async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]
     return b"".join(chunks), False
 
 
-def _judge(spec: ProbeSpec, outcome: ProbeOutcome, response: httpx.Response, body: bytes, too_large: bool) -> None:
+def _judge(
+    spec: ProbeSpec, outcome: ProbeOutcome, response: httpx.Response, body: bytes, too_large: bool
+) -> None:
     if not any(low <= response.status_code <= high for low, high in spec.statuses):
-        outcome.fail(FailureKind.STATUS, f"HTTP {response.status_code} {response.reason_phrase}".strip())
+        outcome.fail(
+            FailureKind.STATUS, f"HTTP {response.status_code} {response.reason_phrase}".strip()
+        )
         return
-    text = _decode(body, response.charset_encoding).casefold() if (spec.must_contain or spec.must_not_contain) else ""
+    text = (
+        _decode(body, response.charset_encoding).casefold()
+        if (spec.must_contain or spec.must_not_contain)
+        else ""
+    )
     for phrase in spec.must_not_contain:
         if phrase.casefold() in text:
             outcome.fail(FailureKind.KEYWORD_FORBIDDEN, f"the page says “{phrase}”")
             return
     for phrase in spec.must_contain:
         if phrase.casefold() not in text:
-            outcome.fail(FailureKind.KEYWORD_MISSING, f"“{phrase}” not found in the first {len(body)} bytes")
+            outcome.fail(
+                FailureKind.KEYWORD_MISSING, f"“{phrase}” not found in the first {len(body)} bytes"
+            )
             return
     if too_large:
         outcome.fail(FailureKind.TOO_LARGE, f"body larger than {len(body)} bytes; stopped reading")
@@ -240,10 +294,14 @@ def _judge(spec: ProbeSpec, outcome: ProbeOutcome, response: httpx.Response, bod
     if outcome.cert_expires_at is not None:
         left = outcome.cert_expires_at - outcome.started_at
         if left < dt.timedelta(days=spec.cert_warning_days):
-            outcome.fail(FailureKind.CERT_EXPIRING, f"certificate expires {outcome.cert_expires_at:%Y-%m-%d}")
+            outcome.fail(
+                FailureKind.CERT_EXPIRING, f"certificate expires {outcome.cert_expires_at:%Y-%m-%d}"
+            )
 
 
-async def probe_all(specs: list[ProbeSpec], probers: Probers, concurrency: int = 200) -> list[ProbeOutcome]:
+async def probe_all(
+    specs: list[ProbeSpec], probers: Probers, concurrency: int = 200
+) -> list[ProbeOutcome]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one(spec: ProbeSpec) -> ProbeOutcome:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from lifeline.health.choices import HealthState, IncidentKind, IncidentStatus
@@ -17,8 +17,10 @@ from lifeline.health.logic.probe import ProbeOutcome
 from lifeline.health.models import Flip, ProbeConfig, ProbeResult
 
 
-def apply_outcome(config: ProbeConfig, outcome: ProbeOutcome, now: dt.datetime | None = None) -> Flip | None:
-    """Store one result on its route; return the Flip when the state changed. Caller holds a transaction."""
+def apply_outcome(
+    config: ProbeConfig, outcome: ProbeOutcome, now: dt.datetime | None = None
+) -> Flip | None:
+    """Store one result on its route; the Flip if the state changed. Caller holds a transaction."""
     now = now or timezone.now()
     new = outcome.state
     old = config.state
@@ -34,29 +36,50 @@ def apply_outcome(config: ProbeConfig, outcome: ProbeOutcome, now: dt.datetime |
     }
     flip: Flip | None = None
     if new == old:
-        fields.update(pending_state="", pending_count=0, next_probe_at=now + dt.timedelta(seconds=config.interval_seconds))
+        fields.update(
+            pending_state="",
+            pending_count=0,
+            next_probe_at=now + dt.timedelta(seconds=config.interval_seconds),
+        )
     else:
         count = config.pending_count + 1 if config.pending_state == new else 1
         if old == HealthState.UNKNOWN or count > config.retries:
             fields.update(
-                state=new, state_since=now, pending_state="", pending_count=0,
+                state=new,
+                state_since=now,
+                pending_state="",
+                pending_count=0,
                 next_probe_at=now + dt.timedelta(seconds=config.interval_seconds),
             )
             flip = Flip.objects.create(
-                route_id=config.route_id, old=old, new=new, at=now, failure=outcome.failure, reason=outcome.error[:500]
+                route_id=config.route_id,
+                old=old,
+                new=new,
+                at=now,
+                failure=outcome.failure,
+                reason=outcome.error[:500],
             )
         else:
-            fields.update(pending_state=new, pending_count=count,
-                          next_probe_at=now + dt.timedelta(seconds=config.retry_seconds))
+            fields.update(
+                pending_state=new,
+                pending_count=count,
+                next_probe_at=now + dt.timedelta(seconds=config.retry_seconds),
+            )
     ProbeConfig.objects.filter(pk=config.pk).update(**fields)
     for key, value in fields.items():
         setattr(config, key, value)
     if new != HealthState.UP or flip is not None:
-        # Evidence for the vendor and the timeline; healthy probes leave only the route's last_* fields.
+        # Evidence for the vendor and the timeline; healthy probes only update last_* fields.
         ProbeResult.objects.create(
-            route_id=config.route_id, at=now, url=outcome.final_url or outcome.spec.url, state=new,
-            failure=outcome.failure, error=outcome.error[:500], status_code=outcome.status_code,
-            response_ms=outcome.response_ms, address=outcome.address,
+            route_id=config.route_id,
+            at=now,
+            url=outcome.final_url or outcome.spec.url,
+            state=new,
+            failure=outcome.failure,
+            error=outcome.error[:500],
+            status_code=outcome.status_code,
+            response_ms=outcome.response_ms,
+            address=outcome.address,
         )
     if flip is not None:
         _after_flip(config, flip, now)
@@ -65,32 +88,118 @@ def apply_outcome(config: ProbeConfig, outcome: ProbeOutcome, now: dt.datetime |
 
 def _after_flip(config: ProbeConfig, flip: Flip, now: dt.datetime) -> None:
     route = config.route
-    text = f"{HealthState(flip.old).label} → {HealthState(flip.new).label}" + (f": {flip.reason}" if flip.reason else "")
+    text = f"{HealthState(flip.old).label} → {HealthState(flip.new).label}" + (
+        f": {flip.reason}" if flip.reason else ""
+    )
     if flip.new == HealthState.DOWN:
         incidents.open_or_join(
-            route.resource, route, kind=IncidentKind.PROBE, cause=flip.reason or str(flip.get_failure_display()),
-            failure=flip.failure, now=now, event_text=text,
+            route.resource,
+            route,
+            kind=IncidentKind.PROBE,
+            cause=flip.reason or str(flip.get_failure_display()),
+            failure=flip.failure,
+            now=now,
+            event_text=text,
         )
     elif flip.old == HealthState.DOWN:
-        for incident in route.incidents.exclude(status=IncidentStatus.RESOLVED).exclude(kind=IncidentKind.SUSPECTED):
+        for incident in route.incidents.exclude(status=IncidentStatus.RESOLVED).exclude(
+            kind=IncidentKind.SUSPECTED
+        ):
             incidents.add_event(incident, "state", text, at=now)
             incidents.resolve(incident, now=now)
 
 
+FAST_COLUMNS = [
+    "last_checked_at",
+    "last_failure",
+    "last_error",
+    "last_status_code",
+    "last_response_ms",
+    "cert_expires_at",
+    "next_probe_at",
+    "lease_until",
+    "lease_owner",
+    "pending_state",
+    "pending_count",
+]
+
+
+def _steady(config: ProbeConfig, outcome: ProbeOutcome) -> bool:
+    """Nothing changes but the bookkeeping: the same state again, with no change pending."""
+    return (
+        outcome.state == config.state
+        and not config.pending_state
+        and config.state != HealthState.UNKNOWN
+    )
+
+
+def _record_steady(pairs: list[tuple[ProbeConfig, ProbeOutcome]], now: dt.datetime) -> None:
+    """The common case, 95% of probes: one prepared UPDATE run for many rows (executemany), and the
+    evidence of routes that stay down in one INSERT. Same effect as `apply_outcome`, less CPU."""
+    if not pairs:
+        return
+    table = connection.ops.quote_name(ProbeConfig._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in FAST_COLUMNS)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = []
+    evidence = []
+    for config, o in pairs:
+        rows.append(
+            [
+                adapt(now),
+                o.failure,
+                o.error[:500],
+                o.status_code,
+                o.response_ms,
+                adapt(o.cert_expires_at or config.cert_expires_at),
+                adapt(now + dt.timedelta(seconds=config.interval_seconds)),
+                None,
+                "",
+                "",
+                0,
+                config.pk,
+            ]
+        )
+        if o.state != HealthState.UP:
+            evidence.append(
+                ProbeResult(
+                    route_id=config.route_id,
+                    at=now,
+                    url=o.final_url or o.spec.url,
+                    state=o.state,
+                    failure=o.failure,
+                    error=o.error[:500],
+                    status_code=o.status_code,
+                    response_ms=o.response_ms,
+                    address=o.address,
+                )
+            )
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)  # noqa: S608 - names are quoted model columns
+    if evidence:
+        ProbeResult.objects.bulk_create(evidence)
+
+
 def record_outcomes(outcomes: list[ProbeOutcome], now: dt.datetime | None = None) -> list[Flip]:
-    """Apply a batch of results in one transaction (a few hundred cheap UPDATEs)."""
+    """Apply a batch of results in one transaction."""
     if not outcomes:
         return []
-    configs = ProbeConfig.objects.select_related("route__resource__library", "route__resource__vendor").in_bulk(
-        [o.spec.config_id for o in outcomes]
-    )
+    now = now or timezone.now()
+    configs = ProbeConfig.objects.select_related(
+        "route__resource__library", "route__resource__vendor"
+    ).in_bulk([o.spec.config_id for o in outcomes])
     flips: list[Flip] = []
+    steady: list[tuple[ProbeConfig, ProbeOutcome]] = []
     with transaction.atomic():
         for outcome in outcomes:
             config = configs.get(outcome.spec.config_id)
             if config is None:  # the route was deleted while it was being probed
                 continue
-            flip = apply_outcome(config, outcome, now or timezone.now())
+            if _steady(config, outcome):
+                steady.append((config, outcome))
+                continue
+            flip = apply_outcome(config, outcome, now)
             if flip is not None:
                 flips.append(flip)
+        _record_steady(steady, now)
     return flips

@@ -59,7 +59,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 async def checked_address(host: str, port: int, allow_internal: bool) -> IPAddress:
-    """The address to connect to; refuse when any address of the name is internal and not allowed."""
+    """The address to connect to; refused when any address is internal and not allowed."""
     addresses = await resolve(host, port)
     if not allow_internal:
         bad = [str(ip) for ip in addresses if is_internal(ip)]

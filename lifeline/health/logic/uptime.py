@@ -47,13 +47,27 @@ def _best(states: Iterable[str]) -> str:
     return min(states, key=lambda s: STATE_RANK[HealthState(s)], default=HealthState.UNKNOWN)
 
 
-def timelines(groups: dict[int, list[int]], start: dt.datetime, end: dt.datetime) -> dict[int, list[Segment]]:
-    """For each group (e.g. resource id -> its route ids), the segments of its best state. Two queries."""
+def timelines(
+    groups: dict[int, list[int]], start: dt.datetime, end: dt.datetime
+) -> dict[int, list[Segment]]:
+    """Per group (resource id -> its route ids), the segments of its best state (2 queries)."""
     route_ids = sorted({r for ids in groups.values() for r in ids})
-    before = Flip.objects.filter(route=OuterRef("pk"), at__lt=start).order_by("-at", "-id").values("new")[:1]
-    initial = dict(AccessRoute.objects.filter(pk__in=route_ids).annotate(s=Subquery(before)).values_list("pk", "s"))
+    before = (
+        Flip.objects.filter(route=OuterRef("pk"), at__lt=start)
+        .order_by("-at", "-id")
+        .values("new")[:1]
+    )
+    initial = dict(
+        AccessRoute.objects.filter(pk__in=route_ids)
+        .annotate(s=Subquery(before))
+        .values_list("pk", "s")
+    )
     flips_by_route: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
-    for route_id, at, new in Flip.objects.filter(route_id__in=route_ids, at__gte=start, at__lt=end).order_by("at", "id").values_list("route_id", "at", "new"):
+    for route_id, at, new in (
+        Flip.objects.filter(route_id__in=route_ids, at__gte=start, at__lt=end)
+        .order_by("at", "id")
+        .values_list("route_id", "at", "new")
+    ):
         flips_by_route[route_id].append((at, new))
     out: dict[int, list[Segment]] = {}
     for key, ids in groups.items():
@@ -89,16 +103,22 @@ def uptime(route_ids: list[int], start: dt.datetime, end: dt.datetime) -> float 
     return fraction(timelines({0: route_ids}, start, end)[0], start, end)
 
 
-def uptime_table(groups: dict[int, list[int]], now: dt.datetime | None = None) -> dict[int, dict[str, float | None]]:
-    """Uptime for 24 h, 7 d, 30 d and the term, per group, from one sweep over the longest window."""
+def uptime_table(
+    groups: dict[int, list[int]], now: dt.datetime | None = None
+) -> dict[int, dict[str, float | None]]:
+    """Uptime for 24 h, 7 d, 30 d and the term, per group, from one sweep."""
     now = now or timezone.now()
     starts = period_starts(now)
     earliest = min(starts.values())
     lines = timelines(groups, earliest, now)
-    return {key: {p: fraction(segs, starts[p], now) for p in PERIODS} for key, segs in lines.items()}
+    return {
+        key: {p: fraction(segs, starts[p], now) for p in PERIODS} for key, segs in lines.items()
+    }
 
 
-def daily(groups: dict[int, list[int]], now: dt.datetime | None = None, days: int = 30) -> dict[int, list[tuple[str, float | None]]]:
+def daily(
+    groups: dict[int, list[int]], now: dt.datetime | None = None, days: int = 30
+) -> dict[int, list[tuple[str, float | None]]]:
     """Per group, one (label, uptime) per local day, oldest first: the status page's bars."""
     now = now or timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -108,3 +128,24 @@ def daily(groups: dict[int, list[int]], now: dt.datetime | None = None, days: in
         key: [(f"{edges[i]:%Y-%m-%d}", fraction(segs, edges[i], edges[i + 1])) for i in range(days)]
         for key, segs in lines.items()
     }
+
+
+def overview(
+    groups: dict[int, list[int]],
+    now: dt.datetime | None = None,
+    days: int = 30,
+) -> tuple[dict[int, dict[str, float | None]], dict[int, list[tuple[str, float | None]]]]:
+    """The uptime table and the daily bars from one sweep (two queries), for the status page."""
+    now = now or timezone.now()
+    starts = period_starts(now)
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    edges = [today - dt.timedelta(days=days - 1 - i) for i in range(days)] + [now]
+    lines = timelines(groups, min([*starts.values(), edges[0]]), now)
+    table = {
+        key: {p: fraction(segs, starts[p], now) for p in PERIODS} for key, segs in lines.items()
+    }
+    bars = {
+        key: [(f"{edges[i]:%Y-%m-%d}", fraction(segs, edges[i], edges[i + 1])) for i in range(days)]
+        for key, segs in lines.items()
+    }
+    return table, bars

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,9 +22,10 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from lifeline.health.logic.probe import ProbeOutcome, ProbeSpec, Probers, probe, probe_all
+from lifeline.health.logic.probe import ProbeOutcome, Probers, ProbeSpec, probe, probe_all
 from lifeline.health.logic.states import record_outcomes
 from lifeline.health.models import MaintenanceWindow, ProbeConfig, lines
+from lifeline.registry.models import AccessRoute
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN = dt.timedelta(seconds=30)
@@ -55,39 +57,72 @@ def spec_for(config: ProbeConfig) -> ProbeSpec:
     )
 
 
+def ensure_configs(now: dt.datetime | None = None) -> int:
+    """Give every active route with an address default probe settings, so every route is probed.
+
+    New routes are spread over the default interval instead of all falling due at once.
+    """
+    now = now or timezone.now()
+    missing = list(
+        AccessRoute.objects.filter(is_active=True, probe__isnull=True)
+        .exclude(url="", target="", sp_login_url="")
+        .values_list("pk", flat=True)[:5000]
+    )
+    if not missing:
+        return 0
+    interval = ProbeConfig._meta.get_field("interval_seconds").default
+    configs = [
+        ProbeConfig(route_id=pk, next_probe_at=now + dt.timedelta(seconds=(pk * 7919) % interval))
+        for pk in missing
+    ]
+    ProbeConfig.objects.bulk_create(configs, ignore_conflicts=True)
+    return len(configs)
+
+
 def claim(now: dt.datetime, limit: int, owner: str) -> list[ProbeSpec]:
-    """Lease up to `limit` due routes to `owner`; routes in a maintenance window are skipped to its end."""
+    """Lease up to `limit` due routes to `owner`; routes under maintenance wait for its end."""
     with transaction.atomic():
         ids = list(
-            ProbeConfig.objects.due(now).order_by("next_probe_at")
+            ProbeConfig.objects.due(now)
+            .order_by("next_probe_at")
             .select_for_update(skip_locked=True, of=("self",))
             .values_list("pk", flat=True)[:limit]
         )
         if not ids:
             return []
-        longest = max(ProbeConfig.objects.filter(pk__in=ids).values_list("timeout_seconds", flat=True))
+        longest = max(
+            ProbeConfig.objects.filter(pk__in=ids).values_list("timeout_seconds", flat=True)
+        )
         ProbeConfig.objects.due(now).filter(pk__in=ids).update(
             lease_until=now + dt.timedelta(seconds=longest) + LEASE_MARGIN, lease_owner=owner
         )
     configs = list(
-        ProbeConfig.objects.filter(lease_owner=owner, pk__in=ids).select_related("route__resource__library")
+        ProbeConfig.objects.filter(lease_owner=owner, pk__in=ids).select_related(
+            "route__resource__library"
+        )
     )
     windows = {
         w.config_id: w
-        for w in MaintenanceWindow.objects.filter(config_id__in=ids, starts_at__lte=now, ends_at__gt=now)
+        for w in MaintenanceWindow.objects.filter(
+            config_id__in=ids, starts_at__lte=now, ends_at__gt=now
+        )
     }
     specs: list[ProbeSpec] = []
     for config in configs:
         window = windows.get(config.pk)
         if window is not None:
-            ProbeConfig.objects.filter(pk=config.pk).update(next_probe_at=window.ends_at, lease_until=None, lease_owner="")
+            ProbeConfig.objects.filter(pk=config.pk).update(
+                next_probe_at=window.ends_at, lease_until=None, lease_owner=""
+            )
             continue
         try:
             specs.append(spec_for(config))
         except Exception as exc:  # a broken setting must not stop the other routes
             log.warning("route %s cannot be probed: %s", config.route_id, exc)
             ProbeConfig.objects.filter(pk=config.pk).update(
-                next_probe_at=now + dt.timedelta(seconds=config.interval_seconds), lease_until=None, lease_owner=""
+                next_probe_at=now + dt.timedelta(seconds=config.interval_seconds),
+                lease_until=None,
+                lease_owner="",
             )
     return specs
 
@@ -103,7 +138,9 @@ def open_probers() -> Probers:
 async def _probe_batch(specs: list[ProbeSpec]) -> list[ProbeOutcome]:
     probers = open_probers()
     try:
-        return await probe_all(specs, probers, concurrency=int(setting("HEALTH_PROBE_CONCURRENCY", 200)))
+        return await probe_all(
+            specs, probers, concurrency=int(setting("HEALTH_PROBE_CONCURRENCY", 200))
+        )
     finally:
         await probers.aclose()
 
@@ -116,8 +153,9 @@ class StepReport:
 
 
 def probe_step(now: dt.datetime | None = None, limit: int = 500, owner: str = "") -> StepReport:
-    """One synchronous step (what tests call): claim what is due, probe it all, record the results."""
+    """One synchronous step (what tests call): claim what is due, probe it, record it."""
     now = now or timezone.now()
+    ensure_configs(now)
     specs = claim(now, limit, owner or new_owner())
     if not specs:
         return StepReport()
@@ -126,9 +164,14 @@ def probe_step(now: dt.datetime | None = None, limit: int = 500, owner: str = ""
     return StepReport(probed=len(outcomes), flips=len(flips), outcomes=outcomes)
 
 
-async def run_loop(should_stop: Callable[[], bool], *, tick: float = 0.5, owner: str = "",
-                   on_claim: Callable[[list[ProbeSpec], dt.datetime], None] | None = None,
-                   on_flips: Callable[[list[Any]], None] | None = None) -> None:
+async def run_loop(
+    should_stop: Callable[[], bool],
+    *,
+    tick: float = 0.5,
+    owner: str = "",
+    on_claim: Callable[[list[ProbeSpec], dt.datetime], None] | None = None,
+    on_flips: Callable[[list[Any]], None] | None = None,
+) -> None:
     """The long-running prober: probes start as they fall due instead of waiting for a whole batch.
 
     Database work runs on one dedicated thread (one connection); probes run on the event loop.
@@ -151,9 +194,14 @@ async def run_loop(should_stop: Callable[[], bool], *, tick: float = 0.5, owner:
         if not task.cancelled() and task.exception() is None:
             finished.append(task.result())
 
+    last_ensured = [0.0]
+
     def db_claim(limit: int) -> list[ProbeSpec]:
         close_old_connections()
         now = timezone.now()
+        if time.monotonic() - last_ensured[0] > 60:
+            ensure_configs(now)
+            last_ensured[0] = time.monotonic()
         specs = claim(now, limit, owner)
         if on_claim is not None:
             on_claim(specs, now)

@@ -45,17 +45,32 @@ def certs(tmp_path: Path) -> tuple[Path, Path, Path]:
 @pytest.fixture
 def vendor_a(library_a: Any) -> Vendor:
     return Vendor.objects.create(
-        library=library_a, key="cnki", name="中国知网", name_en="CNKI", email="support@cnki.example.com",
-        escalation_email="boss@cnki.example.com", response_hours=4, contact_name="王经理",
+        library=library_a,
+        key="cnki",
+        name="中国知网",
+        name_en="CNKI",
+        email="support@cnki.example.com",
+        escalation_email="boss@cnki.example.com",
+        response_hours=4,
+        contact_name="王经理",
     )
 
 
 @pytest.fixture
 def resource_a(library_a: Any, vendor_a: Vendor) -> Resource:
-    return Resource.objects.create(library=library_a, key="cnki", name="中国知网", name_en="CNKI", vendor=vendor_a)
+    return Resource.objects.create(
+        library=library_a, key="cnki", name="中国知网", name_en="CNKI", vendor=vendor_a
+    )
 
 
-def make_route(resource: Resource, url: str, *, admin: Any = None, kind: str = RouteKind.OPEN_ACCESS, **probe: Any) -> AccessRoute:
+def make_route(
+    resource: Resource,
+    url: str,
+    *,
+    admin: Any = None,
+    kind: str = RouteKind.OPEN_ACCESS,
+    **probe: Any,
+) -> AccessRoute:
     """A route with probe settings; `admin` (a library administrator) allows its loopback target."""
     route = AccessRoute.objects.create(resource=resource, kind=kind, url=url)
     config = ProbeConfig.for_route(route)

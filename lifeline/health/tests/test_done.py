@@ -24,12 +24,23 @@ T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
 TEXT = {
     "zh-hans": {
-        "up": "正常", "down": "中断", "received": "我们已收到您关于中国知网的报告", "fixed": "中国知网已恢复访问",
-        "vendor_subject": "访问故障", "vendor_body": "承诺的响应时间", "opened": "访问故障：中国知网", "resolved": "访问已恢复：中国知网",
+        "up": "正常",
+        "down": "中断",
+        "received": "我们已收到您关于中国知网的报告",
+        "fixed": "中国知网已恢复访问",
+        "vendor_subject": "访问故障",
+        "vendor_body": "承诺的响应时间",
+        "opened": "访问故障：中国知网",
+        "resolved": "访问已恢复：中国知网",
     },
     "en": {
-        "up": "Up", "down": "Down", "received": "We received your report about CNKI", "fixed": "CNKI works again",
-        "vendor_subject": "Access fault", "vendor_body": "promised response time", "opened": "Access problem: CNKI",
+        "up": "Up",
+        "down": "Down",
+        "received": "We received your report about CNKI",
+        "fixed": "CNKI works again",
+        "vendor_subject": "Access fault",
+        "vendor_body": "promised response time",
+        "opened": "Access problem: CNKI",
         "resolved": "Access restored: CNKI",
     },
 }
@@ -40,22 +51,51 @@ def at(seconds: float) -> dt.datetime:
 
 
 @pytest.mark.parametrize("lang", ["zh-hans", "en"])
-def test_outage_end_to_end(lang: str, library_a: Any, admin_a: Any, librarian_a: Any, mailbox: Mailbox,
-                           hook: Hook) -> None:
+def test_outage_end_to_end(
+    lang: str, library_a: Any, admin_a: Any, librarian_a: Any, mailbox: Mailbox, hook: Hook
+) -> None:
     t = TEXT[lang]
-    vendor = Vendor.objects.create(library=library_a, key="cnki", name="中国知网", name_en="CNKI", email="support@cnki.example.com",
-                                   response_hours=4, preferred_language=lang, contact_name="Wang")
-    resource = Resource.objects.create(library=library_a, key="cnki", name="中国知网", name_en="CNKI", vendor=vendor)
+    vendor = Vendor.objects.create(
+        library=library_a,
+        key="cnki",
+        name="中国知网",
+        name_en="CNKI",
+        email="support@cnki.example.com",
+        response_hours=4,
+        preferred_language=lang,
+        contact_name="Wang",
+    )
+    resource = Resource.objects.create(
+        library=library_a, key="cnki", name="中国知网", name_en="CNKI", vendor=vendor
+    )
     site = Site()
     port = site.port
-    route = make_route(resource, site.url("/kns"), admin=admin_a, retries=2, retry_seconds=20, interval_seconds=300,
-                       must_not_contain="访问受限\nIP not authorised")
+    route = make_route(
+        resource,
+        site.url("/kns"),
+        admin=admin_a,
+        retries=2,
+        retry_seconds=20,
+        interval_seconds=300,
+        must_not_contain="访问受限\nIP not authorised",
+    )
     site.pages["/kns"] = Page(body="<title>中国知网</title>".encode())
     ProbeConfig.objects.filter(route=route).update(next_probe_at=at(0))
-    Subscription.objects.create(library=library_a, name="duty robot", channel=Channel.WEBHOOK, url=hook.url,
-                                webhook_format=WebhookFormat.WECOM, language=lang)
-    Subscription.objects.create(library=library_a, name="e-resources desk", channel=Channel.EMAIL,
-                                email="eres@nefu.example.edu", language=lang)
+    Subscription.objects.create(
+        library=library_a,
+        name="duty robot",
+        channel=Channel.WEBHOOK,
+        url=hook.url,
+        webhook_format=WebhookFormat.WECOM,
+        language=lang,
+    )
+    Subscription.objects.create(
+        library=library_a,
+        name="e-resources desk",
+        channel=Channel.EMAIL,
+        email="eres@nefu.example.edu",
+        language=lang,
+    )
     patron = Client()
     patron.cookies["lifeline_lang"] = lang
 
@@ -69,23 +109,38 @@ def test_outage_end_to_end(lang: str, library_a: Any, admin_a: Any, librarian_a:
         for seconds in (300, 320, 340):
             probe_step(now=at(seconds))
         incident = Incident.objects.get(route=route)
-        assert (incident.status, incident.kind, incident.opened_at) == (IncidentStatus.OPEN, IncidentKind.PROBE, at(340))
+        assert (incident.status, incident.kind, incident.opened_at) == (
+            IncidentStatus.OPEN,
+            IncidentKind.PROBE,
+            at(340),
+        )
         assert ProbeConfig.objects.get(route=route).state == HealthState.DOWN
 
         page = patron.get(f"/status/{library_a.code}/").content.decode()
-        assert 'data-state="down"' in page and t["down"] in page and f"incident-{incident.pk}" in page
+        assert (
+            'data-state="down"' in page and t["down"] in page and f"incident-{incident.pk}" in page
+        )
 
         # A patron reports it; the report joins the open incident.
-        response = patron.post(f"/status/{library_a.code}/report/", {
-            "resource": resource.pk, "route": route.pk, "description": "打不开 / cannot open", "contact_email": "reader@example.edu",
-            "contact_name": "Li", "website": "",
-        })
+        response = patron.post(
+            f"/status/{library_a.code}/report/",
+            {
+                "resource": resource.pk,
+                "route": route.pk,
+                "description": "打不开 / cannot open",
+                "contact_email": "reader@example.edu",
+                "contact_name": "Li",
+                "website": "",
+            },
+        )
         assert response.status_code == 200
         assert incident.reports.count() == 1
 
         # Staff escalate to the vendor from the incident page.
         staff = client_for(librarian_a)
-        staff.post(f"/status/{library_a.code}/staff/incidents/{incident.pk}/", {"action": "escalate"})
+        staff.post(
+            f"/status/{library_a.code}/staff/incidents/{incident.pk}/", {"action": "escalate"}
+        )
         escalation = Escalation.objects.get(incident=incident)
         assert escalation.language == lang
 
@@ -107,7 +162,9 @@ def test_outage_end_to_end(lang: str, library_a: Any, admin_a: Any, librarian_a:
     assert len(vendor_mail) == 1
     body = vendor_mail[0].get_content()
     assert t["vendor_subject"] in vendor_mail[0]["Subject"] and t["vendor_body"] in body
-    assert f"127.0.0.1:{port}/kns" in body and "refused" in body.lower()  # route, error and probe evidence
+    assert (
+        f"127.0.0.1:{port}/kns" in body and "refused" in body.lower()
+    )  # route, error and probe evidence
     assert escalation.token in body
 
     reader = mailbox.to("reader@example.edu")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lifeline.health.choices import FailureKind, HealthState
-from lifeline.health.logic.probe import ProbeOutcome, ProbeSpec, Probers, probe, probe_all
+from lifeline.health.logic.probe import ProbeOutcome, Probers, ProbeSpec, probe, probe_all
 from lifeline.health.tests.servers import Page, Site, make_certificates, tls_context
 
 
@@ -28,12 +28,19 @@ def run(spec: ProbeSpec, **probers: Any) -> ProbeOutcome:
 
 
 def spec(url: str, **kw: Any) -> ProbeSpec:
-    return ProbeSpec(config_id=1, route_id=1, url=url, **{"allow_internal": True, "timeout": 3.0, **kw})
+    return ProbeSpec(
+        config_id=1, route_id=1, url=url, **{"allow_internal": True, "timeout": 3.0, **kw}
+    )
 
 
 def test_up_with_status_time_and_address(site: Site) -> None:
     out = run(spec(site.url("/")))
-    assert (out.state, out.failure, out.status_code, out.address) == (HealthState.UP, "", 200, "127.0.0.1")
+    assert (out.state, out.failure, out.status_code, out.address) == (
+        HealthState.UP,
+        "",
+        200,
+        "127.0.0.1",
+    )
     assert out.response_ms is not None
     assert site.requests[-1][1]["Host"] == f"127.0.0.1:{site.port}"
 
@@ -48,7 +55,9 @@ def test_wrong_status(site: Site) -> None:
 
 
 def test_login_wall_in_gbk_is_forbidden_text(site: Site) -> None:
-    site.pages["/wall"] = Page(body="<p>您的IP未授权，访问受限</p>".encode("gbk"), headers={"Content-Type": "text/html"})
+    site.pages["/wall"] = Page(
+        body="<p>您的IP未授权，访问受限</p>".encode("gbk"), headers={"Content-Type": "text/html"}
+    )
     out = run(spec(site.url("/wall"), must_not_contain=("IP not authorised", "访问受限")))
     assert (out.state, out.failure) == (HealthState.DOWN, FailureKind.KEYWORD_FORBIDDEN)
     assert "访问受限" in out.error
@@ -61,7 +70,9 @@ def test_missing_keyword(site: Site) -> None:
 
 
 def test_redirect_followed_then_loop_refused(site: Site) -> None:
-    site.pages["/old"] = Page(status=302, headers={"Location": "/", "Set-Cookie": "sid=abc; Path=/"})
+    site.pages["/old"] = Page(
+        status=302, headers={"Location": "/", "Set-Cookie": "sid=abc; Path=/"}
+    )
     out = run(spec(site.url("/old")))
     assert (out.state, out.final_url) == (HealthState.UP, site.url("/"))
     assert site.requests[-1][1].get("Cookie") == "sid=abc"  # a login flow's cookie is carried along
@@ -100,8 +111,14 @@ def test_refused_and_dns() -> None:
 
 
 def test_ssrf_loopback_and_private_refused_without_permission(site: Site) -> None:
-    for url in (site.url("/"), site.url("/", host="localhost"), "http://10.1.2.3/", "http://169.254.169.254/latest/",
-                "http://[::1]:1/", "http://[::ffff:127.0.0.1]/"):
+    for url in (
+        site.url("/"),
+        site.url("/", host="localhost"),
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest/",
+        "http://[::1]:1/",
+        "http://[::ffff:127.0.0.1]/",
+    ):
         out = run(spec(url, allow_internal=False))
         assert (out.state, out.failure) == (HealthState.DOWN, FailureKind.FORBIDDEN_TARGET), url
     assert site.requests == []  # nothing reached the server
@@ -144,12 +161,23 @@ def test_tls_invalid_and_valid_with_expiry(tmp_path: Path) -> None:
     try:
         untrusted = run(spec(secure.url("/", host="localhost")))
         assert (untrusted.state, untrusted.failure) == (HealthState.DOWN, FailureKind.TLS)
-        trusted = run(spec(secure.url("/", host="localhost"), cert_warning_days=3), ca_bundle=str(ca))
+        trusted = run(
+            spec(secure.url("/", host="localhost"), cert_warning_days=3), ca_bundle=str(ca)
+        )
         assert trusted.state == HealthState.UP
         assert trusted.cert_expires_at is not None
-        assert dt.timedelta(days=4) < trusted.cert_expires_at - dt.datetime.now(dt.UTC) < dt.timedelta(days=6)
-        expiring = run(spec(secure.url("/", host="localhost"), cert_warning_days=14), ca_bundle=str(ca))
-        assert (expiring.state, expiring.failure) == (HealthState.DEGRADED, FailureKind.CERT_EXPIRING)
+        assert (
+            dt.timedelta(days=4)
+            < trusted.cert_expires_at - dt.datetime.now(dt.UTC)
+            < dt.timedelta(days=6)
+        )
+        expiring = run(
+            spec(secure.url("/", host="localhost"), cert_warning_days=14), ca_bundle=str(ca)
+        )
+        assert (expiring.state, expiring.failure) == (
+            HealthState.DEGRADED,
+            FailureKind.CERT_EXPIRING,
+        )
     finally:
         secure.stop()
 
@@ -162,7 +190,7 @@ def test_through_campus_proxy() -> None:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen.append(self.path)
             body = b"<html>campus view</html>"
             self.send_response(200)
@@ -171,10 +199,15 @@ def test_through_campus_proxy() -> None:
             self.wfile.write(body)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         proxy = f"http://127.0.0.1:{server.server_address[1]}"
-        out = run(spec("http://127.0.0.1:9/db", via_proxy=True, must_contain=("campus view",)), proxy=proxy)
+        out = run(
+            spec("http://127.0.0.1:9/db", via_proxy=True, must_contain=("campus view",)),
+            proxy=proxy,
+        )
         assert out.state == HealthState.UP
         assert seen == ["http://127.0.0.1:9/db"]
     finally:
@@ -184,7 +217,13 @@ def test_through_campus_proxy() -> None:
 
 def test_many_at_once_never_raise(site: Site) -> None:
     site.pages["/err"] = Page(status=500)
-    urls = [site.url("/"), site.url("/err"), "http://bad..host/", "gopher://x/", site.url("/missing")] * 4
+    urls = [
+        site.url("/"),
+        site.url("/err"),
+        "http://bad..host/",
+        "gopher://x/",
+        site.url("/missing"),
+    ] * 4
     specs = [spec(u) for u in urls]
 
     async def go() -> list[ProbeOutcome]:
@@ -195,7 +234,13 @@ def test_many_at_once_never_raise(site: Site) -> None:
             await p.aclose()
 
     outs = asyncio.run(go())
-    assert [o.state for o in outs[:5]] == [HealthState.UP, HealthState.DOWN, HealthState.DOWN, HealthState.DOWN, HealthState.DOWN]
+    assert [o.state for o in outs[:5]] == [
+        HealthState.UP,
+        HealthState.DOWN,
+        HealthState.DOWN,
+        HealthState.DOWN,
+        HealthState.DOWN,
+    ]
     assert len(outs) == 20
 
 

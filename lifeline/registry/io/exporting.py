@@ -39,15 +39,28 @@ def _objects(library: Library, kind: str) -> Iterable[Any]:
     if kind == ImportKind.VENDORS:
         return Vendor.objects.filter(library=library).order_by("key")
     if kind == ImportKind.RESOURCES:
-        # Parents first, so that a file imported in order never refers forward (the importer copes anyway).
-        return Resource.objects.filter(library=library).select_related("vendor", "parent", "category").order_by("parent_id", "key")
-    return AccessRoute.objects.filter(resource__library=library).select_related("resource").order_by("resource__key", "kind", "label", "pk")
+        # Parents first, so the file never refers forward (the importer copes anyway).
+        return (
+            Resource.objects.filter(library=library)
+            .select_related("vendor", "parent", "category")
+            .order_by("parent_id", "key")
+        )
+    return (
+        AccessRoute.objects.filter(resource__library=library)
+        .select_related("resource")
+        .order_by("resource__key", "kind", "label", "pk")
+    )
 
 
-def table(library: Library, kind: str, language: str, secrets: bool = False) -> tuple[list[str], list[list[Any]]]:
+def table(
+    library: Library, kind: str, language: str, secrets: bool = False
+) -> tuple[list[str], list[list[Any]]]:
     columns = _columns(kind, secrets)
     header = [c.header(language) for c in columns]
-    rows = [[c.export_value(_reference(obj, c), language) for c in columns] for obj in _objects(library, kind)]
+    rows = [
+        [c.export_value(_reference(obj, c), language) for c in columns]
+        for obj in _objects(library, kind)
+    ]
     return header, rows
 
 
@@ -57,7 +70,9 @@ def export_csv(library: Library, kind: str, language: str, secrets: bool = False
 
 
 def export_xlsx(library: Library, language: str, secrets: bool = False) -> bytes:
-    return xlsx_bytes({sheet_title(k, language): table(library, k, language, secrets) for k in KIND_ORDER})
+    return xlsx_bytes(
+        {sheet_title(k, language): table(library, k, language, secrets) for k in KIND_ORDER}
+    )
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -75,15 +90,24 @@ def _domain(host: str) -> str:
 def export_ezproxy(library: Library) -> str:
     """One stanza per proxy route: Title, URL, then DJ lines for the hosts it needs."""
     prefix = library.proxy_prefix
-    lines = [f"# EZproxy stanzas for {_one_line(library.name)} ({library.code}), exported by Lifeline", ""]
-    routes = AccessRoute.objects.filter(resource__library=library, kind=RouteKind.PROXY, is_active=True)
+    lines = [
+        f"# EZproxy stanzas for {_one_line(library.name)} ({library.code}), exported by Lifeline",
+        "",
+    ]
+    routes = AccessRoute.objects.filter(
+        resource__library=library, kind=RouteKind.PROXY, is_active=True
+    )
     for route in routes.select_related("resource").order_by("resource__key", "priority", "pk"):
-        url = route.url[len(prefix):] if prefix and route.url.startswith(prefix) else route.url
+        url = route.url[len(prefix) :] if prefix and route.url.startswith(prefix) else route.url
         host = (urlsplit(url).hostname or "").lower()
         if not host:
             continue
         resource = route.resource
-        title = resource.name + (f" ({resource.name_en})" if resource.name_en and resource.name_en != resource.name else "")
+        title = resource.name + (
+            f" ({resource.name_en})"
+            if resource.name_en and resource.name_en != resource.name
+            else ""
+        )
         lines += [f"# {resource.key}", f"Title {_one_line(title)}", f"URL {_one_line(url)}"]
         domains = [_domain(host)]
         for other in (route.target, resource.homepage):

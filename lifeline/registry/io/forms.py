@@ -18,18 +18,27 @@ class _LibraryForm(forms.Form):
 
 
 class ImportForm(_LibraryForm):
-    file = forms.FileField(label=_("File"), help_text=_("CSV (UTF-8 or GBK) or XLSX, headers in Chinese or English."))
+    file = forms.FileField(
+        label=_("File"), help_text=_("CSV (UTF-8 or GBK) or XLSX, headers in Chinese or English.")
+    )
     kind = forms.ChoiceField(
-        label=_("The file holds"), required=False,
+        label=_("The file holds"),
+        required=False,
         choices=[("", _("Decide from the sheet names or headers")), *ImportKind.choices],
     )
 
 
 class KbartForm(_LibraryForm):
-    resource = forms.SlugField(label=_("Resource key"), help_text=_("The title list replaces this resource's list."))
-    file = forms.FileField(label=_("KBART file"), help_text=_("KBART phase II, tab-separated, UTF-8."))
+    resource = forms.SlugField(
+        label=_("Resource key"), help_text=_("The title list replaces this resource's list.")
+    )
+    file = forms.FileField(
+        label=_("KBART file"), help_text=_("KBART phase II, tab-separated, UTF-8.")
+    )
 
 
 class ExportForm(_LibraryForm):
     format = forms.ChoiceField(label=_("Format"), choices=ExportFormat.choices)
-    kind = forms.ChoiceField(label=_("Records (CSV)"), choices=ImportKind.choices, initial=ImportKind.RESOURCES)
+    kind = forms.ChoiceField(
+        label=_("Records (CSV)"), choices=ImportKind.choices, initial=ImportKind.RESOURCES
+    )

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import re
+from operator import mul
 
-_STRIP = re.compile(r"[\s\-‐‑–—]")
+# str.translate beats a regex here: KBART imports call this 200,000 times a file.
+_DELETE = str.maketrans("", "", " \t\u00a0-‐‑–—")
+_ISSN = re.compile(r"\d{7}[\dX]")
+_ISSN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2)
 
 
 def clean(value: str) -> str:
-    return _STRIP.sub("", value).upper()
+    return value.translate(_DELETE).upper()
 
 
 def issn_check_digit(first7: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first7, range(8, 1, -1), strict=True))
-    check = (11 - total % 11) % 11
+    check = (11 - sum(map(mul, map(int, first7), _ISSN_WEIGHTS)) % 11) % 11
     return "X" if check == 10 else str(check)
 
 
-def normalise_issn(value: str) -> str | None:
-    raw = clean(value)
-    if not re.fullmatch(r"\d{7}[\dX]", raw) or issn_check_digit(raw[:7]) != raw[7]:
+def _issn(raw: str) -> str | None:
+    if not _ISSN.fullmatch(raw) or issn_check_digit(raw[:7]) != raw[7]:
         return None
     return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_issn(value: str) -> str | None:
+    return _issn(clean(value))
 
 
 def isbn13_check_digit(first12: str) -> str:
@@ -53,7 +59,7 @@ def normalise_identifier(value: str) -> tuple[str, str | None]:
     if not raw:
         return "", None
     if len(raw) == 8:
-        issn = normalise_issn(raw)
+        issn = _issn(raw)
         return (issn, None) if issn else ("", "ISSN")
     if len(raw) in (10, 13):
         isbn = normalise_isbn(raw)

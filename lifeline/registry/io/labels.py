@@ -51,11 +51,32 @@ ZH_LABELS: dict[type[models.TextChoices], dict[str, str]] = {
 
 # Words librarians use that are neither code nor label.
 ALIASES: dict[type[models.TextChoices], dict[str, str]] = {
-    Language: {"中文数据库": "zh", "外文数据库": "foreign", "chinese": "zh", "english": "foreign", "西文": "foreign"},
-    ContentType: {"电子书": "ebooks", "图书": "ebooks", "论文": "theses", "学位论文": "theses", "视频": "multimedia", "数据": "data"},
+    Language: {
+        "中文数据库": "zh",
+        "外文数据库": "foreign",
+        "chinese": "zh",
+        "english": "foreign",
+        "西文": "foreign",
+    },
+    ContentType: {
+        "电子书": "ebooks",
+        "图书": "ebooks",
+        "论文": "theses",
+        "学位论文": "theses",
+        "视频": "multimedia",
+        "数据": "data",
+    },
     RouteKind: {
-        "carsi": "carsi", "shibboleth": "carsi", "代理": "proxy", "ezproxy": "proxy", "免费开放": "free_access",
-        "临时开放": "free_access", "oa": "open_access", "账号": "account", "ip": "campus_ip", "校园网": "campus_ip",
+        "carsi": "carsi",
+        "shibboleth": "carsi",
+        "代理": "proxy",
+        "ezproxy": "proxy",
+        "免费开放": "free_access",
+        "临时开放": "free_access",
+        "oa": "open_access",
+        "账号": "account",
+        "ip": "campus_ip",
+        "校园网": "campus_ip",
         "校内ip": "campus_ip",
     },
     TextMining: {},
@@ -73,15 +94,20 @@ def label(choices: type[models.TextChoices], code: str, language: str) -> str:
 
 
 @cache
-def _lookup(choices: type[models.TextChoices], extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def _lookup(
+    choices: type[models.TextChoices], extra: tuple[tuple[str, str], ...]
+) -> dict[str, str]:
     from lifeline.registry.io.values import norm
 
     table: dict[str, str] = {}
-    for code, english in choices.choices:
-        table[norm(code)] = code
-        table[norm(str(english))] = code
-        with translation.override("zh-hans"):
-            table.setdefault(norm(str(choices(code).label)), code)
+    # Labels are lazy: read each language under that language, whatever the caller's is.
+    with translation.override("en"):
+        for code, english in choices.choices:
+            table[norm(code)] = code
+            table[norm(str(english))] = code
+    with translation.override("zh-hans"):
+        for code, chinese in choices.choices:
+            table.setdefault(norm(str(chinese)), code)
     for code, chinese in ZH_LABELS.get(choices, {}).items():
         table[norm(chinese)] = code
     for alias, code in (*ALIASES.get(choices, {}).items(), *extra):

@@ -37,18 +37,32 @@ def map_headers(table: Table, kind: str, errors: list[Issue]) -> dict[int, Colum
     for index, header in enumerate(table.headers):
         where = table.column_name(index)
         if not header:
-            errors.append(Issue(table.source, table.header_line, where, _("This column has no header.")))
+            errors.append(
+                Issue(table.source, table.header_line, where, _("This column has no header."))
+            )
             ok = False
             continue
         column = lookup.get(norm(header))
         if column is None:
             errors.append(
-                Issue(table.source, table.header_line, where, _("Unknown column “%(header)s”. %(known)s") % {"header": header, "known": describe_columns(kind)})
+                Issue(
+                    table.source,
+                    table.header_line,
+                    where,
+                    _("Unknown column “%(header)s”. %(known)s")
+                    % {"header": header, "known": describe_columns(kind)},
+                )
             )
             ok = False
         elif column.field in seen:
             errors.append(
-                Issue(table.source, table.header_line, where, _("Column “%(header)s” repeats column %(other)s.") % {"header": header, "other": table.column_name(seen[column.field])})
+                Issue(
+                    table.source,
+                    table.header_line,
+                    where,
+                    _("Column “%(header)s” repeats column %(other)s.")
+                    % {"header": header, "other": table.column_name(seen[column.field])},
+                )
             )
             ok = False
         else:
@@ -57,7 +71,13 @@ def map_headers(table: Table, kind: str, errors: list[Issue]) -> dict[int, Colum
     for column in COLUMNS[kind]:
         if column.required and column.field not in seen:
             errors.append(
-                Issue(table.source, table.header_line, "", _("Required column “%(zh)s” / “%(en)s” is missing.") % {"zh": column.zh, "en": column.en})
+                Issue(
+                    table.source,
+                    table.header_line,
+                    "",
+                    _("Required column “%(zh)s” / “%(en)s” is missing.")
+                    % {"zh": column.zh, "en": column.en},
+                )
             )
             ok = False
     return mapping if ok else None
@@ -69,8 +89,17 @@ def parse_rows(table: Table, mapping: dict[int, Column], errors: list[Issue]) ->
     for row in table.rows:
         values: dict[str, Any] = {}
         bad = False
-        if len(row.cells) > len(table.headers) and any(as_text(c) for c in row.cells[len(table.headers):]):
-            errors.append(Issue(table.source, row.line, "", _("The row has more cells than the header has columns.")))
+        if len(row.cells) > len(table.headers) and any(
+            as_text(c) for c in row.cells[len(table.headers) :]
+        ):
+            errors.append(
+                Issue(
+                    table.source,
+                    row.line,
+                    "",
+                    _("The row has more cells than the header has columns."),
+                )
+            )
             bad = True
         for index, column in mapping.items():
             raw = row.cells[index] if index < len(row.cells) else None
@@ -81,7 +110,9 @@ def parse_rows(table: Table, mapping: dict[int, Column], errors: list[Issue]) ->
                 bad = True
                 continue
             if column.required and value in ("", None):
-                errors.append(Issue(table.source, row.line, names[column.field], _("This value is required.")))
+                errors.append(
+                    Issue(table.source, row.line, names[column.field], _("This value is required."))
+                )
                 bad = True
             values[column.field] = value
         if not bad:

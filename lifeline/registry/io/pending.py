@@ -35,7 +35,9 @@ def save(user_id: int, data: bytes, meta: dict[str, Any]) -> str:
     _sweep(folder)
     token = secrets.token_urlsafe(18)
     (folder / f"{token}.bin").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps({**meta, "user_id": user_id}), encoding="utf-8")
+    (folder / f"{token}.json").write_text(
+        json.dumps({**meta, "user_id": user_id}), encoding="utf-8"
+    )
     return token
 
 

@@ -90,13 +90,21 @@ def _outcome(obj: models.Model, changed: list[str]) -> str:
     return Outcome.UPDATE if changed else Outcome.UNCHANGED
 
 
-def _check_duplicates(rows: list[ParsedRow], key: Callable[[ParsedRow], Any], errors: list[Issue], column: str) -> list[ParsedRow]:
+def _check_duplicates(
+    rows: list[ParsedRow], key: Callable[[ParsedRow], Any], errors: list[Issue], column: str
+) -> list[ParsedRow]:
     first: dict[Any, ParsedRow] = {}
     unique = []
     for row in rows:
         k = key(row)
         if k in first:
-            errors.append(row.issue(column, _("Duplicate: the same key is already on line %(line)d of %(source)s.") % {"line": first[k].line, "source": first[k].table.source}))
+            errors.append(
+                row.issue(
+                    column,
+                    _("Duplicate: the same key is already on line %(line)d of %(source)s.")
+                    % {"line": first[k].line, "source": first[k].table.source},
+                )
+            )
             continue
         first[k] = row
         unique.append(row)
@@ -133,20 +141,26 @@ class _Categories:
             for name in (cat.name, cat.name_en):
                 if name:
                     self.known.setdefault((cat.language, norm(name)), cat)
-            self.next_position[cat.language] = max(self.next_position.get(cat.language, 0), cat.position + 1)
+            self.next_position[cat.language] = max(
+                self.next_position.get(cat.language, 0), cat.position + 1
+            )
 
     def get(self, language: str, name: str) -> Category:
         key = (language, norm(name))
         if key not in self.known:
             position = self.next_position.get(language, 0)
             self.next_position[language] = position + 1
-            cat = Category(library=self.plan.library, language=language, name=name, position=position)
+            cat = Category(
+                library=self.plan.library, language=language, name=name, position=position
+            )
             self.known[key] = cat
             self.plan.categories.append(cat)
         return self.known[key]
 
 
-def plan_resources(plan: Plan, rows: list[ParsedRow], vendors: dict[str, Vendor], errors: list[Issue]) -> dict[str, Resource]:
+def plan_resources(
+    plan: Plan, rows: list[ParsedRow], vendors: dict[str, Vendor], errors: list[Issue]
+) -> dict[str, Resource]:
     existing = {r.key: r for r in Resource.objects.filter(library=plan.library)}
     key_of = {r.pk: r.key for r in existing.values()}
     parent_of = {r.key: key_of.get(r.parent_id, "") for r in existing.values()}
@@ -159,14 +173,32 @@ def plan_resources(plan: Plan, rows: list[ParsedRow], vendors: dict[str, Vendor]
         if "vendor" in row.values:
             vendor = _find_vendor(vendors, row.values["vendor"]) if row.values["vendor"] else None
             if row.values["vendor"] and vendor is None:
-                errors.append(row.issue("vendor", _("No vendor with key or name “%(value)s” in this library or this file.") % {"value": row.values["vendor"]}))
+                errors.append(
+                    row.issue(
+                        "vendor",
+                        _("No vendor with key or name “%(value)s” in this library or this file.")
+                        % {"value": row.values["vendor"]},
+                    )
+                )
                 ok = False
-            elif obj.pk is None or obj.vendor_id != getattr(vendor, "pk", None) or (vendor is not None and vendor.pk is None):
+            elif (
+                obj.pk is None
+                or obj.vendor_id != getattr(vendor, "pk", None)
+                or (vendor is not None and vendor.pk is None)
+            ):
                 changed.append("vendor")
             obj.vendor = vendor
         if "category" in row.values:
-            category = categories.get(obj.language, row.values["category"]) if row.values["category"] else None
-            if obj.pk is None or obj.category_id != getattr(category, "pk", None) or (category is not None and category.pk is None):
+            category = (
+                categories.get(obj.language, row.values["category"])
+                if row.values["category"]
+                else None
+            )
+            if (
+                obj.pk is None
+                or obj.category_id != getattr(category, "pk", None)
+                or (category is not None and category.pk is None)
+            ):
                 changed.append("category")
             obj.category = category
         if "parent" in row.values:
@@ -180,19 +212,33 @@ def plan_resources(plan: Plan, rows: list[ParsedRow], vendors: dict[str, Vendor]
     return existing
 
 
-def _check_parents(plan: Plan, resources: dict[str, Resource], parent_of: dict[str, str], errors: list[Issue]) -> None:
+def _check_parents(
+    plan: Plan, resources: dict[str, Resource], parent_of: dict[str, str], errors: list[Issue]
+) -> None:
     for item in plan.resources:
         key = item.obj.key  # type: ignore[attr-defined]
         if key not in plan.parents:
             continue
         parent_key = plan.parents[key]
         if parent_key and parent_key not in resources:
-            errors.append(item.row.issue("parent", _("No resource with key “%(value)s” in this library or this file.") % {"value": parent_key}))
+            errors.append(
+                item.row.issue(
+                    "parent",
+                    _("No resource with key “%(value)s” in this library or this file.")
+                    % {"value": parent_key},
+                )
+            )
             continue
         seen, cursor = {key}, parent_key
         while cursor:
             if cursor in seen:
-                errors.append(item.row.issue("parent", _("“%(key)s” would end up inside itself through its parent databases.") % {"key": key}))
+                errors.append(
+                    item.row.issue(
+                        "parent",
+                        _("“%(key)s” would end up inside itself through its parent databases.")
+                        % {"key": key},
+                    )
+                )
                 break
             seen.add(cursor)
             cursor = parent_of.get(cursor, "")
@@ -208,19 +254,45 @@ def _route_key(resource_key: str, kind: str, label: str) -> tuple[str, str, str]
     return (resource_key, kind, norm(label))
 
 
-def plan_routes(plan: Plan, rows: list[ParsedRow], resources: dict[str, Resource], errors: list[Issue]) -> None:
+def plan_routes(
+    plan: Plan, rows: list[ParsedRow], resources: dict[str, Resource], errors: list[Issue]
+) -> None:
     existing: dict[tuple[str, str, str], list[AccessRoute]] = {}
-    for route in AccessRoute.objects.filter(resource__library=plan.library).select_related("resource"):
-        existing.setdefault(_route_key(route.resource.key, route.kind, route.label), []).append(route)
-    keyed = _check_duplicates(rows, lambda r: _route_key(r.values["resource"], r.values["kind"], r.values.get("label", "")), errors, "label")
+    for route in AccessRoute.objects.filter(resource__library=plan.library).select_related(
+        "resource"
+    ):
+        existing.setdefault(_route_key(route.resource.key, route.kind, route.label), []).append(
+            route
+        )
+    keyed = _check_duplicates(
+        rows,
+        lambda r: _route_key(r.values["resource"], r.values["kind"], r.values.get("label", "")),
+        errors,
+        "label",
+    )
     for row in keyed:
         resource = resources.get(row.values["resource"])
         if resource is None:
-            errors.append(row.issue("resource", _("No resource with key “%(value)s” in this library or this file.") % {"value": row.values["resource"]}))
+            errors.append(
+                row.issue(
+                    "resource",
+                    _("No resource with key “%(value)s” in this library or this file.")
+                    % {"value": row.values["resource"]},
+                )
+            )
             continue
-        matches = existing.get(_route_key(resource.key, row.values["kind"], row.values.get("label", "")), [])
+        matches = existing.get(
+            _route_key(resource.key, row.values["kind"], row.values.get("label", "")), []
+        )
         if len(matches) > 1:
-            errors.append(row.issue("label", _("Several existing routes of this resource share this kind and label; give them distinct labels first.")))
+            errors.append(
+                row.issue(
+                    "label",
+                    _(
+                        "Several existing routes of this resource share this kind and label; give them distinct labels first."  # noqa: E501
+                    ),
+                )
+            )
             continue
         obj = matches[0] if matches else AccessRoute(resource=resource)
         changed = _assign(obj, row.values)
@@ -229,13 +301,38 @@ def plan_routes(plan: Plan, rows: list[ParsedRow], resources: dict[str, Resource
 
 
 def record(plan: Plan) -> None:
-    for kind, items in ((ImportKind.VENDORS, plan.vendors), (ImportKind.RESOURCES, plan.resources), (ImportKind.ROUTES, plan.routes)):
+    for kind, items in (
+        (ImportKind.VENDORS, plan.vendors),
+        (ImportKind.RESOURCES, plan.resources),
+        (ImportKind.ROUTES, plan.routes),
+    ):
         for item in items:
             obj: Any = item.obj
-            key = obj.key if kind != ImportKind.ROUTES else f"{obj.resource.key} · {obj.get_kind_display()}{' · ' + obj.label if obj.label else ''}"
-            plan.report.rows.append(RowResult(kind, item.row.table.source, item.row.line, key, item.outcome, sorted(set(item.changed))))
+            key = (
+                obj.key
+                if kind != ImportKind.ROUTES
+                else f"{obj.resource.key} · {obj.get_kind_display()}{' · ' + obj.label if obj.label else ''}"  # noqa: E501
+            )
+            plan.report.rows.append(
+                RowResult(
+                    kind,
+                    item.row.table.source,
+                    item.row.line,
+                    key,
+                    item.outcome,
+                    sorted(set(item.changed)),
+                )
+            )
     for cat in plan.categories:
-        plan.report.warnings.append(Issue("", None, "", _("A new category “%(name)s” (%(language)s) will be created.") % {"name": cat.name, "language": cat.get_language_display()}))
+        plan.report.warnings.append(
+            Issue(
+                "",
+                None,
+                "",
+                _("A new category “%(name)s” (%(language)s) will be created.")
+                % {"name": cat.name, "language": cat.get_language_display()},
+            )
+        )
 
 
 def apply(plan: Plan) -> None:
@@ -248,14 +345,21 @@ def apply(plan: Plan) -> None:
     wanted: dict[str, str] = dict(plan.parents)
     for item in plan.resources:
         obj: Any = item.obj
-        obj.search_text = normalise_text(obj.key, obj.name, obj.name_en, obj.description, obj.description_en)
+        obj.search_text = normalise_text(
+            obj.key, obj.name, obj.name_en, obj.description, obj.description_en
+        )
         if obj.key in wanted:
             obj.parent = None if obj.pk is None else obj.parent
     _write(Resource, plan.resources, now, extra=["search_text"])
-    by_key = resources | {r.key: r for r in Resource.objects.filter(library=plan.library, key__in=set(wanted.values()) - set(resources))}
+    by_key = resources | {
+        r.key: r
+        for r in Resource.objects.filter(
+            library=plan.library, key__in=set(wanted.values()) - set(resources)
+        )
+    }
     relinked = []
     for key, parent_key in wanted.items():
-        child = resources[key] if key in resources else None
+        child = resources.get(key)
         if child is None:
             continue
         child.parent = by_key.get(parent_key) if parent_key else None  # type: ignore[attr-defined]
@@ -265,11 +369,15 @@ def apply(plan: Plan) -> None:
     plan.library.touch_registry()
 
 
-def _write(model: type[models.Model], items: list[Planned], now: Any, extra: list[str] | None = None) -> None:
+def _write(
+    model: type[models.Model], items: list[Planned], now: Any, extra: list[str] | None = None
+) -> None:
     new = [i.obj for i in items if i.outcome == Outcome.CREATE]
     model._default_manager.bulk_create(new, batch_size=500)
     updated = [i for i in items if i.outcome == Outcome.UPDATE]
-    fields = sorted({f for i in updated for f in i.changed if f != "parent"} | set(extra or []) | {"updated_at"})
+    fields = sorted(
+        {f for i in updated for f in i.changed if f != "parent"} | set(extra or []) | {"updated_at"}
+    )
     for i in updated:
         i.obj.updated_at = now  # type: ignore[attr-defined]
     if updated:

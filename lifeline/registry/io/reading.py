@@ -53,16 +53,23 @@ def max_bytes(override: int | None = None) -> int:
 
 
 def human_size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 def read_limited(stream: IO[bytes], limit: int, size: int | None = None) -> bytes:
     """Read at most `limit` bytes; refuse (without reading on) when the file is bigger."""
     if size is not None and size > limit:
-        raise FileRefused(_("The file is %(size)s, above the limit of %(limit)s.") % {"size": human_size(size), "limit": human_size(limit)})
+        raise FileRefused(
+            _("The file is %(size)s, above the limit of %(limit)s.")
+            % {"size": human_size(size), "limit": human_size(limit)}
+        )
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise FileRefused(_("The file is larger than the limit of %(limit)s.") % {"limit": human_size(limit)})
+        raise FileRefused(
+            _("The file is larger than the limit of %(limit)s.") % {"limit": human_size(limit)}
+        )
     return data
 
 
@@ -93,7 +100,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
         if _looks_binary(text):
             break
         return text, name
-    raise FileRefused(_("The file is neither UTF-8 nor GBK/GB18030 text, nor an XLSX workbook: is it the right file?"))
+    raise FileRefused(
+        _(
+            "The file is neither UTF-8 nor GBK/GB18030 text, nor an XLSX workbook: is it the right file?"  # noqa: E501
+        )
+    )
 
 
 def _looks_binary(text: str) -> bool:
@@ -104,7 +115,9 @@ def _looks_binary(text: str) -> bool:
 
 def csv_tables(text: str, source: str) -> list[Table]:
     sample = text[:4096]
-    delimiter = "\t" if sample.split("\n", 1)[0].count("\t") > sample.split("\n", 1)[0].count(",") else ","
+    delimiter = (
+        "\t" if sample.split("\n", 1)[0].count("\t") > sample.split("\n", 1)[0].count(",") else ","
+    )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     table: Table | None = None
     start = 1
@@ -118,7 +131,10 @@ def csv_tables(text: str, source: str) -> list[Table]:
             else:
                 table.rows.append(Row(line, cells))
     except csv.Error as exc:
-        raise FileRefused(_("%(source)s:%(line)d: the CSV is malformed (%(error)s).") % {"source": source, "line": start, "error": exc}) from exc
+        raise FileRefused(
+            _("%(source)s:%(line)d: the CSV is malformed (%(error)s).")
+            % {"source": source, "line": start, "error": exc}
+        ) from exc
     return [table] if table is not None else []
 
 
@@ -137,11 +153,15 @@ def xlsx_tables(data: bytes, source: str) -> list[Table]:
     except zipfile.BadZipFile as exc:
         raise FileRefused(_("The file looks like an XLSX workbook but is damaged.")) from exc
     if expanded > XLSX_EXPANSION_LIMIT * max(len(data), 1024 * 1024):
-        raise FileRefused(_("The workbook expands to %(size)s: refused.") % {"size": human_size(expanded)})
+        raise FileRefused(
+            _("The workbook expands to %(size)s: refused.") % {"size": human_size(expanded)}
+        )
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise FileRefused(_("The XLSX workbook cannot be read: %(error)s") % {"error": exc}) from exc
+        raise FileRefused(
+            _("The XLSX workbook cannot be read: %(error)s") % {"error": exc}
+        ) from exc
     tables = []
     try:
         for ws in wb.worksheets:
@@ -151,7 +171,13 @@ def xlsx_tables(data: bytes, source: str) -> list[Table]:
                     headers = [("" if v is None else str(v).strip()) for v in values]
                     while headers and not headers[-1]:
                         headers.pop()
-                    table = Table(source=f"{source} › {ws.title}", headers=headers, sheet=ws.title, letters=True, header_line=number)
+                    table = Table(
+                        source=f"{source} › {ws.title}",
+                        headers=headers,
+                        sheet=ws.title,
+                        letters=True,
+                        header_line=number,
+                    )
                 else:
                     table.rows.append(Row(number, values))
             if table is not None:
@@ -166,7 +192,9 @@ def read_tables(data: bytes, source: str) -> tuple[list[Table], str]:
     if data.startswith(XLSX_MAGIC):
         return xlsx_tables(data, source), "XLSX"
     if data.startswith(OLE_MAGIC):
-        raise FileRefused(_("Old Excel .xls files are not supported: save the sheet as .xlsx or CSV."))
+        raise FileRefused(
+            _("Old Excel .xls files are not supported: save the sheet as .xlsx or CSV.")
+        )
     text, encoding = decode_text(data)
     tables = csv_tables(text, source)
     if not tables:

@@ -70,7 +70,12 @@ class ImportReport:
 
     def summary(self) -> str:
         t = self.totals()
-        return _("%(create)d to create, %(update)d to update, %(unchanged)d unchanged, %(errors)d errors") % t
+        return (
+            _(
+                "%(create)d to create, %(update)d to update, %(unchanged)d unchanged, %(errors)d errors"  # noqa: E501
+            )
+            % t
+        )
 
     def changed_rows(self) -> list[RowResult]:
         return [r for r in self.rows if r.outcome != Outcome.UNCHANGED]

@@ -31,7 +31,11 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def import_registry(
-    library: Library, uploads: list[Upload], *, dry_run: bool, progress: planner.Progress | None = None
+    library: Library,
+    uploads: list[Upload],
+    *,
+    dry_run: bool,
+    progress: planner.Progress | None = None,
 ) -> ImportReport:
     """Read, check and (unless dry_run or any error) apply the files in one transaction."""
     progress = progress or _no_progress
@@ -66,12 +70,25 @@ def import_registry(
         with transaction.atomic():
             planner.apply(plan)
             audit.write(
-                AuditAction.IMPORT, model="registry.Resource", library_id=library.pk,
-                after=_audit_counts(report, uploads), message=report.summary(),
+                AuditAction.IMPORT,
+                model="registry.Resource",
+                library_id=library.pk,
+                after=_audit_counts(report, uploads),
+                message=report.summary(),
             )
     except (IntegrityError, DatabaseError) as exc:
         # Someone changed the registry between our check and our write: nothing was kept.
-        errors.append(Issue(", ".join(u.name for u in uploads), None, "", _("The registry changed while importing; nothing was written. Try again. (%(error)s)") % {"error": exc}))
+        errors.append(
+            Issue(
+                ", ".join(u.name for u in uploads),
+                None,
+                "",
+                _(
+                    "The registry changed while importing; nothing was written. Try again. (%(error)s)"  # noqa: E501
+                )
+                % {"error": exc},
+            )
+        )
         return report
     report.applied = True
     return report

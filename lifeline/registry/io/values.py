@@ -58,7 +58,8 @@ def slug(value: Any) -> str:
         validate_slug(result)
     except ValidationError as exc:
         raise CellError(
-            _("“%(value)s” is not a valid key: use letters, digits, '-' and '_' only.") % {"value": result}
+            _("“%(value)s” is not a valid key: use letters, digits, '-' and '_' only.")
+            % {"value": result}
         ) from exc
     return result
 
@@ -73,7 +74,9 @@ def url(value: Any) -> str:
     try:
         _URL(result)
     except ValidationError as exc:
-        raise CellError(_("“%(value)s” is not a web address (http:// or https://).") % {"value": result}) from exc
+        raise CellError(
+            _("“%(value)s” is not a web address (http:// or https://).") % {"value": result}
+        ) from exc
     return result
 
 
@@ -167,7 +170,9 @@ def boolean(default: bool) -> Parser:
     return parse
 
 
-def choice(choices: type[models.TextChoices], aliases: dict[str, str], default: str | None = None) -> Parser:
+def choice(
+    choices: type[models.TextChoices], aliases: dict[str, str], default: str | None = None
+) -> Parser:
     """A code, its English label, its Chinese label or one of `aliases` (alias → code)."""
     from lifeline.registry.io.labels import choice_lookup
 
@@ -181,7 +186,8 @@ def choice(choices: type[models.TextChoices], aliases: dict[str, str], default: 
         if code is None:
             allowed = ", ".join(choices.values)
             raise CellError(
-                _("“%(value)s” is not one of the allowed values: %(allowed)s.") % {"value": result, "allowed": allowed}
+                _("“%(value)s” is not one of the allowed values: %(allowed)s.")
+                % {"value": result, "allowed": allowed}
             )
         return code
 
@@ -198,8 +204,17 @@ def many_choices(choices: type[models.TextChoices], aliases: dict[str, str]) -> 
     return parse
 
 
-_VENDOR_LANGUAGES = {"zhhans": "zh-hans", "zh": "zh-hans", "中文": "zh-hans", "chinese": "zh-hans", "汉语": "zh-hans",
-                     "en": "en", "english": "en", "英文": "en", "英语": "en"}
+_VENDOR_LANGUAGES = {
+    "zhhans": "zh-hans",
+    "zh": "zh-hans",
+    "中文": "zh-hans",
+    "chinese": "zh-hans",
+    "汉语": "zh-hans",
+    "en": "en",
+    "english": "en",
+    "英文": "en",
+    "英语": "en",
+}
 
 
 def vendor_language(value: Any) -> str:
@@ -208,5 +223,7 @@ def vendor_language(value: Any) -> str:
         return "zh-hans"
     code = _VENDOR_LANGUAGES.get(norm(result))
     if code is None:
-        raise CellError(_("“%(value)s” is not a language we write in: 中文 or English.") % {"value": result})
+        raise CellError(
+            _("“%(value)s” is not a language we write in: 中文 or English.") % {"value": result}
+        )
     return code

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.registry.io import exporting, pending
-from lifeline.registry.io.choices import ExportFormat, ImportKind
+from lifeline.registry.io.choices import ExportFormat
 from lifeline.registry.io.forms import ExportForm, ImportForm, KbartForm
 from lifeline.registry.io.kbart import import_kbart
 from lifeline.registry.io.reading import human_size, max_bytes
@@ -25,7 +25,7 @@ from lifeline.registry.io.services import Upload, import_registry
 from lifeline.registry.models import Resource
 
 ACTION = "registry.change"
-# Multipart framing around the file: a body this much above the limit may still hold a file within it.
+# Multipart framing: a body this much above the limit may still hold a file within it.
 ENVELOPE_BYTES = 64 * 1024
 
 
@@ -48,15 +48,23 @@ def _refuse_early(request: HttpRequest, template: str, form: Any) -> HttpRespons
     limit = max_bytes()
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > limit + ENVELOPE_BYTES:
-        message = _("The file is larger than the limit of %(limit)s.") % {"limit": human_size(limit)}
+        message = _("The file is larger than the limit of %(limit)s.") % {
+            "limit": human_size(limit)
+        }
         return render(request, template, {"form": form, "refused": message}, status=413)
-    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, lambda r: HttpResponse(), (), {})
+    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+        request, lambda r: HttpResponse(), (), {}
+    )
 
 
 def _file_too_big(form: Any) -> bool:
     upload = form.cleaned_data["file"]
     if upload.size > max_bytes():
-        form.add_error("file", _("The file is %(size)s, above the limit of %(limit)s.") % {"size": human_size(upload.size), "limit": human_size(max_bytes())})
+        form.add_error(
+            "file",
+            _("The file is %(size)s, above the limit of %(limit)s.")
+            % {"size": human_size(upload.size), "limit": human_size(max_bytes())},
+        )
         return True
     return False
 
@@ -79,8 +87,20 @@ def import_page(request: HttpRequest) -> HttpResponse:
     data = upload.read()
     kind = form.cleaned_data["kind"] or None
     report = import_registry(library, [Upload(upload.name, data, kind)], dry_run=True)
-    token = pending.save(request.user.pk, data, {"library": library.code, "name": upload.name, "kind": kind, "type": "registry"}) if report.ok else ""
-    return render(request, "registry_io/preview.html", {"library": library, "report": report, "token": token, "name": upload.name})
+    token = (
+        pending.save(
+            request.user.pk,
+            data,
+            {"library": library.code, "name": upload.name, "kind": kind, "type": "registry"},
+        )
+        if report.ok
+        else ""
+    )
+    return render(
+        request,
+        "registry_io/preview.html",
+        {"library": library, "report": report, "token": token, "name": upload.name},
+    )
 
 
 @require_POST
@@ -97,10 +117,18 @@ def import_apply(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "registry_io/gone.html", status=404)
         kreport = import_kbart(resource, data, meta["name"], dry_run=False)
         pending.discard(token)
-        return render(request, "registry_io/kbart_preview.html", {"library": library, "report": kreport, "resource": resource, "name": meta["name"]})
+        return render(
+            request,
+            "registry_io/kbart_preview.html",
+            {"library": library, "report": kreport, "resource": resource, "name": meta["name"]},
+        )
     report = import_registry(library, [Upload(meta["name"], data, meta["kind"])], dry_run=False)
     pending.discard(token)
-    return render(request, "registry_io/preview.html", {"library": library, "report": report, "name": meta["name"]})
+    return render(
+        request,
+        "registry_io/preview.html",
+        {"library": library, "report": report, "name": meta["name"]},
+    )
 
 
 @csrf_exempt  # checked in _refuse_early
@@ -109,7 +137,15 @@ def kbart_page(request: HttpRequest) -> HttpResponse:
     libraries = _libraries(request)
     template = "registry_io/kbart.html"
     if request.method != "POST":
-        return render(request, template, {"form": KbartForm(libraries=libraries, initial={"resource": request.GET.get("resource", "")})})
+        return render(
+            request,
+            template,
+            {
+                "form": KbartForm(
+                    libraries=libraries, initial={"resource": request.GET.get("resource", "")}
+                )
+            },
+        )
     refused = _refuse_early(request, template, KbartForm(libraries=libraries))
     if refused is not None:
         return refused
@@ -119,14 +155,23 @@ def kbart_page(request: HttpRequest) -> HttpResponse:
     library = _library(request, form.cleaned_data["library"])
     resource = Resource.objects.filter(library=library, key=form.cleaned_data["resource"]).first()
     if resource is None:
-        form.add_error("resource", _("No resource with this key in %(library)s.") % {"library": library.display_name})
+        form.add_error(
+            "resource",
+            _("No resource with this key in %(library)s.") % {"library": library.display_name},
+        )
         return render(request, template, {"form": form}, status=400)
     upload = form.cleaned_data["file"]
     data = upload.read()
     report = import_kbart(resource, data, upload.name, dry_run=True)
     meta = {"library": library.code, "name": upload.name, "resource": resource.key, "type": "kbart"}
     token = pending.save(request.user.pk, data, meta) if report.ok else ""
-    context = {"library": library, "report": report, "resource": resource, "token": token, "name": upload.name}
+    context = {
+        "library": library,
+        "report": report,
+        "resource": resource,
+        "token": token,
+        "name": upload.name,
+    }
     return render(request, "registry_io/kbart_preview.html", context)
 
 
@@ -141,13 +186,23 @@ def export_page(request: HttpRequest) -> HttpResponse:
     fmt, kind = form.cleaned_data["format"], form.cleaned_data["kind"]
     stamp = timezone.localdate().isoformat()
     if fmt == ExportFormat.CSV:
-        body, ctype, name = exporting.export_csv(library, kind, language), "text/csv; charset=utf-8", f"{library.code}-{kind}-{stamp}.csv"
+        body, ctype, name = (
+            exporting.export_csv(library, kind, language),
+            "text/csv; charset=utf-8",
+            f"{library.code}-{kind}-{stamp}.csv",
+        )
     elif fmt == ExportFormat.XLSX:
         body = exporting.export_xlsx(library, language)
-        ctype, name = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{library.code}-registry-{stamp}.xlsx"
+        ctype, name = (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            f"{library.code}-registry-{stamp}.xlsx",
+        )
     else:
-        body, ctype, name = exporting.export_ezproxy(library).encode(), "text/plain; charset=utf-8", f"{library.code}-ezproxy-{stamp}.txt"
+        body, ctype, name = (
+            exporting.export_ezproxy(library).encode(),
+            "text/plain; charset=utf-8",
+            f"{library.code}-ezproxy-{stamp}.txt",
+        )
     response = HttpResponse(body, content_type=ctype)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-

@@ -15,7 +15,12 @@ register = template.Library()
 
 # The states `lifeline.health.services.current_states` reports for a route.
 STATE_COLOURS = {"up": "green", "degraded": "orange", "down": "red", "unknown": "grey"}
-STATE_LABELS = {"up": _("Working"), "degraded": _("Slow"), "down": _("Down"), "unknown": _("Not checked yet")}
+STATE_LABELS = {
+    "up": _("Working"),
+    "degraded": _("Slow"),
+    "down": _("Down"),
+    "unknown": _("Not checked yet"),
+}
 
 
 @register.filter

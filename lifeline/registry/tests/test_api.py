@@ -7,12 +7,23 @@ from typing import Any
 
 import pytest
 
-from lifeline.core.models import AuditLog
-from lifeline.core.tests.test_api_support import Registry, api_for, reg_a, reg_b, token_client  # noqa: F401
+from lifeline.core.models import AuditLog, Library
+from lifeline.core.tests.test_api_support import Registry, api_for, make_registry, token_client
 from lifeline.registry.choices import RouteKind
 from lifeline.registry.models import AccessRoute, Resource, Vendor
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reg_a(library_a: Library) -> Registry:
+    return make_registry(library_a, "A")
+
+
+@pytest.fixture
+def reg_b(library_b: Library) -> Registry:
+    return make_registry(library_b, "B")
+
 
 PUBLIC = "/api/registry/public/{code}/resources/"
 
@@ -20,7 +31,9 @@ PUBLIC = "/api/registry/public/{code}/resources/"
 # --- public A–Z ----------------------------------------------------------------------------
 
 
-def test_public_list_needs_no_sign_in_and_shows_top_level_only(reg_a: Registry, reg_b: Registry) -> None:
+def test_public_list_needs_no_sign_in_and_shows_top_level_only(
+    reg_a: Registry, reg_b: Registry
+) -> None:
     r = api_for(None).get(PUBLIC.format(code="nefu"))
     assert r.status_code == 200
     keys = [row["key"] for row in r.json()["results"]]
@@ -38,7 +51,9 @@ def test_public_list_unknown_library_is_404(db: Any) -> None:
 
 def test_public_filters(reg_a: Registry) -> None:
     lib = reg_a.library
-    Resource.objects.create(library=lib, key="sd", name="ScienceDirect", language="foreign", content_types=",ebooks,")
+    Resource.objects.create(
+        library=lib, key="sd", name="ScienceDirect", language="foreign", content_types=",ebooks,"
+    )
     client = api_for(None)
     url = PUBLIC.format(code="nefu")
 
@@ -59,9 +74,16 @@ def test_public_filters(reg_a: Registry) -> None:
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [("language", "klingon"), ("content_type", "scrolls"), ("works_from_home", "maybe"), ("category", "x")],
+    [
+        ("language", "klingon"),
+        ("content_type", "scrolls"),
+        ("works_from_home", "maybe"),
+        ("category", "x"),
+    ],
 )
-def test_public_bad_filter_is_400_naming_the_parameter(reg_a: Registry, param: str, value: str) -> None:
+def test_public_bad_filter_is_400_naming_the_parameter(
+    reg_a: Registry, param: str, value: str
+) -> None:
     r = api_for(None).get(PUBLIC.format(code="nefu"), {param: value})
     assert r.status_code == 400
     assert param in r.json()
@@ -72,8 +94,13 @@ def test_public_detail_orders_routes_and_hides_accounts_from_anonymous(reg_a: Re
     assert r.status_code == 200
     data = r.json()
     kinds = [route["kind"] for route in data["routes"]]
-    assert kinds == [RouteKind.CARSI, RouteKind.ACCOUNT]  # CARSI first, whatever the priority numbers
-    assert data["routes"][0]["link"].startswith("https://fsso.cnki.net/Shibboleth.sso/Login?entityID=https%3A%2F%2Fidp.nefu")
+    assert kinds == [
+        RouteKind.CARSI,
+        RouteKind.ACCOUNT,
+    ]  # CARSI first, whatever the priority numbers
+    assert data["routes"][0]["link"].startswith(
+        "https://fsso.cnki.net/Shibboleth.sso/Login?entityID=https%3A%2F%2Fidp.nefu"
+    )
     account = data["routes"][1]
     assert account["account_password"] is None and account["account_username"] is None
     assert account["sign_in_required"] is True
@@ -83,7 +110,9 @@ def test_public_detail_orders_routes_and_hides_accounts_from_anonymous(reg_a: Re
     assert [c["key"] for c in data["children"]] == ["cnki-A-cjfd"]
 
 
-def test_public_detail_shows_account_to_own_patron_only(reg_a: Registry, patron_a: Any, stranger: Any, librarian_b: Any) -> None:
+def test_public_detail_shows_account_to_own_patron_only(
+    reg_a: Registry, patron_a: Any, stranger: Any, librarian_b: Any
+) -> None:
     url = PUBLIC.format(code="nefu") + "cnki-A/"
     for user in (stranger, librarian_b):
         body = api_for(user).get(url).content.decode()
@@ -99,10 +128,14 @@ def test_public_detail_in_english(reg_a: Registry) -> None:
     assert r.json()["routes"][0]["kind_label"] == "CARSI one-click login"
 
 
-def test_public_list_query_count_is_flat(reg_a: Registry, django_assert_max_num_queries: Any) -> None:
+def test_public_list_query_count_is_flat(
+    reg_a: Registry, django_assert_max_num_queries: Any
+) -> None:
     lib = reg_a.library
     for i in range(30):
-        res = Resource.objects.create(library=lib, key=f"r{i}", name=f"库{i}", category=reg_a.category)
+        res = Resource.objects.create(
+            library=lib, key=f"r{i}", name=f"库{i}", category=reg_a.category
+        )
         AccessRoute.objects.create(resource=res, kind=RouteKind.VPN, url="https://vpn.example.edu/")
     with django_assert_max_num_queries(4):
         r = api_for(None).get(PUBLIC.format(code="nefu"), {"limit": 100})
@@ -111,7 +144,9 @@ def test_public_list_query_count_is_flat(reg_a: Registry, django_assert_max_num_
 
 def test_public_detail_query_count(reg_a: Registry, django_assert_max_num_queries: Any) -> None:
     for i in range(10):
-        AccessRoute.objects.create(resource=reg_a.resource, kind=RouteKind.VPN, url=f"https://vpn{i}.example.edu/")
+        AccessRoute.objects.create(
+            resource=reg_a.resource, kind=RouteKind.VPN, url=f"https://vpn{i}.example.edu/"
+        )
     with django_assert_max_num_queries(5):
         r = api_for(None).get(PUBLIC.format(code="nefu") + "cnki-A/")
     assert len(r.json()["routes"]) == 12
@@ -123,19 +158,36 @@ def test_public_detail_query_count(reg_a: Registry, django_assert_max_num_querie
 def test_librarian_creates_resource_with_sub_database(reg_a: Registry, librarian_a: Any) -> None:
     client = api_for(librarian_a)
     payload = {
-        "library": reg_a.library.pk, "key": "wanfang", "name": "万方数据", "vendor": reg_a.vendor.pk,
-        "category": reg_a.category.pk, "content_types": ["journals", "patents"], "price": "12000.00",
-        "subscription_start": "2026-01-01", "subscription_end": "2026-12-31",
+        "library": reg_a.library.pk,
+        "key": "wanfang",
+        "name": "万方数据",
+        "vendor": reg_a.vendor.pk,
+        "category": reg_a.category.pk,
+        "content_types": ["journals", "patents"],
+        "price": "12000.00",
+        "subscription_start": "2026-01-01",
+        "subscription_end": "2026-12-31",
     }
     r = client.post("/api/registry/resources/", payload, format="json")
     assert r.status_code == 201, r.content
     parent_id = r.json()["id"]
     assert Resource.objects.get(pk=parent_id).content_types == ",journals,patents,"
-    r = client.post("/api/registry/resources/", {"library": reg_a.library.pk, "key": "wanfang-thesis", "name": "万方学位", "parent": parent_id}, format="json")
+    r = client.post(
+        "/api/registry/resources/",
+        {
+            "library": reg_a.library.pk,
+            "key": "wanfang-thesis",
+            "name": "万方学位",
+            "parent": parent_id,
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.content
     r = client.get(f"/api/registry/resources/{parent_id}/")
     assert [c["key"] for c in r.json()["children"]] == ["wanfang-thesis"]
-    r = client.patch(f"/api/registry/resources/{parent_id}/", {"name": "万方数据知识服务平台"}, format="json")
+    r = client.patch(
+        f"/api/registry/resources/{parent_id}/", {"name": "万方数据知识服务平台"}, format="json"
+    )
     assert r.status_code == 200 and r.json()["name"] == "万方数据知识服务平台"
     assert client.delete(f"/api/registry/resources/{parent_id}/").status_code == 204
     assert not Resource.objects.filter(key__startswith="wanfang").exists()
@@ -144,7 +196,10 @@ def test_librarian_creates_resource_with_sub_database(reg_a: Registry, librarian
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"subscription_start": "2026-12-31", "subscription_end": "2026-01-01"}, "subscription_end"),
+        (
+            {"subscription_start": "2026-12-31", "subscription_end": "2026-01-01"},
+            "subscription_end",
+        ),
         ({"homepage": "not a url"}, "homepage"),
         ({"content_types": ["scrolls"]}, "content_types"),
         ({"price": "-1"}, "price"),
@@ -152,12 +207,16 @@ def test_librarian_creates_resource_with_sub_database(reg_a: Registry, librarian
         ({"key": "has space"}, "key"),
     ],
 )
-def test_resource_validation_is_400_with_field_messages(reg_a: Registry, librarian_a: Any, payload: dict[str, Any], field: str) -> None:
+def test_resource_validation_is_400_with_field_messages(
+    reg_a: Registry, librarian_a: Any, payload: dict[str, Any], field: str
+) -> None:
     body = {"library": reg_a.library.pk, "key": "new", "name": "新库", **payload}
     r = api_for(librarian_a).post("/api/registry/resources/", body, format="json")
     assert r.status_code == 400, r.content
     errors = r.json()
-    assert field in errors or (field == "__all__" and ("non_field_errors" in errors or "key" in errors)), errors
+    assert field in errors or (
+        field == "__all__" and ("non_field_errors" in errors or "key" in errors)
+    ), errors
     assert not Resource.objects.filter(key__in=["new", "has space"]).exists()
 
 
@@ -168,7 +227,16 @@ def test_route_validation(reg_a: Registry, librarian_a: Any) -> None:
         ({"kind": "campus_ip", "ip_ranges": "10.0.0.0/8\n999.1.1.1"}, "ip_ranges", "999.1.1.1"),
         ({"kind": "free_access", "url": "https://trial.example.com/"}, "ends_on", ""),
         ({"kind": "vpn"}, "url", ""),
-        ({"kind": "vpn", "url": "https://vpn.example/", "starts_on": "2026-05-01", "ends_on": "2026-04-01"}, "ends_on", ""),
+        (
+            {
+                "kind": "vpn",
+                "url": "https://vpn.example/",
+                "starts_on": "2026-05-01",
+                "ends_on": "2026-04-01",
+            },
+            "ends_on",
+            "",
+        ),
         ({"kind": "teleport", "url": "https://x.example/"}, "kind", ""),
     ]
     for payload, field, named in cases:
@@ -184,43 +252,76 @@ def test_route_password_is_write_only(reg_a: Registry, tech_a: Any) -> None:
     r = client.get(f"/api/registry/routes/{reg_a.account_route.pk}/")
     assert r.status_code == 200
     assert "account_password" not in r.json() and r.json()["has_password"] is True
-    r = client.patch(f"/api/registry/routes/{reg_a.account_route.pk}/", {"account_password": "N3w-pass"}, format="json")
+    r = client.patch(
+        f"/api/registry/routes/{reg_a.account_route.pk}/",
+        {"account_password": "N3w-pass"},
+        format="json",
+    )
     assert r.status_code == 200, r.content
     reg_a.account_route.refresh_from_db()
     assert reg_a.account_route.account_password == "N3w-pass"
 
 
-def test_related_records_of_another_library_are_refused(reg_a: Registry, reg_b: Registry, librarian_b: Any) -> None:
+def test_related_records_of_another_library_are_refused(
+    reg_a: Registry, reg_b: Registry, librarian_b: Any
+) -> None:
     client = api_for(librarian_b)
     # B's librarian names A's vendor and parent for a resource of B: unknown to B, so 400.
     r = client.post(
         "/api/registry/resources/",
-        {"library": reg_b.library.pk, "key": "x", "name": "x", "vendor": reg_a.vendor.pk, "parent": reg_a.resource.pk},
+        {
+            "library": reg_b.library.pk,
+            "key": "x",
+            "name": "x",
+            "vendor": reg_a.vendor.pk,
+            "parent": reg_a.resource.pk,
+        },
         format="json",
     )
     assert r.status_code == 400 and {"vendor", "parent"} <= set(r.json())
     # ...and cannot create in A by posting A's id.
-    r = client.post("/api/registry/resources/", {"library": reg_a.library.pk, "key": "x", "name": "x"}, format="json")
+    r = client.post(
+        "/api/registry/resources/",
+        {"library": reg_a.library.pk, "key": "x", "name": "x"},
+        format="json",
+    )
     assert r.status_code in (400, 403)
-    r = client.post("/api/registry/routes/", {"resource": reg_a.resource.pk, "kind": "vpn", "url": "https://v.example/"}, format="json")
+    r = client.post(
+        "/api/registry/routes/",
+        {"resource": reg_a.resource.pk, "kind": "vpn", "url": "https://v.example/"},
+        format="json",
+    )
     assert r.status_code in (400, 403)
     assert not Resource.objects.filter(key="x").exists()
     assert AccessRoute.objects.filter(resource=reg_a.resource).count() == 2
 
 
-def test_staff_of_two_libraries_cannot_move_or_mix(reg_a: Registry, reg_b: Registry, librarian_a: Any) -> None:
+def test_staff_of_two_libraries_cannot_move_or_mix(
+    reg_a: Registry, reg_b: Registry, librarian_a: Any
+) -> None:
     from lifeline.core.models import Membership
 
     Membership.objects.create(user=librarian_a, library=reg_b.library, role="eresources")
     client = api_for(librarian_a)
-    r = client.patch(f"/api/registry/resources/{reg_a.resource.pk}/", {"library": reg_b.library.pk}, format="json")
+    r = client.patch(
+        f"/api/registry/resources/{reg_a.resource.pk}/",
+        {"library": reg_b.library.pk},
+        format="json",
+    )
     assert r.status_code == 400 and "library" in r.json()
-    r = client.patch(f"/api/registry/resources/{reg_a.resource.pk}/", {"vendor": reg_b.vendor.pk}, format="json")
+    r = client.patch(
+        f"/api/registry/resources/{reg_a.resource.pk}/", {"vendor": reg_b.vendor.pk}, format="json"
+    )
     assert r.status_code == 400 and "vendor" in r.json()
-    r = client.patch(f"/api/registry/routes/{reg_a.route.pk}/", {"resource": reg_b.resource.pk}, format="json")
+    r = client.patch(
+        f"/api/registry/routes/{reg_a.route.pk}/", {"resource": reg_b.resource.pk}, format="json"
+    )
     assert r.status_code == 400 and "resource" in r.json()
     reg_a.resource.refresh_from_db()
-    assert reg_a.resource.library_id == reg_a.library.pk and reg_a.resource.vendor_id == reg_a.vendor.pk
+    assert (
+        reg_a.resource.library_id == reg_a.library.pk
+        and reg_a.resource.vendor_id == reg_a.vendor.pk
+    )
 
 
 def test_staff_filters_and_ordering(reg_a: Registry, librarian_a: Any) -> None:
@@ -243,23 +344,43 @@ def test_staff_filters_and_ordering(reg_a: Registry, librarian_a: Any) -> None:
 
 def test_titles_are_read_only(reg_a: Registry, librarian_a: Any) -> None:
     client = api_for(librarian_a)
-    r = client.post("/api/registry/titles/", {"resource": reg_a.resource.pk, "publication_title": "x"}, format="json")
+    r = client.post(
+        "/api/registry/titles/",
+        {"resource": reg_a.resource.pk, "publication_title": "x"},
+        format="json",
+    )
     assert r.status_code == 405
 
 
 @pytest.mark.parametrize(
     ("url", "make"),
     [
-        ("/api/registry/resources/", lambda lib, i: Resource.objects.create(library=lib, key=f"k{i}", name=f"n{i}")),
-        ("/api/registry/vendors/", lambda lib, i: Vendor.objects.create(library=lib, key=f"v{i}", name=f"v{i}")),
+        (
+            "/api/registry/resources/",
+            lambda lib, i: Resource.objects.create(library=lib, key=f"k{i}", name=f"n{i}"),
+        ),
+        (
+            "/api/registry/vendors/",
+            lambda lib, i: Vendor.objects.create(library=lib, key=f"v{i}", name=f"v{i}"),
+        ),
         (
             "/api/registry/routes/",
             lambda lib, i: AccessRoute.objects.create(
-                resource=Resource.objects.create(library=lib, key=f"k{i}", name=f"n{i}"), kind="vpn", url="https://v.example/"
+                resource=Resource.objects.create(library=lib, key=f"k{i}", name=f"n{i}"),
+                kind="vpn",
+                url="https://v.example/",
             ),
         ),
-        ("/api/registry/titles/", lambda lib, i: lib.resources.first().titles.create(publication_title=f"t{i}", title_id=str(i))),
-        ("/api/registry/categories/", lambda lib, i: lib.categories.create(language="zh", name=f"c{i}")),
+        (
+            "/api/registry/titles/",
+            lambda lib, i: lib.resources.first().titles.create(
+                publication_title=f"t{i}", title_id=str(i)
+            ),
+        ),
+        (
+            "/api/registry/categories/",
+            lambda lib, i: lib.categories.create(language="zh", name=f"c{i}"),
+        ),
         ("/api/core/audit/", lambda lib, i: None),
     ],
 )
@@ -273,12 +394,14 @@ def test_staff_list_query_count_is_flat(
     # session + user + memberships + count + page (+ one prefetch)
     with django_assert_max_num_queries(7):
         r = client.get(url, {"limit": 100})
-    assert r.status_code == 200 and r.json()["count"] >= 25 or url.endswith("audit/")
+    assert (r.status_code == 200 and r.json()["count"] >= 25) or url.endswith("audit/")
 
 
 def test_token_writes_are_audited_with_the_token_user(reg_a: Registry, librarian_a: Any) -> None:
-    client, token = token_client(librarian_a)
-    r = client.patch(f"/api/registry/vendors/{reg_a.vendor.pk}/", {"phone": "010-87654321"}, format="json")
+    client, _token = token_client(librarian_a)
+    r = client.patch(
+        f"/api/registry/vendors/{reg_a.vendor.pk}/", {"phone": "010-87654321"}, format="json"
+    )
     assert r.status_code == 200, r.content
     row = AuditLog.objects.filter(model="registry.Vendor", action="update").latest("pk")
     assert row.user == librarian_a
@@ -302,6 +425,24 @@ def test_delete_via_api_is_audited(reg_a: Registry, librarian_a: Any) -> None:
 
 def test_expired_subscription_dates_round_trip(reg_a: Registry, librarian_a: Any) -> None:
     r = api_for(librarian_a).patch(
-        f"/api/registry/resources/{reg_a.resource.pk}/", {"subscription_end": str(dt.date(2027, 6, 30))}, format="json"
+        f"/api/registry/resources/{reg_a.resource.pk}/",
+        {"subscription_end": str(dt.date(2027, 6, 30))},
+        format="json",
     )
     assert r.status_code == 200 and r.json()["subscription_end"] == "2027-06-30"
+
+
+@pytest.mark.parametrize("path", ["public/p%C3%A7%C2%8B/resources/", "public/nefu/resources/a.b/", "nothing/here/"])
+def test_unknown_api_paths_answer_json_404(reg_a: Registry, path: str) -> None:
+    r = api_for(None).get(f"/api/registry/{path}")
+    assert r.status_code == 404 and r["Content-Type"] == "application/json"
+    assert r.json()["detail"] == "未找到。"
+
+
+def test_huge_numbers_are_400_or_empty_never_500(reg_a: Registry, librarian_a: Any) -> None:
+    client = api_for(librarian_a)
+    r = client.get("/api/registry/routes/", {"resource": "81599735987090697985458176"})
+    assert r.status_code == 400 and "resource" in r.json()
+    r = client.get("/api/registry/routes/", {"offset": "1" + "0" * 30})
+    assert r.status_code == 200 and r.json()["results"] == []
+    assert client.get("/api/registry/routes/81599735987090697985458176/").status_code == 404

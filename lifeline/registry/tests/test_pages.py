@@ -49,9 +49,11 @@ def test_initial_and_pinyin_order() -> None:
     assert sort_key("读秀") < sort_key("万方") < sort_key("中国知网")
 
 
-def test_az_lists_top_level_active_in_pinyin_order(client: Client, library_a: Library, cat: Catalogue) -> None:
+def test_az_lists_top_level_active_in_pinyin_order(
+    client: Client, library_a: Library, cat: Catalogue
+) -> None:
     html = az(client, library_a)
-    # 读秀 (D) · ScienceDirect (S) · 万方 (W) · 中国知网 (Z); the sub-database sits under its parent.
+    # 读秀 (D) · ScienceDirect (S) · 万方 (W) · 中国知网 (Z); the sub-database under its parent.
     assert names(html) == ["读秀学术搜索", "ScienceDirect", "万方数据知识服务平台", "中国知网"]
     assert "中国博士学位论文全文数据库" in html
     assert html.index("中国博士学位论文全文数据库") > html.index("中国知网")
@@ -64,19 +66,29 @@ def test_az_lists_top_level_active_in_pinyin_order(client: Client, library_a: Li
 def test_filters(client: Client, library_a: Library, cat: Catalogue) -> None:
     assert names(az(client, library_a, language="foreign")) == ["ScienceDirect"]
     assert names(az(client, library_a, type="patents")) == ["万方数据知识服务平台"]
-    assert names(az(client, library_a, category=str(cat.sciencedirect.category_id))) == ["ScienceDirect"]
+    assert names(az(client, library_a, category=str(cat.sciencedirect.category_id))) == [
+        "ScienceDirect"
+    ]
     # Works from home: 读秀 has only campus IP and an expired free access.
-    assert names(az(client, library_a, home="on")) == ["ScienceDirect", "万方数据知识服务平台", "中国知网"]
+    assert names(az(client, library_a, home="on")) == [
+        "ScienceDirect",
+        "万方数据知识服务平台",
+        "中国知网",
+    ]
     assert names(az(client, library_a, letter="Z")) == ["中国知网"]
     letters = az(client, library_a, letter="Z")
     assert 'aria-hidden="true">A</span>' in letters  # no database under A: not a link
 
 
-def test_search_chinese_english_and_sub_databases(client: Client, library_a: Library, cat: Catalogue) -> None:
+def test_search_chinese_english_and_sub_databases(
+    client: Client, library_a: Library, cat: Catalogue
+) -> None:
     assert names(az(client, library_a, q="知网")) == ["中国知网"]
     assert names(az(client, library_a, q="学术期刊")) == ["中国知网"]  # description
     assert names(az(client, library_a, q="elsevier")) == ["ScienceDirect"]
-    assert names(az(client, library_a, q="ＷＡＮＦＡＮＧ")) == ["万方数据知识服务平台"]  # full-width, any case
+    assert names(az(client, library_a, q="ＷＡＮＦＡＮＧ")) == [
+        "万方数据知识服务平台"
+    ]  # full-width, any case
     # A hit on a sub-database brings up its parent.
     assert names(az(client, library_a, q="博士学位")) == ["中国知网"]
     assert "没有符合" in az(client, library_a, q="no-such-thing")
@@ -90,7 +102,10 @@ def test_bad_filter_is_named_not_fatal(client: Client, library_a: Library, cat: 
 
 def test_pagination(client: Client, library_a: Library, cat: Catalogue) -> None:
     Resource.objects.bulk_create(
-        Resource(library=library_a, key=f"bulk-{i:03}", name=f"Bulk {i:03}", search_text=f"bulk {i:03}") for i in range(60)
+        Resource(
+            library=library_a, key=f"bulk-{i:03}", name=f"Bulk {i:03}", search_text=f"bulk {i:03}"
+        )
+        for i in range(60)
     )
     library_a.touch_registry()
     first = az(client, library_a, q="bulk")
@@ -108,13 +123,17 @@ def test_english(client: Client, library_a: Library, cat: Catalogue) -> None:
     assert "CARSI one-click login" in html
     client.cookies["lifeline_lang"] = "en"
     assert "4 databases" in az(client, library_a)
-    assert 'href="?q=cnki&amp;lang=zh-hans"' in az(client, library_a, q="cnki")  # the switch keeps the search
+    assert 'href="?q=cnki&amp;lang=zh-hans"' in az(
+        client, library_a, q="cnki"
+    )  # the switch keeps the search
 
 
-def test_anonymous_page_is_cached_and_sessionless(client: Client, library_a: Library, cat: Catalogue,
-                                                  django_assert_max_num_queries: Any) -> None:
+def test_anonymous_page_is_cached_and_sessionless(
+    client: Client, library_a: Library, cat: Catalogue, django_assert_max_num_queries: Any
+) -> None:
     url = reverse("registry:az", args=[library_a.code])
-    with django_assert_max_num_queries(8):
+    # A miss: ours, plus the emergency banner's context processor (2).
+    with django_assert_max_num_queries(12):
         first = client.get(url)
     assert "Cookie" not in first.headers.get("Vary", "")
     assert not first.cookies
@@ -125,7 +144,9 @@ def test_anonymous_page_is_cached_and_sessionless(client: Client, library_a: Lib
     assert client.get(url, HTTP_IF_NONE_MATCH=first.headers["ETag"]).status_code == 304
 
 
-def test_cache_refreshes_after_registry_change(client: Client, library_a: Library, cat: Catalogue) -> None:
+def test_cache_refreshes_after_registry_change(
+    client: Client, library_a: Library, cat: Catalogue
+) -> None:
     assert "知网" in az(client, library_a)
     cat.cnki.name = "中国知网总库"
     cat.cnki.save()  # the registry signal bumps Library.registry_changed_at
@@ -135,8 +156,9 @@ def test_cache_refreshes_after_registry_change(client: Client, library_a: Librar
     assert "万方" not in az(client, library_a)
 
 
-def test_signed_in_list_queries_bounded(library_a: Library, cat: Catalogue, patron_a: Any,
-                                        django_assert_max_num_queries: Any) -> None:
+def test_signed_in_list_queries_bounded(
+    library_a: Library, cat: Catalogue, patron_a: Any, django_assert_max_num_queries: Any
+) -> None:
     client = client_for(patron_a)
     az(client, library_a)
     with django_assert_max_num_queries(5):
@@ -158,7 +180,9 @@ def guide(client: Client, library: Library, key: str, **params: str) -> str:
     return response.content.decode()
 
 
-def test_routes_best_first_with_carsi_button(client: Client, library_a: Library, cat: Catalogue) -> None:
+def test_routes_best_first_with_carsi_button(
+    client: Client, library_a: Library, cat: Catalogue
+) -> None:
     html = guide(client, library_a, "cnki")
     kinds = re.findall(r'data-kind="([a-z_]+)"', html)
     assert kinds == ["carsi", "vpn", "campus_ip"]
@@ -175,7 +199,9 @@ def test_routes_best_first_with_carsi_button(client: Client, library_a: Library,
     assert "400-810-9888" not in html  # vendor contact: staff only
 
 
-def test_free_access_end_date_and_campus_only(client: Client, library_a: Library, cat: Catalogue) -> None:
+def test_free_access_end_date_and_campus_only(
+    client: Client, library_a: Library, cat: Catalogue
+) -> None:
     html = guide(client, library_a, "sciencedirect", lang="en")
     assert re.findall(r'data-kind="([a-z_]+)"', html) == ["free_access", "account", "campus_ip"]
     assert "Free until" in html and "ends in 5 days" in html
@@ -183,9 +209,15 @@ def test_free_access_end_date_and_campus_only(client: Client, library_a: Library
     assert "仅能在校园网内使用" in duxiu and "free.duxiu.com" not in duxiu  # expired route hidden
 
 
-def test_account_password_only_for_own_patrons_and_staff(client: Client, library_a: Library, cat: Catalogue,
-                                                          patron_a: Any, librarian_a: Any, librarian_b: Any,
-                                                          stranger: Any) -> None:
+def test_account_password_only_for_own_patrons_and_staff(
+    client: Client,
+    library_a: Library,
+    cat: Catalogue,
+    patron_a: Any,
+    librarian_a: Any,
+    librarian_b: Any,
+    stranger: Any,
+) -> None:
     anonymous = guide(client, library_a, "sciencedirect")
     assert "S3cret-Pa55" not in anonymous and "nefu-reader" not in anonymous
     assert "登录后查看账号" in anonymous
@@ -197,33 +229,66 @@ def test_account_password_only_for_own_patrons_and_staff(client: Client, library
         assert "S3cret-Pa55" in html and "nefu-reader" in html
 
 
-def test_staff_see_vendor_and_admin_link(library_a: Library, cat: Catalogue, librarian_a: Any, patron_a: Any) -> None:
+def test_staff_see_vendor_and_admin_link(
+    library_a: Library, cat: Catalogue, librarian_a: Any, patron_a: Any
+) -> None:
     html = guide(client_for(librarian_a), library_a, "cnki")
     assert "400-810-9888" in html and "王经理" in html
     assert reverse("admin:registry_resource_change", args=[cat.cnki.pk]) in html
     assert "在管理后台编辑" not in guide(client_for(patron_a), library_a, "cnki")
 
 
-def test_other_library_and_inactive_404(client: Client, library_a: Library, library_b: Library, cat: Catalogue,
-                                        librarian_a: Any) -> None:
-    assert client.get(reverse("registry:resource", args=[library_a.code, "hit-only"])).status_code == 404
-    assert client.get(reverse("registry:resource", args=[library_b.code, "cnki"])).status_code == 404
-    assert client.get(reverse("registry:resource", args=[library_a.code, "retired"])).status_code == 404
-    assert client_for(librarian_a).get(reverse("registry:resource", args=[library_a.code, "retired"])).status_code == 200
+def test_other_library_and_inactive_404(
+    client: Client, library_a: Library, library_b: Library, cat: Catalogue, librarian_a: Any
+) -> None:
+    assert (
+        client.get(reverse("registry:resource", args=[library_a.code, "hit-only"])).status_code
+        == 404
+    )
+    assert (
+        client.get(reverse("registry:resource", args=[library_b.code, "cnki"])).status_code == 404
+    )
+    assert (
+        client.get(reverse("registry:resource", args=[library_a.code, "retired"])).status_code
+        == 404
+    )
+    assert (
+        client_for(librarian_a)
+        .get(reverse("registry:resource", args=[library_a.code, "retired"]))
+        .status_code
+        == 200
+    )
 
 
-def test_resource_page_queries_bounded_and_sessionless(client: Client, library_a: Library, cat: Catalogue,
-                                                       django_assert_max_num_queries: Any) -> None:
-    with django_assert_max_num_queries(6):
+def test_resource_page_queries_bounded_and_sessionless(
+    client: Client, library_a: Library, cat: Catalogue, django_assert_max_num_queries: Any
+) -> None:
+    # library, resource, routes, route states, sub-databases + the emergency banner (2)
+    with django_assert_max_num_queries(8):
         response = client.get(reverse("registry:resource", args=[library_a.code, "cnki"]))
     assert "Cookie" not in response.headers.get("Vary", "")
 
 
-def test_route_status_from_health(client: Client, library_a: Library, cat: Catalogue, monkeypatch: Any) -> None:
+def test_route_status_from_the_real_health_app(
+    client: Client, library_a: Library, cat: Catalogue, librarian_a: Any
+) -> None:
+    health = pytest.importorskip("lifeline.health.models")
+    carsi, vpn, _campus = cat.cnki.ordered_routes()
+    health.ProbeConfig.objects.create(route=carsi, state="up")
+    health.ProbeConfig.objects.create(route=vpn, state="down")
+    html = guide(client, library_a, "cnki")
+    assert 'class="badge green state">正常' in html and 'class="badge red state">故障' in html
+    assert "尚未检测" not in html  # the unprobed campus route: nothing for a patron
+    assert "尚未检测" in guide(client_for(librarian_a), library_a, "cnki")  # staff see it
+
+
+def test_route_status_from_health(
+    client: Client, library_a: Library, cat: Catalogue, monkeypatch: Any
+) -> None:
     routes = cat.cnki.ordered_routes()
     # Without the health app's function the page shows no status at all.
     monkeypatch.setitem(sys.modules, "lifeline.health.services", None)
-    assert "class=\"badge green state\"" not in guide(client, library_a, "cnki")
+    assert 'class="badge green state"' not in guide(client, library_a, "cnki")
     # With it, each route shows its state. (The real function lives in the health app; this
     # stands in for it only to fix which state each route reports.)
     fake = types.ModuleType("lifeline.health.services")

@@ -34,9 +34,13 @@ def registry_section(html: str) -> str:
     return html[start : html.index("</section>", start)]
 
 
-def test_counts_expiring_and_no_home(librarian_a: Any, cat: Catalogue, django_assert_max_num_queries: Any) -> None:
+def test_counts_expiring_and_no_home(
+    librarian_a: Any, cat: Catalogue, django_assert_max_num_queries: Any
+) -> None:
     AccessRoute.objects.create(
-        resource=cat.cnki, kind=RouteKind.PROXY, url="https://www.cnki.net/",
+        resource=cat.cnki,
+        kind=RouteKind.PROXY,
+        url="https://www.cnki.net/",
         ends_on=timezone.localdate() + dt.timedelta(days=45),  # beyond the 30-day window
     )
     request = RequestFactory().get("/staff/")
@@ -46,12 +50,24 @@ def test_counts_expiring_and_no_home(librarian_a: Any, cat: Catalogue, django_as
     html = dashboard(client_for(librarian_a))
     section = registry_section(html)
     # 4 active top-level databases (3 Chinese, 1 foreign), 1 sub-database, 1 vendor.
-    for value, label in [(4, "数据库"), (1, "子库"), (3, "中文数据库"), (1, "外文数据库"), (1, "供应商")]:
+    for value, label in [
+        (4, "数据库"),
+        (1, "子库"),
+        (3, "中文数据库"),
+        (1, "外文数据库"),
+        (1, "供应商"),
+    ]:
         assert f'<span class="value">{value}</span><span class="label">{label}</span>' in section
     assert "CARSI 一键登录: 1" in section and "校园网（IP 认证）: 3" in section
     # ScienceDirect's free access ends in 5 days; the proxy above in 45 days is not listed.
     assert "1 个访问途径将在 30 天内到期" in section
-    assert reverse("admin:registry_accessroute_change", args=[cat.sciencedirect.routes.get(kind="free_access").pk]) in section
+    assert (
+        reverse(
+            "admin:registry_accessroute_change",
+            args=[cat.sciencedirect.routes.get(kind="free_access").pk],
+        )
+        in section
+    )
     # 读秀 has only a campus route (and an expired free access).
     assert "1 个数据库在校外无法访问" in section
     assert reverse("admin:registry_resource_change", args=[cat.duxiu.pk]) in section
@@ -65,7 +81,9 @@ def test_english_and_other_library_separate(librarian_b: Any, cat: Catalogue) ->
     section = registry_section(html)
     assert "Resource registry" in section and "No database" not in section
     assert "中国知网" not in section and "读秀" not in section
-    assert '<span class="value">1</span><span class="label">Databases</span>' in section  # its own one
+    assert (
+        '<span class="value">1</span><span class="label">Databases</span>' in section
+    )  # its own one
     assert "1 database has no way in from home" in section and "哈工大自建库" in section
     assert "Nothing ends in the next 30 days." in section
 

@@ -5,42 +5,70 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.translation import gettext as _
 
 from lifeline.core.audit import acting_as
-from lifeline.registry.io.cli import StderrProgress, pick_library, print_issues
+from lifeline.registry.io.cli import (
+    DRY_RUN,
+    N_ERRORS,
+    N_ERRORS_MORE,
+    NO_RESOURCE,
+    StderrProgress,
+    pick_library,
+    print_issues,
+)
 from lifeline.registry.io.kbart import import_kbart
 from lifeline.registry.io.reading import FileRefused, max_bytes, read_path
 from lifeline.registry.models import Resource
 
 
 class Command(BaseCommand):
-    help = "Replace a resource's KBART title list with the titles in a KBART phase II file (UTF-8, tab-separated)."
+    help = "Replace a resource's title list with a KBART phase II file (UTF-8, tab-separated)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", metavar="FILE")
-        parser.add_argument("--resource", required=True, help="key of the resource the list belongs to")
+        parser.add_argument(
+            "--resource", required=True, help="key of the resource the list belongs to"
+        )
         parser.add_argument("--library", help="library code (optional when there is one library)")
-        parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
-        parser.add_argument("--max-bytes", type=int, help="refuse files above this size (default LIFELINE_MAX_UPLOAD_BYTES)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and report, write nothing"
+        )
+        parser.add_argument(
+            "--max-bytes",
+            type=int,
+            help="refuse files above this size (default LIFELINE_MAX_UPLOAD_BYTES)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         library = pick_library(opts["library"])
-        resource = Resource.objects.filter(library=library, key=opts["resource"]).select_related("library").first()
+        resource = (
+            Resource.objects.filter(library=library, key=opts["resource"])
+            .select_related("library")
+            .first()
+        )
         if resource is None:
-            raise CommandError(_("No resource with key “%(key)s” in %(library)s.") % {"key": opts["resource"], "library": library.code})
+            raise CommandError(
+                str(NO_RESOURCE) % {"key": opts["resource"], "library": library.code}
+            )
         try:
             data = read_path(opts["file"], max_bytes(opts["max_bytes"]))
         except FileRefused as exc:
             raise CommandError(f"{opts['file']}: {exc}") from exc
         progress = StderrProgress(quiet=opts["verbosity"] == 0)
         with acting_as(None, "import_kbart"):
-            report = import_kbart(resource, data, opts["file"], dry_run=opts["dry_run"], progress=progress)
+            report = import_kbart(
+                resource, data, opts["file"], dry_run=opts["dry_run"], progress=progress
+            )
         progress.done()
         print_issues(self.stdout, report.warnings, self.style.WARNING)
         print_issues(self.stderr, report.errors, self.style.ERROR)
         if report.errors:
-            more = _(" (and %(n)d more)") % {"n": report.more_errors} if report.more_errors else ""
-            raise CommandError(_("%(n)d errors%(more)s: nothing was written.") % {"n": len(report.errors), "more": more})
-        prefix = _("Dry run, nothing written: ") if opts["dry_run"] else ""
-        self.stdout.write(self.style.SUCCESS(prefix + report.summary()))
+            if report.more_errors:
+                raise CommandError(
+                    str(N_ERRORS_MORE) % {"n": len(report.errors), "more": report.more_errors}
+                )
+            raise CommandError(str(N_ERRORS) % {"n": len(report.errors)})
+        summary = report.summary()
+        self.stdout.write(
+            self.style.SUCCESS(str(DRY_RUN) % {"summary": summary} if opts["dry_run"] else summary)
+        )

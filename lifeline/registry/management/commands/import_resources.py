@@ -1,28 +1,47 @@
-"""lifeline import-resources FILE [FILE ...] [--library CODE] [--dry-run] [--kind K] [--max-bytes N]"""
+"""lifeline import-resources FILE [FILE ...] [--library CODE] [--dry-run] [--kind K]
+[--max-bytes N]"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.translation import gettext as _
 
 from lifeline.core.audit import acting_as
 from lifeline.registry.io.choices import ImportKind
-from lifeline.registry.io.cli import StderrProgress, pick_library, print_report
+from lifeline.registry.io.cli import (
+    DRY_RUN,
+    IMPORTED,
+    N_ERRORS,
+    StderrProgress,
+    pick_library,
+    print_report,
+)
 from lifeline.registry.io.reading import FileRefused, max_bytes, read_path
 from lifeline.registry.io.services import Upload, import_registry
 
 
 class Command(BaseCommand):
-    help = "Import vendors, resources and access routes from CSV or XLSX (Chinese or English headers)."
+    help = (
+        "Import vendors, resources and access routes from CSV or XLSX (Chinese or English headers)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--library", help="library code (optional when there is one library)")
-        parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
-        parser.add_argument("--kind", choices=ImportKind.values, help="what a CSV holds (default: guessed from its headers)")
-        parser.add_argument("--max-bytes", type=int, help="refuse files above this size (default LIFELINE_MAX_UPLOAD_BYTES)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and report, write nothing"
+        )
+        parser.add_argument(
+            "--kind",
+            choices=ImportKind.values,
+            help="what a CSV holds (default: guessed from its headers)",
+        )
+        parser.add_argument(
+            "--max-bytes",
+            type=int,
+            help="refuse files above this size (default LIFELINE_MAX_UPLOAD_BYTES)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         library = pick_library(opts["library"])
@@ -41,7 +60,6 @@ class Command(BaseCommand):
         progress.done()
         print_report(self, report)
         if report.errors:
-            raise CommandError(_("%(n)d errors: nothing was written.") % {"n": len(report.errors)})
-        self.stdout.write(self.style.SUCCESS(
-            (_("Dry run, nothing written: %(summary)s") if opts["dry_run"] else _("Imported: %(summary)s")) % {"summary": report.summary()}
-        ))
+            raise CommandError(str(N_ERRORS) % {"n": len(report.errors)})
+        message = DRY_RUN if opts["dry_run"] else IMPORTED
+        self.stdout.write(self.style.SUCCESS(str(message) % {"summary": report.summary()}))

@@ -1,0 +1,133 @@
+"""Access-log analysis: a generated EZproxy log of about 2 GB, lines per second and peak memory.
+
+    python -m bench logs [--mb=2048] [--repeat=1]
+
+The log is written to bench/tmp/ and deleted afterwards. Figures, in one run on the same file:
+- the full analysis (`lifeline.analytics.logs.analyse`: parse, furniture / full text, status,
+  host → resource, campus ranges, HMAC of users, 30-second double-click rule, daily totals);
+- the reference: the same chunked reading and ONE vectorised regular-expression pass
+  (polars `str.extract_groups` with the same pattern) and nothing else.
+Target: ≥ 1,000,000 lines/s and ≤ 1.5 × the reference; peak RSS stays bounded (chunks of 64 MB).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+HOSTS = ["www.cnki.net", "kns.cnki.net", "www.jstor.org", "link.springer.com", "www.sciencedirect.com",
+         "www-wanfangdata-com-cn.ezproxy.bench.edu.cn", "unknown.example.com", "static.example.net"]
+PATHS = ["/kcms/download.aspx?filename={n}", "/stable/pdf/{n}.pdf", "/article/{n}/fulltext", "/search?q=forest+{n}",
+         "/static/css/site.css?v={n}", "/img/logo{n}.png", "/js/app.js", "/browse/journal/{n}", "/doi/pdf/10.1000/{n}"]
+
+
+def template(lines: int, seed: int = 1) -> str:
+    rnd = random.Random(seed)
+    users = [f"u{n:05d}" for n in range(5000)] + ["-"] * 500
+    out = []
+    for i in range(lines):
+        ip = f"10.10.{rnd.randrange(256)}.{rnd.randrange(256)}" if rnd.random() < 0.6 else f"61.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(256)}"
+        host, path = rnd.choice(HOSTS), rnd.choice(PATHS).format(n=rnd.randrange(100000))
+        status = 200 if rnd.random() < 0.93 else rnd.choice([302, 304, 404, 500])
+        sec = i * 3600 // lines
+        out.append(f'{ip} - {rnd.choice(users)} [@@DATE@@:{sec // 60:02d}:{sec % 60:02d} +0800] "GET https://{host}{path} HTTP/1.1" '
+                   f'{status} {rnd.randrange(100, 90000)} "https://{host}/" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{100 + i % 30}.0"')
+        if i % 100_000 == 99_999:
+            out.append("malformed line without structure")
+    return "\n".join(out) + "\n"
+
+
+def make_log(path: Path, megabytes: int) -> int:
+    block = template(20_000)
+    lines_per_block = block.count("\n")
+    written = blocks = 0
+    with path.open("w", encoding="utf-8") as fh:
+        while written < megabytes * 1024 * 1024:
+            day, hour = divmod(blocks, 24)
+            date = f"{1 + day % 28:02d}/{['Jan', 'Feb', 'Mar', 'Apr'][day // 28 % 4]}/2025:{hour:02d}"
+            text = block.replace("@@DATE@@", date)
+            fh.write(text)
+            written += len(text)
+            blocks += 1
+    return blocks * lines_per_block
+
+
+def setup_django(tmp: Path) -> object:
+    os.environ["LIFELINE_DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifeline.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from lifeline.core.models import Library
+    from lifeline.registry.choices import RouteKind
+    from lifeline.registry.models import AccessRoute, Resource
+
+    call_command("migrate", verbosity=0)
+    library = Library.objects.create(code="bench", name="Bench", campus_ip_ranges="10.10.0.0/16",
+                                     proxy_prefix="https://ezproxy.bench.edu.cn/login?url=")
+    for key, host in [("cnki", "www.cnki.net"), ("jstor", "www.jstor.org"), ("springer", "link.springer.com"),
+                      ("sd", "www.sciencedirect.com"), ("wanfang", "www.wanfangdata.com.cn")]:
+        res = Resource.objects.create(library=library, key=key, name=key)
+        AccessRoute.objects.create(resource=res, kind=RouteKind.PROXY, url=f"https://{host}/")
+    return library
+
+
+def reference(path: Path) -> int:
+    import polars as pl
+
+    from lifeline.analytics.logs import LINE_RE, chunks, read_lines
+
+    n = 0
+    with path.open("rb") as fh:
+        for chunk in chunks(fh):
+            frame = read_lines(chunk).select(pl.col("line").str.extract_groups(LINE_RE))
+            n += frame.height
+    return n
+
+
+def main(argv: list[str]) -> int:
+    megabytes = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--mb=")), 2048)
+    repeat = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--repeat=")), 1)
+    (HERE / "tmp").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=HERE / "tmp") as tmpdir:
+        tmp = Path(tmpdir)
+        library = setup_django(tmp)
+        from lifeline.analytics.logs import analyse
+
+        log = tmp / "ezproxy.log"
+        t = time.perf_counter()
+        lines = make_log(log, megabytes)
+        size = log.stat().st_size
+        print(f"generated {size / 2**30:.2f} GiB, {lines:,} lines in {time.perf_counter() - t:.1f} s", flush=True)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        runs: list[tuple[float, float]] = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            ref_lines = reference(log)
+            ref = time.perf_counter() - t
+            t = time.perf_counter()
+            with log.open("rb") as fh:
+                result = analyse(library, fh, total_bytes=size)  # type: ignore[arg-type]
+            full = time.perf_counter() - t
+            runs.append((ref, full))
+            assert result.lines == ref_lines, (result.lines, ref_lines)
+        ref, full = min(runs, key=lambda r: r[1])
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"machine: {platform.node()} {os.cpu_count()} cpu, Python {sys.version.split()[0]}")
+        print(f"reference (read + one extract_groups pass): {ref:.2f} s = {result.lines / ref:,.0f} lines/s")
+        print(f"full analysis: {full:.2f} s = {result.lines / full:,.0f} lines/s; ratio {full / ref:.2f}x the reference")
+        print(f"counted: {result.requests():,} full-text requests, {result.investigations():,} investigations, "
+              f"{result.double_clicks:,} double clicks, {result.unparseable:,} unparseable, {result.unmatched:,} unknown hosts")
+        print(f"peak RSS {peak / 1024:.0f} MiB (before analysis {rss_before / 1024:.0f} MiB)")
+        ok = result.lines / full >= 1_000_000 and full / ref <= 1.5
+        print("PASS" if ok else "BELOW TARGET")
+    return 0 if ok else 1

@@ -1,0 +1,267 @@
+"""Access-health prober: 10,000 routes at a 60-second interval, one worker process.
+
+    python -m bench probes [--routes=10000] [--seconds=150] [--interval=60]
+
+Test servers run in a separate process on 127.0.0.1 (asyncio, one connection per request):
+80% of routes answer at once, 5% slowly (1.5 s), 5% fail (HTTP 500), 5% flap (alternate every
+90 s), 5% answer until the "outage switch" is thrown a third of the way through the run.
+
+Measured in this process (the worker): scheduling lag (claim time minus due time) p50/p99,
+CPU seconds per wall second (share of one core), outage detection time for the switched routes
+against the bound "one interval plus the retries". Reference in the same run: CPU per request of
+bare httpx against the same server, without the database, the guard or the state machine.
+Database: a fresh SQLite file (or LIFELINE_BENCH_DATABASE_URL, e.g. PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+KINDS = [("ok", 80), ("slow", 5), ("fail", 5), ("flap", 5), ("switch", 5)]
+
+
+# --- the test server (runs in its own process) ---------------------------------------------------
+
+
+def serve(port: int, flag: str) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].decode()
+            kind = path.strip("/").split("/", 1)[0]
+            status = 200
+            if kind == "slow":
+                await asyncio.sleep(1.5)
+            elif (
+                kind == "fail"
+                or (kind == "flap" and int(time.time() // 90) % 2)
+                or (kind == "switch" and os.path.exists(flag))
+            ):
+                status = 500
+            body = b"<html><body>database home</body></html>" if status == 200 else b"error"
+            writer.write(
+                b"HTTP/1.1 %d X\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s" % (status, len(body), body)
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+# --- the benchmark -----------------------------------------------------------------------------
+
+
+def _arg(argv: list[str], name: str, default: int) -> int:
+    for a in argv:
+        if a.startswith(f"--{name}="):
+            return int(a.split("=", 1)[1])
+    return default
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _setup_django(tmp: Path) -> None:
+    os.environ["LIFELINE_DATABASE_URL"] = (
+        os.environ.get("LIFELINE_BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
+    )
+    os.environ.setdefault("LIFELINE_DATA_DIR", str(tmp))
+    os.environ["LIFELINE_TASK_BACKEND"] = "immediate"
+    os.environ["LIFELINE_LOG_LEVEL"] = "WARNING"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "lifeline.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    if os.environ.get("LIFELINE_BENCH_DATABASE_URL"):
+        call_command("flush", interactive=False, verbosity=0)
+    call_command("migrate", verbosity=0)
+
+
+def _seed(n: int, port: int, interval: int) -> dict[str, list[int]]:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from lifeline.core.models import Library
+    from lifeline.health.choices import HealthState
+    from lifeline.health.models import ProbeConfig
+    from lifeline.registry.models import AccessRoute, Resource
+
+    library = Library.objects.create(code="bench", name="Bench")
+    kinds: list[str] = [k for k, share in KINDS for _ in range(share)]
+    resources = Resource.objects.bulk_create(
+        [
+            Resource(library=library, key=f"r{i}", name=f"Resource {i}", search_text="")
+            for i in range(n)
+        ]
+    )
+    routes = AccessRoute.objects.bulk_create(
+        [
+            AccessRoute(
+                resource=r, kind="open_access", url=f"http://127.0.0.1:{port}/{kinds[i % 100]}/{i}"
+            )
+            for i, r in enumerate(resources)
+        ]
+    )
+    now = timezone.now()
+    by_kind: dict[str, list[int]] = {k: [] for k, _ in KINDS}
+    configs = []
+    for i, route in enumerate(routes):
+        kind = kinds[i % 100]
+        by_kind[kind].append(route.pk)
+        # Steady state: probes spread evenly over the interval, states already known.
+        configs.append(
+            ProbeConfig(
+                route=route,
+                interval_seconds=interval,
+                retries=2,
+                retry_seconds=10,
+                timeout_seconds=10,
+                allow_private=True,
+                state=HealthState.DOWN if kind == "fail" else HealthState.UP,
+                state_since=now,
+                next_probe_at=now + dt.timedelta(seconds=interval * (i * 7919 % n) / n),
+            )
+        )
+    ProbeConfig.objects.bulk_create(configs, batch_size=2000)
+    return by_kind
+
+
+def _reference_cpu_per_request(port: int, count: int = 400) -> float:
+    import httpx
+
+    async def go() -> None:
+        limits = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(limits=limits) as client:
+            gate = asyncio.Semaphore(100)
+
+            async def one(i: int) -> None:
+                async with gate:
+                    r = await client.get(f"http://127.0.0.1:{port}/ok/{i}")
+                    await r.aread()
+
+            await asyncio.gather(*(one(i) for i in range(count)))
+
+    start = time.process_time()
+    asyncio.run(go())
+    return (time.process_time() - start) / count
+
+
+def main(argv: list[str]) -> int:
+    n = _arg(argv, "routes", 10_000)
+    seconds = _arg(argv, "seconds", 150)
+    interval = _arg(argv, "interval", 60)
+    tmp = Path(tempfile.mkdtemp(prefix="lifeline-bench-probes-"))
+    flag = tmp / "outage"
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", f"from bench.probes import serve; serve({port}, {str(flag)!r})"],
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
+    try:
+        time.sleep(1.0)
+        _setup_django(tmp)
+        print(f"seeding {n} routes ...", flush=True)
+        by_kind = _seed(n, port, interval)
+        reference = _reference_cpu_per_request(port)
+        return _run(by_kind, seconds, interval, flag, reference)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _run(
+    by_kind: dict[str, list[int]], seconds: int, interval: int, flag: Path, reference: float
+) -> int:
+    from django.utils import timezone
+
+    from lifeline.health.choices import HealthState
+    from lifeline.health.logic.worker import run_loop
+
+    lags: list[float] = []
+    probes = 0
+    switched = set(by_kind["switch"])
+    detections: dict[int, float] = {}
+    outage_at: list[Any] = []
+    started = time.monotonic()
+    cpu_start = time.process_time()
+
+    def on_claim(specs: list[Any], now: Any) -> None:
+        nonlocal probes
+        probes += len(specs)
+        if time.monotonic() - started > 10:  # skip start-up
+            lags.extend(max(0.0, (now - s.due_at).total_seconds()) for s in specs if s.due_at)
+
+    def on_flips(flips: list[Any]) -> None:
+        if not outage_at:
+            return
+        for f in flips:
+            if (
+                f.route_id in switched
+                and f.new == HealthState.DOWN
+                and f.route_id not in detections
+            ):
+                detections[f.route_id] = (f.at - outage_at[0]).total_seconds()
+
+    def should_stop() -> bool:
+        elapsed = time.monotonic() - started
+        if not outage_at and elapsed > seconds / 3:
+            flag.touch()
+            outage_at.append(timezone.now())
+        return elapsed > seconds
+
+    asyncio.run(run_loop(should_stop, tick=0.5, on_claim=on_claim, on_flips=on_flips))
+    wall = time.monotonic() - started
+    cpu = time.process_time() - cpu_start
+    rate = probes / wall
+    bound = interval + 2 * 10
+    detect = list(detections.values())
+    routes = sum(len(v) for v in by_kind.values())
+    nan = float("nan")
+    per_probe = cpu / max(probes, 1)
+    print(
+        f"routes {routes}, interval {interval} s, run {wall:.0f} s, probes {probes} ({rate:.0f}/s)"
+    )
+    print(
+        f"scheduling lag: p50 {_pct(lags, 0.5):.2f} s, p99 {_pct(lags, 0.99):.2f} s, "
+        f"max {max(lags, default=nan):.2f} s"
+    )
+    print(
+        f"worker CPU: {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.0f}% of one core; "
+        f"{1000 * per_probe:.2f} ms per probe vs {1000 * reference:.2f} ms per bare httpx "
+        f"request (ratio {per_probe / reference:.2f})"
+    )
+    median = statistics.median(detect) if detect else nan
+    print(
+        f"outage detection ({len(detect)}/{len(switched)} switched routes detected): "
+        f"p50 {median:.0f} s, p99 {_pct(detect, 0.99):.0f} s, max {max(detect, default=nan):.0f} s "
+        f"(bound: interval + retries = {bound} s)"
+    )
+    return 0

@@ -1,0 +1,201 @@
+"""Renewal decisions under a budget cut: which resources to keep so that the most weighted use
+stays reachable, counting a title that two packages share only once.
+
+The exact model (a mixed-integer programme solved by HiGHS through `scipy.optimize.milp`):
+
+    maximise   Σ_g use_g · y_g                 (use that stays reachable)
+    subject to y_g ≤ Σ_{r covers g} x_r        (a group of titles is reachable if one package kept)
+               Σ_r price_r · x_r ≤ budget      (the budget after the cut)
+               x_r ∈ {0, 1}, 0 ≤ y_g ≤ 1
+
+Titles (KBART identifiers) covered by exactly the same set of packages are merged into one
+group first: this keeps the programme small (5,000 packages solve in well under two seconds)
+without changing its optimum. A package's use is spread evenly over its titles; a title in
+several packages is worth the largest share any of them gives it, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from django.utils.translation import gettext as _
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+
+from lifeline.analytics.value import cost_per_use
+from lifeline.core.models import Library
+from lifeline.registry.models import KbartTitle
+
+
+@dataclass
+class Candidate:
+    key: int  # resource id
+    name: str
+    price: float
+    use: float  # weighted use
+    titles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Line:
+    candidate: Candidate
+    keep: bool
+    ranking_keep: bool
+    exclusive_use: float  # use no other kept package covers
+    reason: str = ""
+
+    @property
+    def cost_per_use(self) -> float | None:
+        return self.candidate.price / self.candidate.use if self.candidate.use else None
+
+
+@dataclass
+class Plan:
+    cut_percent: float
+    budget: float
+    total_price: float
+    lines: list[Line]
+    optimal_use: float
+    ranking_use: float
+    total_use: float
+    optimal_cost: float
+    ranking_cost: float
+    seconds: float
+    status: str
+
+    @property
+    def saved(self) -> float:
+        return self.total_price - self.optimal_cost
+
+
+def groups(candidates: list[Candidate]) -> tuple[list[float], list[list[int]]]:
+    """(use per group, packages covering each group): titles with the same packages merged."""
+    share: dict[str, float] = {}
+    covering: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(candidates):
+        titles = c.titles or [f"\x00whole:{c.key}"]  # no title list: the package is one "title"
+        each = c.use / len(titles)
+        for t in set(titles):
+            share[t] = max(share.get(t, 0.0), each)
+            covering[t].append(i)
+    merged: dict[tuple[int, ...], float] = defaultdict(float)
+    for t, packages in covering.items():
+        merged[tuple(sorted(packages))] += share[t]
+    keys = list(merged)
+    return [merged[k] for k in keys], [list(k) for k in keys]
+
+
+def reachable(keep: list[bool], uses: list[float], members: list[list[int]]) -> float:
+    return sum(u for u, m in zip(uses, members, strict=True) if any(keep[i] for i in m))
+
+
+def solve(candidates: list[Candidate], budget: float, *, time_limit: float = 60.0) -> tuple[list[bool], str]:
+    n = len(candidates)
+    uses, members = groups(candidates)
+    m = len(uses)
+    if n == 0:
+        return [], "optimal"
+    # Variables: x_0..x_{n-1}, then y_0..y_{m-1}. milp minimises, so the objective is negated.
+    c = np.concatenate([np.zeros(n), -np.asarray(uses, dtype=float)])
+    rows, cols, vals = [], [], []
+    for g, packages in enumerate(members):
+        rows.append(g)
+        cols.append(n + g)
+        vals.append(1.0)
+        for i in packages:
+            rows.append(g)
+            cols.append(i)
+            vals.append(-1.0)
+    cover = coo_matrix((vals, (rows, cols)), shape=(m, n + m)).tocsr()
+    prices = np.concatenate([np.asarray([x.price for x in candidates], dtype=float), np.zeros(m)])
+    constraints = [
+        LinearConstraint(cover, -np.inf, 0.0),
+        LinearConstraint(prices.reshape(1, -1), -np.inf, budget),
+    ]
+    integrality = np.concatenate([np.ones(n), np.zeros(m)])
+    result = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(0, 1),
+                  options={"time_limit": time_limit, "mip_rel_gap": 0.0})
+    if result.x is None:
+        return [False] * n, "failed"
+    return [bool(v > 0.5) for v in result.x[:n]], "optimal" if result.status == 0 else "time_limit"
+
+
+def ranking(candidates: list[Candidate], budget: float) -> list[bool]:
+    """The usual rule: keep the cheapest per use first while the budget lasts."""
+    keep = [False] * len(candidates)
+    spent = 0.0
+    order = sorted(range(len(candidates)), key=lambda i: candidates[i].price / candidates[i].use if candidates[i].use else float("inf"))
+    for i in order:
+        if spent + candidates[i].price <= budget:
+            keep[i] = True
+            spent += candidates[i].price
+    return keep
+
+
+def explain(candidates: list[Candidate], keep: list[bool], rank: list[bool]) -> list[Line]:
+    uses, members = groups(candidates)
+    of: list[list[int]] = [[] for _c in candidates]
+    for g, packages in enumerate(members):
+        for i in packages:
+            of[i].append(g)
+    lines: list[Line] = []
+    for i, cand in enumerate(candidates):
+        exclusive = sum(uses[g] for g in of[i] if not any(keep[j] for j in members[g] if j != i))
+        others = sorted({candidates[j].name for g in of[i] for j in members[g] if j != i and keep[j]})
+        cpu = cand.price / cand.use if cand.use else None
+        if keep[i]:
+            reason = _("Kept: %(use)s uses would be lost without it, at %(cpu)s CNY per use.") % {
+                "use": f"{exclusive:,.0f}", "cpu": f"{cand.price / exclusive:,.2f}" if exclusive else "—"}
+        elif cand.use == 0:
+            reason = _("Dropped: no recorded use.")
+        elif others and exclusive < cand.use * 0.5:
+            reason = _("Dropped: most of its titles stay reachable through %(others)s.") % {"others": ", ".join(others[:3])}
+        else:
+            reason = _("Dropped: %(cpu)s CNY per use; the budget keeps more use elsewhere.") % {"cpu": f"{cpu:,.2f}" if cpu else "—"}
+        if keep[i] != rank[i]:
+            reason += " " + (_("(Cost-per-use ranking would drop it.)") if keep[i] else _("(Cost-per-use ranking would keep it.)"))
+        lines.append(Line(cand, keep[i], rank[i], exclusive, reason))
+    lines.sort(key=lambda ln: (not ln.keep, -(ln.candidate.use)))
+    return lines
+
+
+def plan(candidates: list[Candidate], cut_percent: float) -> Plan:
+    total_price = sum(c.price for c in candidates)
+    budget = total_price * (1 - cut_percent / 100)
+    started = time.perf_counter()
+    keep, status = solve(candidates, budget)
+    seconds = time.perf_counter() - started
+    rank = ranking(candidates, budget)
+    uses, members = groups(candidates)
+    return Plan(
+        cut_percent=cut_percent, budget=budget, total_price=total_price, lines=explain(candidates, keep, rank),
+        optimal_use=reachable(keep, uses, members), ranking_use=reachable(rank, uses, members), total_use=sum(uses),
+        optimal_cost=sum(c.price for c, k in zip(candidates, keep, strict=True) if k),
+        ranking_cost=sum(c.price for c, k in zip(candidates, rank, strict=True) if k),
+        seconds=seconds, status=status,
+    )
+
+
+def candidates_for(library: Library, start: dt.date, end: dt.date, denial_weight: float = 0.5) -> tuple[list[Candidate], list[str]]:
+    """Priced active resources with their weighted use (uses + weight × turnaways) and titles."""
+    problems: list[str] = []
+    rows = cost_per_use(library, start, end)
+    titles: dict[int, list[str]] = defaultdict(list)
+    for rid, online, printed, name in KbartTitle.objects.filter(resource__library=library).values_list(
+        "resource_id", "online_identifier", "print_identifier", "publication_title"
+    ):
+        titles[rid].append(online or printed or name.casefold())
+    out = []
+    for row in rows:
+        if row.problem:
+            problems.append(f"{row.resource}: {row.problem}")
+        if row.price_cny is None or row.price_cny <= Decimal(0):
+            continue
+        out.append(Candidate(row.resource.pk, str(row.resource), float(row.price_cny), row.uses + denial_weight * row.denials,
+                             titles.get(row.resource.pk, [])))
+    return out, problems

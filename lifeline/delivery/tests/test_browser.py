@@ -1,0 +1,47 @@
+"""A patron files a request on a phone-sized screen (headless Chromium through Playwright)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from lifeline.delivery.models import DeliveryRequest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.mark.browser
+def test_patron_files_a_request_on_a_phone(transactional_db: Any, live_server: Any, library_a: Any,
+                                           patron_a: Any) -> None:
+    from playwright.sync_api import sync_playwright
+
+    client = Client()
+    client.force_login(patron_a)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{live_server.url}/delivery/{library_a.code}/new/")
+            page.fill("#id_citation", "张三, 李四. 森林碳汇研究[J]. 林业科学, 2020, 12(3): 45-52.")
+            page.click("button:has-text('识别参考文献')")
+            page.wait_for_function("document.querySelector('#id_title').value === '森林碳汇研究'")
+            assert page.input_value("#id_source") == "林业科学"
+            # Nothing sticks out sideways on a phone.
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+            page.click("button:has-text('提交请求')")
+            page.wait_for_selector("h1:has-text('森林碳汇研究')")
+            assert "已提交" in page.content()
+        finally:
+            browser.close()
+    req = DeliveryRequest.objects.get()
+    assert (req.title, req.patron_id, req.year, req.issue) == ("森林碳汇研究", patron_a.pk, 2020, "3")

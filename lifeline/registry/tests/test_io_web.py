@@ -1,0 +1,181 @@
+"""Staff pages: upload → preview → apply, KBART, downloads, and who may use them."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from lifeline.conftest import client_for
+from lifeline.core.choices import AuditAction
+from lifeline.core.models import AuditLog, Library
+from lifeline.registry.models import KbartTitle, Resource
+
+CSV = "数据库标识,名称,主页\ncnki,中国知网,https://www.cnki.net/\nwf,万方,https://www.wanfangdata.com.cn/\n".encode(
+    "gbk"
+)
+IMPORT = reverse("registry:io_import")
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
+def upload(
+    client: Client,
+    data: bytes = CSV,
+    library: str = "nefu",
+    name: str = "r.csv",
+    url: str = IMPORT,
+    **extra: str,
+) -> Any:
+    return client.post(url, {"library": library, "file": SimpleUploadedFile(name, data), **extra})
+
+
+def test_preview_then_apply(librarian_a: Any) -> None:
+    client = client_for(librarian_a)
+    client.cookies["lifeline_lang"] = "en"
+    assert client.get(IMPORT).status_code == 200
+    response = upload(client)
+    assert response.status_code == 200
+    assert response.context["report"].totals() == {
+        "create": 2,
+        "update": 0,
+        "unchanged": 0,
+        "errors": 0,
+    }
+    assert b"GB18030/GBK" in response.content and b"Apply these changes" in response.content
+    assert not Resource.objects.exists()
+    token = response.context["token"]
+    # Someone else cannot apply it.
+    other = client_for(
+        type(librarian_a).objects.create_superuser("root", "r@example.edu", "pw-long-enough-1")
+    )
+    assert other.post(reverse("registry:io_apply", args=[token])).status_code == 404
+    response = client.post(reverse("registry:io_apply", args=[token]))
+    assert response.status_code == 200 and response.context["report"].applied
+    assert Resource.objects.filter(library__code="nefu").count() == 2
+    log = AuditLog.objects.get(action=AuditAction.IMPORT)
+    assert log.user == librarian_a and log.after["files"] == ["r.csv"]
+    # The upload is single-use.
+    assert client.post(reverse("registry:io_apply", args=[token])).status_code == 404
+    again = upload(client)
+    assert again.context["report"].totals()["unchanged"] == 2
+
+
+def test_errors_are_listed_in_chinese_and_nothing_is_offered(librarian_a: Any) -> None:
+    response = upload(
+        client_for(librarian_a), "数据库标识,名称,主页\ncnki,知网,not-a-url\n".encode()
+    )
+    assert response.status_code == 200 and response.context["token"] == ""
+    text = response.content.decode()
+    assert "r.csv" in text and "3 主页" in text and "not-a-url" in text
+    assert "没有写入任何数据" in text
+    assert not Resource.objects.exists()
+
+
+def test_garbage_upload_is_a_clear_error_not_a_500(librarian_a: Any) -> None:
+    response = upload(client_for(librarian_a), b"\x00\xff" * 500, name="photo.jpg")
+    assert response.status_code == 200 and response.context["report"].errors
+
+
+def test_too_big_upload_is_refused_before_reading(librarian_a: Any, settings: Any) -> None:
+    settings.LIFELINE_MAX_UPLOAD_BYTES = 1000
+    client = client_for(librarian_a)
+    response = upload(client, b"key,name\n" + b"x,y\n" * 50_000)
+    assert response.status_code == 413
+    response = upload(
+        client, b"key,name\n" + b"x,y\n" * 300
+    )  # within the envelope, above the limit
+    assert (
+        response.status_code == 400 and "above the limit" in str(response.context["form"].errors)
+    ) or "超过" in response.content.decode()
+    assert not Resource.objects.exists()
+
+
+def test_permissions(
+    librarian_a: Any,
+    librarian_b: Any,
+    reference_a: Any,
+    tech_a: Any,
+    library_a: Library,
+    client: Client,
+) -> None:
+    # Librarian of B cannot import into A: A is not among her libraries.
+    response = upload(client_for(librarian_b), library="nefu")
+    assert response.status_code == 400 and not Resource.objects.exists()
+    assert upload(client_for(librarian_b), library="hit").status_code == 200
+    for user in (reference_a, tech_a):
+        assert client_for(user).get(IMPORT).status_code == 403
+        assert upload(client_for(user)).status_code == 403
+        assert client_for(user).get(reverse("registry:io_export")).status_code == 403
+    assert client.get(IMPORT).status_code == 302  # anonymous → sign in
+    assert upload(client).status_code == 302
+    assert not Resource.objects.filter(library=library_a).exists()
+
+
+def test_csrf_is_still_checked(librarian_a: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(librarian_a)
+    assert upload(client).status_code == 403
+
+
+def test_downloads(librarian_a: Any, librarian_b: Any) -> None:
+    Resource.objects.create(
+        library=librarian_a.memberships.get().library, key="cnki", name="中国知网"
+    )
+    client = client_for(librarian_a)
+    export = reverse("registry:io_export")
+    assert client.get(export).status_code == 200
+    response = client.get(export, {"library": "nefu", "format": "xlsx", "kind": "resources"})
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert load_workbook(io.BytesIO(response.content)).sheetnames == ["供应商", "资源", "访问途径"]
+    response = client.get(
+        export, {"library": "nefu", "format": "csv", "kind": "resources", "lang": "en"}
+    )
+    assert (
+        response.content.startswith(b"\xef\xbb\xbfkey,name")
+        and "attachment" in response["Content-Disposition"]
+    )
+    assert (
+        b"Title"
+        not in client.get(
+            export, {"library": "nefu", "format": "ezproxy", "kind": "routes"}
+        ).content.split(b"\n", 1)[1]
+    )
+    # B's librarian gets no download of A.
+    response = client_for(librarian_b).get(
+        export, {"library": "nefu", "format": "csv", "kind": "resources"}
+    )
+    assert response.status_code == 200 and b"cnki" not in response.content
+
+
+def test_kbart_upload(librarian_a: Any, library_a: Library) -> None:
+    resource = Resource.objects.create(library=library_a, key="nature", name="Nature")
+    client = client_for(librarian_a)
+    url = reverse("registry:io_kbart")
+    assert client.get(url).status_code == 200
+    tsv = b"publication_title\tprint_identifier\nNature\t00280836\n"
+    response = upload(client, tsv, name="k.txt", url=url, resource="nature")
+    assert response.status_code == 200 and response.context["report"].rows == 1
+    assert not KbartTitle.objects.exists()
+    response = client.post(reverse("registry:io_apply", args=[response.context["token"]]))
+    assert response.context["report"].applied
+    assert KbartTitle.objects.get(resource=resource).print_identifier == "0028-0836"
+    response = upload(client, tsv, name="k.txt", url=url, resource="ghost")
+    assert response.status_code == 400
+    response = upload(
+        client,
+        b"publication_title\tprint_identifier\nNature\t00280837\n",
+        name="k.txt",
+        url=url,
+        resource="nature",
+    )
+    assert response.context["token"] == "" and "00280837" in response.content.decode()

@@ -221,9 +221,10 @@ def parse_wrk(output: str) -> WrkResult:
     return WrkResult(rps, p99_ms, errors, int(non_2xx.group(1)) if non_2xx else 0)
 
 
-def wrk(url: str, duration: int, connections: int) -> WrkResult:
+def wrk(url: str, duration: int, connections: int, *headers: str) -> WrkResult:
+    extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         timeout=duration + 60,
@@ -274,19 +275,26 @@ def main(argv: list[str]) -> int:
         assert "r00000" in body or "数据库" in body, "A–Z page did not list the resources"
         reference = wrk(f"{base}/healthz", duration, connections)
         az = wrk(page, duration, connections)
+        # What browsers (WeChat's included) send: the page comes gzipped from the page cache.
+        az_gzip = wrk(page, duration, connections, "Accept-Encoding: gzip, deflate")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
-    print(f"/healthz       {reference.line()}")
-    print(f"/lib/{LIBRARY}/    {az.line()}")
+    print(f"/healthz             {reference.line()}")
+    print(f"/lib/{LIBRARY}/          {az.line()}")
+    print(f"/lib/{LIBRARY}/ (gzip)   {az_gzip.line()}")
     print(
-        f"ratio A–Z/healthz: {az.requests_per_s / reference.requests_per_s:.2f}  "
-        f"(Vary on A–Z: {vary or 'none'})"
+        f"ratio A–Z/healthz: {az.requests_per_s / reference.requests_per_s:.2f} plain, "
+        f"{az_gzip.requests_per_s / reference.requests_per_s:.2f} gzip"
+        f"  (Vary on A–Z: {vary or 'none'})"
     )
-    ok = az.requests_per_s >= 1500 and az.p99_ms <= 100 and az.errors == 0 and az.non_2xx == 0
+    ok = all(
+        r.requests_per_s >= 1500 and r.p99_ms <= 100 and r.errors == 0 and r.non_2xx == 0
+        for r in (az, az_gzip)
+    )
     print("target >= 1500 req/s, p99 <= 100 ms, no errors:", "met" if ok else "NOT met")
     return 0 if ok else 1
 

@@ -306,7 +306,16 @@ def add_error_responses(
 ) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: document the error replies every operation can give,
     so that a schema fuzzer's conformance checks hold for 4xx replies too."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for component in schemas.values():
+        for name, prop in list(component.get("properties", {}).items()):
+            # drf-spectacular documents a writable blank URL or e-mail as "URI or empty", but not a
+            # read-only one: an unfilled homepage ("") would then break the response's schema.
+            if prop.get("readOnly") and prop.get("format") in {"uri", "email"}:
+                inner = {k: v for k, v in prop.items() if k not in {"readOnly", "title", "description"}}
+                outer = {k: v for k, v in prop.items() if k in {"readOnly", "title", "description"}}
+                component["properties"][name] = {**outer, "oneOf": [inner, {"type": "string", "maxLength": 0}]}
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -18,7 +18,14 @@ class DeliveryRequestAdmin(LibraryScopedAdmin):
     list_filter = ["status", "doc_type"]
     search_fields = ["title", "doi", "external_id"]
     # Status changes go through the workflow (request page), never a bare edit here.
-    readonly_fields = ["status", "item_key", "closed_at", "turnaround_hours", "anonymised_at", "origin"]
+    readonly_fields = [
+        "status",
+        "item_key",
+        "closed_at",
+        "turnaround_hours",
+        "anonymised_at",
+        "origin",
+    ]
     raw_id_fields = ["patron", "assignee"]
 
 

@@ -26,11 +26,15 @@ router = SimpleRouter()
 
 
 class DeliveryRequestSerializer(serializers.Serializer):
-    """Explicit fields (not a ModelSerializer): intake is the hot path, built for hundreds per second."""
+    """Explicit fields (not a ModelSerializer): intake is the hot path, built for hundreds per
+    second.
+    """
 
     id = serializers.IntegerField(read_only=True)
     library = serializers.CharField(required=False, write_only=True, max_length=32)
-    doc_type = serializers.ChoiceField(choices=DocType.choices, default=DocType.FOREIGN_ARTICLE)
+    # A CharField, checked by services.normalise_fields: a ChoiceField deep-copies its lazy labels
+    # per request.
+    doc_type = serializers.CharField(max_length=20, default=DocType.FOREIGN_ARTICLE)
     title = serializers.CharField(max_length=1000)
     authors = serializers.CharField(max_length=500, required=False, allow_blank=True)
     source = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -50,8 +54,12 @@ class DeliveryRequestSerializer(serializers.Serializer):
     closed_at = serializers.DateTimeField(read_only=True)
 
 
-class DeliveryRequestViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                             viewsets.GenericViewSet):
+class DeliveryRequestViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = DeliveryRequestSerializer
 
     def get_queryset(self) -> QuerySet[DeliveryRequest]:
@@ -59,8 +67,11 @@ class DeliveryRequestViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mix
         if user.is_superuser:
             return DeliveryRequest.objects.select_related("library").order_by("-created_at", "-id")
         staff_libs = library_ids_for(user)
-        return DeliveryRequest.objects.filter(Q(patron=user) | Q(library_id__in=staff_libs)).select_related(
-            "library").order_by("-created_at", "-id")
+        return (
+            DeliveryRequest.objects.filter(Q(patron=user) | Q(library_id__in=staff_libs))
+            .select_related("library")
+            .order_by("-created_at", "-id")
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -69,22 +80,31 @@ class DeliveryRequestViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mix
         library = self._library(request, data.pop("library", ""))
         try:
             req, created = services.submit(
-                library, data, patron=request.user,
-                idempotency_key=request.headers.get("Idempotency-Key", "")[:100], channel="api",
+                library,
+                data,
+                patron=request.user,
+                idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
+                channel="api",
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
-        return Response(self.get_serializer(req).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            self.get_serializer(req).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
     def _library(self, request: Request, code: str) -> Library:
-        # One query for the patron and their library; it also fills user.patron for the contact copy.
+        # One query for the patron and their library; it also fills user.patron for the contact
+        # copy.
         patron = Patron.objects.select_related("library").filter(user=request.user).first()
         if patron is not None:
             request.user.patron = patron
         if code:
             lib = patron.library if patron is not None and patron.library.code == code else None
             if lib is None:
-                lib = Library.objects.filter(code=code, pk__in=library_ids_for(request.user)).first()
+                lib = Library.objects.filter(
+                    code=code, pk__in=library_ids_for(request.user)
+                ).first()
             if lib is None:
                 raise ValidationError({"library": "unknown library"})
             return lib

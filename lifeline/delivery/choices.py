@@ -41,10 +41,18 @@ CLOSED_STATUSES = (Status.DEFLECTED, Status.DELIVERED, Status.UNFILLED, Status.C
 
 # The one table of legal moves; model methods consult it and refuse the rest.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.SUBMITTED: frozenset({Status.IN_PROCESS, Status.REQUESTED, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}),
-    Status.IN_PROCESS: frozenset({Status.REQUESTED, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}),
-    Status.REQUESTED: frozenset({Status.IN_PROCESS, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}),
-    Status.DEFLECTED: frozenset({Status.SUBMITTED}),  # "the link did not work": the patron asks staff after all
+    Status.SUBMITTED: frozenset(
+        {Status.IN_PROCESS, Status.REQUESTED, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}
+    ),
+    Status.IN_PROCESS: frozenset(
+        {Status.REQUESTED, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}
+    ),
+    Status.REQUESTED: frozenset(
+        {Status.IN_PROCESS, Status.DELIVERED, Status.UNFILLED, Status.CANCELLED}
+    ),
+    Status.DEFLECTED: frozenset(
+        {Status.SUBMITTED}
+    ),  # "the link did not work": the patron asks staff after all
     Status.DELIVERED: frozenset(),
     Status.UNFILLED: frozenset(),
     Status.CANCELLED: frozenset(),
@@ -57,7 +65,11 @@ class SupplierKind(models.TextChoices):
     COMMERCIAL = "commercial", _("Commercial supplier")
 
 
-SUPPLIER_KIND_COLOURS = {SupplierKind.PARTNER: "green", SupplierKind.OUTSIDE: "blue", SupplierKind.COMMERCIAL: "purple"}
+SUPPLIER_KIND_COLOURS = {
+    SupplierKind.PARTNER: "green",
+    SupplierKind.OUTSIDE: "blue",
+    SupplierKind.COMMERCIAL: "purple",
+}
 
 
 class UnfilledReason(models.TextChoices):

@@ -13,16 +13,24 @@ from lifeline.delivery.models import Supplier
 
 class CitationForm(forms.Form):
     citation = forms.CharField(
-        label=_("Paste a citation, DOI, ISBN or PMID"), required=False, max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "张三, 李四. 题名[J]. 刊名, 2020, 12(3): 45-52."}),
+        label=_("Paste a citation, DOI, ISBN or PMID"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "张三, 李四. 题名[J]. 刊名, 2020, 12(3): 45-52."}
+        ),
     )
 
 
 class RequestForm(forms.Form):
-    doc_type = forms.ChoiceField(label=_("Type"), choices=DocType.choices, initial=DocType.FOREIGN_ARTICLE)
+    doc_type = forms.ChoiceField(
+        label=_("Type"), choices=DocType.choices, initial=DocType.FOREIGN_ARTICLE
+    )
     title = forms.CharField(label=_("Title"), max_length=1000)
     authors = forms.CharField(label=_("Authors"), max_length=500, required=False)
-    source = forms.CharField(label=_("Journal, publisher or source"), max_length=500, required=False)
+    source = forms.CharField(
+        label=_("Journal, publisher or source"), max_length=500, required=False
+    )
     year = forms.IntegerField(label=_("Year"), min_value=1400, max_value=2100, required=False)
     volume = forms.CharField(label=_("Volume"), max_length=40, required=False)
     issue = forms.CharField(label=_("Issue"), max_length=40, required=False)
@@ -31,16 +39,25 @@ class RequestForm(forms.Form):
     isbn = forms.CharField(label="ISBN", max_length=20, required=False)
     issn = forms.CharField(label="ISSN", max_length=12, required=False)
     pmid = forms.CharField(label="PMID", max_length=20, required=False)
-    note = forms.CharField(label=_("Note to the librarian"), required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("Note to the librarian"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     citation = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
     form_token = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
 
 
 class QueueFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("Open")), ("all", _("All"))] + list(Status.choices))
-    doc_type = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All types"))] + list(DocType.choices))
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Open")), ("all", _("All")), *list(Status.choices)],
+    )
+    doc_type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("All types")), *list(DocType.choices)]
+    )
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
     overdue = forms.BooleanField(label=_("Past the 24 h target"), required=False)
     q = forms.CharField(label=_("Search"), required=False, max_length=200)

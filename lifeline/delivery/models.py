@@ -1,4 +1,6 @@
-"""Models of document delivery: suppliers, requests with their history, delivered files, ISO 18626 messages."""
+"""Models of document delivery: suppliers, requests with their history, delivered files, ISO 18626
+messages.
+"""
 
 from __future__ import annotations
 
@@ -33,13 +35,22 @@ class IllegalTransition(ValidationError):
 
 
 class Supplier(Bilingual, models.Model):
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="delivery_suppliers")
+    library = models.ForeignKey(
+        Library, on_delete=models.CASCADE, related_name="delivery_suppliers"
+    )
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=SupplierKind.choices)
     partner = models.ForeignKey(
-        Library, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("partner library"),
-        help_text=_("For a partner library of this installation: requests go to it as ISO 18626 messages."),
+        Library,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("partner library"),
+        help_text=_(
+            "For a partner library of this installation: requests go to it as ISO 18626 messages."
+        ),
     )
     email = models.EmailField(_("e-mail"), blank=True)
     url = models.URLField(_("website"), blank=True)
@@ -51,7 +62,11 @@ class Supplier(Bilingual, models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["library", "name"], name="delivery_supplier_unique_name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "name"], name="delivery_supplier_unique_name"
+            )
+        ]
         verbose_name = _("supplier")
         verbose_name_plural = _("suppliers")
 
@@ -60,7 +75,9 @@ class Supplier(Bilingual, models.Model):
 
     def clean(self) -> None:
         if self.kind == SupplierKind.PARTNER and self.partner_id is None:
-            raise ValidationError({"partner": _("A partner-library supplier needs the partner library.")})
+            raise ValidationError(
+                {"partner": _("A partner-library supplier needs the partner library.")}
+            )
         if self.partner_id and self.partner_id == self.library_id:
             raise ValidationError({"partner": _("A library cannot supply itself.")})
 
@@ -68,13 +85,19 @@ class Supplier(Bilingual, models.Model):
 class DeliveryRequest(models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="delivery_requests")
     patron = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_requests"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="delivery_requests",
     )
     # Contact details copied at intake; blanked by the privacy sweep, the statistics stay.
     patron_name = models.CharField(_("patron"), max_length=120, blank=True)
     patron_email = models.EmailField(_("patron e-mail"), blank=True)
     patron_phone = models.CharField(_("patron phone"), max_length=60, blank=True)
-    doc_type = models.CharField(_("type"), max_length=20, choices=DocType.choices, default=DocType.FOREIGN_ARTICLE)
+    doc_type = models.CharField(
+        _("type"), max_length=20, choices=DocType.choices, default=DocType.FOREIGN_ARTICLE
+    )
     title = models.CharField(_("title"), max_length=1000)
     authors = models.CharField(_("authors"), max_length=500, blank=True)
     source = models.CharField(_("journal, publisher or source"), max_length=500, blank=True)
@@ -88,22 +111,44 @@ class DeliveryRequest(models.Model):
     pmid = models.CharField("PMID", max_length=12, blank=True)
     citation = models.TextField(_("citation as pasted"), blank=True)
     note = models.TextField(_("note"), blank=True)
-    # Normalised identity of the item (DOI, else ISSN/ISBN + volume/issue/pages, else title): duplicates.
+    # Normalised identity of the item (DOI, else ISSN/ISBN + volume/issue/pages, else title):
+    # duplicates.
     item_key = models.CharField(max_length=300, editable=False, db_index=True)
     channel = models.CharField(
-        _("service channel"), max_length=100, blank=True, default="web",
+        _("service channel"),
+        max_length=100,
+        blank=True,
+        default="web",
         help_text=_("Where the request came in (web form, a WeChat service group, e-mail)."),
     )
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
-    unfilled_reason = models.CharField(_("reason unfilled"), max_length=20, choices=UnfilledReason.choices, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED
+    )
+    unfilled_reason = models.CharField(
+        _("reason unfilled"), max_length=20, choices=UnfilledReason.choices, blank=True
+    )
     deflection_url = models.URLField(_("access link"), max_length=1000, blank=True)
     deflection_title = models.CharField(_("held in"), max_length=300, blank=True)
-    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests", verbose_name=_("supplier"))
+    supplier = models.ForeignKey(
+        Supplier,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requests",
+        verbose_name=_("supplier"),
+    )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("assigned to")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assigned to"),
     )
     # A partner library's copy of another library's request (ISO 18626 supplying side).
-    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="partner_copies")
+    origin = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="partner_copies"
+    )
     external_id = models.CharField(_("external ID"), max_length=100, blank=True)
     idempotency_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(_("submitted"), default=timezone.now)
@@ -118,15 +163,20 @@ class DeliveryRequest(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["library", "external_id"], condition=~models.Q(external_id=""), name="delivery_unique_external_id"
+                fields=["library", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="delivery_unique_external_id",
             ),
             models.UniqueConstraint(
-                fields=["library", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                fields=["library", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
                 name="delivery_unique_idempotency_key",
             ),
-            # One open request per patron and item: a double click, a retry, two tabs give one request.
+            # One open request per patron and item: a double click, a retry, two tabs give one
+            # request.
             models.UniqueConstraint(
-                fields=["patron", "item_key"], condition=models.Q(status__in=[s.value for s in OPEN_STATUSES]),
+                fields=["patron", "item_key"],
+                condition=models.Q(status__in=[s.value for s in OPEN_STATUSES]),
                 name="delivery_unique_open_item",
             ),
         ]
@@ -155,7 +205,15 @@ class DeliveryRequest(models.Model):
     def reference(self) -> str:
         return f"{self.library.code}-{self.pk}"
 
-    def move(self, to: str, *, by: Any = None, note: str = "", now: dt.datetime | None = None, **changes: Any) -> RequestEvent:
+    def move(
+        self,
+        to: str,
+        *,
+        by: Any = None,
+        note: str = "",
+        now: dt.datetime | None = None,
+        **changes: Any,
+    ) -> RequestEvent:
         """The only way to change status: refuses illegal moves, writes a history row."""
         if to not in TRANSITIONS.get(self.status, frozenset()):
             raise IllegalTransition(
@@ -175,9 +233,15 @@ class DeliveryRequest(models.Model):
                 self.turnaround_hours = round(service_hours_between(self.created_at, now), 2)
         self.save()
         return RequestEvent.objects.create(
-            request=self, at=now, actor=by if getattr(by, "is_authenticated", False) else None,
-            actor_name=(by.get_username() if getattr(by, "is_authenticated", False) else str(by or "system"))[:150],
-            from_status=before, to_status=to, note=note[:2000],
+            request=self,
+            at=now,
+            actor=by if getattr(by, "is_authenticated", False) else None,
+            actor_name=(
+                by.get_username() if getattr(by, "is_authenticated", False) else str(by or "system")
+            )[:150],
+            from_status=before,
+            to_status=to,
+            note=note[:2000],
         )
 
 
@@ -186,7 +250,9 @@ class RequestEvent(models.Model):
 
     request = models.ForeignKey(DeliveryRequest, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("time"), default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_name = models.CharField(_("by"), max_length=150, blank=True)
     from_status = models.CharField(_("from"), max_length=12, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=12, choices=Status.choices)
@@ -241,20 +307,32 @@ class DeliveryFile(models.Model):
         return self.original_name
 
     def is_available(self, now: dt.datetime | None = None) -> bool:
-        return self.purged_at is None and bool(self.file) and (now or timezone.now()) < self.expires_at
+        return (
+            self.purged_at is None and bool(self.file) and (now or timezone.now()) < self.expires_at
+        )
 
 
 class IsoMessage(models.Model):
     """An ISO 18626 message sent or received, kept verbatim with its validation outcome."""
 
     # Empty for a message so broken that it names none of our libraries.
-    library = models.ForeignKey(Library, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    request = models.ForeignKey(DeliveryRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="iso_messages")
+    library = models.ForeignKey(
+        Library, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    request = models.ForeignKey(
+        DeliveryRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="iso_messages",
+    )
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     kind = models.CharField(_("message"), max_length=60)
     status = models.CharField(_("status or action"), max_length=40, blank=True)
     xml = models.TextField()
-    outcome = models.CharField(_("outcome"), max_length=5, choices=MessageOutcome.choices, default=MessageOutcome.OK)
+    outcome = models.CharField(
+        _("outcome"), max_length=5, choices=MessageOutcome.choices, default=MessageOutcome.OK
+    )
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -1,4 +1,6 @@
-"""Pages of document delivery: patron intake and tracking, staff queue and actions, statistics, import."""
+"""Pages of document delivery: patron intake and tracking, staff queue and actions, statistics,
+import.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +22,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from lifeline.core.models import ApiToken, Library
-from lifeline.core.permissions import user_can
+from lifeline.core.permissions import is_staff_anywhere, user_can
 from lifeline.delivery import services
-from lifeline.delivery.choices import OPEN_STATUSES, STATUS_COLOURS, Status
+from lifeline.delivery.choices import OPEN_STATUSES, STATUS_COLOURS
 from lifeline.delivery.forms import (
     CitationForm,
     DeliverForm,
@@ -55,7 +57,9 @@ def _staff(request: HttpRequest, library: Library, action: str = CHANGE) -> None
 
 @login_required
 def new_request(request: HttpRequest, library: str) -> HttpResponse:
-    """Step 1: paste a citation (or type). Step 2: confirm the fields read from it. Works without JS."""
+    """Step 1: paste a citation (or type). Step 2: confirm the fields read from it. Works without
+    JS.
+    """
     lib = _library(library)
     problems: list[str] = []
     style = ""
@@ -64,57 +68,102 @@ def new_request(request: HttpRequest, library: str) -> HttpResponse:
         cite.is_valid()
         parsed = parse_citation(cite.cleaned_data.get("citation", ""))
         problems, style = parsed.problems, parsed.style
-        initial = {**parsed.fields, "citation": cite.cleaned_data.get("citation", ""), "form_token": uuid.uuid4().hex}
+        initial = {
+            **parsed.fields,
+            "citation": cite.cleaned_data.get("citation", ""),
+            "form_token": uuid.uuid4().hex,
+        }
         form = RequestForm(initial=initial)
         template = "delivery/_fields.html" if request.htmx else "delivery/new.html"
-        return render(request, template, {"library": lib, "cite": cite, "form": form, "problems": problems,
-                                          "style": style, "confirm": True})
+        return render(
+            request,
+            template,
+            {
+                "library": lib,
+                "cite": cite,
+                "form": form,
+                "problems": problems,
+                "style": style,
+                "confirm": True,
+            },
+        )
     if request.method == "POST":
         form = RequestForm(request.POST)
         cite = CitationForm(initial={"citation": request.POST.get("citation", "")})
         if form.is_valid():
             data = form.cleaned_data
             try:
-                req, created = services.submit(lib, data, patron=request.user, idempotency_key=data.get("form_token") or "")
+                req, created = services.submit(
+                    lib, data, patron=request.user, idempotency_key=data.get("form_token") or ""
+                )
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errs)
             else:
                 if not created:
-                    messages.info(request, _("You have already asked for this item: here is that request."))
+                    messages.info(
+                        request, _("You have already asked for this item: here is that request.")
+                    )
                 return redirect("delivery:detail", pk=req.pk)
-        return render(request, "delivery/new.html", {"library": lib, "cite": cite, "form": form, "confirm": True})
-    return render(request, "delivery/new.html", {
-        "library": lib, "cite": CitationForm(), "form": RequestForm(initial={"form_token": uuid.uuid4().hex}),
-        "confirm": False,
-    })
+        return render(
+            request,
+            "delivery/new.html",
+            {"library": lib, "cite": cite, "form": form, "confirm": True},
+        )
+    return render(
+        request,
+        "delivery/new.html",
+        {
+            "library": lib,
+            "cite": CitationForm(),
+            "form": RequestForm(initial={"form_token": uuid.uuid4().hex}),
+            "confirm": False,
+        },
+    )
 
 
 @login_required
 def my_requests(request: HttpRequest, library: str) -> HttpResponse:
     lib = _library(library)
-    rows = DeliveryRequest.objects.filter(library=lib, patron=request.user).order_by("-created_at")[:200]
-    return render(request, "delivery/mine.html", {"library": lib, "rows": rows, "colours": STATUS_COLOURS})
+    rows = DeliveryRequest.objects.filter(library=lib, patron=request.user).order_by("-created_at")[
+        :200
+    ]
+    return render(
+        request, "delivery/mine.html", {"library": lib, "rows": rows, "colours": STATUS_COLOURS}
+    )
 
 
 def _can_see(request: HttpRequest, req: DeliveryRequest) -> bool:
-    return (req.patron_id is not None and req.patron_id == request.user.pk) or user_can(request.user, req.library)
+    return (req.patron_id is not None and req.patron_id == request.user.pk) or user_can(
+        request.user, req.library
+    )
 
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    req = get_object_or_404(DeliveryRequest.objects.select_related("library", "supplier", "assignee"), pk=pk)
+    req = get_object_or_404(
+        DeliveryRequest.objects.select_related("library", "supplier", "assignee"), pk=pk
+    )
     if not _can_see(request, req):
         raise Http404
     staff = user_can(request.user, req.library, CHANGE)
     context: dict[str, Any] = {
-        "library": req.library, "req": req, "staff": staff, "events": req.events.all(),
-        "files": req.files.all(), "now": timezone.now(), "colour": req.status_colour,
+        "library": req.library,
+        "req": req,
+        "staff": staff,
+        "events": req.events.all(),
+        "files": req.files.all(),
+        "now": timezone.now(),
+        "colour": req.status_colour,
         "max_upload": filesizeformat(settings.LIFELINE_MAX_UPLOAD_BYTES),
     }
     if staff:
-        context.update(supplier_form=SupplierChoiceForm(library=req.library), deliver_form=DeliverForm(),
-                       unfilled_form=UnfilledForm(), messages_iso=req.iso_messages.all()[:20])
+        context.update(
+            supplier_form=SupplierChoiceForm(library=req.library),
+            deliver_form=DeliverForm(),
+            unfilled_form=UnfilledForm(),
+            messages_iso=req.iso_messages.all()[:20],
+        )
     return render(request, "delivery/detail.html", context)
 
 
@@ -152,7 +201,9 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             form = UnfilledForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(_("Please choose why the request cannot be filled."))
-            services.mark_unfilled(req, form.cleaned_data["reason"], note=form.cleaned_data["note"], by=request.user)
+            services.mark_unfilled(
+                req, form.cleaned_data["reason"], note=form.cleaned_data["note"], by=request.user
+            )
         else:
             raise Http404
     except (ValidationError, iso18626.Iso18626Error) as exc:
@@ -165,13 +216,19 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def download(request: HttpRequest, token: str) -> HttpResponse:
-    f = get_object_or_404(DeliveryFile.objects.select_related("request", "request__library"), token=token)
+    f = get_object_or_404(
+        DeliveryFile.objects.select_related("request", "request__library"), token=token
+    )
     if not _can_see(request, f.request):
         raise Http404
     if not f.is_available():
-        return render(request, "delivery/expired.html", {"library": f.request.library, "file": f}, status=410)
+        return render(
+            request, "delivery/expired.html", {"library": f.request.library, "file": f}, status=410
+        )
     services.record_download(f)
-    return FileResponse(f.file.open("rb"), as_attachment=True, filename=f.original_name, content_type=f.content_type)
+    return FileResponse(
+        f.file.open("rb"), as_attachment=True, filename=f.original_name, content_type=f.content_type
+    )
 
 
 # --- staff ---------------------------------------------------------------------------------
@@ -204,17 +261,32 @@ def queue(request: HttpRequest, library: str) -> HttpResponse:
         qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
     if data.get("q"):
         q = data["q"]
-        qs = qs.filter(Q(title__icontains=q) | Q(doi__iexact=q) | Q(source__icontains=q) | Q(patron_name__icontains=q))
+        qs = qs.filter(
+            Q(title__icontains=q)
+            | Q(doi__iexact=q)
+            | Q(source__icontains=q)
+            | Q(patron_name__icontains=q)
+        )
     rows = list(qs.order_by("due_at", "created_at")[:300])
-    return render(request, "delivery/queue.html", {
-        "library": lib, "form": form, "rows": rows, "now": timezone.now(), "colours": STATUS_COLOURS,
-        "can_change": user_can(request.user, lib, CHANGE),
-    })
+    return render(
+        request,
+        "delivery/queue.html",
+        {
+            "library": lib,
+            "form": form,
+            "rows": rows,
+            "now": timezone.now(),
+            "colours": STATUS_COLOURS,
+            "can_change": user_can(request.user, lib, CHANGE),
+        },
+    )
 
 
 def _period(request: HttpRequest) -> tuple[StatsForm, dt.date, dt.date]:
     today = timezone.localdate()
-    form = StatsForm(request.GET or None, initial={"start": today.replace(month=1, day=1), "end": today})
+    form = StatsForm(
+        request.GET or None, initial={"start": today.replace(month=1, day=1), "end": today}
+    )
     if form.is_valid():
         return form, form.cleaned_data["start"], form.cleaned_data["end"]
     return form, today.replace(month=1, day=1), today
@@ -227,12 +299,19 @@ def statistics(request: HttpRequest, library: str) -> HttpResponse:
     form, start, end = _period(request)
     report = reports.build(lib, start, end)
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(reports.xlsx(report),
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response["Content-Disposition"] = f'attachment; filename="delivery-{lib.code}-{start}-{end}.xlsx"'
+        response = HttpResponse(
+            reports.xlsx(report),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="delivery-{lib.code}-{start}-{end}.xlsx"'
+        )
         return response
-    return render(request, "delivery/stats.html", {"library": lib, "form": form, "report": report,
-                                                   "charts": reports.charts(report)})
+    return render(
+        request,
+        "delivery/stats.html",
+        {"library": lib, "form": form, "report": report, "charts": reports.charts(report)},
+    )
 
 
 @login_required
@@ -250,18 +329,30 @@ def import_view(request: HttpRequest, library: str) -> HttpResponse:
                 result = importer.import_requests(lib, upload.name, upload.read())
         except ValidationError as exc:
             errors = exc.messages
-    return render(request, "delivery/import.html", {"library": lib, "form": form, "errors": errors, "result": result})
+    return render(
+        request,
+        "delivery/import.html",
+        {"library": lib, "form": form, "errors": errors, "result": result},
+    )
 
 
 @csrf_exempt
 @require_POST
 def iso18626_endpoint(request: HttpRequest) -> HttpResponse:
-    """A partner's ISO 18626 message over HTTP (Bearer token of a staff user of the addressed library)."""
+    """A partner's ISO 18626 message over HTTP (Bearer token of a staff user of the addressed
+    library).
+    """
     header = request.headers.get("Authorization", "")
     token = header.split(" ", 1)[1].strip() if " " in header else ""
-    api_token = ApiToken.objects.active().filter(digest=ApiToken.hash(token)).select_related("user").first() if token else None
+    api_token = (
+        ApiToken.objects.active().filter(digest=ApiToken.hash(token)).select_related("user").first()
+        if token
+        else None
+    )
     if api_token is None or not api_token.user.is_active:
         return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
+    if not is_staff_anywhere(api_token.user):  # a partner library's system account, not a patron
+        return HttpResponse(status=403)
     if len(request.body) > 1_000_000:
         return HttpResponseBadRequest("message too large")
     answer = iso18626.receive(request.body)

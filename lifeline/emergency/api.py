@@ -27,8 +27,10 @@ from lifeline.emergency.models import Event, EventTask, Plan, TimelineEntry
 router = SimpleRouter()
 
 
-class PlanSerializer(serializers.ModelSerializer):
-    library = serializers.SlugRelatedField(slug_field="code", read_only=True)
+class EmergencyPlanSerializer(serializers.ModelSerializer):
+    library: serializers.SlugRelatedField[Library] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     categories = serializers.ListField(
         source="category_list", child=serializers.CharField(), read_only=True
     )
@@ -52,7 +54,7 @@ class PlanSerializer(serializers.ModelSerializer):
         return obj.latest().document
 
 
-class PlanImportSerializer(serializers.Serializer):
+class EmergencyPlanImportSerializer(serializers.Serializer):
     library = serializers.SlugField()
     yaml = serializers.CharField(trim_whitespace=False)
     plan = serializers.IntegerField(
@@ -64,14 +66,14 @@ class PlanImportSerializer(serializers.Serializer):
 class PlanViewSet(LibraryScopedReadOnlyViewSet):
     """Emergency plans; the document is the current version's content."""
 
-    serializer_class = PlanSerializer
+    serializer_class = EmergencyPlanSerializer
     queryset = Plan.objects.select_related("library").prefetch_related("versions")
     change_action = "emergency.change"
 
-    @extend_schema(request=PlanImportSerializer, responses=PlanSerializer)
+    @extend_schema(request=EmergencyPlanImportSerializer, responses=EmergencyPlanSerializer)
     @action(detail=False, methods=["post"], url_path="import")
     def import_yaml(self, request: Request) -> Response:
-        data = PlanImportSerializer(data=request.data)
+        data = EmergencyPlanImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         library = get_object_or_404(Library, code=data.validated_data["library"])
         if not user_can(request.user, library, "emergency.change"):
@@ -89,7 +91,7 @@ class PlanViewSet(LibraryScopedReadOnlyViewSet):
             )
         except PlanDocumentError as exc:
             return Response({"yaml": [str(exc)], "line": exc.line}, status=400)
-        return Response(PlanSerializer(plan).data, status=201)
+        return Response(EmergencyPlanSerializer(plan).data, status=201)
 
     @extend_schema(responses={(200, "application/yaml"): str})
     @action(detail=True, methods=["get"])
@@ -100,7 +102,7 @@ class PlanViewSet(LibraryScopedReadOnlyViewSet):
         )
 
 
-class TimelineSerializer(serializers.ModelSerializer):
+class EmergencyTimelineSerializer(serializers.ModelSerializer):
     text = serializers.CharField(source="display_text")
 
     class Meta:
@@ -108,7 +110,7 @@ class TimelineSerializer(serializers.ModelSerializer):
         fields = ["at", "kind", "text", "actor", "task"]
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class EmergencyTaskSerializer(serializers.ModelSerializer):
     title = serializers.CharField(source="display_title")
     team = serializers.CharField(source="display_team")
 
@@ -132,11 +134,13 @@ class TaskSerializer(serializers.ModelSerializer):
         ]
 
 
-class EventSerializer(serializers.ModelSerializer):
-    library = serializers.SlugRelatedField(slug_field="code", read_only=True)
+class EmergencyEventSerializer(serializers.ModelSerializer):
+    library: serializers.SlugRelatedField[Library] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     version = serializers.IntegerField(source="version.number", read_only=True)
-    tasks = TaskSerializer(many=True, read_only=True)
-    timeline = TimelineSerializer(many=True, read_only=True)
+    tasks = EmergencyTaskSerializer(many=True, read_only=True)
+    timeline = EmergencyTimelineSerializer(many=True, read_only=True)
 
     class Meta:
         model = Event
@@ -159,7 +163,7 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-class DeclareSerializer(serializers.Serializer):
+class EmergencyDeclareSerializer(serializers.Serializer):
     plan = serializers.IntegerField()
     category = serializers.ChoiceField(choices=EventCategory.choices)
     level = serializers.ChoiceField(choices=Level.choices)
@@ -168,11 +172,11 @@ class DeclareSerializer(serializers.Serializer):
     drill = serializers.BooleanField(default=False)
 
 
-class LevelSerializer(serializers.Serializer):
+class EmergencyLevelSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=Level.choices)
 
 
-class StandDownSerializer(serializers.Serializer):
+class EmergencyStandDownSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
 
@@ -186,22 +190,22 @@ class EventViewSet(LibraryScopedReadOnlyViewSet):
     """Events (real and drills) with their tasks and timeline. Declaring needs `emergency.declare`
     (a drill: `emergency.change` too)."""
 
-    serializer_class = EventSerializer
+    serializer_class = EmergencyEventSerializer
     queryset = Event.objects.select_related("library", "version").prefetch_related(
         "tasks", "timeline"
     )
     change_action = "emergency.declare"
 
-    def get_permissions(self) -> list[permissions.BasePermission]:
+    def get_permissions(self) -> list[Any]:
         return (
             [permissions.IsAuthenticated()]
             if self.action in {"create", "level", "stand_down"}
-            else super().get_permissions()
+            else list(super().get_permissions())
         )
 
-    @extend_schema(request=DeclareSerializer, responses=EventSerializer)
+    @extend_schema(request=EmergencyDeclareSerializer, responses=EmergencyEventSerializer)
     def create(self, request: Request) -> Response:
-        data = DeclareSerializer(data=request.data)
+        data = EmergencyDeclareSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         plan = get_object_or_404(Plan.objects.restrict(request.user), pk=v["plan"])
@@ -226,38 +230,38 @@ class EventViewSet(LibraryScopedReadOnlyViewSet):
             )
         except services.EmergencyError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(EventSerializer(self.queryset.get(pk=event.pk)).data, status=201)
+        return Response(EmergencyEventSerializer(self.queryset.get(pk=event.pk)).data, status=201)
 
-    @extend_schema(request=LevelSerializer, responses=EventSerializer)
+    @extend_schema(request=EmergencyLevelSerializer, responses=EmergencyEventSerializer)
     @action(detail=True, methods=["post"])
     def level(self, request: Request, pk: str | None = None) -> Response:
         event = self.get_object()
         if not _may_lead(request.user, event):
             raise PermissionDenied
-        data = LevelSerializer(data=request.data)
+        data = EmergencyLevelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             services.change_level(event, data.validated_data["level"], user=request.user)
         except services.EmergencyError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(EventSerializer(self.queryset.get(pk=event.pk)).data)
+        return Response(EmergencyEventSerializer(self.queryset.get(pk=event.pk)).data)
 
-    @extend_schema(request=StandDownSerializer, responses=EventSerializer)
+    @extend_schema(request=EmergencyStandDownSerializer, responses=EmergencyEventSerializer)
     @action(detail=True, methods=["post"], url_path="stand-down")
     def stand_down(self, request: Request, pk: str | None = None) -> Response:
         event = self.get_object()
         if not _may_lead(request.user, event):
             raise PermissionDenied
-        data = StandDownSerializer(data=request.data)
+        data = EmergencyStandDownSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             services.stand_down(event, user=request.user, note=data.validated_data.get("note", ""))
         except services.EmergencyError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(EventSerializer(self.queryset.get(pk=event.pk)).data)
+        return Response(EmergencyEventSerializer(self.queryset.get(pk=event.pk)).data)
 
 
-class TaskStatusSerializer(serializers.Serializer):
+class EmergencyTaskStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[TaskStatus.OPEN, TaskStatus.DONE, TaskStatus.NOT_DONE]
     )
@@ -270,7 +274,7 @@ class TaskStatusSerializer(serializers.Serializer):
 class TaskViewSet(LibraryScopedReadOnlyViewSet):
     """Tasks of events. POST /update/ marks done / not done / open, or assigns (`assignee`)."""
 
-    serializer_class = TaskSerializer
+    serializer_class = EmergencyTaskSerializer
     queryset = EventTask.objects.select_related("event")
     change_action = "emergency.change"
 
@@ -279,18 +283,18 @@ class TaskViewSet(LibraryScopedReadOnlyViewSet):
         event = self.request.query_params.get("event")
         return qs.filter(event_id=event) if event and event.isdigit() else qs
 
-    def get_permissions(self) -> list[permissions.BasePermission]:
+    def get_permissions(self) -> list[Any]:
         return (
             [permissions.IsAuthenticated()]
             if self.action == "update_task"
-            else super().get_permissions()
+            else list(super().get_permissions())
         )
 
-    @extend_schema(request=TaskStatusSerializer, responses=TaskSerializer)
+    @extend_schema(request=EmergencyTaskStatusSerializer, responses=EmergencyTaskSerializer)
     @action(detail=True, methods=["post"], url_path="update")
     def update_task(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
-        data = TaskStatusSerializer(data=request.data)
+        data = EmergencyTaskStatusSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         try:
@@ -313,7 +317,7 @@ class TaskViewSet(LibraryScopedReadOnlyViewSet):
             )
         except services.EmergencyError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(TaskSerializer(task).data)
+        return Response(EmergencyTaskSerializer(task).data)
 
 
 router.register("plans", PlanViewSet, basename="emergency-plan")

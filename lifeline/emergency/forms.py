@@ -27,7 +27,9 @@ class DeclareForm(forms.Form):
 
     def __init__(self, *args: Any, plans: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = plans if plans is not None else Plan.objects.none()
+        field = self.fields["plan"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = plans if plans is not None else Plan.objects.none()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

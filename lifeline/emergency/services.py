@@ -6,6 +6,7 @@ Every function that depends on the clock takes `now=` so tests (and replays) can
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -542,9 +543,9 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
                     task.event.library,
                     sorted(to),
                     notices.both_subject(
-                        lambda task=task: notices.subject_line(task.event, _("Task overdue"))
+                        functools.partial(notices.titled, task.event, gettext_noop("Task overdue"))
                     ),
-                    notices.both(lambda task=task: notices.task_body(task)),
+                    notices.both(functools.partial(notices.task_body, task)),
                     kind="emergency.overdue",
                     dedupe_key=f"emergency:overdue:{task.pk}",
                 )
@@ -569,7 +570,7 @@ def active_summary(library_id: int) -> dict[str, Any] | None:
     key = CACHE_KEY.format(library_id)
     cached = cache.get(key)
     if cached is not None:
-        return cached or None
+        return cached if isinstance(cached, dict) else None
     # values(): one narrow query, no model instances; order_by() drops the default ordering.
     row = (
         Event.objects.filter(library_id=library_id, status=EventStatus.OPEN, is_drill=False)
@@ -589,7 +590,7 @@ def active_summary(library_id: int) -> dict[str, Any] | None:
             "notice_en": services.get("notice_en", ""),
         }
     cache.set(key, value, CACHE_SECONDS)
-    return value or None
+    return value if isinstance(value, dict) else None
 
 
 def forget_active(library: Library | int) -> None:

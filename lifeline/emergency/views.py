@@ -258,8 +258,8 @@ def event_board(request: HttpRequest, library: str, pk: int) -> HttpResponse:
     tasks = list(event.tasks.select_related("assignee").order_by("due_at", "position"))
     teams: dict[str, dict[str, Any]] = {}
     for t in tasks:
-        t.overdue = t.is_overdue(now)  # type: ignore[attr-defined]
-        t.may_act = services.may_work_on(t, request.user)  # type: ignore[attr-defined]
+        t.overdue = t.is_overdue(now)
+        t.may_act = services.may_work_on(t, request.user)
         teams.setdefault(t.team_key, {"name": t.display_team, "tasks": []})["tasks"].append(t)
     live = [t for t in tasks if t.status != TaskStatus.WITHDRAWN]
     done = sum(1 for t in live if t.status == TaskStatus.DONE)

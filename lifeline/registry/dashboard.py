@@ -4,18 +4,60 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
+from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.registry.choices import ROUTE_COLOURS, ROUTE_PREFERENCE, Language
 from lifeline.registry.models import AccessRoute, Category, Resource, Vendor
 
 # Long lists would bury the rest of the dashboard; the admin link shows everything.
 LIST_LIMIT = 25
+EXPIRY_DAYS = 30
+
+
+def attention(library: Library) -> tuple[QuerySet[AccessRoute], QuerySet[Resource]]:
+    """What needs a librarian: routes ending within 30 days, databases with no way in from home."""
+    expiring = (
+        AccessRoute.objects.filter(resource__library=library)
+        .expiring(EXPIRY_DAYS)
+        .select_related("resource")
+        .order_by("ends_on", "pk")
+    )
+    off_campus = AccessRoute.objects.off_campus().values("resource_id")
+    no_home = (
+        Resource.objects.filter(library=library)
+        .active()
+        .top_level()
+        .exclude(pk__in=off_campus)
+        .select_related("category")
+        .order_by("name")
+    )
+    return expiring, no_home
+
+
+def attention_xlsx(library: Library) -> bytes:
+    """Both lists as a workbook, in the request's language, for the weekly e-resources meeting."""
+    expiring, no_home = attention(library)
+    return xlsx_bytes(
+        {
+            _("Routes ending soon"): (
+                [_("Ends"), _("Database"), _("Key"), _("Route"), _("URL")],
+                [
+                    (r.ends_on, str(r.resource), r.resource.key, r.get_kind_display(), r.link())
+                    for r in expiring
+                ],
+            ),
+            _("No way in from home"): (
+                [_("Database"), _("Key"), _("Category"), _("Language")],
+                [(str(r), r.key, str(r.category or ""), r.get_language_display()) for r in no_home],
+            ),
+        }
+    )
 
 
 def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
@@ -31,19 +73,15 @@ def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
     )
     counts["vendors"] = Vendor.objects.filter(library=library).count()
     routes = AccessRoute.objects.filter(resource__library=library)
+    expiring_qs, no_home_qs = attention(library)
     by_kind = dict(
         routes.current().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n")
     )
     route_counts = [
         (kind.label, ROUTE_COLOURS[kind], by_kind.get(kind, 0)) for kind in ROUTE_PREFERENCE
     ]
-    expiring = list(
-        routes.expiring(30).select_related("resource").order_by("ends_on", "pk")[:LIST_LIMIT]
-    )
-    no_home_qs = active.top_level().exclude(
-        pk__in=AccessRoute.objects.off_campus().values("resource_id")
-    )
-    no_home = list(no_home_qs.order_by("name")[:LIST_LIMIT])
+    expiring = list(expiring_qs[:LIST_LIMIT])
+    no_home = list(no_home_qs[:LIST_LIMIT])
     categories = (
         Category.objects.filter(library=library)
         .annotate(
@@ -66,13 +104,11 @@ def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
         "counts": counts,
         "route_counts": route_counts,
         "expiring": expiring,
-        "expiring_total": routes.expiring(30).count()
-        if len(expiring) == LIST_LIMIT
-        else len(expiring),
+        "expiring_total": expiring_qs.count() if len(expiring) == LIST_LIMIT else len(expiring),
         "no_home": no_home,
         "no_home_total": no_home_qs.count() if len(no_home) == LIST_LIMIT else len(no_home),
         # No chart title: the chart module styles titles inline, which the CSP forbids; the
         # panel's own <h3> names the chart.
-        "chart": bar_chart(labels, values) if values else "",
-        "can_change": user_can(request.user, library, "registry.change"),
+        "chart": bar_chart(labels, values, width=420) if values else "",
+        "expiry_days": EXPIRY_DAYS,
     }

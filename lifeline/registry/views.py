@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
@@ -18,7 +21,7 @@ from django.utils.safestring import mark_safe
 
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
-from lifeline.registry import patron
+from lifeline.registry import dashboard, patron
 from lifeline.registry.forms import AzFilterForm
 from lifeline.registry.models import Resource
 
@@ -74,11 +77,14 @@ def az(request: HttpRequest, library: str) -> HttpResponse:
     if sessionless(request):
         # The hot path: one small query, one cache read. The library is loaded on a miss only.
         key = patron.cache_key("az-page", registry_version, language, params, "anonymous")
-        cached: tuple[bytes, str] | None = cache.get(key)
+        cached: tuple[bytes, bytes, str] | None = cache.get(key)
         if cached is None:
             lib = get_object_or_404(Library, code=library)
             body = _az_page(request, lib, _listing_html(request, lib, staff=False), params).content
-            cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+            # Compressed once here rather than per request: a phone on a congested network
+            # fetches ~5 KB instead of ~25 KB.
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            cached = (body, gzip.compress(body, compresslevel=6, mtime=0), etag)
             cache.set(key, cached, patron.PAGE_SECONDS)
         return _cached_response(request, *cached)
     lib = get_object_or_404(Library, code=library)
@@ -106,15 +112,19 @@ def _az_page(
     return render(request, "registry/az.html", context)
 
 
-def _cached_response(request: HttpRequest, body: bytes, etag: str) -> HttpResponse:
+def _cached_response(request: HttpRequest, body: bytes, gzipped: bytes, etag: str) -> HttpResponse:
     # `no-cache`: browsers revalidate (cheap: a 304 on the same ETag) because the same URL shows
     # another language once the language cookie changes.
     if request.headers.get("If-None-Match") == etag:
         response: HttpResponse = HttpResponseNotModified()
+    elif "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(gzipped, content_type="text/html; charset=utf-8")
+        response.headers["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(body, content_type="text/html; charset=utf-8")
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Accept-Encoding"
     return response
 
 
@@ -155,3 +165,18 @@ def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
         "page_path": request.path,
     }
     return render(request, "registry/resource.html", context)
+
+
+@login_required
+def attention_export(request: HttpRequest, library: str) -> HttpResponse:
+    """The dashboard's "needs attention" lists as XLSX (staff of the library only)."""
+    lib = get_object_or_404(Library, code=library)
+    if not user_can(request.user, lib):
+        raise PermissionDenied
+    response = HttpResponse(
+        dashboard.attention_xlsx(lib),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"{lib.code}-registry-attention-{timezone.localdate():%Y%m%d}.xlsx"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

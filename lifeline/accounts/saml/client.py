@@ -65,6 +65,7 @@ def sp_config(idp_metadata: Iterable[str] = ()) -> SPConfig:
                 "optional_attributes": [
                     "eduPersonPrincipalName",
                     "eduPersonTargetedID",
+                    "pairwise-id",
                     "displayName",
                 ],
                 "signing_algorithm": SIG_RSA_SHA256,

@@ -7,10 +7,13 @@ default 4), as library A's administrator (a Bearer token), over a library filled
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -36,7 +39,20 @@ schema = _load_schema()
 
 
 @pytest.fixture
-def admin_token(library_a: Any, admin_a: Any) -> str:
+def _keep_test_connection() -> Iterator[None]:
+    """The WSGI handler closes database connections at the end of each request, which would end
+    the test's transaction on PostgreSQL; Django's own test client unhooks this the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(library_a: Any, admin_a: Any, _keep_test_connection: None) -> str:
     world.build(library_a)
     return ApiToken.issue(admin_a, "fuzzing")[1]
 

@@ -1,4 +1,6 @@
-"""Checks on a supplied file: judged by its content, not its name, and by its size before it is read."""
+"""Checks on a supplied file: judged by its content, not its name, and by its size before it is
+read.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +50,9 @@ def sniff(head: bytes) -> str | None:
 
 
 def check_upload(upload: Any) -> tuple[str, str]:
-    """Return (extension, content type) of an acceptable upload, or raise a ValidationError saying why not."""
+    """Return (extension, content type) of an acceptable upload, or raise a ValidationError saying
+    why not.
+    """
     name = upload.name or "file"
     check_size(name, upload.size)
     upload.seek(0)
@@ -60,7 +64,11 @@ def check_upload(upload: Any) -> tuple[str, str]:
     if declared in ALLOWED and found != declared:
         raise ValidationError(
             _("“%(name)s” is not a %(kind)s file: its content is %(found)s.")
-            % {"name": name, "kind": declared.upper(), "found": found.upper() if found else _("not recognised")}
+            % {
+                "name": name,
+                "kind": declared.upper(),
+                "found": found.upper() if found else _("not recognised"),
+            }
         )
     if found not in ALLOWED:
         raise ValidationError(

@@ -29,33 +29,95 @@ from lifeline.delivery.models import DeliveryRequest, Supplier
 MAX_ROWS = 500_000
 # Column names accepted, English or Chinese → field.
 HEADERS = {
-    "external_id": "external_id", "id": "external_id", "编号": "external_id", "请求号": "external_id",
-    "submitted": "created_at", "created_at": "created_at", "date": "created_at", "提交时间": "created_at", "日期": "created_at",
-    "delivered": "closed_at", "closed_at": "closed_at", "完成时间": "closed_at", "提供时间": "closed_at",
-    "title": "title", "题名": "title", "标题": "title",
-    "authors": "authors", "author": "authors", "作者": "authors",
-    "source": "source", "journal": "source", "刊名": "source", "出处": "source",
-    "year": "year", "年份": "year", "volume": "volume", "卷": "volume", "issue": "issue", "期": "issue",
-    "pages": "pages", "页码": "pages", "doi": "doi", "isbn": "isbn", "issn": "issn", "pmid": "pmid",
-    "type": "doc_type", "doc_type": "doc_type", "类型": "doc_type", "文献类型": "doc_type",
-    "status": "status", "状态": "status", "result": "status", "结果": "status",
-    "channel": "channel", "渠道": "channel", "服务群": "channel",
-    "supplier": "supplier", "供应方": "supplier", "来源库": "supplier",
-    "reason": "unfilled_reason", "未满足原因": "unfilled_reason",
-    "patron": "patron_name", "读者": "patron_name", "email": "patron_email", "邮箱": "patron_email",
+    "external_id": "external_id",
+    "id": "external_id",
+    "编号": "external_id",
+    "请求号": "external_id",
+    "submitted": "created_at",
+    "created_at": "created_at",
+    "date": "created_at",
+    "提交时间": "created_at",
+    "日期": "created_at",
+    "delivered": "closed_at",
+    "closed_at": "closed_at",
+    "完成时间": "closed_at",
+    "提供时间": "closed_at",
+    "title": "title",
+    "题名": "title",
+    "标题": "title",
+    "authors": "authors",
+    "author": "authors",
+    "作者": "authors",
+    "source": "source",
+    "journal": "source",
+    "刊名": "source",
+    "出处": "source",
+    "year": "year",
+    "年份": "year",
+    "volume": "volume",
+    "卷": "volume",
+    "issue": "issue",
+    "期": "issue",
+    "pages": "pages",
+    "页码": "pages",
+    "doi": "doi",
+    "isbn": "isbn",
+    "issn": "issn",
+    "pmid": "pmid",
+    "type": "doc_type",
+    "doc_type": "doc_type",
+    "类型": "doc_type",
+    "文献类型": "doc_type",
+    "status": "status",
+    "状态": "status",
+    "result": "status",
+    "结果": "status",
+    "channel": "channel",
+    "渠道": "channel",
+    "服务群": "channel",
+    "supplier": "supplier",
+    "供应方": "supplier",
+    "来源库": "supplier",
+    "reason": "unfilled_reason",
+    "未满足原因": "unfilled_reason",
+    "patron": "patron_name",
+    "读者": "patron_name",
+    "email": "patron_email",
+    "邮箱": "patron_email",
 }
 REQUIRED = ("external_id", "created_at", "title", "status")
 STATUS_WORDS = {
-    "delivered": Status.DELIVERED, "supplied": Status.DELIVERED, "已提供": Status.DELIVERED, "提供": Status.DELIVERED,
-    "满足": Status.DELIVERED, "unfilled": Status.UNFILLED, "未满足": Status.UNFILLED, "未提供": Status.UNFILLED,
-    "cancelled": Status.CANCELLED, "canceled": Status.CANCELLED, "取消": Status.CANCELLED, "已取消": Status.CANCELLED,
-    "deflected": Status.DEFLECTED, "馆藏": Status.DEFLECTED, "submitted": Status.SUBMITTED, "待处理": Status.SUBMITTED,
-    "in_process": Status.IN_PROCESS, "处理中": Status.IN_PROCESS, "requested": Status.REQUESTED,
+    "delivered": Status.DELIVERED,
+    "supplied": Status.DELIVERED,
+    "已提供": Status.DELIVERED,
+    "提供": Status.DELIVERED,
+    "满足": Status.DELIVERED,
+    "unfilled": Status.UNFILLED,
+    "未满足": Status.UNFILLED,
+    "未提供": Status.UNFILLED,
+    "cancelled": Status.CANCELLED,
+    "canceled": Status.CANCELLED,
+    "取消": Status.CANCELLED,
+    "已取消": Status.CANCELLED,
+    "deflected": Status.DEFLECTED,
+    "馆藏": Status.DEFLECTED,
+    "submitted": Status.SUBMITTED,
+    "待处理": Status.SUBMITTED,
+    "in_process": Status.IN_PROCESS,
+    "处理中": Status.IN_PROCESS,
+    "requested": Status.REQUESTED,
 }
 TYPE_WORDS = {
-    "外文期刊": DocType.FOREIGN_ARTICLE, "外文图书": DocType.FOREIGN_BOOK, "中文期刊": DocType.CHINESE_ARTICLE,
-    "中文图书": DocType.CHINESE_BOOK, "教材": DocType.TEXTBOOK, "学位论文": DocType.THESIS, "博硕士论文": DocType.THESIS,
-    "标准": DocType.STANDARD, "专利": DocType.PATENT, "其他": DocType.OTHER,
+    "外文期刊": DocType.FOREIGN_ARTICLE,
+    "外文图书": DocType.FOREIGN_BOOK,
+    "中文期刊": DocType.CHINESE_ARTICLE,
+    "中文图书": DocType.CHINESE_BOOK,
+    "教材": DocType.TEXTBOOK,
+    "学位论文": DocType.THESIS,
+    "博硕士论文": DocType.THESIS,
+    "标准": DocType.STANDARD,
+    "专利": DocType.PATENT,
+    "其他": DocType.OTHER,
 }
 
 
@@ -81,7 +143,9 @@ class ImportResult:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK, what Excel writes on Chinese Windows)."""
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK, what Excel writes on Chinese
+    Windows).
+    """
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
@@ -97,7 +161,9 @@ def read_rows(name: str, data: bytes) -> list[list[Any]]:
         try:
             wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ImportFailed([_("The XLSX file cannot be read: %(error)s") % {"error": exc}]) from exc
+            raise ImportFailed(
+                [_("The XLSX file cannot be read: %(error)s") % {"error": exc}]
+            ) from exc
         return [list(row) for row in wb.worksheets[0].iter_rows(values_only=True)]
     return list(csv.reader(io.StringIO(decode(data))))
 
@@ -125,7 +191,10 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
     errors: list[str] = []
     if not rows:
         return [], [_("The file is empty.")]
-    header = [HEADERS.get(str(h or "").strip().casefold(), HEADERS.get(str(h or "").strip(), "")) for h in rows[0]]
+    header = [
+        HEADERS.get(str(h or "").strip().casefold(), HEADERS.get(str(h or "").strip(), ""))
+        for h in rows[0]
+    ]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         return [], [_("Line 1: missing column(s) %(cols)s.") % {"cols": ", ".join(missing)}]
@@ -141,7 +210,10 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
         item: dict[str, Any] = {}
 
         def err(column: str, message: str, number: int = number) -> None:
-            errors.append(_("Line %(line)s, column “%(col)s”: %(msg)s") % {"line": number, "col": column, "msg": message})
+            errors.append(
+                _("Line %(line)s, column “%(col)s”: %(msg)s")
+                % {"line": number, "col": column, "msg": message}
+            )
 
         for key, value in row.items():
             if key in ("created_at", "closed_at", "status", "doc_type", "year", "unfilled_reason"):
@@ -150,7 +222,11 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
         if not item.get("external_id"):
             err("external_id", _("empty"))
         elif item["external_id"] in seen:
-            err("external_id", _("“%(id)s” already used on line %(other)s") % {"id": item["external_id"], "other": seen[item["external_id"]]})
+            err(
+                "external_id",
+                _("“%(id)s” already used on line %(other)s")
+                % {"id": item["external_id"], "other": seen[item["external_id"]]},
+            )
         else:
             seen[item["external_id"]] = number
         if not item.get("title"):
@@ -167,7 +243,11 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
             err("closed_at", _("“%(value)s” is not a date") % {"value": row.get("closed_at")})
         status = STATUS_WORDS.get(str(row.get("status") or "").strip().casefold())
         if status is None:
-            err("status", _("“%(value)s” is not a status (delivered, unfilled, cancelled, deflected…)") % {"value": row.get("status")})
+            err(
+                "status",
+                _("“%(value)s” is not a status (delivered, unfilled, cancelled, deflected…)")
+                % {"value": row.get("status")},
+            )
         item["status"] = status
         doc_type = str(row.get("doc_type") or "").strip()
         if doc_type:
@@ -183,7 +263,9 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
                 err("year", _("“%(value)s” is not a year") % {"value": year})
         reason = str(row.get("unfilled_reason") or "").strip()
         if reason:
-            item["unfilled_reason"] = reason if reason in UnfilledReason.values else UnfilledReason.OTHER
+            item["unfilled_reason"] = (
+                reason if reason in UnfilledReason.values else UnfilledReason.OTHER
+            )
         out.append(item)
     return out, errors
 
@@ -199,21 +281,30 @@ def import_requests(library: Library, name: str, data: bytes) -> ImportResult:
     with transaction.atomic():
         suppliers = {s.name: s for s in Supplier.objects.filter(library=library)}
         existing = dict(
-            DeliveryRequest.objects.filter(library=library, external_id__in=[i["external_id"] for i in items])
-            .values_list("external_id", "pk")
+            DeliveryRequest.objects.filter(
+                library=library, external_id__in=[i["external_id"] for i in items]
+            ).values_list("external_id", "pk")
         )
         new: list[DeliveryRequest] = []
         for item in items:
             name_ = item.pop("supplier", "")
             if name_ and name_ not in suppliers:
-                suppliers[name_] = Supplier.objects.create(library=library, name=name_[:200], kind=SupplierKind.OUTSIDE)
+                suppliers[name_] = Supplier.objects.create(
+                    library=library, name=name_[:200], kind=SupplierKind.OUTSIDE
+                )
                 result.suppliers_created += 1
             item["supplier"] = suppliers.get(name_) if name_ else None
             closed = item.get("closed_at")
-            if item["status"] in (Status.DELIVERED, Status.UNFILLED, Status.CANCELLED, Status.DEFLECTED) and not closed:
+            if (
+                item["status"]
+                in (Status.DELIVERED, Status.UNFILLED, Status.CANCELLED, Status.DEFLECTED)
+                and not closed
+            ):
                 item["closed_at"] = closed = item["created_at"]
             if item["status"] == Status.DELIVERED and closed:
-                item["turnaround_hours"] = round(service_hours_between(item["created_at"], closed), 2)
+                item["turnaround_hours"] = round(
+                    service_hours_between(item["created_at"], closed), 2
+                )
             item["item_key"] = item_key(item)
             item.setdefault("channel", "")
             pk = existing.get(item["external_id"])
@@ -225,7 +316,11 @@ def import_requests(library: Library, name: str, data: bytes) -> ImportResult:
         DeliveryRequest.objects.bulk_create(new, batch_size=2000)
         result.created = len(new)
         # One audit row for the whole import (the acting user comes from the request or command).
-        audit.write(AuditAction.IMPORT, model="delivery.DeliveryRequest", library_id=library.pk,
-                    message=f"{name}: {result.created} created, {result.updated} updated, "
-                            f"{result.suppliers_created} suppliers created")
+        audit.write(
+            AuditAction.IMPORT,
+            model="delivery.DeliveryRequest",
+            library_id=library.pk,
+            message=f"{name}: {result.created} created, {result.updated} updated, "
+            f"{result.suppliers_created} suppliers created",
+        )
     return result

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,8 +28,14 @@ NS = "http://illtransactions.org/2013/iso18626"
 VERSION = "1.2"
 AGENCY_TYPE = "LIFELINE"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "ISO-18626-v1_2.xsd"
-TOP_LEVEL = ("request", "requestConfirmation", "supplyingAgencyMessage", "supplyingAgencyMessageConfirmation",
-             "requestingAgencyMessage", "requestingAgencyMessageConfirmation")
+TOP_LEVEL = (
+    "request",
+    "requestConfirmation",
+    "supplyingAgencyMessage",
+    "supplyingAgencyMessageConfirmation",
+    "requestingAgencyMessage",
+    "requestingAgencyMessageConfirmation",
+)
 # Our unfilled reasons → the scheme-free values partners read.
 REASON_UNFILLED = {r.value: r.value for r in UnfilledReason}
 
@@ -73,8 +78,14 @@ def _message(body: str) -> tuple[etree._Element, etree._Element]:
     return root, _el(root, body)
 
 
-def _header(parent: etree._Element, supplying: str, requesting: str, request_id: str, now: dt.datetime,
-            supplying_request_id: str = "") -> None:
+def _header(
+    parent: etree._Element,
+    supplying: str,
+    requesting: str,
+    request_id: str,
+    now: dt.datetime,
+    supplying_request_id: str = "",
+) -> None:
     header = _el(parent, "header")
     _agency(header, "supplyingAgencyId", supplying)
     _agency(header, "requestingAgencyId", requesting)
@@ -95,7 +106,10 @@ def validate(xml: bytes) -> etree._Element:
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
-        raise Iso18626Error(_("Not well-formed XML (line %(line)s): %(error)s") % {"line": exc.lineno, "error": exc.msg}) from exc
+        raise Iso18626Error(
+            _("Not well-formed XML (line %(line)s): %(error)s")
+            % {"line": exc.lineno, "error": exc.msg}
+        ) from exc
     if not schema().validate(root):
         err = schema().error_log.last_error
         raise Iso18626Error(
@@ -123,7 +137,12 @@ def build_request(req: DeliveryRequest, supplying: Library, now: dt.datetime) ->
     for tag, value in (("volume", req.volume), ("issue", req.issue), ("pagesRequested", req.pages)):
         if value:
             _el(bib, tag, value)
-    for code, value in (("DOI", req.doi), ("ISSN", req.issn), ("ISBN", req.isbn), ("PMID", req.pmid)):
+    for code, value in (
+        ("DOI", req.doi),
+        ("ISSN", req.issn),
+        ("ISBN", req.isbn),
+        ("PMID", req.pmid),
+    ):
         if value:
             item = _el(bib, "bibliographicItemId")
             _el(item, "bibliographicItemIdentifier", value)
@@ -142,12 +161,27 @@ def build_request(req: DeliveryRequest, supplying: Library, now: dt.datetime) ->
     return to_bytes(root)
 
 
-def build_supplying_message(copy: DeliveryRequest, status: str, now: dt.datetime, *, reason_for_message: str = "StatusChange",
-                            note: str = "", reason_unfilled: str = "", sent: dt.datetime | None = None) -> bytes:
+def build_supplying_message(
+    copy: DeliveryRequest,
+    status: str,
+    now: dt.datetime,
+    *,
+    reason_for_message: str = "StatusChange",
+    note: str = "",
+    reason_unfilled: str = "",
+    sent: dt.datetime | None = None,
+) -> bytes:
     origin = copy.origin
     assert origin is not None
     root, body = _message("supplyingAgencyMessage")
-    _header(body, copy.library.code, origin.library.code, origin.reference(), now, supplying_request_id=copy.reference())
+    _header(
+        body,
+        copy.library.code,
+        origin.library.code,
+        origin.reference(),
+        now,
+        supplying_request_id=copy.reference(),
+    )
     info = _el(body, "messageInfo")
     _el(info, "reasonForMessage", reason_for_message)
     if note:
@@ -165,7 +199,9 @@ def build_supplying_message(copy: DeliveryRequest, status: str, now: dt.datetime
     return to_bytes(root)
 
 
-def build_requesting_message(req: DeliveryRequest, supplying: Library, action: str, now: dt.datetime, note: str = "") -> bytes:
+def build_requesting_message(
+    req: DeliveryRequest, supplying: Library, action: str, now: dt.datetime, note: str = ""
+) -> bytes:
     root, body = _message("requestingAgencyMessage")
     _header(body, supplying.code, req.library.code, req.reference(), now)
     _el(body, "action", action)
@@ -174,8 +210,14 @@ def build_requesting_message(req: DeliveryRequest, supplying: Library, action: s
     return to_bytes(root)
 
 
-def build_confirmation(kind: str, received: etree._Element | None, now: dt.datetime, *, error_type: str = "",
-                       error_value: str = "") -> bytes:
+def build_confirmation(
+    kind: str,
+    received: etree._Element | None,
+    now: dt.datetime,
+    *,
+    error_type: str = "",
+    error_value: str = "",
+) -> bytes:
     root, body = _message(f"{kind}Confirmation")
     head = _el(body, "confirmationHeader")
     header = received.find(f"{_q(kind)}/{_q('header')}") if received is not None else None
@@ -186,7 +228,11 @@ def build_confirmation(kind: str, received: etree._Element | None, now: dt.datet
                 head.append(_copy(node))
     _el(head, "timestamp", _ts(now))
     if header is not None and header.find(_q("requestingAgencyRequestId")) is not None:
-        _el(head, "requestingAgencyRequestId", header.findtext(_q("requestingAgencyRequestId")) or "")
+        _el(
+            head,
+            "requestingAgencyRequestId",
+            header.findtext(_q("requestingAgencyRequestId")) or "",
+        )
     _el(head, "timestampReceived", _ts(now))
     _el(head, "messageStatus", "ERROR" if error_type else "OK")
     if kind == "requestingAgencyMessage" and received is not None and not error_type:
@@ -207,26 +253,55 @@ def _copy(node: etree._Element) -> etree._Element:
 # --- sending (in-process transport: both libraries live in this installation) -------------------
 
 
-def _record(library: Library | None, req: DeliveryRequest | None, direction: str, kind: str, status: str, xml: bytes,
-            outcome: str = MessageOutcome.OK, error: str = "", now: dt.datetime | None = None) -> IsoMessage:
-    return IsoMessage.objects.create(library=library, request=req, direction=direction, kind=kind, status=status[:40],
-                                     xml=xml.decode("utf-8"), outcome=outcome, error=error,
-                                     created_at=now or timezone.now())
+def _record(
+    library: Library | None,
+    req: DeliveryRequest | None,
+    direction: str,
+    kind: str,
+    status: str,
+    xml: bytes,
+    outcome: str = MessageOutcome.OK,
+    error: str = "",
+    now: dt.datetime | None = None,
+) -> IsoMessage:
+    return IsoMessage.objects.create(
+        library=library,
+        request=req,
+        direction=direction,
+        kind=kind,
+        status=status[:40],
+        xml=xml.decode("utf-8"),
+        outcome=outcome,
+        error=error,
+        created_at=now or timezone.now(),
+    )
 
 
-def _send(sender: Library, req: DeliveryRequest, kind: str, status: str, xml: bytes, now: dt.datetime) -> etree._Element:
+def _send(
+    sender: Library, req: DeliveryRequest, kind: str, status: str, xml: bytes, now: dt.datetime
+) -> etree._Element:
     validate(xml)  # never send what a partner would have to reject
     _record(sender, req, Direction.OUT, kind, status, xml, now=now)
     answer = receive(xml, now=now)
     root = validate(answer)
     confirmation = root[0]
     ok = confirmation.findtext(f"{_q('confirmationHeader')}/{_q('messageStatus')}") == "OK"
-    _record(sender, req, Direction.IN, confirmation.tag.split("}")[1], "OK" if ok else "ERROR", answer,
-            outcome=MessageOutcome.OK if ok else MessageOutcome.ERROR,
-            error="" if ok else confirmation.findtext(f"{_q('errorData')}/{_q('errorValue')}") or "", now=now)
+    _record(
+        sender,
+        req,
+        Direction.IN,
+        confirmation.tag.split("}")[1],
+        "OK" if ok else "ERROR",
+        answer,
+        outcome=MessageOutcome.OK if ok else MessageOutcome.ERROR,
+        error="" if ok else confirmation.findtext(f"{_q('errorData')}/{_q('errorValue')}") or "",
+        now=now,
+    )
     if not ok:
-        raise Iso18626Error(_("The partner library refused the message: %(error)s")
-                            % {"error": confirmation.findtext(f"{_q('errorData')}/{_q('errorValue')}") or ""})
+        raise Iso18626Error(
+            _("The partner library refused the message: %(error)s")
+            % {"error": confirmation.findtext(f"{_q('errorData')}/{_q('errorValue')}") or ""}
+        )
     return root
 
 
@@ -235,19 +310,35 @@ def send_request(req: DeliveryRequest, partner: Library, *, now: dt.datetime | N
     _send(req.library, req, "request", "New", build_request(req, partner, now), now)
 
 
-def send_supplying_message(copy: DeliveryRequest, status: str, *, now: dt.datetime | None = None, reason: str = "",
-                           note: str = "", file: DeliveryFile | None = None) -> None:
+def send_supplying_message(
+    copy: DeliveryRequest,
+    status: str,
+    *,
+    now: dt.datetime | None = None,
+    reason: str = "",
+    note: str = "",
+    file: DeliveryFile | None = None,
+) -> None:
     now = now or timezone.now()
-    xml = build_supplying_message(copy, status, now, note=note, reason_unfilled=reason,
-                                  sent=now if file is not None else None)
+    xml = build_supplying_message(
+        copy, status, now, note=note, reason_unfilled=reason, sent=now if file is not None else None
+    )
     _send(copy.library, copy, "supplyingAgencyMessage", status, xml, now)
 
 
-def send_requesting_message(req: DeliveryRequest, action: str, *, note: str = "", now: dt.datetime | None = None) -> None:
+def send_requesting_message(
+    req: DeliveryRequest, action: str, *, note: str = "", now: dt.datetime | None = None
+) -> None:
     now = now or timezone.now()
     assert req.supplier is not None and req.supplier.partner is not None
-    _send(req.library, req, "requestingAgencyMessage", action,
-          build_requesting_message(req, req.supplier.partner, action, now, note), now)
+    _send(
+        req.library,
+        req,
+        "requestingAgencyMessage",
+        action,
+        build_requesting_message(req, req.supplier.partner, action, now, note),
+        now,
+    )
 
 
 # --- receiving -------------------------------------------------------------------------------
@@ -256,7 +347,9 @@ def send_requesting_message(req: DeliveryRequest, action: str, *, note: str = ""
 def _lenient_library(xml: bytes, tag: str) -> Library | None:
     """For recording a rejected message: which of our libraries it was addressed to, if readable."""
     try:
-        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True, recover=True))
+        root = etree.fromstring(
+            xml, etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+        )
     except etree.XMLSyntaxError:
         return None
     if root is None:
@@ -279,22 +372,58 @@ def receive(xml: bytes, *, now: dt.datetime | None = None) -> bytes:
         root = validate(xml)
     except Iso18626Error as exc:
         kind = _guess_kind(xml)
-        lib = _lenient_library(xml, "supplyingAgencyId" if kind != "supplyingAgencyMessage" else "requestingAgencyId")
-        _record(lib, None, Direction.IN, kind, "", xml, outcome=MessageOutcome.ERROR, error=str(exc), now=now)
-        return build_confirmation(kind, None, now, error_type="BadlyFormedMessage", error_value=str(exc))
+        lib = _lenient_library(
+            xml, "supplyingAgencyId" if kind != "supplyingAgencyMessage" else "requestingAgencyId"
+        )
+        _record(
+            lib,
+            None,
+            Direction.IN,
+            kind,
+            "",
+            xml,
+            outcome=MessageOutcome.ERROR,
+            error=str(exc),
+            now=now,
+        )
+        return build_confirmation(
+            kind, None, now, error_type="BadlyFormedMessage", error_value=str(exc)
+        )
     kind = root[0].tag.split("}")[1]
     try:
         with transaction.atomic():
-            handler = {"request": _on_request, "supplyingAgencyMessage": _on_supplying,
-                       "requestingAgencyMessage": _on_requesting}.get(kind)
+            handler = {
+                "request": _on_request,
+                "supplyingAgencyMessage": _on_supplying,
+                "requestingAgencyMessage": _on_requesting,
+            }.get(kind)
             if handler is None:
-                raise Iso18626Error(_("A confirmation needs no answer."), "UnsupportedReasonForMessageType")
+                raise Iso18626Error(
+                    _("A confirmation needs no answer."), "UnsupportedReasonForMessageType"
+                )
             handler(root[0], xml, now)
     except Iso18626Error as exc:
-        lib = _lenient_library(xml, "requestingAgencyId" if kind == "supplyingAgencyMessage" else "supplyingAgencyId")
-        _record(lib, None, Direction.IN, kind, "", xml, outcome=MessageOutcome.ERROR, error=str(exc), now=now)
-        return build_confirmation(kind if kind in TOP_LEVEL[::2] else "request", root, now,
-                                  error_type=exc.error_type, error_value=str(exc))
+        lib = _lenient_library(
+            xml, "requestingAgencyId" if kind == "supplyingAgencyMessage" else "supplyingAgencyId"
+        )
+        _record(
+            lib,
+            None,
+            Direction.IN,
+            kind,
+            "",
+            xml,
+            outcome=MessageOutcome.ERROR,
+            error=str(exc),
+            now=now,
+        )
+        return build_confirmation(
+            kind if kind in TOP_LEVEL[::2] else "request",
+            root,
+            now,
+            error_type=exc.error_type,
+            error_value=str(exc),
+        )
     return build_confirmation(kind, root, now)
 
 
@@ -310,43 +439,71 @@ def _library(header: etree._Element, tag: str) -> Library:
     code = header.findtext(f"{_q(tag)}/{_q('agencyIdValue')}") or ""
     lib = Library.objects.filter(code=code).first()
     if lib is None:
-        raise Iso18626Error(_("Unknown agency “%(code)s”.") % {"code": code}, "UnrecognisedDataValue")
+        raise Iso18626Error(
+            _("Unknown agency “%(code)s”.") % {"code": code}, "UnrecognisedDataValue"
+        )
     return lib
 
 
 def _on_request(body: etree._Element, xml: bytes, now: dt.datetime) -> None:
     header = body.find(_q("header"))
-    supplying, requesting = _library(header, "supplyingAgencyId"), _library(header, "requestingAgencyId")
-    origin = _request_by_reference(header.findtext(_q("requestingAgencyRequestId")) or "", requesting)
+    supplying, requesting = (
+        _library(header, "supplyingAgencyId"),
+        _library(header, "requestingAgencyId"),
+    )
+    origin = _request_by_reference(
+        header.findtext(_q("requestingAgencyRequestId")) or "", requesting
+    )
     if origin is None:
         raise Iso18626Error(_("Unknown request id."), "UnrecognisedDataValue")
     bib = body.find(_q("bibliographicInfo"))
-    ids = {(i.findtext(_q("bibliographicItemIdentifierCode")) or "").upper(): i.findtext(_q("bibliographicItemIdentifier")) or ""
-           for i in bib.findall(_q("bibliographicItemId"))}
+    ids = {
+        (i.findtext(_q("bibliographicItemIdentifierCode")) or "").upper(): i.findtext(
+            _q("bibliographicItemIdentifier")
+        )
+        or ""
+        for i in bib.findall(_q("bibliographicItemId"))
+    }
     component = bib.findtext(_q("titleOfComponent"))
-    from lifeline.delivery.services import item_key
     from lifeline.delivery.logic.hours import due_at
+    from lifeline.delivery.services import item_key
 
     copy, created = DeliveryRequest.objects.get_or_create(
-        library=supplying, origin=origin,
+        library=supplying,
+        origin=origin,
         defaults={
             "title": (component or bib.findtext(_q("title")) or "")[:1000],
             "source": (bib.findtext(_q("title")) if component else "")[:500],
-            "authors": (bib.findtext(_q("authorOfComponent")) or bib.findtext(_q("author")) or "")[:500],
-            "volume": (bib.findtext(_q("volume")) or "")[:40], "issue": (bib.findtext(_q("issue")) or "")[:40],
+            "authors": (bib.findtext(_q("authorOfComponent")) or bib.findtext(_q("author")) or "")[
+                :500
+            ],
+            "volume": (bib.findtext(_q("volume")) or "")[:40],
+            "issue": (bib.findtext(_q("issue")) or "")[:40],
             "pages": (bib.findtext(_q("pagesRequested")) or "")[:40],
-            "doi": ids.get("DOI", "")[:200], "issn": ids.get("ISSN", "")[:9], "isbn": ids.get("ISBN", "")[:13],
-            "pmid": ids.get("PMID", "")[:12], "doc_type": origin.doc_type, "year": origin.year,
-            "channel": f"ISO 18626: {requesting.code}", "patron_name": requesting.name[:120],
-            "item_key": item_key({"doi": ids.get("DOI"), "title": component or ""}), "created_at": now,
-            "due_at": due_at(now), "external_id": f"iso18626:{origin.reference()}",
+            "doi": ids.get("DOI", "")[:200],
+            "issn": ids.get("ISSN", "")[:9],
+            "isbn": ids.get("ISBN", "")[:13],
+            "pmid": ids.get("PMID", "")[:12],
+            "doc_type": origin.doc_type,
+            "year": origin.year,
+            "channel": f"ISO 18626: {requesting.code}",
+            "patron_name": requesting.name[:120],
+            "item_key": item_key({"doi": ids.get("DOI"), "title": component or ""}),
+            "created_at": now,
+            "due_at": due_at(now),
+            "external_id": f"iso18626:{origin.reference()}",
         },
     )
     if created:
         from lifeline.delivery.models import RequestEvent
 
-        RequestEvent.objects.create(request=copy, at=now, actor_name=f"ISO 18626 {requesting.code}",
-                                    to_status=Status.SUBMITTED, note=origin.reference())
+        RequestEvent.objects.create(
+            request=copy,
+            at=now,
+            actor_name=f"ISO 18626 {requesting.code}",
+            to_status=Status.SUBMITTED,
+            note=origin.reference(),
+        )
     _record(supplying, copy, Direction.IN, "request", "New", xml, now=now)
 
 
@@ -363,9 +520,16 @@ def _on_supplying(body: etree._Element, xml: bytes, now: dt.datetime) -> None:
     _record(requesting, req, Direction.IN, "supplyingAgencyMessage", status, xml, now=now)
     if status == "CopyCompleted" and req.is_open:
         copy = DeliveryRequest.objects.filter(library=supplying, origin=req).first()
-        source = copy.files.filter(purged_at__isnull=True).order_by("-created_at").first() if copy else None
+        source = (
+            copy.files.filter(purged_at__isnull=True).order_by("-created_at").first()
+            if copy
+            else None
+        )
         if source is None:
-            raise Iso18626Error(_("CopyCompleted, but the supplier holds no file for this request."), "UnrecognisedDataValue")
+            raise Iso18626Error(
+                _("CopyCompleted, but the supplier holds no file for this request."),
+                "UnrecognisedDataValue",
+            )
         from lifeline.delivery.services import copy_file, notify_delivered
 
         f = copy_file(source, req, now=now)
@@ -374,19 +538,36 @@ def _on_supplying(body: etree._Element, xml: bytes, now: dt.datetime) -> None:
     elif status == "Unfilled" and req.status == Status.REQUESTED:
         # Back to staff, who can try another supplier before telling the patron "unfilled".
         reason = body.findtext(f"{_q('messageInfo')}/{_q('reasonUnfilled')}") or ""
-        req.move(Status.IN_PROCESS, by=who, now=now, note=f"{supplying.name}: {reason} {note}".strip())
+        req.move(
+            Status.IN_PROCESS, by=who, now=now, note=f"{supplying.name}: {reason} {note}".strip()
+        )
 
 
 def _on_requesting(body: etree._Element, xml: bytes, now: dt.datetime) -> None:
     header = body.find(_q("header"))
-    supplying, requesting = _library(header, "supplyingAgencyId"), _library(header, "requestingAgencyId")
-    origin = _request_by_reference(header.findtext(_q("requestingAgencyRequestId")) or "", requesting)
-    copy = DeliveryRequest.objects.filter(library=supplying, origin=origin).first() if origin else None
+    supplying, requesting = (
+        _library(header, "supplyingAgencyId"),
+        _library(header, "requestingAgencyId"),
+    )
+    origin = _request_by_reference(
+        header.findtext(_q("requestingAgencyRequestId")) or "", requesting
+    )
+    copy = (
+        DeliveryRequest.objects.filter(library=supplying, origin=origin).first() if origin else None
+    )
     if copy is None:
         raise Iso18626Error(_("Unknown request id."), "UnrecognisedDataValue")
     action = body.findtext(_q("action")) or ""
     _record(supplying, copy, Direction.IN, "requestingAgencyMessage", action, xml, now=now)
     if action == "Cancel" and copy.is_open:
-        copy.move(Status.CANCELLED, by=f"ISO 18626 {requesting.code}", now=now, note=body.findtext(_q("note")) or "")
+        copy.move(
+            Status.CANCELLED,
+            by=f"ISO 18626 {requesting.code}",
+            now=now,
+            note=body.findtext(_q("note")) or "",
+        )
     elif action not in ("Cancel", "StatusRequest", "Received", "Notification"):
-        raise Iso18626Error(_("Action “%(action)s” is not supported for copies.") % {"action": action}, "UnsupportedActionType")
+        raise Iso18626Error(
+            _("Action “%(action)s” is not supported for copies.") % {"action": action},
+            "UnsupportedActionType",
+        )

@@ -1,4 +1,6 @@
-"""Fixtures of the delivery tests: a held journal, suppliers, a PDF and a clock inside service hours."""
+"""Fixtures of the delivery tests: a held journal, suppliers, a PDF and a clock inside service
+hours.
+"""
 
 from __future__ import annotations
 
@@ -32,11 +34,19 @@ def monday_10() -> dt.datetime:
 @pytest.fixture
 def held_journal(library_a: Any) -> KbartTitle:
     """Library A holds Nature (ISSN 0028-0836) from 2000 on, through a CARSI route."""
-    resource = Resource.objects.create(library=library_a, key="nature", name="Nature 期刊", homepage="https://www.nature.com/")
-    AccessRoute.objects.create(resource=resource, kind=RouteKind.OPEN_ACCESS, url="https://www.nature.com/nature/")
+    resource = Resource.objects.create(
+        library=library_a, key="nature", name="Nature 期刊", homepage="https://www.nature.com/"
+    )
+    AccessRoute.objects.create(
+        resource=resource, kind=RouteKind.OPEN_ACCESS, url="https://www.nature.com/nature/"
+    )
     return KbartTitle.objects.create(
-        resource=resource, publication_title="Nature", print_identifier="0028-0836", online_identifier="1476-4687",
-        date_first_issue_online=dt.date(2000, 1, 1), title_url="https://www.nature.com/nature/",
+        resource=resource,
+        publication_title="Nature",
+        print_identifier="0028-0836",
+        online_identifier="1476-4687",
+        date_first_issue_online=dt.date(2000, 1, 1),
+        title_url="https://www.nature.com/nature/",
     )
 
 
@@ -47,7 +57,9 @@ def outside_supplier(library_a: Any) -> Supplier:
 
 @pytest.fixture
 def partner_supplier(library_a: Any, library_b: Any) -> Supplier:
-    return Supplier.objects.create(library=library_a, name="哈工大图书馆", kind=SupplierKind.PARTNER, partner=library_b)
+    return Supplier.objects.create(
+        library=library_a, name="哈工大图书馆", kind=SupplierKind.PARTNER, partner=library_b
+    )
 
 
 def pdf(name: str = "article.pdf") -> SimpleUploadedFile:
@@ -55,20 +67,31 @@ def pdf(name: str = "article.pdf") -> SimpleUploadedFile:
 
 
 ARTICLE = {
-    "doc_type": "foreign_article", "title": "Deep learning for trees", "authors": "Smith J", "source": "Forest Ecology",
-    "year": 2019, "volume": "12", "issue": "3", "pages": "45-52", "issn": "0378-1127",
+    "doc_type": "foreign_article",
+    "title": "Deep learning for trees",
+    "authors": "Smith J",
+    "source": "Forest Ecology",
+    "year": 2019,
+    "volume": "12",
+    "issue": "3",
+    "pages": "45-52",
+    "issn": "0378-1127",
 }
 
 
 @pytest.fixture
 def today_10() -> dt.datetime:
-    """10:00 today in Shanghai (links and expiry are checked against the real clock by the pages)."""
-    return timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(10)), timezone.get_current_timezone())
+    """10:00 today in Shanghai (pages check links and expiry against the real clock)."""
+    return timezone.make_aware(
+        dt.datetime.combine(timezone.localdate(), dt.time(10)), timezone.get_current_timezone()
+    )
 
 
 @pytest.fixture(autouse=True)
 def english_messages() -> Any:
-    """Domain messages are asserted in English; pages choose their language per request (Chinese first)."""
+    """Domain messages are asserted in English; pages choose their language per request (Chinese
+    first).
+    """
     from django.utils import translation
 
     with translation.override("en"):

@@ -12,13 +12,19 @@ from django.test import Client
 from lifeline.delivery.models import DeliveryRequest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.mark.browser
-def test_patron_files_a_request_on_a_phone(transactional_db: Any, live_server: Any, library_a: Any,
-                                           patron_a: Any) -> None:
+def test_patron_files_a_request_on_a_phone(
+    transactional_db: Any, live_server: Any, library_a: Any, patron_a: Any
+) -> None:
     from playwright.sync_api import sync_playwright
 
     client = Client()
@@ -27,8 +33,12 @@ def test_patron_files_a_request_on_a_phone(transactional_db: Any, live_server: A
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+            )
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.goto(f"{live_server.url}/delivery/{library_a.code}/new/")
@@ -44,4 +54,9 @@ def test_patron_files_a_request_on_a_phone(transactional_db: Any, live_server: A
         finally:
             browser.close()
     req = DeliveryRequest.objects.get()
-    assert (req.title, req.patron_id, req.year, req.issue) == ("森林碳汇研究", patron_a.pk, 2020, "3")
+    assert (req.title, req.patron_id, req.year, req.issue) == (
+        "森林碳汇研究",
+        patron_a.pk,
+        2020,
+        "3",
+    )

@@ -29,11 +29,22 @@ def year_csv(rows: int = 1200, supplied: int = 1150) -> str:
     for i in range(rows):
         day = dt.date(2020, 1, 1) + dt.timedelta(days=i * 366 // rows)
         done = i < supplied
-        lines.append(",".join([
-            f"WL-{i:05d}", f"{day} 09:00", f"{day} {10 + i % 10}:00" if done else "", f"题名{i}", TYPES[i % 8],
-            "已提供" if done else "未满足", f"WorldLib群{i % 2 + 1}", SUPPLIERS[i % 2] if done else "",
-            "0028-0836" if i % 3 == 0 else "", "Nature" if i % 3 == 0 else "",
-        ]))
+        lines.append(
+            ",".join(
+                [
+                    f"WL-{i:05d}",
+                    f"{day} 09:00",
+                    f"{day} {10 + i % 10}:00" if done else "",
+                    f"题名{i}",
+                    TYPES[i % 8],
+                    "已提供" if done else "未满足",
+                    f"WorldLib群{i % 2 + 1}",
+                    SUPPLIERS[i % 2] if done else "",
+                    "0028-0836" if i % 3 == 0 else "",
+                    "Nature" if i % 3 == 0 else "",
+                ]
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -64,8 +75,12 @@ def test_tables_2_and_3_of_the_seed(library_a: Any) -> None:
     # Table 3: supplied per service, 2020-01-01 to 09-30.
     suppliers = stats.per_supplier(library_a, dt.date(2020, 1, 1), dt.date(2020, 9, 30))
     assert {s["supplier__name"] for s in suppliers} == set(SUPPLIERS)
-    assert sum(s["supplied"] for s in suppliers) == DeliveryRequest.objects.filter(
-        status="delivered", created_at__date__lte=dt.date(2020, 9, 30)).count()
+    assert (
+        sum(s["supplied"] for s in suppliers)
+        == DeliveryRequest.objects.filter(
+            status="delivered", created_at__date__lte=dt.date(2020, 9, 30)
+        ).count()
+    )
     months = stats.per_month(library_a, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     assert len(months) == 12 and sum(m["requested"] for m in months) == 1200
     assert len(stats.per_type(library_a, dt.date(2020, 1, 1), dt.date(2020, 12, 31))) == 8
@@ -97,10 +112,14 @@ def test_xlsx_import_and_page(library_a: Any, delivery_a: Any) -> None:
     ws.append(["X2", dt.date(2020, 5, 2), "B", "unfilled", "Foreign book", ""])
     buf = io.BytesIO()
     wb.save(buf)
-    response = client_for(delivery_a).post(reverse("delivery:import", args=[library_a.code]),
-                                           {"file": SimpleUploadedFile("h.xlsx", buf.getvalue())})
+    response = client_for(delivery_a).post(
+        reverse("delivery:import", args=[library_a.code]),
+        {"file": SimpleUploadedFile("h.xlsx", buf.getvalue())},
+    )
     assert response.status_code == 200 and DeliveryRequest.objects.count() == 2
-    assert "2 requests created" in response.content.decode() or "已创建 2" in response.content.decode()
+    assert (
+        "2 requests created" in response.content.decode() or "已创建 2" in response.content.decode()
+    )
 
 
 def test_statistics_page_charts_and_xlsx(library_a: Any, delivery_a: Any, english: Any) -> None:
@@ -118,11 +137,19 @@ def test_statistics_page_charts_and_xlsx(library_a: Any, delivery_a: Any, englis
 
 def test_helpers_for_other_modules(library_a: Any, held_journal: Any, patron_a: Any) -> None:
     importer.import_requests(library_a, "2020.csv", year_csv(30, 20).encode())
-    services.submit(library_a, {"title": "Held", "issn": "0028-0836", "year": 2020}, patron=patron_a,
-                    now=dt.datetime(2020, 6, 1, 3, tzinfo=dt.UTC))
+    services.submit(
+        library_a,
+        {"title": "Held", "issn": "0028-0836", "year": 2020},
+        patron=patron_a,
+        now=dt.datetime(2020, 6, 1, 3, tzinfo=dt.UTC),
+    )
     volume = services.volume_between(library_a, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     assert volume == {"requested": 30, "supplied": 20, "fill_rate": 66.7}
     demand = services.unheld_demand(library_a, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     top = demand[0]
-    assert (top["title"], top["issn"], top["count"]) == ("Nature", "0028-0836", 10)  # the deflected request is not "unheld demand"
+    assert (top["title"], top["issn"], top["count"]) == (
+        "Nature",
+        "0028-0836",
+        10,
+    )  # the deflected request is not "unheld demand"
     assert set(top) == {"title", "issn", "isbn", "count"}

@@ -26,37 +26,64 @@ def _all_valid() -> None:
             iso18626.validate(m.xml.encode())  # raises if not
 
 
-def test_exchange_between_two_libraries(library_a: Any, library_b: Any, patron_a: Any, delivery_a: Any,
-                                        librarian_b: Any, partner_supplier: Any, today_10: dt.datetime) -> None:
-    req, _ = services.submit(library_a, {**ARTICLE, "doi": "10.1016/j.foreco.2019.01.001"}, patron=patron_a, now=today_10)
+def test_exchange_between_two_libraries(
+    library_a: Any,
+    library_b: Any,
+    patron_a: Any,
+    delivery_a: Any,
+    librarian_b: Any,
+    partner_supplier: Any,
+    today_10: dt.datetime,
+) -> None:
+    req, _ = services.submit(
+        library_a, {**ARTICLE, "doi": "10.1016/j.foreco.2019.01.001"}, patron=patron_a, now=today_10
+    )
     services.send_to_supplier(req, partner_supplier, by=delivery_a, now=today_10)
 
     # B now holds a copy of the request, made from the ISO 18626 Request message.
     copy = DeliveryRequest.objects.get(library=library_b, origin=req)
-    assert (copy.title, copy.source, copy.doi, copy.status) == (ARTICLE["title"], "Forest Ecology",
-                                                                "10.1016/j.foreco.2019.01.001", Status.SUBMITTED)
+    assert (copy.title, copy.source, copy.doi, copy.status) == (
+        ARTICLE["title"],
+        "Forest Ecology",
+        "10.1016/j.foreco.2019.01.001",
+        Status.SUBMITTED,
+    )
     sent = IsoMessage.objects.get(library=library_a, direction=Direction.OUT, kind="request")
     root = etree.fromstring(sent.xml.encode())
-    assert root.tag == f"{{{iso18626.NS}}}ISO18626Message" and root.get(f"{{{iso18626.NS}}}version") == "1.2"
-    assert IsoMessage.objects.filter(library=library_a, kind="requestConfirmation", outcome="ok").exists()
+    assert (
+        root.tag == f"{{{iso18626.NS}}}ISO18626Message"
+        and root.get(f"{{{iso18626.NS}}}version") == "1.2"
+    )
+    assert IsoMessage.objects.filter(
+        library=library_a, kind="requestConfirmation", outcome="ok"
+    ).exists()
 
     # B supplies: a SupplyingAgencyMessage CopyCompleted delivers to A's patron with A's own link.
     services.deliver(copy, pdf(), by=librarian_b, now=today_10 + dt.timedelta(hours=2))
     req.refresh_from_db()
     assert req.status == Status.DELIVERED and req.files.count() == 1
     assert req.files.get().file.read().startswith(b"%PDF")
-    assert IsoMessage.objects.filter(library=library_a, kind="supplyingAgencyMessage", status="CopyCompleted").exists()
+    assert IsoMessage.objects.filter(
+        library=library_a, kind="supplyingAgencyMessage", status="CopyCompleted"
+    ).exists()
     _all_valid()
     assert IsoMessage.objects.filter(outcome=MessageOutcome.ERROR).count() == 0
 
 
 def test_unfilled_by_partner_returns_to_staff_and_cancel_reaches_partner(
-    library_a: Any, library_b: Any, patron_a: Any, delivery_a: Any, librarian_b: Any, partner_supplier: Any,
+    library_a: Any,
+    library_b: Any,
+    patron_a: Any,
+    delivery_a: Any,
+    librarian_b: Any,
+    partner_supplier: Any,
 ) -> None:
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a)
     services.send_to_supplier(req, partner_supplier, by=delivery_a)
     copy = DeliveryRequest.objects.get(library=library_b, origin=req)
-    services.mark_unfilled(copy, UnfilledReason.NOT_AVAILABLE, note="missing volume", by=librarian_b)
+    services.mark_unfilled(
+        copy, UnfilledReason.NOT_AVAILABLE, note="missing volume", by=librarian_b
+    )
     req.refresh_from_db()
     assert req.status == Status.IN_PROCESS  # back to A's staff to try another supplier
     # A asks B again and then cancels: B's new copy is cancelled by a RequestingAgencyMessage.
@@ -64,19 +91,26 @@ def test_unfilled_by_partner_returns_to_staff_and_cancel_reaches_partner(
     services.send_to_supplier(req, partner_supplier, by=delivery_a)
     services.cancel(req, by=patron_a)
     assert DeliveryRequest.objects.get(library=library_b, origin=req).status == Status.CANCELLED
-    assert IsoMessage.objects.filter(kind="requestingAgencyMessage", status="Cancel", direction=Direction.IN).exists()
+    assert IsoMessage.objects.filter(
+        kind="requestingAgencyMessage", status="Cancel", direction=Direction.IN
+    ).exists()
     _all_valid()
 
 
-def test_invalid_partner_message_is_refused_and_recorded(library_a: Any, library_b: Any, patron_a: Any,
-                                                         delivery_a: Any, partner_supplier: Any) -> None:
+def test_invalid_partner_message_is_refused_and_recorded(
+    library_a: Any, library_b: Any, patron_a: Any, delivery_a: Any, partner_supplier: Any
+) -> None:
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a)
     services.send_to_supplier(req, partner_supplier, by=delivery_a)
     before = req.events.count()
-    bad = iso18626.build_supplying_message(DeliveryRequest.objects.get(origin=req), "CopyCompleted", req.created_at)
+    bad = iso18626.build_supplying_message(
+        DeliveryRequest.objects.get(origin=req), "CopyCompleted", req.created_at
+    )
     bad = bad.replace(b"<status>CopyCompleted</status>", b"<status>Teleported</status>")
     answer = etree.fromstring(iso18626.receive(bad))
-    iso18626.validate(etree.tostring(answer))  # the refusal itself is a valid ISO 18626 confirmation
+    iso18626.validate(
+        etree.tostring(answer)
+    )  # the refusal itself is a valid ISO 18626 confirmation
     ns = {"i": iso18626.NS}
     assert answer.findtext(".//i:messageStatus", namespaces=ns) == "ERROR"
     assert answer.findtext(".//i:errorType", namespaces=ns) == "BadlyFormedMessage"
@@ -87,16 +121,19 @@ def test_invalid_partner_message_is_refused_and_recorded(library_a: Any, library
     assert req.status == Status.REQUESTED and req.events.count() == before  # nothing changed
     # Well-formed and valid, but about a request that does not exist: refused as well.
     unknown = iso18626.build_requesting_message(req, library_b, "Cancel", req.created_at).replace(
-        f"{library_a.code}-{req.pk}".encode(), f"{library_a.code}-999999".encode())
+        f"{library_a.code}-{req.pk}".encode(), f"{library_a.code}-999999".encode()
+    )
     answer = etree.fromstring(iso18626.receive(unknown))
     assert answer.findtext(".//i:errorType", namespaces=ns) == "UnrecognisedDataValue"
-    assert not etree.fromstring(iso18626.receive(b"<not xml")) is None
+    assert etree.fromstring(iso18626.receive(b"<not xml")) is not None
 
 
 def test_http_endpoint_needs_a_token(client: Any, library_a: Any, librarian_b: Any) -> None:
     url = reverse("delivery:iso18626")
     assert client.post(url, b"<x/>", content_type="application/xml").status_code == 401
     _, token = ApiToken.issue(librarian_b, "iso")
-    response = client.post(url, b"<x/>", content_type="application/xml", HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.post(
+        url, b"<x/>", content_type="application/xml", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
     assert response.status_code == 200
     assert b"<messageStatus>ERROR</messageStatus>" in response.content

@@ -6,6 +6,7 @@ so a declaration that rolls back never sends, and one that commits is never lost
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -84,7 +85,7 @@ def send_to_teams(
                 event.library,
                 to,
                 both_subject(subject),
-                both(lambda team=team: body(team, by_team.get(team["key"], []))),
+                both(functools.partial(body, team, by_team.get(team["key"], []))),
                 kind=kind,
                 dedupe_key=f"emergency:{event.pk}:{key}:{team['key']}",
             )
@@ -116,6 +117,13 @@ def send_to_teams(
 
 def member_name(member: dict[str, Any]) -> str:
     return member["name"] + (f" / {member['name_en']}" if member.get("name_en") else "")
+
+
+def titled(event: Event, msgid: str) -> str:
+    """The subject line for a message id marked with gettext_noop, in the active language."""
+    from django.utils.translation import gettext
+
+    return subject_line(event, gettext(msgid))
 
 
 def subject_line(event: Event, what: str) -> str:

@@ -34,7 +34,8 @@ def _incidents(event: Event, start: dt.datetime, end: dt.datetime) -> list[dict[
         from lifeline.health.services import incidents_between
 
         return list(incidents_between(event.library, start, end))
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, TypeError):  # module absent, or its contract moved
+        log.warning("review: access incidents unavailable", exc_info=True)
         return None
 
 
@@ -43,7 +44,8 @@ def _delivery(event: Event, start: dt.date, end: dt.date) -> dict[str, Any] | No
         from lifeline.delivery.services import volume_between
 
         return dict(volume_between(event.library, start, end))
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, TypeError):
+        log.warning("review: delivery volumes unavailable", exc_info=True)
         return None
 
 
@@ -53,7 +55,8 @@ def _usage(event: Event, start: dt.date, end: dt.date) -> list[dict[str, Any]] |
 
         now = usage_between(event.library, start, end)
         before = usage_between(event.library, _year_earlier(start), _year_earlier(end))
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, TypeError):
+        log.warning("review: usage unavailable", exc_info=True)
         return None
     from lifeline.registry.models import Resource
 

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
 
 @pytest.mark.browser
 def test_leader_activates_on_a_phone(
-    transactional_db: Any, live_server: Any, library_a: Any, leader_a: Any
+    transactional_db: Any, live_server: Any, library_a: Any, leader_a: Any, tmp_path: Any
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -58,6 +58,8 @@ def test_leader_activates_on_a_phone(
             # Tick the first task off; the progress line follows.
             page.locator(".task button[value=done]").first.click()
             page.wait_for_selector("#progress:has-text('已完成 1 项')")
+            # Kept for a human look at the phone layout (pytest's tmp_path).
+            page.screenshot(path=str(tmp_path / "board.png"), full_page=False)
             # Escalate to level I, then stand down, and open the review.
             page.select_option("#id_level", str(Level.I))
             page.click("button:has-text('调整级别')")
@@ -66,6 +68,7 @@ def test_leader_activates_on_a_phone(
             page.click("button:has-text('解除响应')")
             page.wait_for_selector("h1:has-text('事后评估')")
             assert page.locator(".chart svg").count() == 1
+            page.screenshot(path=str(tmp_path / "review.png"), full_page=False)
             # The same page in English.
             page.goto(page.url + "?lang=en")
             page.wait_for_selector("h1:has-text('After-action review')")

@@ -358,3 +358,24 @@ def test_api_import_reports_the_line(library_a: Any, librarian_a: Any, librarian
         == 201
     )
     assert client_for(librarian_b).get("/api/emergency/plans/").json()["count"] == 0
+
+
+def test_admin_lists_plans_and_events(
+    plan: Plan, admin_a: Any, leader_a: Any, librarian_b: Any
+) -> None:
+    services.declare(
+        plan.library,
+        plan,
+        category="public_health",
+        level=Level.III,
+        scope="全校",
+        reason="x",
+        user=leader_a,
+    )
+    c = client_for(admin_a)
+    assert "突发公共事件资源服务应急预案" in c.get("/admin/emergency/plan/").content.decode()
+    event = Event.objects.get()
+    assert c.get(f"/admin/emergency/event/{event.pk}/change/").status_code == 200
+    assert (
+        "突发公共事件" not in client_for(librarian_b).get("/admin/emergency/plan/").content.decode()
+    )

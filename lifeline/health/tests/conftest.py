@@ -13,6 +13,12 @@ from lifeline.registry.choices import RouteKind
 from lifeline.registry.models import AccessRoute, Resource, Vendor
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    """Uploaded screenshots go to a temporary directory, not the working tree."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def site() -> Iterator[Site]:
     s = Site()

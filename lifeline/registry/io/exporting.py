@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.db.models import F
+
 from lifeline.core.models import Library
 from lifeline.core.spreadsheets import csv_text, xlsx_bytes
 from lifeline.registry.choices import RouteKind
@@ -43,7 +45,7 @@ def _objects(library: Library, kind: str) -> Iterable[Any]:
         return (
             Resource.objects.filter(library=library)
             .select_related("vendor", "parent", "category")
-            .order_by("parent_id", "key")
+            .order_by(F("parent_id").asc(nulls_first=True), "key")
         )
     return (
         AccessRoute.objects.filter(resource__library=library)

@@ -13,6 +13,7 @@ import re
 from calendar import monthrange
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -65,8 +66,10 @@ TEXT_FIELDS = [
     "publication_type",
     "coverage_depth",
 ]
-MAX_LENGTH = {
-    f.name: f.max_length for f in KbartTitle._meta.concrete_fields if getattr(f, "max_length", None)
+MAX_LENGTH: dict[str, int] = {
+    f.name: int(f.max_length)
+    for f in KbartTitle._meta.concrete_fields
+    if getattr(f, "max_length", None)
 }
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
@@ -237,7 +240,7 @@ class _Parser:
             ok = False
         values = (self.resource_id, title, ids[0], ids[1], dates[0], dates[1], *texts)
         for position, name, limit in _LIMITS:
-            if len(values[position]) > limit:  # type: ignore[arg-type]
+            if len(str(values[position])) > limit:
                 self.error(number, name, _("Longer than %(limit)d characters.") % {"limit": limit})
                 ok = False
         if not ok:
@@ -343,7 +346,7 @@ def insert_titles(titles: list[TitleRow], progress: Progress) -> None:
                 chunk = [
                     (*t[:4], _iso(t[4]), _iso(t[5]), *t[6:]) for t in titles[begin : begin + BATCH]
                 ]
-                cursor.executemany(sql, chunk)
+                cursor.executemany(sql, cast(Any, chunk))
                 progress(_("writing"), min(begin + BATCH, len(titles)), len(titles))
     progress(_("writing"), len(titles), len(titles))
 

@@ -42,7 +42,7 @@ def map_headers(table: Table, kind: str, errors: list[Issue]) -> dict[int, Colum
             )
             ok = False
             continue
-        column = lookup.get(norm(header))
+        column = lookup.get(norm(header))  # type: ignore[assignment]
         if column is None:
             errors.append(
                 Issue(

@@ -57,7 +57,7 @@ def _assign(obj: models.Model, values: dict[str, Any]) -> list[str]:
     for name, value in values.items():
         if name in REFERENCES or name == "key":
             continue
-        model_field = obj._meta.get_field(name)
+        model_field: Any = obj._meta.get_field(name)
         if value is None and not model_field.null:
             # An empty cell in a column that cannot be empty means "the usual value".
             value = model_field.get_default()
@@ -357,7 +357,7 @@ def apply(plan: Plan) -> None:
             library=plan.library, key__in=set(wanted.values()) - set(resources)
         )
     }
-    relinked = []
+    relinked: list[Any] = []
     for key, parent_key in wanted.items():
         child = resources.get(key)
         if child is None:

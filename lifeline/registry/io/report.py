@@ -19,8 +19,13 @@ class Issue:
 
     def __str__(self) -> str:
         where = self.source + (f":{self.line}" if self.line else "")
-        col = _(" column “%(column)s”:") % {"column": self.column} if self.column else ""
-        return f"{where}:{col} {self.message}"
+        if not self.column:
+            return f"{where}: {self.message}"
+        return _("%(where)s: column “%(column)s”: %(message)s") % {
+            "where": where,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 @dataclass

@@ -89,7 +89,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
     report = import_registry(library, [Upload(upload.name, data, kind)], dry_run=True)
     token = (
         pending.save(
-            request.user.pk,
+            int(request.user.pk or 0),
             data,
             {"library": library.code, "name": upload.name, "kind": kind, "type": "registry"},
         )
@@ -106,7 +106,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def import_apply(request: HttpRequest, token: str) -> HttpResponse:
-    found = pending.load(token, request.user.pk)
+    found = pending.load(token, int(request.user.pk or 0))
     if found is None:
         return render(request, "registry_io/gone.html", status=404)
     data, meta = found
@@ -164,7 +164,7 @@ def kbart_page(request: HttpRequest) -> HttpResponse:
     data = upload.read()
     report = import_kbart(resource, data, upload.name, dry_run=True)
     meta = {"library": library.code, "name": upload.name, "resource": resource.key, "type": "kbart"}
-    token = pending.save(request.user.pk, data, meta) if report.ok else ""
+    token = pending.save(int(request.user.pk or 0), data, meta) if report.ok else ""
     context = {
         "library": library,
         "report": report,

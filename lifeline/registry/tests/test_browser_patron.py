@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from lifeline.core.models import Library
 from lifeline.registry.tests.pages_data import build
@@ -102,4 +104,29 @@ def test_patron_finds_carsi_link_on_a_phone(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert not [e for e in page.console_errors if "Content Security Policy" in e], (
         page.console_errors
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_staff_dashboard_panel_on_a_phone(
+    live_server: Any, phone: Any, library_a: Library, library_b: Library, librarian_a: Any
+) -> None:
+    build(library_a, library_b)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    client = Client()
+    client.force_login(librarian_a)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    phone.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    phone.goto(f"{live_server.url}/staff/")
+    panel = phone.locator("#registry-panel")
+    assert "1 个数据库在校外无法访问" in panel.inner_text()
+    chart = panel.locator(".chart svg")
+    assert chart.count() == 1 and chart.bounding_box()["width"] <= 390
+    panel.screenshot(path=str(SCREENSHOTS / "dashboard-registry-panel.png"))
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert not [e for e in phone.console_errors if "Content Security Policy" in e], (
+        phone.console_errors
     )

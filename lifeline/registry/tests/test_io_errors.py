@@ -221,3 +221,24 @@ def test_libraries_are_kept_apart(library_a: Library, library_b: Library) -> Non
     report = import_registry(library_a, [Upload("f.csv", b"key,name\nsame,A's\n")], dry_run=False)
     assert report.totals()["create"] == 1
     assert Resource.objects.get(library=library_b, key="same").name == "B's"
+
+
+def test_a_clash_while_writing_rolls_everything_back(library_a: Library) -> None:
+    """Another librarian adds the same key between our check and our write: nothing is kept."""
+
+    checks: list[str] = []
+
+    def meanwhile(stage: str, done: int, total: int) -> None:
+        checks.extend([stage] if stage == "checking" else [])
+        if len(checks) == 2 and not Resource.objects.exists():  # resources checked, not yet written
+            Resource.objects.create(library=library_a, key="r1", name="Added meanwhile")
+
+    files = [
+        Upload("v.csv", "供应商标识,名称\nv1,V\n".encode()),
+        Upload("r.csv", b"key,name,vendor\nr1,R,v1\n"),
+    ]
+    report = import_registry(library_a, files, dry_run=False, progress=meanwhile)
+    assert not report.applied and "The registry changed while importing" in str(report.errors[0])
+    assert not Vendor.objects.exists()
+    assert list(Resource.objects.values_list("name", flat=True)) == ["Added meanwhile"]
+    assert not AuditLog.objects.filter(action="import").exists()

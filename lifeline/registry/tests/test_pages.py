@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import sys
 import types
@@ -142,6 +143,10 @@ def test_anonymous_page_is_cached_and_sessionless(
         again = client.get(url)
     assert again.content == first.content
     assert client.get(url, HTTP_IF_NONE_MATCH=first.headers["ETag"]).status_code == 304
+    zipped = client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == first.content
+    assert zipped.headers["Vary"] == "Accept-Encoding"
 
 
 def test_cache_refreshes_after_registry_change(

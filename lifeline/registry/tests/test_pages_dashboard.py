@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
+import openpyxl
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -91,3 +93,29 @@ def test_english_and_other_library_separate(librarian_b: Any, cat: Catalogue) ->
 def test_panel_needs_staff_of_the_library(patron_a: Any, stranger: Any, cat: Catalogue) -> None:
     assert client_for(patron_a).get(reverse("core:dashboard")).status_code == 403
     assert client_for(stranger).get(reverse("core:dashboard")).status_code == 403
+
+
+def test_attention_export_xlsx(librarian_a: Any, librarian_b: Any, cat: Catalogue) -> None:
+    url = reverse("registry:attention_xlsx", args=["nefu"])
+    response = client_for(librarian_a).get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith(
+        'attachment; filename="nefu-registry-attention-'
+    )
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["即将到期的访问途径", "校外无法访问"]
+    expiring = list(book["即将到期的访问途径"].values)
+    assert expiring[0] == ("截止", "数据库", "标识", "访问途径", "网址")
+    assert [row[1:4] for row in expiring[1:]] == [
+        ("ScienceDirect", "sciencedirect", "临时免费开放")
+    ]
+    assert [row[:2] for row in list(book["校外无法访问"].values)[1:]] == [("读秀学术搜索", "duxiu")]
+    # Another library's librarian, a patron-less visitor: refused.
+    assert client_for(librarian_b).get(url).status_code == 403
+    assert Client().get(url).status_code == 302
+    assert (
+        client_for(librarian_a)
+        .get(reverse("registry:attention_xlsx", args=["nowhere"]))
+        .status_code
+        == 404
+    )

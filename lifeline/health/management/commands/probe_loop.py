@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import signal
 from types import FrameType
 from typing import Any
@@ -8,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from lifeline.core.audit import acting_as
-from lifeline.health.logic.worker import probe_step, run_loop
+from lifeline.health.logic.worker import probe_step, run_async, run_loop
 
 
 class Command(BaseCommand):
@@ -32,4 +31,4 @@ class Command(BaseCommand):
 
             signal.signal(signal.SIGTERM, on_term)
             signal.signal(signal.SIGINT, on_term)
-            asyncio.run(run_loop(lambda: stop, tick=opts["tick"]))
+            run_async(run_loop(lambda: stop, tick=opts["tick"]))

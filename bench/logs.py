@@ -22,10 +22,27 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-HOSTS = ["www.cnki.net", "kns.cnki.net", "www.jstor.org", "link.springer.com", "www.sciencedirect.com",
-         "www-wanfangdata-com-cn.ezproxy.bench.edu.cn", "unknown.example.com", "static.example.net"]
-PATHS = ["/kcms/download.aspx?filename={n}", "/stable/pdf/{n}.pdf", "/article/{n}/fulltext", "/search?q=forest+{n}",
-         "/static/css/site.css?v={n}", "/img/logo{n}.png", "/js/app.js", "/browse/journal/{n}", "/doi/pdf/10.1000/{n}"]
+HOSTS = [
+    "www.cnki.net",
+    "kns.cnki.net",
+    "www.jstor.org",
+    "link.springer.com",
+    "www.sciencedirect.com",
+    "www-wanfangdata-com-cn.ezproxy.bench.edu.cn",
+    "unknown.example.com",
+    "static.example.net",
+]
+PATHS = [
+    "/kcms/download.aspx?filename={n}",
+    "/stable/pdf/{n}.pdf",
+    "/article/{n}/fulltext",
+    "/search?q=forest+{n}",
+    "/static/css/site.css?v={n}",
+    "/img/logo{n}.png",
+    "/js/app.js",
+    "/browse/journal/{n}",
+    "/doi/pdf/10.1000/{n}",
+]
 
 
 def template(lines: int, seed: int = 1) -> str:
@@ -33,13 +50,20 @@ def template(lines: int, seed: int = 1) -> str:
     users = [f"u{n:05d}" for n in range(5000)] + ["-"] * 500
     out = []
     for i in range(lines):
-        ip = f"10.10.{rnd.randrange(256)}.{rnd.randrange(256)}" if rnd.random() < 0.6 else f"61.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(256)}"
+        ip = (
+            f"10.10.{rnd.randrange(256)}.{rnd.randrange(256)}"
+            if rnd.random() < 0.6
+            else f"61.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(256)}"
+        )
         host, path = rnd.choice(HOSTS), rnd.choice(PATHS).format(n=rnd.randrange(100000))
         status = 200 if rnd.random() < 0.93 else rnd.choice([302, 304, 404, 500])
         sec = i * 3600 // lines
-        out.append(f'{ip} - {rnd.choice(users)} [@@DATE@@:{sec // 60:02d}:{sec % 60:02d} +0800] "GET https://{host}{path} HTTP/1.1" '
-                   f'{status} {rnd.randrange(100, 90000)} "https://{host}/" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{100 + i % 30}.0"')
-        if i % 100_000 == 99_999:
+        out.append(
+            f"{ip} - {rnd.choice(users)} [@@DATE@@:{sec // 60:02d}:{sec % 60:02d} +0800] "
+            f'"GET https://{host}{path} HTTP/1.1" {status} {rnd.randrange(100, 90000)} "https://{host}/" '
+            f'"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{100 + i % 30}.0"'
+        )
+        if i % 10_000 == 9_999:
             out.append("malformed line without structure")
     return "\n".join(out) + "\n"
 
@@ -51,7 +75,9 @@ def make_log(path: Path, megabytes: int) -> int:
     with path.open("w", encoding="utf-8") as fh:
         while written < megabytes * 1024 * 1024:
             day, hour = divmod(blocks, 24)
-            date = f"{1 + day % 28:02d}/{['Jan', 'Feb', 'Mar', 'Apr'][day // 28 % 4]}/2025:{hour:02d}"
+            date = (
+                f"{1 + day % 28:02d}/{['Jan', 'Feb', 'Mar', 'Apr'][day // 28 % 4]}/2025:{hour:02d}"
+            )
             text = block.replace("@@DATE@@", date)
             fh.write(text)
             written += len(text)
@@ -72,10 +98,19 @@ def setup_django(tmp: Path) -> object:
     from lifeline.registry.models import AccessRoute, Resource
 
     call_command("migrate", verbosity=0)
-    library = Library.objects.create(code="bench", name="Bench", campus_ip_ranges="10.10.0.0/16",
-                                     proxy_prefix="https://ezproxy.bench.edu.cn/login?url=")
-    for key, host in [("cnki", "www.cnki.net"), ("jstor", "www.jstor.org"), ("springer", "link.springer.com"),
-                      ("sd", "www.sciencedirect.com"), ("wanfang", "www.wanfangdata.com.cn")]:
+    library = Library.objects.create(
+        code="bench",
+        name="Bench",
+        campus_ip_ranges="10.10.0.0/16",
+        proxy_prefix="https://ezproxy.bench.edu.cn/login?url=",
+    )
+    for key, host in [
+        ("cnki", "www.cnki.net"),
+        ("jstor", "www.jstor.org"),
+        ("springer", "link.springer.com"),
+        ("sd", "www.sciencedirect.com"),
+        ("wanfang", "www.wanfangdata.com.cn"),
+    ]:
         res = Resource.objects.create(library=library, key=key, name=key)
         AccessRoute.objects.create(resource=res, kind=RouteKind.PROXY, url=f"https://{host}/")
     return library
@@ -107,7 +142,10 @@ def main(argv: list[str]) -> int:
         t = time.perf_counter()
         lines = make_log(log, megabytes)
         size = log.stat().st_size
-        print(f"generated {size / 2**30:.2f} GiB, {lines:,} lines in {time.perf_counter() - t:.1f} s", flush=True)
+        print(
+            f"generated {size / 2**30:.2f} GiB, {lines:,} lines in {time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         runs: list[tuple[float, float]] = []
         for _ in range(repeat):
@@ -123,10 +161,20 @@ def main(argv: list[str]) -> int:
         ref, full = min(runs, key=lambda r: r[1])
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"machine: {platform.node()} {os.cpu_count()} cpu, Python {sys.version.split()[0]}")
-        print(f"reference (read + one extract_groups pass): {ref:.2f} s = {result.lines / ref:,.0f} lines/s")
-        print(f"full analysis: {full:.2f} s = {result.lines / full:,.0f} lines/s; ratio {full / ref:.2f}x the reference")
-        print(f"counted: {result.requests():,} full-text requests, {result.investigations():,} investigations, "
-              f"{result.double_clicks:,} double clicks, {result.unparseable:,} unparseable, {result.unmatched:,} unknown hosts")
+        print(
+            f"reference (read + one extract_groups pass): {ref:.2f} s = {result.lines / ref:,.0f} "
+            f"lines/s"
+        )
+        print(
+            f"full analysis: {full:.2f} s = {result.lines / full:,.0f} lines/s; "
+            f"ratio {full / ref:.2f}x the reference"
+        )
+        print(
+            f"counted: {result.requests():,} full-text requests, {result.investigations():,} "
+            f"investigations, "
+            f"{result.double_clicks:,} double clicks, {result.unparseable:,} unparseable, "
+            f"{result.unmatched:,} unknown hosts"
+        )
         print(f"peak RSS {peak / 1024:.0f} MiB (before analysis {rss_before / 1024:.0f} MiB)")
         ok = result.lines / full >= 1_000_000 and full / ref <= 1.5
         print("PASS" if ok else "BELOW TARGET")

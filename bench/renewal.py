@@ -28,8 +28,23 @@ def candidates(n: int, seed: int = 7, hard: bool = False) -> list:
     for i in range(n):
         aggregator = rnd.random() < (0.01 if not hard else 1.0)
         own = [f"own-{i}-{k}" for k in range(rnd.randint(1, 30))]
-        common = rnd.sample(shared, rnd.randint(20, 400) if aggregator and not hard else rnd.randint(0, 20) if aggregator else 0)
-        out.append(Candidate(i, f"R{i}", price=rnd.uniform(5_000, 500_000), use=rnd.paretovariate(1.2) * 500, titles=own + common))
+        common = rnd.sample(
+            shared,
+            rnd.randint(20, 400)
+            if aggregator and not hard
+            else rnd.randint(0, 20)
+            if aggregator
+            else 0,
+        )
+        out.append(
+            Candidate(
+                i,
+                f"R{i}",
+                price=rnd.uniform(5_000, 500_000),
+                use=rnd.paretovariate(1.2) * 500,
+                titles=own + common,
+            )
+        )
     return out
 
 
@@ -54,9 +69,15 @@ def main(argv: list[str]) -> int:
     ranking(cands, result.budget)
     ref = time.perf_counter() - t
     print(f"machine: {platform.node()} {os.cpu_count()} cpu, Python {sys.version.split()[0]}")
-    print(f"{n} packages, {len(groups(cands)[0])} title groups, cut {cut:.0f} %: plan {best:.2f} s (MILP {result.seconds:.2f} s, {result.status}); "
-          f"ranking alone {ref * 1000:.1f} ms")
-    print(f"reachable use kept: optimal {result.optimal_use / result.total_use:.1%}, ranking {result.ranking_use / result.total_use:.1%}")
+    print(
+        f"{n} packages, {len(groups(cands)[0])} title groups, cut {cut:.0f} %: plan {best:.2f} s "
+        f"(MILP {result.seconds:.2f} s, {result.status}); "
+        f"ranking alone {ref * 1000:.1f} ms"
+    )
+    print(
+        f"reachable use kept: optimal {result.optimal_use / result.total_use:.1%}, ranking "
+        f"{result.ranking_use / result.total_use:.1%}"
+    )
     ok = best <= 2.0 and result.status == "optimal"
     print("PASS" if ok else "BELOW TARGET")
     return 0 if ok else 1

@@ -1,4 +1,4 @@
-"""API routes of the Usage analytics app, registered on the shared router in lifeline/api_urls.py."""
+"""API routes of the Usage analytics app (the shared router in lifeline/api_urls.py)."""
 
 from rest_framework.routers import SimpleRouter
 

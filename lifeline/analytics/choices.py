@@ -86,4 +86,9 @@ class LogStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-LOG_STATUS_COLOURS = {LogStatus.QUEUED: "grey", LogStatus.RUNNING: "blue", LogStatus.DONE: "green", LogStatus.FAILED: "red"}
+LOG_STATUS_COLOURS = {
+    LogStatus.QUEUED: "grey",
+    LogStatus.RUNNING: "blue",
+    LogStatus.DONE: "green",
+    LogStatus.FAILED: "red",
+}

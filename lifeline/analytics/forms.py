@@ -101,5 +101,28 @@ class HarvestForm(forms.Form):
 
 
 class LogUploadForm(forms.Form):
-    file = forms.FileField(label=_("Access log"), help_text=_("EZproxy or Apache combined / common log, plain or .gz."))
-    append = forms.BooleanField(label=_("Add to the same days (a second proxy server)"), required=False)
+    file = forms.FileField(
+        label=_("Access log"), help_text=_("EZproxy or Apache combined / common log, plain or .gz.")
+    )
+    append = forms.BooleanField(
+        label=_("Add to the same days (a second proxy server)"), required=False
+    )
+
+
+class RenewalForm(forms.Form):
+    cut = forms.FloatField(label=_("Budget cut (%)"), min_value=0, max_value=100, initial=20)
+    start = forms.DateField(label=_("Use from"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Use to"), widget=forms.DateInput(attrs={"type": "date"}))
+    denial_weight = forms.FloatField(
+        label=_("Weight of a turnaway"),
+        min_value=0,
+        max_value=10,
+        initial=0.5,
+        help_text=_("A refused access (No_License, Limit_Exceeded) counts as this share of a use."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise forms.ValidationError(_("The period ends before it begins."))
+        return data

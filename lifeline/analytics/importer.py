@@ -119,7 +119,8 @@ def _replace_previous(library: Library, parsed: ParsedReport, platforms: list[st
     # A plain DELETE: the ORM's collector would load every row because audit listens to post_delete,
     # and usage counts are not audited one by one (the import's IMPORT row records the replacement).
     replaced = old._raw_delete(old.db)
-    # Earlier reports now wholly superseded (same platforms, period inside the new one, nothing left) go.
+    # Earlier reports now wholly superseded (same platforms, period inside the new one,
+    # nothing left) go.
     for report in UsageReport.objects.filter(
         library=library, report_id=parsed.report_id, begin__gte=parsed.begin, end__lte=parsed.end
     ):
@@ -131,7 +132,7 @@ def _replace_previous(library: Library, parsed: ParsedReport, platforms: list[st
 def match_resource(
     library: Library, platform: str, database: str, resources: list[Resource] | None = None
 ) -> Resource | None:
-    """A registry resource whose name, English name or key is the database (else the platform) name."""
+    """A registry resource named like the database (else the platform): name, English name, key."""
     pool = resources if resources is not None else list(Resource.objects.filter(library=library))
     names: dict[str, Resource] = {}
     for resource in pool:
@@ -218,7 +219,10 @@ def _items(library: Library, keys: set[ItemKey]) -> dict[ItemKey, int]:
 def _insert(report_id: int, counts: dict[tuple[int, int | None, int, Any], int]) -> None:
     """executemany of a plain INSERT: several times faster than bulk_create for a million rows."""
     table = UsageRecord._meta.db_table
-    sql = f'INSERT INTO "{table}" (report_id, source_id, item_id, metric, month, count) VALUES (%s, %s, %s, %s, %s, %s)'  # noqa: S608
+    sql = (
+        f'INSERT INTO "{table}" (report_id, source_id, item_id, metric, month, count) '  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s, %s)"
+    )
     rows = [(report_id, s, i, m, month, n) for (s, i, m, month), n in counts.items()]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):

@@ -32,8 +32,13 @@ def run_log_import(log_import: LogImport, *, chunk_bytes: int = logs.CHUNK_BYTES
     try:
         with log_import.file.open("rb") as handle:
             stream = logs.open_log_stream(handle)
-            result = logs.analyse(log_import.library, stream, total_bytes=log_import.size, chunk_bytes=chunk_bytes,
-                                  progress=progress)
+            result = logs.analyse(
+                log_import.library,
+                stream,
+                total_bytes=log_import.size,
+                chunk_bytes=chunk_bytes,
+                progress=progress,
+            )
     except (OSError, EOFError, ValueError) as exc:
         # A damaged gzip or an unreadable file: say so, store nothing.
         log_import.status = LogStatus.FAILED
@@ -55,25 +60,47 @@ def store_result(log_import: LogImport, result: logs.LogResult) -> None:
             ).exclude(log_import=log_import).delete()
         DailyUsage.objects.bulk_create(
             [
-                DailyUsage(log_import=log_import, resource_id=rid, day=day, on_campus=on_campus, requests=counts[0],
-                           investigations=counts[1], users=_users(result, rid, day, on_campus))
-                for (rid, day, on_campus), counts in sorted(result.usage.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))
+                DailyUsage(
+                    log_import=log_import,
+                    resource_id=rid,
+                    day=day,
+                    on_campus=on_campus,
+                    requests=counts[0],
+                    investigations=counts[1],
+                    users=_users(result, rid, day, on_campus),
+                )
+                for (rid, day, on_campus), counts in sorted(
+                    result.usage.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
+                )
             ],
             batch_size=2000,
         )
         top_hosts = dict(sorted(result.unmatched_hosts.items(), key=lambda kv: -kv[1])[:50])
         fields: dict[str, Any] = {
-            "status": LogStatus.DONE, "bytes_done": log_import.size, "lines": result.lines, "parsed": result.parsed,
-            "unparseable": result.unparseable, "bad_line_numbers": result.bad_line_numbers, "furniture": result.furniture,
-            "unsuccessful": result.unsuccessful, "unmatched": result.unmatched, "double_clicks": result.double_clicks,
-            "unmatched_hosts": top_hosts, "first_day": days[0] if days else None, "last_day": days[-1] if days else None,
+            "status": LogStatus.DONE,
+            "bytes_done": log_import.size,
+            "lines": result.lines,
+            "parsed": result.parsed,
+            "unparseable": result.unparseable,
+            "bad_line_numbers": result.bad_line_numbers,
+            "furniture": result.furniture,
+            "unsuccessful": result.unsuccessful,
+            "unmatched": result.unmatched,
+            "double_clicks": result.double_clicks,
+            "unmatched_hosts": top_hosts,
+            "first_day": days[0] if days else None,
+            "last_day": days[-1] if days else None,
             "finished_at": timezone.now(),
         }
         for name, value in fields.items():
             setattr(log_import, name, value)
         log_import.save()
-        audit.write(AuditAction.IMPORT, log_import, after={"lines": result.lines, "requests": result.requests()},
-                    message=f"access log {log_import.filename}")
+        audit.write(
+            AuditAction.IMPORT,
+            log_import,
+            after={"lines": result.lines, "requests": result.requests()},
+            message=f"access log {log_import.filename}",
+        )
 
 
 def _users(result: logs.LogResult, rid: int, day: Any, on_campus: bool) -> int:

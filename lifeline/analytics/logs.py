@@ -40,11 +40,14 @@ SAMPLE_BAD_LINES = 20
 # One pass gives everything: client, login, time, method, host of an absolute (proxied) URL,
 # path, status, and the user agent when the line is in combined format.
 LINE_RE = (
-    r'^(?P<ip>[0-9A-Fa-f.:]+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] '
-    r'"(?P<method>[A-Z]+) (?:[a-zA-Z][a-zA-Z0-9+.-]*://(?P<host>[^/:\s?#"]+)(?::\d+)?)?(?P<path>[^\s"]*)[^"]*" '
+    r"^(?P<ip>[0-9A-Fa-f.:]+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "
+    r'"(?P<method>[A-Z]+) (?:[a-zA-Z][a-zA-Z0-9+.-]*://(?P<host>[^/:\s?#"]+)(?::\d+)?)?'
+    r'(?P<path>[^\s"]*)[^"]*" '
     r'(?P<status>\d{3}) \S+(?: "[^"]*" "(?P<agent>[^"]*)")?'
 )
-FURNITURE_RE = r"(?i)\.(?:css|js|mjs|png|jpe?g|gif|ico|svg|webp|bmp|woff2?|ttf|eot|otf|map)(?:[?#;]|$)"
+FURNITURE_RE = (
+    r"(?i)\.(?:css|js|mjs|png|jpe?g|gif|ico|svg|webp|bmp|woff2?|ttf|eot|otf|map)(?:[?#;]|$)"
+)
 FULLTEXT_RE = (
     r"(?i)(?:\.pdf|\.caj|\.kdh|\.nh|\.epub|/pdf|pdf/|fulltext|full-text|full_text|/download|download\.aspx|"
     r"getpdf|viewpdf|/epdf|/reader|/read/|/doi/pdf|/content/pdf|/stamp/stamp\.jsp|/ft/|/article/fulltext)"
@@ -80,7 +83,9 @@ def user_key() -> bytes:
 
 
 def hash_user(identity: str, key: bytes) -> str:
-    return hmac.new(key, identity.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:20]
+    return hmac.new(key, identity.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[
+        :20
+    ]
 
 
 class HostResolver:
@@ -93,7 +98,9 @@ class HostResolver:
 
     def __init__(self, library: Library) -> None:
         self.hosts: dict[str, int] = {}
-        for route in AccessRoute.objects.filter(resource__library=library).select_related("resource"):
+        for route in AccessRoute.objects.filter(resource__library=library).select_related(
+            "resource"
+        ):
             self._add(route.hostname(), route.resource_id)
         for resource in Resource.objects.filter(library=library).exclude(homepage=""):
             self._add((urlsplit(resource.homepage).hostname or "").lower(), resource.pk)
@@ -114,7 +121,12 @@ class HostResolver:
             return self.cache[host]
         name = host
         if self.proxy_suffix and name.endswith(self.proxy_suffix):
-            name = name[: -len(self.proxy_suffix)].replace("--", "\x00").replace("-", ".").replace("\x00", "-")
+            name = (
+                name[: -len(self.proxy_suffix)]
+                .replace("--", "\x00")
+                .replace("-", ".")
+                .replace("\x00", "-")
+            )
         found = None
         labels = name.split(".")
         for i in range(len(labels) - 1):
@@ -184,27 +196,46 @@ def fields_fast(chunk: bytes) -> pl.DataFrame | None:
     log line get a null `ip` (counted as unparseable)."""
     try:
         raw = pl.read_csv(
-            io.BytesIO(chunk), separator=" ", quote_char='"', has_header=False, schema=dict.fromkeys(FIELDS, pl.String),
-            truncate_ragged_lines=True, encoding="utf8-lossy",
+            io.BytesIO(chunk),
+            separator=" ",
+            quote_char='"',
+            has_header=False,
+            schema=dict.fromkeys(FIELDS, pl.String),
+            truncate_ragged_lines=True,
+            encoding="utf8-lossy",
         )
     except pl.exceptions.PolarsError:
         return None
     request = pl.col("request").str.splitn(" ", 3)
     url = request.struct.field("field_1")
     parts = url.str.splitn("/", 4)
-    absolute = parts.struct.field("field_0").str.ends_with(":") & (parts.struct.field("field_1") == "")
+    absolute = parts.struct.field("field_0").str.ends_with(":") & (
+        parts.struct.field("field_1") == ""
+    )
     shaped = (
-        pl.col("ip").is_not_null() & pl.col("date").str.starts_with("[") & pl.col("tz").str.ends_with("]")
-        & (pl.col("status").str.len_bytes() == 3) & url.is_not_null()
+        pl.col("ip").is_not_null()
+        & pl.col("date").str.starts_with("[")
+        & pl.col("tz").str.ends_with("]")
+        & (pl.col("status").str.len_bytes() == 3)
+        & url.is_not_null()
     )
     return raw.with_row_index("n").select(
         "n",
         pl.when(shaped).then(pl.col("ip")).alias("ip"),
         "user",
         (pl.col("date").str.slice(1) + " " + pl.col("tz").str.head(-1)).alias("ts"),
-        pl.when(absolute).then(parts.struct.field("field_2").str.splitn(":", 2).struct.field("field_0").str.to_lowercase())
+        pl.when(absolute)
+        .then(
+            parts.struct.field("field_2")
+            .str.splitn(":", 2)
+            .struct.field("field_0")
+            .str.to_lowercase()
+        )
         .alias("host"),
-        pl.when(absolute).then("/" + parts.struct.field("field_3").fill_null("")).otherwise(url).alias("path"),
+        pl.when(absolute)
+        .then("/" + parts.struct.field("field_3").fill_null(""))
+        .otherwise(url)
+        .alias("path"),
         "status",
         "agent",
     )
@@ -213,8 +244,10 @@ def fields_fast(chunk: bytes) -> pl.DataFrame | None:
 def fields_regex(chunk: bytes) -> pl.DataFrame:
     """The same columns through one regular expression per line (the robust, slower path)."""
     return (
-        read_lines(chunk).with_row_index("n")
-        .with_columns(pl.col("line").str.extract_groups(LINE_RE).alias("f")).unnest("f")
+        read_lines(chunk)
+        .with_row_index("n")
+        .with_columns(pl.col("line").str.extract_groups(LINE_RE).alias("f"))
+        .unnest("f")
         .with_columns(pl.col("host").str.to_lowercase())
         .select("n", "ip", "user", "ts", "host", "path", "status", "agent")
     )
@@ -223,13 +256,21 @@ def fields_regex(chunk: bytes) -> pl.DataFrame:
 def read_lines(chunk: bytes) -> pl.DataFrame:
     """One column "line", one row per line (a separator byte that never occurs in log lines)."""
     return pl.read_csv(
-        io.BytesIO(chunk), separator="\x1f", has_header=False, quote_char=None, new_columns=["line"],
-        schema={"line": pl.String}, truncate_ragged_lines=True, encoding="utf8-lossy",
+        io.BytesIO(chunk),
+        separator="\x1f",
+        has_header=False,
+        quote_char=None,
+        new_columns=["line"],
+        schema={"line": pl.String},
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
     )
 
 
 class LogAnalyser:
-    def __init__(self, library: Library, *, key: bytes | None = None, tz: str | None = None) -> None:
+    def __init__(
+        self, library: Library, *, key: bytes | None = None, tz: str | None = None
+    ) -> None:
         self.resolver = HostResolver(library)
         self.campus = CampusTest(library)
         self.key = key or user_key()
@@ -262,7 +303,9 @@ class LogAnalyser:
             self.result.unparseable += bad.height
             room = SAMPLE_BAD_LINES - len(self.result.bad_line_numbers)
             if room > 0:
-                self.result.bad_line_numbers.extend(first_line + int(n) for n in bad["n"].head(room))
+                self.result.bad_line_numbers.extend(
+                    first_line + int(n) for n in bad["n"].head(room)
+                )
         ok = parsed.filter(pl.col("ip").is_not_null()).drop("n")
         self.result.parsed += ok.height
         status = pl.col("status").cast(pl.Int32)
@@ -271,7 +314,9 @@ class LogAnalyser:
         ok = ok.filter(good)
         hosts = ok["host"].unique().drop_nulls().to_list()
         mapping = {h: self.resolver(h) for h in hosts}
-        ok = ok.with_columns(pl.col("host").replace_strict(mapping, default=None, return_dtype=pl.Int64).alias("rid"))
+        ok = ok.with_columns(
+            pl.col("host").replace_strict(mapping, default=None, return_dtype=pl.Int64).alias("rid")
+        )
         unmatched = ok.filter(pl.col("rid").is_null())
         if unmatched.height:
             self.result.unmatched += unmatched.height
@@ -286,9 +331,13 @@ class LogAnalyser:
             return
         ok = ok.with_columns(
             pl.col("path").str.contains(FULLTEXT_RE).alias("fulltext"),
-            pl.col("ts").str.strptime(pl.Datetime("us", "UTC"), TIME_FORMAT, strict=False).alias("when"),
-            pl.when(pl.col("user") != "-").then(pl.col("user"))
-            .otherwise(pl.col("ip") + "|" + pl.col("agent").fill_null("")).alias("identity"),
+            pl.col("ts")
+            .str.strptime(pl.Datetime("us", "UTC"), TIME_FORMAT, strict=False)
+            .alias("when"),
+            pl.when(pl.col("user") != "-")
+            .then(pl.col("user"))
+            .otherwise(pl.col("ip") + "|" + pl.col("agent").fill_null(""))
+            .alias("identity"),
             (pl.col("host") + pl.col("path")).alias("url"),
         )
         bad_time = ok["when"].null_count()
@@ -298,8 +347,13 @@ class LogAnalyser:
             ok = ok.filter(pl.col("when").is_not_null())
         identities = ok["identity"].unique().to_list()
         ok = ok.with_columns(
-            pl.col("identity").replace_strict({i: self._hash(i) for i in identities}, return_dtype=pl.String).alias("uid"),
-            pl.col("ip").replace_strict({ip: self.campus(ip) for ip in ok["ip"].unique().to_list()}, return_dtype=pl.Boolean)
+            pl.col("identity")
+            .replace_strict({i: self._hash(i) for i in identities}, return_dtype=pl.String)
+            .alias("uid"),
+            pl.col("ip")
+            .replace_strict(
+                {ip: self.campus(ip) for ip in ok["ip"].unique().to_list()}, return_dtype=pl.Boolean
+            )
             .alias("on_campus"),
             pl.col("when").dt.epoch("s").alias("t"),
             pl.col("when").dt.convert_time_zone(self.tz).dt.date().alias("day"),
@@ -308,36 +362,53 @@ class LogAnalyser:
 
     def _count(self, rows: pl.DataFrame) -> None:
         ghosts = self.carry.with_columns(
-            pl.lit(None, pl.Int64).alias("rid"), pl.lit(None, pl.Date).alias("day"),
-            pl.lit(None, pl.Boolean).alias("on_campus"), pl.lit(None, pl.Boolean).alias("fulltext"),
+            pl.lit(None, pl.Int64).alias("rid"),
+            pl.lit(None, pl.Date).alias("day"),
+            pl.lit(None, pl.Boolean).alias("on_campus"),
+            pl.lit(None, pl.Boolean).alias("fulltext"),
             pl.lit(True).alias("ghost"),
         )
-        rows = pl.concat([ghosts, rows.with_columns(pl.lit(False).alias("ghost"))], how="vertical_relaxed")
+        rows = pl.concat(
+            [ghosts, rows.with_columns(pl.lit(False).alias("ghost"))], how="vertical_relaxed"
+        )
         rows = rows.sort("uid", "url", "t", maintain_order=True)
         same = (pl.col("uid") == pl.col("uid").shift(1)) & (pl.col("url") == pl.col("url").shift(1))
         repeat = same & ((pl.col("t") - pl.col("t").shift(1)) <= DOUBLE_CLICK_SECONDS)
         rows = rows.with_columns(repeat.fill_null(False).alias("repeat"))
         latest = rows["t"].max()
         self.carry = (
-            rows.filter(pl.col("t") >= latest - DOUBLE_CLICK_SECONDS).group_by("uid", "url").agg(pl.col("t").max())
-            if latest is not None else self.carry
+            rows.filter(pl.col("t") >= latest - DOUBLE_CLICK_SECONDS)
+            .group_by("uid", "url")
+            .agg(pl.col("t").max())
+            if latest is not None
+            else self.carry
         )
         real = rows.filter(~pl.col("ghost"))
         self.result.double_clicks += real.select(pl.col("repeat").sum()).item()
         counted = real.filter(~pl.col("repeat"))
         per = counted.group_by("rid", "day", "on_campus").agg(
-            pl.col("fulltext").sum().alias("requests"), (~pl.col("fulltext")).sum().alias("investigations"),
+            pl.col("fulltext").sum().alias("requests"),
+            (~pl.col("fulltext")).sum().alias("investigations"),
         )
         for rid, day, on_campus, requests, investigations in per.iter_rows():
             slot = self.result.usage.setdefault((rid, day, on_campus), [0, 0])
             slot[0] += requests
             slot[1] += investigations
-        for rid, day, on_campus, uids in counted.group_by("rid", "day", "on_campus").agg(pl.col("uid").unique()).iter_rows():
+        for rid, day, on_campus, uids in (
+            counted.group_by("rid", "day", "on_campus").agg(pl.col("uid").unique()).iter_rows()
+        ):
             self.result.users.setdefault((rid, day, on_campus), set()).update(uids)
 
 
-def analyse(library: Library, stream: IO[bytes], *, total_bytes: int = 0, chunk_bytes: int = CHUNK_BYTES,
-            progress: Callable[[int, int], Any] | None = None, key: bytes | None = None) -> LogResult:
+def analyse(
+    library: Library,
+    stream: IO[bytes],
+    *,
+    total_bytes: int = 0,
+    chunk_bytes: int = CHUNK_BYTES,
+    progress: Callable[[int, int], Any] | None = None,
+    key: bytes | None = None,
+) -> LogResult:
     analyser = LogAnalyser(library, key=key)
     done = 0
     for chunk in chunks(stream, chunk_bytes):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-
 from decimal import Decimal
 
 from django.conf import settings
@@ -126,7 +125,8 @@ class UsageReport(models.Model):
         verbose_name_plural = _("usage reports")
 
     def __str__(self) -> str:
-        return f"{self.report_id} {self.begin:%Y-%m}–{self.end:%Y-%m} ({', '.join(self.platforms[:3])})"
+        platforms = ", ".join(self.platforms[:3])
+        return f"{self.report_id} {self.begin:%Y-%m}–{self.end:%Y-%m} ({platforms})"
 
 
 class UsageRecord(models.Model):
@@ -240,7 +240,8 @@ class SushiHarvest(models.Model):
         verbose_name_plural = _("SUSHI harvests")
 
     def __str__(self) -> str:
-        return f"{self.credential} {self.report_code} {self.begin:%Y-%m}–{self.end:%Y-%m}: {self.get_status_display()}"
+        period = f"{self.begin:%Y-%m}–{self.end:%Y-%m}"
+        return f"{self.credential} {self.report_code} {period}: {self.get_status_display()}"
 
     @property
     def period_months(self) -> int:
@@ -258,10 +259,15 @@ class LogImport(models.Model):
     filename = models.CharField(_("file"), max_length=255)
     size = models.BigIntegerField(_("size (bytes)"), default=0)
     append = models.BooleanField(
-        _("add to the same days"), default=False,
-        help_text=_("For a second proxy server's log of the same days; otherwise the days are replaced."),
+        _("add to the same days"),
+        default=False,
+        help_text=_(
+            "For a second proxy server's log of the same days; otherwise the days are replaced."
+        ),
     )
-    status = models.CharField(_("status"), max_length=10, choices=LogStatus.choices, default=LogStatus.QUEUED)
+    status = models.CharField(
+        _("status"), max_length=10, choices=LogStatus.choices, default=LogStatus.QUEUED
+    )
     bytes_done = models.BigIntegerField(default=0)
     lines = models.BigIntegerField(_("lines"), default=0)
     parsed = models.BigIntegerField(_("lines understood"), default=0)
@@ -275,7 +281,9 @@ class LogImport(models.Model):
     first_day = models.DateField(null=True, blank=True)
     last_day = models.DateField(null=True, blank=True)
     message = models.TextField(_("message"), blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -291,7 +299,13 @@ class LogImport(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if self.status == LogStatus.DONE else int(100 * self.bytes_done / self.size) if self.size else 0
+        return (
+            100
+            if self.status == LogStatus.DONE
+            else int(100 * self.bytes_done / self.size)
+            if self.size
+            else 0
+        )
 
 
 class DailyUsage(models.Model):
@@ -324,14 +338,23 @@ class ExchangeRate(models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="exchange_rates")
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     valid_from = models.DateField(_("valid from"))
-    cny_per_unit = models.DecimalField(_("CNY per unit"), max_digits=14, decimal_places=6, validators=[MinValueValidator(Decimal("0.000001"))])
+    cny_per_unit = models.DecimalField(
+        _("CNY per unit"),
+        max_digits=14,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal("0.000001"))],
+    )
 
     objects = RestrictedQuerySet.as_manager()
     audited = True
 
     class Meta:
         ordering = ["currency", "-valid_from"]
-        constraints = [models.UniqueConstraint(fields=["library", "currency", "valid_from"], name="exchange_rate_unique_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "currency", "valid_from"], name="exchange_rate_unique_day"
+            )
+        ]
         verbose_name = _("exchange rate")
         verbose_name_plural = _("exchange rates")
 

@@ -35,6 +35,8 @@ from lifeline.registry.models import KbartTitle
 # hundredth of a percent on a 5,000-item knapsack can take minutes and changes no decision
 # a librarian would see.
 MIP_GAP = 1e-4
+# HiGHS' presolve spends ~10 s probing 5,000 knapsack binaries and finds nothing to remove;
+# without it the same optimum comes in a fraction of a second (bench/renewal.py).
 
 
 @dataclass
@@ -99,11 +101,17 @@ def reachable(keep: list[bool], uses: list[float], members: list[list[int]]) -> 
     return sum(u for u, m in zip(uses, members, strict=True) if any(keep[i] for i in m))
 
 
-def solve(candidates: list[Candidate], budget: float, *, time_limit: float = 60.0) -> tuple[list[bool], str]:
+def solve(
+    candidates: list[Candidate],
+    budget: float,
+    *,
+    time_limit: float = 60.0,
+    grouped: tuple[list[float], list[list[int]]] | None = None,
+) -> tuple[list[bool], str]:
     n = len(candidates)
     if n == 0:
         return [], "optimal"
-    uses, members = groups(candidates)
+    uses, members = grouped or groups(candidates)
     # A group only one package covers is reachable exactly when that package is kept: its use
     # goes straight onto the package's own variable. Only shared groups need a y variable.
     own = np.zeros(n)
@@ -128,10 +136,19 @@ def solve(candidates: list[Candidate], budget: float, *, time_limit: float = 60.
     prices = np.concatenate([np.asarray([x.price for x in candidates], dtype=float), np.zeros(m)])
     constraints = [LinearConstraint(prices.reshape(1, -1), -np.inf, budget)]
     if m:
-        constraints.append(LinearConstraint(coo_matrix((vals, (rows, cols)), shape=(m, n + m)).tocsr(), -np.inf, 0.0))
+        constraints.append(
+            LinearConstraint(
+                coo_matrix((vals, (rows, cols)), shape=(m, n + m)).tocsr(), -np.inf, 0.0
+            )
+        )
     integrality = np.concatenate([np.ones(n), np.zeros(m)])
-    result = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(0, 1),
-                  options={"time_limit": time_limit, "mip_rel_gap": MIP_GAP})
+    result = milp(
+        c,
+        constraints=constraints,
+        integrality=integrality,
+        bounds=Bounds(0, 1),
+        options={"time_limit": time_limit, "mip_rel_gap": MIP_GAP, "presolve": False},
+    )
     if result.x is None:
         return [False] * n, "failed"
     return [bool(v > 0.5) for v in result.x[:n]], "optimal" if result.status == 0 else "time_limit"
@@ -141,7 +158,12 @@ def ranking(candidates: list[Candidate], budget: float) -> list[bool]:
     """The usual rule: keep the cheapest per use first while the budget lasts."""
     keep = [False] * len(candidates)
     spent = 0.0
-    order = sorted(range(len(candidates)), key=lambda i: candidates[i].price / candidates[i].use if candidates[i].use else float("inf"))
+    order = sorted(
+        range(len(candidates)),
+        key=lambda i: (
+            candidates[i].price / candidates[i].use if candidates[i].use else float("inf")
+        ),
+    )
     for i in order:
         if spent + candidates[i].price <= budget:
             keep[i] = True
@@ -149,28 +171,52 @@ def ranking(candidates: list[Candidate], budget: float) -> list[bool]:
     return keep
 
 
-def explain(candidates: list[Candidate], keep: list[bool], rank: list[bool]) -> list[Line]:
-    uses, members = groups(candidates)
+def explain(
+    candidates: list[Candidate],
+    keep: list[bool],
+    rank: list[bool],
+    grouped: tuple[list[float], list[list[int]]] | None = None,
+) -> list[Line]:
+    uses, members = grouped or groups(candidates)
     of: list[list[int]] = [[] for _c in candidates]
+    kept_in = [0] * len(members)
     for g, packages in enumerate(members):
         for i in packages:
             of[i].append(g)
+            kept_in[g] += keep[i]
     lines: list[Line] = []
     for i, cand in enumerate(candidates):
-        exclusive = sum(uses[g] for g in of[i] if not any(keep[j] for j in members[g] if j != i))
-        others = sorted({candidates[j].name for g in of[i] for j in members[g] if j != i and keep[j]})
+        # Use that only this package reaches: no other kept package covers the group.
+        exclusive = sum(uses[g] for g in of[i] if kept_in[g] - keep[i] == 0)
+        others = (
+            []
+            if keep[i]
+            else sorted(
+                {candidates[j].name for g in of[i] if kept_in[g] for j in members[g] if keep[j]}
+            )
+        )
         cpu = cand.price / cand.use if cand.use else None
         if keep[i]:
             reason = _("Kept: %(use)s uses would be lost without it, at %(cpu)s CNY per use.") % {
-                "use": f"{exclusive:,.0f}", "cpu": f"{cand.price / exclusive:,.2f}" if exclusive else "—"}
+                "use": f"{exclusive:,.0f}",
+                "cpu": f"{cand.price / exclusive:,.2f}" if exclusive else "—",
+            }
         elif cand.use == 0:
             reason = _("Dropped: no recorded use.")
         elif others and exclusive < cand.use * 0.5:
-            reason = _("Dropped: most of its titles stay reachable through %(others)s.") % {"others": ", ".join(others[:3])}
+            reason = _("Dropped: most of its titles stay reachable through %(others)s.") % {
+                "others": ", ".join(others[:3])
+            }
         else:
-            reason = _("Dropped: %(cpu)s CNY per use; the budget keeps more use elsewhere.") % {"cpu": f"{cpu:,.2f}" if cpu else "—"}
+            reason = _("Dropped: %(cpu)s CNY per use; the budget keeps more use elsewhere.") % {
+                "cpu": f"{cpu:,.2f}" if cpu else "—"
+            }
         if keep[i] != rank[i]:
-            reason += " " + (_("(Cost-per-use ranking would drop it.)") if keep[i] else _("(Cost-per-use ranking would keep it.)"))
+            reason += " " + (
+                _("(Cost-per-use ranking would drop it.)")
+                if keep[i]
+                else _("(Cost-per-use ranking would keep it.)")
+            )
         lines.append(Line(cand, keep[i], rank[i], exclusive, reason))
     lines.sort(key=lambda ln: (not ln.keep, -(ln.candidate.use)))
     return lines
@@ -180,27 +226,36 @@ def plan(candidates: list[Candidate], cut_percent: float) -> Plan:
     total_price = sum(c.price for c in candidates)
     budget = total_price * (1 - cut_percent / 100)
     started = time.perf_counter()
-    keep, status = solve(candidates, budget)
+    grouped = groups(candidates)
+    uses, members = grouped
+    keep, status = solve(candidates, budget, grouped=grouped)
     seconds = time.perf_counter() - started
     rank = ranking(candidates, budget)
-    uses, members = groups(candidates)
     return Plan(
-        cut_percent=cut_percent, budget=budget, total_price=total_price, lines=explain(candidates, keep, rank),
-        optimal_use=reachable(keep, uses, members), ranking_use=reachable(rank, uses, members), total_use=sum(uses),
+        cut_percent=cut_percent,
+        budget=budget,
+        total_price=total_price,
+        lines=explain(candidates, keep, rank, grouped),
+        optimal_use=reachable(keep, uses, members),
+        ranking_use=reachable(rank, uses, members),
+        total_use=sum(uses),
         optimal_cost=sum(c.price for c, k in zip(candidates, keep, strict=True) if k),
         ranking_cost=sum(c.price for c, k in zip(candidates, rank, strict=True) if k),
-        seconds=seconds, status=status,
+        seconds=seconds,
+        status=status,
     )
 
 
-def candidates_for(library: Library, start: dt.date, end: dt.date, denial_weight: float = 0.5) -> tuple[list[Candidate], list[str]]:
+def candidates_for(
+    library: Library, start: dt.date, end: dt.date, denial_weight: float = 0.5
+) -> tuple[list[Candidate], list[str]]:
     """Priced active resources with their weighted use (uses + weight × turnaways) and titles."""
     problems: list[str] = []
     rows = cost_per_use(library, start, end)
     titles: dict[int, list[str]] = defaultdict(list)
-    for rid, online, printed, name in KbartTitle.objects.filter(resource__library=library).values_list(
-        "resource_id", "online_identifier", "print_identifier", "publication_title"
-    ):
+    for rid, online, printed, name in KbartTitle.objects.filter(
+        resource__library=library
+    ).values_list("resource_id", "online_identifier", "print_identifier", "publication_title"):
         titles[rid].append(online or printed or name.casefold())
     out = []
     for row in rows:
@@ -208,6 +263,13 @@ def candidates_for(library: Library, start: dt.date, end: dt.date, denial_weight
             problems.append(f"{row.resource}: {row.problem}")
         if row.price_cny is None or row.price_cny <= Decimal(0):
             continue
-        out.append(Candidate(row.resource.pk, str(row.resource), float(row.price_cny), row.uses + denial_weight * row.denials,
-                             titles.get(row.resource.pk, [])))
+        out.append(
+            Candidate(
+                row.resource.pk,
+                str(row.resource),
+                float(row.price_cny),
+                row.uses + denial_weight * row.denials,
+                titles.get(row.resource.pk, []),
+            )
+        )
     return out, problems

@@ -66,7 +66,8 @@ def classify(code: int) -> Outcome:
             HarvestStatus.INVALID,
             None,
             _(
-                "The vendor says the request lacks information (check the customer ID and requestor ID)."
+                "The vendor says the request lacks information (check the customer ID and "
+                "requestor ID)."
             ),
             False,
         )
@@ -92,7 +93,8 @@ def classify(code: int) -> Outcome:
             HarvestStatus.PARTIAL,
             NOT_READY_RETRY,
             _(
-                "Usage for some months is not ready yet; what there is was imported and the rest will be fetched later."
+                "Usage for some months is not ready yet; what there is was imported and the rest "
+                "will be fetched later."
             ),
             True,
         )
@@ -101,7 +103,8 @@ def classify(code: int) -> Outcome:
             HarvestStatus.PARTIAL,
             None,
             _(
-                "Usage for some months is no longer available from the vendor; what there is was imported."
+                "Usage for some months is no longer available from the vendor; what there is was "
+                "imported."
             ),
             True,
         )
@@ -222,7 +225,8 @@ def run_harvest(
             harvest,
             HarvestStatus.FAILED,
             _(
-                "The vendor's server did not answer within %(s)s seconds; it will be tried again later."
+                "The vendor's server did not answer within %(s)s seconds; it will be tried again "
+                "later."
             )
             % {"s": credential.timeout_seconds},
             now,
@@ -263,7 +267,8 @@ def _handle_body(harvest: SushiHarvest, response: httpx.Response, now: dt.dateti
             harvest,
             HarvestStatus.INVALID,
             _(
-                "The server answered HTTP %(status)s with %(kind)s instead of a COUNTER report. Check the base URL."
+                "The server answered HTTP %(status)s with %(kind)s instead of a COUNTER report. "
+                "Check the base URL."
             )
             % {"status": response.status_code, "kind": kind},
             now,
@@ -332,7 +337,8 @@ def _handle_body(harvest: SushiHarvest, response: httpx.Response, now: dt.dateti
             harvest.credential.library,
             parsed,
             source_kind=ImportSource.SUSHI,
-            filename=f"SUSHI {harvest.credential.name} {harvest.report_code} {harvest.begin:%Y-%m}–{harvest.end:%Y-%m}",
+            filename=f"SUSHI {harvest.credential.name} {harvest.report_code} "
+            f"{harvest.begin:%Y-%m}–{harvest.end:%Y-%m}",
         )
         imported = _("%(rows)s counts imported.") % {"rows": harvest.report.row_count}
         _finish(harvest, worst.status, f"{imported} {message}".strip(), now, retry=retry)
@@ -380,7 +386,7 @@ def previous_month(today: dt.date) -> tuple[dt.date, dt.date]:
 def harvest_due(
     *, now: dt.datetime | None = None, transport: httpx.BaseTransport | None = None
 ) -> list[SushiHarvest]:
-    """The daily job: last month's reports of every active account not yet fetched, and due retries."""
+    """The daily job: last month's reports of every active account not yet fetched, and retries."""
     now = now or timezone.now()
     begin, end = previous_month(timezone.localdate(now))
     done: list[SushiHarvest] = []

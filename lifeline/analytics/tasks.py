@@ -31,3 +31,10 @@ def analyse_log(log_import_id: int) -> str:
     from lifeline.analytics.models import LogImport
 
     return run_log_import(LogImport.objects.get(pk=log_import_id)).status
+
+
+@task()
+def signal_usage_drops() -> int:
+    from lifeline.analytics.services import signal_usage_drops as run
+
+    return len(run())

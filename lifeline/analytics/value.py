@@ -36,7 +36,10 @@ class Rates:
             return Decimal(1)
         found = [r for day, r in self.table.get(currency, []) if day <= on]
         if not found:
-            raise MissingRate(_("No %(currency)s exchange rate on or before %(day)s.") % {"currency": currency, "day": on})
+            raise MissingRate(
+                _("No %(currency)s exchange rate on or before %(day)s.")
+                % {"currency": currency, "day": on}
+            )
         return found[-1]
 
     def to_cny(self, amount: Decimal, currency: str, on: dt.date) -> Decimal:
@@ -68,16 +71,24 @@ def cost_per_use(library: Library, start: dt.date, end: dt.date) -> list[ValueRo
     uses = usage_between(library, start, end)
     denials = denials_between(library, start, end)
     rows: list[ValueRow] = []
-    for resource in Resource.objects.filter(library=library, is_active=True).select_related("vendor", "category"):
+    for resource in Resource.objects.filter(library=library, is_active=True).select_related(
+        "vendor", "category"
+    ):
         price, problem = None, ""
         if resource.price is not None:
             try:
                 price = rates.to_cny(resource.price, resource.currency, price_day(resource, start))
             except MissingRate as exc:
                 problem = str(exc)
-        rows.append(ValueRow(resource, price, uses.get(resource.pk, 0), denials.get(resource.pk, 0), problem))
+        rows.append(
+            ValueRow(
+                resource, price, uses.get(resource.pk, 0), denials.get(resource.pk, 0), problem
+            )
+        )
     # Most expensive per use first; unused priced resources on top (infinite cost per use).
-    rows.sort(key=lambda r: (r.cost_per_use is not None, -(r.cost_per_use or 0), -(r.price_cny or 0)))
+    rows.sort(
+        key=lambda r: (r.cost_per_use is not None, -(r.cost_per_use or 0), -(r.price_cny or 0))
+    )
     rows.sort(key=lambda r: 0 if (r.price_cny and not r.uses) else 1)
     return rows
 
@@ -97,13 +108,20 @@ def emergency_comparison(library: Library, start: dt.date, end: dt.date) -> list
     rows = []
     for rid in sorted(set(now) | set(before), key=lambda r: -(now.get(r, 0))):
         a, b = now.get(rid, 0), before.get(rid, 0)
-        rows.append({"resource_id": rid, "name": names.get(rid, ""), "now": a, "year_before": b,
-                     "change": (a - b) / b if b else None})
+        rows.append(
+            {
+                "resource_id": rid,
+                "name": names.get(rid, ""),
+                "now": a,
+                "year_before": b,
+                "change": (a - b) / b if b else None,
+            }
+        )
     return rows
 
 
 def unheld_demand(library: Library, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """Document-delivery requests for titles not held (the delivery app's figure), if it is there."""
+    """Document-delivery requests for titles not held (the delivery app's figure), if any."""
     try:
         from lifeline.delivery.services import unheld_demand as delivery_unheld
     except (ImportError, AttributeError):

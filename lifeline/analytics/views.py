@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,15 +11,22 @@ from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from lifeline.analytics import sushi
-from lifeline.analytics.choices import HARVEST_STATUS_COLOURS, IMPORT_SOURCE_COLOURS, LOG_STATUS_COLOURS
+from lifeline.analytics import exports, renewal, sushi, value
+from lifeline.analytics.charts import figures, last_year
+from lifeline.analytics.choices import (
+    HARVEST_STATUS_COLOURS,
+    IMPORT_SOURCE_COLOURS,
+    LOG_STATUS_COLOURS,
+)
 from lifeline.analytics.counter.parse import CounterError
 from lifeline.analytics.forms import (
     CounterUploadForm,
     HarvestForm,
     LogUploadForm,
+    RenewalForm,
     SourceMappingForm,
     SushiCredentialForm,
 )
@@ -34,6 +43,7 @@ from lifeline.analytics.models import (
 from lifeline.analytics.tasks import analyse_log, harvest_now
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
+from lifeline.core.spreadsheets import xlsx_bytes
 
 
 def staff_library(request: HttpRequest, action: str = "view") -> Library:
@@ -234,19 +244,36 @@ def logs_index(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            log = LogImport(library=library, filename=upload.name[:255], size=upload.size, append=form.cleaned_data["append"],
-                            created_by=request.user)
+            log = LogImport(
+                library=library,
+                filename=upload.name[:255],
+                size=upload.size,
+                append=form.cleaned_data["append"],
+                created_by=request.user,
+            )
             log.file.save(upload.name, upload, save=True)
             analyse_log.enqueue(log.pk)
             return redirect(_back("analytics:log", library, log.pk))
     logs_qs = LogImport.objects.filter(library=library)[:50]
-    return render(request, "analytics/logs.html", {"library": library, "form": form, "logs": logs_qs, "can_change": can_change,
-                                                   "colours": LOG_STATUS_COLOURS}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "analytics/logs.html",
+        {
+            "library": library,
+            "form": form,
+            "logs": logs_qs,
+            "can_change": can_change,
+            "colours": LOG_STATUS_COLOURS,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    log = get_object_or_404(LogImport.objects.restrict(request.user).select_related("library"), pk=pk)
+    log = get_object_or_404(
+        LogImport.objects.restrict(request.user).select_related("library"), pk=pk
+    )
     days = (
         DailyUsage.objects.filter(log_import=log)
         .values("resource__name")
@@ -257,4 +284,103 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         .order_by("-total")[:50]
     )
-    return render(request, "analytics/log.html", {"library": log.library, "log": log, "days": days, "colours": LOG_STATUS_COLOURS})
+    return render(
+        request,
+        "analytics/log.html",
+        {"library": log.library, "log": log, "days": days, "colours": LOG_STATUS_COLOURS},
+    )
+
+
+@login_required
+def renewal_view(request: HttpRequest) -> HttpResponse:
+    library = staff_library(request)
+    today = timezone.localdate()
+    initial = {
+        "cut": 20,
+        "start": today.replace(year=today.year - 1),
+        "end": today,
+        "denial_weight": 0.5,
+    }
+    form = RenewalForm(request.GET if "cut" in request.GET else None, initial=initial)
+    plan = problems = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        candidates, problems = renewal.candidates_for(
+            library, data["start"], data["end"], data["denial_weight"]
+        )
+        plan = renewal.plan(candidates, data["cut"])
+        title = _("Renewal plan: %(library)s, budget cut %(cut)s %%") % {
+            "library": library.display_name,
+            "cut": f"{data['cut']:g}",
+        }
+        fmt = request.GET.get("format")
+        if fmt == "xlsx":
+            response = HttpResponse(
+                exports.plan_xlsx(plan),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = 'attachment; filename="renewal-plan.xlsx"'
+            return response
+        if fmt == "pdf":
+            response = HttpResponse(exports.plan_pdf(plan, title), content_type="application/pdf")
+            response["Content-Disposition"] = 'attachment; filename="renewal-plan.pdf"'
+            return response
+    return render(
+        request,
+        "analytics/renewal.html",
+        {
+            "library": library,
+            "form": form,
+            "plan": plan,
+            "problems": problems,
+            "summary": exports.summary_rows(plan) if plan else [],
+            "query": request.GET.urlencode(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def charts_view(request: HttpRequest) -> HttpResponse:
+    library = staff_library(request)
+    start, end = last_year(timezone.localdate())
+    try:
+        start = dt.date.fromisoformat(request.GET.get("start") or start.isoformat())
+        end = dt.date.fromisoformat(request.GET.get("end") or end.isoformat())
+    except ValueError:
+        messages.error(request, _("Dates must read yyyy-mm-dd."))
+    if end < start:
+        start, end = end, start
+    data = figures(library, start, end)
+    rows = value.cost_per_use(library, start, end)
+    if request.GET.get("format") == "xlsx":
+        header = [
+            _("Resource"),
+            _("Price (CNY)"),
+            _("Uses"),
+            _("Turnaways"),
+            _("Cost per use (CNY)"),
+        ]
+        body = [[str(r.resource), r.price_cny, r.uses, r.denials, r.cost_per_use] for r in rows]
+        response = HttpResponse(
+            xlsx_bytes({_("Cost per use"): (header, body)}),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="usage-value.xlsx"'
+        return response
+    charts = [data["month_chart"], data["top_chart"], data["vendor_chart"], data["category_chart"]]
+    return render(
+        request,
+        "analytics/charts.html",
+        {
+            "library": library,
+            "start": start,
+            "end": end,
+            "charts": charts,
+            "total": data["total"],
+            "off_campus_share": data["off_campus_share"],
+            "off_campus_percent": data["off_campus_percent"],
+            "value": rows,
+            "unheld": value.unheld_demand(library, start, end),
+        },
+    )

@@ -313,9 +313,14 @@ def add_error_responses(
             # drf-spectacular documents a writable blank URL or e-mail as "URI or empty", but not a
             # read-only one: an unfilled homepage ("") would then break the response's schema.
             if prop.get("readOnly") and prop.get("format") in {"uri", "email"}:
-                inner = {k: v for k, v in prop.items() if k not in {"readOnly", "title", "description"}}
+                inner = {
+                    k: v for k, v in prop.items() if k not in {"readOnly", "title", "description"}
+                }
                 outer = {k: v for k, v in prop.items() if k in {"readOnly", "title", "description"}}
-                component["properties"][name] = {**outer, "oneOf": [inner, {"type": "string", "maxLength": 0}]}
+                component["properties"][name] = {
+                    **outer,
+                    "oneOf": [inner, {"type": "string", "maxLength": 0}],
+                }
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from lifeline.core.audit import acting_as
 
@@ -90,6 +91,17 @@ def policy_for(path: str, content_type: str) -> str:
     return NON_HTML_CSP
 
 
+def refuse_nul(request: HttpRequest) -> HttpResponse | None:
+    """A NUL character in a query parameter reaches no view: PostgreSQL refuses it in text
+    (a 500 deep inside a filter), and no honest search or filter needs one."""
+    if "%00" not in request.META.get("QUERY_STRING", ""):
+        return None
+    message = _("A request parameter contains a NUL character, which is not allowed.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
 class SecurityHeadersMiddleware:
     """CSP and the cross-origin headers on every response (Django's SecurityMiddleware adds
     nosniff, Referrer-Policy and HSTS; XFrameOptionsMiddleware adds X-Frame-Options)."""
@@ -98,7 +110,7 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        response = refuse_nul(request) or self.get_response(request)
         content_type = response.headers.get("Content-Type", "")
         response.headers.setdefault(
             "Content-Security-Policy", policy_for(request.path, content_type)

@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/queue/", views.queue, name="queue"),
     path("<slug:library>/statistics/", views.statistics, name="statistics"),
     path("<slug:library>/import/", views.import_view, name="import"),
+    path("<slug:library>/import/<int:pk>/", views.import_job, name="import_job"),
 ]

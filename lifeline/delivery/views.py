@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from lifeline.core.models import ApiToken, Library
@@ -35,10 +38,11 @@ from lifeline.delivery.forms import (
     SupplierChoiceForm,
     UnfilledForm,
 )
-from lifeline.delivery.logic import importer, iso18626, reports
+from lifeline.delivery.logic import iso18626, reports
 from lifeline.delivery.logic.citations import parse_citation
 from lifeline.delivery.logic.files import check_size
-from lifeline.delivery.models import DeliveryFile, DeliveryRequest
+from lifeline.delivery.models import DeliveryFile, DeliveryRequest, ImportJob
+from lifeline.delivery.tasks import run_import
 
 CHANGE = "delivery.change"
 
@@ -167,6 +171,33 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "delivery/detail.html", context)
 
 
+def refuse_oversized(view: Any) -> Any:
+    """Refuse an upload that declares more than the limit before anything reads the body.
+
+    The CSRF middleware would parse (and spool to disk) a multipart body to find its token, so the
+    view is CSRF-exempt on the outside, checks Content-Length, and only then runs CSRF-protected.
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and request.user.is_authenticated:
+            try:
+                check_size(_("the upload"), int(request.META.get("CONTENT_LENGTH") or 0) or 1)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect(
+                    request.get_full_path()
+                    if "pk" not in kwargs
+                    else reverse("delivery:detail", args=[kwargs["pk"]])
+                )
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+@refuse_oversized
 @login_required
 @require_POST
 def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -191,8 +222,6 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 raise ValidationError(_("Please choose a supplier."))
             services.send_to_supplier(req, form.cleaned_data["supplier"], by=request.user)
         elif action == "deliver":
-            # Refuse an oversized upload from its declared length, before Django reads the body.
-            check_size(_("the upload"), int(request.META.get("CONTENT_LENGTH") or 0))
             form = DeliverForm(request.POST, request.FILES)
             if not form.is_valid():
                 raise ValidationError(_("Please choose the file to deliver."))
@@ -314,26 +343,31 @@ def statistics(request: HttpRequest, library: str) -> HttpResponse:
     )
 
 
+@refuse_oversized
 @login_required
 def import_view(request: HttpRequest, library: str) -> HttpResponse:
+    """Upload a file; the import runs as a background task and its page shows the progress."""
     lib = _library(library)
     _staff(request, lib)
-    errors: list[str] = []
-    result = None
     form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST":
-        try:
-            check_size(_("the upload"), int(request.META.get("CONTENT_LENGTH") or 0))
-            if form.is_valid():
-                upload = form.cleaned_data["file"]
-                result = importer.import_requests(lib, upload.name, upload.read())
-        except ValidationError as exc:
-            errors = exc.messages
-    return render(
-        request,
-        "delivery/import.html",
-        {"library": lib, "form": form, "errors": errors, "result": result},
-    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        with transaction.atomic():
+            job = ImportJob(library=lib, name=upload.name[:255], created_by=request.user)
+            job.upload.save(f"{uuid.uuid4().hex}.bin", upload, save=False)
+            job.save()
+            transaction.on_commit(lambda: run_import.enqueue(job.pk))
+        return redirect("delivery:import_job", library=lib.code, pk=job.pk)
+    jobs = ImportJob.objects.filter(library=lib)[:10]
+    return render(request, "delivery/import.html", {"library": lib, "form": form, "jobs": jobs})
+
+
+@login_required
+def import_job(request: HttpRequest, library: str, pk: int) -> HttpResponse:
+    lib = _library(library)
+    _staff(request, lib)
+    job = get_object_or_404(ImportJob, library=lib, pk=pk)
+    return render(request, "delivery/import_job.html", {"library": lib, "job": job})
 
 
 @csrf_exempt

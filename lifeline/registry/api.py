@@ -5,12 +5,17 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, viewsets
 from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from lifeline.core.api_base import (
@@ -36,6 +41,7 @@ from lifeline.registry.serializers import (
 )
 
 router = SimpleRouter()
+AZ_CACHE_SECONDS = 300
 
 
 def _search(qs: QuerySet[Any], text: str) -> QuerySet[Any]:
@@ -85,7 +91,10 @@ WFH_FILTER = QueryFilter(
 
 SLUG = r"[-a-zA-Z0-9_]+"  # Library.code and Resource.key are slugs
 LIBRARY_CODE = OpenApiParameter(
-    "library_code", str, OpenApiParameter.PATH, description="The library's code, e.g. nefu.",
+    "library_code",
+    str,
+    OpenApiParameter.PATH,
+    description="The library's code, e.g. nefu.",
     pattern=f"^{SLUG}$",
 )
 RESOURCE_KEY = OpenApiParameter(
@@ -148,6 +157,25 @@ class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
                 Prefetch("routes", queryset=AccessRoute.objects.order_by("priority", "pk")),
             )
         return qs.filter(parent__isnull=True)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The A–Z is what every patron asks for in an emergency, and it holds no account data: one
+        # cached reply per query, keyed on the library's registry version (bumped by every change),
+        # the day (routes start and end by date) and the language.
+        key = "api-az:" + ":".join(
+            [
+                str(self.library.pk),
+                self.library.registry_changed_at.isoformat(),
+                timezone.localdate().isoformat(),
+                get_language() or "",
+                request.build_absolute_uri(),
+            ]
+        )
+        data = cache.get(key)
+        if data is None:
+            data = super().list(request, *args, **kwargs).data
+            cache.set(key, data, AZ_CACHE_SECONDS)
+        return Response(data)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()

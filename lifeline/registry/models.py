@@ -45,7 +45,9 @@ class Bilingual:
 
 class Vendor(Bilingual, models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="vendors")
-    key = models.SlugField(_("key"), max_length=64, help_text=_("Stable identifier used by imports."))
+    key = models.SlugField(
+        _("key"), max_length=64, help_text=_("Stable identifier used by imports.")
+    )
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     website = models.URLField(_("website"), blank=True)
@@ -57,10 +59,15 @@ class Vendor(Bilingual, models.Model):
     escalation_phone = models.CharField(_("escalation phone"), max_length=60, blank=True)
     escalation_email = models.EmailField(_("escalation e-mail"), blank=True)
     response_hours = models.PositiveIntegerField(
-        _("promised response time (hours)"), default=24, help_text=_("Time the vendor promised to answer a fault report.")
+        _("promised response time (hours)"),
+        default=24,
+        help_text=_("Time the vendor promised to answer a fault report."),
     )
     preferred_language = models.CharField(
-        _("preferred language"), max_length=10, choices=[("zh-hans", "中文"), ("en", "English")], default="zh-hans"
+        _("preferred language"),
+        max_length=10,
+        choices=[("zh-hans", "中文"), ("en", "English")],
+        default="zh-hans",
     )
     notes = models.TextField(_("notes"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -90,7 +97,11 @@ class Category(Bilingual, models.Model):
 
     class Meta:
         ordering = ["language", "position", "name"]
-        constraints = [models.UniqueConstraint(fields=["library", "language", "name"], name="category_unique_name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "language", "name"], name="category_unique_name"
+            )
+        ]
         verbose_name = _("category")
         verbose_name_plural = _("categories")
 
@@ -123,29 +134,68 @@ class Resource(Bilingual, models.Model):
     """A database or platform; a sub-database has a parent."""
 
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="resources")
-    key = models.SlugField(_("key"), max_length=100, help_text=_("Stable identifier used by imports."))
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", verbose_name=_("parent database")
+    key = models.SlugField(
+        _("key"), max_length=100, help_text=_("Stable identifier used by imports.")
     )
-    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources", verbose_name=_("vendor"))
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        verbose_name=_("parent database"),
+    )
+    vendor = models.ForeignKey(
+        Vendor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resources",
+        verbose_name=_("vendor"),
+    )
     name = models.CharField(_("name"), max_length=250)
     name_en = models.CharField(_("English name"), max_length=250, blank=True)
     description = models.TextField(_("description"), blank=True)
     description_en = models.TextField(_("English description"), blank=True)
-    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.CHINESE)
-    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources", verbose_name=_("category"))
+    language = models.CharField(
+        _("language"), max_length=10, choices=Language.choices, default=Language.CHINESE
+    )
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resources",
+        verbose_name=_("category"),
+    )
     # Codes wrapped in commas (",journals,ebooks,") so that one portable `contains` lookup filters
     # on SQLite and PostgreSQL alike, and the A–Z list needs no join.
     content_types = models.CharField(_("content types"), max_length=200, blank=True, default="")
     homepage = models.URLField(_("homepage"), max_length=500, blank=True)
     subscription_start = models.DateField(_("subscription start"), null=True, blank=True)
     subscription_end = models.DateField(_("subscription end"), null=True, blank=True)
-    price = models.DecimalField(_("price"), max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal(0))])
-    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY)
+    price = models.DecimalField(
+        _("price"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY
+    )
     off_campus_allowed = models.BooleanField(_("off-campus use allowed"), default=True)
-    concurrent_users = models.PositiveIntegerField(_("concurrent users"), null=True, blank=True, help_text=_("Empty means unlimited."))
+    concurrent_users = models.PositiveIntegerField(
+        _("concurrent users"), null=True, blank=True, help_text=_("Empty means unlimited.")
+    )
     walk_in_only = models.BooleanField(_("walk-in users only"), default=False)
-    text_mining = models.CharField(_("text and data mining"), max_length=12, choices=TextMining.choices, default=TextMining.UNKNOWN)
+    text_mining = models.CharField(
+        _("text and data mining"),
+        max_length=12,
+        choices=TextMining.choices,
+        default=TextMining.UNKNOWN,
+    )
     is_trial = models.BooleanField(_("trial"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     search_text = models.TextField(editable=False, default="")
@@ -157,13 +207,35 @@ class Resource(Bilingual, models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["library", "key"], name="resource_unique_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "key"], name="resource_unique_key")
+        ]
         indexes = [models.Index(fields=["library", "is_active", "language"])]
         verbose_name = _("resource")
         verbose_name_plural = _("resources")
 
     def __str__(self) -> str:
         return self.display("name")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = normalise_text(
+            self.key, self.name, self.name_en, self.description, self.description_en
+        )
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.parent_id and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("A resource cannot be its own parent.")})
+        if self.parent is not None and self.parent.library_id != self.library_id:
+            raise ValidationError({"parent": _("The parent belongs to another library.")})
+        if (
+            self.subscription_start
+            and self.subscription_end
+            and self.subscription_end < self.subscription_start
+        ):
+            raise ValidationError(
+                {"subscription_end": _("The subscription ends before it starts.")}
+            )
 
     @property
     def content_type_list(self) -> list[str]:
@@ -173,23 +245,15 @@ class Resource(Bilingual, models.Model):
         valid = set(ContentType.values)
         unknown = [c for c in codes if c not in valid]
         if unknown:
-            raise ValidationError(_("Unknown content type: %(codes)s") % {"codes": ", ".join(unknown)})
+            raise ValidationError(
+                _("Unknown content type: %(codes)s") % {"codes": ", ".join(unknown)}
+            )
         self.content_types = "," + ",".join(sorted(set(codes))) + "," if codes else ""
 
     def content_type_labels(self) -> list[str]:
-        return [str(ContentType(c).label) for c in self.content_type_list if c in ContentType.values]
-
-    def clean(self) -> None:
-        if self.parent_id and self.parent_id == self.pk:
-            raise ValidationError({"parent": _("A resource cannot be its own parent.")})
-        if self.parent is not None and self.parent.library_id != self.library_id:
-            raise ValidationError({"parent": _("The parent belongs to another library.")})
-        if self.subscription_start and self.subscription_end and self.subscription_end < self.subscription_start:
-            raise ValidationError({"subscription_end": _("The subscription ends before it starts.")})
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_text = normalise_text(self.key, self.name, self.name_en, self.description, self.description_en)
-        super().save(*args, **kwargs)
+        return [
+            str(ContentType(c).label) for c in self.content_type_list if c in ContentType.values
+        ]
 
     def ordered_routes(self, on: dt.date | None = None) -> list[AccessRoute]:
         """Routes usable today, best first for a patron at home."""
@@ -207,19 +271,35 @@ class AccessRouteQuerySet(RestrictedQuerySet):
 
     def expiring(self, days: int = 30, on: dt.date | None = None) -> AccessRouteQuerySet:
         day = on or timezone.localdate()
-        return self.current(day).filter(ends_on__isnull=False, ends_on__lte=day + dt.timedelta(days=days))
+        return self.current(day).filter(
+            ends_on__isnull=False, ends_on__lte=day + dt.timedelta(days=days)
+        )
 
 
 class AccessRoute(models.Model):
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="routes", verbose_name=_("resource"))
+    resource = models.ForeignKey(
+        Resource, on_delete=models.CASCADE, related_name="routes", verbose_name=_("resource")
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=RouteKind.choices)
     label = models.CharField(_("label"), max_length=200, blank=True)
-    url = models.URLField(_("URL"), max_length=1000, blank=True, help_text=_("Where the patron starts."))
+    url = models.URLField(
+        _("URL"), max_length=1000, blank=True, help_text=_("Where the patron starts.")
+    )
     # Campus IP
     ip_ranges = models.TextField(_("IP ranges"), blank=True, validators=[validate_ip_ranges])
     # CARSI / Shibboleth WAYFless link: SP login URL + the home IdP's entity ID + the target.
-    sp_login_url = models.URLField(_("SP login URL"), max_length=500, blank=True, help_text=_("e.g. https://fsso.cnki.net/Shibboleth.sso/Login"))
-    idp_entity_id = models.CharField(_("IdP entity ID"), max_length=300, blank=True, help_text=_("Empty: the library's CARSI IdP."))
+    sp_login_url = models.URLField(
+        _("SP login URL"),
+        max_length=500,
+        blank=True,
+        help_text=_("e.g. https://fsso.cnki.net/Shibboleth.sso/Login"),
+    )
+    idp_entity_id = models.CharField(
+        _("IdP entity ID"),
+        max_length=300,
+        blank=True,
+        help_text=_("Empty: the library's CARSI IdP."),
+    )
     target = models.URLField(_("target"), max_length=1000, blank=True)
     # Shared account
     account_username = models.CharField(_("account user name"), max_length=200, blank=True)
@@ -229,7 +309,9 @@ class AccessRoute(models.Model):
     ends_on = models.DateField(_("available until"), null=True, blank=True)
     instructions = models.TextField(_("instructions"), blank=True)
     instructions_en = models.TextField(_("English instructions"), blank=True)
-    priority = models.PositiveSmallIntegerField(_("priority"), default=100, help_text=_("Lower comes first among routes of one kind."))
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=100, help_text=_("Lower comes first among routes of one kind.")
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -261,10 +343,15 @@ class AccessRoute(models.Model):
 
     def is_current(self, on: dt.date | None = None) -> bool:
         day = on or timezone.localdate()
-        return self.is_active and not (self.starts_on and self.starts_on > day) and not (self.ends_on and self.ends_on < day)
+        return (
+            self.is_active
+            and not (self.starts_on and self.starts_on > day)
+            and not (self.ends_on and self.ends_on < day)
+        )
 
     def wayfless_url(self) -> str:
-        """The one-click CARSI link: `SP?entityID=<home IdP>&target=<resource>` (Shibboleth SP convention)."""
+        """The one-click CARSI link: `SP?entityID=<home IdP>&target=<resource>` (Shibboleth SP
+        convention)."""
         idp = self.idp_entity_id or self.resource.library.carsi_idp_entity_id
         if not (self.sp_login_url and idp):
             return self.url
@@ -296,7 +383,11 @@ class AccessRoute(models.Model):
             errors["sp_login_url"] = _("A CARSI route needs the vendor's SP login URL or a URL.")
         if self.kind == RouteKind.CAMPUS_IP and not (self.url or self.ip_ranges):
             errors["url"] = _("A campus route needs a URL.")
-        if self.kind in {RouteKind.VPN, RouteKind.PROXY, RouteKind.OPEN_ACCESS, RouteKind.FREE_ACCESS} and not self.url:
+        if (
+            self.kind
+            in {RouteKind.VPN, RouteKind.PROXY, RouteKind.OPEN_ACCESS, RouteKind.FREE_ACCESS}
+            and not self.url
+        ):
             errors["url"] = _("This kind of route needs a URL.")
         if self.kind == RouteKind.FREE_ACCESS and not self.ends_on:
             errors["ends_on"] = _("Temporary free access needs an end date.")
@@ -312,16 +403,24 @@ class KbartTitle(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="titles")
     title_id = models.CharField(_("title ID"), max_length=200, blank=True)
     publication_title = models.CharField(_("title"), max_length=1000)
-    print_identifier = models.CharField(_("print ISSN/ISBN"), max_length=20, blank=True, db_index=True)
-    online_identifier = models.CharField(_("online ISSN/ISBN"), max_length=20, blank=True, db_index=True)
+    print_identifier = models.CharField(
+        _("print ISSN/ISBN"), max_length=20, blank=True, db_index=True
+    )
+    online_identifier = models.CharField(
+        _("online ISSN/ISBN"), max_length=20, blank=True, db_index=True
+    )
     date_first_issue_online = models.DateField(null=True, blank=True)
-    date_last_issue_online = models.DateField(null=True, blank=True, help_text=_("Empty: up to the present."))
+    date_last_issue_online = models.DateField(
+        null=True, blank=True, help_text=_("Empty: up to the present.")
+    )
     num_first_vol_online = models.CharField(max_length=20, blank=True)
     num_last_vol_online = models.CharField(max_length=20, blank=True)
     title_url = models.URLField(max_length=1000, blank=True)
     first_author = models.CharField(max_length=300, blank=True)
     publisher_name = models.CharField(max_length=300, blank=True)
-    publication_type = models.CharField(max_length=20, blank=True, help_text=_("serial or monograph"))
+    publication_type = models.CharField(
+        max_length=20, blank=True, help_text=_("serial or monograph")
+    )
     coverage_depth = models.CharField(max_length=40, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -333,7 +432,13 @@ class KbartTitle(models.Model):
         # so the start of coverage is part of what makes a line unique.
         constraints = [
             models.UniqueConstraint(
-                fields=["resource", "title_id", "print_identifier", "online_identifier", "date_first_issue_online"],
+                fields=[
+                    "resource",
+                    "title_id",
+                    "print_identifier",
+                    "online_identifier",
+                    "date_first_issue_online",
+                ],
                 name="kbart_unique_coverage",
             )
         ]

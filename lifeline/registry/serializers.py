@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lifeline.core.api_base import LibraryScopedSerializer
-from lifeline.registry.choices import ContentType, RouteKind
+from lifeline.registry.choices import ContentType, Language, RouteKind
 from lifeline.registry.models import AccessRoute, Category, KbartTitle, Resource, Vendor
 
 NULLABLE_STRING = {"type": "string", "nullable": True}
@@ -119,8 +119,8 @@ class AccessRouteSerializer(LibraryScopedSerializer):
     has_password = serializers.SerializerMethodField(
         help_text=_("Whether a shared password is stored.")
     )
-    link = serializers.CharField(
-        read_only=True, help_text=_("The link a patron follows (WAYFless or proxied).")
+    link = serializers.SerializerMethodField(
+        help_text=_("The link a patron follows (WAYFless or proxied).")
     )
     works_off_campus = serializers.BooleanField(read_only=True)
 
@@ -154,6 +154,9 @@ class AccessRouteSerializer(LibraryScopedSerializer):
 
     def get_has_password(self, obj: AccessRoute) -> bool:
         return bool(obj.account_password)
+
+    def get_link(self, obj: AccessRoute) -> str:
+        return obj.link()
 
 
 class KbartTitleSerializer(serializers.ModelSerializer):
@@ -243,7 +246,7 @@ class PublicRouteSerializer(serializers.ModelSerializer):
 class PublicResourceSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
     name_zh = serializers.CharField(source="name", read_only=True)
-    language_label = serializers.CharField(source="get_language_display", read_only=True)
+    language_label = serializers.SerializerMethodField()
     category = PublicCategorySerializer(read_only=True, allow_null=True)
     content_types = ContentTypesField(read_only=True)
     works_from_home = serializers.BooleanField(
@@ -269,6 +272,12 @@ class PublicResourceSerializer(serializers.ModelSerializer):
 
     def get_name(self, obj: Resource) -> str:
         return obj.display("name")
+
+    def get_language_label(self, obj: Resource) -> str:
+        # A method field: DRF inspects the signature of every callable `source` on every row.
+        return (
+            str(Language(obj.language).label) if obj.language in Language.values else obj.language
+        )
 
 
 class PublicSubResourceSerializer(serializers.ModelSerializer):

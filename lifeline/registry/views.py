@@ -141,6 +141,12 @@ def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
         raise Http404
     today = timezone.localdate()
     routes = res.ordered_routes(today)
+    via_parent = None
+    if not routes and res.parent is not None:
+        # A sub-database without routes of its own is reached through its platform.
+        res.parent.library = lib  # same library (Resource.clean): saves a query per link
+        routes = res.parent.ordered_routes(today)
+        via_parent = res.parent if routes else None
     states = patron.route_states([r.pk for r in routes])
     for route in routes:
         state = states.get(route.pk, "")
@@ -155,6 +161,7 @@ def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
         "library": lib,
         "resource": res,
         "routes": routes,
+        "via_parent": via_parent,
         "from_home": any(r.works_off_campus for r in routes),
         "children": list(res.children.active().order_by("name")),
         "show_account": (not anonymous) and patron.may_see_account(request.user, lib),

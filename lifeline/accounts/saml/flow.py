@@ -115,9 +115,17 @@ def _explain(exc: Exception) -> str:
     return _("The sign-in answer could not be verified.")
 
 
-def _purge(now: dt.datetime) -> None:
-    SamlRequest.objects.filter(created_at__lt=now - SamlRequest.LIFETIME).delete()
-    SeenAssertion.objects.filter(expires_at__lt=now).delete()
+# Sign-in events are kept this long: enough to answer "why could I not sign in last month?".
+EVENT_DAYS = 180
+
+
+def purge(now: dt.datetime | None = None) -> int:
+    """Drop expired requests and assertion IDs (no longer replayable) and old sign-in events."""
+    now = now or timezone.now()
+    deleted = SamlRequest.objects.filter(created_at__lt=now - SamlRequest.LIFETIME).delete()[0]
+    deleted += SeenAssertion.objects.filter(expires_at__lt=now).delete()[0]
+    deleted += SamlLoginEvent.objects.filter(at__lt=now - dt.timedelta(days=EVENT_DAYS)).delete()[0]
+    return int(deleted)
 
 
 def _remember_assertion(assertion: Any, now: dt.datetime) -> None:
@@ -226,7 +234,6 @@ def _log(
 def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None = None) -> SignIn:
     """Judge a SAMLResponse POSTed to the ACS; return the signed-in patron or raise SamlRefused."""
     now = now or timezone.now()
-    _purge(now)
     issuer = ""
     try:
         if not encoded:

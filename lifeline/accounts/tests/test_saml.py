@@ -196,3 +196,16 @@ def test_pairwise_id_is_the_subject_and_survives_a_new_eppn(
     assert post_answer(other, go_to_idp(other, loopback_idp)).status_code == 302
     assert Patron.objects.get().pk == first.pk
     assert Patron.objects.get().eppn == "wang.t@nefu.edu.cn"
+
+
+@pytest.mark.django_db
+def test_targeted_id_alone_identifies_the_patron(client: Client, loopback_idp: LoopbackIdP) -> None:
+    """Some IdPs release only eduPersonTargetedID (privacy-preserving): still a patron."""
+    loopback_idp.identity = {
+        "eduPersonTargetedID": ["a1b2c3d4e5"],
+        "eduPersonScopedAffiliation": ["staff@nefu.edu.cn"],
+    }
+    assert post_answer(client, go_to_idp(client, loopback_idp)).status_code == 302
+    patron = Patron.objects.get()
+    assert patron.eppn == "" and patron.category == "staff"
+    assert FederatedIdentity.objects.get().subject == "eptid:a1b2c3d4e5"

@@ -54,7 +54,8 @@ JSON_HEADER_FIELDS = (
     "Report_Filters",
 )
 
-# (platform, database, (title, doi, proprietary, isbn, print_issn, online_issn, uri), metric, month, count)
+# (platform, database, (title, doi, proprietary, isbn, print_issn, online_issn, uri),
+#  metric, month, count)
 ItemKey = tuple[str, str, str, str, str, str, str]
 UsageRow = tuple[str, str, ItemKey | None, str, dt.date, int]
 
@@ -104,7 +105,7 @@ class ParsedReport:
         return month_range(self.begin, self.end)
 
     def totals(self) -> dict[str, int]:
-        """Sum per metric type: what the importer must store, and what tests compare with the file."""
+        """Sum per metric type: what the importer must store and the tests compare with the file."""
         out: dict[str, int] = {}
         for row in self.rows:
             out[row[3]] = out.get(row[3], 0) + row[5]
@@ -145,7 +146,8 @@ def parse_report(data: bytes, filename: str = "") -> ParsedReport:
             [
                 Problem(
                     _(
-                        "The file is HTML or XML, not a COUNTER report (perhaps a login or error page)."
+                        "The file is HTML or XML, not a COUNTER report (perhaps a login or error "
+                        "page)."
                     )
                 )
             ]
@@ -233,7 +235,8 @@ def _spec_for(
     if spec is None:
         problems.add(
             _(
-                "Report_ID “%(id)s” is not a COUNTER report or standard view (PR, DR, TR, IR and their views)."
+                "Report_ID “%(id)s” is not a COUNTER report or standard view (PR, DR, TR, IR and "
+                "their views)."
             )
             % {"id": report_id},
             where,
@@ -252,7 +255,8 @@ def _check_attributes(
     if missing:
         problems.add(
             _(
-                "%(id)s must have the column(s) %(cols)s; the file does not (is the Report_ID right?)."
+                "%(id)s must have the column(s) %(cols)s; the file does not (is the Report_ID "
+                "right?)."
             )
             % {"id": spec.code, "cols": ", ".join(sorted(missing))},
             where,
@@ -260,7 +264,8 @@ def _check_attributes(
     if extra:
         problems.add(
             _(
-                "%(id)s may not have the column(s) %(cols)s; the file has them (is the Report_ID right?)."
+                "%(id)s may not have the column(s) %(cols)s; the file has them (is the Report_ID "
+                "right?)."
             )
             % {"id": spec.code, "cols": ", ".join(sorted(extra))},
             where,
@@ -290,7 +295,8 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
             [
                 Problem(
                     _(
-                        "No column heading row found (a row starting Platform, Database, Title or Item with a Metric_Type column)."
+                        "No column heading row found (a row starting Platform, Database, Title or "
+                        "Item with a Metric_Type column)."
                     )
                 )
             ]
@@ -320,7 +326,8 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
     if columns[0] != spec.name_column:
         problems.add(
             _(
-                "%(id)s starts with the column %(expected)s, the file with %(found)s (is the Report_ID right?)."
+                "%(id)s starts with the column %(expected)s, the file with %(found)s (is the "
+                "Report_ID right?)."
             )
             % {"id": spec.code, "expected": spec.name_column, "found": columns[0]},
             line_of_header,
@@ -363,7 +370,8 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
         if outside:
             problems.add(
                 _(
-                    "Columns for months outside the reporting period %(begin)s – %(end)s: %(months)s."
+                    "Columns for months outside the reporting period %(begin)s – %(end)s: "
+                    "%(months)s."
                 )
                 % {"begin": begin, "end": end, "months": ", ".join(f"{m:%Y-%m}" for m in outside)},
                 line_of_header,
@@ -452,7 +460,8 @@ def _reporting_period(text: str, problems: _Collector) -> tuple[dt.date, dt.date
     if begin is None or end is None:
         problems.add(
             _(
-                "Reporting_Period must read “Begin_Date=yyyy-mm-dd; End_Date=yyyy-mm-dd”, not “%(value)s”."
+                "Reporting_Period must read “Begin_Date=yyyy-mm-dd; End_Date=yyyy-mm-dd”, not "
+                "“%(value)s”."
             )
             % {"value": text},
             None,

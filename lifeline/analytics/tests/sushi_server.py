@@ -154,7 +154,8 @@ class LoopbackSushi:
         )
 
     def base_url(self, release: str = "5.1") -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{'r51' if release == '5.1' else 'r50'}"
+        prefix = "r51" if release == "5.1" else "r50"
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{prefix}"
 
     def __enter__(self) -> LoopbackSushi:
         self.thread.start()

@@ -176,7 +176,7 @@ def test_csv_and_xlsx_with_excel_mangled_month_headings(library_a: Any, counter_
     ws = wb.active
     for i, r in enumerate(rows):
         if i == head:
-            r = r[:-3] + [dt.datetime(2016, 1, 1), 42401, "2016/3/1"]  # 42401 = 2016-02-01
+            r = [*r[:-3], dt.datetime(2016, 1, 1), 42401, "2016/3/1"]  # 42401 = 2016-02-01
         elif i > head:
             r = [int(c) if c.isdigit() and j >= len(r) - 4 else c for j, c in enumerate(r)]
         ws.append(r)

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2024, 10, 10, 13, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
-def line(ip: str, user: str, seconds: int, url: str, status: int = 200, agent: str | None = "Mozilla/5.0") -> str:
+def line(
+    ip: str, user: str, seconds: int, url: str, status: int = 200, agent: str | None = "Mozilla/5.0"
+) -> str:
     when = (T0 + dt.timedelta(seconds=seconds)).strftime("%d/%b/%Y:%H:%M:%S %z")
     tail = f' "-" "{agent}"' if agent is not None else ""
     return f'{ip} - {user} [{when}] "GET {url} HTTP/1.1" {status} 1234{tail}'
@@ -30,14 +32,17 @@ def line(ip: str, user: str, seconds: int, url: str, status: int = 200, agent: s
 def resources(library_a: Any) -> tuple[Resource, Resource]:
     cnki = Resource.objects.create(library=library_a, key="cnki", name="中国知网")
     AccessRoute.objects.create(resource=cnki, kind=RouteKind.PROXY, url="https://www.cnki.net/")
-    jstor = Resource.objects.create(library=library_a, key="jstor", name="JSTOR", homepage="https://www.jstor.org/")
+    jstor = Resource.objects.create(
+        library=library_a, key="jstor", name="JSTOR", homepage="https://www.jstor.org/"
+    )
     return cnki, jstor
 
 
 def known_log() -> tuple[list[str], dict[str, Any]]:
     on, off = "10.10.3.4", "8.8.4.4"  # library_a's campus is 10.10.0.0/16
     lines = [
-        # alice on campus: one PDF clicked twice within 30 s (counts once), then again 31 s later (counts)
+        # alice on campus: one PDF clicked twice within 30 s (counts once), then 31 s later
+        # again (counts)
         line(on, "alice", 0, "https://www.cnki.net/kcms/download.aspx?id=1"),
         line(on, "alice", 20, "https://www.cnki.net/kcms/download.aspx?id=1"),
         line(on, "alice", 51, "https://www.cnki.net/kcms/download.aspx?id=1"),
@@ -56,13 +61,20 @@ def known_log() -> tuple[list[str], dict[str, Any]]:
         line(off, "carol", 91, "https://www.example.com/paper.pdf"),
         "this is not a log line",
         "x" * (1024 * 1024),  # a 1 MB line
-        line(on, "dave", 100, "https://www.jstor.org/stable/10.2307/123", agent=None),  # common log format
+        line(
+            on, "dave", 100, "https://www.jstor.org/stable/10.2307/123", agent=None
+        ),  # common log format
         # next day (local time), after midnight: a separate day
         line(on, "alice", 11 * 3600 + 5, "https://www.jstor.org/stable/pdf/777.pdf"),
     ]
     expected = {
-        "lines": 16, "unparseable": 2, "bad_line_numbers": [13, 14], "furniture": 2, "unsuccessful": 1,
-        "unmatched": 1, "double_clicks": 1,
+        "lines": 16,
+        "unparseable": 2,
+        "bad_line_numbers": [13, 14],
+        "furniture": 2,
+        "unsuccessful": 1,
+        "unmatched": 1,
+        "double_clicks": 1,
         # (resource, day, on campus) → [requests, investigations]
         "usage": {
             ("cnki", dt.date(2024, 10, 10), True): [2, 1],
@@ -71,20 +83,29 @@ def known_log() -> tuple[list[str], dict[str, Any]]:
             ("jstor", dt.date(2024, 10, 10), True): [0, 1],
             ("jstor", dt.date(2024, 10, 11), True): [1, 0],
         },
-        "users": {("cnki", dt.date(2024, 10, 10), True): 1, ("cnki", dt.date(2024, 10, 10), False): 1,
-                  ("jstor", dt.date(2024, 10, 10), False): 2},
+        "users": {
+            ("cnki", dt.date(2024, 10, 10), True): 1,
+            ("cnki", dt.date(2024, 10, 10), False): 1,
+            ("jstor", dt.date(2024, 10, 10), False): 2,
+        },
     }
     return lines, expected
 
 
-def by_key(resources: tuple[Resource, Resource], usage: dict[tuple[int, dt.date, bool], Any]) -> dict[tuple[str, dt.date, bool], Any]:
+def by_key(
+    resources: tuple[Resource, Resource], usage: dict[tuple[int, dt.date, bool], Any]
+) -> dict[tuple[str, dt.date, bool], Any]:
     names = {r.pk: r.key for r in resources}
     return {(names[rid], day, campus): value for (rid, day, campus), value in usage.items()}
 
 
-@pytest.mark.parametrize("chunk_bytes", [1 << 26, 700])  # one chunk, and many (boundaries inside double clicks)
+@pytest.mark.parametrize(
+    "chunk_bytes", [1 << 26, 700]
+)  # one chunk, and many (boundaries inside double clicks)
 @pytest.mark.parametrize("compressed", [False, True])
-def test_known_answer(library_a: Any, resources: tuple[Resource, Resource], chunk_bytes: int, compressed: bool) -> None:
+def test_known_answer(
+    library_a: Any, resources: tuple[Resource, Resource], chunk_bytes: int, compressed: bool
+) -> None:
     lines, expected = known_log()
     data = ("\n".join(lines) + "\n").encode()
     if compressed:
@@ -93,9 +114,17 @@ def test_known_answer(library_a: Any, resources: tuple[Resource, Resource], chun
 
     result = analyse(library_a, open_log_stream(io.BytesIO(data)), chunk_bytes=chunk_bytes)
     assert result.lines == expected["lines"]
-    assert result.unparseable == expected["unparseable"] and result.bad_line_numbers == expected["bad_line_numbers"]
-    assert result.furniture == expected["furniture"] and result.unsuccessful == expected["unsuccessful"]
-    assert result.unmatched == expected["unmatched"] and result.unmatched_hosts == {"www.example.com": 1}
+    assert (
+        result.unparseable == expected["unparseable"]
+        and result.bad_line_numbers == expected["bad_line_numbers"]
+    )
+    assert (
+        result.furniture == expected["furniture"]
+        and result.unsuccessful == expected["unsuccessful"]
+    )
+    assert result.unmatched == expected["unmatched"] and result.unmatched_hosts == {
+        "www.example.com": 1
+    }
     assert result.double_clicks == expected["double_clicks"]
     assert by_key(resources, result.usage) == expected["usage"]
     users = {k: len(v) for k, v in by_key(resources, result.users).items()}
@@ -113,22 +142,34 @@ def test_users_are_only_keyed_hashes(library_a: Any, resources: tuple[Resource, 
     assert not hashes & set().union(*other.result.users.values())  # another key, other hashes
 
 
-def test_import_stores_days_with_progress_and_replaces_on_reimport(library_a: Any, resources: tuple[Resource, Resource]) -> None:
+def test_import_stores_days_with_progress_and_replaces_on_reimport(
+    library_a: Any, resources: tuple[Resource, Resource]
+) -> None:
     lines, expected = known_log()
     data = gzip.compress(("\n".join(lines) + "\n").encode())
     first = LogImport.objects.create(library=library_a, filename="ezproxy.log.gz", size=len(data))
     first.file.save("ezproxy.log.gz", ContentFile(data), save=True)
     run_log_import(first, chunk_bytes=500)
     first.refresh_from_db()
-    assert first.status == "done" and first.percent == 100 and first.lines == 16 and first.unparseable == 2
+    assert (
+        first.status == "done"
+        and first.percent == 100
+        and first.lines == 16
+        and first.unparseable == 2
+    )
     assert first.first_day == dt.date(2024, 10, 10) and first.last_day == dt.date(2024, 10, 11)
-    stored = {(d.resource.key, d.day, d.on_campus): [d.requests, d.investigations] for d in DailyUsage.objects.select_related("resource")}
+    stored = {
+        (d.resource.key, d.day, d.on_campus): [d.requests, d.investigations]
+        for d in DailyUsage.objects.select_related("resource")
+    }
     assert stored == expected["usage"]
     second = LogImport.objects.create(library=library_a, filename="again.log.gz", size=len(data))
     second.file.save("again.log.gz", ContentFile(data), save=True)
     run_log_import(second)
     assert sum(DailyUsage.objects.values_list("requests", flat=True)) == 6
-    third = LogImport.objects.create(library=library_a, filename="proxy2.log.gz", size=len(data), append=True)
+    third = LogImport.objects.create(
+        library=library_a, filename="proxy2.log.gz", size=len(data), append=True
+    )
     third.file.save("proxy2.log.gz", ContentFile(data), save=True)
     run_log_import(third)
     assert sum(DailyUsage.objects.values_list("requests", flat=True)) == 12
@@ -144,11 +185,15 @@ def test_damaged_gzip_fails_cleanly(library_a: Any, resources: tuple[Resource, R
     assert not DailyUsage.objects.exists()
 
 
-def test_unbalanced_quote_falls_back_to_the_line_by_line_path(library_a: Any, resources: tuple[Resource, Resource]) -> None:
+def test_unbalanced_quote_falls_back_to_the_line_by_line_path(
+    library_a: Any, resources: tuple[Resource, Resource]
+) -> None:
     lines, expected = known_log()
     lines.insert(2, 'broken " quote that would swallow the next lines')
     result = analyse(library_a, io.BytesIO(("\n".join(lines) + "\n").encode()))
-    assert result.lines == expected["lines"] + 1 and result.unparseable == expected["unparseable"] + 1
+    assert (
+        result.lines == expected["lines"] + 1 and result.unparseable == expected["unparseable"] + 1
+    )
     assert result.bad_line_numbers == [3, 14, 15]
     assert by_key(resources, result.usage) == expected["usage"]
 

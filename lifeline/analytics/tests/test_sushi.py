@@ -1,4 +1,4 @@
-"""SUSHI harvesting against a loopback server built from the official COUNTER_SUSHI API documents."""
+"""SUSHI harvesting against a loopback server built from the official COUNTER_SUSHI API."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_every_report_is_harvested_with_matching_totals(
         )
         assert done.report is not None and done.report.totals == expected_totals(sample)
         assert bytes(done.raw).startswith(b"{") and done.http_status == 200
-    path, params = server.requests[-1]
+    _path, params = server.requests[-1]
     assert (
         params["customer_id"] == "cust-1"
         and params["begin_date"] == "2022-01"
@@ -202,7 +202,10 @@ def test_raw_response_reimports_without_double_counting(
 
 
 def test_scheduler_enqueues_the_harvest(library_a: Any) -> None:
-    assert run_due(now=timezone.now(), jobs=JOBS) == ["analytics.sushi_harvest"]
+    assert run_due(now=timezone.now(), jobs=JOBS) == [
+        "analytics.sushi_harvest",
+        "analytics.usage_drop",
+    ]
 
 
 def test_server_speaks_the_api(server: LoopbackSushi) -> None:

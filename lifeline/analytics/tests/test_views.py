@@ -146,7 +146,9 @@ def test_tech_cannot_manage_sushi(tech_a: Any) -> None:
     assert client.get(reverse("analytics:sushi_new")).status_code == 403
 
 
-def test_log_upload_runs_and_shows_figures(librarian_a: Any, library_a: Any, settings: Any, tmp_path: Path) -> None:
+def test_log_upload_runs_and_shows_figures(
+    librarian_a: Any, library_a: Any, settings: Any, tmp_path: Path
+) -> None:
     import gzip
 
     from lifeline.analytics.models import LogImport
@@ -160,9 +162,46 @@ def test_log_upload_runs_and_shows_figures(librarian_a: Any, library_a: Any, set
     lines, _expected = known_log()
     data = gzip.compress(("\n".join(lines) + "\n").encode())
     client = client_for(librarian_a)
-    response = client.post(reverse("analytics:logs"), {"file": SimpleUploadedFile("ez.log.gz", data)})
+    response = client.post(
+        reverse("analytics:logs"), {"file": SimpleUploadedFile("ez.log.gz", data)}
+    )
     log = LogImport.objects.get()
     assert response.status_code == 302 and log.status == "done"
     page = client.get(reverse("analytics:log", args=[log.pk])).content.decode()
     assert "中国知网" in page and "www.jstor.org" in page and "13, 14" in page
     assert "alice" not in page
+
+
+def test_charts_page_dashboard_panel_and_export(
+    librarian_a: Any, library_a: Any, counter_data: Path, django_assert_max_num_queries: Any
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from lifeline.registry.models import Category, Vendor
+
+    vendor = Vendor.objects.create(library=library_a, key="v", name="知网公司")
+    category = Category.objects.create(library=library_a, language="zh", name="中文数据库")
+    Resource.objects.create(
+        library=library_a, key="p1", name="Platform 1", vendor=vendor, category=category
+    )
+    import_file(
+        library_a, (counter_data / "r51" / "PRP1_sample_r51.json").read_bytes(), "prp1.json"
+    )
+    client = client_for(librarian_a)
+    with django_assert_max_num_queries(30):
+        page = client.get(reverse("analytics:charts"), {"start": "2022-01-01", "end": "2022-12-31"})
+    body = page.content.decode()
+    assert (
+        page.status_code == 200
+        and body.count("<svg") == 4
+        and "知网公司" in body
+        and "中文数据库" in body
+    )
+    xlsx = client.get(
+        reverse("analytics:charts"), {"start": "2022-01-01", "end": "2022-12-31", "format": "xlsx"}
+    )
+    assert load_workbook(io.BytesIO(xlsx.content)).worksheets[0]["A2"].value == "Platform 1"
+    dashboard = client.get(reverse("core:dashboard")).content.decode()
+    assert reverse("analytics:charts") in dashboard

@@ -269,7 +269,9 @@ def test_api_tokens_in_admin_are_ones_own_and_stay_with_their_owner(
     assert mine.revoked_at is not None
 
 
-def test_routes_inline_follow_the_resource_library(reg_a: Registry, librarian_a: Any, leader_a: Any) -> None:
+def test_routes_inline_follow_the_resource_library(
+    reg_a: Registry, librarian_a: Any, leader_a: Any
+) -> None:
     url = f"/admin/registry/resource/{reg_a.resource.pk}/change/"
     editable = client_for(librarian_a).get(url).content.decode()
     assert 'name="routes-0-kind"' in editable  # the librarian edits routes in place

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,7 +188,13 @@ def _when(value: Any) -> dt.datetime | None:
     return parsed
 
 
-def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+Progress = Callable[[str, int, int], None]  # (phase, lines done, lines in all)
+PROGRESS_EVERY = 2000
+
+
+def parse(
+    library: Library, rows: list[list[Any]], progress: Progress | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
     errors: list[str] = []
     if not rows:
         return [], [_("The file is empty.")]
@@ -204,6 +211,8 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
     seen: dict[str, int] = {}
     words = type_words()
     for number, raw in enumerate(rows[1:], start=2):
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress("checking", number - 1, len(rows) - 1)
         if not any(str(c or "").strip() for c in raw):
             continue
         row = {key: raw[i] for i, key in enumerate(header) if key and i < len(raw)}
@@ -270,11 +279,15 @@ def parse(library: Library, rows: list[list[Any]]) -> tuple[list[dict[str, Any]]
     return out, errors
 
 
-def import_requests(library: Library, name: str, data: bytes) -> ImportResult:
+def import_requests(
+    library: Library, name: str, data: bytes, progress: Progress | None = None
+) -> ImportResult:
     rows = read_rows(name, data)
-    items, errors = parse(library, rows)
+    items, errors = parse(library, rows, progress)
     if errors:
         raise ImportFailed(errors[:200])
+    if progress is not None:
+        progress("writing", len(items), len(items))
     from lifeline.delivery.services import item_key
 
     result = ImportResult()

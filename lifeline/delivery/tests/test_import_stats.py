@@ -15,7 +15,7 @@ from lifeline.conftest import client_for
 from lifeline.core.models import AuditLog
 from lifeline.delivery import services
 from lifeline.delivery.logic import importer, stats
-from lifeline.delivery.models import DeliveryRequest, Supplier
+from lifeline.delivery.models import DeliveryRequest, ImportJob, Supplier
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +104,9 @@ def test_bad_file_names_line_and_column_and_writes_nothing(library_a: Any) -> No
         importer.import_requests(library_a, "x.csv", b"title,status\nA,delivered\n")
 
 
-def test_xlsx_import_and_page(library_a: Any, delivery_a: Any) -> None:
+def test_xlsx_import_in_the_background(
+    library_a: Any, delivery_a: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["external_id", "submitted", "title", "status", "type", "supplier"])
@@ -112,14 +114,25 @@ def test_xlsx_import_and_page(library_a: Any, delivery_a: Any) -> None:
     ws.append(["X2", dt.date(2020, 5, 2), "B", "unfilled", "Foreign book", ""])
     buf = io.BytesIO()
     wb.save(buf)
-    response = client_for(delivery_a).post(
-        reverse("delivery:import", args=[library_a.code]),
-        {"file": SimpleUploadedFile("h.xlsx", buf.getvalue())},
-    )
-    assert response.status_code == 200 and DeliveryRequest.objects.count() == 2
-    assert (
-        "2 requests created" in response.content.decode() or "已创建 2" in response.content.decode()
-    )
+    client = client_for(delivery_a)
+    client.cookies["lifeline_lang"] = "en"
+    url = reverse("delivery:import", args=[library_a.code])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"file": SimpleUploadedFile("h.xlsx", buf.getvalue())})
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("delivery:import_job", args=[library_a.code, job.pk])
+    assert DeliveryRequest.objects.count() == 2
+    page = client.get(response["Location"]).content.decode()
+    assert "2 requests created" in page and 'http-equiv="refresh"' not in page
+    job.refresh_from_db()
+    assert not job.upload  # the uploaded file (names, e-mails) is not kept once imported
+    # A bad file: the job page lists the problems, nothing is written.
+    bad = b"external_id,submitted,title,status\nA,x,T,lost\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"file": SimpleUploadedFile("bad.csv", bad)})
+    page = client.get(response["Location"]).content.decode()
+    assert "Line 2, column" in page and DeliveryRequest.objects.count() == 2
+    assert client.get(url).status_code == 200
 
 
 def test_statistics_page_charts_and_xlsx(library_a: Any, delivery_a: Any, english: Any) -> None:
@@ -153,3 +166,43 @@ def test_helpers_for_other_modules(library_a: Any, held_journal: Any, patron_a: 
         10,
     )  # the deflected request is not "unheld demand"
     assert set(top) == {"title", "issn", "isbn", "count"}
+
+
+def test_command_line_import(library_a: Any, tmp_path: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "2020.csv"
+    path.write_bytes(year_csv(50, 48).encode("gbk"))
+    out = io.StringIO()
+    call_command("import_delivery", str(path), library=library_a.code, stdout=out)
+    assert out.getvalue().startswith("50 created")
+    path.write_bytes(b"external_id,submitted,title,status\nA,2020-01-01,T,lost\n")
+    with pytest.raises(CommandError, match="Line 2"):
+        call_command("import_delivery", str(path), library=library_a.code)
+
+
+def test_progress_is_reported_and_shown(library_a: Any, delivery_a: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(importer, "PROGRESS_EVERY", 100)
+    seen: list[tuple[str, int, int]] = []
+    importer.import_requests(
+        library_a, "y.csv", year_csv(300, 290).encode(), lambda *a: seen.append(a)
+    )
+    assert seen == [
+        ("checking", 99, 300),
+        ("checking", 199, 300),
+        ("checking", 299, 300),
+        ("writing", 300, 300),
+    ]
+    job = ImportJob.objects.create(
+        library=library_a, name="big.csv", status="checking", checked=500, total=2000
+    )
+    client = client_for(delivery_a)
+    client.cookies["lifeline_lang"] = "en"
+    page = client.get(
+        reverse("delivery:import_job", args=[library_a.code, job.pk])
+    ).content.decode()
+    assert (
+        'http-equiv="refresh"' in page
+        and 'value="25"' in page
+        and "500 of 2000 lines checked" in page
+    )

@@ -235,3 +235,23 @@ def test_periodic_job_purges_and_anonymises(
         f.purged_at is not None and req.anonymised_at is not None and req.status == Status.DELIVERED
     )
     assert run_due(jobs=JOBS) == []  # not due again within the hour
+
+
+def test_csrf_still_guards_actions_and_patron_can_reopen_a_deflection(
+    library_a: Any, patron_a: Any, held_journal: Any
+) -> None:
+    from django.test import Client
+
+    req, _ = services.submit(
+        library_a, {"title": "Held", "issn": "0028-0836", "year": 2020}, patron=patron_a
+    )
+    assert req.status == Status.DEFLECTED
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(patron_a)
+    assert strict.post(reverse("delivery:act", args=[req.pk, "reopen"])).status_code == 403
+    assert (
+        client_for(patron_a).post(reverse("delivery:act", args=[req.pk, "reopen"])).status_code
+        == 302
+    )
+    req.refresh_from_db()
+    assert req.status == Status.SUBMITTED and req.closed_at is None and req.due_at is not None

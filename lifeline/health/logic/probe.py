@@ -12,7 +12,7 @@ import logging
 import ssl
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -220,11 +220,15 @@ async def _run(spec: ProbeSpec, probers: Probers, outcome: ProbeOutcome) -> None
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         extensions: dict[str, object] = {}
-        request_url = httpx.URL(url)
+        request_url = url
         if direct:
-            # Connect to the address that was checked, not to whatever the name resolves to next.
+            # Connect to the address that was checked, not to whatever the name resolves to next
+            # (built as a string: httpx parses a URL in pure Python, once is enough).
             headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
-            request_url = request_url.copy_with(host=str(address))
+            literal = f"[{address}]" if address.version == 6 else str(address)
+            request_url = urlunsplit(
+                (parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, "")
+            )
             if parts.scheme == "https":
                 extensions["sni_hostname"] = parts.hostname
         request = client.build_request("GET", request_url, headers=headers, extensions=extensions)

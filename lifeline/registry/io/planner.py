@@ -300,6 +300,11 @@ def plan_routes(
             plan.routes.append(Planned(obj, row, _outcome(obj, changed), changed))
 
 
+def _header(row: ParsedRow, field_name: str) -> str:
+    name = row.columns.get(field_name, field_name)
+    return name.split(" ", 1)[1] if " " in name else name
+
+
 def record(plan: Plan) -> None:
     for kind, items in (
         (ImportKind.VENDORS, plan.vendors),
@@ -321,6 +326,8 @@ def record(plan: Plan) -> None:
                     key,
                     item.outcome,
                     sorted(set(item.changed)),
+                    # The headers as the file wrote them, for the preview table.
+                    [_header(item.row, f) for f in sorted(set(item.changed))],
                 )
             )
     for cat in plan.categories:

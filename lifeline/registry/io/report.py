@@ -36,6 +36,7 @@ class RowResult:
     key: str
     outcome: str
     changed: list[str] = field(default_factory=list)
+    changed_headers: list[str] = field(default_factory=list)
 
     @property
     def colour(self) -> str:

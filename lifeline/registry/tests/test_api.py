@@ -432,7 +432,9 @@ def test_expired_subscription_dates_round_trip(reg_a: Registry, librarian_a: Any
     assert r.status_code == 200 and r.json()["subscription_end"] == "2027-06-30"
 
 
-@pytest.mark.parametrize("path", ["public/p%C3%A7%C2%8B/resources/", "public/nefu/resources/a.b/", "nothing/here/"])
+@pytest.mark.parametrize(
+    "path", ["public/p%C3%A7%C2%8B/resources/", "public/nefu/resources/a.b/", "nothing/here/"]
+)
 def test_unknown_api_paths_answer_json_404(reg_a: Registry, path: str) -> None:
     r = api_for(None).get(f"/api/registry/{path}")
     assert r.status_code == 404 and r["Content-Type"] == "application/json"
@@ -446,3 +448,18 @@ def test_huge_numbers_are_400_or_empty_never_500(reg_a: Registry, librarian_a: A
     r = client.get("/api/registry/routes/", {"offset": "1" + "0" * 30})
     assert r.status_code == 200 and r.json()["results"] == []
     assert client.get("/api/registry/routes/81599735987090697985458176/").status_code == 404
+
+
+def test_public_list_is_cached_until_the_registry_changes(
+    reg_a: Registry, django_assert_max_num_queries: Any, librarian_a: Any
+) -> None:
+    client = api_for(None)
+    url = PUBLIC.format(code="nefu")
+    first = client.get(url).json()
+    with django_assert_max_num_queries(1):  # only the library (its registry version)
+        assert client.get(url).json() == first
+    assert client.get(url, {"lang": "en"}).json()["results"][0]["name"] == "CNKI A"  # per language
+    api_for(librarian_a).patch(
+        f"/api/registry/resources/{reg_a.resource.pk}/", {"name": "知网"}, format="json"
+    )
+    assert client.get(url, {"lang": "zh"}).json()["results"][0]["name"] == "知网"

@@ -52,7 +52,7 @@ def phone() -> Iterator[Any]:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_patron_finds_carsi_link_on_a_phone(
-    live_server: Any, phone: Any, library_a: Library, library_b: Library
+    django_db_setup: None, live_server: Any, phone: Any, library_a: Library, library_b: Library
 ) -> None:
     build(library_a, library_b)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,12 @@ def test_patron_finds_carsi_link_on_a_phone(
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_staff_dashboard_panel_on_a_phone(
-    live_server: Any, phone: Any, library_a: Library, library_b: Library, librarian_a: Any
+    django_db_setup: None,
+    live_server: Any,
+    phone: Any,
+    library_a: Library,
+    library_b: Library,
+    librarian_a: Any,
 ) -> None:
     build(library_a, library_b)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -121,7 +121,7 @@ def test_update_changes_only_given_columns(library_a: Library) -> None:
         library_a, [up("r.csv", "key,name,price\ncnki,中国知网,99\n")], dry_run=False
     )
     assert report.ok and report.totals()["update"] == 1
-    assert report.rows[0].changed == ["price"]
+    assert report.rows[0].changed == ["price"] and report.rows[0].changed_headers == ["price"]
     cnki = Resource.objects.get(key="cnki")
     assert (
         cnki.price == Decimal("99.00")

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from lifeline.conftest import client_for
 from lifeline.core.models import Library
-from lifeline.registry.models import Resource
+from lifeline.registry.models import AccessRoute, Resource
 from lifeline.registry.patron import initial, sort_key
 from lifeline.registry.tests.pages_data import Catalogue, build
 
@@ -301,3 +301,19 @@ def test_route_status_from_health(
     monkeypatch.setitem(sys.modules, "lifeline.health.services", fake)
     html = guide(client, library_a, "cnki")
     assert 'class="badge green state">正常' in html and 'class="badge red state">故障' in html
+
+
+def test_proxy_link_and_sub_database_page(
+    client: Client, library_a: Library, cat: Catalogue
+) -> None:
+    wanfang = guide(client, library_a, "wanfang")
+    assert 'href="https://ezproxy.nefu.edu.cn/login?url=https://www.wanfangdata.com.cn/"' in wanfang
+    assert "通过图书馆代理访问" in wanfang
+    sub = guide(client, library_a, "cnki-theses")
+    # Breadcrumb back to the parent; with no route of its own, the platform's routes apply.
+    assert f'href="{reverse("registry:resource", args=[library_a.code, "cnki"])}"' in sub
+    assert "通过中国知网访问" in sub
+    assert re.findall(r'data-kind="([a-z_]+)"', sub) == ["carsi", "vpn", "campus_ip"]
+    AccessRoute.objects.filter(resource=cat.cnki).delete()
+    orphan = guide(client, library_a, "cnki-theses")
+    assert "目前没有登记访问途径" in orphan and "lib@nefu.example.edu" in orphan

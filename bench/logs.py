@@ -60,7 +60,8 @@ def template(lines: int, seed: int = 1) -> str:
         sec = i * 3600 // lines
         out.append(
             f"{ip} - {rnd.choice(users)} [@@DATE@@:{sec // 60:02d}:{sec % 60:02d} +0800] "
-            f'"GET https://{host}{path} HTTP/1.1" {status} {rnd.randrange(100, 90000)} "https://{host}/" '
+            f'"GET https://{host}{path} HTTP/1.1" {status} {rnd.randrange(100, 90000)} '
+            f'"https://{host}/" '
             f'"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{100 + i % 30}.0"'
         )
         if i % 10_000 == 9_999:

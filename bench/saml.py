@@ -105,6 +105,7 @@ def main(argv: list[str]) -> int:
     print(f"load average {load:.1f}; /healthz {healthz_ms:.2f} ms per call")
     print(f"CARSI sign-in (ACS) over {n}: median {median:.1f} ms, p90 {p90:.1f} ms")
     print(
-        f"ratio sign-in / healthz: {median / healthz_ms:.0f}; ~{1000 / median:.0f} sign-ins/s per core"
+        f"ratio sign-in / healthz: {median / healthz_ms:.0f}; "
+        f"~{1000 / median:.1f} sign-ins/s per core"
     )
     return 0

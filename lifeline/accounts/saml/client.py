@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import Config, SPConfig
+from saml2.population import Population
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -86,3 +89,43 @@ def sp_client(idp_metadata: Iterable[str] = ()) -> Saml2Client:
 
 REDIRECT = BINDING_HTTP_REDIRECT
 POST = BINDING_HTTP_POST
+
+
+class _Forgetful(Population):
+    """pysaml2 keeps every signed-in person in memory for single logout, which we do not offer:
+    with a long-lived client that would grow without end."""
+
+    def add_information_about_person(self, session_info: Any) -> None:
+        return None
+
+
+_CLIENTS: dict[tuple[Any, ...], Saml2Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(idp: Any) -> Saml2Client:
+    """A client trusting only `idp`, reused while neither the IdP record nor our key changes.
+
+    Building one costs ~100 ms (metadata parsing, loading the private key, asking xmlsec1 its
+    version): per sign-in that would cap a worker at a few CARSI sign-ins a second.
+    """
+    key_file, cert_file = sp_key_pair()
+    cache_key = (
+        idp.pk,
+        idp.entity_id,
+        idp.updated_at,
+        settings.SITE_URL,
+        str(key_file),
+        key_file.stat().st_mtime_ns,
+        str(cert_file),
+    )
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(cache_key)
+    if client is None:
+        client = sp_client([idp.metadata_xml])
+        client.users = _Forgetful()
+        with _CLIENTS_LOCK:
+            if len(_CLIENTS) >= 64:
+                _CLIENTS.clear()
+            _CLIENTS[cache_key] = client
+    return client

@@ -40,7 +40,7 @@ from lifeline.accounts.saml.attributes import (
     released_attributes,
     split_scoped,
 )
-from lifeline.accounts.saml.client import POST, REDIRECT, sp_client
+from lifeline.accounts.saml.client import POST, REDIRECT, client_for
 from lifeline.core.models import Patron
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class SignIn:
 
 def start(idp: SamlIdentityProvider, next_url: str = "") -> str:
     """Record an AuthnRequest; return the IdP URL (signed HTTP-Redirect) to send the patron to."""
-    client = sp_client([idp.metadata_xml])
+    client = client_for(idp)
     relay = secrets.token_urlsafe(12)
     request_id, info = client.prepare_for_authenticate(
         entityid=idp.entity_id, relay_state=relay, binding=REDIRECT, sigalg=SIG_RSA_SHA256
@@ -271,7 +271,7 @@ def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None
 
 def _finish_with(idp: SamlIdentityProvider, encoded: str, now: dt.datetime) -> SignIn:
     # Only this IdP's metadata is loaded: a signature by any other key cannot verify.
-    client = sp_client([idp.metadata_xml])
+    client = client_for(idp)
     fresh = SamlRequest.objects.filter(idp=idp, created_at__gte=now - SamlRequest.LIFETIME)
     outstanding = {r.request_id: r.next_url for r in fresh}
     try:

@@ -112,7 +112,9 @@ def test_policies_by_kind_of_response(client: Client, admin_a: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_nul_in_query_parameters_is_a_clear_400(english: Client, admin_a: Any, library_a: Any) -> None:
+def test_nul_in_query_parameters_is_a_clear_400(
+    english: Client, admin_a: Any, library_a: Any
+) -> None:
     api = client_for(admin_a).get("/api/core/libraries/?q=a%00b")
     assert api.status_code == 400
     assert api.json() == {"detail": "请求参数中含有不允许的 NUL 字符。"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Any
 
 import segno
@@ -110,7 +111,7 @@ def revoke_token(user: Any, token: ApiToken) -> None:
 
 
 def issue_token(user: Any, name: str, days: int | None) -> tuple[ApiToken, str]:
-    expires = timezone.now() + timezone.timedelta(days=days) if days else None
+    expires = timezone.now() + dt.timedelta(days=days) if days else None
     token, secret = ApiToken.issue(user, name, expires_at=expires)
     audit.write(AuditAction.ACTION, token, message=f"API token {token.prefix}… issued")
     return token, secret

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("two-factor/", views.two_factor, name="two_factor"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+    path("carsi/", views.carsi_report, name="carsi_report"),
     path("saml/metadata/", saml_views.metadata, name="saml_metadata"),
     path("saml/login/", saml_views.discovery, name="saml_login"),
     path("saml/acs/", saml_views.acs, name="saml_acs"),

@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from lifeline.accounts import services
-from lifeline.accounts.choices import TOKEN_STATE_COLOURS
+from lifeline.accounts import reports, services
+from lifeline.accounts.choices import SAML_OUTCOME_COLOURS, TOKEN_STATE_COLOURS, SamlOutcome
 from lifeline.accounts.forms import OtpTokenForm, TokenForm
 from lifeline.accounts.models import SamlIdentityProvider
 from lifeline.core.permissions import is_staff_anywhere
@@ -167,3 +167,33 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
     services.revoke_token(request.user, token)
     messages.success(request, _("Token %(name)s revoked.") % {"name": token.name})
     return redirect("accounts:tokens")
+
+
+@login_required
+@require_http_methods(["GET"])
+def carsi_report(request: HttpRequest) -> HttpResponse:
+    """CARSI sign-ins of the user's libraries: per day, refusal reasons, the latest events, XLSX."""
+    _staff_required(request)
+    days = {"7": 7, "90": 90}.get(request.GET.get("days", ""), 30)
+    report = reports.sign_in_report(request.user, days=days)
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(
+            reports.report_xlsx(report),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="carsi-sign-ins-{days}d.xlsx"'
+        return response
+    latest = [
+        {"event": e, "colour": SAML_OUTCOME_COLOURS[SamlOutcome(e.outcome)]}
+        for e in report.events.order_by("-at")[:100]
+    ]
+    return render(
+        request,
+        "accounts/carsi_report.html",
+        {
+            "report": report,
+            "latest": latest,
+            "chart": report.chart(),
+            "reasons_chart": report.reasons_chart(),
+        },
+    )

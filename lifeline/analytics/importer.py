@@ -192,38 +192,55 @@ def _items(library: Library, keys: set[ItemKey]) -> dict[ItemKey, int]:
             found[by_hash[h]] = pk
     missing = [h for h in hashes if by_hash[h] not in found]
     if missing:
-        UsageItem.objects.bulk_create(
-            [
-                UsageItem(
-                    library=library,
-                    key=h,
-                    title=by_hash[h][0][:1000],
-                    doi=by_hash[h][1][:300],
-                    proprietary_id=by_hash[h][2][:300],
-                    isbn=by_hash[h][3][:20],
-                    print_issn=by_hash[h][4][:20],
-                    online_issn=by_hash[h][5][:20],
+        rows = []
+        for h in missing:
+            k = by_hash[h]
+            rows.append(
+                (
+                    library.pk,
+                    h,
+                    k[0][:1000],
+                    k[1][:300],
+                    k[2][:300],
+                    k[3][:20],
+                    k[4][:20],
+                    k[5][:20],
                 )
-                for h in missing
-            ],
-            batch_size=BATCH,
+            )
+        columns = (
+            "library_id",
+            "key",
+            "title",
+            "doi",
+            "proprietary_id",
+            "isbn",
+            "print_issn",
+            "online_issn",
         )
+        _raw_insert(UsageItem._meta.db_table, columns, rows)
         for i in range(0, len(missing), BATCH):
-            for pk, h in UsageItem.objects.filter(
-                library=library, key__in=missing[i : i + BATCH]
-            ).values_list("pk", "key"):
+            chunk = missing[i : i + BATCH]
+            for pk, h in UsageItem.objects.filter(library=library, key__in=chunk).values_list(
+                "pk", "key"
+            ):
                 found[by_hash[h]] = pk
     return found
 
 
-def _insert(report_id: int, counts: dict[tuple[int, int | None, int, Any], int]) -> None:
-    """executemany of a plain INSERT: several times faster than bulk_create for a million rows."""
-    table = UsageRecord._meta.db_table
-    sql = (
-        f'INSERT INTO "{table}" (report_id, source_id, item_id, metric, month, count) '  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s)"
-    )
-    rows = [(report_id, s, i, m, month, n) for (s, i, m, month), n in counts.items()]
+def _raw_insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """executemany of a plain INSERT: several times faster than bulk_create for large batches."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608 - names are ours, values bound
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, rows[start : start + BATCH])
+
+
+def _insert(report_id: int, counts: dict[tuple[int, int | None, int, Any], int]) -> None:
+    rows = [(report_id, s, i, m, month, n) for (s, i, m, month), n in counts.items()]
+    _raw_insert(
+        UsageRecord._meta.db_table,
+        ("report_id", "source_id", "item_id", "metric", "month", "count"),
+        rows,
+    )

@@ -108,7 +108,12 @@ def _as_datetime(raw: str) -> dt.datetime:
             raise ValueError(raw)
         value = dt.datetime.combine(day, dt.time.min)
     # A bare date or time is read in the installation's time zone, as people mean it.
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    value = timezone.make_aware(value) if timezone.is_naive(value) else value
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python parses (+16:53 → a 500).
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError(raw) from exc
 
 
 PARSERS: dict[str, tuple[Callable[[str], Any], dict[str, Any]]] = {
@@ -312,7 +317,7 @@ def add_error_responses(
         for name, prop in list(component.get("properties", {}).items()):
             # drf-spectacular documents a writable blank URL or e-mail as "URI or empty", but not a
             # read-only one: an unfilled homepage ("") would then break the response's schema.
-            if False:
+            if prop.get("readOnly") and prop.get("format") in {"uri", "email"}:
                 inner = {
                     k: v for k, v in prop.items() if k not in {"readOnly", "title", "description"}
                 }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from lifeline.core.admin import LibraryScopedAdmin
-from lifeline.delivery.models import DeliveryRequest, IsoMessage, Supplier
+from lifeline.delivery.models import DeliveryRequest, ImportJob, IsoMessage, Supplier
 
 
 @admin.register(Supplier)
@@ -37,3 +37,11 @@ class IsoMessageAdmin(LibraryScopedAdmin):
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(LibraryScopedAdmin):
+    change_action = "delivery.change"
+    list_display = ["created_at", "name", "status", "created", "updated", "library"]
+    list_filter = ["status"]
+    readonly_fields = ["status", "total", "checked", "created", "updated", "errors", "finished_at"]

@@ -70,3 +70,32 @@ class PlanYamlForm(forms.Form):
     def content(self) -> str | bytes:
         upload = self.cleaned_data.get("file")
         return upload.read() if upload else self.cleaned_data["text"]
+
+
+class MemberForm(forms.Form):
+    """One member of one team: the call tree's contacts, edited without touching YAML."""
+
+    team = forms.ChoiceField(label=_("Team"))
+    name = forms.CharField(label=_("Name"), max_length=120)
+    name_en = forms.CharField(label=_("English name"), max_length=120, required=False)
+    role = forms.CharField(label=_("Role"), max_length=120, required=False)
+    role_en = forms.CharField(label=_("English role"), max_length=120, required=False)
+    user = forms.ChoiceField(label=_("Staff user"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=60, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    wechat = forms.CharField(label=_("WeChat"), max_length=120, required=False)
+    deputy = forms.BooleanField(label=_("Deputy"), required=False)
+    call_order = forms.IntegerField(label=_("Call order"), min_value=1, max_value=999)
+
+    def __init__(self, *args: Any, teams: Any = (), usernames: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        team_field = self.fields["team"]
+        user_field = self.fields["user"]
+        assert isinstance(team_field, forms.ChoiceField) and isinstance(
+            user_field, forms.ChoiceField
+        )
+        team_field.choices = list(teams)
+        user_field.choices = [("", "—"), *((u, u) for u in usernames)]
+
+
+MemberFormSet = forms.formset_factory(MemberForm, extra=1, can_delete=True)

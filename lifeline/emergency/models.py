@@ -81,6 +81,10 @@ class Plan(Bilingual, models.Model):
         ]
 
     def latest(self) -> PlanVersion:
+        # Lists prefetch "versions": pick from those rather than one query per plan.
+        cached = getattr(self, "_prefetched_objects_cache", {}).get("versions")
+        if cached is not None:
+            return next(v for v in cached if v.number == self.current_version)
         return self.versions.get(number=self.current_version)
 
 

@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("<slug:library>/plans/<int:pk>/", views.plan_detail, name="plan"),
     path("<slug:library>/plans/<int:pk>/edit/", views.plan_edit, name="plan_edit"),
+    path("<slug:library>/plans/<int:pk>/contacts/", views.plan_contacts, name="plan_contacts"),
     path("<slug:library>/plans/<int:pk>/plan.yaml", views.plan_yaml, name="plan_yaml"),
     path("<slug:library>/plans/<int:pk>/plan.pdf", views.plan_pdf, name="plan_pdf"),
     path("<slug:library>/declare/", views.declare, name="declare"),

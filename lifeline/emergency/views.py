@@ -22,7 +22,13 @@ from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.emergency import services
 from lifeline.emergency.choices import EventStatus, TaskStatus
-from lifeline.emergency.forms import DeclareForm, LevelForm, PlanYamlForm, StandDownForm
+from lifeline.emergency.forms import (
+    DeclareForm,
+    LevelForm,
+    MemberFormSet,
+    PlanYamlForm,
+    StandDownForm,
+)
 from lifeline.emergency.logic import exports, pdf, review
 from lifeline.emergency.logic.document import PlanDocumentError, dump_yaml
 from lifeline.emergency.models import Event, EventTask, Plan, pick
@@ -159,6 +165,54 @@ def plan_edit(request: HttpRequest, library: str, pk: int | None = None) -> Http
         request,
         "emergency/plan_edit.html",
         {"library": lib, "plan": plan, "form": form, "error": error},
+    )
+
+
+@login_required
+def plan_contacts(request: HttpRequest, library: str, pk: int) -> HttpResponse:
+    """The call tree's members and contacts as a form: the part of a plan that changes most."""
+    lib = _staff_library(request, library, "emergency.change")
+    plan = get_object_or_404(Plan, library=lib, pk=pk)
+    doc = plan.latest().document
+    teams = [(t["key"], pick(t["name"], t.get("name_en", ""))) for t in doc["teams"]]
+    usernames = list(
+        get_user_model()
+        .objects.filter(memberships__library=lib, memberships__is_active=True)
+        .distinct()
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+    initial = [{**m, "team": t["key"]} for t in doc["teams"] for m in t["members"]]
+    kwargs = {"teams": teams, "usernames": usernames}
+    formset = MemberFormSet(request.POST or None, initial=initial, form_kwargs=kwargs)
+    error: PlanDocumentError | None = None
+    if request.method == "POST" and formset.is_valid():
+        members: dict[str, list[dict[str, Any]]] = {key: [] for key, _label in teams}
+        for form in formset:
+            data = form.cleaned_data
+            if not data or data.get("DELETE"):
+                continue
+            members[data["team"]].append(
+                {k: v for k, v in data.items() if k not in ("team", "DELETE")}
+            )
+        new_doc = {**doc, "teams": [{**t, "members": members[t["key"]]} for t in doc["teams"]]}
+        try:
+            services.save_plan(
+                lib, new_doc, plan=plan, user=request.user, note=_("Contacts edited")
+            )
+        except PlanDocumentError as exc:
+            error = exc
+        else:
+            messages.success(
+                request,
+                _("Contacts saved; the plan is now version %(v)s.")
+                % {"v": plan.current_version + 1},
+            )
+            return redirect("emergency:plan", lib.code, plan.pk)
+    return render(
+        request,
+        "emergency/plan_contacts.html",
+        {"library": lib, "plan": plan, "formset": formset, "error": error},
     )
 
 

@@ -17,7 +17,7 @@ from lifeline.core.models import Library
 from lifeline.health.choices import STATE_RANK, EventKind, HealthState, IncidentKind, IncidentStatus
 from lifeline.health.logic import incidents as incident_logic
 from lifeline.health.logic.uptime import overview
-from lifeline.health.models import Incident, IncidentEvent, ProbeConfig
+from lifeline.health.models import Incident, IncidentEvent, MaintenanceWindow, ProbeConfig
 from lifeline.registry.models import Resource
 
 
@@ -86,6 +86,12 @@ def status_overview(
         .prefetch_related("routes__probe")
         .order_by("name")
     )
+    # Planned work is shown as such, so patrons do not report it as a fault.
+    maintenance = set(
+        MaintenanceWindow.objects.filter(
+            config__route__resource__library=library, starts_at__lte=now, ends_at__gt=now
+        ).values_list("config__route_id", flat=True)
+    )
     groups: dict[int, list[int]] = {}
     rows: list[dict[str, Any]] = []
     for resource in resources:
@@ -104,6 +110,7 @@ def status_overview(
                 "since": r.probe.state_since,
                 "checked": r.probe.last_checked_at,
                 "response_ms": r.probe.last_response_ms,
+                "maintenance": r.pk in maintenance,
             }
             for r in routes
         ]

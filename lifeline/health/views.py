@@ -87,6 +87,7 @@ def status_json(request: HttpRequest, code: str) -> JsonResponse:
                         "since": iso(r["since"]),
                         "checked_at": iso(r["checked"]),
                         "response_ms": r["response_ms"],
+                        "maintenance": r["maintenance"],
                     }
                     for r in row["routes"]
                 ],

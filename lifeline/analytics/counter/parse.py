@@ -436,7 +436,13 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
             continue
         subtotal = 0
         for i, month in month_cols:
-            n = _count(row[i], problems, line, columns[i])
+            cell = row[i]
+            # Plain digits are nearly every cell: skip the checks a mangled cell needs.
+            n = (
+                int(cell)
+                if type(cell) is str and cell.isdigit()
+                else _count(cell, problems, line, columns[i])
+            )
             if n:
                 subtotal += n
                 append((platform, database, item, metric, month, n))

@@ -3,11 +3,14 @@ says (status code, content type, body schema): the ground a schema fuzzer will s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -23,7 +26,23 @@ pytestmark = pytest.mark.django_db
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def test_every_operation_conforms(library_a: Library, library_b: Library, librarian_a: Any, patron_a: Any) -> None:
+@pytest.fixture
+def keep_connection() -> Iterator[None]:
+    """Calling the WSGI handler directly would close the database connection after each request
+    (Django's test client switches that off too), ending the test's transaction on PostgreSQL."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("keep_connection")
+def test_every_operation_conforms(
+    library_a: Library, library_b: Library, librarian_a: Any, patron_a: Any
+) -> None:
     reg: Registry = make_registry(library_a, "A")
     make_registry(library_b, "B")
     from lifeline.core.models import ApiToken
@@ -43,15 +62,31 @@ def test_every_operation_conforms(library_a: Library, library_b: Library, librar
     bodies = {
         ("/api/core/tokens/", "POST"): {"name": "x"},
         ("/api/registry/vendors/", "POST"): {"library": library_a.pk, "key": "vip", "name": "维普"},
-        ("/api/registry/categories/", "POST"): {"library": library_a.pk, "language": "zh", "name": "新"},
-        ("/api/registry/resources/", "POST"): {"library": library_a.pk, "key": "vip", "name": "维普", "homepage": ""},
-        ("/api/registry/routes/", "POST"): {"resource": reg.resource.pk, "kind": "vpn", "url": "https://v.example/"},
+        ("/api/registry/categories/", "POST"): {
+            "library": library_a.pk,
+            "language": "zh",
+            "name": "新",
+        },
+        ("/api/registry/resources/", "POST"): {
+            "library": library_a.pk,
+            "key": "vip",
+            "name": "维普",
+            "homepage": "",
+        },
+        ("/api/registry/routes/", "POST"): {
+            "resource": reg.resource.pk,
+            "kind": "vpn",
+            "url": "https://v.example/",
+        },
     }
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     seen = 0
     for result in schema.get_all_operations():
         op = result.ok()
-        if not op.path.startswith(("/api/core/", "/api/registry/")) or op.method.upper() == "DELETE":
+        if (
+            not op.path.startswith(("/api/core/", "/api/registry/"))
+            or op.method.upper() == "DELETE"
+        ):
             continue
         params: dict[str, Any] = {}
         if "{id}" in op.path:
@@ -62,12 +97,19 @@ def test_every_operation_conforms(library_a: Library, library_b: Library, librar
             params["key"] = "cnki-A"
         body = bodies.get((op.path, op.method.upper()))
         if op.method.upper() in {"PUT", "PATCH"}:
-            body = {"name": "改名"} if "vendors" in op.path or "categories" in op.path else {"priority": 3}
+            body = (
+                {"name": "改名"}
+                if "vendors" in op.path or "categories" in op.path
+                else {"priority": 3}
+            )
             if "resources" in op.path:
                 body = {"name_en": "CNKI"}
             if "tokens" in op.path:
                 continue  # tokens are not edited
-        kwargs: dict[str, Any] = {"path_parameters": params, "headers": {"Authorization": f"Bearer {token}"}}
+        kwargs: dict[str, Any] = {
+            "path_parameters": params,
+            "headers": {"Authorization": f"Bearer {token}"},
+        }
         if body is not None:
             kwargs.update(body=body, media_type="application/json")
         if op.path == "/api/core/tokens/" and op.method.upper() == "POST":

@@ -129,6 +129,9 @@ def test_both_languages(plan: Plan, leader_a: Any) -> None:
         user=leader_a,
     )
     c = client_for(leader_a)
+    assert c.get(reverse("emergency:index"))["Location"] == url("home", "nefu")
+    home = c.get(url("home", "nefu")).content.decode()
+    assert url("event", "nefu", event.pk) in home and "0 项" in home
     zh = c.get(url("event", "nefu", event.pk)).content.decode()
     assert "完成" in zh and "发布校外访问指南" in zh and "公共卫生" in zh
     c.cookies["lifeline_lang"] = "en"
@@ -324,10 +327,10 @@ def test_api_declare_level_tasks_stand_down(
     )
     with django_assert_max_num_queries(12):
         assert c.get("/api/emergency/events/").json()["count"] == 1
-    assert (
-        c.get("/api/emergency/plans/").json()["results"][0]["document"]["teams"][0]["key"]
-        == "leadership"
-    )
+    services.save_plan(plan.library, {**plan.latest().document, "name": "第二预案"}, user=user)
+    with django_assert_max_num_queries(6):
+        plans = c.get("/api/emergency/plans/").json()["results"]
+    assert len(plans) == 2 and plans[0]["document"]["teams"][0]["key"] == "leadership"
 
 
 def test_api_import_reports_the_line(library_a: Any, librarian_a: Any, librarian_b: Any) -> None:
@@ -379,3 +382,59 @@ def test_admin_lists_plans_and_events(
     assert (
         "突发公共事件" not in client_for(librarian_b).get("/admin/emergency/plan/").content.decode()
     )
+
+
+def _formset_data(response: Any) -> dict[str, Any]:
+    """The POST a browser would send for the contacts page as rendered."""
+    formset = response.context["formset"]
+    data: dict[str, Any] = {f"form-{k}": v for k, v in formset.management_form.initial.items()}
+    for i, form in enumerate(formset.forms):
+        for name, field in form.fields.items():
+            value = form.initial.get(name, field.initial)
+            if isinstance(value, bool):
+                if value:
+                    data[f"form-{i}-{name}"] = "on"
+            elif value is not None:
+                data[f"form-{i}-{name}"] = value
+    return data
+
+
+def test_contacts_editor(plan: Plan, librarian_a: Any, leader_a: Any) -> None:
+    c = client_for(librarian_a)
+    page = c.get(url("plan_contacts", "nefu", plan.pk))
+    assert page.status_code == 200 and "0451-00000001" in page.content.decode()
+    data = _formset_data(page)
+    data["form-0-phone"] = "13900000000"
+    data["form-0-user"] = "leader_a"
+    last = int(data["form-TOTAL_FORMS"]) - 1  # the blank row for a new member
+    data.update(
+        {
+            f"form-{last}-team": "reading",
+            f"form-{last}-name": "新馆员",
+            f"form-{last}-call_order": "2",
+            f"form-{last}-email": "new@example.edu",
+        }
+    )
+    r = c.post(url("plan_contacts", "nefu", plan.pk), data)
+    assert r.status_code == 302, r.context["formset"].errors if r.context else r
+    plan.refresh_from_db()
+    doc = plan.latest().document
+    director = doc["teams"][0]["members"][0]
+    assert (
+        plan.current_version == 2
+        and director["phone"] == "13900000000"
+        and director["user"] == "leader_a"
+    )
+    assert [m["name"] for m in doc["teams"][-1]["members"]] == ["阅读推广馆员", "新馆员"]
+    # Removing the only member of a team is refused, with the reason, and nothing is saved.
+    page = c.get(url("plan_contacts", "nefu", plan.pk))
+    data = _formset_data(page)
+    rules = next(
+        i for i, f in enumerate(page.context["formset"].forms) if f.initial.get("team") == "rules"
+    )
+    data[f"form-{rules}-DELETE"] = "on"
+    r = c.post(url("plan_contacts", "nefu", plan.pk), data)
+    assert r.status_code == 200 and "没有成员" in r.content.decode()
+    plan.refresh_from_db()
+    assert plan.current_version == 2
+    assert client_for(leader_a).get(url("plan_contacts", "nefu", plan.pk)).status_code == 403

@@ -225,14 +225,21 @@ async def run_loop(
         while not should_stop():
             began = time.monotonic()
             room = concurrency * 2 - len(inflight)
-            if room > 0:
-                for spec in await loop.run_in_executor(db, db_claim, room):
-                    task = asyncio.create_task(one(spec))
-                    inflight.add(task)
-                    task.add_done_callback(done)
-            if finished:
-                batch, finished[:] = list(finished), []
-                await loop.run_in_executor(db, db_record, batch)
+            try:
+                if room > 0:
+                    for spec in await loop.run_in_executor(db, db_claim, room):
+                        task = asyncio.create_task(one(spec))
+                        inflight.add(task)
+                        task.add_done_callback(done)
+                if finished:
+                    batch, finished[:] = list(finished), []
+                    await loop.run_in_executor(db, db_record, batch)
+            except Exception:
+                # The database went away (restart, failover): keep the process, try again shortly.
+                # Unrecorded results are lost; their leases run out and the routes are probed again.
+                log.exception("prober round failed; retrying in 5 s")
+                await asyncio.sleep(5)
+                continue
             # A slow round (a big batch to record) is not followed by a full pause: lag stays low.
             await asyncio.sleep(max(0.0, tick - (time.monotonic() - began)))
         # SIGTERM: finish the probes in hand and record them; unstarted leases simply run out.

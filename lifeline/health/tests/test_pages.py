@@ -65,7 +65,15 @@ def test_status_page_is_public_and_bounded(
 
 
 def test_json_and_atom(client: Client, route: AccessRoute, incident: Incident) -> None:
+    now = timezone.now()
+    MaintenanceWindow.objects.create(
+        config=route.probe,
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(hours=1),
+    )
+    assert "Planned maintenance" in client.get("/status/nefu/?lang=en").content.decode()
     data = client.get("/status/nefu/status.json").json()
+    assert data["resources"][0]["routes"][0]["maintenance"] is True
     assert data["library"] == "nefu"
     assert (
         data["resources"][0]["state"] == "down"

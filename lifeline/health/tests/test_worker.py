@@ -147,3 +147,15 @@ def test_prune_evidence(resource_a: Resource) -> None:
         )
     assert prune_evidence(now=T0) == 1
     assert ProbeResult.objects.count() == 1
+
+
+def test_probe_loop_command_once(resource_a: Resource, admin_a: Any, site: Site) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_route(resource_a, site.url("/"), admin=admin_a)
+    out = StringIO()
+    call_command("probe_loop", "--once", stdout=out)
+    assert "probed 1, 1 state changes" in out.getvalue()
+    assert ProbeConfig.objects.get().state == HealthState.UP

@@ -463,3 +463,11 @@ def test_public_list_is_cached_until_the_registry_changes(
         f"/api/registry/resources/{reg_a.resource.pk}/", {"name": "知网"}, format="json"
     )
     assert client.get(url, {"lang": "zh"}).json()["results"][0]["name"] == "知网"
+
+
+def test_malformed_json_is_400_naming_the_position(reg_a: Registry, librarian_a: Any) -> None:
+    r = api_for(librarian_a).post(
+        "/api/registry/vendors/", data='{"name": "x",\n "key": }', content_type="application/json"
+    )
+    assert r.status_code == 400 and "line 2" in r.json()["detail"]
+    assert not Vendor.objects.filter(name="x").exists()

@@ -25,7 +25,9 @@ def main(argv: list[str]) -> int:
             print(f"unknown benchmark {topic!r}; known: {', '.join(topics())}", file=sys.stderr)
             return 2
         print(f"== bench {topic}", flush=True)
-        code |= importlib.import_module(f"bench.{topic}").main([a for a in argv if a.startswith("-")])
+        code |= importlib.import_module(f"bench.{topic}").main(
+            [a for a in argv if a.startswith("-")]
+        )
     return code
 
 

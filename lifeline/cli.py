@@ -68,7 +68,10 @@ def supervise(commands: list[list[str]]) -> int:
         time.sleep(1)
         for i, child in list(children.items()):
             if child.poll() is not None and not stopping:
-                print(f"lifeline: {' '.join(commands[i])} exited with {child.returncode}; restarting", file=sys.stderr)
+                print(
+                    f"lifeline: {' '.join(commands[i])} exited with {child.returncode}; restarting",
+                    file=sys.stderr,
+                )
                 time.sleep(1)
                 children[i] = _spawn(commands[i])
     deadline = time.monotonic() + 30
@@ -97,9 +100,17 @@ def cmd_serve(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="lifeline serve")
     parser.add_argument("--host", default=os.environ.get("LIFELINE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LIFELINE_PORT", "8000")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("LIFELINE_WEB_WORKERS", str(os.cpu_count() or 2))))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("LIFELINE_WEB_THREADS", "4")))
-    parser.add_argument("--no-worker", action="store_true", help="serve pages only (workers run elsewhere)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("LIFELINE_WEB_WORKERS", str(os.cpu_count() or 2))),
+    )
+    parser.add_argument(
+        "--threads", type=int, default=int(os.environ.get("LIFELINE_WEB_THREADS", "4"))
+    )
+    parser.add_argument(
+        "--no-worker", action="store_true", help="serve pages only (workers run elsewhere)"
+    )
     opts = parser.parse_args(args)
     _setup()
     import django
@@ -109,13 +120,23 @@ def cmd_serve(args: list[str]) -> int:
 
     call_command("collectstatic", interactive=False, verbosity=0)
     web = [
-        "granian", "--interface", "wsgi", "--host", opts.host, "--port", str(opts.port),
-        "--workers", str(opts.workers), "--blocking-threads", str(opts.threads),
-        "--no-ws", "lifeline.wsgi:application",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        opts.host,
+        "--port",
+        str(opts.port),
+        "--workers",
+        str(opts.workers),
+        "--blocking-threads",
+        str(opts.threads),
+        "--no-ws",
+        "lifeline.wsgi:application",
     ]
     commands = [] if opts.no_worker else worker_commands()
     web_proc = subprocess.Popen([sys.executable, "-m", *web])  # noqa: S603 - our own interpreter
-    sup = subprocess.Popen([sys.executable, "-m", "lifeline", "worker"]) if commands else None  # noqa: S603
+    sup = subprocess.Popen([sys.executable, "-m", "lifeline", "worker"]) if commands else None
 
     def stop(signum: int, frame: FrameType | None) -> None:
         for proc in (web_proc, sup):

@@ -16,11 +16,13 @@ from django.test import Client
 from lifeline.core.choices import PatronCategory, Role
 from lifeline.core.models import Library, Membership, Patron
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # noqa: S105 - test personas only
 
 
 def make_staff(username: str, library: Library, role: str) -> Any:
-    user = get_user_model().objects.create_user(username, f"{username}@example.edu", PASSWORD, is_staff=True)
+    user = get_user_model().objects.create_user(
+        username, f"{username}@example.edu", PASSWORD, is_staff=True
+    )
     Membership.objects.create(user=user, library=library, role=role)
     return user
 
@@ -28,9 +30,13 @@ def make_staff(username: str, library: Library, role: str) -> Any:
 @pytest.fixture
 def library_a(db: Any) -> Library:
     return Library.objects.create(
-        code="nefu", name="东北林业大学图书馆", name_en="Northeast Forestry University Library",
-        campus_ip_ranges="10.10.0.0/16\n202.118.0.0/20", carsi_idp_entity_id="https://idp.nefu.edu.cn/idp/shibboleth",
-        proxy_prefix="https://ezproxy.nefu.edu.cn/login?url=", email="lib@nefu.example.edu",
+        code="nefu",
+        name="东北林业大学图书馆",
+        name_en="Northeast Forestry University Library",
+        campus_ip_ranges="10.10.0.0/16\n202.118.0.0/20",
+        carsi_idp_entity_id="https://idp.nefu.edu.cn/idp/shibboleth",
+        proxy_prefix="https://ezproxy.nefu.edu.cn/login?url=",
+        email="lib@nefu.example.edu",
     )
 
 
@@ -77,7 +83,9 @@ def librarian_b(library_b: Library) -> Any:
 @pytest.fixture
 def patron_a(library_a: Library) -> Any:
     user = get_user_model().objects.create_user("patron_a", "patron_a@example.edu", PASSWORD)
-    Patron.objects.create(user=user, library=library_a, category=PatronCategory.STUDENT, display_name="张三")
+    Patron.objects.create(
+        user=user, library=library_a, category=PatronCategory.STUDENT, display_name="张三"
+    )
     return user
 
 

@@ -97,7 +97,10 @@ MIDDLEWARE = [
     "lifeline.core.middleware.SecurityHeadersMiddleware",
 ]
 # --- accounts (issue 7): OTP state on request.user; axes last so it sees every failed login.
-MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1, "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 ROOT_URLCONF = "lifeline.urls"
@@ -121,21 +124,26 @@ TEMPLATES = [
 ]
 
 # --- emergency (issue 4): the service-mode banner on every page (one cache read per request).
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("lifeline.emergency.context_processors.active_emergency")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(
+    "lifeline.emergency.context_processors.active_emergency"
+)
 
 # --- database -----------------------------------------------------------------
 _default_sqlite = f"sqlite:///{DATA_DIR / 'lifeline.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
-        (TESTING and envstr("LIFELINE_TEST_DATABASE_URL")) or envstr("LIFELINE_DATABASE_URL", _default_sqlite),
-        conn_max_age=envint("LIFELINE_DB_CONN_MAX_AGE", 600)
+        (TESTING and envstr("LIFELINE_TEST_DATABASE_URL"))
+        or envstr("LIFELINE_DATABASE_URL", _default_sqlite),
+        conn_max_age=envint("LIFELINE_DB_CONN_MAX_AGE", 600),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while the worker writes; IMMEDIATE transactions take the
     # write lock up front, so two writers queue instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
+        ),
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else DATABASES["default"]["CONN_MAX_AGE"]
@@ -144,7 +152,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache, tasks ---------------------------------------------------------------
 REDIS_URL = envstr("LIFELINE_REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -164,7 +174,10 @@ else:
 # --- auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -184,7 +197,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- accounts (issue 7): throttling, HSTS, SAML keys -------------------------------
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 # Off under tests by default (Django's test client logs in without a request, which axes
 # refuses); the accounts tests switch it on to prove the lock-out.
 AXES_ENABLED = envbool("LIFELINE_LOGIN_THROTTLING", not TESTING)
@@ -242,7 +258,9 @@ EMAIL_HOST_PASSWORD = envsecret("LIFELINE_EMAIL_PASSWORD")
 EMAIL_USE_TLS = envbool("LIFELINE_EMAIL_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = envstr("LIFELINE_EMAIL_FROM", "lifeline@localhost")
-if envstr("LIFELINE_EMAIL_BACKEND") == "console" or (DEBUG and not envstr("LIFELINE_EMAIL_BACKEND")):
+if envstr("LIFELINE_EMAIL_BACKEND") == "console" or (
+    DEBUG and not envstr("LIFELINE_EMAIL_BACKEND")
+):
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- API ------------------------------------------------------------------------
@@ -259,7 +277,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lifeline API",
-    "DESCRIPTION": "Resource registry, access health, emergency plans, document delivery and usage analytics.",
+    "DESCRIPTION": (
+        "Resource registry, access health, emergency plans, document delivery and usage analytics."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -303,7 +323,8 @@ HEALTH_PROBE_CA_BUNDLE = envstr("LIFELINE_PROBE_CA_BUNDLE")
 HEALTH_PROBE_CONCURRENCY = envint("LIFELINE_PROBE_CONCURRENCY", 200)
 # A probe reads at most this much of any body (keywords are searched in it).
 HEALTH_PROBE_MAX_BODY_BYTES = envint("LIFELINE_PROBE_MAX_BODY_BYTES", 2 * 1024 * 1024)
-# Private/loopback probe targets for every route (development only; otherwise an admin allows one route at a time).
+# Private/loopback probe targets for every route (development only; otherwise an admin
+# allows one route at a time).
 HEALTH_ALLOW_PRIVATE_TARGETS = envbool("LIFELINE_PROBE_ALLOW_PRIVATE", False)
 HEALTH_REPORTS_PER_HOUR = envint("LIFELINE_FAULT_REPORTS_PER_HOUR", 5)
 HEALTH_SCREENSHOT_MAX_BYTES = envint("LIFELINE_SCREENSHOT_MAX_BYTES", 5 * 1024 * 1024)

@@ -20,14 +20,18 @@ from django.db.models.signals import post_delete, post_save, pre_save
 
 from lifeline.core.choices import AuditAction
 
-_actor: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar("lifeline_actor", default=None)
+_actor: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar(
+    "lifeline_actor", default=None
+)
 
 SECRET_FIELDS = {"account_password", "password", "api_key", "secret", "digest"}
 
 
 @contextlib.contextmanager
 def acting_as(user: Any = None, name: str = "") -> Iterator[None]:
-    label = name or (user.get_username() if user is not None and user.is_authenticated else "system")
+    label = name or (
+        user.get_username() if user is not None and user.is_authenticated else "system"
+    )
     token = _actor.set((user if user is not None and user.is_authenticated else None, label))
     try:
         yield
@@ -79,13 +83,23 @@ def library_of(obj: models.Model) -> Any:
     return getattr(target, f"{last}_id", None)
 
 
-def write(action: str, obj: models.Model | None = None, *, model: str = "", library_id: Any = None,
-          before: dict[str, Any] | None = None, after: dict[str, Any] | None = None, message: str = "") -> None:
+def write(
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    model: str = "",
+    library_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    message: str = "",
+) -> None:
     from lifeline.core.models import AuditLog
 
     user, label = current_actor()
     AuditLog.objects.create(
-        library_id=library_id if library_id is not None else (library_of(obj) if obj is not None else None),
+        library_id=library_id
+        if library_id is not None
+        else (library_of(obj) if obj is not None else None),
         user=user,
         actor=label[:150],
         action=action,
@@ -98,7 +112,9 @@ def write(action: str, obj: models.Model | None = None, *, model: str = "", libr
     )
 
 
-def _pre_save(sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs: Any) -> None:
+def _pre_save(
+    sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs: Any
+) -> None:
     if raw or not getattr(sender, "audited", False) or instance.pk is None:
         return
     old = sender._default_manager.filter(pk=instance.pk).first()
@@ -121,7 +137,13 @@ def _stable(model: type[models.Model], data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in volatile}
 
 
-def _post_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False, **kwargs: Any) -> None:
+def _post_save(
+    sender: type[models.Model],
+    instance: models.Model,
+    created: bool,
+    raw: bool = False,
+    **kwargs: Any,
+) -> None:
     if raw or not getattr(sender, "audited", False):
         return
     before = None if created else getattr(instance, "_audit_before", None)
@@ -133,7 +155,9 @@ def _post_save(sender: type[models.Model], instance: models.Model, created: bool
                 after[name] = SECRET_CHANGED
     if before is not None and _stable(sender, before) == _stable(sender, after):
         return  # a save that changed nothing but `updated_at` is no change worth a row
-    write(AuditAction.CREATE if created else AuditAction.UPDATE, instance, before=before, after=after)
+    write(
+        AuditAction.CREATE if created else AuditAction.UPDATE, instance, before=before, after=after
+    )
 
 
 def _post_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

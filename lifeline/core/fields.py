@@ -15,7 +15,9 @@ from django.db import models
 
 @lru_cache(maxsize=4)
 def _fernet(key_material: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"lifeline-field", info=b"v1").derive(key_material.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"lifeline-field", info=b"v1").derive(
+        key_material.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 

@@ -13,7 +13,7 @@ SUPPORTED = {code for code, _ in settings.LANGUAGES}
 
 
 class LanguageMiddleware:
-    """Chinese unless the patron chose otherwise: `?lang=en` (remembered in a cookie), then the cookie.
+    """Chinese unless the patron chose otherwise: `?lang=en` (kept in a cookie), then the cookie.
 
     Accept-Language is ignored on purpose: the library's audience reads Chinese first, and one
     language per cookie keeps cached pages simple.

@@ -24,7 +24,10 @@ from lifeline.core.querysets import RestrictedQuerySet
 
 
 def parse_ip_ranges(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Parse one CIDR range (or "a.b.c.d-a.b.c.e") per line or comma; raise ValidationError naming the bad one."""
+    """Parse one CIDR range (or "a.b.c.d-a.b.c.e") per line or comma.
+
+    Raises ValidationError naming the bad one.
+    """
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for raw in text.replace(",", "\n").replace(";", "\n").splitlines():
         item = raw.strip()
@@ -37,7 +40,9 @@ def parse_ip_ranges(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Net
             else:
                 networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError as exc:
-            raise ValidationError(_("“%(item)s” is not an IP address or range.") % {"item": item}) from exc
+            raise ValidationError(
+                _("“%(item)s” is not an IP address or range.") % {"item": item}
+            ) from exc
     return networks
 
 
@@ -50,11 +55,15 @@ class Library(models.Model):
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     campus_ip_ranges = models.TextField(
-        _("campus IP ranges"), blank=True, validators=[validate_ip_ranges],
+        _("campus IP ranges"),
+        blank=True,
+        validators=[validate_ip_ranges],
         help_text=_("One CIDR range per line; used to tell on-campus from off-campus use."),
     )
     proxy_prefix = models.URLField(
-        _("proxy login prefix"), blank=True, help_text=_("e.g. https://ezproxy.example.edu/login?url=")
+        _("proxy login prefix"),
+        blank=True,
+        help_text=_("e.g. https://ezproxy.example.edu/login?url="),
     )
     carsi_idp_entity_id = models.CharField(_("CARSI IdP entity ID"), max_length=300, blank=True)
     email = models.EmailField(_("contact e-mail"), blank=True)
@@ -94,7 +103,9 @@ class Library(models.Model):
 class Membership(models.Model):
     """A staff user's role in one library. A user may hold several roles in several libraries."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
@@ -103,7 +114,11 @@ class Membership(models.Model):
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "library", "role"], name="membership_unique_role")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "library", "role"], name="membership_unique_role"
+            )
+        ]
         verbose_name = _("staff membership")
         verbose_name_plural = _("staff memberships")
 
@@ -114,9 +129,13 @@ class Membership(models.Model):
 class Patron(models.Model):
     """A reader of one library (teacher, student, researcher), local or signed in through CARSI."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="patron")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="patron"
+    )
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="patrons")
-    category = models.CharField(_("category"), max_length=20, choices=PatronCategory.choices, default=PatronCategory.STUDENT)
+    category = models.CharField(
+        _("category"), max_length=20, choices=PatronCategory.choices, default=PatronCategory.STUDENT
+    )
     display_name = models.CharField(_("name"), max_length=120, blank=True)
     eppn = models.CharField(_("eduPersonPrincipalName"), max_length=254, blank=True, db_index=True)
     affiliation = models.CharField(_("affiliation"), max_length=254, blank=True)
@@ -137,9 +156,15 @@ class Patron(models.Model):
 class AuditLog(models.Model):
     """One row per change: who, when, what, before and after."""
 
-    library = models.ForeignKey(Library, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.CharField(_("actor"), max_length=150, blank=True, help_text=_("User name or system process."))
+    library = models.ForeignKey(
+        Library, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(
+        _("actor"), max_length=150, blank=True, help_text=_("User name or system process.")
+    )
     action = models.CharField(_("action"), max_length=10, choices=AuditAction.choices)
     model = models.CharField(_("model"), max_length=100)
     object_pk = models.CharField(_("object id"), max_length=64, blank=True)
@@ -158,23 +183,33 @@ class AuditLog(models.Model):
         verbose_name_plural = _("audit log")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.model} {self.object_repr}"
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.model} {self.object_repr}"
+        )
 
     def changed_fields(self) -> dict[str, tuple[Any, Any]]:
         before, after = self.before or {}, self.after or {}
-        return {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+        return {
+            k: (before.get(k), after.get(k))
+            for k in sorted(set(before) | set(after))
+            if before.get(k) != after.get(k)
+        }
 
 
 class ApiTokenQuerySet(RestrictedQuerySet):
     def active(self) -> ApiTokenQuerySet:
         now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
 
 
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 is stored; the token is shown once, at creation."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=12, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
@@ -201,7 +236,9 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, user: Any, name: str, expires_at: Any = None) -> tuple[ApiToken, str]:
         token = "ll_" + secrets.token_urlsafe(32)
-        obj = cls.objects.create(user=user, name=name, prefix=token[:10], digest=cls.hash(token), expires_at=expires_at)
+        obj = cls.objects.create(
+            user=user, name=name, prefix=token[:10], digest=cls.hash(token), expires_at=expires_at
+        )
         return obj, token
 
     def revoke(self) -> None:
@@ -237,18 +274,27 @@ class Notification(models.Model):
 
     MAX_ATTEMPTS = 10
 
-    library = models.ForeignKey(Library, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    library = models.ForeignKey(
+        Library, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     kind = models.CharField(_("kind"), max_length=60, blank=True)
     dedupe_key = models.CharField(max_length=200, blank=True)
     recipients = models.JSONField(_("recipients"), default=list, blank=True)
     url = models.URLField(_("webhook URL"), max_length=1000, blank=True)
-    webhook_format = models.CharField(_("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
+    webhook_format = models.CharField(
+        _("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON
+    )
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("body"), blank=True)
     html = models.TextField(blank=True)
     payload = models.JSONField(null=True, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
     claimed_until = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,4 @@
-"""Notifications through an outbox: e-mail and webhooks (plain JSON, WeCom, DingTalk, Feishu robots).
+"""Notifications through an outbox: e-mail and webhooks (JSON, WeCom, DingTalk, Feishu robots).
 
 Callers decide inside their own transaction (`notify_email`, `notify_webhook` only write a row);
 the row is sent by a task enqueued when the transaction commits, and a periodic sweep
@@ -29,7 +29,9 @@ WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 def _create(library: Library | None, dedupe_key: str, **fields: Any) -> Notification:
     if dedupe_key:
-        existing = Notification.objects.filter(library=library, channel=fields["channel"], dedupe_key=dedupe_key).first()
+        existing = Notification.objects.filter(
+            library=library, channel=fields["channel"], dedupe_key=dedupe_key
+        ).first()
         if existing is not None:
             return existing
     try:
@@ -37,7 +39,9 @@ def _create(library: Library | None, dedupe_key: str, **fields: Any) -> Notifica
             obj = Notification.objects.create(library=library, dedupe_key=dedupe_key, **fields)
     except IntegrityError:
         # Another process queued the same notice a moment ago: one notice, not two.
-        return Notification.objects.get(library=library, channel=fields["channel"], dedupe_key=dedupe_key)
+        return Notification.objects.get(
+            library=library, channel=fields["channel"], dedupe_key=dedupe_key
+        )
     transaction.on_commit(lambda: _enqueue(obj.pk))
     return obj
 
@@ -52,20 +56,50 @@ def _enqueue(pk: int) -> None:
 
 
 def notify_email(
-    library: Library | None, to: list[str], subject: str, body: str, *, html: str = "", kind: str = "",
+    library: Library | None,
+    to: list[str],
+    subject: str,
+    body: str,
+    *,
+    html: str = "",
+    kind: str = "",
     dedupe_key: str = "",
 ) -> Notification:
     recipients = sorted({addr.strip() for addr in to if addr and addr.strip()})
-    return _create(library, dedupe_key, channel=Channel.EMAIL, recipients=recipients, subject=subject[:300],
-                   body=body, html=html, kind=kind)
+    return _create(
+        library,
+        dedupe_key,
+        channel=Channel.EMAIL,
+        recipients=recipients,
+        subject=subject[:300],
+        body=body,
+        html=html,
+        kind=kind,
+    )
 
 
 def notify_webhook(
-    library: Library | None, url: str, *, title: str, text: str, fmt: str = WebhookFormat.JSON,
-    payload: dict[str, Any] | None = None, kind: str = "", dedupe_key: str = "",
+    library: Library | None,
+    url: str,
+    *,
+    title: str,
+    text: str,
+    fmt: str = WebhookFormat.JSON,
+    payload: dict[str, Any] | None = None,
+    kind: str = "",
+    dedupe_key: str = "",
 ) -> Notification:
-    return _create(library, dedupe_key, channel=Channel.WEBHOOK, url=url, webhook_format=fmt, subject=title[:300],
-                   body=text, payload=payload, kind=kind)
+    return _create(
+        library,
+        dedupe_key,
+        channel=Channel.WEBHOOK,
+        url=url,
+        webhook_format=fmt,
+        subject=title[:300],
+        body=text,
+        payload=payload,
+        kind=kind,
+    )
 
 
 def webhook_body(n: Notification) -> dict[str, Any]:
@@ -73,10 +107,19 @@ def webhook_body(n: Notification) -> dict[str, Any]:
     if n.webhook_format == WebhookFormat.WECOM:
         return {"msgtype": "markdown", "markdown": {"content": f"**{n.subject}**\n{n.body}"}}
     if n.webhook_format == WebhookFormat.DINGTALK:
-        return {"msgtype": "markdown", "markdown": {"title": n.subject, "text": f"### {n.subject}\n\n{n.body}"}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"title": n.subject, "text": f"### {n.subject}\n\n{n.body}"},
+        }
     if n.webhook_format == WebhookFormat.FEISHU:
         return {"msg_type": "text", "content": {"text": f"{n.subject}\n{n.body}"}}
-    return {"title": n.subject, "text": n.body, "kind": n.kind, "created_at": n.created_at.isoformat(), **(n.payload or {})}
+    return {
+        "title": n.subject,
+        "text": n.body,
+        "kind": n.kind,
+        "created_at": n.created_at.isoformat(),
+        **(n.payload or {}),
+    }
 
 
 def _robot_error(response: httpx.Response) -> str:
@@ -89,7 +132,8 @@ def _robot_error(response: httpx.Response) -> str:
         return ""
     for key in ("errcode", "code", "StatusCode"):
         if key in data and data[key] not in (0, "0", None):
-            return f"{key}={data[key]} {data.get('errmsg') or data.get('msg') or data.get('StatusMessage') or ''}".strip()
+            message = data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or ""
+            return f"{key}={data[key]} {message}".strip()
     return ""
 
 
@@ -121,7 +165,9 @@ def claim(pk: int, now: dt.datetime) -> bool:
         status=NotificationStatus.SENDING, claimed_until__lt=now
     )
     return bool(
-        Notification.objects.filter(due, pk=pk).update(status=NotificationStatus.SENDING, claimed_until=now + LEASE)
+        Notification.objects.filter(due, pk=pk).update(
+            status=NotificationStatus.SENDING, claimed_until=now + LEASE
+        )
     )
 
 
@@ -146,7 +192,11 @@ def deliver(pk: int, now: dt.datetime | None = None) -> bool:
         log.warning("notification %s failed (attempt %s): %s", pk, attempts, exc)
         return False
     Notification.objects.filter(pk=pk).update(
-        status=NotificationStatus.SENT, sent_at=timezone.now(), attempts=n.attempts + 1, claimed_until=None, last_error=""
+        status=NotificationStatus.SENT,
+        sent_at=timezone.now(),
+        attempts=n.attempts + 1,
+        claimed_until=None,
+        last_error="",
     )
     return True
 
@@ -157,5 +207,9 @@ def send_pending(now: dt.datetime | None = None, limit: int = 500) -> int:
     due = Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=NotificationStatus.SENDING, claimed_until__lt=now
     )
-    ids = list(Notification.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    ids = list(
+        Notification.objects.filter(due)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(deliver(pk, now) for pk in ids)

@@ -58,12 +58,16 @@ def library_ids_for(user: AbstractBaseUser | AnonymousUser, action: str = VIEW) 
     if action not in cache:
         from lifeline.core.models import Membership
 
-        roles = Membership.objects.filter(user=user, is_active=True).values_list("library_id", "role")
+        roles = Membership.objects.filter(user=user, is_active=True).values_list(
+            "library_id", "role"
+        )
         cache[action] = {lib for lib, role in roles if role_allows(role, action)}
     return cache[action]
 
 
-def user_can(user: AbstractBaseUser | AnonymousUser, library: Library | int, action: str = VIEW) -> bool:
+def user_can(
+    user: AbstractBaseUser | AnonymousUser, library: Library | int, action: str = VIEW
+) -> bool:
     if getattr(user, "is_superuser", False) and user.is_active:
         return True
     library_id = library if isinstance(library, int) else library.pk

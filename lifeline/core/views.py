@@ -49,7 +49,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     libraries = staff_libraries(request)
     code = request.GET.get("library")
-    library = next((lib for lib in libraries if lib.code == code), libraries[0] if libraries else None)
+    library = next(
+        (lib for lib in libraries if lib.code == code), libraries[0] if libraries else None
+    )
     panels: list[dict[str, Any]] = []
     if library is not None:
         for app in DASHBOARD_APPS:
@@ -60,4 +62,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             panel = module.panel(request, library)
             if panel:
                 panels.append(panel)
-    return render(request, "core/dashboard.html", {"libraries": libraries, "library": library, "panels": panels})
+    return render(
+        request,
+        "core/dashboard.html",
+        {"libraries": libraries, "library": library, "panels": panels},
+    )

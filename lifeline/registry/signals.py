@@ -11,7 +11,9 @@ from lifeline.registry.models import AccessRoute, Category, Resource, Vendor
 
 
 def _touch(sender: type, instance: Any, **kwargs: Any) -> None:
-    library_id = instance.resource.library_id if isinstance(instance, AccessRoute) else instance.library_id
+    library_id = (
+        instance.resource.library_id if isinstance(instance, AccessRoute) else instance.library_id
+    )
     from django.utils import timezone
 
     Library.objects.filter(pk=library_id).update(registry_changed_at=timezone.now())

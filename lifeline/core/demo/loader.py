@@ -1,4 +1,4 @@
-"""Load (or refresh) the demo installation. Safe to run again: everything is keyed on codes and keys."""
+"""Load (or refresh) the demo installation. Safe to re-run: everything is keyed on codes."""
 
 from __future__ import annotations
 
@@ -51,101 +51,171 @@ def _price(key: str, foreign: bool) -> Decimal:
     return Decimal(20_000 + h % 380_000 if foreign else 8_000 + h % 180_000).quantize(Decimal("1"))
 
 
+def _texts(kind: str) -> dict[str, str]:
+    zh, en = data.INSTRUCTIONS[kind]
+    return {"instructions": zh, "instructions_en": en}
+
+
 def _routes(library: Library, res: Resource, flags: set[str], today: dt.date) -> None:
     home = res.homepage
     routes: list[AccessRoute] = [
-        AccessRoute(resource=res, kind=RouteKind.CAMPUS_IP, url=home, ip_ranges=library.campus_ip_ranges,
-                    instructions="在校园网内直接访问，无需登录。", instructions_en="On the campus network: open it directly, no login.")
+        AccessRoute(
+            resource=res,
+            kind=RouteKind.CAMPUS_IP,
+            url=home,
+            ip_ranges=library.campus_ip_ranges,
+            **_texts(RouteKind.CAMPUS_IP),
+        )
     ]
     if "campus_only" in flags:
         _save_routes(res, routes)
         return
     if "carsi" in flags:
-        routes.append(AccessRoute(
-            resource=res, kind=RouteKind.CARSI, sp_login_url=data.CARSI_SP.get(res.key, home + "/Shibboleth.sso/Login"),
-            target=home, url=home,
-            instructions="点击“CARSI 一键登录”，用学校统一身份认证账号登录即可，无需 VPN。",
-            instructions_en="Click “CARSI one-click login” and sign in with your university account; no VPN needed.",
-        ))
+        routes.append(
+            AccessRoute(
+                resource=res,
+                kind=RouteKind.CARSI,
+                sp_login_url=data.CARSI_SP.get(res.key, home + "/Shibboleth.sso/Login"),
+                target=home,
+                url=home,
+                **_texts(RouteKind.CARSI),
+            )
+        )
     if "vpn" in flags:
-        routes.append(AccessRoute(
-            resource=res, kind=RouteKind.VPN, url=VPN_URL,
-            instructions="1. 打开学校 WebVPN 并用统一身份认证登录；2. 在 WebVPN 门户中点击本数据库。高峰时段可能较慢，优先使用 CARSI。",
-            instructions_en="1. Open the university WebVPN and sign in; 2. click this database in the portal. It can be slow at peak times: prefer CARSI.",
-        ))
+        routes.append(
+            AccessRoute(
+                resource=res,
+                kind=RouteKind.VPN,
+                url=VPN_URL,
+                **_texts(RouteKind.VPN),
+            )
+        )
     if "proxy" in flags:
-        routes.append(AccessRoute(
-            resource=res, kind=RouteKind.PROXY, url=home,
-            instructions="通过图书馆代理服务器访问，按提示用借书证号登录。",
-            instructions_en="Through the library proxy: sign in with your library card number when asked.",
-        ))
+        routes.append(
+            AccessRoute(
+                resource=res,
+                kind=RouteKind.PROXY,
+                url=home,
+                **_texts(RouteKind.PROXY),
+            )
+        )
     if "free" in flags:
         # The seed: vendors opened temporary free access during the closure. One ends soon.
         ends = today + dt.timedelta(days=20 if res.language == Language.CHINESE else 75)
-        routes.append(AccessRoute(
-            resource=res, kind=RouteKind.FREE_ACCESS, url=home, starts_on=today - dt.timedelta(days=40), ends_on=ends,
-            instructions="疫情期间数据库商免费开放，注册个人账号即可在校外使用。",
-            instructions_en="Opened free of charge by the vendor during the closure: register a personal account to use it off campus.",
-        ))
+        routes.append(
+            AccessRoute(
+                resource=res,
+                kind=RouteKind.FREE_ACCESS,
+                url=home,
+                starts_on=today - dt.timedelta(days=40),
+                ends_on=ends,
+                **_texts(RouteKind.FREE_ACCESS),
+            )
+        )
     if "oa" in flags:
-        routes.append(AccessRoute(resource=res, kind=RouteKind.OPEN_ACCESS, url=home,
-                                  instructions="开放获取，任何网络均可访问。", instructions_en="Open access from any network."))
+        routes.append(
+            AccessRoute(
+                resource=res,
+                kind=RouteKind.OPEN_ACCESS,
+                url=home,
+                **_texts(RouteKind.OPEN_ACCESS),
+            )
+        )
     if "account" in flags:
-        routes.append(AccessRoute(
-            resource=res, kind=RouteKind.ACCOUNT, url=home, account_username=f"nefu_{res.key.replace('-', '_')}",
-            account_password=f"Demo-{res.key[:4]}-2020",
-            instructions="使用图书馆提供的共享账号登录，请勿修改密码或外传。",
-            instructions_en="Sign in with the library's shared account; do not change or share the password.",
-        ))
+        routes.append(
+            AccessRoute(
+                resource=res,
+                kind=RouteKind.ACCOUNT,
+                url=home,
+                account_username=f"nefu_{res.key.replace('-', '_')}",
+                account_password=f"Demo-{res.key[:4]}-2020",
+                **_texts(RouteKind.ACCOUNT),
+            )
+        )
     _save_routes(res, routes)
 
 
 def _save_routes(res: Resource, routes: list[AccessRoute]) -> None:
     """Upsert one route per kind, so a re-run keeps each route's id (and its probe history)."""
-    fields = [f.name for f in AccessRoute._meta.concrete_fields if f.name not in {"id", "resource", "kind", "created_at", "updated_at"}]
+    fields = [
+        f.name
+        for f in AccessRoute._meta.concrete_fields
+        if f.name not in {"id", "resource", "kind", "created_at", "updated_at"}
+    ]
     for route in routes:
         AccessRoute.objects.update_or_create(
             resource=res, kind=route.kind, defaults={name: getattr(route, name) for name in fields}
         )
 
 
-def _resources(library: Library, rows: list[tuple[Any, ...]], language: str, vendors: dict[str, Vendor],
-               categories: dict[tuple[str, str], Category], today: dt.date) -> None:
+def _resources(
+    library: Library,
+    rows: list[tuple[Any, ...]],
+    language: str,
+    vendors: dict[str, Vendor],
+    categories: dict[tuple[str, str], Category],
+    today: dt.date,
+) -> None:
     foreign = language == Language.FOREIGN
     cat_lang = "foreign" if foreign else "zh"
     start = dt.date(today.year, 1, 1)
-    for position, (key, name, name_en, vendor, category, types, home, flags, subs) in enumerate(rows):
+    for key, name, name_en, vendor, category, types, home, flags, subs in rows:
         flag_set = set(flags.split(","))
         parent, _ = Resource.objects.update_or_create(
-            library=library, key=key,
+            library=library,
+            key=key,
             defaults=dict(
-                name=name, name_en=name_en, vendor=vendors[vendor], category=categories[(cat_lang, category)],
-                language=language, content_types="," + ",".join(sorted(types.split(","))) + ",", homepage=home,
+                name=name,
+                name_en=name_en,
+                vendor=vendors[vendor],
+                category=categories[(cat_lang, category)],
+                language=language,
+                content_types="," + ",".join(sorted(types.split(","))) + ",",
+                homepage=home,
                 description=f"{name}：{category}资源，含 {len(subs)} 个子库。",
-                description_en=f"{name_en}: {categories[(cat_lang, category)].name_en.lower()}, {len(subs)} sub-databases.",
-                subscription_start=start, subscription_end=dt.date(today.year, 12, 31),
-                price=None if "oa" in flag_set else _price(key, foreign), currency="USD" if foreign else "CNY",
-                off_campus_allowed="campus_only" not in flag_set, walk_in_only=key == "diaolong",
+                description_en=(
+                    f"{name_en}: {categories[(cat_lang, category)].name_en.lower()}, "
+                    f"{len(subs)} sub-databases."
+                ),
+                subscription_start=start,
+                subscription_end=dt.date(today.year, 12, 31),
+                price=None if "oa" in flag_set else _price(key, foreign),
+                currency="USD" if foreign else "CNY",
+                off_campus_allowed="campus_only" not in flag_set,
+                walk_in_only=key == "diaolong",
                 concurrent_users=5 if key in {"cscd", "eps", "pkulaw"} else None,
-                text_mining=TextMining.ALLOWED if foreign and key in {"sd", "springer", "wiley"} else TextMining.UNKNOWN,
-                is_trial="new" in flag_set and key == "jdread", is_active=True,
+                text_mining=TextMining.ALLOWED
+                if foreign and key in {"sd", "springer", "wiley"}
+                else TextMining.UNKNOWN,
+                is_trial="new" in flag_set and key == "jdread",
+                is_active=True,
             ),
         )
         _routes(library, parent, flag_set, today)
         for i, sub in enumerate(subs, start=1):
             Resource.objects.update_or_create(
-                library=library, key=f"{key}-{i:02d}",
+                library=library,
+                key=f"{key}-{i:02d}",
                 defaults=dict(
-                    parent=parent, name=sub, name_en=sub if foreign else "", vendor=parent.vendor, category=parent.category,
-                    language=language, content_types=parent.content_types, homepage=home,
-                    off_campus_allowed=parent.off_campus_allowed, is_active=True,
+                    parent=parent,
+                    name=sub,
+                    name_en=sub if foreign else "",
+                    vendor=parent.vendor,
+                    category=parent.category,
+                    language=language,
+                    content_types=parent.content_types,
+                    homepage=home,
+                    off_campus_allowed=parent.off_campus_allowed,
+                    is_active=True,
                 ),
             )
 
 
 def _user(username: str, password: str, **extra: Any) -> Any:
     User = get_user_model()
-    user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@nefu.example.edu", **extra})
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@nefu.example.edu", **extra}
+    )
     if created or not user.check_password(password):
         user.set_password(password)
         for k, v in extra.items():
@@ -155,7 +225,7 @@ def _user(username: str, password: str, **extra: Any) -> Any:
 
 
 def run_app_demos(library: Library, today: dt.date) -> list[str]:
-    """Each app may ship `lifeline/<app>/demo.py` with `load(library, today)` for its own demo data."""
+    """Each app may ship `lifeline/<app>/demo.py` with `load(library, today)` for its demo data."""
     loaded = []
     for app in ("health", "emergency", "delivery", "analytics"):
         try:
@@ -175,37 +245,77 @@ def load_demo(today: dt.date | None = None) -> dict[str, Any]:
         lib, _ = Library.objects.update_or_create(
             code="nefu",
             defaults=dict(
-                name="东北林业大学图书馆", name_en="Northeast Forestry University Library",
-                campus_ip_ranges="202.118.192.0/19\n219.217.0.0/20", proxy_prefix="https://ezproxy.nefu.edu.cn/login?url=",
-                carsi_idp_entity_id="https://idp.nefu.edu.cn/idp/shibboleth", email="library@nefu.example.edu",
+                name="东北林业大学图书馆",
+                name_en="Northeast Forestry University Library",
+                campus_ip_ranges="202.118.192.0/19\n219.217.0.0/20",
+                proxy_prefix="https://ezproxy.nefu.edu.cn/login?url=",
+                carsi_idp_entity_id="https://idp.nefu.edu.cn/idp/shibboleth",
+                email="library@nefu.example.edu",
                 phone="0451-5550-0000",
             ),
         )
         partner, _ = Library.objects.update_or_create(
-            code="hrbeu", defaults=dict(name="哈尔滨工程大学图书馆", name_en="Harbin Engineering University Library",
-                                        campus_ip_ranges="211.68.0.0/20", email="library@hrbeu.example.edu"),
+            code="hrbeu",
+            defaults=dict(
+                name="哈尔滨工程大学图书馆",
+                name_en="Harbin Engineering University Library",
+                campus_ip_ranges="211.68.0.0/20",
+                email="library@hrbeu.example.edu",
+            ),
         )
         vendors = {}
         for key, name, name_en, site, contact, phone, email, wechat, hours, lang in data.VENDORS:
             vendors[key], _ = Vendor.objects.update_or_create(
-                library=lib, key=key,
-                defaults=dict(name=name, name_en=name_en, website=site, contact_name=contact, phone=phone, email=email,
-                              wechat=wechat, escalation_name=f"{contact}（主管）", escalation_email=email.replace("support", "escalation"),
-                              response_hours=hours, preferred_language=lang),
+                library=lib,
+                key=key,
+                defaults=dict(
+                    name=name,
+                    name_en=name_en,
+                    website=site,
+                    contact_name=contact,
+                    phone=phone,
+                    email=email,
+                    wechat=wechat,
+                    escalation_name=f"{contact}（主管）",
+                    escalation_email=email.replace("support", "escalation"),
+                    response_hours=hours,
+                    preferred_language=lang,
+                ),
             )
         categories = {}
         for pos, (lang, name, name_en) in enumerate(data.CATEGORIES):
             categories[(lang, name)], _ = Category.objects.update_or_create(
-                library=lib, language=lang, name=name, defaults={"name_en": name_en, "position": pos}
+                library=lib,
+                language=lang,
+                name=name,
+                defaults={"name_en": name_en, "position": pos},
             )
         _resources(lib, data.CHINESE, Language.CHINESE, vendors, categories, today)
         _resources(lib, data.FOREIGN, Language.FOREIGN, vendors, categories, today)
 
         # A partner library of the consortium with a few resources of its own.
-        pv, _ = Vendor.objects.update_or_create(library=partner, key="cnki", defaults={"name": "同方知网", "name_en": "CNKI", "email": "hrbeu@cnki.example.com"})
-        pc, _ = Category.objects.update_or_create(library=partner, language="zh", name="综合学术", defaults={"name_en": "Multidisciplinary"})
+        pv, _ = Vendor.objects.update_or_create(
+            library=partner,
+            key="cnki",
+            defaults={"name": "同方知网", "name_en": "CNKI", "email": "hrbeu@cnki.example.com"},
+        )
+        pc, _ = Category.objects.update_or_create(
+            library=partner,
+            language="zh",
+            name="综合学术",
+            defaults={"name_en": "Multidisciplinary"},
+        )
         for key, name in [("cnki", "中国知网"), ("ieee", "IEEE Xplore")]:
-            r, _ = Resource.objects.update_or_create(library=partner, key=key, defaults={"name": name, "vendor": pv, "category": pc, "homepage": "https://www.cnki.net"})
+            r, _ = Resource.objects.update_or_create(
+                library=partner,
+                key=key,
+                defaults={
+                    "name": name,
+                    "vendor": pv,
+                    "category": pc,
+                    "homepage": "https://www.cnki.net",
+                },
+            )
             _routes(partner, r, {"vpn"}, today)
 
         admin = _user("admin", password, is_staff=True, is_superuser=True, first_name="管理员")
@@ -213,12 +323,20 @@ def load_demo(today: dt.date | None = None) -> dict[str, Any]:
         for username, role, label in STAFF:
             user = _user(username, password, is_staff=True, first_name=label)
             Membership.objects.get_or_create(user=user, library=lib, role=role)
-        partner_staff = _user("hrbeu-eres", password, is_staff=True, first_name="哈工程电子资源馆员")
+        partner_staff = _user(
+            "hrbeu-eres", password, is_staff=True, first_name="哈工程电子资源馆员"
+        )
         Membership.objects.get_or_create(user=partner_staff, library=partner, role=Role.ERESOURCES)
         student = _user("student", password, first_name="张同学")
-        Patron.objects.update_or_create(user=student, defaults={"library": lib, "category": PatronCategory.STUDENT, "display_name": "张同学"})
+        Patron.objects.update_or_create(
+            user=student,
+            defaults={"library": lib, "category": PatronCategory.STUDENT, "display_name": "张同学"},
+        )
         teacher = _user("teacher", password, first_name="李老师")
-        Patron.objects.update_or_create(user=teacher, defaults={"library": lib, "category": PatronCategory.TEACHER, "display_name": "李老师"})
+        Patron.objects.update_or_create(
+            user=teacher,
+            defaults={"library": lib, "category": PatronCategory.TEACHER, "display_name": "李老师"},
+        )
         apps = run_app_demos(lib, today)
     return {
         "library": lib,

@@ -28,8 +28,13 @@ def test_demo_matches_the_seed_and_reloads_idempotently(settings: Any, tmp_path:
     second = load_demo(today)
     assert second["password"] == first["password"]
     assert Resource.objects.filter(library=lib).count() == res.count() == 167
-    assert set(AccessRoute.objects.values_list("pk", flat=True)) == route_ids  # routes kept, not recreated
-    # Something expires within 30 days and something has no off-campus route: the dashboard has work.
+    assert (
+        set(AccessRoute.objects.values_list("pk", flat=True)) == route_ids
+    )  # routes kept, not recreated
+    # Something expires within 30 days and something has no off-campus route:
+    # the dashboard has work.
     assert AccessRoute.objects.filter(resource__library=lib).expiring(30, today).exists()
-    no_remote = res.filter(parent__isnull=True).exclude(pk__in=Resource.objects.works_from_home(today))
+    no_remote = res.filter(parent__isnull=True).exclude(
+        pk__in=Resource.objects.works_from_home(today)
+    )
     assert set(no_remote.values_list("key", flat=True)) == {"cscd", "diaolong"}

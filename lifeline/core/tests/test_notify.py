@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from lifeline.core.choices import NotificationStatus, WebhookFormat
 from lifeline.core.models import Library, Notification
-from lifeline.core.notify import backoff, deliver, notify_email, notify_webhook, send_pending, webhook_body
+from lifeline.core.notify import (
+    backoff,
+    deliver,
+    notify_email,
+    notify_webhook,
+    send_pending,
+    webhook_body,
+)
 from lifeline.core.schedule import Periodic, run_due
 
 
@@ -32,7 +39,7 @@ class Sink:
         self.messages: list[Any] = []
         self.port = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope)
         return "250 OK"
 
@@ -56,7 +63,7 @@ class Hook(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
     answer: tuple[int, dict[str, Any]] = (200, {"errcode": 0})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         Hook.received.append(json.loads(self.rfile.read(length)))
         status, body = Hook.answer
@@ -87,13 +94,17 @@ def hook() -> Iterator[str]:
 @pytest.mark.django_db(transaction=True)
 def test_email_sent_on_commit_to_real_smtp(library_a: Library, smtp: Sink) -> None:
     with transaction.atomic():
-        n = notify_email(library_a, ["reader@example.edu"], "数据库已恢复", "中国知网 CARSI 已恢复访问。")
+        n = notify_email(
+            library_a, ["reader@example.edu"], "数据库已恢复", "中国知网 CARSI 已恢复访问。"
+        )
         assert not smtp.messages  # nothing leaves before the decision commits
     n.refresh_from_db()
     assert n.status == NotificationStatus.SENT
     assert len(smtp.messages) == 1
     assert smtp.messages[0].rcpt_tos == ["reader@example.edu"]
-    assert "中国知网".encode() in smtp.messages[0].content or b"=?utf-8?" in smtp.messages[0].content
+    assert (
+        "中国知网".encode() in smtp.messages[0].content or b"=?utf-8?" in smtp.messages[0].content
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -106,7 +117,9 @@ def test_rolled_back_decision_sends_nothing(library_a: Library, smtp: Sink) -> N
 
 
 @pytest.mark.django_db
-def test_failure_is_retried_with_backoff_then_sent(library_a: Library, settings: Any, smtp: Sink) -> None:
+def test_failure_is_retried_with_backoff_then_sent(
+    library_a: Library, settings: Any, smtp: Sink
+) -> None:
     settings.EMAIL_PORT = 1  # nothing listens there
     n = notify_email(library_a, ["a@example.edu"], "s", "b")
     now = timezone.now()
@@ -127,7 +140,9 @@ def test_dead_sender_lease_expires_and_row_is_resent(library_a: Library, smtp: S
     n = notify_email(library_a, ["a@example.edu"], "s", "b")
     now = timezone.now()
     # A worker claimed it and died before sending.
-    Notification.objects.filter(pk=n.pk).update(status=NotificationStatus.SENDING, claimed_until=now + dt.timedelta(minutes=5))
+    Notification.objects.filter(pk=n.pk).update(
+        status=NotificationStatus.SENDING, claimed_until=now + dt.timedelta(minutes=5)
+    )
     assert send_pending(now) == 0
     assert send_pending(now + dt.timedelta(minutes=6)) == 1
     assert len(smtp.messages) == 1
@@ -143,7 +158,14 @@ def test_dedupe_key_gives_one_notice(library_a: Library) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("fmt", [f.value for f in WebhookFormat])
 def test_webhook_formats_reach_a_real_server(library_a: Library, hook: str, fmt: str) -> None:
-    n = notify_webhook(library_a, hook, title="访问故障", text="维普 VPN 无法访问", fmt=fmt, payload={"incident": 7})
+    n = notify_webhook(
+        library_a,
+        hook,
+        title="访问故障",
+        text="维普 VPN 无法访问",
+        fmt=fmt,
+        payload={"incident": 7},
+    )
     assert deliver(n.pk) is True
     body = Hook.received[-1]
     assert body == webhook_body(n)

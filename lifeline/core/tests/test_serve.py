@@ -25,14 +25,26 @@ def free_port() -> int:
 
 def test_serve_answers_and_its_worker_runs_tasks(tmp_path: Path) -> None:
     db = tmp_path / "serve.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "LIFELINE_TEST", "LIFELINE_DATABASE"))}
-    env.update(LIFELINE_DATABASE_URL=f"sqlite:///{db}", LIFELINE_DATA_DIR=str(tmp_path), LIFELINE_TASK_BACKEND="database",
-               DJANGO_SETTINGS_MODULE="lifeline.settings")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST", "LIFELINE_TEST", "LIFELINE_DATABASE"))
+    }
+    env.update(
+        LIFELINE_DATABASE_URL=f"sqlite:///{db}",
+        LIFELINE_DATA_DIR=str(tmp_path),
+        LIFELINE_TASK_BACKEND="database",
+        DJANGO_SETTINGS_MODULE="lifeline.settings",
+    )
     lifeline = [sys.executable, "-m", "lifeline"]
     subprocess.run([*lifeline, "migrate", "-v", "0"], env=env, check=True, timeout=180)
     port = free_port()
-    server = subprocess.Popen([*lifeline, "serve", "--port", str(port), "--workers", "1"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [*lifeline, "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -40,19 +52,34 @@ def test_serve_answers_and_its_worker_runs_tasks(tmp_path: Path) -> None:
                 response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 break
             except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read().decode()[-2000:] if server.stderr else ""
+                assert server.poll() is None, (
+                    server.stderr.read().decode()[-2000:] if server.stderr else ""
+                )
                 assert time.monotonic() < deadline, "server did not start within 60 s"
                 time.sleep(0.3)
         assert response.status_code == 200 and response.text == "ok"
-        subprocess.run([sys.executable, "-c", "import django; django.setup(); from lifeline.core.testtasks import record_run; record_run.enqueue('from-serve')"],
-                       env=env, check=True, timeout=60)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); from lifeline.core.testtasks import record_run; "
+                "record_run.enqueue('from-serve')",
+            ],
+            env=env,
+            check=True,
+            timeout=60,
+        )
         deadline = time.monotonic() + 60
         while True:
             with sqlite3.connect(db) as conn:
-                rows = conn.execute("select count(*) from core_auditlog where message = 'from-serve'").fetchone()[0]
+                rows = conn.execute(
+                    "select count(*) from core_auditlog where message = 'from-serve'"
+                ).fetchone()[0]
             if rows:
                 break
-            assert time.monotonic() < deadline, "the worker inside `lifeline serve` did not run the task"
+            assert time.monotonic() < deadline, (
+                "the worker inside `lifeline serve` did not run the task"
+            )
             time.sleep(0.3)
         assert rows == 1
     finally:

@@ -14,17 +14,25 @@ from django.db import connection
 
 from lifeline.core.models import AuditLog
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a shared PostgreSQL database")
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs a shared PostgreSQL database"
+)
 
 JOBS = 60
 
 
 def _env(backend: str) -> dict[str, str]:
     settings_dict = connection.settings_dict
-    url = f"postgres://{settings_dict['USER'] or 'postgres'}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    user = settings_dict["USER"] or "postgres"
+    host = settings_dict["HOST"] or "127.0.0.1"
+    url = f"postgres://{user}@{host}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "LIFELINE_TEST"))}
-    env.update(LIFELINE_DATABASE_URL=url, LIFELINE_TASK_BACKEND=backend, DJANGO_SETTINGS_MODULE="lifeline.settings",
-               LIFELINE_REDIS_URL=os.environ.get("LIFELINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    env.update(
+        LIFELINE_DATABASE_URL=url,
+        LIFELINE_TASK_BACKEND=backend,
+        DJANGO_SETTINGS_MODULE="lifeline.settings",
+        LIFELINE_REDIS_URL=os.environ.get("LIFELINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    )
     return env
 
 
@@ -34,12 +42,23 @@ def _python(code: str, env: dict[str, str]) -> None:
 
 
 def _enqueue(env: dict[str, str]) -> None:
-    _python(f"from lifeline.core.testtasks import record_run\nfor i in range({JOBS}): record_run.enqueue(f'job-{{i}}')", env)
+    _python(
+        "from lifeline.core.testtasks import record_run\n"
+        f"for i in range({JOBS}): record_run.enqueue(f'job-{{i}}')",
+        env,
+    )
 
 
 def _workers(argv: list[str], env: dict[str, str], count: int = 3) -> None:
-    procs = [subprocess.Popen([sys.executable, "-m", "lifeline", *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for _ in range(count)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "lifeline", *argv],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]

@@ -9,17 +9,28 @@ from lifeline.core.demo.loader import load_demo
 
 
 class Command(BaseCommand):
-    help = "Load or refresh the demo library (东北林业大学图书馆, modelled on the 2020 account). Safe to re-run."
+    help = (
+        "Load or refresh the demo library (东北林业大学图书馆, modelled on the 2020 account). "
+        "Safe to re-run."
+    )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         result = load_demo()
         lib = result["library"]
-        self.stdout.write(self.style.SUCCESS(f"Demo library “{lib.name}” ({lib.code}): {result['resources']} resources."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo library “{lib.name}” ({lib.code}): {result['resources']} resources."
+            )
+        )
         if result["apps"]:
             self.stdout.write(f"Demo data of: {', '.join(result['apps'])}")
         self.stdout.write("")
         self.stdout.write(f"  Open      {settings.SITE_URL}/")
-        self.stdout.write(f"  Admin     {settings.SITE_URL}/admin/   user: admin   password: {result['password']}")
-        self.stdout.write(f"  Staff     {', '.join(result['users'][1:-3])} (same password; each holds one role)")
-        self.stdout.write(f"  Patrons   student, teacher (same password)")
+        self.stdout.write(
+            f"  Admin     {settings.SITE_URL}/admin/   user: admin   password: {result['password']}"
+        )
+        self.stdout.write(
+            f"  Staff     {', '.join(result['users'][1:-3])} (same password; each holds one role)"
+        )
+        self.stdout.write("  Patrons   student, teacher (same password)")
         self.stdout.write("")

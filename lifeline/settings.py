@@ -299,7 +299,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LIFELINE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # Both chatter at INFO on every start (schema loading, lockout banner).
+        "xmlschema": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 if TESTING:

@@ -233,6 +233,12 @@ def _raw_insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     marks = ", ".join(["%s"] * len(columns))
     sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608 - names are ours, values bound
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY streams the rows in one command: about ten times faster than executemany.
+            with cursor.cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, rows[start : start + BATCH])
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from lifeline.registry.io import identifiers as registry_ids
+
 DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>，。；]+)", re.IGNORECASE)
 ISSN_RE = re.compile(r"\b(\d{4})\s*[-‐–]?\s*(\d{3}[\dXx])\b")
 ISBN_RE = re.compile(r"\b((?:97[89][\s-]?)?\d[\d\s-]{7,15}[\dXx])\b")
@@ -26,37 +28,18 @@ def normalise_doi(value: str) -> str | None:
     return match.group(0).rstrip(".,;)").lower() if match else None
 
 
-def issn_check_digit(first7: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first7, range(8, 1, -1), strict=True))
-    check = (11 - total % 11) % 11
-    return "X" if check == 10 else str(check)
+def _digits(value: str) -> str:
+    return re.sub(r"[^0-9Xx]", "", clean(value)).upper()
 
 
 def normalise_issn(value: str) -> str | None:
-    digits = re.sub(r"[^0-9Xx]", "", clean(value)).upper()
-    if len(digits) != 8 or not digits[:7].isdigit() or issn_check_digit(digits[:7]) != digits[7]:
-        return None
-    return f"{digits[:4]}-{digits[4:]}"
-
-
-def isbn13_check_digit(first12: str) -> str:
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(first12))
-    return str((10 - total % 10) % 10)
+    """Checksum and form shared with the KBART importer: a request and a holding compare equal."""
+    return registry_ids.normalise_issn(_digits(value))
 
 
 def normalise_isbn(value: str) -> str | None:
-    """ISBN-10 or ISBN-13 with a valid checksum → ISBN-13; anything else → None."""
-    digits = re.sub(r"[^0-9Xx]", "", clean(value)).upper()
-    if len(digits) == 10 and digits[:9].isdigit():
-        total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
-        check = (11 - total % 11) % 11
-        if ("X" if check == 10 else str(check)) != digits[9]:
-            return None
-        core = "978" + digits[:9]
-        return core + isbn13_check_digit(core)
-    if len(digits) == 13 and digits.isdigit() and digits[:3] in {"978", "979"}:
-        return digits if isbn13_check_digit(digits[:12]) == digits[12] else None
-    return None
+    """ISBN-10 or ISBN-13 with a valid checksum → ISBN-13 (the registry's form); else None."""
+    return registry_ids.normalise_isbn(_digits(value))
 
 
 def normalise_pmid(value: str) -> str | None:

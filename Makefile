@@ -57,6 +57,7 @@ test-postgres: messages
 	else echo "LIFELINE_TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
 test: messages lint
+	@mkdir -p $(LIFELINE_DATA_DIR)
 	$(BIN)/lifeline makemigrations --check --dry-run -v 0
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres

@@ -251,7 +251,7 @@ def test_services_page_lists_remote_routes_first(
 
 
 def test_dashboard_panel(plan: Plan, leader_a: Any) -> None:
-    services.declare(
+    event = services.declare(
         plan.library,
         plan,
         category="public_health",
@@ -261,7 +261,10 @@ def test_dashboard_panel(plan: Plan, leader_a: Any) -> None:
         user=leader_a,
     )
     page = client_for(leader_a).get(reverse("core:dashboard")).content.decode()
-    assert url("declare", "nefu") in page and "0/" not in page
+    assert url("declare", "nefu") in page
+    # The running event is on the panel with its level and task progress.
+    assert f"/events/{event.pk}/" in page and 'class="badge orange">II<' in page
+    assert f"{event.tasks.count()} 项任务已完成 0 项" in page
 
 
 @pytest.mark.parametrize("who", ["leader_a", "admin_a"])

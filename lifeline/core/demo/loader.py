@@ -224,6 +224,22 @@ def _user(username: str, password: str, **extra: Any) -> Any:
     return user
 
 
+def quiet_demo_probes(libraries: list[Library]) -> None:
+    """The demo's routes point at real vendors. A demo must not make this machine call them
+    every five minutes (it may have no internet, and nobody asked it to watch those hosts):
+    probes of demo routes start switched off; staff switch one on per route in the admin."""
+    try:
+        from lifeline.health.models import ProbeConfig
+    except ImportError:
+        return
+    routes = AccessRoute.objects.filter(resource__library__in=libraries)
+    ProbeConfig.objects.bulk_create(
+        [ProbeConfig(route_id=pk, enabled=False) for pk in routes.values_list("pk", flat=True)],
+        ignore_conflicts=True,
+    )
+    ProbeConfig.objects.filter(route__in=routes).update(enabled=False)
+
+
 def run_app_demos(library: Library, today: dt.date) -> list[str]:
     """Each app may ship `lifeline/<app>/demo.py` with `load(library, today)` for its demo data."""
     loaded = []
@@ -338,6 +354,7 @@ def load_demo(today: dt.date | None = None) -> dict[str, Any]:
             defaults={"library": lib, "category": PatronCategory.TEACHER, "display_name": "李老师"},
         )
         apps = run_app_demos(lib, today)
+        quiet_demo_probes([lib, partner])
     return {
         "library": lib,
         "password": password,

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from lifeline.core.demo.loader import load_demo
 from lifeline.registry.choices import RouteKind
@@ -38,3 +39,16 @@ def test_demo_matches_the_seed_and_reloads_idempotently(settings: Any, tmp_path:
         pk__in=Resource.objects.works_from_home(today)
     )
     assert set(no_remote.values_list("key", flat=True)) == {"cscd", "diaolong"}
+
+
+@pytest.mark.django_db
+def test_demo_never_probes_the_real_vendors(settings: Any, tmp_path: Any) -> None:
+    from lifeline.health.logic.worker import claim, ensure_configs
+    from lifeline.health.models import ProbeConfig
+
+    settings.DATA_DIR = tmp_path
+    load_demo(dt.date(2026, 3, 1))
+    ensure_configs()  # what the prober does first: it must not switch the demo's probes on
+    assert ProbeConfig.objects.count() == AccessRoute.objects.count()
+    assert not ProbeConfig.objects.filter(enabled=True).exists()
+    assert claim(timezone.now() + dt.timedelta(days=1), 1000, "test") == []

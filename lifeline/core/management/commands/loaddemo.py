@@ -24,6 +24,10 @@ class Command(BaseCommand):
         )
         if result["apps"]:
             self.stdout.write(f"Demo data of: {', '.join(result['apps'])}")
+        self.stdout.write(
+            "Access probes of the demo's vendor routes are off: switch them on per route in the "
+            "admin (Access health › probe settings) on a machine that may call those hosts."
+        )
         self.stdout.write("")
         self.stdout.write(f"  Open      {settings.SITE_URL}/")
         self.stdout.write(

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -600,7 +601,7 @@ def _json_ids(raw: Any) -> list[str]:
     return ids
 
 
-class _JsonReader:
+class _JsonReader(ABC):
     def __init__(
         self, spec: ReportSpec, parsed: ParsedReport, months: set[dt.date], problems: _Collector
     ) -> None:
@@ -647,8 +648,9 @@ class _JsonReader:
             self.problems.add(_("The platform is empty."), where, "Platform")
         return platform
 
+    @abstractmethod
     def item(self, item: dict[str, Any], where: str) -> None:
-        raise NotImplementedError
+        """Read one Report_Items entry: the layout differs between Release 5.0 and 5.1."""
 
 
 class _Json50(_JsonReader):

@@ -9,50 +9,14 @@ The reference is /healthz, timed in the same run: ratios stay comparable on a no
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench._common import best_per_call, option, scratch_django
+
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp" / "api"
-
-
-def _option(argv: list[str], name: str, default: int) -> int:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return int(arg.split("=", 1)[1])
-    return default
-
-
-def _per_call_ms(fn: Callable[[], Any], calls: int) -> float:
-    fn()  # warm
-    best = float("inf")
-    for _ in range(3):  # best of three: the machine is shared
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls * 1000)
-    return best
-
-
-def setup() -> None:
-    shutil.rmtree(TMP, ignore_errors=True)
-    TMP.mkdir(parents=True)
-    os.environ.update(
-        LIFELINE_DATABASE_URL=f"sqlite:///{TMP / 'lifeline.sqlite3'}",
-        LIFELINE_DATA_DIR=str(TMP),
-        LIFELINE_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="lifeline.settings",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def populate(n: int) -> tuple[Any, str]:
@@ -97,9 +61,9 @@ def populate(n: int) -> tuple[Any, str]:
 
 
 def main(argv: list[str]) -> int:
-    n = _option(argv, "resources", 5000)
-    calls = _option(argv, "calls", 200)
-    setup()
+    n = option(argv, "resources", 5000)
+    calls = option(argv, "calls", 200)
+    scratch_django("api")
     from django.test import Client
 
     _lib, token = populate(n)
@@ -138,7 +102,7 @@ def main(argv: list[str]) -> int:
     print("| what | ms/request | ratio to /healthz |")
     print("|---|---|---|")
     for name, fn in cases:
-        ms = _per_call_ms(fn, max(calls // 20, 3) if "OpenAPI" in name else calls)
+        ms = best_per_call(fn, max(calls // 20, 3) if "OpenAPI" in name else calls)
         reference = reference or ms
         print(f"| {name} | {ms:.2f} | {ms / reference:.1f} |", flush=True)
     return 0

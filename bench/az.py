@@ -14,13 +14,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench._common import free_port, option
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp" / "az"
@@ -39,19 +40,6 @@ class WrkResult:
             f"{self.requests_per_s:8.0f} req/s  p99 {self.p99_ms:6.1f} ms  "
             f"errors {self.errors}  non-2xx {self.non_2xx}"
         )
-
-
-def _option(argv: list[str], name: str, default: int) -> int:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return int(arg.split("=", 1)[1])
-    return default
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment() -> dict[str, str]:
@@ -234,9 +222,9 @@ def wrk(url: str, duration: int, connections: int, *headers: str) -> WrkResult:
 
 
 def main(argv: list[str]) -> int:
-    duration = _option(argv, "duration", 10)
-    connections = _option(argv, "connections", 100)
-    resources = _option(argv, "resources", 5000)
+    duration = option(argv, "duration", 10)
+    connections = option(argv, "connections", 100)
+    resources = option(argv, "resources", 5000)
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian package wrk)", file=sys.stderr)
         return 2

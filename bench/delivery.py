@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._common import free_port
+
 DB_URL = os.environ.get(
     "LIFELINE_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lifeline_bench_delivery"
 )
@@ -169,12 +171,6 @@ def bench_statistics(rows: int, repeat: int = 5) -> dict[str, float]:
     return {"stats_s": statistics.median(timings), "count_s": statistics.median(reference)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(port: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -213,7 +209,7 @@ def bench_intake(seconds: int, connections: int) -> dict[str, Any]:
     Patron.objects.get_or_create(user=user, defaults={"library": lib, "display_name": "基准"})
     _, token = ApiToken.issue(user, "bench")
     run = str(int(time.time()))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LIFELINE_DATABASE_URL": DB_URL,

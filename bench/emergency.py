@@ -10,33 +10,15 @@ activation of the default plan (tasks + notices + timeline), the plan PDF and th
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench._common import best_per_call, option, scratch_django
+
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp" / "emergency"
-
-
-def _option(argv: list[str], name: str, default: int) -> int:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return int(arg.split("=", 1)[1])
-    return default
-
-
-def _per_call_us(fn: Callable[[], Any], calls: int) -> float:
-    fn()  # warm
-    best = float("inf")
-    for _ in range(3):  # best of three: the machine is shared
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls * 1e6)
-    return best
 
 
 def _once_ms(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -45,27 +27,11 @@ def _once_ms(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, result
 
 
-def setup() -> None:
-    shutil.rmtree(TMP, ignore_errors=True)
-    TMP.mkdir(parents=True)
-    os.environ.update(
-        LIFELINE_DATABASE_URL=f"sqlite:///{TMP / 'lifeline.sqlite3'}",
-        LIFELINE_DATA_DIR=str(TMP),
-        LIFELINE_LOG_LEVEL="WARNING",
-        LIFELINE_TASK_BACKEND="database",  # notices stay in the outbox: no SMTP here
-        DJANGO_SETTINGS_MODULE="lifeline.settings",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def main(argv: list[str]) -> int:
-    calls = _option(argv, "calls", 20000)
-    setup()
+    calls = option(argv, "calls", 20000)
+    scratch_django(
+        "emergency", LIFELINE_TASK_BACKEND="database"
+    )  # notices stay in the outbox: no SMTP here
     from django.contrib.auth import get_user_model
     from django.test import RequestFactory
     from django.urls import resolve
@@ -89,8 +55,8 @@ def main(argv: list[str]) -> int:
 
     request.user = AnonymousUser()
 
-    reference = _per_call_us(lambda: core_processor(request), calls)
-    quiet = _per_call_us(lambda: active_emergency(request), calls)
+    reference = best_per_call(lambda: core_processor(request), calls, 1e6)
+    quiet = best_per_call(lambda: active_emergency(request), calls, 1e6)
     ms_declare, event = _once_ms(
         lambda: services.declare(
             library,
@@ -104,7 +70,7 @@ def main(argv: list[str]) -> int:
     )
     services.forget_active(library)
     assert active_emergency(request)["active_emergency"] is not None
-    banner = _per_call_us(lambda: active_emergency(request), calls)
+    banner = best_per_call(lambda: active_emergency(request), calls, 1e6)
 
     def cold() -> Any:  # both caches empty: what the first request after a change pays
         from django.core.cache import cache
@@ -115,7 +81,7 @@ def main(argv: list[str]) -> int:
         forget_local()
         return active_emergency(request)
 
-    miss = _per_call_us(cold, max(calls // 20, 100))
+    miss = best_per_call(cold, max(calls // 20, 100), 1e6)
     ms_escalate, _ = _once_ms(lambda: services.change_level(event, 1, user=leader))
     services.stand_down(event, user=leader, now=timezone.now())
     ms_plan_pdf_first, _ = _once_ms(lambda: pdf.plan_pdf(plan.latest()))  # loads the font

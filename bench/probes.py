@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._common import option
+
 KINDS = [("ok", 80), ("slow", 5), ("fail", 5), ("flap", 5), ("switch", 5)]
 
 
@@ -66,13 +68,6 @@ def serve(port: int, flag: str) -> None:
 
 
 # --- the benchmark -----------------------------------------------------------------------------
-
-
-def _arg(argv: list[str], name: str, default: int) -> int:
-    for a in argv:
-        if a.startswith(f"--{name}="):
-            return int(a.split("=", 1)[1])
-    return default
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -171,9 +166,9 @@ def _reference_cpu_per_request(port: int, count: int = 400) -> float:
 
 
 def main(argv: list[str]) -> int:
-    n = _arg(argv, "routes", 10_000)
-    seconds = _arg(argv, "seconds", 150)
-    interval = _arg(argv, "interval", 60)
+    n = option(argv, "routes", 10_000)
+    seconds = option(argv, "seconds", 150)
+    interval = option(argv, "interval", 60)
     tmp = Path(tempfile.mkdtemp(prefix="lifeline-bench-probes-"))
     flag = tmp / "outage"
     import socket

@@ -11,38 +11,15 @@ The reference is /healthz, timed in the same run.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bench._common import option, scratch_django
+
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp" / "saml"
-
-
-def _option(argv: list[str], name: str, default: int) -> int:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return int(arg.split("=", 1)[1])
-    return default
-
-
-def setup() -> None:
-    shutil.rmtree(TMP, ignore_errors=True)
-    TMP.mkdir(parents=True)
-    os.environ.update(
-        LIFELINE_DATABASE_URL=f"sqlite:///{TMP / 'lifeline.sqlite3'}",
-        LIFELINE_DATA_DIR=str(TMP),
-        LIFELINE_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="lifeline.settings",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def answers(n: int) -> list[Any]:
@@ -75,10 +52,10 @@ def answers(n: int) -> list[Any]:
 
 
 def main(argv: list[str]) -> int:
-    setup()
+    scratch_django("saml")
     from django.test import Client
 
-    n = _option(argv, "signins", 30)
+    n = option(argv, "signins", 30)
     forms = answers(n)
     client = Client()
     for _ in range(3):

@@ -61,43 +61,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 class ProbeConfigSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProbeConfig
-        fields = [
-            "id",
-            "route",
-            "enabled",
-            "interval_seconds",
-            "timeout_seconds",
-            "expected_status",
-            "must_contain",
-            "must_not_contain",
-            "max_redirects",
-            "retries",
-            "retry_seconds",
-            "slow_ms",
-            "cert_warning_days",
-            "through_proxy",
-            "allow_private",
-            "state",
-            "state_since",
-            "last_checked_at",
-            "last_failure",
-            "last_error",
-            "last_status_code",
-            "last_response_ms",
-            "cert_expires_at",
-        ]
-        read_only_fields = [
-            "route",
-            "allow_private",
-            "state",
-            "state_since",
-            "last_checked_at",
-            "last_failure",
-            "last_error",
-            "last_status_code",
-            "last_response_ms",
-            "cert_expires_at",
-        ]
+        fields = ["id", "route", *ProbeConfig.SETTINGS_FIELDS, *ProbeConfig.STATE_FIELDS]
+        # allow_private is granted by an admin through the page that records who allowed it.
+        read_only_fields = ["route", "allow_private", *ProbeConfig.STATE_FIELDS]
 
 
 class ProbeConfigViewSet(

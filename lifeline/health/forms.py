@@ -119,21 +119,7 @@ def literal_internal_host(url: str) -> str | None:
 class ProbeConfigForm(forms.ModelForm):
     class Meta:
         model = ProbeConfig
-        fields = [
-            "enabled",
-            "interval_seconds",
-            "timeout_seconds",
-            "expected_status",
-            "must_contain",
-            "must_not_contain",
-            "max_redirects",
-            "retries",
-            "retry_seconds",
-            "slow_ms",
-            "cert_warning_days",
-            "through_proxy",
-            "allow_private",
-        ]
+        fields = list(ProbeConfig.SETTINGS_FIELDS)
         widgets = {
             "must_contain": forms.Textarea(attrs={"rows": 3}),
             "must_not_contain": forms.Textarea(attrs={"rows": 5}),

@@ -82,6 +82,33 @@ class ProbeConfigQuerySet(RestrictedQuerySet):
 class ProbeConfig(models.Model):
     """How one access route is probed, and what the probes last said about it."""
 
+    # What staff set (the form and the API edit these) and what the prober writes (read-only).
+    SETTINGS_FIELDS = (
+        "enabled",
+        "interval_seconds",
+        "timeout_seconds",
+        "expected_status",
+        "must_contain",
+        "must_not_contain",
+        "max_redirects",
+        "retries",
+        "retry_seconds",
+        "slow_ms",
+        "cert_warning_days",
+        "through_proxy",
+        "allow_private",
+    )
+    STATE_FIELDS = (
+        "state",
+        "state_since",
+        "last_checked_at",
+        "last_failure",
+        "last_error",
+        "last_status_code",
+        "last_response_ms",
+        "cert_expires_at",
+    )
+
     route = models.OneToOneField(
         AccessRoute, on_delete=models.CASCADE, related_name="probe", verbose_name=_("access route")
     )

@@ -365,6 +365,25 @@ def _request_by_reference(reference: str, library: Library) -> DeliveryRequest |
     return DeliveryRequest.objects.filter(library=library, pk=int(pk)).first()
 
 
+def _record_refused(xml: str, kind: str, error: str, now: dt.datetime) -> None:
+    """Keep a refused message, filed under the library it was addressed to (when readable).
+
+    A supplying agency's message is addressed to the requester; every other one to the supplier.
+    """
+    field = "requestingAgencyId" if kind == "supplyingAgencyMessage" else "supplyingAgencyId"
+    _record(
+        _lenient_library(xml, field),
+        None,
+        Direction.IN,
+        kind,
+        "",
+        xml,
+        outcome=MessageOutcome.ERROR,
+        error=error,
+        now=now,
+    )
+
+
 def receive(xml: bytes, *, now: dt.datetime | None = None) -> bytes:
     """Take one message from a partner; return the confirmation to send back (always valid XML)."""
     now = now or timezone.now()
@@ -372,20 +391,7 @@ def receive(xml: bytes, *, now: dt.datetime | None = None) -> bytes:
         root = validate(xml)
     except Iso18626Error as exc:
         kind = _guess_kind(xml)
-        lib = _lenient_library(
-            xml, "supplyingAgencyId" if kind != "supplyingAgencyMessage" else "requestingAgencyId"
-        )
-        _record(
-            lib,
-            None,
-            Direction.IN,
-            kind,
-            "",
-            xml,
-            outcome=MessageOutcome.ERROR,
-            error=str(exc),
-            now=now,
-        )
+        _record_refused(xml, kind, str(exc), now)
         return build_confirmation(
             kind, None, now, error_type="BadlyFormedMessage", error_value=str(exc)
         )
@@ -403,20 +409,7 @@ def receive(xml: bytes, *, now: dt.datetime | None = None) -> bytes:
                 )
             handler(root[0], xml, now)
     except Iso18626Error as exc:
-        lib = _lenient_library(
-            xml, "requestingAgencyId" if kind == "supplyingAgencyMessage" else "supplyingAgencyId"
-        )
-        _record(
-            lib,
-            None,
-            Direction.IN,
-            kind,
-            "",
-            xml,
-            outcome=MessageOutcome.ERROR,
-            error=str(exc),
-            now=now,
-        )
+        _record_refused(xml, kind, str(exc), now)
         return build_confirmation(
             kind if kind in TOP_LEVEL[::2] else "request",
             root,

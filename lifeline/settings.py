@@ -124,7 +124,7 @@ TEMPLATES = [
 ]
 
 # --- emergency (issue 4): the service-mode banner on every page (one cache read per request).
-TEMPLATES[0]["OPTIONS"]["context_processors"].append(
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
     "lifeline.emergency.context_processors.active_emergency"
 )
 

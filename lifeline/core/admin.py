@@ -27,9 +27,9 @@ def foreign_relations(candidate: Any, names: list[str]) -> list[str]:
         if name == own_field:
             continue
         related = getattr(candidate, name, None)
-        if (related is not None and hasattr(type(related), "library_lookup")) or hasattr(
-            related, "library_id"
-        ):
+        if related is None:
+            continue
+        if hasattr(type(related), "library_lookup") or hasattr(related, "library_id"):
             other = library_of(related)
             if other is not None and other != own:
                 bad.append(name)
@@ -40,7 +40,7 @@ class LibraryScopedForm(forms.ModelForm):
     """Refuses a record whose vendor, category, parent ... lie in another library than its own."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         candidate = copy.copy(self.instance)
         relations = [
             f.name for f in candidate._meta.concrete_fields if f.is_relation and f.name in data

@@ -79,7 +79,10 @@ class ApiTokenViewSet(
     pagination_class = Pagination
 
     def get_queryset(self) -> QuerySet[ApiToken]:
-        return ApiToken.objects.filter(user=self.request.user).order_by("-created_at", "-pk")
+        # StaffOnly admits signed-in users only; an anonymous request never gets this far.
+        return ApiToken.objects.filter(user_id=self.request.user.pk or -1).order_by(
+            "-created_at", "-pk"
+        )
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return NewApiTokenSerializer if self.action == "create" else ApiTokenSerializer

@@ -11,7 +11,7 @@ import contextvars
 import copy
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,12 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, serializers, viewsets
 from rest_framework.filters import BaseFilterBackend, OrderingFilter
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import BasePagination, LimitOffsetPagination
 from rest_framework.request import Request
 
 from lifeline.core.admin import foreign_relations
@@ -131,7 +132,8 @@ class QueryFilter:
 
     lookup: str | Callable[[models.QuerySet[Any], Any], models.QuerySet[Any]]
     kind: str = "str"
-    description: str = ""
+    # Lazy translations are welcome: the schema renders them in the request's language.
+    description: str | Promise = ""
     enum: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -209,9 +211,10 @@ class LibraryScopedMixin:
     needs), `serializer_class`, `change_action`, `query_filters` and `ordering_fields`."""
 
     change_action = "core.manage"
-    permission_classes = [LibraryRolePermission]
-    filter_backends = [QueryParamFilter, OrderingFilter]
-    pagination_class = Pagination
+    # Typed as DRF's own attributes so that the viewsets mixing this in agree with GenericAPIView.
+    permission_classes: Sequence[Any] = [LibraryRolePermission]
+    filter_backends: Sequence[Any] = [QueryParamFilter, OrderingFilter]
+    pagination_class: type[BasePagination] | None = Pagination
     query_filters: dict[str, QueryFilter] = {}
 
     def get_queryset(self) -> models.QuerySet[Any]:
@@ -238,12 +241,12 @@ class LibraryScopedSerializer(serializers.ModelSerializer):
         for f in fields.values():
             queryset = getattr(f, "queryset", None)
             if queryset is not None and hasattr(queryset, "restrict"):
-                f.queryset = queryset.restrict(request.user, VIEW)
+                f.queryset = queryset.restrict(request.user, VIEW)  # type: ignore[attr-defined]
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
-        model = self.Meta.model
+        model: type[models.Model] = self.Meta.model
         candidate = model() if self.instance is None else copy.copy(self.instance)
         for name, value in attrs.items():
             setattr(candidate, name, value)

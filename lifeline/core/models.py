@@ -36,7 +36,7 @@ def parse_ip_ranges(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Net
         try:
             if "-" in item:
                 first, last = (ipaddress.ip_address(p.strip()) for p in item.split("-", 1))
-                networks.extend(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+                networks.extend(ipaddress.summarize_address_range(first, last))
             else:
                 networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError as exc:

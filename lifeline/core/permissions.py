@@ -58,7 +58,7 @@ def library_ids_for(user: AbstractBaseUser | AnonymousUser, action: str = VIEW) 
     if action not in cache:
         from lifeline.core.models import Membership
 
-        roles = Membership.objects.filter(user=user, is_active=True).values_list(
+        roles = Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
             "library_id", "role"
         )
         cache[action] = {lib for lib, role in roles if role_allows(role, action)}

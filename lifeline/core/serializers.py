@@ -73,7 +73,7 @@ class MeSerializer(serializers.Serializer):
     memberships = serializers.SerializerMethodField()
     patron = serializers.SerializerMethodField()
 
-    @extend_schema_field(MembershipSerializer(many=True))  # type: ignore[untyped-decorator]
+    @extend_schema_field(MembershipSerializer(many=True))
     def get_memberships(self, user: Any) -> Any:
         rows = (
             Membership.objects.filter(user=user)
@@ -82,7 +82,7 @@ class MeSerializer(serializers.Serializer):
         )
         return MembershipSerializer(rows, many=True).data
 
-    @extend_schema_field(PatronInfoSerializer(allow_null=True))  # type: ignore[untyped-decorator]
+    @extend_schema_field(PatronInfoSerializer(allow_null=True))
     def get_patron(self, user: Any) -> Any:
         patron = getattr(user, "patron", None)
         return PatronInfoSerializer(patron).data if patron is not None else None
@@ -149,6 +149,6 @@ class AuditLogSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field({"type": "object", "additionalProperties": {"type": "array", "items": {}}})  # type: ignore[untyped-decorator]
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "array", "items": {}}})
     def get_changed_fields(self, obj: AuditLog) -> dict[str, list[Any]]:
         return {k: list(v) for k, v in obj.changed_fields().items()}

@@ -28,7 +28,7 @@ def safe_cell(value: Any) -> Any:
 def xlsx_bytes(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
     """Sheets by name: (header, rows). Header bold and frozen, columns sized to their content."""
     wb = Workbook(write_only=False)
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     for name, (header, rows) in sheets.items():
         ws = wb.create_sheet(title=name[:31])
         ws.append([safe_cell(h) for h in header])

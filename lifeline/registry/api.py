@@ -178,7 +178,7 @@ class PublicResourceViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(data)
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if "library_code" in self.kwargs:
             context["show_accounts"] = self.shows_accounts()
         return context

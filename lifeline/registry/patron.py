@@ -207,9 +207,9 @@ def page_resources(ids: list[int], on: dt.date | None = None) -> list[Resource]:
     by_id = {r.pk: r for r in qs}
     resources = [by_id[pk] for pk in ids if pk in by_id]
     for r in resources:
-        r.badges = route_badges(r.current_routes)  # type: ignore[attr-defined]
-        r.new = is_new(r, on)  # type: ignore[attr-defined]
-        for child in r.active_children:  # type: ignore[attr-defined]
+        r.badges = route_badges(r.current_routes)
+        r.new = is_new(r, on)
+        for child in r.active_children:
             child.badges = route_badges(child.current_routes)
     return resources
 

@@ -151,8 +151,8 @@ def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
     for route in routes:
         state = states.get(route.pk, "")
         # "Not checked yet" helps staff; to a patron it is noise next to a link they can just try.
-        route.state = "" if state == "unknown" and not staff else state  # type: ignore[attr-defined]
-        route.days_left = (route.ends_on - today).days if route.ends_on else None  # type: ignore[attr-defined]
+        route.state = "" if state == "unknown" and not staff else state
+        route.days_left = (route.ends_on - today).days if route.ends_on else None
     if not res.is_active:
         messages.warning(
             request, translation.gettext("This resource is switched off: patrons do not see it.")

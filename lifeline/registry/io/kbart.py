@@ -67,7 +67,7 @@ TEXT_FIELDS = [
     "coverage_depth",
 ]
 MAX_LENGTH: dict[str, int] = {
-    f.name: int(f.max_length)
+    f.name: int(f.max_length or 0)
     for f in KbartTitle._meta.concrete_fields
     if getattr(f, "max_length", None)
 }

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lifeline.core.models import Library
 from lifeline.delivery.choices import DocType, Status, UnfilledReason
 from lifeline.delivery.models import Supplier
 
@@ -93,3 +94,28 @@ class StatsForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise forms.ValidationError(_("The period ends before it starts."))
         return data
+
+
+class SupplierForm(forms.ModelForm):
+    """A supplier of one library (the library comes from the page, never from the form)."""
+
+    class Meta:
+        model = Supplier
+        fields = ["name", "name_en", "kind", "partner", "email", "url", "is_active", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, library: Library, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.library = library
+        # A partner is another library of this installation.
+        partner = self.fields["partner"]
+        assert isinstance(partner, forms.ModelChoiceField)
+        partner.queryset = Library.objects.exclude(pk=library.pk).order_by("code")
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        # The form has no library field, so Django leaves the (library, name) constraint to us.
+        taken = Supplier.objects.filter(library=self.instance.library, name=name)
+        if taken.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("This library already has a supplier of that name."))
+        return name

@@ -9,17 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, Count, F, Q, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lifeline.core import rows
 from lifeline.core.models import Library
 from lifeline.core.notify import notify_email
 from lifeline.delivery.choices import OPEN_STATUSES, DocType, Status, SupplierKind, UnfilledReason
@@ -32,7 +34,7 @@ from lifeline.delivery.logic.identifiers import (
     normalise_pmid,
 )
 from lifeline.delivery.models import DeliveryFile, DeliveryRequest, RequestEvent, Supplier
-from lifeline.registry.models import KbartTitle
+from lifeline.registry.models import AccessRoute, KbartTitle, Resource
 
 ITEM_FIELDS = (
     "doc_type",
@@ -105,19 +107,82 @@ def item_key(fields: dict[str, Any]) -> str:
 def find_holding(
     library: Library, *, issn: str = "", isbn: str = "", year: int | None = None
 ) -> KbartTitle | None:
-    """A KBART title of an active resource of this library that covers the item's year."""
+    """A KBART title of an active resource of this library that covers the item's year.
+
+    Every request with an identifier asks this before staff see it: one hand-written query on
+    the identifier indexes, with the coverage test in SQL, answers without the ORM's cost of
+    building it, and a hit comes back with its resource and library; the routes of a hit (for
+    the access link) take a second, as plain.
+    """
     ids = [i for i in (issn, isbn) if i]
     if not ids:
         return None
-    titles = (
-        KbartTitle.objects.for_library(library)
-        .filter(
-            Q(print_identifier__in=ids) | Q(online_identifier__in=ids), resource__is_active=True
+    conn = connections[router.db_for_read(KbartTitle)]
+    params: list[Any] = [library.pk, *ids, *ids]
+    if year is not None:
+        # Covers the year: coverage starts before the next year and ends in it or later.
+        year = min(max(int(year), 1), 9998)
+        day = KbartTitle._meta.get_field("date_first_issue_online")
+        params += [
+            day.get_db_prep_value(dt.date(year + 1, 1, 1), conn),
+            day.get_db_prep_value(dt.date(year, 1, 1), conn),
+        ]
+    sql = _holding_sql(conn, len(ids), year is not None)
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    split1 = len(rows.fields_of(KbartTitle))
+    split2 = split1 + len(rows.fields_of(Resource))
+    title: KbartTitle = rows.instance(KbartTitle, conn, row[:split1])
+    title.resource = rows.instance(Resource, conn, row[split1:split2])
+    title.resource.library = rows.instance(Library, conn, row[split2:])
+    # The routes of the hit, for the access link (Resource.ordered_routes picks among them).
+    route_sql = _ROUTES_SQL.get(conn.vendor)
+    if route_sql is None:
+        qn = conn.ops.quote_name
+        route_sql = _ROUTES_SQL[conn.vendor] = (
+            f"SELECT {rows.select_list(AccessRoute, 'a', qn)} "  # noqa: S608 - model names
+            f"FROM {qn(AccessRoute._meta.db_table)} a WHERE a.resource_id = %s"
         )
-        .select_related("resource", "resource__library")
-        .prefetch_related("resource__routes")
-    )
-    return next((t for t in titles if t.covers(year)), None)
+    with conn.cursor() as cur:
+        cur.execute(route_sql, [title.resource.pk])
+        routes = [rows.instance(AccessRoute, conn, r) for r in cur.fetchall()]
+    for route in routes:
+        route.resource = title.resource
+    rows.set_prefetched(title.resource, "routes", routes)
+    return title
+
+
+_ROUTES_SQL: dict[str, str] = {}
+_HOLDING_SQL: dict[tuple[str, int, bool], str] = {}
+
+
+def _holding_sql(conn: Any, identifiers: int, with_year: bool) -> str:
+    key = (conn.vendor, identifiers, with_year)
+    if key not in _HOLDING_SQL:
+        qn = conn.ops.quote_name
+        marks = ", ".join(["%s"] * identifiers)
+        coverage = (
+            " AND (t.date_first_issue_online IS NULL OR t.date_first_issue_online < %s)"
+            " AND (t.date_last_issue_online IS NULL OR t.date_last_issue_online >= %s)"
+            if with_year
+            else ""
+        )
+        columns = ", ".join(
+            rows.select_list(model, alias, qn)
+            for model, alias in ((KbartTitle, "t"), (Resource, "r"), (Library, "l"))
+        )
+        _HOLDING_SQL[key] = (
+            f"SELECT {columns} FROM {qn(KbartTitle._meta.db_table)} t "  # noqa: S608 - names
+            f"JOIN {qn(Resource._meta.db_table)} r ON r.id = t.resource_id "
+            f"JOIN {qn(Library._meta.db_table)} l ON l.id = r.library_id "
+            f"WHERE r.library_id = %s AND r.is_active "
+            f"AND (t.print_identifier IN ({marks}) OR t.online_identifier IN ({marks}))"
+            f"{coverage} ORDER BY t.publication_title, t.id LIMIT 1"
+        )
+    return _HOLDING_SQL[key]
 
 
 def access_link(title: KbartTitle) -> str:
@@ -141,21 +206,16 @@ def submit(
 
     Routing happens here, before staff see anything: an item the library already holds (KBART,
     with coverage) is answered at once with the access link and counted as a deflection.
+
+    Intake is the hot path (hundreds per second), so the database does the duplicate check: the
+    row and its first history row go in with one `INSERT ... ON CONFLICT DO NOTHING`, and the
+    unique constraints on (library, idempotency key) and (patron, item, open) decide. Nothing is
+    asked before the insert; only a refused insert looks up the request that was there first.
     """
     now = now or timezone.now()
     fields = normalise_fields(data)
     key = item_key(fields)
-    # One query answers both "is this the same form again?" and "has this patron asked already?".
-    again = Q(pk__in=[])
-    if idempotency_key:
-        again |= Q(library=library, idempotency_key=idempotency_key)
-    if patron is not None:
-        again |= Q(patron=patron, item_key=key, status__in=OPEN_STATUSES)
-    if idempotency_key or patron is not None:
-        existing = next(iter(DeliveryRequest.objects.filter(again).order_by()[:1]), None)
-        if existing:
-            return existing, False
-    contact = _contact(patron)
+    idempotency_key = idempotency_key[:100]
     holding = find_holding(
         library, issn=fields.get("issn", ""), isbn=fields.get("isbn", ""), year=fields.get("year")
     )
@@ -164,9 +224,9 @@ def submit(
         patron=patron,
         item_key=key,
         channel=channel[:100],
-        idempotency_key=idempotency_key[:100],
+        idempotency_key=idempotency_key,
         created_at=now,
-        **contact,
+        **_contact(patron),
         **fields,
     )
     if holding is not None:
@@ -175,29 +235,97 @@ def submit(
         req.deflection_title = f"{holding.resource}: {holding.publication_title}"[:300]
     else:
         req.due_at = hours.due_at(now)
-    try:
-        with transaction.atomic():
-            req.save()
-            RequestEvent.objects.create(
-                request=req,
-                at=now,
-                actor=patron,
-                actor_name=_actor_name(patron),
-                to_status=req.status,
-                note=req.deflection_title,
-            )
-    except IntegrityError:
-        # Two submissions in the same instant: the constraint let one in; answer with that one.
-        twin_q = Q(pk__in=[])
-        if idempotency_key:
-            twin_q |= Q(library=library, idempotency_key=idempotency_key)
-        if patron is not None:
-            twin_q |= Q(patron=patron, item_key=key, status__in=OPEN_STATUSES)
-        twin = DeliveryRequest.objects.filter(twin_q).first()
-        if twin is None:
-            raise
-        return twin, False
-    return req, True
+    # A refused insert whose first request is gone by the time we look (cancelled, closed in
+    # between) may go in on the next try; three tries are plenty for a person's double click.
+    for _attempt in range(3):
+        if _insert(req, actor=patron, note=req.deflection_title, now=now):
+            return req, True
+        first = _first_of(library, patron, key, idempotency_key)
+        if first is not None:
+            return first, False
+    raise IntegrityError("a delivery request was refused by a constraint but no twin was found")
+
+
+# Every stored column of a request but the id, in model order: the insert below is written once
+# from the model, so a new field needs no change here.
+_REQUEST_FIELDS = [f for f in DeliveryRequest._meta.concrete_fields if not f.primary_key]
+_EVENT_FIELDS = [
+    f
+    for name in ("request", "at", "actor", "actor_name", "from_status", "to_status", "note")
+    for f in RequestEvent._meta.concrete_fields
+    if f.name == name
+]
+
+
+_SQL: dict[str, tuple[str, str]] = {}
+
+
+def _insert_sql(vendor: str, qn: Callable[[Any], str]) -> tuple[str, str]:
+    """(request insert, event insert) for this database; on PostgreSQL the first does both."""
+    if vendor in _SQL:
+        return _SQL[vendor]
+    req_table, ev_table = DeliveryRequest._meta.db_table, RequestEvent._meta.db_table
+    cols = ", ".join(qn(f.column) for f in _REQUEST_FIELDS)
+    marks = ", ".join(["%s"] * len(_REQUEST_FIELDS))
+    # No conflict target: every unique constraint of the table (idempotency key, open item of the
+    # patron) turns a duplicate into "no row" instead of an error that would end a transaction.
+    insert = (
+        f"INSERT INTO {qn(req_table)} ({cols}) VALUES ({marks}) "  # noqa: S608 - model names
+        f"ON CONFLICT DO NOTHING RETURNING {qn('id')}"
+    )
+    ev_cols = ", ".join(qn(f.column) for f in _EVENT_FIELDS)
+    ev_marks = ", ".join(["%s"] * (len(_EVENT_FIELDS) - 1))  # all but the request id
+    if vendor == "postgresql":
+        # One statement, so one round trip and one implicit transaction: the event row exists
+        # exactly when the request row does.
+        _SQL[vendor] = (
+            f"WITH ins AS ({insert}), ev AS (INSERT INTO {qn(ev_table)} ({ev_cols}) "  # noqa: S608
+            f"SELECT {qn('id')}, {ev_marks} FROM ins) SELECT {qn('id')} FROM ins",
+            "",
+        )
+    else:
+        event = f"INSERT INTO {qn(ev_table)} ({ev_cols}) VALUES (%s, {ev_marks})"  # noqa: S608
+        _SQL[vendor] = (insert, event)
+    return _SQL[vendor]
+
+
+def _insert(req: DeliveryRequest, *, actor: Any, note: str, now: dt.datetime) -> bool:
+    """Store the request and its first event; False when a unique constraint refused it."""
+    conn = connections[router.db_for_write(DeliveryRequest)]
+    row_params = [f.get_db_prep_save(getattr(req, f.attname), conn) for f in _REQUEST_FIELDS]
+    event = [now, getattr(actor, "pk", None), _actor_name(actor), "", req.status, note]
+    ev_params = [f.get_db_prep_save(v, conn) for f, v in zip(_EVENT_FIELDS[1:], event, strict=True)]
+    request_sql, event_sql = _insert_sql(conn.vendor, conn.ops.quote_name)
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cur:
+            cur.execute(request_sql, row_params + ev_params)
+            row = cur.fetchone()
+    else:
+        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+            cur.execute(request_sql, row_params)
+            row = cur.fetchone()
+            if row is not None:
+                cur.execute(event_sql, [row[0], *ev_params])
+    if row is None:
+        return False
+    req.pk = row[0]
+    req._state.adding, req._state.db = False, conn.alias
+    return True
+
+
+def _first_of(
+    library: Library, patron: Any, key: str, idempotency_key: str
+) -> DeliveryRequest | None:
+    """The request that made the insert conflict: the same form again (idempotency key) first,
+    else the patron's open request for the same item."""
+    again = Q(pk__in=[])
+    if idempotency_key:
+        again |= Q(library=library, idempotency_key=idempotency_key)
+    if patron is not None:
+        again |= Q(patron=patron, item_key=key, status__in=OPEN_STATUSES)
+    found = list(DeliveryRequest.objects.filter(again).order_by("pk")[:2])
+    same_form = [r for r in found if idempotency_key and r.idempotency_key == idempotency_key]
+    return next(iter(same_form or found), None)
 
 
 def _contact(user: Any) -> dict[str, str]:

@@ -12,6 +12,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/mine/", views.my_requests, name="mine"),
     path("<slug:library>/queue/", views.queue, name="queue"),
     path("<slug:library>/statistics/", views.statistics, name="statistics"),
+    path("<slug:library>/suppliers/", views.suppliers, name="suppliers"),
+    path("<slug:library>/suppliers/new/", views.supplier_edit, name="supplier_new"),
+    path("<slug:library>/suppliers/<int:pk>/", views.supplier_edit, name="supplier_edit"),
     path("<slug:library>/import/", views.import_view, name="import"),
     path("<slug:library>/import/<int:pk>/", views.import_job, name="import_job"),
 ]

@@ -1,5 +1,5 @@
 """Pages of document delivery: patron intake and tracking, staff queue and actions, statistics,
-import.
+import, suppliers.
 """
 
 from __future__ import annotations
@@ -36,12 +36,13 @@ from lifeline.delivery.forms import (
     RequestForm,
     StatsForm,
     SupplierChoiceForm,
+    SupplierForm,
     UnfilledForm,
 )
 from lifeline.delivery.logic import iso18626, reports
 from lifeline.delivery.logic.citations import parse_citation
 from lifeline.delivery.logic.files import check_size
-from lifeline.delivery.models import DeliveryFile, DeliveryRequest, ImportJob
+from lifeline.delivery.models import DeliveryFile, DeliveryRequest, ImportJob, Supplier
 from lifeline.delivery.tasks import run_import
 
 CHANGE = "delivery.change"
@@ -308,6 +309,36 @@ def queue(request: HttpRequest, library: str) -> HttpResponse:
             "colours": STATUS_COLOURS,
             "can_change": user_can(request.user, lib, CHANGE),
         },
+    )
+
+
+@login_required
+def suppliers(request: HttpRequest, library: str) -> HttpResponse:
+    """The library's suppliers: every staff role sees them, delivery staff add and edit."""
+    lib = _library(library)
+    _staff(request, lib, "view")
+    rows = Supplier.objects.filter(library=lib).select_related("partner")
+    return render(
+        request,
+        "delivery/suppliers.html",
+        {"library": lib, "rows": rows, "can_change": user_can(request.user, lib, CHANGE)},
+    )
+
+
+@login_required
+def supplier_edit(request: HttpRequest, library: str, pk: int | None = None) -> HttpResponse:
+    lib = _library(library)
+    _staff(request, lib)
+    supplier = get_object_or_404(Supplier, library=lib, pk=pk) if pk is not None else None
+    form = SupplierForm(request.POST or None, instance=supplier, library=lib)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, _("Supplier “%(name)s” saved.") % {"name": saved})
+        return redirect("delivery:suppliers", library=lib.code)
+    return render(
+        request,
+        "delivery/supplier_form.html",
+        {"library": lib, "form": form, "supplier": supplier},
     )
 
 

@@ -42,7 +42,10 @@ class DeliveryRequestSerializer(serializers.Serializer):
     doc_type = serializers.CharField(max_length=20, default=DocType.FOREIGN_ARTICLE)
     title = serializers.CharField(max_length=1000)
     authors = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    source = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    # The metaclass takes declared fields off the class, so this does not shadow `Field.source`.
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=500, required=False, allow_blank=True
+    )
     year = serializers.IntegerField(min_value=1400, max_value=2100, required=False, allow_null=True)
     volume = serializers.CharField(max_length=40, required=False, allow_blank=True)
     issue = serializers.CharField(max_length=40, required=False, allow_blank=True)

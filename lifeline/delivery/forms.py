@@ -69,7 +69,9 @@ class SupplierChoiceForm(forms.Form):
 
     def __init__(self, *args: Any, library: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["supplier"].queryset = Supplier.objects.filter(library=library, is_active=True)
+        field = self.fields["supplier"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Supplier.objects.filter(library=library, is_active=True)
 
 
 class DeliverForm(forms.Form):
@@ -90,7 +92,7 @@ class StatsForm(forms.Form):
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise forms.ValidationError(_("The period ends before it starts."))
         return data

@@ -391,7 +391,7 @@ def send_to_supplier(
         raise ValidationError(_("This supplier is not one of the library's active suppliers."))
     with transaction.atomic():
         req.move(Status.REQUESTED, by=by, now=now, supplier=supplier, note=str(supplier))
-        if supplier.kind == SupplierKind.PARTNER and supplier.partner_id:
+        if supplier.kind == SupplierKind.PARTNER and supplier.partner is not None:
             from lifeline.delivery.logic import iso18626
 
             iso18626.send_request(req, supplier.partner, now=now)
@@ -499,11 +499,8 @@ def cancel(
 ) -> None:
     with transaction.atomic():
         req.move(Status.CANCELLED, by=by, now=now, note=note)
-        if (
-            req.supplier_id
-            and req.supplier.kind == SupplierKind.PARTNER
-            and req.supplier.partner_id
-        ):
+        supplier = req.supplier
+        if supplier is not None and supplier.kind == SupplierKind.PARTNER and supplier.partner_id:
             from lifeline.delivery.logic import iso18626
 
             iso18626.send_requesting_message(req, "Cancel", note=note, now=now)
@@ -531,7 +528,7 @@ def copy_file(
         created_at=now,
     )
     with source.file.open("rb") as fh:
-        ext = source.file.name.rsplit(".", 1)[-1]
+        ext = (source.file.name or "").rsplit(".", 1)[-1]
         f.file.save(f"document.{ext}", ContentFile(fh.read()), save=False)
     f.save()
     return f

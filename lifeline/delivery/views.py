@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from lifeline.core.models import ApiToken, Library
 from lifeline.core.permissions import is_staff_anywhere, user_can
+from lifeline.core.typing import AuthedRequest
 from lifeline.delivery import services
 from lifeline.delivery.choices import OPEN_STATUSES, STATUS_COLOURS
 from lifeline.delivery.forms import (
@@ -61,7 +63,7 @@ def _staff(request: HttpRequest, library: Library, action: str = CHANGE) -> None
 
 
 @login_required
-def new_request(request: HttpRequest, library: str) -> HttpResponse:
+def new_request(request: AuthedRequest, library: str) -> HttpResponse:
     """Step 1: paste a citation (or type). Step 2: confirm the fields read from it. Works without
     JS.
     """
@@ -128,7 +130,7 @@ def new_request(request: HttpRequest, library: str) -> HttpResponse:
 
 
 @login_required
-def my_requests(request: HttpRequest, library: str) -> HttpResponse:
+def my_requests(request: AuthedRequest, library: str) -> HttpResponse:
     lib = _library(library)
     rows = DeliveryRequest.objects.filter(library=lib, patron=request.user).order_by("-created_at")[
         :200
@@ -201,7 +203,7 @@ def refuse_oversized(view: Any) -> Any:
 @refuse_oversized
 @login_required
 @require_POST
-def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     """Every button on the request page posts here; the service function does the work."""
     req = get_object_or_404(DeliveryRequest.objects.select_related("library", "supplier"), pk=pk)
     if not _can_see(request, req):
@@ -223,16 +225,16 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 raise ValidationError(_("Please choose a supplier."))
             services.send_to_supplier(req, form.cleaned_data["supplier"], by=request.user)
         elif action == "deliver":
-            form = DeliverForm(request.POST, request.FILES)
-            if not form.is_valid():
+            upload = DeliverForm(request.POST, request.FILES)
+            if not upload.is_valid():
                 raise ValidationError(_("Please choose the file to deliver."))
-            services.deliver(req, form.cleaned_data["file"], by=request.user)
+            services.deliver(req, upload.cleaned_data["file"], by=request.user)
         elif action == "unfilled":
-            form = UnfilledForm(request.POST)
-            if not form.is_valid():
+            why = UnfilledForm(request.POST)
+            if not why.is_valid():
                 raise ValidationError(_("Please choose why the request cannot be filled."))
             services.mark_unfilled(
-                req, form.cleaned_data["reason"], note=form.cleaned_data["note"], by=request.user
+                req, why.cleaned_data["reason"], note=why.cleaned_data["note"], by=request.user
             )
         else:
             raise Http404
@@ -245,7 +247,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 @login_required
-def download(request: HttpRequest, token: str) -> HttpResponse:
+def download(request: HttpRequest, token: str) -> HttpResponseBase:
     f = get_object_or_404(
         DeliveryFile.objects.select_related("request", "request__library"), token=token
     )
@@ -265,7 +267,7 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def queue(request: HttpRequest, library: str) -> HttpResponse:
+def queue(request: AuthedRequest, library: str) -> HttpResponse:
     lib = _library(library)
     _staff(request, lib, "view")
     if request.method == "POST":
@@ -376,7 +378,7 @@ def statistics(request: HttpRequest, library: str) -> HttpResponse:
 
 @refuse_oversized
 @login_required
-def import_view(request: HttpRequest, library: str) -> HttpResponse:
+def import_view(request: AuthedRequest, library: str) -> HttpResponse:
     """Upload a file; the import runs as a background task and its page shows the progress."""
     lib = _library(library)
     _staff(request, lib)

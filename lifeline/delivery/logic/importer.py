@@ -124,7 +124,7 @@ TYPE_WORDS = {
 
 def type_words() -> dict[str, str]:
     """Codes, English and Chinese labels, and the seed's own words all name a document type."""
-    words = dict(TYPE_WORDS)
+    words: dict[str, str] = dict(TYPE_WORDS)
     for lang in ("en", "zh-hans"):
         with translation.override(lang):
             words.update({str(label).casefold(): value for value, label in DocType.choices})
@@ -173,16 +173,17 @@ def _when(value: Any) -> dt.datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
-        parsed: dt.datetime | None = value
+        parsed = value
     elif isinstance(value, dt.date):
         parsed = dt.datetime.combine(value, dt.time(12))
     else:
         text = str(value).strip().replace("/", "-").replace(".", "-")
-        parsed = parse_datetime(text)
-        if parsed is None and (day := parse_date(text)):
-            parsed = dt.datetime.combine(day, dt.time(12))
-        if parsed is None:
+        found = parse_datetime(text)
+        if found is None and (day := parse_date(text)):
+            found = dt.datetime.combine(day, dt.time(12))
+        if found is None:
             raise ValueError
+        parsed = found
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
     return parsed

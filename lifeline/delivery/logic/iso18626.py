@@ -365,7 +365,7 @@ def _request_by_reference(reference: str, library: Library) -> DeliveryRequest |
     return DeliveryRequest.objects.filter(library=library, pk=int(pk)).first()
 
 
-def _record_refused(xml: str, kind: str, error: str, now: dt.datetime) -> None:
+def _record_refused(xml: bytes, kind: str, error: str, now: dt.datetime) -> None:
     """Keep a refused message, filed under the library it was addressed to (when readable).
 
     A supplying agency's message is addressed to the requester; every other one to the supplier.

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from lifeline.analytics.models import SushiHarvest, UsageReport, UsageSource
+from lifeline.analytics.models import SushiHarvest, TitleHolding, UsageReport, UsageSource
 from lifeline.analytics.services import denials_between, usage_between
 from lifeline.core.api_base import LibraryRolePermission, LibraryScopedReadOnlyViewSet, QueryFilter
 from lifeline.core.models import Library
@@ -78,6 +78,27 @@ class UsageSourceSerializer(serializers.ModelSerializer):
         fields = ["id", "library", "platform", "database", "resource", "mapped_by_hand"]
 
 
+class TitleHoldingSerializer(serializers.ModelSerializer):
+    title = serializers.CharField(source="item.title", read_only=True)
+    online_issn = serializers.CharField(source="item.online_issn", read_only=True)
+    print_issn = serializers.CharField(source="item.print_issn", read_only=True)
+    isbn = serializers.CharField(source="item.isbn", read_only=True)
+
+    class Meta:
+        model = TitleHolding
+        fields = [
+            "id",
+            "item",
+            "title",
+            "online_issn",
+            "print_issn",
+            "isbn",
+            "resource",
+            "kbart_title",
+            "identifier",
+        ]
+
+
 class UsageReportViewSet(LibraryScopedReadOnlyViewSet):
     """Imported COUNTER reports with their totals per metric type."""
 
@@ -117,6 +138,20 @@ class UsageSourceViewSet(LibraryScopedReadOnlyViewSet):
     query_filters = {"library": LIBRARY_FILTER}
 
 
+class TitleHoldingViewSet(LibraryScopedReadOnlyViewSet):
+    """COUNTER titles matched to resources through their KBART lists (by ISSN or ISBN)."""
+
+    queryset = TitleHolding.objects.select_related("item")
+    serializer_class = TitleHoldingSerializer
+    change_action = "analytics.change"
+    ordering_fields = ["identifier", "resource"]
+    ordering = ["resource", "identifier", "pk"]
+    query_filters = {
+        "library": QueryFilter("resource__library_id", "int", _("Library id.")),
+        "resource": QueryFilter("resource_id", "int", _("Resource id.")),
+    }
+
+
 class UsageViewSet(viewsets.ViewSet):
     """Use and turnaways per resource of one library between two dates."""
 
@@ -154,4 +189,5 @@ router = SimpleRouter()
 router.register("reports", UsageReportViewSet, basename="analytics-report")
 router.register("harvests", SushiHarvestViewSet, basename="analytics-harvest")
 router.register("sources", UsageSourceViewSet, basename="analytics-source")
+router.register("holdings", TitleHoldingViewSet, basename="analytics-holding")
 router.register("usage", UsageViewSet, basename="analytics-usage")

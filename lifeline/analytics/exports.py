@@ -3,11 +3,13 @@ the WenQuanYi Micro Hei font embedded so that Chinese names print)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from lifeline.analytics.counter.dates import month_range
 from lifeline.analytics.renewal import Plan
 from lifeline.core.spreadsheets import xlsx_bytes
 
@@ -57,6 +59,10 @@ def summary_rows(plan: Plan) -> list[tuple[str, str]]:
         (
             _("Cost-per-use ranking: use still reachable"),
             f"{plan.ranking_use:,.0f} ({pct(plan.ranking_use)})",
+        ),
+        (
+            _("Titles valued by their own COUNTER use (matched through KBART)"),
+            f"{len({t for ln in plan.lines for t in ln.candidate.title_use}):,}",
         ),
     ]
 
@@ -123,3 +129,100 @@ def plan_pdf(plan: Plan, title: str) -> bytes:
     story.append(table)
     doc.build(story)
     return out.getvalue()
+
+
+Sheets = dict[str, tuple[list[str], list[list[Any]]]]
+
+
+def dashboard_sheets(
+    data: dict[str, Any],
+    value_rows: list[Any],
+    comparison: list[dict[str, Any]],
+    unheld: list[dict[str, Any]],
+    resource: Any,
+    library: Any,
+    start: dt.date,
+    end: dt.date,
+) -> Sheets:
+    """Every table of the usage dashboard, one sheet each, in the language of the request."""
+    from lifeline.analytics.services import monthly_usage
+
+    uses = _("Uses")
+    sheets: Sheets = {
+        _("Cost per use"): (
+            [_("Resource"), _("Price (CNY)"), uses, _("Turnaways"), _("Cost per use (CNY)")],
+            [[str(r.resource), r.price_cny, r.uses, r.denials, r.cost_per_use] for r in value_rows],
+        ),
+        _("Per month"): (
+            [_("Month"), _("COUNTER uses"), _("Access-log requests (resources without COUNTER)")],
+            [[f"{m:%Y-%m}", c, lg] for m, c, lg in data["months"]],
+        ),
+        _("Per resource"): (
+            [_("Resource"), _("Vendor"), _("Category"), uses],
+            [
+                [
+                    str(r),
+                    str(r.vendor) if r.vendor else "",
+                    str(r.category) if r.category else "",
+                    n,
+                ]
+                for r, n in data["ranked"]
+            ],
+        ),
+        _("Per vendor"): ([_("Vendor"), uses], [[k, n] for k, n in data["vendors"]]),
+        _("Per category"): ([_("Category"), uses], [[k, n] for k, n in data["categories"]]),
+        _("Against a year earlier"): (
+            [_("Resource"), _("This period"), _("A year earlier"), _("Change")],
+            [
+                [
+                    row["name"],
+                    row["now"],
+                    row["year_before"],
+                    f"{row['change']:+.1%}" if row["change"] is not None else "",
+                ]
+                for row in comparison
+            ],
+        ),
+        _("Requested, not held"): (
+            [_("Title"), "ISSN", "ISBN", _("Requests")],
+            [
+                [r.get("title", ""), r.get("issn", ""), r.get("isbn", ""), r["count"]]
+                for r in unheld
+            ],
+        ),
+    }
+    if resource is not None:
+        series = monthly_usage(library, start, end, resource_ids=[resource.pk]).get(resource.pk, {})
+        sheets[_("One resource")] = (
+            [_("Month"), str(resource)],
+            [[f"{m:%Y-%m}", series.get(m, 0)] for m in month_range(start, end)],
+        )
+    return sheets
+
+
+def unmatched_sheets(rows: list[dict[str, Any]]) -> Sheets:
+    return {
+        _("Titles not in any KBART list"): (
+            [
+                _("Title"),
+                _("Online ISSN"),
+                _("Print ISSN"),
+                "ISBN",
+                "DOI",
+                _("Uses"),
+                _("Turnaways"),
+            ],
+            [
+                [
+                    r["title"],
+                    r["online_issn"],
+                    r["print_issn"],
+                    r["isbn"],
+                    r["doi"],
+                    r["uses"],
+                    r["denials"],
+                ]
+                for r in rows
+            ],
+        )
+    }

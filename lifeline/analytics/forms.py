@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from lifeline.analytics.models import UsageSource
+from lifeline.analytics.models import ExchangeRate, UsageSource
 from lifeline.registry.models import Resource
 
 
@@ -125,4 +125,33 @@ class RenewalForm(forms.Form):
         data = super().clean() or {}
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise forms.ValidationError(_("The period ends before it begins."))
+        return data
+
+
+class ExchangeRateForm(forms.ModelForm):
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "valid_from", "cny_per_unit"]
+        widgets = {"valid_from": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args: Any, library: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.library = library
+        # CNY is the base: its rate is 1 by definition.
+        self.fields["currency"].choices = [
+            c for c in self.fields["currency"].choices if c[0] != "CNY"
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("currency")
+            and data.get("valid_from")
+            and ExchangeRate.objects.filter(
+                library=self.instance.library,
+                currency=data["currency"],
+                valid_from=data["valid_from"],
+            ).exists()
+        ):
+            raise forms.ValidationError(_("There is already a rate for this currency and day."))
         return data

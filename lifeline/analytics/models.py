@@ -23,7 +23,7 @@ from lifeline.core.fields import EncryptedTextField
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
 from lifeline.registry.choices import Currency
-from lifeline.registry.models import Resource, Vendor
+from lifeline.registry.models import KbartTitle, Resource, Vendor
 
 
 class UsageSource(models.Model):
@@ -89,6 +89,34 @@ class UsageItem(models.Model):
         return hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
+class TitleHolding(models.Model):
+    """A COUNTER title matched to a resource through the resource's KBART list (same ISSN or
+    ISBN), so that the title's use counts for every package that holds it. Written only by
+    `lifeline.analytics.services.match_titles`, which can be re-run at any time."""
+
+    item = models.ForeignKey(UsageItem, on_delete=models.CASCADE, related_name="holdings")
+    resource = models.ForeignKey(
+        Resource, on_delete=models.CASCADE, related_name="usage_titles", verbose_name=_("resource")
+    )
+    kbart_title = models.ForeignKey(
+        KbartTitle, on_delete=models.CASCADE, related_name="+", verbose_name=_("KBART title")
+    )
+    identifier = models.CharField(_("matched identifier"), max_length=20)
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "resource__library"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "resource"], name="title_holding_unique")
+        ]
+        verbose_name = _("title held by a resource")
+        verbose_name_plural = _("titles held by resources")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → {self.resource_id} ({self.identifier})"
+
+
 class UsageReport(models.Model):
     """One imported COUNTER report (file upload, SUSHI harvest or re-import)."""
 
@@ -100,8 +128,8 @@ class UsageReport(models.Model):
     )
     filename = models.CharField(_("file"), max_length=255, blank=True)
     file_format = models.CharField(_("format"), max_length=5)
-    begin = models.DateField(_("from"))
-    end = models.DateField(_("to"))
+    begin = models.DateField(_("first month"))
+    end = models.DateField(_("last month"))
     platforms = models.JSONField(_("platforms"), default=list)
     institution_name = models.CharField(_("institution"), max_length=300, blank=True)
     customer_id = models.CharField(_("customer ID"), max_length=200, blank=True)
@@ -214,8 +242,8 @@ class SushiHarvest(models.Model):
         SushiCredential, on_delete=models.CASCADE, related_name="harvests"
     )
     report_code = models.CharField(_("report"), max_length=8)
-    begin = models.DateField(_("from"))
-    end = models.DateField(_("to"))
+    begin = models.DateField(_("first month"))
+    end = models.DateField(_("last month"))
     status = models.CharField(
         _("status"), max_length=12, choices=HarvestStatus.choices, default=HarvestStatus.PENDING
     )

@@ -27,6 +27,8 @@ from django.utils.translation import gettext as _
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from lifeline.analytics.choices import DENIAL_METRICS
+from lifeline.analytics.services import title_use
 from lifeline.analytics.value import cost_per_use
 from lifeline.core.models import Library
 from lifeline.registry.models import KbartTitle
@@ -46,6 +48,9 @@ class Candidate:
     price: float
     use: float  # weighted use
     titles: list[str] = field(default_factory=list)
+    # Real (weighted) COUNTER use of some of the titles, matched through KBART holdings; the
+    # rest of the package's use is spread evenly over its other titles.
+    title_use: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,14 +86,27 @@ class Plan:
 
 
 def groups(candidates: list[Candidate]) -> tuple[list[float], list[list[int]]]:
-    """(use per group, packages covering each group): titles with the same packages merged."""
+    """(use per group, packages covering each group): titles with the same packages merged.
+
+    A title's use is its real use where COUNTER title reports were matched to the KBART list
+    (`Candidate.title_use`); the package's remaining use is spread evenly over its other titles
+    (or, if every title has real use, kept as use only this package reaches). A title in several
+    packages is worth the largest figure any of them gives it, once."""
     share: dict[str, float] = {}
     covering: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(candidates):
-        titles = c.titles or [f"\x00whole:{c.key}"]  # no title list: the package is one "title"
-        each = c.use / len(titles)
-        for t in set(titles):
-            share[t] = max(share.get(t, 0.0), each)
+        titles = set(c.titles or [f"\x00whole:{c.key}"])  # no title list: one "title"
+        known = {t: u for t, u in c.title_use.items() if t in titles}
+        rest = max(0.0, c.use - sum(known.values()))
+        unknown = len(titles) - len(known)
+        each = rest / unknown if unknown else 0.0
+        if known and not unknown and rest > 0:
+            titles.add(f"\x00rest:{c.key}")
+            known[f"\x00rest:{c.key}"] = rest
+        for t in titles:
+            value = known.get(t, each)
+            if value > share.get(t, 0.0) or t not in share:
+                share[t] = value
             covering[t].append(i)
     merged: dict[tuple[int, ...], float] = defaultdict(float)
     for t, packages in covering.items():
@@ -249,14 +267,25 @@ def plan(candidates: list[Candidate], cut_percent: float) -> Plan:
 def candidates_for(
     library: Library, start: dt.date, end: dt.date, denial_weight: float = 0.5
 ) -> tuple[list[Candidate], list[str]]:
-    """Priced active resources with their weighted use (uses + weight × turnaways) and titles."""
+    """Priced active resources with their weighted use (uses + weight × turnaways), their KBART
+    titles and the real weighted use of the titles COUNTER reports were matched to."""
     problems: list[str] = []
     rows = cost_per_use(library, start, end)
+    uses = title_use(library, start, end)
+    denials = title_use(library, start, end, metrics=DENIAL_METRICS) if denial_weight else {}
     titles: dict[int, list[str]] = defaultdict(list)
-    for rid, online, printed, name in KbartTitle.objects.filter(
+    real: dict[int, dict[str, float]] = defaultdict(dict)
+    for kbart_id, rid, online, printed, name in KbartTitle.objects.filter(
         resource__library=library
-    ).values_list("resource_id", "online_identifier", "print_identifier", "publication_title"):
-        titles[rid].append(online or printed or name.casefold())
+    ).values_list(
+        "pk", "resource_id", "online_identifier", "print_identifier", "publication_title"
+    ):
+        key = online or printed or name.casefold()
+        titles[rid].append(key)
+        if kbart_id in uses or kbart_id in denials:
+            weighted = uses.get(kbart_id, 0) + denial_weight * denials.get(kbart_id, 0)
+            # Several coverage lines of one title in a package: the title counts once.
+            real[rid][key] = max(real[rid].get(key, 0.0), weighted)
     out = []
     for row in rows:
         if row.problem:
@@ -270,6 +299,7 @@ def candidates_for(
                 float(row.price_cny),
                 row.uses + denial_weight * row.denials,
                 titles.get(row.resource.pk, []),
+                real.get(row.resource.pk, {}),
             )
         )
     return out, problems

@@ -7,13 +7,24 @@ import datetime as dt
 from django.tasks import task
 
 from lifeline.analytics import sushi
-from lifeline.analytics.models import SushiCredential
+from lifeline.analytics.models import SushiCredential, SushiHarvest
+
+
+def _match_after(harvests: list[SushiHarvest]) -> None:
+    """Title reports just stored: match their titles to KBART holdings (once per library)."""
+    from lifeline.analytics.services import match_titles
+
+    libraries = {h.credential.library_id: h.credential.library for h in harvests if h.report_id}
+    for library in libraries.values():
+        match_titles(library)
 
 
 @task()
 def harvest_due() -> int:
     """Daily: last month's reports of every active SUSHI account, and the retries that are due."""
-    return len(sushi.harvest_due())
+    done = sushi.harvest_due()
+    _match_after(done)
+    return len(done)
 
 
 @task()
@@ -22,7 +33,18 @@ def harvest_now(credential_id: int, report_code: str, begin: str, end: str) -> s
     harvest = sushi.start_harvest(
         credential, report_code, dt.date.fromisoformat(begin), dt.date.fromisoformat(end)
     )
-    return sushi.run_harvest(harvest).status
+    harvest = sushi.run_harvest(harvest)
+    _match_after([harvest])
+    return harvest.status
+
+
+@task()
+def match_titles(library_id: int) -> int:
+    """Match the library's COUNTER titles to KBART holdings again (after a KBART list changed)."""
+    from lifeline.analytics.services import match_titles as run
+    from lifeline.core.models import Library
+
+    return run(Library.objects.get(pk=library_id)).matched
 
 
 @task()

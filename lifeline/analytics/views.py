@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lifeline.analytics import exports, renewal, sushi, value
-from lifeline.analytics.charts import figures, last_year
+from lifeline.analytics.charts import figures, last_year, resource_chart
 from lifeline.analytics.choices import (
     HARVEST_STATUS_COLOURS,
     IMPORT_SOURCE_COLOURS,
@@ -24,6 +24,7 @@ from lifeline.analytics.choices import (
 from lifeline.analytics.counter.parse import CounterError
 from lifeline.analytics.forms import (
     CounterUploadForm,
+    ExchangeRateForm,
     HarvestForm,
     LogUploadForm,
     RenewalForm,
@@ -33,6 +34,7 @@ from lifeline.analytics.forms import (
 from lifeline.analytics.importer import import_file
 from lifeline.analytics.models import (
     DailyUsage,
+    ExchangeRate,
     LogImport,
     SushiCredential,
     SushiHarvest,
@@ -40,10 +42,13 @@ from lifeline.analytics.models import (
     UsageReport,
     UsageSource,
 )
+from lifeline.analytics.services import match_titles, title_match_rate, unmatched_titles
 from lifeline.analytics.tasks import analyse_log, harvest_now
+from lifeline.analytics.tasks import match_titles as match_titles_task
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
+from lifeline.registry.models import Resource
 
 
 def staff_library(request: HttpRequest, action: str = "view") -> Library:
@@ -53,6 +58,12 @@ def staff_library(request: HttpRequest, action: str = "view") -> Library:
         raise PermissionDenied
     code = request.GET.get("library") or request.POST.get("library")
     return next((lib for lib in libraries if lib.code == code), libraries[0])
+
+
+def _has_titles(report: UsageReport) -> bool:
+    # Only title and item reports carry ISSNs/ISBNs to match against KBART lists. The matching
+    # runs as a task: on a large library the first match inserts ~10^5 holdings (seconds).
+    return report.report_id[:2] in {"TR", "IR"}
 
 
 def _back(name: str, library: Library, *args: object) -> str:
@@ -88,6 +99,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         except CounterError as exc:
             problems = [str(p) for p in exc.problems]
         else:
+            if _has_titles(report):
+                match_titles_task.enqueue(library.pk)
             messages.success(
                 request,
                 _("Imported %(report)s: %(rows)s counts stored, %(replaced)s replaced.")
@@ -226,6 +239,8 @@ def sushi_reimport(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             sushi.reimport(harvest)
+            if harvest.report is not None and _has_titles(harvest.report):
+                match_titles_task.enqueue(library.pk)
             messages.success(request, _("The kept response was imported again."))
         except CounterError as exc:
             messages.error(
@@ -340,9 +355,16 @@ def renewal_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def charts_view(request: HttpRequest) -> HttpResponse:
-    library = staff_library(request)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
     start, end = last_year(timezone.localdate())
     try:
         start = dt.date.fromisoformat(request.GET.get("start") or start.isoformat())
@@ -351,23 +373,47 @@ def charts_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Dates must read yyyy-mm-dd."))
     if end < start:
         start, end = end, start
+    return start, end
+
+
+def _emergencies(library: Library) -> list[dict[str, object]]:
+    """Recent real emergencies as periods to compare with the year before (drills left out)."""
+    try:
+        from lifeline.emergency.models import Event
+    except ImportError:
+        return []
+    today = timezone.localdate()
+    return [
+        {
+            "label": f"{timezone.localdate(e.declared_at):%Y-%m-%d} {e.get_category_display()}",
+            "start": timezone.localdate(e.declared_at),
+            "end": timezone.localdate(e.closed_at) if e.closed_at else today,
+        }
+        for e in Event.objects.filter(library=library).real().order_by("-declared_at")[:5]
+    ]
+
+
+@login_required
+def charts_view(request: HttpRequest) -> HttpResponse:
+    library = staff_library(request)
+    start, end = _period(request)
     data = figures(library, start, end)
     rows = value.cost_per_use(library, start, end)
+    comparison = value.emergency_comparison(library, start, end)
+    unheld = value.unheld_demand(library, start, end)
+    resources = list(
+        Resource.objects.filter(library=library, is_active=True).order_by("name").only("pk", "name")
+    )
+    chosen = next((r for r in resources if str(r.pk) == request.GET.get("resource")), None)
     if request.GET.get("format") == "xlsx":
-        header = [
-            _("Resource"),
-            _("Price (CNY)"),
-            _("Uses"),
-            _("Turnaways"),
-            _("Cost per use (CNY)"),
-        ]
-        body = [[str(r.resource), r.price_cny, r.uses, r.denials, r.cost_per_use] for r in rows]
-        response = HttpResponse(
-            xlsx_bytes({_("Cost per use"): (header, body)}),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        return _xlsx_response(
+            xlsx_bytes(
+                exports.dashboard_sheets(
+                    data, rows, comparison, unheld, chosen, library, start, end
+                )
+            ),
+            "usage-value.xlsx",
         )
-        response["Content-Disposition"] = 'attachment; filename="usage-value.xlsx"'
-        return response
     charts = [data["month_chart"], data["top_chart"], data["vendor_chart"], data["category_chart"]]
     return render(
         request,
@@ -377,10 +423,87 @@ def charts_view(request: HttpRequest) -> HttpResponse:
             "start": start,
             "end": end,
             "charts": charts,
+            "data": data,
             "total": data["total"],
             "off_campus_share": data["off_campus_share"],
             "off_campus_percent": data["off_campus_percent"],
             "value": rows,
-            "unheld": value.unheld_demand(library, start, end),
+            "comparison": comparison,
+            "unheld": unheld,
+            "resources": resources,
+            "chosen": chosen,
+            "resource_chart": resource_chart(library, chosen, start, end) if chosen else None,
+            "emergencies": _emergencies(library),
         },
+    )
+
+
+@login_required
+def titles_view(request: HttpRequest) -> HttpResponse:
+    """COUNTER titles matched to resources through KBART: the match rate, the titles no KBART
+    list holds (most used first), and a button to match again after a KBART list changed."""
+    library = staff_library(request)
+    can_change = user_can(request.user, library, "analytics.change")
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        summary = match_titles(library)
+        messages.success(
+            request,
+            _(
+                "%(matched)s of %(items)s titles are held by a KBART list "
+                "(%(added)s holdings added, %(removed)s removed)."
+            )
+            % {
+                "matched": summary.matched,
+                "items": summary.items,
+                "added": summary.added,
+                "removed": summary.removed,
+            },
+        )
+        return redirect(_back("analytics:titles", library))
+    if request.GET.get("format") == "xlsx":
+        return _xlsx_response(
+            xlsx_bytes(exports.unmatched_sheets(unmatched_titles(library, limit=None))),
+            "unmatched-titles.xlsx",
+        )
+    return render(
+        request,
+        "analytics/titles.html",
+        {
+            "library": library,
+            "can_change": can_change,
+            "match": title_match_rate(library),
+            "unmatched": unmatched_titles(library),
+        },
+    )
+
+
+@login_required
+def rates_view(request: HttpRequest) -> HttpResponse:
+    """Dated exchange rates: prices are converted to CNY at the rate of their own date."""
+    library = staff_library(request)
+    can_change = user_can(request.user, library, "analytics.change")
+    form = ExchangeRateForm(request.POST or None, library=library)
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        if "delete" in request.POST:
+            get_object_or_404(ExchangeRate, pk=request.POST["delete"], library=library).delete()
+            messages.success(request, _("Exchange rate deleted."))
+            return redirect(_back("analytics:rates", library))
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Exchange rate saved."))
+            return redirect(_back("analytics:rates", library))
+    return render(
+        request,
+        "analytics/rates.html",
+        {
+            "library": library,
+            "can_change": can_change,
+            "form": form,
+            "rates": ExchangeRate.objects.filter(library=library),
+        },
+        status=400 if form.errors else 200,
     )

@@ -53,3 +53,28 @@ def test_reports_sources_and_usage(
     assert client.get("/api/analytics/usage/", {"library": library_a.pk}).status_code == 400
     assert client.get("/api/analytics/harvests/").status_code == 200
     assert client.post("/api/analytics/reports/", {}).status_code in (403, 405)
+
+
+def test_title_holdings(
+    librarian_a: Any,
+    librarian_b: Any,
+    library_a: Any,
+    counter_data: Path,
+    django_assert_max_num_queries: Any,
+) -> None:
+    from lifeline.analytics.services import match_titles
+    from lifeline.registry.models import KbartTitle
+
+    package = Resource.objects.create(library=library_a, key="pkg", name="Package")
+    KbartTitle.objects.create(
+        resource=package, publication_title="Title 2", online_identifier="1234-1234"
+    )
+    import_file(library_a, (counter_data / "r51" / "TR_sample_r51.tsv").read_bytes(), "tr.tsv")
+    match_titles(library_a)
+    client = client_for(librarian_a)
+    with django_assert_max_num_queries(8):
+        rows = client.get("/api/analytics/holdings/").json()["results"]
+    assert [(r["title"], r["resource"], r["identifier"]) for r in rows] == [
+        ("Title 2", package.pk, "1234-1234")
+    ]
+    assert client_for(librarian_b).get("/api/analytics/holdings/").json()["results"] == []

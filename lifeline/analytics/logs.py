@@ -1,9 +1,12 @@
 """EZproxy / Apache access logs → use per resource, day and campus, with polars on the hot path.
 
-The file is read in large byte chunks (bounded memory whatever its size, gzip or plain), each
-chunk parsed by one vectorised regular expression, and only the few distinct hosts, client
-addresses and user identities of a chunk go through Python (host → resource, campus ranges,
-HMAC). Rules:
+The file is read in large byte chunks (bounded memory whatever its size, gzip or plain). A
+worker thread reads and tokenises the next chunk (polars' CSV reader, quote-aware; one regular
+expression per line only for a chunk whose quotes do not balance) while the calling thread
+counts the current one, in order. What hangs on the request (host, path, resource, furniture,
+full text) is worked out once per distinct request of the chunk; only the few distinct hosts,
+client addresses, time zones and user identities go through Python (host → resource, campus
+ranges, HMAC); users and URLs become small integers for the double-click sort. Rules:
 
 - full-text requests (PDF, full text, download, reader...) are "requests"; other pages are
   "investigations"; page furniture (CSS, JS, images, fonts) is not use at all;
@@ -23,6 +26,7 @@ import hashlib
 import hmac
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -169,61 +173,89 @@ def open_log_stream(raw: IO[bytes]) -> IO[bytes]:
 
 
 def chunks(stream: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Whole lines, about `size` bytes at a time (a line longer than `size` is kept whole)."""
-    rest = b""
+    """Whole lines, about `size` bytes at a time (a line longer than `size` is kept whole).
+
+    Each block is read into one reused buffer and completed up to its next line break with
+    `readline`: one fresh `size`-byte object per chunk, written once (a fresh allocation of
+    that size costs page faults as well as the copy)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
     while True:
-        block = stream.read(size)
-        if not block:
-            if rest:
-                yield rest
+        got = stream.readinto(buffer)  # type: ignore[attr-defined]
+        if not got:
             return
-        block = rest + block
-        cut = block.rfind(b"\n")
-        if cut < 0:
-            rest = block
-            continue
-        rest = block[cut + 1 :]
-        yield block[: cut + 1]
+        tail = b"" if buffer[got - 1] == 0x0A else stream.readline()
+        yield b"".join((view[:got], tail))
 
 
 FIELDS = ["ip", "ident", "user", "date", "tz", "request", "status", "size", "referer", "agent"]
+# The reader materialises only the columns the analysis uses (not ident, size or referer).
+WANTED = [FIELDS.index(name) for name in ("ip", "user", "date", "tz", "request", "status", "agent")]
+# A time zone offset is parsed once per distinct value, glued to this fixed date.
+EPOCH_2000 = 946_684_800
+TZ_PROBE = "01/Jan/2000:00:00:00 "
 
 
-def fields_fast(chunk: bytes) -> pl.DataFrame | None:
+@dataclass
+class Tokens:
+    """A chunk cut into columns. Lines are `rows` (n, ip, user, date, tz, status, agent, key);
+    what hangs on the request (host, path) is worked out once per distinct request in `keys`
+    (key, valid, host, path): a log repeats the same URLs over and over, and splitting strings
+    is the dearest step of the analysis. `ip` is null on a line without the shape of a log line,
+    `valid` false or missing for a request without a URL."""
+
+    rows: pl.DataFrame
+    keys: pl.DataFrame
+
+
+def tokens_fast(chunk: bytes) -> Tokens | None:
     """Tokenise a chunk as space-separated, quote-aware columns (polars' CSV reader: native,
-    multi-threaded, several times faster than a capturing regular expression), then split the
-    request into host and path with plain string splits. Rows that do not have the shape of a
-    log line get a null `ip` (counted as unparseable)."""
-    try:
-        raw = pl.read_csv(
-            io.BytesIO(chunk),
-            separator=" ",
-            quote_char='"',
-            has_header=False,
-            schema=dict.fromkeys(FIELDS, pl.String),
-            truncate_ragged_lines=True,
-            encoding="utf8-lossy",
-        )
-    except pl.exceptions.PolarsError:
+    multi-threaded, several times faster than a capturing regular expression). None when the
+    reader gives up."""
+    raw = None
+    # Strict UTF-8 first (a fifth cheaper); a chunk with a broken byte is read again lossily.
+    for encoding in ("utf8", "utf8-lossy"):
+        try:
+            raw = pl.read_csv(
+                chunk,
+                separator=" ",
+                quote_char='"',
+                has_header=False,
+                schema=dict.fromkeys(FIELDS, pl.String),
+                columns=WANTED,
+                truncate_ragged_lines=True,
+                encoding=encoding,
+            )
+            break
+        except pl.exceptions.PolarsError:
+            continue
+    if raw is None:
         return None
-    request = pl.col("request").str.splitn(" ", 3)
-    url = request.struct.field("field_1")
-    parts = url.str.splitn("/", 4)
-    absolute = parts.struct.field("field_0").str.ends_with(":") & (
-        parts.struct.field("field_1") == ""
-    )
     shaped = (
         pl.col("ip").is_not_null()
         & pl.col("date").str.starts_with("[")
         & pl.col("tz").str.ends_with("]")
-        & (pl.col("status").str.len_bytes() == 3)
-        & url.is_not_null()
     )
-    return raw.with_row_index("n").select(
+    rows = raw.with_row_index("n").select(
         "n",
         pl.when(shaped).then(pl.col("ip")).alias("ip"),
         "user",
-        (pl.col("date").str.slice(1) + " " + pl.col("tz").str.head(-1)).alias("ts"),
+        "date",
+        "tz",
+        "status",
+        "agent",
+        pl.col("request").alias("key"),
+    )
+    # The request is "METHOD URL PROTOCOL"; an absolute (proxied) URL gives the host.
+    keys = rows.select(pl.col("key").unique().drop_nulls())
+    url = pl.col("key").str.splitn(" ", 3).struct.field("field_1")
+    parts = url.str.splitn("/", 4)
+    absolute = parts.struct.field("field_0").str.ends_with(":") & (
+        parts.struct.field("field_1") == ""
+    )
+    keys = keys.select(
+        "key",
+        url.is_not_null().alias("valid"),
         pl.when(absolute)
         .then(
             parts.struct.field("field_2")
@@ -236,21 +268,50 @@ def fields_fast(chunk: bytes) -> pl.DataFrame | None:
         .then("/" + parts.struct.field("field_3").fill_null(""))
         .otherwise(url)
         .alias("path"),
-        "status",
-        "agent",
     )
+    return Tokens(rows, keys)
 
 
-def fields_regex(chunk: bytes) -> pl.DataFrame:
-    """The same columns through one regular expression per line (the robust, slower path)."""
-    return (
+def tokens_regex(chunk: bytes) -> Tokens:
+    """The same through one regular expression per line (the robust, slower path)."""
+    found = (
         read_lines(chunk)
         .with_row_index("n")
         .with_columns(pl.col("line").str.extract_groups(LINE_RE).alias("f"))
         .unnest("f")
-        .with_columns(pl.col("host").str.to_lowercase())
-        .select("n", "ip", "user", "ts", "host", "path", "status", "agent")
     )
+    stamp = pl.col("ts").str.splitn(" ", 2)
+    rows = found.select(
+        "n",
+        "ip",
+        "user",
+        ("[" + stamp.struct.field("field_0")).alias("date"),
+        (stamp.struct.field("field_1") + "]").alias("tz"),
+        "status",
+        "agent",
+        # The path has no line break: host and path travel together as one key.
+        pl.concat_str(
+            [pl.col("host").str.to_lowercase().fill_null(""), pl.col("path")], separator="\n"
+        ).alias("key"),
+    )
+    key = pl.col("key").str.splitn("\n", 2)
+    keys = rows.select(pl.col("key").unique().drop_nulls()).select(
+        "key",
+        pl.lit(True).alias("valid"),
+        pl.when(key.struct.field("field_0") != "").then(key.struct.field("field_0")).alias("host"),
+        key.struct.field("field_1").alias("path"),
+    )
+    return Tokens(rows, keys)
+
+
+def tokenise(chunk: bytes) -> Tokens:
+    expected = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+    tokens = tokens_fast(chunk)
+    if tokens is None or tokens.rows.height != expected:
+        # An unbalanced quote swallows line breaks: this chunk goes through the (slower)
+        # line-by-line regular expression instead.
+        tokens = tokens_regex(chunk)
+    return tokens
 
 
 def read_lines(chunk: bytes) -> pl.DataFrame:
@@ -277,6 +338,7 @@ class LogAnalyser:
         self.tz = tz or settings.TIME_ZONE
         self.result = LogResult()
         self.user_hashes: dict[str, str] = {}
+        self.offsets: dict[str, int | None] = {}
         # Last click per (user, url) of the previous chunk's final 30 s: the double-click rule
         # must see across chunk boundaries.
         self.carry = pl.DataFrame(schema={"uid": pl.String, "url": pl.String, "t": pl.Int64})
@@ -289,79 +351,192 @@ class LogAnalyser:
                 self.user_hashes[identity] = found
         return found
 
+    def _offsets(self, zones: list[str]) -> dict[str, int | None]:
+        """Seconds east of UTC per distinct "+zzzz]" (None when it does not parse), parsed by
+        the same %z as a whole time stamp would be."""
+        new = [z for z in zones if z not in self.offsets]
+        if len(self.offsets) + len(new) > 10_000:
+            # Only garbage makes that many distinct zones: keep the cache bounded.
+            self.offsets.clear()
+            new = zones
+        if new:
+            parsed = (
+                pl.Series([TZ_PROBE + z[:-1] for z in new])
+                .str.strptime(pl.Datetime("us", "UTC"), TIME_FORMAT, strict=False)
+                .dt.epoch("s")
+            )
+            for zone, epoch in zip(new, parsed.to_list(), strict=True):
+                self.offsets[zone] = None if epoch is None else EPOCH_2000 - epoch
+        return {z: self.offsets[z] for z in zones}
+
     def feed(self, chunk: bytes) -> None:
-        first_line = self.result.lines + 1
-        expected = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-        parsed = fields_fast(chunk)
-        if parsed is None or parsed.height != expected:
-            # An unbalanced quote or a blank line upsets the tokenizer: this chunk goes
-            # through the (slower) line-by-line regular expression instead.
-            parsed = fields_regex(chunk)
-        self.result.lines += parsed.height
-        bad = parsed.filter(pl.col("ip").is_null())
-        if bad.height:
-            self.result.unparseable += bad.height
-            room = SAMPLE_BAD_LINES - len(self.result.bad_line_numbers)
-            if room > 0:
-                self.result.bad_line_numbers.extend(
-                    first_line + int(n) for n in bad["n"].head(room)
-                )
-        ok = parsed.filter(pl.col("ip").is_not_null()).drop("n")
-        self.result.parsed += ok.height
-        status = pl.col("status").cast(pl.Int32)
-        good = (status >= 200) & (status < 300) | (status == 304)
-        self.result.unsuccessful += ok.height - ok.select(good.sum()).item()
-        ok = ok.filter(good)
-        hosts = ok["host"].unique().drop_nulls().to_list()
-        mapping = {h: self.resolver(h) for h in hosts}
-        ok = ok.with_columns(
-            pl.col("host").replace_strict(mapping, default=None, return_dtype=pl.Int64).alias("rid")
-        )
-        unmatched = ok.filter(pl.col("rid").is_null())
-        if unmatched.height:
-            self.result.unmatched += unmatched.height
-            for host, n in unmatched.group_by("host").len().iter_rows():
-                key = host or "(no host)"
-                self.result.unmatched_hosts[key] = self.result.unmatched_hosts.get(key, 0) + n
-        ok = ok.filter(pl.col("rid").is_not_null())
-        furniture = pl.col("path").str.contains(FURNITURE_RE)
-        self.result.furniture += ok.select(furniture.sum()).item()
-        ok = ok.filter(~furniture)
-        if not ok.height:
-            return
-        ok = ok.with_columns(
+        self.digest(tokenise(chunk))
+
+    def digest(self, tokens: Tokens) -> None:
+        result = self.result
+        rows = tokens.rows
+        first_line = result.lines + 1
+        result.lines += rows.height
+        keys = tokens.keys
+        hosts = keys["host"].unique().drop_nulls().to_list()
+        keys = keys.with_columns(
+            pl.col("host")
+            .replace_strict(
+                {h: self.resolver(h) for h in hosts}, default=None, return_dtype=pl.Int64
+            )
+            .alias("rid"),
+            pl.col("host")
+            .replace_strict(
+                {h: i for i, h in enumerate(hosts)}, default=None, return_dtype=pl.UInt32
+            )
+            .alias("host_code"),
+            pl.col("path").str.contains(FURNITURE_RE).alias("furniture"),
             pl.col("path").str.contains(FULLTEXT_RE).alias("fulltext"),
-            pl.col("ts")
-            .str.strptime(pl.Datetime("us", "UTC"), TIME_FORMAT, strict=False)
-            .alias("when"),
+            (pl.col("host") + pl.col("path")).alias("url"),
+        )
+        # The double-click rule compares (user, URL) pairs: small integers sort far faster
+        # than strings, so each distinct URL of the chunk gets a number.
+        urls = keys.select(pl.col("url").unique().drop_nulls()).with_row_index("url_code")
+        keys = keys.join(urls, on="url", how="left")
+        status = pl.col("status").cast(pl.Int32, strict=False)
+        shaped = (
+            pl.col("ip").is_not_null()
+            & pl.col("valid")
+            & pl.col("status").str.contains("^[0-9]{3}$")
+        ).fill_null(False)
+        good = pl.col("shaped") & ((status >= 200) & (status < 300) | (status == 304))
+        matched = pl.col("good") & pl.col("rid").is_not_null()
+        used = pl.col("matched") & ~pl.col("furniture")
+        # Every rule is a flag first and the rows are filtered once at the end (each filter
+        # copies the string columns it keeps); only the key column goes through the join.
+        found = (
+            rows.select("key")
+            .join(
+                keys.select(
+                    "key", "valid", "rid", "host_code", "furniture", "fulltext", "url_code"
+                ),
+                on="key",
+                how="left",
+                maintain_order="left",
+            )
+            .drop("key")
+        )
+        rows = (
+            rows.hstack(found.get_columns())
+            .with_columns(shaped.alias("shaped"))
+            .with_columns(good.alias("good"))
+            .with_columns(matched.alias("matched"))
+            .with_columns(used.alias("used"))
+        )
+        n_shaped, n_good, n_matched, n_used = rows.select(
+            pl.col("shaped").sum(),
+            pl.col("good").sum(),
+            pl.col("matched").sum(),
+            pl.col("used").sum(),
+        ).row(0)
+        if n_shaped < rows.height:
+            result.unparseable += rows.height - n_shaped
+            room = SAMPLE_BAD_LINES - len(result.bad_line_numbers)
+            if room > 0:
+                bad = rows.select(pl.col("n").filter(~pl.col("shaped")).head(room))["n"]
+                result.bad_line_numbers.extend(first_line + int(n) for n in bad)
+        result.parsed += n_shaped
+        result.unsuccessful += n_shaped - n_good
+        result.furniture += n_matched - n_used
+        if n_matched < n_good:
+            result.unmatched += n_good - n_matched
+            per_host = (
+                rows.select(pl.col("host_code").filter(pl.col("good") & ~pl.col("matched")))
+                .group_by("host_code")
+                .len()
+            )
+            for code, n in per_host.iter_rows():
+                name = (hosts[code] if code is not None else None) or "(no host)"
+                result.unmatched_hosts[name] = result.unmatched_hosts.get(name, 0) + n
+        if not n_used:
+            return
+        ok = rows.filter(pl.col("used")).select(
+            "ip", "user", "date", "tz", "agent", "rid", "fulltext", "url_code"
+        )
+        # "[dd/Mon/yyyy:HH:MM:SS" has a fixed width (polars' fast path for it); the offset is
+        # parsed once per distinct zone.
+        zones = self._offsets(ok["tz"].unique().drop_nulls().to_list())
+        ok = ok.with_columns(
+            (
+                pl.col("date")
+                .str.strptime(pl.Datetime("us"), "[%d/%b/%Y:%H:%M:%S", strict=False)
+                .dt.epoch("s")
+                - pl.col("tz").replace_strict(zones, default=None, return_dtype=pl.Int64)
+            ).alias("t"),
+        )
+        bad_time = ok["t"].null_count()
+        if bad_time:
+            result.unparseable += bad_time
+            result.parsed -= bad_time
+            ok = ok.filter(pl.col("t").is_not_null())
+        ok = ok.with_columns(
             pl.when(pl.col("user") != "-")
             .then(pl.col("user"))
             .otherwise(pl.col("ip") + "|" + pl.col("agent").fill_null(""))
             .alias("identity"),
-            (pl.col("host") + pl.col("path")).alias("url"),
         )
-        bad_time = ok["when"].null_count()
-        if bad_time:
-            self.result.unparseable += bad_time
-            self.result.parsed -= bad_time
-            ok = ok.filter(pl.col("when").is_not_null())
-        identities = ok["identity"].unique().to_list()
-        ok = ok.with_columns(
-            pl.col("identity")
-            .replace_strict({i: self._hash(i) for i in identities}, return_dtype=pl.String)
-            .alias("uid"),
-            pl.col("ip")
-            .replace_strict(
-                {ip: self.campus(ip) for ip in ok["ip"].unique().to_list()}, return_dtype=pl.Boolean
+        # Each distinct user is hashed once; a number stands for it in the chunk.
+        uid_of: dict[str, int] = {}
+        identities = ok.select(pl.col("identity").unique())["identity"].to_list()
+        codes = [uid_of.setdefault(self._hash(i), len(uid_of)) for i in identities]
+        uids = pl.DataFrame(
+            {"uid": list(uid_of), "uid_code": range(len(uid_of))},
+            schema={"uid": pl.String, "uid_code": pl.UInt32},
+        )
+        addresses = ok.select(pl.col("ip").unique())["ip"].to_list()
+        # Line order is kept: equal times then break ties as in the log.
+        ok = (
+            ok.join(
+                pl.DataFrame(
+                    {"identity": identities, "uid_code": codes},
+                    schema={"identity": pl.String, "uid_code": pl.UInt32},
+                ),
+                on="identity",
+                how="left",
+                maintain_order="left",
             )
-            .alias("on_campus"),
-            pl.col("when").dt.epoch("s").alias("t"),
-            pl.col("when").dt.convert_time_zone(self.tz).dt.date().alias("day"),
-        ).select("uid", "url", "t", "rid", "day", "on_campus", "fulltext")
-        self._count(ok)
+            .join(
+                pl.DataFrame(
+                    {"ip": addresses, "on_campus": [self.campus(a) for a in addresses]},
+                    schema={"ip": pl.String, "on_campus": pl.Boolean},
+                ),
+                on="ip",
+                how="left",
+                maintain_order="left",
+            )
+            .select(
+                "uid_code",
+                "url_code",
+                "t",
+                "rid",
+                pl.from_epoch("t", "s")
+                .dt.replace_time_zone("UTC")
+                .dt.convert_time_zone(self.tz)
+                .dt.date()
+                .alias("day"),
+                "on_campus",
+                "fulltext",
+            )
+        )
+        self._count(ok, uids, urls)
 
-    def _count(self, rows: pl.DataFrame) -> None:
-        ghosts = self.carry.with_columns(
+    def _count(self, rows: pl.DataFrame, uids: pl.DataFrame, urls: pl.DataFrame) -> None:
+        """The 30-second rule on this chunk's rows and the clicks carried over from the
+        previous chunks, then the daily totals."""
+        ghosts = self.carry.join(uids, on="uid", how="left").join(urls, on="url", how="left")
+        known = pl.col("uid_code").is_not_null() & pl.col("url_code").is_not_null()
+        # A carried click whose user or URL does not occur in this chunk cannot be repeated
+        # here; it only stays carried while it is recent.
+        elsewhere = ghosts.filter(~known).select("uid", "url", "t")
+        ghosts = ghosts.filter(known).select(
+            "uid_code",
+            "url_code",
+            "t",
             pl.lit(None, pl.Int64).alias("rid"),
             pl.lit(None, pl.Date).alias("day"),
             pl.lit(None, pl.Boolean).alias("on_campus"),
@@ -371,33 +546,44 @@ class LogAnalyser:
         rows = pl.concat(
             [ghosts, rows.with_columns(pl.lit(False).alias("ghost"))], how="vertical_relaxed"
         )
-        rows = rows.sort("uid", "url", "t", maintain_order=True)
-        same = (pl.col("uid") == pl.col("uid").shift(1)) & (pl.col("url") == pl.col("url").shift(1))
+        # (user, URL) as one 64-bit number: a sort on two numeric columns is much cheaper than
+        # on three.
+        pair = pl.col("uid_code").cast(pl.UInt64) * (1 << 32) + pl.col("url_code").cast(pl.UInt64)
+        rows = rows.with_columns(pair.alias("pair")).sort("pair", "t", maintain_order=True)
+        same = pl.col("pair") == pl.col("pair").shift(1)
         repeat = same & ((pl.col("t") - pl.col("t").shift(1)) <= DOUBLE_CLICK_SECONDS)
         rows = rows.with_columns(repeat.fill_null(False).alias("repeat"))
-        latest = rows["t"].max()
-        self.carry = (
-            rows.filter(pl.col("t") >= latest - DOUBLE_CLICK_SECONDS)
-            .group_by("uid", "url")
-            .agg(pl.col("t").max())
-            if latest is not None
-            else self.carry
-        )
+        ends = (rows["t"].max(), elsewhere["t"].max())
+        latest = max((t for t in ends if isinstance(t, int)), default=None)
+        if latest is not None:
+            recent = pl.col("t") >= latest - DOUBLE_CLICK_SECONDS
+            self.carry = pl.concat(
+                [
+                    rows.filter(recent)
+                    .group_by("uid_code", "url_code")
+                    .agg(pl.col("t").max())
+                    .join(uids, on="uid_code", how="left")
+                    .join(urls, on="url_code", how="left")
+                    .select("uid", "url", "t"),
+                    elsewhere.filter(recent),
+                ]
+            )
         real = rows.filter(~pl.col("ghost"))
         self.result.double_clicks += real.select(pl.col("repeat").sum()).item()
         counted = real.filter(~pl.col("repeat"))
         per = counted.group_by("rid", "day", "on_campus").agg(
             pl.col("fulltext").sum().alias("requests"),
             (~pl.col("fulltext")).sum().alias("investigations"),
+            pl.col("uid_code").unique().alias("uids"),
         )
-        for rid, day, on_campus, requests, investigations in per.iter_rows():
+        names = uids["uid"].to_list()
+        for rid, day, on_campus, requests, investigations, codes in per.iter_rows():
             slot = self.result.usage.setdefault((rid, day, on_campus), [0, 0])
             slot[0] += requests
             slot[1] += investigations
-        for rid, day, on_campus, uids in (
-            counted.group_by("rid", "day", "on_campus").agg(pl.col("uid").unique()).iter_rows()
-        ):
-            self.result.users.setdefault((rid, day, on_campus), set()).update(uids)
+            self.result.users.setdefault((rid, day, on_campus), set()).update(
+                names[c] for c in codes
+            )
 
 
 def analyse(
@@ -410,10 +596,23 @@ def analyse(
     key: bytes | None = None,
 ) -> LogResult:
     analyser = LogAnalyser(library, key=key)
+    pieces = chunks(stream, chunk_bytes)
+
+    def produce() -> tuple[Tokens, int] | None:
+        chunk = next(pieces, None)
+        return None if chunk is None else (tokenise(chunk), len(chunk))
+
     done = 0
-    for chunk in chunks(stream, chunk_bytes):
-        analyser.feed(chunk)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total_bytes)
+    # Two stages on two cores: a worker thread reads and tokenises the next chunk (polars and
+    # zlib let go of the GIL) while this thread counts the current one; counting stays in
+    # order, as the double-click rule needs.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-reader") as pool:
+        ahead = pool.submit(produce)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(produce)
+            tokens, size = item
+            analyser.digest(tokens)
+            done += size
+            if progress is not None:
+                progress(done, total_bytes)
     return analyser.result

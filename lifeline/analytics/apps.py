@@ -6,3 +6,6 @@ class AnalyticsConfig(AppConfig):
     name = "lifeline.analytics"
     label = "analytics"
     verbose_name = _("Usage analytics")
+
+    def ready(self) -> None:
+        from lifeline.analytics import signals  # noqa: F401

@@ -249,3 +249,22 @@ def test_sushi_harvest_and_reimport_match_titles(
     client = client_for(librarian_a)
     assert client.post(reverse("analytics:sushi_reimport", args=[harvest.pk])).status_code == 302
     assert TitleHolding.objects.count() == 4
+
+
+def test_kbart_import_matches_titles_again(library_a: Any, counter_data: Path) -> None:
+    """Replacing a package's KBART list drops its old holdings with the old lines; the registry's
+    signal has analytics match again, so no librarian has to press "Match again"."""
+    from lifeline.registry.io.kbart import import_kbart
+
+    a, _b = packages(library_a)
+    import_tr(library_a, counter_data)
+    match_titles(library_a)
+    kbart = (
+        "publication_title\tprint_identifier\tonline_identifier\ttitle_id\n"
+        "Title 7\t\t979-8-88888-888-9\tt7\n"  # the sample's one valid ISBN
+    )
+    report = import_kbart(a, kbart.encode(), "a.txt", dry_run=False)
+    assert report.applied, report.errors
+    held = TitleHolding.objects.filter(resource=a).values_list("item__title", flat=True)
+    assert set(held) == {"Title 7"}
+    assert usage_between(library_a, *YEAR)[a.pk] == TITLE_7

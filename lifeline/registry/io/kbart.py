@@ -24,6 +24,7 @@ from lifeline.registry.io.identifiers import normalise_identifier
 from lifeline.registry.io.reading import FileRefused, human_size
 from lifeline.registry.io.report import Issue
 from lifeline.registry.models import KbartTitle, Resource
+from lifeline.registry.signals import holdings_replaced
 
 Progress = Callable[[str, int, int], None]
 MAX_LISTED_ERRORS = 200
@@ -322,6 +323,7 @@ def import_kbart(
         )
     resource.library.touch_registry()
     report.applied = True
+    holdings_replaced.send(sender=Resource, resource=resource)
     return report
 
 

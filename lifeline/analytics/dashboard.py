@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
@@ -23,7 +24,7 @@ def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
         credential__library=library,
         status__in=[HarvestStatus.UNAUTHORISED, HarvestStatus.INVALID],
         retry_at__isnull=True,
-        started_at__gte=timezone.now() - timezone.timedelta(days=45),
+        started_at__gte=timezone.now() - dt.timedelta(days=45),
     ).count()
     return {
         "template": "analytics/dashboard_panel.html",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -29,8 +29,10 @@ class SourceMappingForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["resource"].queryset = Resource.objects.filter(library=self.instance.library_id)
-        self.fields["resource"].required = False
+        field = self.fields["resource"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Resource.objects.filter(library=self.instance.library_id)
+        field.required = False
 
 
 class SushiCredentialForm(forms.ModelForm):
@@ -63,7 +65,9 @@ class SushiCredentialForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         from lifeline.registry.models import Vendor
 
-        self.fields["vendor"].queryset = Vendor.objects.filter(library=library)
+        vendor = self.fields["vendor"]
+        assert isinstance(vendor, forms.ModelChoiceField)
+        vendor.queryset = Vendor.objects.filter(library=library)
         self._stored_key = self.instance.api_key if self.instance.pk else ""
 
     def clean_reports(self) -> str:
@@ -91,7 +95,9 @@ class HarvestForm(forms.Form):
         super().__init__(*args, **kwargs)
         from lifeline.analytics.counter.spec import REPORT_CODES
 
-        self.fields["report"].choices = [(c, c) for c in REPORT_CODES]
+        report = self.fields["report"]
+        assert isinstance(report, forms.ChoiceField)
+        report.choices = [(c, c) for c in REPORT_CODES]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -138,9 +144,10 @@ class ExchangeRateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.library = library
         # CNY is the base: its rate is 1 by definition.
-        self.fields["currency"].choices = [
-            c for c in self.fields["currency"].choices if c[0] != "CNY"
-        ]
+        currency = self.fields["currency"]
+        assert isinstance(currency, forms.ChoiceField)
+        choices = cast(list[tuple[str, str]], currency.choices)
+        currency.choices = [c for c in choices if c[0] != "CNY"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

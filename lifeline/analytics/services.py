@@ -71,7 +71,7 @@ def monthly_usage(
     )
     if wanted is not None:
         held = held.filter(resource_id__in=wanted)
-    for row in (
+    title_rows: Any = (
         held.values(
             "resource_id",
             "item__records__source__resource_id",
@@ -80,7 +80,8 @@ def monthly_usage(
         )
         .annotate(n=Sum("item__records__count"))
         .order_by()
-    ):
+    )
+    for row in title_rows:
         if row["item__records__source__resource_id"] == row["resource_id"]:
             continue  # already counted through the platform mapping above
         key = (
@@ -263,10 +264,8 @@ def signal_usage_drops(day: dt.date | None = None) -> list[dict[str, Any]]:
     from django.utils.translation import gettext as _
 
     day = day or timezone.localdate() - dt.timedelta(days=1)
-    try:
-        from lifeline.health.services import raise_suspected_fault
-    except (ImportError, AttributeError):
-        raise_suspected_fault = None
+    from lifeline.health.services import raise_suspected_fault
+
     raised = []
     for library in Library.objects.all():
         for drop in usage_drops(library, day):
@@ -282,8 +281,7 @@ def signal_usage_drops(day: dt.date | None = None) -> list[dict[str, Any]]:
                 "day": drop["day"],
                 "baseline": drop["baseline"],
             }
-            if raise_suspected_fault is not None:
-                raise_suspected_fault(resource, reason=reason, evidence=drop)
+            raise_suspected_fault(resource, reason=reason, evidence=drop)
             raised.append(drop)
     return raised
 
@@ -433,7 +431,7 @@ def unmatched_titles(library: Library, limit: int | None = 200) -> list[dict[str
         .order_by(F("uses").desc(nulls_last=True), "title", "pk")
         .values("pk", "title", "online_issn", "print_issn", "isbn", "doi", "uses", "denials")
     )
-    rows = list(qs if limit is None else qs[:limit])
+    rows = [dict(row) for row in (qs if limit is None else qs[:limit])]
     for row in rows:
         row["uses"] = row["uses"] or 0
         row["denials"] = row["denials"] or 0

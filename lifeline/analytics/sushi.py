@@ -134,7 +134,7 @@ def classify(code: int) -> Outcome:
 
 
 # Which outcome wins when several exceptions come together: the one that most needs a person.
-SEVERITY = [
+SEVERITY: list[str] = [
     HarvestStatus.UNAUTHORISED,
     HarvestStatus.INVALID,
     HarvestStatus.RATE_LIMITED,

@@ -48,6 +48,7 @@ from lifeline.analytics.tasks import match_titles as match_titles_task
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
+from lifeline.core.typing import AuthedRequest
 from lifeline.registry.models import Resource
 
 
@@ -250,7 +251,7 @@ def sushi_reimport(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def logs_index(request: HttpRequest) -> HttpResponse:
+def logs_index(request: AuthedRequest) -> HttpResponse:
     library = staff_library(request)
     can_change = user_can(request.user, library, "analytics.change")
     form = LogUploadForm(request.POST or None, request.FILES or None)

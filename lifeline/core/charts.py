@@ -5,7 +5,7 @@ Templates include the returned markup with `|safe`: every label is escaped here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
@@ -60,7 +60,7 @@ def bar_chart(
 
 def line_chart(
     labels: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     *,
     title: str = "",
     width: int = 640,

@@ -406,9 +406,8 @@ def import_job(request: HttpRequest, library: str, pk: int) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def iso18626_endpoint(request: HttpRequest) -> HttpResponse:
-    """A partner's ISO 18626 message over HTTP (Bearer token of a staff user of the addressed
-    library).
-    """
+    """A partner's ISO 18626 message over HTTP, with the Bearer token of a staff account of the
+    agency that sends it (checked against the message's header by `iso18626.receive`)."""
     header = request.headers.get("Authorization", "")
     token = header.split(" ", 1)[1].strip() if " " in header else ""
     api_token = (
@@ -422,5 +421,5 @@ def iso18626_endpoint(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=403)
     if len(request.body) > 1_000_000:
         return HttpResponseBadRequest("message too large")
-    answer = iso18626.receive(request.body)
+    answer = iso18626.receive(request.body, sender=api_token.user)
     return HttpResponse(answer, content_type="application/xml; charset=utf-8")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from lifeline.core.models import Library
+from lifeline.core.permissions import user_can
 from lifeline.delivery.choices import Direction, MessageOutcome, Status, UnfilledReason
 from lifeline.delivery.models import DeliveryFile, DeliveryRequest, IsoMessage
 
@@ -384,8 +386,31 @@ def _record_refused(xml: bytes, kind: str, error: str, now: dt.datetime) -> None
     )
 
 
-def receive(xml: bytes, *, now: dt.datetime | None = None) -> bytes:
-    """Take one message from a partner; return the confirmation to send back (always valid XML)."""
+# The agency that speaks in each kind of message: the requester asks and cancels, the supplier
+# answers.
+SENDER_TAG = {
+    "request": "requestingAgencyId",
+    "requestingAgencyMessage": "requestingAgencyId",
+    "supplyingAgencyMessage": "supplyingAgencyId",
+}
+
+
+def _check_sender(body: etree._Element, kind: str, sender: Any) -> None:
+    """A message from outside must come from staff of the agency it speaks for: a token of one
+    library may not request, cancel or supply in another's name."""
+    lib = _library(body.find(_q("header")), SENDER_TAG[kind])
+    if not user_can(sender, lib, "delivery.change"):
+        raise Iso18626Error(
+            _("This account may not send messages for agency “%(code)s”.") % {"code": lib.code},
+            "UnrecognisedDataValue",
+        )
+
+
+def receive(xml: bytes, *, now: dt.datetime | None = None, sender: Any = None) -> bytes:
+    """Take one message from a partner; return the confirmation to send back (always valid XML).
+
+    `sender` is the account a message over HTTP came with; messages between libraries of this
+    installation are passed in-process without one."""
     now = now or timezone.now()
     try:
         root = validate(xml)
@@ -407,6 +432,8 @@ def receive(xml: bytes, *, now: dt.datetime | None = None) -> bytes:
                 raise Iso18626Error(
                     _("A confirmation needs no answer."), "UnsupportedReasonForMessageType"
                 )
+            if sender is not None:
+                _check_sender(root[0], kind, sender)
             handler(root[0], xml, now)
     except Iso18626Error as exc:
         _record_refused(xml, kind, str(exc), now)

@@ -137,3 +137,36 @@ def test_http_endpoint_needs_a_token(client: Any, library_a: Any, librarian_b: A
     )
     assert response.status_code == 200
     assert b"<messageStatus>ERROR</messageStatus>" in response.content
+
+
+def test_http_sender_must_be_staff_of_the_agency_it_speaks_for(
+    client: Any,
+    library_a: Any,
+    library_b: Any,
+    patron_a: Any,
+    delivery_a: Any,
+    librarian_b: Any,
+    today_10: dt.datetime,
+) -> None:
+    """B's token cannot send a Request in A's name; A's own delivery staff can."""
+    ns = {"i": iso18626.NS}
+    url = reverse("delivery:iso18626")
+    req, _ = services.submit(library_a, ARTICLE, patron=patron_a, now=today_10)
+    message = iso18626.build_request(req, library_b, today_10)
+
+    _, b_token = ApiToken.issue(librarian_b, "iso")
+    forged = client.post(
+        url, message, content_type="application/xml", HTTP_AUTHORIZATION=f"Bearer {b_token}"
+    )
+    answer = etree.fromstring(forged.content)
+    assert answer.findtext(".//i:messageStatus", namespaces=ns) == "ERROR"
+    assert library_a.code in answer.findtext(".//i:errorValue", namespaces=ns)
+    assert not DeliveryRequest.objects.filter(library=library_b, origin=req).exists()
+
+    _, a_token = ApiToken.issue(delivery_a, "iso")
+    sent = client.post(
+        url, message, content_type="application/xml", HTTP_AUTHORIZATION=f"Bearer {a_token}"
+    )
+    answer = etree.fromstring(sent.content)
+    assert answer.findtext(".//i:messageStatus", namespaces=ns) == "OK"
+    assert DeliveryRequest.objects.filter(library=library_b, origin=req).exists()

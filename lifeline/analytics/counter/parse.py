@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 from django.utils.translation import gettext as _
 
 from lifeline.analytics.counter.dates import month_range, parse_day, parse_month
@@ -86,6 +87,19 @@ class CounterError(Exception):
         super().__init__("; ".join(str(p) for p in problems[:5]))
 
 
+# The column form of the usage rows (what the fast tabular reader builds and the importer
+# stores): the item columns are null for platform and database reports.
+ITEM_COLUMNS = ("title", "doi", "proprietary_id", "isbn", "print_issn", "online_issn", "uri")
+FRAME_SCHEMA: dict[str, Any] = {
+    "platform": pl.String,
+    "database": pl.String,
+    **dict.fromkeys(ITEM_COLUMNS, pl.String),
+    "metric": pl.String,
+    "month": pl.Date,
+    "count": pl.Int64,
+}
+
+
 @dataclass
 class ParsedReport:
     report_id: str
@@ -100,13 +114,44 @@ class ParsedReport:
     rows: list[UsageRow] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     monthly_details: bool = True
+    # Set instead of `rows` by the fast tabular reader (FRAME_SCHEMA columns).
+    frame: pl.DataFrame | None = None
 
     @property
     def months(self) -> list[dt.date]:
         return month_range(self.begin, self.end)
 
+    def usage_frame(self) -> pl.DataFrame:
+        """The usage rows as columns, whichever reader produced them."""
+        if self.frame is not None:
+            return self.frame
+        items = [r[2] or (None,) * len(ITEM_COLUMNS) for r in self.rows]
+        data: dict[str, list[Any]] = {
+            "platform": [r[0] for r in self.rows],
+            "database": [r[1] for r in self.rows],
+        }
+        for i, name in enumerate(ITEM_COLUMNS):
+            data[name] = [item[i] for item in items]
+        data["metric"] = [r[3] for r in self.rows]
+        data["month"] = [r[4] for r in self.rows]
+        data["count"] = [r[5] for r in self.rows]
+        return pl.DataFrame(data, schema=FRAME_SCHEMA)
+
+    def usage_rows(self) -> list[UsageRow]:
+        """The usage rows as tuples, whichever reader produced them (for comparisons)."""
+        if self.frame is None:
+            return list(self.rows)
+        out: list[UsageRow] = []
+        for row in self.frame.iter_rows():
+            item = None if row[2] is None else tuple(row[2:9])
+            out.append((row[0], row[1], item, row[9], row[10], row[11]))  # type: ignore[arg-type]
+        return out
+
     def totals(self) -> dict[str, int]:
         """Sum per metric type: what the importer must store and the tests compare with the file."""
+        if self.frame is not None:
+            sums = self.frame.group_by("metric", maintain_order=True).agg(pl.col("count").sum())
+            return {m: int(n) for m, n in sums.iter_rows()}
         out: dict[str, int] = {}
         for row in self.rows:
             out[row[3]] = out.get(row[3], 0) + row[5]
@@ -114,6 +159,8 @@ class ParsedReport:
 
     @property
     def platforms(self) -> set[str]:
+        if self.frame is not None:
+            return set(self.frame["platform"].unique().to_list())
         return {row[0] for row in self.rows}
 
 
@@ -155,8 +202,17 @@ def parse_report(data: bytes, filename: str = "") -> ParsedReport:
         )
     first_line = stripped.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line or filename.lower().endswith(".tsv") else ","
+    file_format = "tsv" if delimiter == "\t" else "csv"
+    # Imported here: the fast reader builds on this module.
+    from lifeline.analytics.counter.fast import fast_tabular
+
+    # A checked report from the column-wise reader, or None: then the row-by-row reader, which
+    # words every problem with its line and column.
+    parsed = fast_tabular(text, delimiter, file_format)
+    if parsed is not None:
+        return parsed
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return parse_tabular(rows, "tsv" if delimiter == "\t" else "csv")
+    return parse_tabular(rows, file_format)
 
 
 def decode(data: bytes) -> str:
@@ -280,7 +336,21 @@ def _cell(row: list[Any], index: int) -> str:
     return str(row[index]).strip() if index < len(row) and row[index] is not None else ""
 
 
-def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
+@dataclass
+class TabularLayout:
+    """What the header and the column headings of a tabular report say, checked."""
+
+    spec: ReportSpec
+    parsed: ParsedReport  # the report without rows yet
+    header_at: int  # index of the column heading row
+    columns: list[str]
+    index: dict[str, int]
+    month_cols: list[tuple[int, dt.date]]
+
+
+def tabular_layout(rows: list[list[Any]], file_format: str) -> TabularLayout:
+    """Check the header rows and the column headings (raises `CounterError`); `rows` need only
+    reach the column heading row."""
     problems = _Collector()
     header_at = next(
         (
@@ -392,11 +462,22 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
         exceptions=_tsv_exceptions(str(header.get("Exceptions", ""))),
         monthly_details=bool(month_cols),
     )
+    return TabularLayout(spec, parsed, header_at, columns, index, month_cols)
+
+
+def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
+    """The row-by-row reader: every cell checked, each problem worded with its line and column."""
+    layout = tabular_layout(rows, file_format)
+    problems = _Collector()
+    spec, parsed, header_at, columns = layout.spec, layout.parsed, layout.header_at, layout.columns
+    index, month_cols, begin = layout.index, layout.month_cols, layout.parsed.begin
+    total_at = index["Reporting_Period_Total"]
     metric_at, platform_at = index["Metric_Type"], index["Platform"]
     database_at = index.get("Database")
     title_at = 0 if spec.family in {"TR", "IR"} else None
     id_at = [index.get(c) for c in ID_COLUMNS]
     append = parsed.rows.append
+    seen: dict[tuple[str, ...], int] = {}
     for offset, row in enumerate(rows[header_at + 1 :]):
         line = header_at + 2 + offset
         if not any(str(c).strip() for c in row):
@@ -424,6 +505,17 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
         platform = _cell(row, platform_at)
         if not platform:
             problems.add(_("The platform is empty."), line, "Platform")
+            continue
+        # Every cell before the counts (title, identifiers, attributes, metric) alike: the same
+        # usage twice, which would be counted twice.
+        identity = tuple(_cell(row, i) for i in range(total_at))
+        first = seen.setdefault(identity, line)
+        if first != line:
+            problems.add(
+                _("The row repeats line %(first)s (the same item, attributes and metric type).")
+                % {"first": first},
+                line,
+            )
             continue
         item: ItemKey | None = None
         if title_at is not None:

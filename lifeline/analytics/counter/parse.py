@@ -144,7 +144,7 @@ class ParsedReport:
         out: list[UsageRow] = []
         for row in self.frame.iter_rows():
             item = None if row[2] is None else tuple(row[2:9])
-            out.append((row[0], row[1], item, row[9], row[10], row[11]))  # type: ignore[arg-type]
+            out.append((row[0], row[1], item, row[9], row[10], row[11]))
         return out
 
     def totals(self) -> dict[str, int]:
@@ -308,7 +308,7 @@ def _check_attributes(
     if spec.attributes is not None:
         missing, extra = spec.attributes - present, present - spec.attributes
     else:
-        missing, extra = set(), present - spec.allowed
+        missing, extra = frozenset(), present - spec.allowed
     if missing:
         problems.add(
             _(
@@ -674,7 +674,7 @@ def _json_filters(raw: Any) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
     if isinstance(raw, list):  # R5.0: [{"Name": ..., "Value": ...}]
-        return {f.get("Name"): f.get("Value") for f in raw if isinstance(f, dict)}
+        return {str(f.get("Name")): f.get("Value") for f in raw if isinstance(f, dict)}
     return {}
 
 

@@ -72,11 +72,12 @@ def lines(text: str) -> list[str]:
 
 
 class ProbeConfigQuerySet(RestrictedQuerySet):
-    def due(self, now: dt.datetime) -> ProbeConfigQuerySet:
-        """Enabled, due, and not held by a live worker (a dead worker's lease runs out)."""
-        return self.filter(enabled=True, next_probe_at__lte=now, route__is_active=True).filter(
-            models.Q(lease_until__isnull=True) | models.Q(lease_until__lt=now)
-        )
+    def due(self, now: dt.datetime, until: dt.datetime | None = None) -> ProbeConfigQuerySet:
+        """Enabled, due by `until` (default now), and not held by a live worker (a dead worker's
+        lease runs out)."""
+        return self.filter(
+            enabled=True, next_probe_at__lte=until or now, route__is_active=True
+        ).filter(models.Q(lease_until__isnull=True) | models.Q(lease_until__lt=now))
 
 
 class ProbeConfig(models.Model):

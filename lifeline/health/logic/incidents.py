@@ -82,7 +82,8 @@ def open_or_join(
             incident.refresh_from_db()
         return incident, False
     incident = Incident.objects.create(
-        library_id=resource.library_id,
+        # The library object, not its id: the notices read it, and the prober has it loaded.
+        library=resource.library,
         resource=resource,
         route=route,
         kind=kind,

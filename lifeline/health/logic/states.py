@@ -1,7 +1,8 @@
 """What a probe result does to a route: retries, state changes (flips), incidents.
 
 A new state is believed after `retries` confirming probes taken `retry_seconds` apart, so an
-outage is detected within one interval plus the retries, and one lost packet opens nothing.
+outage is detected within one interval plus the retries, and one lost packet opens nothing. Every
+next probe counts from the due time of the last one (see `schedule_base`), so delays do not add up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,20 @@ from lifeline.health.logic.probe import ProbeOutcome
 from lifeline.health.models import Flip, ProbeConfig, ProbeResult
 
 
+def schedule_base(outcome: ProbeOutcome, now: dt.datetime, interval: int) -> dt.datetime:
+    """What the next probe of this route counts from: the due time of this one.
+
+    Counting from the time the result is recorded would add the claim's lag, the probe's duration
+    and the wait for the write to every step, and an outage confirmed by `retries` probes would be
+    detected seconds after one interval plus the retries. A worker that was more than an interval
+    behind counts from now instead of catching up in a burst.
+    """
+    due = outcome.spec.due_at
+    if due is None or now - due > dt.timedelta(seconds=interval):
+        return now
+    return due
+
+
 def apply_outcome(
     config: ProbeConfig, outcome: ProbeOutcome, now: dt.datetime | None = None
 ) -> Flip | None:
@@ -25,6 +40,7 @@ def apply_outcome(
     now = now or timezone.now()
     new = outcome.state
     old = config.state
+    base = schedule_base(outcome, now, config.interval_seconds)
     fields = {
         "last_checked_at": now,
         "last_failure": outcome.failure,
@@ -40,7 +56,7 @@ def apply_outcome(
         fields.update(
             pending_state="",
             pending_count=0,
-            next_probe_at=now + dt.timedelta(seconds=config.interval_seconds),
+            next_probe_at=base + dt.timedelta(seconds=config.interval_seconds),
         )
     else:
         count = config.pending_count + 1 if config.pending_state == new else 1
@@ -50,7 +66,7 @@ def apply_outcome(
                 state_since=now,
                 pending_state="",
                 pending_count=0,
-                next_probe_at=now + dt.timedelta(seconds=config.interval_seconds),
+                next_probe_at=base + dt.timedelta(seconds=config.interval_seconds),
             )
             flip = Flip.objects.create(
                 route_id=config.route_id,
@@ -64,7 +80,7 @@ def apply_outcome(
             fields.update(
                 pending_state=new,
                 pending_count=count,
-                next_probe_at=now + dt.timedelta(seconds=config.retry_seconds),
+                next_probe_at=base + dt.timedelta(seconds=config.retry_seconds),
             )
     ProbeConfig.objects.filter(pk=config.pk).update(**fields)
     for key, value in fields.items():
@@ -132,23 +148,43 @@ class Light(NamedTuple):
     route_id: int
     state: str
     pending_state: str
+    pending_count: int
+    retries: int
     interval_seconds: int
+    retry_seconds: int
     cert_expires_at: dt.datetime | None
 
 
-def _steady(config: Light, outcome: ProbeOutcome) -> bool:
-    """Nothing changes but the bookkeeping: the same state again, with no change pending."""
-    return (
-        outcome.state == config.state
-        and not config.pending_state
-        and config.state != HealthState.UNKNOWN
-    )
+LIGHT_COLUMNS = Light._fields
 
 
-def _record_steady(pairs: list[tuple[Light, ProbeOutcome]], now: dt.datetime) -> None:
-    """The common case, 95% of probes: one prepared UPDATE run for many rows (executemany), and the
-    evidence of routes that stay down in one INSERT. Same effect as `apply_outcome`, less CPU."""
-    if not pairs:
+class Plan(NamedTuple):
+    """The bookkeeping of a result that does not change the route's state."""
+
+    pending_state: str
+    pending_count: int
+    next_in: int  # seconds from this probe's due time to the next one
+
+
+def _plan(config: Light, outcome: ProbeOutcome) -> Plan | None:
+    """The rule of `apply_outcome` for results that change no state (the same state again, or one
+    more probe of a change that is not yet confirmed); None when the state changes."""
+    new = outcome.state
+    if new == config.state:
+        return Plan("", 0, config.interval_seconds)
+    if config.state == HealthState.UNKNOWN:
+        return None
+    count = config.pending_count + 1 if config.pending_state == new else 1
+    if count > config.retries:
+        return None
+    return Plan(new, count, config.retry_seconds)
+
+
+def _record_steady(items: list[tuple[Light, ProbeOutcome, Plan]], now: dt.datetime) -> None:
+    """The common case, all but the state changes: one prepared UPDATE run for many rows
+    (executemany), and the evidence of failures in one INSERT. Same effect as `apply_outcome`,
+    a small fraction of the CPU (no model objects, no query per route)."""
+    if not items:
         return
     table = connection.ops.quote_name(ProbeConfig._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in FAST_COLUMNS)
@@ -156,7 +192,7 @@ def _record_steady(pairs: list[tuple[Light, ProbeOutcome]], now: dt.datetime) ->
     checked = adapt(now)
     rows = []
     evidence = []
-    for config, o in pairs:
+    for config, o, plan in items:
         rows.append(
             [
                 checked,
@@ -165,11 +201,14 @@ def _record_steady(pairs: list[tuple[Light, ProbeOutcome]], now: dt.datetime) ->
                 o.status_code,
                 o.response_ms,
                 adapt(o.cert_expires_at or config.cert_expires_at),
-                adapt(now + dt.timedelta(seconds=config.interval_seconds)),
+                adapt(
+                    schedule_base(o, now, config.interval_seconds)
+                    + dt.timedelta(seconds=plan.next_in)
+                ),
                 None,
                 "",
-                "",
-                0,
+                plan.pending_state,
+                plan.pending_count,
                 config.pk,
             ]
         )
@@ -194,7 +233,7 @@ def _record_steady(pairs: list[tuple[Light, ProbeOutcome]], now: dt.datetime) ->
 
 
 def record_outcomes(outcomes: list[ProbeOutcome], now: dt.datetime | None = None) -> list[Flip]:
-    """Apply a batch of results in one transaction; model objects only where the state moves."""
+    """Apply a batch of results in one transaction; model objects only where the state changes."""
     if not outcomes:
         return []
     now = now or timezone.now()
@@ -202,18 +241,17 @@ def record_outcomes(outcomes: list[ProbeOutcome], now: dt.datetime | None = None
         row[0]: Light(*row)
         for row in ProbeConfig.objects.filter(
             pk__in=[o.spec.config_id for o in outcomes]
-        ).values_list(
-            "pk", "route_id", "state", "pending_state", "interval_seconds", "cert_expires_at"
-        )
+        ).values_list(*LIGHT_COLUMNS)
     }
-    steady: list[tuple[Light, ProbeOutcome]] = []
+    steady: list[tuple[Light, ProbeOutcome, Plan]] = []
     moving: list[ProbeOutcome] = []
     for outcome in outcomes:
         config = light.get(outcome.spec.config_id)
         if config is None:  # the route was deleted while it was being probed
             continue
-        if _steady(config, outcome):
-            steady.append((config, outcome))
+        plan = _plan(config, outcome)
+        if plan is not None:
+            steady.append((config, outcome, plan))
         else:
             moving.append(outcome)
     flips: list[Flip] = []

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import http.server
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -249,3 +251,52 @@ def test_blank_keywords_are_ignored(site: Site, text: str) -> None:
     from lifeline.health.models import lines
 
     assert lines(text) == []
+
+
+def test_compressed_page_is_decoded_before_the_keyword_check(site: Site) -> None:
+    """The prober accepts gzip and reads the keywords in the decoded page, not in the bytes."""
+    site.pages["/gz"] = Page(
+        body=gzip.compress("<p>欢迎使用数据库</p>".encode()),
+        headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
+    )
+    out = run(spec(site.url("/gz"), must_contain=("欢迎使用",)))
+    assert (out.state, out.failure) == (HealthState.UP, "")
+    assert "gzip" in site.requests[-1][1]["Accept-Encoding"]
+
+
+def test_long_login_wall_headers_are_read(site: Site) -> None:
+    """Vendors' single sign-on pages send cookies longer than an HTTP client's usual 8 KB line."""
+    site.pages["/sso"] = Page(
+        headers={"Content-Type": "text/html", "Set-Cookie": "sso=" + "a" * 20_000 + "; Path=/"}
+    )
+    assert run(spec(site.url("/sso"))).state == HealthState.UP
+
+
+@pytest.mark.parametrize("answer", [b"", b"SSH-2.0-OpenSSH_9.2\r\n\r\n"])
+def test_a_server_that_hangs_up_or_is_not_http(answer: bytes) -> None:
+    """No answer at all, or something that is not HTTP: a protocol failure, never an exception."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        # Twice: aiohttp tries a GET once more when the server hung up without a word.
+        for _ in range(2):
+            try:
+                conn, _addr = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                if answer:
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        out = run(spec(f"http://127.0.0.1:{port}/"))
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+    assert (out.state, out.failure) == (HealthState.DOWN, FailureKind.PROTOCOL)
+    assert out.error

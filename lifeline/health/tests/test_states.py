@@ -248,3 +248,44 @@ def test_steady_results_keep_the_bookkeeping_and_the_evidence(
     )
     assert ProbeResult.objects.filter(route=route).count() == before + 1
     assert Incident.objects.filter(route=route, status=IncidentStatus.OPEN).count() == 1
+
+
+def test_the_next_probe_counts_from_the_due_time_not_the_record_time(
+    route: AccessRoute, site: Site
+) -> None:
+    """Lag in claiming, probing and writing does not add up: an outage is confirmed within one
+    interval plus the retries of the last good probe's due time."""
+    probe_step(now=at(0))
+    probe_step(now=at(302.5))  # claimed and recorded 2.5 s late
+    assert config(route).next_probe_at == at(600)
+    site.pages["/"] = Page(status=500)
+    probe_step(now=at(601))
+    assert config(route).next_probe_at == at(620)  # the retry: 20 s after this probe was due
+    probe_step(now=at(621))
+    report = probe_step(now=at(640.5))
+    assert report.flips == 1
+    assert Flip.objects.get(route=route, new=HealthState.DOWN).at - at(300) <= dt.timedelta(
+        seconds=300 + 2 * 20 + 1
+    )
+    # A worker more than an interval behind counts from the time it records (no burst).
+    probe_step(now=at(2000))
+    assert config(route).next_probe_at == at(2300)
+
+
+def test_a_result_that_changes_the_state_is_told_apart() -> None:
+    from dataclasses import replace
+
+    from lifeline.health.logic.probe import ProbeOutcome, ProbeSpec
+
+    up = ProbeSpec(config_id=1, route_id=1, url="http://x/", known_state=HealthState.UP, retries=2)
+
+    def result(s: ProbeSpec, state: str) -> ProbeOutcome:
+        return ProbeOutcome(spec=s, started_at=T0, state=state)
+
+    assert not up.changes_state(result(up, HealthState.UP))
+    assert not up.changes_state(result(up, HealthState.DOWN))  # the first of three
+    confirming = replace(up, pending_state=HealthState.DOWN, pending_count=2)
+    assert confirming.changes_state(result(confirming, HealthState.DOWN))
+    assert not confirming.changes_state(result(confirming, HealthState.DEGRADED))
+    first = replace(up, known_state=HealthState.UNKNOWN)
+    assert first.changes_state(result(first, HealthState.DOWN))

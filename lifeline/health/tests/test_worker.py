@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from lifeline.health.choices import HealthState
-from lifeline.health.logic.worker import claim, probe_step, run_loop
+from lifeline.health.logic.worker import claim, probe_step, relax_commit, run_loop
 from lifeline.health.models import ProbeConfig
 from lifeline.health.tests.conftest import make_route
 from lifeline.health.tests.servers import Site
@@ -112,6 +112,32 @@ def test_run_loop_probes_as_routes_fall_due(library_a: Any, admin_a: Any, site: 
     assert len(claimed) == 5
 
 
+@pytest.mark.django_db(transaction=True)
+def test_run_loop_claims_ahead_and_starts_each_probe_when_due(
+    library_a: Any, admin_a: Any, site: Site
+) -> None:
+    """Probes start at their due time, not at the next tick, and the schedule keeps no lag."""
+    from django.utils import timezone
+
+    resource = Resource.objects.create(library=library_a, key="r", name="R")
+    for i in range(3):
+        make_route(resource, site.url(f"/?n={i}"), admin=admin_a)
+    due = timezone.now() + dt.timedelta(seconds=0.7)
+    ProbeConfig.objects.update(next_probe_at=due)
+    outcomes: list[Any] = []
+    deadline = time.monotonic() + 10
+
+    def stop() -> bool:
+        return len(outcomes) == 3 or time.monotonic() > deadline
+
+    asyncio.run(run_loop(stop, tick=0.5, on_outcomes=outcomes.extend))
+    assert len(outcomes) == 3
+    assert all(o.started_at >= due for o in outcomes)
+    for config in ProbeConfig.objects.all():
+        assert config.state == HealthState.UP
+        assert config.next_probe_at == due + dt.timedelta(seconds=config.interval_seconds)
+
+
 def test_every_route_with_an_address_gets_probe_settings(resource_a: Resource) -> None:
     from lifeline.health.logic.worker import ensure_configs
     from lifeline.registry.models import AccessRoute
@@ -159,3 +185,14 @@ def test_probe_loop_command_once(resource_a: Resource, admin_a: Any, site: Site)
     call_command("probe_loop", "--once", stdout=out)
     assert "probed 1, 1 state changes" in out.getvalue()
     assert ProbeConfig.objects.get().state == HealthState.UP
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_prober_commits_without_waiting_for_the_disk() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = on")
+        relax_commit()
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SET synchronous_commit = on")  # leave the test connection as it was

@@ -56,7 +56,7 @@ test-postgres: messages
 	  $(BIN)/pytest -n 2 -m "not browser" $(PYTEST_ARGS); \
 	else echo "LIFELINE_TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
-test: messages lint
+test: messages lint typecheck
 	@mkdir -p $(LIFELINE_DATA_DIR)
 	$(BIN)/lifeline makemigrations --check --dry-run -v 0
 	$(MAKE) --no-print-directory test-sqlite

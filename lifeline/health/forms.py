@@ -67,13 +67,16 @@ class FaultReportForm(forms.Form):
     def __init__(self, library: Library, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.library = library
-        self.fields["resource"].queryset = Resource.objects.filter(
-            library=library, is_active=True
-        ).order_by("name")
-        self.fields["route"].queryset = AccessRoute.objects.filter(
+        resource, route = self.fields["resource"], self.fields["route"]
+        assert isinstance(resource, forms.ModelChoiceField)
+        assert isinstance(route, forms.ModelChoiceField)
+        resource.queryset = Resource.objects.filter(library=library, is_active=True).order_by(
+            "name"
+        )
+        route.queryset = AccessRoute.objects.filter(
             resource__library=library, is_active=True
         ).select_related("resource")
-        self.fields["route"].label_from_instance = lambda r: (
+        route.label_from_instance = lambda r: (  # type: ignore[method-assign, assignment]
             f"{r.resource}: {r.get_kind_display()}{' · ' + r.label if r.label else ''}"
         )
 
@@ -98,7 +101,7 @@ class FaultReportForm(forms.Form):
         return upload
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         route, resource = data.get("route"), data.get("resource")
         if route is not None and resource is not None and route.resource_id != resource.pk:
             self.add_error("route", _("This route belongs to another resource."))
@@ -135,7 +138,7 @@ class ProbeConfigForm(forms.ModelForm):
             self.fields["allow_private"].disabled = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         allow = data.get("allow_private", self.instance.allow_private)
         try:
             self.instance.set_allow_private(bool(allow), self.user)

@@ -3,6 +3,7 @@ page, and the staff pages for incidents and probe settings. Thin: logic lives in
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -126,7 +127,7 @@ def status_feed(request: HttpRequest, code: str) -> HttpResponse:
     )
     incidents = (
         Incident.objects.filter(
-            library=library, opened_at__gte=timezone.now() - timezone.timedelta(days=30)
+            library=library, opened_at__gte=timezone.now() - dt.timedelta(days=30)
         )
         .select_related("resource", "route")
         .prefetch_related("events")[:50]
@@ -182,7 +183,7 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
     address = client_address(request)
     limit = int(getattr(settings, "HEALTH_REPORTS_PER_HOUR", 5))
     recent = FaultReport.objects.filter(
-        address=address, created_at__gte=timezone.now() - timezone.timedelta(hours=1)
+        address=address, created_at__gte=timezone.now() - dt.timedelta(hours=1)
     ).count()
     if address and recent >= limit:
         form.add_error(
@@ -409,7 +410,9 @@ def probe_config(request: HttpRequest, code: str, route_id: int) -> HttpResponse
                 messages.success(request, _("Maintenance window added."))
                 return redirect(request.path)
         elif request.POST.get("action") == "delete_window":
-            config.maintenance_windows.filter(pk=request.POST.get("window")).delete()
+            window = request.POST.get("window", "")
+            if window.isdigit():  # anything else names no window (and must not be a 500)
+                config.maintenance_windows.filter(pk=int(window)).delete()
             return redirect(request.path)
         else:
             form = ProbeConfigForm(request.POST, instance=config, user=request.user)

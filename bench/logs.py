@@ -61,12 +61,15 @@ def template(lines: int, seed: int = 1) -> str:
         host, path = rnd.choice(HOSTS), rnd.choice(PATHS).format(n=rnd.randrange(100000))
         status = 200 if rnd.random() < 0.93 else rnd.choice([302, 304, 404, 500])
         sec = i * 3600 // lines
-        out.append(
+        line = (
             f"{ip} - {rnd.choice(users)} [@@DATE@@:{sec // 60:02d}:{sec % 60:02d} +0800] "
             f'"GET https://{host}{path} HTTP/1.1" {status} {rnd.randrange(100, 90000)} '
             f'"https://{host}/" '
             f'"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{100 + i % 30}.0"'
         )
+        out.append(line)
+        if rnd.random() < 0.03:  # a double click: the 30-second rule has work to do
+            out.append(line)
         if i % 10_000 == 9_999:
             out.append("malformed line without structure")
     return "\n".join(out) + "\n"

@@ -41,9 +41,8 @@ def active_token(digest: str) -> ApiToken | None:
         row = cur.fetchone()
     if row is None:
         return None
-    split = len(rows.fields_of(ApiToken))
-    obj: ApiToken = rows.instance(ApiToken, conn, row[:split])
-    obj.user = rows.instance(user_model, conn, row[split:])
+    obj: ApiToken
+    obj, obj.user = rows.instances((ApiToken, user_model), conn, row)
     return obj
 
 

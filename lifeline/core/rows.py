@@ -63,6 +63,18 @@ def instance(
     return model.from_db(conn.alias, _attnames(model), row)
 
 
+def instances(
+    models_: tuple[type[models.Model], ...], conn: BaseDatabaseWrapper, row: tuple[Any, ...]
+) -> list[Any]:
+    """One instance of each model from a row holding their `select_list`s side by side."""
+    out, start = [], 0
+    for model in models_:
+        end = start + len(fields_of(model))
+        out.append(instance(model, conn, row[start:end]))
+        start = end
+    return out
+
+
 def set_prefetched(instance: models.Model, name: str, objects: list[Any]) -> None:
     """Leave `objects` as `instance.<name>.all()`, as `prefetch_related(name)` does, so the
     model's own methods over that relation run without a query."""

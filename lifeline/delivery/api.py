@@ -166,9 +166,7 @@ def patron_of(user: Any) -> Patron | None:
         row = cur.fetchone()
     patron = None
     if row is not None:
-        split = len(rows.fields_of(Patron))
-        patron = rows.instance(Patron, conn, row[:split])
-        patron.library = rows.instance(Library, conn, row[split:])
+        patron, patron.library = rows.instances((Patron, Library), conn, row)
         patron.user = user
     # Cached even when None, so `user.patron` later asks the database nothing.
     Patron.user.field.remote_field.set_cached_value(user, patron)

@@ -133,11 +133,9 @@ def find_holding(
         row = cur.fetchone()
     if row is None:
         return None
-    split1 = len(rows.fields_of(KbartTitle))
-    split2 = split1 + len(rows.fields_of(Resource))
-    title: KbartTitle = rows.instance(KbartTitle, conn, row[:split1])
-    title.resource = rows.instance(Resource, conn, row[split1:split2])
-    title.resource.library = rows.instance(Library, conn, row[split2:])
+    title: KbartTitle
+    title, resource, resource.library = rows.instances((KbartTitle, Resource, Library), conn, row)
+    title.resource = resource
     # The routes of the hit, for the access link (Resource.ordered_routes picks among them).
     route_sql = _ROUTES_SQL.get(conn.vendor)
     if route_sql is None:

@@ -4,6 +4,7 @@ from lifeline.health import views
 
 app_name = "health"
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.status_home, name="home"),
     path("vendor/<str:token>/", views.vendor_reply, name="vendor_reply"),
     path("<slug:code>/", views.status_page, name="page"),
     path("<slug:code>/feed.atom", views.status_feed, name="feed"),

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
+from lifeline.core.views import default_library
 from lifeline.health import services
 from lifeline.health.choices import (
     EVENT_COLOURS,
@@ -51,6 +52,14 @@ def _colours() -> dict[str, Any]:
 
 
 # --- public ---------------------------------------------------------------------------------
+
+
+def status_home(request: HttpRequest) -> HttpResponse:
+    """`/status/`, the address people type or print on a notice: this site's library's page."""
+    library = default_library()
+    if library is None:
+        raise Http404
+    return redirect("health:page", code=library.code)
 
 
 def status_page(request: HttpRequest, code: str) -> HttpResponse:

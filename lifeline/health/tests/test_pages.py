@@ -356,3 +356,13 @@ def test_api(
     assert ok.status_code == 200
     config.refresh_from_db()
     assert config.interval_seconds == 600 and config.allow_private is False
+
+
+def test_status_address_leads_to_the_librarys_page(client: Client, library_a: Any) -> None:
+    response = client.get("/status/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/status/{library_a.code}/"
+
+
+def test_status_address_without_a_library(client: Client, db: None) -> None:
+    assert client.get("/status/").status_code == 404

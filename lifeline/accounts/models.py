@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.accounts.choices import SamlOutcome
 from lifeline.core.models import Library
@@ -93,7 +94,7 @@ class FederatedIdentity(models.Model):
     idp = models.ForeignKey(
         SamlIdentityProvider, on_delete=models.CASCADE, related_name="identities"
     )
-    subject = models.CharField(_("subject"), max_length=500)
+    subject = models.CharField(pgettext_lazy("identity", "subject"), max_length=500)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="federated_identities"
     )
@@ -150,7 +151,7 @@ class SamlLoginEvent(models.Model):
     idp_entity_id = models.CharField(_("IdP"), max_length=300, blank=True)
     outcome = models.CharField(_("outcome"), max_length=12, choices=SamlOutcome.choices)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
-    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    subject = models.CharField(pgettext_lazy("identity", "subject"), max_length=500, blank=True)
     remote_addr = models.GenericIPAddressField(_("address"), null=True, blank=True)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 

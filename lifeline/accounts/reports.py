@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from lifeline.accounts.choices import SamlOutcome
 from lifeline.accounts.models import SamlLoginEvent
@@ -74,7 +75,14 @@ def sign_in_report(user: Any, days: int = 30, now: dt.datetime | None = None) ->
 
 
 def report_xlsx(report: SignInReport) -> bytes:
-    header = [_("time"), _("outcome"), _("IdP"), _("subject"), _("reason"), _("address")]
+    header = [
+        _("time"),
+        _("outcome"),
+        _("IdP"),
+        pgettext("identity", "subject"),
+        _("reason"),
+        _("address"),
+    ]
     rows = (
         [
             timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S"),

@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from lifeline.analytics.counter.dates import month_range
 from lifeline.analytics.renewal import Plan
@@ -172,7 +173,12 @@ def dashboard_sheets(
         _("Per vendor"): ([_("Vendor"), uses], [[k, n] for k, n in data["vendors"]]),
         _("Per category"): ([_("Category"), uses], [[k, n] for k, n in data["categories"]]),
         _("Against a year earlier"): (
-            [_("Resource"), _("This period"), _("A year earlier"), _("Change")],
+            [
+                _("Resource"),
+                _("This period"),
+                _("A year earlier"),
+                pgettext("difference", "Change"),
+            ],
             [
                 [
                     row["name"],

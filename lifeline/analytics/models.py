@@ -17,6 +17,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.analytics.choices import HarvestStatus, ImportSource, LogStatus, Metric, Release
 from lifeline.core.fields import EncryptedTextField
@@ -367,7 +368,7 @@ class DailyUsage(models.Model):
     on_campus = models.BooleanField()
     requests = models.PositiveIntegerField(_("full-text requests"), default=0)
     investigations = models.PositiveIntegerField(_("other pages"), default=0)
-    users = models.PositiveIntegerField(_("users"), default=0)
+    users = models.PositiveIntegerField(pgettext_lazy("count", "users"), default=0)
 
     objects = RestrictedQuerySet.as_manager()
     library_lookup = "log_import__library"

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
@@ -27,7 +28,7 @@ class AuditAction(models.TextChoices):
     UPDATE = "update", _("Updated")
     DELETE = "delete", _("Deleted")
     IMPORT = "import", _("Imported")
-    ACTION = "action", _("Action")
+    ACTION = "action", pgettext_lazy("audit", "Action")
 
 
 AUDIT_ACTION_COLOURS = {
@@ -52,7 +53,8 @@ class WebhookFormat(models.TextChoices):
 
 
 class NotificationStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    # "Pending" alone is a job waiting its turn (analytics); a notification waits to be sent.
+    PENDING = "pending", pgettext_lazy("notification", "Pending")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.models import Library
 from lifeline.delivery.choices import DocType, Status, UnfilledReason
@@ -54,7 +55,7 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Open")), ("all", _("All")), *list(Status.choices)],
+        choices=[("", pgettext_lazy("requests", "Open")), ("all", _("All")), *list(Status.choices)],
     )
     doc_type = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", _("All types")), *list(DocType.choices)]

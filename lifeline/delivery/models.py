@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
@@ -329,7 +330,7 @@ class IsoMessage(models.Model):
         related_name="iso_messages",
     )
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
-    kind = models.CharField(_("message"), max_length=60)
+    kind = models.CharField(pgettext_lazy("ISO ILL", "message"), max_length=60)
     status = models.CharField(_("status or action"), max_length=40, blank=True)
     xml = models.TextField()
     outcome = models.CharField(
@@ -360,7 +361,7 @@ class ImportJob(models.Model):
     )
     total = models.PositiveIntegerField(_("lines"), default=0)
     checked = models.PositiveIntegerField(_("lines checked"), default=0)
-    created = models.PositiveIntegerField(_("created"), default=0)
+    created = models.PositiveIntegerField(pgettext_lazy("count", "created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     suppliers_created = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.emergency.choices import EventCategory, Level
 from lifeline.emergency.models import Plan
@@ -76,7 +77,7 @@ class MemberForm(forms.Form):
     """One member of one team: the call tree's contacts, edited without touching YAML."""
 
     team = forms.ChoiceField(label=_("Team"))
-    name = forms.CharField(label=_("Name"), max_length=120)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=120)
     name_en = forms.CharField(label=_("English name"), max_length=120, required=False)
     role = forms.CharField(label=_("Role"), max_length=120, required=False)
     role_en = forms.CharField(label=_("English role"), max_length=120, required=False)

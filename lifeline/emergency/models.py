@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.core.models import Library
@@ -91,7 +91,7 @@ class Plan(Bilingual, models.Model):
 class PlanVersion(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(_("version"))
-    document = models.JSONField(_("content"))
+    document = models.JSONField(pgettext_lazy("plan", "content"))
     note = models.CharField(_("change note"), max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.choices import Channel, WebhookFormat
 from lifeline.core.models import Library
@@ -462,7 +463,7 @@ class Escalation(models.Model):
     recipients = models.JSONField(_("recipients"), default=list)
     language = models.CharField(max_length=10)
     subject = models.CharField(_("subject"), max_length=300)
-    body = models.TextField(_("message"))
+    body = models.TextField(pgettext_lazy("e-mail", "message"))
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     due_at = models.DateTimeField(_("answer due"))
     acknowledged_at = models.DateTimeField(_("vendor acknowledged"), null=True, blank=True)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
@@ -46,14 +47,20 @@ def attention_xlsx(library: Library) -> bytes:
     return xlsx_bytes(
         {
             _("Routes ending soon"): (
-                [_("Ends"), _("Database"), _("Key"), _("Route"), _("URL")],
+                [
+                    _("Ends"),
+                    _("Database"),
+                    pgettext("identifier", "Key"),
+                    _("Route"),
+                    pgettext("address", "URL"),
+                ],
                 [
                     (r.ends_on, str(r.resource), r.resource.key, r.get_kind_display(), r.link())
                     for r in expiring
                 ],
             ),
             _("No way in from home"): (
-                [_("Database"), _("Key"), _("Category"), _("Language")],
+                [_("Database"), pgettext("identifier", "Key"), _("Category"), _("Language")],
                 [(str(r), r.key, str(r.category or ""), r.get_language_display()) for r in no_home],
             ),
         }

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.core.fields import EncryptedTextField
@@ -87,7 +87,9 @@ class Vendor(Bilingual, models.Model):
 
 class Category(Bilingual, models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="categories")
-    language = models.CharField(_("language"), max_length=10, choices=Language.choices)
+    language = models.CharField(
+        pgettext_lazy("content", "language"), max_length=10, choices=Language.choices
+    )
     name = models.CharField(_("name"), max_length=120)
     name_en = models.CharField(_("English name"), max_length=120, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
@@ -158,7 +160,10 @@ class Resource(Bilingual, models.Model):
     description = models.TextField(_("description"), blank=True)
     description_en = models.TextField(_("English description"), blank=True)
     language = models.CharField(
-        _("language"), max_length=10, choices=Language.choices, default=Language.CHINESE
+        pgettext_lazy("content", "language"),
+        max_length=10,
+        choices=Language.choices,
+        default=Language.CHINESE,
     )
     category = models.ForeignKey(
         Category,
@@ -170,7 +175,9 @@ class Resource(Bilingual, models.Model):
     )
     # Codes wrapped in commas (",journals,ebooks,") so that one portable `contains` lookup filters
     # on SQLite and PostgreSQL alike, and the A–Z list needs no join.
-    content_types = models.CharField(_("content types"), max_length=200, blank=True, default="")
+    content_types = models.CharField(
+        pgettext_lazy("resource", "content types"), max_length=200, blank=True, default=""
+    )
     homepage = models.URLField(_("homepage"), max_length=500, blank=True)
     subscription_start = models.DateField(_("subscription start"), null=True, blank=True)
     subscription_end = models.DateField(_("subscription end"), null=True, blank=True)
@@ -283,7 +290,10 @@ class AccessRoute(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=RouteKind.choices)
     label = models.CharField(_("label"), max_length=200, blank=True)
     url = models.URLField(
-        _("URL"), max_length=1000, blank=True, help_text=_("Where the patron starts.")
+        pgettext_lazy("address", "URL"),
+        max_length=1000,
+        blank=True,
+        help_text=_("Where the patron starts."),
     )
     # Campus IP
     ip_ranges = models.TextField(_("IP ranges"), blank=True, validators=[validate_ip_ranges])

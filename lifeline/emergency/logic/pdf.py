@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -156,7 +157,14 @@ def plan_pdf(version: PlanVersion) -> bytes:
         ]
         head.append(
             _table(
-                [_("Call order"), _("Name"), _("Role"), _("Phone"), _("E-mail"), _("WeChat")],
+                [
+                    _("Call order"),
+                    pgettext("person", "Name"),
+                    _("Role"),
+                    _("Phone"),
+                    _("E-mail"),
+                    _("WeChat"),
+                ],
                 members,
                 [18, 36, 22, 28, 48, 26],
                 st,
@@ -303,7 +311,7 @@ def review_pdf(review: dict[str, Any]) -> bytes:
         ]
         story.append(
             _table(
-                [_("Resource"), _("Uses"), _("A year earlier"), _("Change")],
+                [_("Resource"), _("Uses"), _("A year earlier"), pgettext("difference", "Change")],
                 rows or [[_("none"), "", "", ""]],
                 [90, 30, 30, 28],
                 st,

@@ -97,7 +97,7 @@ def test_search_chinese_english_and_sub_databases(
 
 def test_bad_filter_is_named_not_fatal(client: Client, library_a: Library, cat: Catalogue) -> None:
     html = az(client, library_a, category="999", type="poems")
-    assert "分类 “999”" in html and "资源类型 “poems”" in html
+    assert "类别 “999”" in html and "资源类型 “poems”" in html
     assert len(names(html)) == 4
 
 

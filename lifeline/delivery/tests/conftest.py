@@ -81,9 +81,12 @@ ARTICLE = {
 
 @pytest.fixture
 def today_10() -> dt.datetime:
-    """10:00 today in Shanghai (pages check links and expiry against the real clock)."""
+    """10:00 yesterday in Shanghai. Pages check links and expiry against the real clock, so the
+    scenario must lie in the past at any hour: "today at 10:00" is still ahead before 10:00 and
+    an expiry set to a delivery at 13:00 would not have come yet."""
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
     return timezone.make_aware(
-        dt.datetime.combine(timezone.localdate(), dt.time(10)), timezone.get_current_timezone()
+        dt.datetime.combine(yesterday, dt.time(10)), timezone.get_current_timezone()
     )
 
 

@@ -7,14 +7,28 @@ librarian_b: e-resources librarian of B. patron_a: a student of A. stranger: sig
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import translation
 
 from lifeline.core.choices import PatronCategory, Role
 from lifeline.core.models import Library, Membership, Patron
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the default language (Chinese). The language middleware activates
+    the request's language for the thread, and a test client request in one test would
+    otherwise leave English active for the next test on the same worker."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test personas only
 

@@ -226,15 +226,27 @@ def _epidemic_2020(library: Library) -> None:
     _probe(config, _aware(dt.datetime(2020, 2, 17, 15, 20)), HealthState.UP, ms=900)
 
 
-def _resolved_last_week(library: Library, anchor: dt.datetime, staff: Any) -> None:
-    """CNKI through CARSI: the vendor's identity-federation certificate expired; escalated,
-    acknowledged in 1.5 h, fixed in 5 h."""
-    route = _route(library, "cnki", RouteKind.CARSI, RouteKind.VPN)
+def _watched(
+    library: Library, key: str, kind: str, fallback: str
+) -> tuple[AccessRoute, ProbeConfig] | None:
+    """The resource's route of that kind (or the fallback) with its probe settings, up since
+    watching began unless it already has a state."""
+    route = _route(library, key, kind, fallback)
     if route is None:
-        return
+        return None
     config = _config(route)
     if config.state == HealthState.UNKNOWN:
         _probe(config, _aware(WATCH_START), HealthState.UP)
+    return route, config
+
+
+def _resolved_last_week(library: Library, anchor: dt.datetime, staff: Any) -> None:
+    """CNKI through CARSI: the vendor's identity-federation certificate expired; escalated,
+    acknowledged in 1.5 h, fixed in 5 h."""
+    watched = _watched(library, "cnki", RouteKind.CARSI, RouteKind.VPN)
+    if watched is None:
+        return
+    route, config = watched
     day = timezone.localtime(anchor - dt.timedelta(days=6)).replace(
         hour=9, minute=10, second=0, microsecond=0
     )
@@ -260,12 +272,10 @@ def _resolved_last_week(library: Library, anchor: dt.datetime, staff: Any) -> No
 
 def _resolved_earlier(library: Library, anchor: dt.datetime, staff: Any) -> None:
     """Wanfang through the VPN, 19 days ago: a 502 for three hours; the vendor answered late."""
-    route = _route(library, "wanfang", RouteKind.VPN, RouteKind.CARSI)
-    if route is None:
+    watched = _watched(library, "wanfang", RouteKind.VPN, RouteKind.CARSI)
+    if watched is None:
         return
-    config = _config(route)
-    if config.state == HealthState.UNKNOWN:
-        _probe(config, _aware(WATCH_START), HealthState.UP)
+    route, config = watched
     day = timezone.localtime(anchor - dt.timedelta(days=19)).replace(
         hour=14, minute=5, second=0, microsecond=0
     )
@@ -290,12 +300,10 @@ def _resolved_earlier(library: Library, anchor: dt.datetime, staff: Any) -> None
 def _open_now(library: Library, anchor: dt.datetime, staff: Any) -> None:
     """ScienceDirect through CARSI is down now: a reader reported it, the vendor has been
     written to and has not answered yet."""
-    route = _route(library, "sd", RouteKind.CARSI, RouteKind.PROXY)
-    if route is None:
+    watched = _watched(library, "sd", RouteKind.CARSI, RouteKind.PROXY)
+    if watched is None:
         return
-    config = _config(route)
-    if config.state == HealthState.UNKNOWN:
-        _probe(config, _aware(WATCH_START), HealthState.UP)
+    route, config = watched
     down_at = anchor - dt.timedelta(hours=5, minutes=25)
     error = "“Access denied” found: institution not recognised after CARSI login"
     _probe(

@@ -54,6 +54,9 @@ SECRET_KEY = envsecret("LIFELINE_SECRET_KEY", "insecure-dev-key-change-me-in-pro
 FIELD_ENCRYPTION_KEY = envsecret("LIFELINE_FIELD_KEY", SECRET_KEY)
 ALLOWED_HOSTS = envlist("LIFELINE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("LIFELINE_CSRF_TRUSTED_ORIGINS")
+# Internal networks that outbound fetches (SUSHI, federation metadata, ISO 18626 peers, delivery
+# URLs, webhooks) may reach, e.g. "10.20.0.0/16" for a campus repository; see core/outbound.py.
+OUTBOUND_ALLOWED_NETWORKS = envlist("LIFELINE_OUTBOUND_ALLOW")
 SITE_URL = envstr("LIFELINE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_LIBRARY = envstr("LIFELINE_DEFAULT_LIBRARY", "")
 

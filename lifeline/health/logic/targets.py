@@ -11,9 +11,9 @@ import asyncio
 import ipaddress
 import socket
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# Ranges `ipaddress` does not call private but that are not the public internet either.
-EXTRA_INTERNAL = [ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("192.0.0.0/24")]
+from lifeline.core.outbound import EXTRA_INTERNAL, IPAddress, is_internal
+
+__all__ = ["EXTRA_INTERNAL", "IPAddress", "ResolveFailed", "TargetRefused", "is_internal"]
 
 
 class TargetRefused(Exception):
@@ -22,20 +22,6 @@ class TargetRefused(Exception):
 
 class ResolveFailed(Exception):
     pass
-
-
-def is_internal(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or any(ip in net for net in EXTRA_INTERNAL)
-    )
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:

@@ -1,0 +1,334 @@
+"""One way out: every feature that fetches a URL that staff, a peer or a vendor gave us goes here.
+
+    result = outbound.fetch(url, max_bytes=20 * 2**20, timeout=30)
+    result.status, result.headers, result.content, result.url (after redirects)
+
+Server-side request forgery is a class of hole, not an instance (issue 21): a SUSHI base URL,
+a federation metadata URL, an ISO 18626 peer endpoint, a delivery URL in a supplier's
+CopyCompleted and a webhook are all addresses someone else chose. So each of them:
+
+- resolves the host here and refuses loopback, private, link-local, multicast, reserved and
+  carrier-grade NAT addresses, unless the caller says this target was allowed by an admin
+  (`allow_internal=True`) or the address is in `settings.OUTBOUND_ALLOWED_NETWORKS`
+  (`LIFELINE_OUTBOUND_ALLOW`, e.g. a campus repository on 10.0.0.0/8);
+- connects to the address that was checked (the URL is pinned to it; the Host header and TLS
+  SNI keep the name, and the certificate is checked against the name), so DNS rebinding between
+  the check and the connection cannot slip through;
+- follows redirects itself, checking every hop the same way, at most `max_redirects`;
+- reads at most `max_bytes` (refused or truncated beyond) within `timeout` seconds in all.
+
+The health prober is the one other way out: it is asynchronous (aiohttp, issue 3's CPU budget)
+and applies the same `is_internal` rule through `lifeline.health.logic.targets`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Ranges `ipaddress` does not call private but that are not the public internet either.
+EXTRA_INTERNAL = [ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("192.0.0.0/24")]
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+DEFAULT_MAX_BYTES = 10 * 2**20
+USER_AGENT = "Lifeline/1.0 (+library resource services)"
+
+
+class OutboundError(Exception):
+    """The fetch did not happen or did not finish; `str()` is a message staff can read."""
+
+
+class OutboundRefused(OutboundError):
+    """The target is not one we may reach (internal address, bad scheme, too many redirects)."""
+
+
+class OutboundTooLarge(OutboundError):
+    """The answer is larger than the caller allowed."""
+
+
+class OutboundFailed(OutboundError):
+    """Network trouble: the name does not resolve, the connection failed or timed out."""
+
+    def __init__(self, message: str, *, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+@dataclass
+class FetchResult:
+    url: str  # the last URL fetched (after redirects), with the host name, not the address
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    address: str  # the address connected to for the last hop
+    truncated: bool = False
+    redirects: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    def text(self) -> str:
+        return self.content.decode("utf-8-sig", errors="replace")
+
+
+def is_internal(ip: IPAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or any(ip in net for net in EXTRA_INTERNAL)
+    )
+
+
+def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [
+        ipaddress.ip_network(net.strip(), strict=False)
+        for net in getattr(settings, "OUTBOUND_ALLOWED_NETWORKS", [])
+        if net.strip()
+    ]
+
+
+def resolve_host(host: str, port: int) -> list[IPAddress]:
+    """Every address of `host`; tests replace this to give example names a public address."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise OutboundFailed(
+            _("The name %(host)s does not resolve (%(error)s).") % {"host": host, "error": exc}
+        ) from exc
+    seen: list[IPAddress] = []
+    for *_rest, sockaddr in infos:
+        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if ip not in seen:
+            seen.append(ip)
+    if not seen:
+        raise OutboundFailed(_("The name %(host)s does not resolve.") % {"host": host})
+    return seen
+
+
+def check_target(url: str, *, allow_internal: bool = False) -> IPAddress:
+    """The address `url` may be fetched from, or `OutboundRefused` saying why not.
+
+    Used by forms too, so a staff member who types `http://127.0.0.1/` hears it at once."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise OutboundRefused(_("This is not a valid address: %(error)s") % {"error": exc}) from exc
+    if parsed.scheme not in ("http", "https"):
+        raise OutboundRefused(_("Only http and https addresses can be fetched."))
+    if not parsed.host:
+        raise OutboundRefused(_("The address has no host name."))
+    if parsed.userinfo:
+        raise OutboundRefused(_("Addresses with a user name or password in them are refused."))
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    addresses = resolve_host(parsed.host, port)
+    if not allow_internal:
+        extra = allowed_networks()
+        bad = [
+            str(ip)
+            for ip in addresses
+            if is_internal(ip) and not any(ip in net for net in extra if ip.version == net.version)
+        ]
+        if bad:
+            raise OutboundRefused(
+                _(
+                    "%(host)s resolves to an internal address (%(addresses)s); an administrator "
+                    "must allow internal targets for it."
+                )
+                % {"host": parsed.host, "addresses": ", ".join(bad)}
+            )
+    return addresses[0]
+
+
+def _pinned(url: httpx.URL, ip: IPAddress) -> tuple[httpx.URL, str]:
+    """The URL with its host replaced by the checked address, and the Host header value."""
+    host_header = url.host if url.port is None else f"{url.host}:{url.port}"
+    return url.copy_with(host=str(ip)), host_header
+
+
+def _ssl_context(verify: bool | str, cert: tuple[str, str] | None) -> ssl.SSLContext | bool:
+    if verify is False:
+        return False
+    import certifi
+
+    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+    if not isinstance(verify, str):
+        context.load_verify_locations(certifi.where())
+    if cert:
+        context.load_cert_chain(cert[0], cert[1])
+    return context
+
+
+def fetch(
+    url: str,
+    *,
+    method: str = "GET",
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    content: bytes | str | None = None,
+    allow_internal: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    truncate: bool = False,
+    timeout: float = 30.0,
+    max_redirects: int = 5,
+    follow_redirects: bool = True,
+    verify: bool | str = True,
+    cert: tuple[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> FetchResult:
+    """Fetch `url` under the rules above. Raises an `OutboundError` subclass, never httpx's."""
+    started = time.monotonic()
+    deadline = started + timeout
+    current = httpx.URL(url, params=params) if params else httpx.URL(url)
+    send_headers: dict[str, str] = {"User-Agent": USER_AGENT, **(headers or {})}
+    body = content
+    hops: list[str] = []
+    tls: ssl.SSLContext | bool = _ssl_context(verify, cert) if transport is None else True
+    with httpx.Client(
+        transport=transport,
+        verify=tls,
+        follow_redirects=False,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        trust_env=False,  # an environment proxy would connect to the name, not the pinned address
+    ) as client:
+        while True:
+            ip = check_target(str(current), allow_internal=allow_internal)
+            request_url, host_header = current, ""
+            extensions: dict[str, Any] = {}
+            if transport is None:
+                # Pinning: connect to the checked address; Host and SNI keep the name.
+                request_url, host_header = _pinned(current, ip)
+                if current.scheme == "https":
+                    extensions["sni_hostname"] = current.host
+            hop_headers = dict(send_headers)
+            if host_header:
+                hop_headers["Host"] = host_header
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise OutboundFailed(
+                    _("No answer within %(s)s seconds.") % {"s": timeout}, timeout=True
+                )
+            request = client.build_request(
+                method,
+                request_url,
+                headers=hop_headers,
+                content=body,
+                extensions={**extensions, "timeout": httpx.Timeout(remaining).as_dict()},
+            )
+            try:
+                response = client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                raise OutboundFailed(
+                    _("No answer within %(s)s seconds.") % {"s": timeout}, timeout=True
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise OutboundFailed(
+                    _("Could not connect to %(host)s (%(error)s).")
+                    % {"host": current.host, "error": exc.__class__.__name__}
+                ) from exc
+            try:
+                if follow_redirects and response.status_code in REDIRECTS:
+                    location = response.headers.get("location")
+                    if location:
+                        if len(hops) >= max_redirects:
+                            raise OutboundRefused(
+                                _("More than %(n)s redirects.") % {"n": max_redirects}
+                            )
+                        hops.append(str(current))
+                        following = current.join(location)
+                        if (following.scheme, following.host, following.port) != (
+                            current.scheme,
+                            current.host,
+                            current.port,
+                        ):
+                            # Credentials never follow a redirect to another origin.
+                            send_headers = {
+                                k: v
+                                for k, v in send_headers.items()
+                                if k.lower() not in ("authorization", "cookie")
+                                and not k.lower().startswith("x-")
+                            }
+                        if response.status_code == 303 or (
+                            response.status_code in (301, 302) and method == "POST"
+                        ):
+                            method, body = "GET", None
+                        current = following
+                        continue
+                data, truncated = _read(response, max_bytes, truncate, deadline, timeout, on_chunk)
+                return FetchResult(
+                    url=str(current),
+                    status=response.status_code,
+                    headers=response.headers,
+                    content=data,
+                    address=str(ip),
+                    truncated=truncated,
+                    redirects=hops,
+                    elapsed=time.monotonic() - started,
+                )
+            finally:
+                response.close()
+
+
+def _read(
+    response: httpx.Response,
+    max_bytes: int,
+    truncate: bool,
+    deadline: float,
+    timeout: float,
+    on_chunk: Callable[[int], None] | None,
+) -> tuple[bytes, bool]:
+    declared = response.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes and not truncate:
+        raise OutboundTooLarge(
+            _("The answer is %(size)s bytes; at most %(max)s are accepted.")
+            % {"size": declared, "max": max_bytes}
+        )
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes(64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                if truncate:
+                    chunks.append(chunk[: max_bytes - (size - len(chunk))])
+                    return b"".join(chunks), True
+                raise OutboundTooLarge(
+                    _("The answer is larger than %(max)s bytes.") % {"max": max_bytes}
+                )
+            chunks.append(chunk)
+            if on_chunk:
+                on_chunk(size)
+            if time.monotonic() > deadline:
+                raise OutboundFailed(
+                    _("No complete answer within %(s)s seconds.") % {"s": timeout}, timeout=True
+                )
+    except httpx.TimeoutException as exc:
+        raise OutboundFailed(
+            _("No complete answer within %(s)s seconds.") % {"s": timeout}, timeout=True
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise OutboundFailed(
+            _("The answer broke off (%(error)s).") % {"error": exc.__class__.__name__}
+        ) from exc
+    return b"".join(chunks), False

@@ -27,6 +27,9 @@ LIBRARY_FILTER = QueryFilter("library_id", "int", _("Library id."))
 
 
 class UsageReportSerializer(serializers.ModelSerializer):
+    # The warnings worded in the request's language (`warnings` keeps codes and parameters).
+    warning_messages = serializers.ListField(child=serializers.CharField(), read_only=True)
+
     class Meta:
         model = UsageReport
         fields = [
@@ -42,6 +45,8 @@ class UsageReportSerializer(serializers.ModelSerializer):
             "platforms",
             "totals",
             "exceptions",
+            "warnings",
+            "warning_messages",
             "row_count",
             "replaced_rows",
             "imported_at",
@@ -50,6 +55,7 @@ class UsageReportSerializer(serializers.ModelSerializer):
 
 class SushiHarvestSerializer(serializers.ModelSerializer):
     credential_name = serializers.CharField(source="credential.name", read_only=True)
+    warning_messages = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = SushiHarvest
@@ -62,6 +68,9 @@ class SushiHarvestSerializer(serializers.ModelSerializer):
             "end",
             "status",
             "exception_codes",
+            "exceptions",
+            "warnings",
+            "warning_messages",
             "message",
             "http_status",
             "report",

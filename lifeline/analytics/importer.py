@@ -95,6 +95,7 @@ def store_report(
             created_by=parsed.created_by[:300],
             totals=parsed.totals(),
             exceptions=parsed.exceptions,
+            warnings=parsed.warnings,
             row_count=counts.height,
             replaced_rows=replaced,
             monthly_details=parsed.monthly_details,
@@ -111,6 +112,7 @@ def store_report(
                 "rows": counts.height,
                 "replaced": replaced,
                 "totals": report.totals,
+                "warnings": len(parsed.warnings),
             },
             message=f"COUNTER {parsed.report_id} {parsed.begin}–{parsed.end} {filename}",
         )

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from lifeline.analytics.choices import HarvestStatus, ImportSource, LogStatus, Metric, Release
+from lifeline.analytics.counter import notes
 from lifeline.core.fields import EncryptedTextField
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
@@ -142,6 +143,9 @@ class UsageReport(models.Model):
     created_by = models.CharField(_("created by"), max_length=300, blank=True)
     totals = models.JSONField(_("totals per metric"), default=dict)
     exceptions = models.JSONField(_("COUNTER exceptions"), default=list, blank=True)
+    # What the reader skipped, kept apart or read leniently: codes and parameters
+    # (`counter.notes`), worded in the reader's language when shown.
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     row_count = models.PositiveIntegerField(_("rows stored"), default=0)
     replaced_rows = models.PositiveIntegerField(_("rows replaced"), default=0)
     monthly_details = models.BooleanField(default=True)
@@ -161,6 +165,14 @@ class UsageReport(models.Model):
     def __str__(self) -> str:
         platforms = ", ".join(self.platforms[:3])
         return f"{self.report_id} {self.begin:%Y-%m}–{self.end:%Y-%m} ({platforms})"
+
+    @property
+    def warning_messages(self) -> list[str]:
+        return [notes.render(w) for w in self.warnings or [] if isinstance(w, dict)]
+
+    @property
+    def exception_lines(self) -> list[str]:
+        return [notes.exception_line(e) for e in self.exceptions or [] if isinstance(e, dict)]
 
 
 class UsageRecord(models.Model):
@@ -271,6 +283,9 @@ class SushiHarvest(models.Model):
         _("status"), max_length=12, choices=HarvestStatus.choices, default=HarvestStatus.PENDING
     )
     exception_codes = models.JSONField(_("exception codes"), default=list, blank=True)
+    # Every exception of the answer as the vendor sent it (Code, Severity, Message, Data).
+    exceptions = models.JSONField(_("COUNTER exceptions"), default=list, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     raw = models.BinaryField(_("raw response"), null=True, blank=True, editable=False)
@@ -293,6 +308,14 @@ class SushiHarvest(models.Model):
     def __str__(self) -> str:
         period = f"{self.begin:%Y-%m}–{self.end:%Y-%m}"
         return f"{self.credential} {self.report_code} {period}: {self.get_status_display()}"
+
+    @property
+    def warning_messages(self) -> list[str]:
+        return [notes.render(w) for w in self.warnings or [] if isinstance(w, dict)]
+
+    @property
+    def exception_lines(self) -> list[str]:
+        return [notes.exception_line(e) for e in self.exceptions or [] if isinstance(e, dict)]
 
     @property
     def period_months(self) -> int:

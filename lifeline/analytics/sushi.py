@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lifeline.analytics.choices import HarvestStatus, ImportSource
+from lifeline.analytics.counter import shapes
 from lifeline.analytics.counter.dates import month_range
 from lifeline.analytics.counter.parse import CounterError, parse_json
 from lifeline.analytics.importer import store_report
@@ -122,12 +123,40 @@ def classify(code: int) -> Outcome:
             _("The vendor does not support this report or release."),
             False,
         )
-    if code in (3020, 3060, 3061, 3062, 3063, 3070):
+    if code in (3020, 3070):
         return Outcome(
             HarvestStatus.INVALID,
             None,
             _("The vendor refused the dates, filters or attributes of the request."),
             True,
+        )
+    if code in (3060, 3061, 3062, 3063):
+        # Warnings in the R5.1 COUNTER_SUSHI API: the server ignored the parameter and returned
+        # the data without it.
+        return Outcome(
+            HarvestStatus.SUCCESS,
+            None,
+            _(
+                "The vendor ignored a filter or attribute it does not support and sent the report "
+                "without it."
+            ),
+            True,
+        )
+    if 1000 <= code < 2000:
+        # A service error outside the Code of Practice's list (ProQuest's 1001): try later.
+        return Outcome(
+            HarvestStatus.UNAVAILABLE,
+            UNAVAILABLE_RETRY,
+            _("The vendor's SUSHI service reported an error; it will be tried again later."),
+            False,
+        )
+    if 2000 <= code < 3000:
+        return Outcome(
+            HarvestStatus.UNAUTHORISED,
+            None,
+            _("Not authorised: %(what)s. Check the account with the vendor.")
+            % {"what": _("the vendor refused the credentials")},
+            False,
         )
     # 0 (informational), 3050 (parameter not recognised) and unknown warnings: keep the data.
     return Outcome(HarvestStatus.SUCCESS, None, "", True)
@@ -147,18 +176,16 @@ SEVERITY: list[str] = [
 
 
 def _exceptions(doc: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """(exceptions, report or None) from any shape a SUSHI server answers with."""
-    if isinstance(doc, list):
-        return [e for e in doc if isinstance(e, dict) and "Code" in e], None
-    if isinstance(doc, dict):
-        if "Report_Header" in doc:
-            head = doc.get("Report_Header") or {}
-            return [e for e in head.get("Exceptions") or [] if isinstance(e, dict)], doc
-        if "Code" in doc:
-            return [doc], None
-        if isinstance(doc.get("Exception"), dict):  # some R5.0 servers wrap it
-            return [doc["Exception"]], None
-    return [], None
+    """(exceptions, report or None) from any shape a SUSHI server answers with: a wrapped
+    body, header fields at the top level, one `Exception` object, lower-case keys
+    (`counter.shapes`). A header around exceptions only, with no dates and no items, is no
+    report."""
+    report, exceptions = shapes.normalise(doc)
+    if report is not None and exceptions and not report.get("Report_Items"):
+        head = report["Report_Header"]
+        if not (head.get("Report_ID") and head.get("Release") and head.get("Report_Filters")):
+            report = None
+    return exceptions, report
 
 
 def _retry_after(response: httpx.Response | None, attempts: int) -> dt.timedelta:
@@ -288,6 +315,7 @@ def _handle_body(harvest: SushiHarvest, response: httpx.Response, now: dt.dateti
         return
     exceptions, report = _exceptions(doc)
     harvest.exception_codes = [e.get("Code") for e in exceptions]
+    harvest.exceptions = exceptions
     outcomes = [
         classify(int(e["Code"])) if str(e.get("Code", "")).isdigit() else classify(-1)
         for e in exceptions
@@ -301,6 +329,14 @@ def _handle_body(harvest: SushiHarvest, response: httpx.Response, now: dt.dateti
         )
         return
     worst = min(outcomes, key=lambda o: SEVERITY.index(o.status)) if outcomes else classify(0)
+    if report is None and worst.status == HarvestStatus.SUCCESS:
+        # Only warnings or unknown codes, and no report: nothing was imported.
+        worst = Outcome(
+            HarvestStatus.INVALID,
+            None,
+            _("The server sent COUNTER exceptions but no report."),
+            False,
+        )
     details = "; ".join(
         f"{e.get('Code')} {e.get('Message', '')} {e.get('Data', '')}".strip() for e in exceptions
     )
@@ -340,6 +376,7 @@ def _handle_body(harvest: SushiHarvest, response: httpx.Response, now: dt.dateti
             filename=f"SUSHI {harvest.credential.name} {harvest.report_code} "
             f"{harvest.begin:%Y-%m}–{harvest.end:%Y-%m}",
         )
+        harvest.warnings = parsed.warnings
         imported = _("%(rows)s counts imported.") % {"rows": harvest.report.row_count}
         _finish(harvest, worst.status, f"{imported} {message}".strip(), now, retry=retry)
         return

@@ -124,3 +124,9 @@ def normalise_release(raw: str) -> str | None:
     if value in {"5.1", "5.1.0"}:
         return "5.1"
     return None
+
+
+# Every metric type of Release 5 (a name outside this set is a vendor's own or a summary row).
+ALL_METRICS: frozenset[str] = frozenset(
+    m for release in SPECS.values() for spec in release.values() for m in spec.metrics
+)

@@ -73,6 +73,14 @@ MAX_LENGTH: dict[str, int] = {
     if getattr(f, "max_length", None)
 }
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+# What publishers write in an identifier column that has no identifier.
+PLACEHOLDERS = frozenset(
+    {"n/a", "na", "n.a.", "none", "null", "nil", "-", "--", "—", "unknown", "tbd", "0", "?"}
+)
+# A file with at most this share of bad lines (a few bad check digits in a long list) is
+# imported without them, the bad lines listed for correction; more means a broken file, and
+# nothing is written.
+SET_ASIDE_SHARE = 0.05
 
 
 @dataclass
@@ -86,12 +94,33 @@ class KbartReport:
     more_errors: int = 0
     warnings: list[Issue] = field(default_factory=list)
     applied: bool = False
+    # Lines left out of an otherwise good list (their problems), and which of them staff may
+    # keep without their invalid identifier; `kept` says how many they chose to keep.
+    set_aside: list[Issue] = field(default_factory=list)
+    fixable_lines: list[int] = field(default_factory=list)
+    kept: int = 0
+    # The number of titles the list has now (an empty file must not empty it unconfirmed).
+    would_empty: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def set_aside_lines(self) -> list[int]:
+        return sorted({i.line for i in self.set_aside if i.line})
+
     def summary(self) -> str:
+        if self.set_aside:
+            return _(
+                "%(rows)d titles read, %(replaced)d replaced, %(dups)d duplicate lines skipped, "
+                "%(aside)d lines set aside for correction"
+            ) % {
+                "rows": self.rows,
+                "replaced": self.replaced,
+                "dups": self.duplicates,
+                "aside": len(self.set_aside_lines),
+            }
         return _(
             "%(rows)d titles read, %(replaced)d replaced, %(dups)d duplicate lines skipped, %(errors)d errors"  # noqa: E501
         ) % {
@@ -119,6 +148,12 @@ def coverage_date(text: str, end: bool) -> dt.date | None:
 
 
 def decode_kbart(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # UTF-16 with its byte order mark (Excel's "Unicode text"): read, nothing is lost.
+        try:
+            return _line_ends(data.decode("utf-16"))
+        except UnicodeDecodeError as exc:
+            raise FileRefused(_("The file is neither UTF-8 nor readable UTF-16.")) from exc
     if b"\x00" in data[:8192]:
         raise FileRefused(_("This is a binary file, not a KBART text file."))
     if data.startswith(b"PK\x03\x04"):
@@ -126,13 +161,28 @@ def decode_kbart(data: bytes) -> str:
             _("This is a workbook; KBART lists are tab-separated UTF-8 text (.txt or .tsv).")
         )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise FileRefused(
             _("Line %(line)d is not UTF-8, which KBART requires: save the file as UTF-8.")
             % {"line": line}
         ) from exc
+    return _line_ends(text)
+
+
+def _line_ends(text: str) -> str:
+    # Lines ended by CR alone (old Mac OS, some publishers' exports) or CRLF: KBART allows no
+    # line break inside a field, so every CR ends a line.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _unquote(cell: str) -> str:
+    """A cell wrapped in double quotes (spreadsheet exports quote every cell), unwrapped."""
+    value = cell.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('""', '"')
+    return cell
 
 
 # The order of values in a parsed row, and of the columns written.
@@ -156,21 +206,35 @@ _LIMITS = [
 class _Parser:
     """Turns a line into a tuple in FIELDS order. Lean on purpose: it runs 100,000 times a file."""
 
-    def __init__(self, report: KbartReport, resource: Resource) -> None:
+    def __init__(
+        self, report: KbartReport, resource: Resource, keep_lines: frozenset[int] = frozenset()
+    ) -> None:
         self.report = report
+        self.keep_lines = keep_lines
+        self.quoted = 0  # lines with cells in double quotes
+        self.placeholders = 0
+        self.bad_lines: set[int] = set()
+        self.id_only_lines: set[int] = set()
+        self.not_id_only: set[int] = set()
         self.resource_id = resource.pk
         self.seen: dict[tuple[object, ...], tuple[int, str]] = {}
         self.width = 0
         self.at: dict[str, int] = {}
 
     def error(self, line: int, column: str, message: str) -> None:
+        self.bad_lines.add(line)
+        if column not in ("print_identifier", "online_identifier"):
+            self.id_only_lines.discard(line)
+            self.not_id_only.add(line)
+        elif line not in self.not_id_only:
+            self.id_only_lines.add(line)
         if len(self.report.errors) < MAX_LISTED_ERRORS:
             self.report.errors.append(Issue(self.report.source, line, column, message))
         else:
             self.report.more_errors += 1
 
     def header(self, line: str) -> None:
-        names = [h.strip().casefold() for h in line.split("\t")]
+        names = [_unquote(h).strip().casefold() for h in line.split("\t")]
         index = {n: i for i, n in enumerate(names) if n}
         if "publication_title" not in index:
             raise FileRefused(
@@ -193,6 +257,12 @@ class _Parser:
 
     def row(self, number: int, line: str) -> TitleRow | None:
         cells = line.split("\t")
+        if '"' in line:
+            # Cells wrapped in double quotes (spreadsheet exports): read what is inside.
+            unquoted = [_unquote(c) for c in cells]
+            if unquoted != cells:
+                self.quoted += 1
+                cells = unquoted
         if len(cells) <= self.width:
             cells += [""] * (self.width + 1 - len(cells))
         at = self.at
@@ -204,7 +274,14 @@ class _Parser:
         ids = []
         for name in ("print_identifier", "online_identifier"):
             raw = cells[at[name]]
+            if raw and raw.strip().casefold() in PLACEHOLDERS:
+                self.placeholders += 1
+                raw = ""
             normalised, problem = normalise_identifier(raw) if raw else ("", None)
+            if problem and number in self.keep_lines:
+                # Staff chose to keep this line without its invalid identifier.
+                self.report.kept += 1
+                problem = None
             if problem:
                 self.error(
                     number,
@@ -264,10 +341,16 @@ class _Parser:
 
 
 def parse_kbart(
-    data: bytes, source: str, resource: Resource, report: KbartReport, progress: Progress
+    data: bytes,
+    source: str,
+    resource: Resource,
+    report: KbartReport,
+    progress: Progress,
+    keep_lines: frozenset[int] = frozenset(),
 ) -> list[TitleRow]:
+    cr_only = b"\r" in data and b"\n" not in data
     lines = decode_kbart(data).split("\n")
-    parser = _Parser(report, resource)
+    parser = _Parser(report, resource, keep_lines)
     start = next((i for i, line in enumerate(lines) if line.strip()), None)
     if start is None:
         raise FileRefused(_("The file is empty."))
@@ -285,7 +368,44 @@ def parse_kbart(
             progress(_("reading"), number, total)
     progress(_("reading"), total, total)
     report.rows = len(titles)
+    _notes(parser, report, source, cr_only)
+    bad = len(parser.bad_lines)
+    if bad and titles and bad <= SET_ASIDE_SHARE * (len(titles) + bad):
+        # A few bad cells in a long list: import the rest, list these for correction.
+        report.set_aside, report.errors = report.errors, []
+        report.fixable_lines = sorted(parser.id_only_lines)
+        report.more_errors = 0
     return titles
+
+
+def _notes(parser: _Parser, report: KbartReport, source: str, cr_only: bool) -> None:
+    if cr_only:
+        report.warnings.append(
+            Issue(source, None, "", _("The lines end with CR alone (old Mac line ends); read."))
+        )
+    if parser.quoted:
+        report.warnings.append(
+            Issue(
+                source,
+                None,
+                "",
+                _("%(n)d lines have cells in double quotes; the quotes were removed.")
+                % {"n": parser.quoted},
+            )
+        )
+    if parser.placeholders:
+        report.warnings.append(
+            Issue(
+                source,
+                None,
+                "",
+                _(
+                    "%(n)d identifier cells held a placeholder (n/a, -, none ...) and were read "
+                    "as empty."
+                )
+                % {"n": parser.placeholders},
+            )
+        )
 
 
 def import_kbart(
@@ -296,7 +416,13 @@ def import_kbart(
     dry_run: bool,
     progress: Progress | None = None,
     limit: int | None = None,
+    keep_lines: frozenset[int] = frozenset(),
+    allow_empty: bool = False,
 ) -> KbartReport:
+    """Check (dry_run) or replace the resource's title list. A few bad lines in a long list
+    are set aside (`report.set_aside`) and the rest imported; `keep_lines` are set-aside lines
+    staff chose to keep without their invalid identifier. A file without titles never
+    replaces a list that has some unless `allow_empty` (the librarian confirmed)."""
     progress = progress or (lambda stage, done, total: None)
     report = KbartReport(source=source, dry_run=dry_run)
     try:
@@ -304,11 +430,25 @@ def import_kbart(
             raise FileRefused(
                 _("The file is larger than the limit of %(limit)s.") % {"limit": human_size(limit)}
             )
-        titles = parse_kbart(data, source, resource, report, progress)
+        titles = parse_kbart(data, source, resource, report, progress, keep_lines)
     except FileRefused as exc:
         report.errors.append(Issue(source, None, "", str(exc)))
         return report
     report.replaced = KbartTitle.objects.filter(resource=resource).count()
+    report.would_empty = not titles and report.replaced > 0
+    if report.would_empty and not allow_empty and not dry_run:
+        report.errors.append(
+            Issue(
+                source,
+                None,
+                "",
+                _(
+                    "The file has no titles: importing it would empty the list of %(n)d titles. "
+                    "Check the file, or confirm that the list should be emptied."
+                )
+                % {"n": report.replaced},
+            )
+        )
     if dry_run or report.errors:
         return report
     with transaction.atomic():

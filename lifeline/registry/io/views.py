@@ -115,7 +115,15 @@ def import_apply(request: HttpRequest, token: str) -> HttpResponse:
         resource = Resource.objects.filter(library=library, key=meta["resource"]).first()
         if resource is None:
             return render(request, "registry_io/gone.html", status=404)
-        kreport = import_kbart(resource, data, meta["name"], dry_run=False)
+        keep = frozenset(int(n) for n in request.POST.getlist("keep") if n.isdigit())
+        kreport = import_kbart(
+            resource,
+            data,
+            meta["name"],
+            dry_run=False,
+            keep_lines=keep,
+            allow_empty=request.POST.get("confirm_empty") == "1",
+        )
         pending.discard(token)
         return render(
             request,

@@ -72,7 +72,17 @@ def parse_json(text: str) -> ParsedReport:
                 ],
                 exceptions=exceptions,
             )
-        raise CounterError([Problem(_("The JSON has no Report_Header object."), "Report_Header")])
+        raise CounterError(
+            [
+                Problem(
+                    _(
+                        "The JSON has no Report_Header (or an empty one): which report, release "
+                        "and months it holds cannot be known."
+                    ),
+                    "Report_Header",
+                )
+            ]
+        )
     assert report is not None
     problems = _Collector()
     for name in ("Report_ID", "Release"):

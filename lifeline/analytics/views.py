@@ -111,6 +111,11 @@ def upload(request: HttpRequest) -> HttpResponse:
                     "replaced": report.replaced_rows,
                 },
             )
+            if report.warnings or report.exceptions:
+                messages.warning(
+                    request,
+                    _("The report has warnings or COUNTER exceptions: read them below."),
+                )
             return redirect(_back("analytics:report", library, report.pk))
     status = 400 if problems or form.errors else 200
     return render(

@@ -411,7 +411,8 @@ def reimport(harvest: SushiHarvest) -> SushiHarvest:
         source_kind=ImportSource.REIMPORT,
         filename=f"SUSHI {harvest.credential.name} {harvest.report_code} (re-import)",
     )
-    harvest.save(update_fields=["report"])
+    harvest.warnings = parsed.warnings
+    harvest.save(update_fields=["report", "warnings"])
     return harvest
 
 

@@ -34,6 +34,11 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="check and report, write nothing"
         )
         parser.add_argument(
+            "--allow-empty",
+            action="store_true",
+            help="let a file without titles empty a list that has some",
+        )
+        parser.add_argument(
             "--max-bytes",
             type=int,
             help="refuse files above this size (default LIFELINE_MAX_UPLOAD_BYTES)",
@@ -57,10 +62,17 @@ class Command(BaseCommand):
         progress = StderrProgress(quiet=opts["verbosity"] == 0)
         with acting_as(None, "import_kbart"):
             report = import_kbart(
-                resource, data, opts["file"], dry_run=opts["dry_run"], progress=progress
+                resource,
+                data,
+                opts["file"],
+                dry_run=opts["dry_run"],
+                progress=progress,
+                allow_empty=opts["allow_empty"],
             )
         progress.done()
         print_issues(self.stdout, report.warnings, self.style.WARNING)
+        # A few bad lines in a long list: left out, listed for correction.
+        print_issues(self.stdout, report.set_aside, self.style.WARNING)
         print_issues(self.stderr, report.errors, self.style.ERROR)
         if report.errors:
             if report.more_errors:

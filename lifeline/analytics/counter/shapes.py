@@ -68,8 +68,19 @@ def unwrap(doc: Any) -> Any:
     return doc
 
 
+# Exceptions kept per answer: a real answer has a handful; a list of a million is not kept whole.
+MAX_EXCEPTIONS = 100
+
+
 def normalise(doc: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(report document with a Report_Header, exceptions from anywhere in the answer)."""
+    report, exceptions = _normalise(doc)
+    if report is not None:
+        report["Report_Header"]["Exceptions"] = exceptions[:MAX_EXCEPTIONS]
+    return report, exceptions[:MAX_EXCEPTIONS]
+
+
+def _normalise(doc: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     original = doc
     doc = unwrap(doc)
     exceptions: list[dict[str, Any]] = []

@@ -253,3 +253,10 @@ def test_proquest_number_style_error_keeps_the_vendor_message(library_a: Any) ->
 
 def test_stringified_json_is_read() -> None:
     assert "2090" in refusal(real("stringified_error.json"))
+
+
+def test_a_flood_of_exceptions_is_capped() -> None:
+    flood = json.dumps([{"Code": 3060, "Message": "x"}] * 5000).encode()
+    with pytest.raises(CounterError) as info:
+        parse_report(flood, "x.json")
+    assert len(info.value.exceptions) == 100

@@ -49,7 +49,7 @@ def kbart_file(path: Path) -> Outcome:
         return Outcome(path.name, False, "", [str(exc)])
     summary = f"{len(titles)} titles"
     if report.set_aside:
-        summary += f", {len(report.set_aside_lines)} lines set aside for correction"
+        summary += f", {report.set_aside_count} lines set aside for correction"
     if report.errors:
         return Outcome(path.name, False, summary, [str(i) for i in report.errors[:3]])
     reasons = [str(i) for i in (report.set_aside[:2] + report.warnings[:3])]

@@ -98,6 +98,7 @@ class KbartReport:
     # keep without their invalid identifier; `kept` says how many they chose to keep.
     set_aside: list[Issue] = field(default_factory=list)
     fixable_lines: list[int] = field(default_factory=list)
+    set_aside_count: int = 0
     kept: int = 0
     # The number of titles the list has now (an empty file must not empty it unconfirmed).
     would_empty: bool = False
@@ -119,7 +120,7 @@ class KbartReport:
                 "rows": self.rows,
                 "replaced": self.replaced,
                 "dups": self.duplicates,
-                "aside": len(self.set_aside_lines),
+                "aside": self.set_aside_count,
             }
         return _(
             "%(rows)d titles read, %(replaced)d replaced, %(dups)d duplicate lines skipped, %(errors)d errors"  # noqa: E501
@@ -374,6 +375,7 @@ def parse_kbart(
         # A few bad cells in a long list: import the rest, list these for correction.
         report.set_aside, report.errors = report.errors, []
         report.fixable_lines = sorted(parser.id_only_lines)
+        report.set_aside_count = bad  # the listed ones stop at MAX_LISTED_ERRORS problems
         report.more_errors = 0
     return titles
 

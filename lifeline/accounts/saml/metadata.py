@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from defusedxml import ElementTree
 from django.utils.translation import gettext as _
@@ -62,11 +63,58 @@ def idp_sso_url(xml: str, entity_id: str) -> str:
     )
 
 
-def federation_idps(xml: str) -> list[IdpEntry]:
-    """Every IdP of a federation metadata file (CARSI publishes one signed aggregate)."""
+def idp_slo_url(xml: str, entity_id: str) -> str:
+    """The HTTP-Redirect single logout URL of the IdP, or '' when it offers none."""
+    root = _parse(xml)
+    entities = (
+        [root]
+        if root.tag == f"{{{MD}}}EntityDescriptor"
+        else root.iter(f"{{{MD}}}EntityDescriptor")
+    )
+    for entity in entities:
+        if entity.get("entityID") != entity_id:
+            continue
+        for slo in entity.iter(f"{{{MD}}}SingleLogoutService"):
+            if slo.get("Binding") == REDIRECT and slo.get("Location"):
+                return str(slo.get("Location"))
+    return ""
+
+
+def _entity(xml: str, entity_id: str) -> Any:
+    root = _parse(xml)
+    if root.tag == f"{{{MD}}}EntityDescriptor":
+        return root if root.get("entityID") == entity_id else None
+    for entity in root.iter(f"{{{MD}}}EntityDescriptor"):
+        if entity.get("entityID") == entity_id:
+            return entity
+    return None
+
+
+def idp_signing_certificates(xml: str, entity_id: str) -> list[str]:
+    """The base64 bodies of the IdP's signing certificates (KeyDescriptor use=signing or none)."""
+    entity = _entity(xml, entity_id)
+    if entity is None:
+        return []
+    found = []
+    for idp in entity.iter(f"{{{MD}}}IDPSSODescriptor"):
+        for key in idp.iter(f"{{{MD}}}KeyDescriptor"):
+            if key.get("use", "signing") != "signing":
+                continue
+            for cert in key.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate"):
+                if cert.text and cert.text.strip():
+                    found.append("".join(cert.text.split()))
+    return found
+
+
+def federation_idps(xml: str | Any) -> list[IdpEntry]:
+    """Every IdP of a federation metadata file (CARSI publishes one signed aggregate).
+
+    Given text, it is parsed here (for a single IdP's metadata pasted by staff); a federation's
+    aggregate comes as the root element `trust.verify_metadata` verified.
+    """
     from xml.etree.ElementTree import tostring
 
-    root = _parse(xml)
+    root = _parse(xml) if isinstance(xml, (str, bytes)) else xml
     entities = (
         [root]
         if root.tag == f"{{{MD}}}EntityDescriptor"

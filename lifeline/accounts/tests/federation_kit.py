@@ -42,7 +42,7 @@ def aggregate(entities: list[str], valid_until: dt.datetime, name: str = "carsi"
 def sign(xml: bytes, key_file: Path, cert_file: Path) -> bytes:
     """Sign the root (the aggregate, or one EntityDescriptor for MDQ), signature first."""
     root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False))
-    root.insert(0, etree.Element(f"{{{DS}}}Signature", Id="placeholder"))
+    root.insert(0, etree.Element(f"{{{DS}}}Signature", nsmap={"ds": DS}, Id="placeholder"))
     signer = XMLSigner(
         method=methods.enveloped,
         signature_algorithm="rsa-sha256",

@@ -132,7 +132,7 @@ class SignxmlIdP:
     # --- signing ----------------------------------------------------------------------
     def _sign(self, element: etree._Element, after: etree._Element) -> etree._Element:
         """Enveloped signature placed right after `after` (the Issuer), as SAML's schema wants."""
-        placeholder = etree.Element(_q("Signature", DS), Id="placeholder")
+        placeholder = etree.Element(_q("Signature", DS), nsmap={"ds": DS}, Id="placeholder")
         after.addnext(placeholder)
         signer = XMLSigner(
             method=methods.enveloped,

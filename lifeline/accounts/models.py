@@ -48,12 +48,15 @@ class Federation(models.Model):
         help_text=_("Optional: a metadata query service answering /entities/{entity ID}."),
     )
     signing_cert = models.TextField(
-        _("signing certificate"), help_text=_("The federation's metadata signing certificate (PEM).")
+        _("signing certificate"),
+        help_text=_("The federation's metadata signing certificate (PEM)."),
     )
     cert_sha256 = models.CharField(
         _("certificate SHA-256 fingerprint"),
         max_length=100,
-        help_text=_("As the federation publishes it, e.g. AB:CD:…; checked against the certificate."),
+        help_text=_(
+            "As the federation publishes it, e.g. AB:CD:…; checked against the certificate."
+        ),
     )
     allow_internal = models.BooleanField(
         _("metadata on the campus network"),
@@ -61,9 +64,7 @@ class Federation(models.Model):
         help_text=_("Allow a metadata URL on a private or loopback address."),
     )
     refresh_hours = models.PositiveIntegerField(_("refresh every (hours)"), default=6)
-    alert_after = models.PositiveSmallIntegerField(
-        _("alert after failed refreshes"), default=3
-    )
+    alert_after = models.PositiveSmallIntegerField(_("alert after failed refreshes"), default=3)
     alert_emails = models.TextField(
         _("alert e-mail addresses"), blank=True, help_text=_("One per line.")
     )

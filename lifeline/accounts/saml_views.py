@@ -3,20 +3,19 @@ single logout, the sign-out page, and a patron's e-mail address."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.db.models import Q
-from urllib.parse import urlencode
-
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
-from django.views.decorators.http import require_http_methods
-from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lifeline.accounts import services
 from lifeline.accounts.forms import MailForm
@@ -197,5 +196,7 @@ def mail_confirm(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/mail_confirm.html", {"invalid": True}, status=404)
     if request.method == "POST":
         services.confirm_mail(token)
-        return render(request, "accounts/mail_confirm.html", {"done": True, "address": record.pending_address})
+        return render(
+            request, "accounts/mail_confirm.html", {"done": True, "address": record.pending_address}
+        )
     return render(request, "accounts/mail_confirm.html", {"address": record.pending_address})

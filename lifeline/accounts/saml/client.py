@@ -15,7 +15,11 @@ from saml2.population import Population
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
+from lifeline.accounts.saml import logfilter
 from lifeline.accounts.saml.keys import sp_key_pair
+
+# Every pysaml2 module the SP uses is imported by now: keep SAML messages out of their logs.
+logfilter.install()
 
 
 def sp_entity_id() -> str:

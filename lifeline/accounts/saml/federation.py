@@ -203,7 +203,9 @@ def _record_failure(federation: Federation, error: str, now: dt.datetime) -> Non
     log.warning("federation %s: refresh %s failed: %s", federation.name, failures, error)
     if failures != max(federation.alert_after, 1):
         return
-    recipients = federation.alert_list() or [address for _name, address in settings.ADMINS]
+    # ADMINS: plain addresses since Django 6.0, (name, address) pairs before.
+    admins = [a if isinstance(a, str) else str(a[1]) for a in settings.ADMINS]
+    recipients = federation.alert_list() or admins
     if not recipients:
         return
     until = (

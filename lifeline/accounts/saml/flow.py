@@ -322,9 +322,9 @@ def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None
 def _finish_with(idp: SamlIdentityProvider, encoded: str, now: dt.datetime) -> SignIn:
     # Only this IdP's metadata is loaded: a signature by any other key cannot verify.
     client = client_for(idp)
-    fresh = SamlRequest.objects.filter(
-        idp=idp, created_at__gte=now - SamlRequest.LIFETIME
-    ).exclude(is_logout=True)
+    fresh = SamlRequest.objects.filter(idp=idp, created_at__gte=now - SamlRequest.LIFETIME).exclude(
+        is_logout=True
+    )
     outstanding = {r.request_id: r.next_url for r in fresh}
     try:
         response = client.parse_authn_request_response(encoded, POST, outstanding=outstanding)

@@ -26,3 +26,16 @@ class RedactSamlFilter(logging.Filter):
             record.msg = f"{record.msg} ({type(exc).__name__})"
             record.exc_info, record.exc_text = None, None
         return True
+
+
+_FILTER = RedactSamlFilter()
+
+
+def install() -> None:
+    """Put the filter on pysaml2's own loggers too, so no handler (a test's, a log shipper's)
+    sees a SAML message, whatever level someone sets for them."""
+    names = [n for n in list(logging.Logger.manager.loggerDict) if n.split(".")[0] == "saml2"]
+    for name in ["saml2", *names]:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -22,7 +22,6 @@ from importlib import import_module
 from typing import Any
 from urllib.parse import unquote_plus
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -53,7 +52,9 @@ class LogoutError(Exception):
     """A logout message we will not act on; `str()` is the technical reason for the log."""
 
 
-def remember(session_key: str, idp: SamlIdentityProvider, user: Any, name_id: Any, index: str) -> None:
+def remember(
+    session_key: str, idp: SamlIdentityProvider, user: Any, name_id: Any, index: str
+) -> None:
     """After a CARSI sign-in: what a later LogoutRequest (either way) needs."""
     SamlSession.objects.create(
         session_key=session_key,

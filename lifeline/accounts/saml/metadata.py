@@ -31,7 +31,7 @@ class IdpEntry:
         )
 
 
-def _parse(xml: str) -> ElementTree.Element:
+def _parse(xml: str | bytes) -> ElementTree.Element:
     try:
         return ElementTree.fromstring(xml.encode() if isinstance(xml, str) else xml)
     except Exception as exc:  # defusedxml raises several types: all mean "not usable metadata"

@@ -47,9 +47,11 @@ def sp_metadata_xml() -> str:
         extensions.add_extension_element(SigningMethod(algorithm=algorithm))
     descriptor.extensions = extensions
     # Federations' IdPs read this as "sign the assertion"; we also accept a signed Response.
-    for sp in descriptor.spsso_descriptor if isinstance(descriptor.spsso_descriptor, list) else [
+    for sp in (
         descriptor.spsso_descriptor
-    ]:
+        if isinstance(descriptor.spsso_descriptor, list)
+        else [descriptor.spsso_descriptor]
+    ):
         sp.want_assertions_signed = "true"
     conf = Config()
     conf.key_file, conf.cert_file = config.key_file, config.cert_file

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,10 @@ def _signxml_idps(_idp_keys: Path, _session_sp_keys: tuple[Path, Path]) -> Itera
 
     nefu = SignxmlIdP(_idp_keys, scope="nefu.edu.cn").start()
     hit = SignxmlIdP(
-        _idp_keys, scope="hit.edu.cn", name="哈尔滨工业大学", name_en="Harbin Institute of Technology"
+        _idp_keys,
+        scope="hit.edu.cn",
+        name="哈尔滨工业大学",
+        name_en="Harbin Institute of Technology",
     ).start()
     for idp in (nefu, hit):
         idp.trust_sp(_session_sp_keys[1].read_bytes())
@@ -152,3 +156,20 @@ def metadata_server(settings: Any) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def trusted(
+    federation: Any, fed_keys: Path, signxml_idps: Any, library_a: Any, library_b: Any
+) -> Any:
+    """The federation knows NEFU's and HIT's IdPs; library A (nefu) trusts NEFU's only."""
+    from lifeline.accounts.saml import federation as fed
+    from lifeline.accounts.tests.federation_kit import aggregate, sign
+
+    xml = aggregate(
+        [i.entity_descriptor() for i in signxml_idps],
+        dt.datetime.now(dt.UTC) + dt.timedelta(days=7),
+    )
+    fed.load_aggregate(federation, sign(xml, fed_keys / "fed.key", fed_keys / "fed.crt"))
+    fed.trust_for_library(library_a, fed.matching_entities(federation, scopes=["nefu.edu.cn"]))
+    return signxml_idps

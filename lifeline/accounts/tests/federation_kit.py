@@ -10,13 +10,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 from wsgiref.simple_server import WSGIServer, make_server
 
+import httpx
+from django.test import Client
 from lxml import etree
 from signxml import XMLSigner, methods
 
-from lifeline.accounts.tests.idp import _QuietHandler
+from lifeline.accounts.tests.idp import PostedAnswer, _QuietHandler, read_form
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -95,3 +97,19 @@ class MetadataServer:
             return [b"not found"]
         start_response("200 OK", [("Content-Type", "application/samlmetadata+xml")])
         return [body]
+
+
+def to_idp(client: Client, idp: Any, **params: str) -> PostedAnswer:
+    start = client.get("/accounts/saml/login/", {"entityID": idp.entity_id, **params})
+    assert start.status_code == 302, start.content.decode()
+    assert start["Location"].startswith(idp.base + "/idp/sso?")
+    answer = httpx.get(start["Location"], timeout=10)
+    assert answer.status_code == 200, answer.text
+    return read_form(answer.text)
+
+
+def post(client: Client, posted: PostedAnswer) -> Any:
+    return client.post(
+        urlsplit(posted.action).path,
+        {"SAMLResponse": posted.saml_response, "RelayState": posted.relay_state},
+    )

@@ -74,6 +74,7 @@ class SignxmlIdP:
     key_name: str = "signxml-idp"
     sessions: dict[str, str] = field(default_factory=dict)  # session index → name ID
     sp_sls: str = ""
+
     def start(self) -> SignxmlIdP:
         self.server = make_server("127.0.0.1", 0, self.app, handler_class=_QuietHandler)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
@@ -157,7 +158,9 @@ class SignxmlIdP:
         query = urlencode(params, quote_via=quote)
         key = serialization.load_pem_private_key(self.key_file.read_bytes(), password=None)
         signature = key.sign(query.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr, call-arg]
-        return f"{location}?{query}&Signature={quote(base64.b64encode(signature).decode(), safe='')}"
+        return (
+            f"{location}?{query}&Signature={quote(base64.b64encode(signature).decode(), safe='')}"
+        )
 
     def _check_sp_signature(self, raw_query: str, kind: str) -> None:
         raw = dict(part.partition("=")[::2] for part in raw_query.split("&"))
@@ -261,9 +264,9 @@ class SignxmlIdP:
             assertion, _q("AuthnStatement"), AuthnInstant=_instant(now), SessionIndex=session_index
         )
         context = etree.SubElement(statement, _q("AuthnContext"))
-        etree.SubElement(context, _q("AuthnContextClassRef")).text = (
-            "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
-        )
+        etree.SubElement(
+            context, _q("AuthnContextClassRef")
+        ).text = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
         attributes = etree.SubElement(assertion, _q("AttributeStatement"))
         for key, values in self.attributes.items():
             oid, friendly = OIDS[key]

@@ -106,11 +106,13 @@ def test_signature_must_cover_the_whole_file(
         fed_keys / "fed.crt",
     ).split(b"?>", 1)[1]
     wrapper = aggregate([entity.decode(), hit.entity_descriptor()], NOW + dt.timedelta(1))
-    with pytest.raises(MetadataError, match="whole file|not signed"):
+    with pytest.raises(MetadataError, match=r"whole file|not signed"):
         fed.load_aggregate(federation, wrapper)
     # An entity added after signing: the digest no longer matches.
     signed = good(fed_keys, [nefu])
-    added = signed.replace(b"</md:EntitiesDescriptor>", hit.entity_descriptor().encode() + b"</md:EntitiesDescriptor>")
+    added = signed.replace(
+        b"</md:EntitiesDescriptor>", hit.entity_descriptor().encode() + b"</md:EntitiesDescriptor>"
+    )
     with pytest.raises(MetadataError, match="altered after signing"):
         fed.load_aggregate(federation, added)
     assert not FederationEntity.objects.exists()
@@ -226,9 +228,7 @@ def test_refresh_keeps_the_last_good_copy_and_alerts_after_n_failures(
     assert fed.refresh_due(now=NOW + dt.timedelta(minutes=5)) == 0  # not due yet
     fed.trust_for_library(library_a, list(FederationEntity.objects.filter(scopes="nefu.edu.cn")))
     good_copy = state(federation)
-    metadata_server.files["/carsi.xml"] = tampered(
-        fed_keys, signxml_idps, _idp_keys / "rogue.crt"
-    )
+    metadata_server.files["/carsi.xml"] = tampered(fed_keys, signxml_idps, _idp_keys / "rogue.crt")
     when = NOW + dt.timedelta(hours=7)
     for attempt in range(1, 6):
         assert fed.refresh_due(now=when) == 0
@@ -273,8 +273,10 @@ def test_mdq_lookup_refreshes_one_idp(
     fed.trust_for_library(library_a, fed.matching_entities(federation, [nefu.entity_id]))
     federation.mdq_url = metadata_server.base + "/"
     federation.save()
-    entity = nefu.entity_descriptor().replace("王", "王").replace(
-        "Northeast Forestry University", "NEFU via MDQ"
+    entity = (
+        nefu.entity_descriptor()
+        .replace("王", "王")
+        .replace("Northeast Forestry University", "NEFU via MDQ")
     )
     path = f"/entities/{nefu.entity_id}"
     metadata_server.files[path] = with_valid_until(entity, NOW + dt.timedelta(hours=1))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,40 +21,9 @@ from lifeline.accounts.models import (
     SamlLoginEvent,
     SamlSession,
 )
-from lifeline.accounts.saml import federation as fed
-from lifeline.accounts.tests.federation_kit import aggregate, sign
-from lifeline.accounts.tests.idp import PostedAnswer, read_form
-from lifeline.accounts.tests.signxml_idp import SignxmlIdP
+from lifeline.accounts.tests.federation_kit import post, to_idp
+from lifeline.accounts.tests.idp import PostedAnswer
 from lifeline.core.models import Patron
-
-
-@pytest.fixture
-def trusted(
-    federation: Federation, fed_keys: Path, signxml_idps: Any, library_a: Any, library_b: Any
-) -> Any:
-    """The federation knows NEFU's and HIT's IdPs; library A (nefu) trusts NEFU's only."""
-    xml = aggregate(
-        [i.entity_descriptor() for i in signxml_idps], timezone.now() + dt.timedelta(days=7)
-    )
-    fed.load_aggregate(federation, sign(xml, fed_keys / "fed.key", fed_keys / "fed.crt"))
-    fed.trust_for_library(library_a, fed.matching_entities(federation, scopes=["nefu.edu.cn"]))
-    return signxml_idps
-
-
-def to_idp(client: Client, idp: SignxmlIdP, **params: str) -> PostedAnswer:
-    start = client.get("/accounts/saml/login/", {"entityID": idp.entity_id, **params})
-    assert start.status_code == 302, start.content.decode()
-    assert start["Location"].startswith(idp.base + "/idp/sso?")
-    answer = httpx.get(start["Location"], timeout=10)
-    assert answer.status_code == 200, answer.text
-    return read_form(answer.text)
-
-
-def post(client: Client, posted: PostedAnswer) -> Any:
-    return client.post(
-        urlsplit(posted.action).path,
-        {"SAMLResponse": posted.saml_response, "RelayState": posted.relay_state},
-    )
 
 
 @pytest.mark.django_db
@@ -77,9 +45,7 @@ def test_library_trusts_its_own_idp_and_refuses_a_second_university(
     assert "no library here has chosen to trust it" in refused.content.decode()
     # ... and an answer HIT's IdP makes anyway is refused.
     xml = hit.response_xml("_forged", "http://testserver/accounts/saml/acs/", "sp")
-    forged = other.post(
-        "/accounts/saml/acs/", {"SAMLResponse": base64.b64encode(xml).decode()}
-    )
+    forged = other.post("/accounts/saml/acs/", {"SAMLResponse": base64.b64encode(xml).decode()})
     assert forged.status_code == 403
     assert "does not trust" in forged.content.decode()
     assert "_auth_user_id" not in other.session
@@ -175,9 +141,10 @@ def test_single_logout_started_here_ends_the_idp_session(english: Client, truste
     back = httpx.get(out["Location"], timeout=10, follow_redirects=False)
     assert back.status_code == 302, back.text
     assert session.session_index not in nefu.sessions  # the IdP ended its session
-    assert nefu.logout_requests[-1].findtext(
-        "{urn:oasis:names:tc:SAML:2.0:assertion}NameID"
-    ) == session.name_id_value
+    assert (
+        nefu.logout_requests[-1].findtext("{urn:oasis:names:tc:SAML:2.0:assertion}NameID")
+        == session.name_id_value
+    )
     landing = english.get(back.headers["Location"].replace("http://testserver", ""))
     assert landing.status_code == 302 and landing["Location"].endswith("?via=slo")
     page = english.get(landing["Location"]).content.decode()

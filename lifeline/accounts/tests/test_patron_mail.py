@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from lifeline.accounts import services
 from lifeline.accounts.models import PatronMail
-from lifeline.accounts.tests.test_federation_signin import post, to_idp, trusted  # noqa: F401
+from lifeline.accounts.tests.federation_kit import post, to_idp
 from lifeline.core import notify
 from lifeline.core.models import Notification, Patron
 from lifeline.delivery import services as delivery
@@ -47,7 +47,7 @@ def deliver_a_document(user: Any, library: Any) -> list[Any]:
 
 @pytest.mark.django_db
 def test_released_mail_is_stored_kept_current_and_gets_the_notice(
-    client: Client, trusted: Any, library_a: Any  # noqa: F811
+    client: Client, trusted: Any, library_a: Any
 ) -> None:
     nefu, _hit = trusted
     response = post(client, to_idp(client, nefu, target="/lib/nefu/"))
@@ -68,7 +68,7 @@ def test_released_mail_is_stored_kept_current_and_gets_the_notice(
 
 @pytest.mark.django_db
 def test_unreleased_mail_is_asked_once_and_verified_by_a_link(
-    client: Client, trusted: Any, library_a: Any  # noqa: F811
+    client: Client, trusted: Any, library_a: Any
 ) -> None:
     nefu, _hit = trusted
     del nefu.attributes["mail"]
@@ -105,7 +105,7 @@ def test_unreleased_mail_is_asked_once_and_verified_by_a_link(
 
 
 @pytest.mark.django_db
-def test_not_now_is_remembered(client: Client, trusted: Any) -> None:  # noqa: F811
+def test_not_now_is_remembered(client: Client, trusted: Any) -> None:
     nefu, _hit = trusted
     del nefu.attributes["mail"]
     first = post(client, to_idp(client, nefu, target="/lib/nefu/"))
@@ -118,9 +118,7 @@ def test_not_now_is_remembered(client: Client, trusted: Any) -> None:  # noqa: F
 
 
 @pytest.mark.django_db
-def test_mail_pages_fail_safely(
-    client: Client, librarian_a: Any, trusted: Any  # noqa: F811
-) -> None:
+def test_mail_pages_fail_safely(client: Client, librarian_a: Any, trusted: Any) -> None:
     assert client.get("/accounts/mail/").status_code == 302  # anonymous: to sign-in
     staff = Client()
     staff.force_login(librarian_a)

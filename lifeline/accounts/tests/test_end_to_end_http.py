@@ -89,7 +89,7 @@ def test_patron_signs_in_and_out_over_http_through_a_verified_federation(
         assert back.status_code == 302 and back.headers["location"].startswith(live_server.url)
         done = browser.get(back.headers["location"])
         assert done.headers["location"].endswith("?via=slo")
-        assert browser.get("/accounts/mail/").headers["location"].startswith(
-            "/accounts/saml/login/"
+        assert (
+            browser.get("/accounts/mail/").headers["location"].startswith("/accounts/saml/login/")
         )  # signed out
     assert hit.authn_requests == []

@@ -75,10 +75,20 @@ def start(session_key: str | None) -> tuple[str, bool]:
     if row is None:
         return "", False
     SamlSession.objects.filter(session_key=session_key).delete()
+    try:
+        return _logout_request(row), True
+    except Exception as exc:  # broken IdP metadata must not keep anyone signed in here
+        log.warning(
+            "single logout could not start for %s: %s", row.idp.entity_id, type(exc).__name__
+        )
+        return "", True
+
+
+def _logout_request(row: SamlSession) -> str:
     idp = row.idp
     destination = idp_slo_url(idp.metadata_xml, idp.entity_id)
     if not destination or not row.name_id:
-        return "", True
+        return ""
     client = client_for(idp)
     request_id, request = client.create_logout_request(
         destination,
@@ -97,7 +107,7 @@ def start(session_key: str | None) -> tuple[str, bool]:
         sign=True,
         sigalg=SIG_RSA_SHA256,
     )
-    return str(dict(info["headers"])["Location"]), True
+    return str(dict(info["headers"])["Location"])
 
 
 def _raw_params(query_string: str) -> dict[str, str]:
@@ -217,20 +227,23 @@ def _request(query_string: str, value: str, relay_state: str) -> Handled:
     name_id = root.find(f"{{{SAML_NS}}}NameID")
     indexes = [(i.text or "").strip() for i in root.findall(f"{{{SAMLP}}}SessionIndex")]
     ended = end_sessions(idp, (name_id.text or "").strip() if name_id is not None else "", indexes)
-    client = client_for(idp)
-    request = client.parse_logout_request(value, REDIRECT)
-    destination = idp_slo_url(idp.metadata_xml, idp.entity_id)
-    response = client.create_logout_response(request.message, [REDIRECT], sign=False)
-    info = client.apply_binding(
-        REDIRECT,
-        str(response),
-        destination,
-        relay_state=relay_state,
-        response=True,
-        sign=True,
-        sigalg=SIG_RSA_SHA256,
-    )
     del xml
+    try:
+        client = client_for(idp)
+        request = client.parse_logout_request(value, REDIRECT)
+        destination = idp_slo_url(idp.metadata_xml, idp.entity_id)
+        response = client.create_logout_response(request.message, [REDIRECT], sign=False)
+        info = client.apply_binding(
+            REDIRECT,
+            str(response),
+            destination,
+            relay_state=relay_state,
+            response=True,
+            sign=True,
+            sigalg=SIG_RSA_SHA256,
+        )
+    except Exception as exc:  # the sessions are ended; only the answer to the IdP failed
+        raise LogoutError(f"could not answer the LogoutRequest: {type(exc).__name__}") from exc
     return Handled(
         redirect=str(dict(info["headers"])["Location"]), idp_confirmed=True, sessions_ended=ended
     )

@@ -33,6 +33,7 @@ from lifeline.accounts.models import (
     SamlIdentityProvider,
     SamlLoginEvent,
     SamlRequest,
+    SamlSession,
     SeenAssertion,
 )
 from lifeline.accounts.saml.attributes import (
@@ -153,6 +154,9 @@ def purge(now: dt.datetime | None = None) -> int:
     deleted = SamlRequest.objects.filter(created_at__lt=now - SamlRequest.LIFETIME).delete()[0]
     deleted += SeenAssertion.objects.filter(expires_at__lt=now).delete()[0]
     deleted += SamlLoginEvent.objects.filter(at__lt=now - dt.timedelta(days=EVENT_DAYS)).delete()[0]
+    # Single-logout records outlive no session (sessions end after SESSION_COOKIE_AGE).
+    session_age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    deleted += SamlSession.objects.filter(created_at__lt=now - session_age).delete()[0]
     return int(deleted)
 
 

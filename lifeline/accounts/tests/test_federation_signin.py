@@ -214,4 +214,13 @@ def test_forged_or_broken_logout_messages_change_nothing(client: Client, trusted
         response = Client().get(bad)
         assert response.status_code == 302 and response["Location"].endswith("slo-failed"), bad
     assert "_auth_user_id" in client.session and SamlSession.objects.count() == 1
-    del hit
+    assert Client().get("/accounts/saml/sls/?SAMLRequest=" + "A" * 600_000).status_code == 400
+    assert Client().post("/accounts/saml/sls/").status_code == 405
+    # A LogoutRequest from HIT's IdP (trusted by no library) for NEFU's patron: nothing ends.
+    hit.sessions[index] = nefu.sessions[index]
+    forged = hit.logout_request_url(index, "sp").replace("http://testserver", "")
+    assert Client().get(forged)["Location"].endswith("slo-failed")
+    assert "_auth_user_id" in client.session and SamlSession.objects.count() == 1
+    for junk in ["x" * 5000, "<script>", ""]:
+        page = Client().get("/accounts/signed-out/", {"via": junk})
+        assert page.status_code == 200 and "<script>" not in page.content.decode()

@@ -119,7 +119,10 @@ def acs(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     """Sign out here, and at the IdP too when it offers single logout."""
+    user = request.user
+    federated = user.is_authenticated and user.federated_identities.exists()
     slo, was_carsi = logout.start(request.session.session_key)
+    was_carsi = was_carsi or federated
     auth_logout(request)
     if slo:
         return HttpResponseRedirect(slo)

@@ -49,7 +49,7 @@ def load_aggregate(
     """
     now = now or timezone.now()
     verified = verify_metadata(xml, federation.signing_cert, federation.cert_sha256, now)
-    entries = {e.entity_id: e for e in federation_idps(verified.root) if e.entity_id}
+    entries = {e.entity_id: e for e in federation_idps(verified.root, now) if e.entity_id}
     result = FederationResult(known=len(entries))
     with transaction.atomic():
         _refresh_known(federation, entries)
@@ -259,7 +259,7 @@ def mdq_entity(federation: Federation, entity_id: str, now: dt.datetime | None =
     verified = verify_metadata(
         _fetch(federation, url), federation.signing_cert, federation.cert_sha256, now
     )
-    entries = [e for e in federation_idps(verified.root) if e.entity_id == entity_id]
+    entries = [e for e in federation_idps(verified.root, now) if e.entity_id == entity_id]
     if not entries:
         raise MetadataError(
             _("The metadata does not describe the entity %(entity)s.") % {"entity": entity_id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,11 +107,22 @@ def idp_signing_certificates(xml: str, entity_id: str) -> list[str]:
     return found
 
 
-def federation_idps(xml: str | Any) -> list[IdpEntry]:
+def _expired(valid_until: str, now: dt.datetime) -> bool:
+    if not valid_until:
+        return False
+    try:
+        when = dt.datetime.fromisoformat(valid_until.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return True  # an unreadable date is no promise of validity
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)) <= now
+
+
+def federation_idps(xml: str | Any, now: dt.datetime | None = None) -> list[IdpEntry]:
     """Every IdP of a federation metadata file (CARSI publishes one signed aggregate).
 
     Given text, it is parsed here (for a single IdP's metadata pasted by staff); a federation's
-    aggregate comes as the root element `trust.verify_metadata` verified.
+    aggregate comes as the root element `trust.verify_metadata` verified. With `now`, an entity
+    whose own `validUntil` has passed is left out.
     """
     from xml.etree.ElementTree import tostring
 
@@ -123,7 +135,7 @@ def federation_idps(xml: str | Any) -> list[IdpEntry]:
     found: list[IdpEntry] = []
     for entity in entities:
         idp = entity.find(f"{{{MD}}}IDPSSODescriptor")
-        if idp is None:
+        if idp is None or (now is not None and _expired(entity.get("validUntil", ""), now)):
             continue
         entry = IdpEntry(entity_id=str(entity.get("entityID", "")))
         for scope in idp.iter(f"{{{SHIBMD}}}Scope"):

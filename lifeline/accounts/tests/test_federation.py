@@ -292,3 +292,15 @@ def test_mdq_lookup_refreshes_one_idp(
     assert "1 IdPs refreshed from MDQ" in out.getvalue()
     assert "NEFU via MDQ" in SamlIdentityProvider.objects.get().metadata_xml
     assert any(hit.startswith("/entities/") for hit in metadata_server.hits)
+
+
+@pytest.mark.django_db
+def test_an_entity_past_its_own_valid_until_is_left_out(
+    federation: Federation, fed_keys: Path, signxml_idps: Any
+) -> None:
+    nefu, hit = signxml_idps
+    stale = with_valid_until(hit.entity_descriptor(), NOW - dt.timedelta(hours=1)).decode()
+    xml = aggregate([nefu.entity_descriptor(), stale], NOW + dt.timedelta(days=1))
+    result = fed.load_aggregate(federation, sign(xml, fed_keys / "fed.key", fed_keys / "fed.crt"))
+    assert result.known == 1
+    assert list(FederationEntity.objects.values_list("entity_id", flat=True)) == [nefu.entity_id]

@@ -22,7 +22,10 @@ from bench._common import option, scratch_django
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "lifeline" / "accounts" / "tests" / "data"
-SWITCH_PIN = "8c:30:ca:78:a9:1f:2f:4b:45:2f:ef:fc:99:26:6a:ad:2f:44:c8:80:ae:c4:17:0d:8f:0e:29:de:eb:2b:9c:6e"
+SWITCH_PIN = (
+    "8c:30:ca:78:a9:1f:2f:4b:45:2f:ef:fc:99:26:6a:ad:"
+    "2f:44:c8:80:ae:c4:17:0d:8f:0e:29:de:eb:2b:9c:6e"
+)
 
 
 def timed(fn: object, runs: int = 3) -> float:

@@ -300,13 +300,16 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_saml": {"()": "lifeline.accounts.saml.logfilter.RedactSamlFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_saml"]}},
     "root": {"handlers": ["console"], "level": envstr("LIFELINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
         # Both chatter at INFO on every start (schema loading, lockout banner).
         "xmlschema": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # pysaml2 logs whole SAML messages (eppn, names, mail) below WARNING (issue 23).
+        "saml2": {"level": "WARNING"},
     },
 }
 

@@ -34,3 +34,7 @@ class TokenForm(forms.Form):
     expires_in = forms.ChoiceField(
         label=_("Expires"), choices=EXPIRY_CHOICES, required=False, initial="90"
     )
+
+
+class MailForm(forms.Form):
+    email = forms.EmailField(label=_("Your e-mail address"), max_length=254)

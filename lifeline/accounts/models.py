@@ -30,6 +30,105 @@ def validate_scopes(text: str) -> None:
             )
 
 
+class Federation(models.Model):
+    """A SAML federation (CARSI) whose signed aggregate names the IdPs Lifeline may trust.
+
+    Not a library's record: one federation serves every library, and only superusers change it.
+    The signing certificate is pinned by its SHA-256 fingerprint, checked out of band with the
+    federation; a certificate that does not match the pin is never used.
+    """
+
+    name = models.SlugField(_("name"), max_length=50, unique=True)
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    metadata_url = models.URLField(_("metadata URL"), max_length=500, blank=True)
+    mdq_url = models.URLField(
+        _("MDQ base URL"),
+        max_length=500,
+        blank=True,
+        help_text=_("Optional: a metadata query service answering /entities/{entity ID}."),
+    )
+    signing_cert = models.TextField(
+        _("signing certificate"),
+        help_text=_("The federation's metadata signing certificate (PEM)."),
+    )
+    cert_sha256 = models.CharField(
+        _("certificate SHA-256 fingerprint"),
+        max_length=100,
+        help_text=_(
+            "As the federation publishes it, e.g. AB:CD:…; checked against the certificate."
+        ),
+    )
+    allow_internal = models.BooleanField(
+        _("metadata on the campus network"),
+        default=False,
+        help_text=_("Allow a metadata URL on a private or loopback address."),
+    )
+    refresh_hours = models.PositiveIntegerField(_("refresh every (hours)"), default=6)
+    alert_after = models.PositiveSmallIntegerField(_("alert after failed refreshes"), default=3)
+    alert_emails = models.TextField(
+        _("alert e-mail addresses"), blank=True, help_text=_("One per line.")
+    )
+    # The last good (verified, unexpired) copy: kept while refreshes fail.
+    metadata_xml = models.TextField(_("metadata"), blank=True, editable=False)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True, editable=False)
+    loaded_at = models.DateTimeField(_("loaded"), null=True, blank=True, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failures = models.PositiveIntegerField(_("failed refreshes"), default=0, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+
+    audited = True
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("federation")
+        verbose_name_plural = _("federations")
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+    def clean(self) -> None:
+        from lifeline.accounts.saml.metadata import MetadataError
+        from lifeline.accounts.saml.trust import normalise_fingerprint, pinned_certificate
+
+        self.cert_sha256 = normalise_fingerprint(self.cert_sha256) or self.cert_sha256
+        try:
+            pinned_certificate(self.signing_cert, self.cert_sha256)
+        except MetadataError as exc:
+            raise ValidationError({"cert_sha256": str(exc)}) from exc
+
+    def alert_list(self) -> list[str]:
+        return [a.strip() for a in self.alert_emails.replace(",", "\n").splitlines() if a.strip()]
+
+
+class FederationEntity(models.Model):
+    """An IdP the federation knows: listed for discovery and for partner libraries, but trusted
+    by no library until a library registers it as its own (a `SamlIdentityProvider`)."""
+
+    federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="entities")
+    entity_id = models.CharField(_("entity ID"), max_length=300)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    scopes = models.TextField(_("scopes"), blank=True)
+    metadata_xml = models.TextField(_("metadata"))
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["federation", "entity_id"], name="federation_entity_unique"
+            )
+        ]
+        verbose_name = _("federation IdP")
+        verbose_name_plural = _("federation IdPs")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scope_list(self) -> list[str]:
+        return parse_scopes(self.scopes)
+
+
 class SamlIdentityProviderQuerySet(RestrictedQuerySet):
     def active(self) -> SamlIdentityProviderQuerySet:
         return self.filter(is_active=True)
@@ -55,6 +154,15 @@ class SamlIdentityProvider(models.Model):
     )
     metadata_xml = models.TextField(
         _("metadata"), help_text=_("The IdP's SAML metadata (EntityDescriptor).")
+    )
+    federation = models.ForeignKey(
+        Federation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="idps",
+        verbose_name=_("federation"),
+        help_text=_("Its metadata is refreshed from this federation's verified aggregate."),
     )
     is_home = models.BooleanField(
         _("home IdP"),
@@ -86,6 +194,32 @@ class SamlIdentityProvider(models.Model):
             idp_sso_url(self.metadata_xml, self.entity_id)
         except MetadataError as exc:
             raise ValidationError({"metadata_xml": str(exc)}) from exc
+
+
+class LibrarySignIn(models.Model):
+    """A library's CARSI sign-in policy."""
+
+    library = models.OneToOneField(
+        Library, on_delete=models.CASCADE, related_name="sign_in", verbose_name=_("library")
+    )
+    force_authn = models.BooleanField(
+        _("ask for the password every time"),
+        default=False,
+        help_text=_(
+            "For public terminals: the IdP asks for the password at every sign-in (ForceAuthn), "
+            "even when the previous patron's IdP session is still open."
+        ),
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    audited = True
+
+    class Meta:
+        verbose_name = _("CARSI sign-in policy")
+        verbose_name_plural = _("CARSI sign-in policies")
+
+    def __str__(self) -> str:
+        return str(self.library)
 
 
 class FederatedIdentity(models.Model):
@@ -126,6 +260,7 @@ class SamlRequest(models.Model):
     request_id = models.CharField(max_length=100, unique=True)
     idp = models.ForeignKey(SamlIdentityProvider, on_delete=models.CASCADE, related_name="+")
     next_url = models.CharField(max_length=1000, blank=True)
+    is_logout = models.BooleanField(default=False)  # a LogoutRequest, not an AuthnRequest
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
@@ -164,3 +299,43 @@ class SamlLoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.outcome} {self.subject}"
+
+
+class SamlSession(models.Model):
+    """Who a Lifeline session belongs to at the IdP: what single logout needs, both ways."""
+
+    session_key = models.CharField(max_length=64, db_index=True)
+    idp = models.ForeignKey(SamlIdentityProvider, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name_id = models.TextField()  # the NameID as XML, as the LogoutRequest must repeat it
+    name_id_value = models.CharField(max_length=500, db_index=True)
+    session_index = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.idp_id}"
+
+
+class PatronMail(models.Model):
+    """A patron's e-mail address: released by the IdP (`mail`), or given by the patron and
+    verified by a link. The verified address is also `user.email`, which notices use."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="patron_mail"
+    )
+    address = models.EmailField(_("e-mail"), blank=True)
+    from_idp = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    asked_at = models.DateTimeField(null=True, blank=True)
+    pending_address = models.EmailField(blank=True)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    LINK_LIFETIME = dt.timedelta(days=2)
+
+    class Meta:
+        verbose_name = _("patron e-mail")
+        verbose_name_plural = _("patron e-mails")
+
+    def __str__(self) -> str:
+        return self.address or self.pending_address

@@ -1,21 +1,31 @@
-"""Staff-account domain functions: the TOTP second factor and API tokens."""
+"""Account domain functions: the TOTP second factor, API tokens, and patrons' e-mail."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import secrets
 from typing import Any
 
 import segno
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from lifeline.accounts.choices import TokenState
+from lifeline.accounts.models import PatronMail
 from lifeline.core import audit
 from lifeline.core.choices import AuditAction
 from lifeline.core.models import ApiToken
+from lifeline.core.notify import notify_email
 from lifeline.core.permissions import library_ids_for, user_can
 
 OTP_ISSUER = "Lifeline"
@@ -115,3 +125,112 @@ def issue_token(user: Any, name: str, days: int | None) -> tuple[ApiToken, str]:
     token, secret = ApiToken.issue(user, name, expires_at=expires)
     audit.write(AuditAction.ACTION, token, message=f"API token {token.prefix}… issued")
     return token, secret
+
+
+# --- patrons' e-mail (CARSI) ------------------------------------------------------------
+# The verified address is kept in `user.email` too: that is where every app that writes to a
+# patron (delivery's notices among them) reads it, through `patron_mail` or the user record.
+
+
+def patron_mail(user: Any) -> str:
+    """The patron's verified e-mail address ('' when there is none yet)."""
+    record = PatronMail.objects.filter(user_id=user.pk, verified_at__isnull=False).first()
+    return record.address if record is not None else (user.email or "")
+
+
+def _set_user_email(user: Any, address: str) -> None:
+    if user.email != address:
+        user.email = address
+        user.save(update_fields=["email"])
+
+
+def record_released_mail(user: Any, address: str, now: dt.datetime | None = None) -> bool:
+    """The IdP released `mail`: it vouches for it, so it is verified and kept current."""
+    now = now or timezone.now()
+    address = address.strip()[:254]
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    record, _created = PatronMail.objects.get_or_create(user=user)
+    if record.address != address or not record.from_idp or record.verified_at is None:
+        record.address, record.from_idp, record.verified_at = address, True, now
+        record.pending_address, record.token_hash = "", ""
+        record.save()
+    _set_user_email(user, address)
+    return True
+
+
+def needs_mail(user: Any) -> bool:
+    """A CARSI patron without an address who has not been asked yet (asked once only)."""
+    if not user.federated_identities.exists():
+        return False
+    record = PatronMail.objects.filter(user=user).first()
+    return record is None or (record.verified_at is None and record.asked_at is None)
+
+
+def mark_asked(user: Any, now: dt.datetime | None = None) -> None:
+    record, _created = PatronMail.objects.get_or_create(user=user)
+    if record.asked_at is None:
+        record.asked_at = now or timezone.now()
+        record.save(update_fields=["asked_at"])
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_mail_verification(
+    user: Any, address: str, library: Any, now: dt.datetime | None = None
+) -> None:
+    """Send a link to `address`; the address counts once the link is opened and confirmed."""
+    now = now or timezone.now()
+    token = secrets.token_urlsafe(32)
+    record, _created = PatronMail.objects.get_or_create(user=user)
+    record.pending_address = address.strip()[:254]
+    record.token_hash = _token_hash(token)
+    record.sent_at = now
+    record.asked_at = record.asked_at or now
+    record.save()
+    link = settings.SITE_URL + reverse("accounts:mail_confirm", args=[token])
+    notify_email(
+        library,
+        [record.pending_address],
+        _("Confirm your e-mail address for the library"),
+        _(
+            "Please confirm that this is your e-mail address, so that the library can tell you "
+            "when a document you asked for is ready:\n\n%(link)s\n\n"
+            "The link works for two days. If you did not ask for this, ignore this message."
+        )
+        % {"link": link},
+        kind="accounts.mail_verify",
+        dedupe_key=f"mail-verify:{record.token_hash[:32]}",
+    )
+
+
+def pending_mail(token: str, now: dt.datetime | None = None) -> PatronMail | None:
+    now = now or timezone.now()
+    if not token or len(token) > 100:
+        return None
+    record = PatronMail.objects.filter(token_hash=_token_hash(token)).first()
+    if record is None or record.sent_at is None:
+        return None
+    if record.sent_at + PatronMail.LINK_LIFETIME < now:
+        return None
+    return record
+
+
+def confirm_mail(token: str, now: dt.datetime | None = None) -> PatronMail | None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        record = pending_mail(token, now)
+        if record is None:
+            return None
+        record = PatronMail.objects.select_for_update().get(pk=record.pk)
+        if record.token_hash != _token_hash(token):
+            return None
+        record.address, record.from_idp, record.verified_at = record.pending_address, False, now
+        record.pending_address, record.token_hash = "", ""
+        record.save()
+        _set_user_email(record.user, record.address)
+    return record

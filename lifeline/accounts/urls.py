@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, path
 
 from lifeline.accounts import saml_views, views
@@ -7,7 +6,10 @@ app_name = "accounts"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/code/", views.login_otp, name="login_otp"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", saml_views.sign_out, name="logout"),
+    path("signed-out/", saml_views.signed_out, name="signed_out"),
+    path("mail/", saml_views.mail, name="mail"),
+    path("mail/confirm/<str:token>/", saml_views.mail_confirm, name="mail_confirm"),
     path("two-factor/", views.two_factor, name="two_factor"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
@@ -15,4 +17,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("saml/metadata/", saml_views.metadata, name="saml_metadata"),
     path("saml/login/", saml_views.discovery, name="saml_login"),
     path("saml/acs/", saml_views.acs, name="saml_acs"),
+    path("saml/sls/", saml_views.sls, name="saml_sls"),
 ]

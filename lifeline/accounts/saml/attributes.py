@@ -20,6 +20,8 @@ NAMES = {
     "pairwise-id": "pairwise_id",
     "urn:oid:2.16.840.1.113730.3.1.241": "display_name",
     "displayName": "display_name",
+    "urn:oid:0.9.2342.19200300.100.1.3": "mail",
+    "mail": "mail",
 }
 
 # Which affiliation makes which patron category; the first found in this order wins.

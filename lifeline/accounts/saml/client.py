@@ -15,7 +15,11 @@ from saml2.population import Population
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
+from lifeline.accounts.saml import logfilter
 from lifeline.accounts.saml.keys import sp_key_pair
+
+# Every pysaml2 module the SP uses is imported by now: keep SAML messages out of their logs.
+logfilter.install()
 
 
 def sp_entity_id() -> str:
@@ -24,6 +28,10 @@ def sp_entity_id() -> str:
 
 def acs_url() -> str:
     return settings.SITE_URL + reverse("accounts:saml_acs")
+
+
+def sls_url() -> str:
+    return settings.SITE_URL + reverse("accounts:saml_sls")
 
 
 PAIRWISE_ID = "urn:oasis:names:tc:SAML:attribute:pairwise-id"
@@ -50,16 +58,27 @@ def sp_config(idp_metadata: Iterable[str] = ()) -> SPConfig:
         "cert_file": str(cert_file),
         "encryption_keypairs": [{"key_file": str(key_file), "cert_file": str(cert_file)}],
         "accepted_time_diff": settings.SAML_CLOCK_SKEW,
+        "signing_algorithm": SIG_RSA_SHA256,
+        "digest_algorithm": DIGEST_SHA256,
         "allow_unknown_attributes": True,
         "name": "Lifeline",
         "service": {
             "sp": {
                 "name": "Lifeline",
-                "endpoints": {"assertion_consumer_service": [(acs_url(), BINDING_HTTP_POST)]},
-                # Unsigned assertions and unsolicited (IdP-initiated) answers are never accepted,
-                # so every answer must carry the InResponseTo of a request we made.
-                "want_assertions_signed": True,
+                "endpoints": {
+                    "assertion_consumer_service": [(acs_url(), BINDING_HTTP_POST)],
+                    "single_logout_service": [(sls_url(), BINDING_HTTP_REDIRECT)],
+                },
+                # Unsigned answers and unsolicited (IdP-initiated) answers are never accepted,
+                # so every answer must carry the InResponseTo of a request we made. The
+                # signature may be on the assertion or on the whole Response (the SAML profile
+                # allows either; `flow` checks one of them is there). The metadata still asks
+                # for signed assertions (`sp_metadata`).
+                "want_assertions_signed": False,
                 "want_response_signed": False,
+                "want_assertions_or_response_signed": True,
+                "logout_requests_signed": True,
+                "logout_responses_signed": True,
                 "authn_requests_signed": True,
                 "allow_unsolicited": False,
                 "name_id_format": [NAMEID_FORMAT_TRANSIENT],
@@ -70,6 +89,7 @@ def sp_config(idp_metadata: Iterable[str] = ()) -> SPConfig:
                     "eduPersonTargetedID",
                     "pairwise-id",
                     "displayName",
+                    "mail",
                 ],
                 "signing_algorithm": SIG_RSA_SHA256,
                 "digest_algorithm": DIGEST_SHA256,
@@ -92,8 +112,8 @@ POST = BINDING_HTTP_POST
 
 
 class _Forgetful(Population):
-    """pysaml2 keeps every signed-in person in memory for single logout, which we do not offer:
-    with a long-lived client that would grow without end."""
+    """pysaml2 keeps every signed-in person in memory for single logout: with a long-lived
+    client that would grow without end. Single logout keeps what it needs in `SamlSession`."""
 
     def add_information_about_person(self, session_info: Any) -> None:
         return None

@@ -22,16 +22,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from saml2 import response as saml_response
-from saml2.sigver import SignatureError
+from saml2.sigver import SignatureError, SigverError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 from saml2.xmldsig import SIG_RSA_SHA256
 
 from lifeline.accounts.choices import SamlOutcome
 from lifeline.accounts.models import (
     FederatedIdentity,
+    LibrarySignIn,
     SamlIdentityProvider,
     SamlLoginEvent,
     SamlRequest,
+    SamlSession,
     SeenAssertion,
 )
 from lifeline.accounts.saml.attributes import (
@@ -41,6 +43,7 @@ from lifeline.accounts.saml.attributes import (
     split_scoped,
 )
 from lifeline.accounts.saml.client import POST, REDIRECT, client_for
+from lifeline.accounts.services import record_released_mail
 from lifeline.core.models import Patron
 
 log = logging.getLogger(__name__)
@@ -64,38 +67,64 @@ class SignIn:
     patron: Patron
     next_url: str
     created: bool
+    idp: SamlIdentityProvider | None = None
+    name_id: Any = None
+    session_index: str = ""
+
+
+def force_authn_for(idp: SamlIdentityProvider) -> bool:
+    return LibrarySignIn.objects.filter(library_id=idp.library_id, force_authn=True).exists()
 
 
 def start(idp: SamlIdentityProvider, next_url: str = "") -> str:
-    """Record an AuthnRequest; return the IdP URL (signed HTTP-Redirect) to send the patron to."""
+    """Record an AuthnRequest; return the IdP URL (signed HTTP-Redirect) to send the patron to.
+
+    A library with public terminals sets ForceAuthn: the IdP then asks for the password even
+    when the previous patron's IdP session is still open in the browser.
+    """
     client = client_for(idp)
     relay = secrets.token_urlsafe(12)
+    extra = {"force_authn": "true"} if force_authn_for(idp) else {}
     request_id, info = client.prepare_for_authenticate(
-        entityid=idp.entity_id, relay_state=relay, binding=REDIRECT, sigalg=SIG_RSA_SHA256
+        entityid=idp.entity_id, relay_state=relay, binding=REDIRECT, sigalg=SIG_RSA_SHA256, **extra
     )
     SamlRequest.objects.create(request_id=request_id, idp=idp, next_url=next_url[:1000])
     return str(dict(info["headers"])["Location"])
 
 
-def _issuer_of(encoded: str) -> str:
-    """The Issuer the answer claims (unverified: it only picks whose metadata to verify it with)."""
+def _issuer_of(encoded: str) -> tuple[str, str]:
+    """The Issuer the answer claims and the Response's ID (unverified: the issuer only picks
+    whose metadata to verify it with; both are what the log may say about an answer)."""
     try:
         xml = base64.b64decode(encoded, validate=False)
         root = ElementTree.fromstring(xml)
     except (binascii.Error, ValueError, ElementTree.ParseError, Exception) as exc:
         raise SamlRefused(
-            _("The sign-in answer could not be read."), f"undecodable: {exc}"
+            _("The sign-in answer could not be read."), f"undecodable: {type(exc).__name__}"
         ) from exc
     issuer = root.find(f"{{{SAML_NS}}}Issuer")
     if issuer is None:
         issuer = root.find(f".//{{{SAML_NS}}}Issuer")
-    return (issuer.text or "").strip() if issuer is not None else ""
+    text = (issuer.text or "").strip() if issuer is not None else ""
+    return text[:300], str(root.get("ID", ""))[:100]
+
+
+def short_reason(exc: Exception) -> str:
+    """What the log keeps of a library's exception: its type and first line, never the XML
+    (pysaml2's messages may quote the whole answer, with names and eppn)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if "<" in first:
+        first = first.split("<", 1)[0].strip() + " [XML omitted]"
+    return f"{type(exc).__name__}: {first[:200]}"
 
 
 def _explain(exc: Exception) -> str:
     """A patron-readable message for what pysaml2 refused."""
     text = str(exc)
-    if isinstance(exc, (SignatureError, saml_response.IncorrectlySigned)) or "Signature" in text:
+    if (
+        isinstance(exc, (SignatureError, SigverError, saml_response.IncorrectlySigned))
+        or "Signature" in text
+    ):
         return _(
             "The identity provider's signature on the sign-in answer is missing or does not verify."
         )
@@ -125,6 +154,9 @@ def purge(now: dt.datetime | None = None) -> int:
     deleted = SamlRequest.objects.filter(created_at__lt=now - SamlRequest.LIFETIME).delete()[0]
     deleted += SeenAssertion.objects.filter(expires_at__lt=now).delete()[0]
     deleted += SamlLoginEvent.objects.filter(at__lt=now - dt.timedelta(days=EVENT_DAYS)).delete()[0]
+    # Single-logout records outlive no session (sessions end after SESSION_COOKIE_AGE).
+    session_age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    deleted += SamlSession.objects.filter(created_at__lt=now - session_age).delete()[0]
     return int(deleted)
 
 
@@ -156,6 +188,7 @@ def _in_scope(value: str, idp: SamlIdentityProvider) -> bool:
 def _identity(idp: SamlIdentityProvider, assertion: Any) -> tuple[str, dict[str, Any]]:
     """The persistent subject and patron fields, with every scope checked against the IdP's."""
     released = released_attributes(assertion)
+    fields: dict[str, Any] = {"mail": released.first("mail")}
     eppn = released.first("eppn")
     pairwise = released.first("pairwise_id")
     for value in filter(None, [eppn, pairwise]):
@@ -184,7 +217,7 @@ def _identity(idp: SamlIdentityProvider, assertion: Any) -> tuple[str, dict[str,
             ),
             "no subject attribute",
         )
-    fields = {
+    fields |= {
         "category": category_for(affiliations),
         "eppn": eppn,
         "affiliation": ";".join(sorted(set(released.values.get("affiliation", [])))),
@@ -206,10 +239,13 @@ def _patron_for(
         )
     else:
         FederatedIdentity.objects.filter(pk=link.pk).update(last_login_at=now)
+    mail = fields.pop("mail", "")
     patron, _new = Patron.objects.update_or_create(
         user=link.user,
         defaults={"library": idp.library, **{k: v for k, v in fields.items() if v or k == "eppn"}},
     )
+    if mail:
+        record_released_mail(link.user, mail, now)
     return link.user, patron, created
 
 
@@ -234,14 +270,14 @@ def _log(
 def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None = None) -> SignIn:
     """Judge a SAMLResponse POSTed to the ACS; return the signed-in patron or raise SamlRefused."""
     now = now or timezone.now()
-    issuer = ""
+    issuer = response_id = ""
     try:
         if not encoded:
             raise SamlRefused(_("The sign-in answer is missing."), "empty SAMLResponse")
-        issuer = _issuer_of(encoded)
+        issuer, response_id = _issuer_of(encoded)
         idp = (
             SamlIdentityProvider.objects.active()
-            .select_related("library")
+            .select_related("library", "federation")
             .filter(entity_id=issuer)
             .first()
         )
@@ -253,10 +289,28 @@ def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None
                 ),
                 f"unknown issuer {issuer!r}",
             )
+        federation = idp.federation
+        if federation is not None and (
+            federation.valid_until is None or federation.valid_until <= now
+        ):
+            raise SamlRefused(
+                _(
+                    "The federation's metadata for your university has expired; the library "
+                    "has been told. Please try again later."
+                ),
+                f"federation {federation.name} metadata expired",
+                idp,
+            )
         result = _finish_with(idp, encoded, now)
     except SamlRefused as refused:
         _log(SamlOutcome.REFUSED, refused.idp, issuer, refused.reason, "", remote_addr)
-        log.warning("CARSI sign-in refused from %s: %s", issuer or "?", refused.reason)
+        # The response's ID, issuer and the reason: never the response (names, eppn, mail).
+        log.warning(
+            "CARSI sign-in refused: response %s from %s: %s",
+            response_id or "?",
+            issuer or "?",
+            refused.reason,
+        )
         raise
     _log(
         SamlOutcome.SIGNED_IN,
@@ -272,14 +326,27 @@ def finish(encoded: str, remote_addr: str | None = None, now: dt.datetime | None
 def _finish_with(idp: SamlIdentityProvider, encoded: str, now: dt.datetime) -> SignIn:
     # Only this IdP's metadata is loaded: a signature by any other key cannot verify.
     client = client_for(idp)
-    fresh = SamlRequest.objects.filter(idp=idp, created_at__gte=now - SamlRequest.LIFETIME)
+    fresh = SamlRequest.objects.filter(idp=idp, created_at__gte=now - SamlRequest.LIFETIME).exclude(
+        is_logout=True
+    )
     outstanding = {r.request_id: r.next_url for r in fresh}
     try:
         response = client.parse_authn_request_response(encoded, POST, outstanding=outstanding)
     except Exception as exc:
-        raise SamlRefused(_explain(exc), f"{type(exc).__name__}: {exc}", idp) from exc
+        raise SamlRefused(_explain(exc), short_reason(exc), idp) from exc
     if response is None or response.assertion is None:
         raise SamlRefused(_("The sign-in answer could not be verified."), "no assertion", idp)
+    # pysaml2 verified whichever signature is present; one of them must be (belt and braces
+    # over `want_assertions_or_response_signed`).
+    if not (response.response.signature or response.assertion.signature):
+        raise SamlRefused(
+            _(
+                "The identity provider's signature on the sign-in answer is missing or "
+                "does not verify."
+            ),
+            "neither the response nor the assertion is signed",
+            idp,
+        )
     if response.issuer() != idp.entity_id:
         raise SamlRefused(_("The sign-in answer could not be verified."), "issuer changed", idp)
     try:
@@ -293,4 +360,15 @@ def _finish_with(idp: SamlIdentityProvider, encoded: str, now: dt.datetime) -> S
     # The request row stays until it expires (a patron may sign in from two tabs); a replayed
     # answer is caught by the assertion-ID cache above, whatever the request.
     next_url = outstanding.get(response.in_response_to, "")
-    return SignIn(user=user, patron=patron, next_url=next_url, created=created)
+    index = ""
+    for statement in response.assertion.authn_statement or []:
+        index = statement.session_index or index
+    return SignIn(
+        user=user,
+        patron=patron,
+        next_url=next_url,
+        created=created,
+        idp=idp,
+        name_id=response.name_id,
+        session_index=str(index or ""),
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from defusedxml import ElementTree
 from django.utils.translation import gettext as _
@@ -30,7 +32,7 @@ class IdpEntry:
         )
 
 
-def _parse(xml: str) -> ElementTree.Element:
+def _parse(xml: str | bytes) -> ElementTree.Element:
     try:
         return ElementTree.fromstring(xml.encode() if isinstance(xml, str) else xml)
     except Exception as exc:  # defusedxml raises several types: all mean "not usable metadata"
@@ -62,11 +64,69 @@ def idp_sso_url(xml: str, entity_id: str) -> str:
     )
 
 
-def federation_idps(xml: str) -> list[IdpEntry]:
-    """Every IdP of a federation metadata file (CARSI publishes one signed aggregate)."""
+def idp_slo_url(xml: str, entity_id: str) -> str:
+    """The HTTP-Redirect single logout URL of the IdP, or '' when it offers none."""
+    root = _parse(xml)
+    entities = (
+        [root]
+        if root.tag == f"{{{MD}}}EntityDescriptor"
+        else root.iter(f"{{{MD}}}EntityDescriptor")
+    )
+    for entity in entities:
+        if entity.get("entityID") != entity_id:
+            continue
+        for slo in entity.iter(f"{{{MD}}}SingleLogoutService"):
+            if slo.get("Binding") == REDIRECT and slo.get("Location"):
+                return str(slo.get("Location"))
+    return ""
+
+
+def _entity(xml: str, entity_id: str) -> Any:
+    root = _parse(xml)
+    if root.tag == f"{{{MD}}}EntityDescriptor":
+        return root if root.get("entityID") == entity_id else None
+    for entity in root.iter(f"{{{MD}}}EntityDescriptor"):
+        if entity.get("entityID") == entity_id:
+            return entity
+    return None
+
+
+def idp_signing_certificates(xml: str, entity_id: str) -> list[str]:
+    """The base64 bodies of the IdP's signing certificates (KeyDescriptor use=signing or none)."""
+    entity = _entity(xml, entity_id)
+    if entity is None:
+        return []
+    found = []
+    for idp in entity.iter(f"{{{MD}}}IDPSSODescriptor"):
+        for key in idp.iter(f"{{{MD}}}KeyDescriptor"):
+            if key.get("use", "signing") != "signing":
+                continue
+            for cert in key.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate"):
+                if cert.text and cert.text.strip():
+                    found.append("".join(cert.text.split()))
+    return found
+
+
+def _expired(valid_until: str, now: dt.datetime) -> bool:
+    if not valid_until:
+        return False
+    try:
+        when = dt.datetime.fromisoformat(valid_until.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return True  # an unreadable date is no promise of validity
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)) <= now
+
+
+def federation_idps(xml: str | Any, now: dt.datetime | None = None) -> list[IdpEntry]:
+    """Every IdP of a federation metadata file (CARSI publishes one signed aggregate).
+
+    Given text, it is parsed here (for a single IdP's metadata pasted by staff); a federation's
+    aggregate comes as the root element `trust.verify_metadata` verified. With `now`, an entity
+    whose own `validUntil` has passed is left out.
+    """
     from xml.etree.ElementTree import tostring
 
-    root = _parse(xml)
+    root = _parse(xml) if isinstance(xml, (str, bytes)) else xml
     entities = (
         [root]
         if root.tag == f"{{{MD}}}EntityDescriptor"
@@ -75,7 +135,7 @@ def federation_idps(xml: str) -> list[IdpEntry]:
     found: list[IdpEntry] = []
     for entity in entities:
         idp = entity.find(f"{{{MD}}}IDPSSODescriptor")
-        if idp is None:
+        if idp is None or (now is not None and _expired(entity.get("validUntil", ""), now)):
             continue
         entry = IdpEntry(entity_id=str(entity.get("entityID", "")))
         for scope in idp.iter(f"{{{SHIBMD}}}Scope"):

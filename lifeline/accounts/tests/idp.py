@@ -66,6 +66,7 @@ class LoopbackIdP:
             "eduPersonPrincipalName": [f"alice@{self.scope}"],
             "eduPersonScopedAffiliation": [f"student@{self.scope}", f"member@{self.scope}"],
             "displayName": ["李爱丽"],
+            "mail": [f"alice@{self.scope}"],
         }
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True

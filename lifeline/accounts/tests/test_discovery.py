@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from io import StringIO
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from defusedxml import ElementTree
 from django.core.exceptions import ValidationError
-from django.core.management import CommandError, call_command
 from django.test import Client
 
 from lifeline.accounts.models import SamlIdentityProvider, SamlRequest
@@ -131,23 +129,3 @@ def test_idp_record_is_validated(library_a: Any) -> None:
     with pytest.raises(ValidationError) as caught:
         idp.full_clean()
     assert "scopes" in caught.value.message_dict and "metadata_xml" in caught.value.message_dict
-
-
-@pytest.mark.django_db
-def test_federation_file_refreshes_and_adds_idps(tmp_path: Any, library_a: Any) -> None:
-    path = tmp_path / "carsi.xml"
-    path.write_text(FEDERATION, encoding="utf-8")
-    make_idp(library_a, scopes="")
-    out = StringIO()
-    call_command("load_federation_metadata", str(path), "--library", "nefu", stdout=out)
-    assert "0 added, 1 refreshed, 1 skipped" in out.getvalue()
-    idp = SamlIdentityProvider.objects.get()
-    assert idp.scope_list == ["nefu.edu.cn"]
-    assert "https://idp.nefu.edu.cn/sso" in idp.metadata_xml
-    idp.full_clean()  # the stored EntityDescriptor is usable metadata
-    call_command("load_federation_metadata", str(path), "--library", "nefu", "--create", stdout=out)
-    hit = SamlIdentityProvider.objects.get(entity_id="https://idp.hit.edu.cn/idp/shibboleth")
-    assert hit.library == library_a and hit.scope_list == ["hit.edu.cn"]
-    path.write_text("<not xml", encoding="utf-8")
-    with pytest.raises(CommandError, match="not well-formed"):
-        call_command("load_federation_metadata", str(path), "--library", "nefu")

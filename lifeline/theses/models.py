@@ -61,8 +61,8 @@ class Rules(models.Model):
     agreement = models.TextField(_("deposit and authorisation agreement"), blank=True)
     agreement_en = models.TextField(_("agreement in English"), blank=True)
 
+    # Not `audited`: the audit snapshot cannot hold the seal's file; the admin logs its changes.
     objects = RestrictedQuerySet.as_manager()
-    audited = True
 
     class Meta:
         verbose_name = _("deposit rules")
@@ -313,8 +313,8 @@ class Receipt(models.Model):
     revoked_reason = models.TextField(blank=True)
 
     objects = RestrictedQuerySet.as_manager()
+    # Not `audited` (its file field); issue and revocation are in StateChange and on this row.
     library_lookup = "thesis__library"
-    audited = True
 
     class Meta:
         ordering = ["-issued_at"]

@@ -194,7 +194,7 @@ def test_confidential_thesis_is_deposited_without_files_until_release(
     services.run_checks(version)
     services.approve(version.thesis, reference_a)
     thesis = Thesis.objects.get()
-    name, data, full = services.build_package(thesis)
+    _name, data, full = services.build_package(thesis)
     assert not full
     files = package.validate(data)
     assert not any(f.startswith("data/content/") for f in files)

@@ -392,7 +392,7 @@ RETURNED = {
     11: [ReturnReason.ABSTRACT, ReturnReason.METADATA],
     19: [ReturnReason.SIGNATURES],
 }
-FAILING = {7: {"embed": False}, 15: {"author": "（作者）"}}
+FAILING: dict[int, dict[str, Any]] = {7: {"embed": False}, 15: {"author": "（作者）"}}
 WAITING = {5, 22, 26}
 CONFIDENTIAL = {1: "internal", 13: "secret"}
 

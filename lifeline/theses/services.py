@@ -81,7 +81,7 @@ def expected_for(library: Library, user: Any) -> ExpectedStudent | None:
         return bound
     patron = getattr(user, "patron", None)
     eppn = getattr(patron, "eppn", "") if patron is not None else ""
-    if eppn and "@" in eppn and patron.library_id == library.pk:
+    if patron is not None and eppn and "@" in eppn and patron.library_id == library.pk:
         number = eppn.split("@", 1)[0]
         row = ExpectedStudent.objects.filter(
             library=library, student_number=number, user__isnull=True
@@ -580,7 +580,7 @@ def build_package(thesis: Thesis, today: dt.date | None = None) -> tuple[str, by
     if open_now and version is not None:
         files.append(("thesis.pdf", Path(version.pdf.path)))
         for att in version.attachments.all():
-            files.append((f"attachments/{Path(att.file.name).name}", Path(att.file.path)))
+            files.append((f"attachments/{Path(str(att.file.name)).name}", Path(att.file.path)))
     receipt = current_receipt(thesis)
     info = {
         "Source-Organization": thesis.library.name,

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -62,7 +63,7 @@ def _xlsx(name: str, data: bytes) -> HttpResponse:
 
 
 def refuse_oversized(view: Any) -> Any:
-    """Refuse an upload larger than the library's limit (plus room for the form and attachments)
+    """Refuse an upload larger than twice the library's PDF limit (the PDF and its attachments)
     before anything reads the body: CSRF-exempt on the outside, checked, then CSRF-protected."""
     protected = csrf_protect(view)
 
@@ -73,7 +74,7 @@ def refuse_oversized(view: Any) -> Any:
             library = Library.objects.filter(code=kwargs.get("library", "")).first()
             limit = (
                 Rules.of(library).max_bytes if library else settings.LIFELINE_MAX_UPLOAD_BYTES
-            ) * (1 + services.MAX_ATTACHMENTS)
+            ) * 2  # the PDF, and attachments up to as much again
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -218,7 +219,9 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def version_file(request: AuthedRequest, pk: int, number: int, attachment: int = 0) -> HttpResponse:
+def version_file(
+    request: AuthedRequest, pk: int, number: int, attachment: int = 0
+) -> HttpResponseBase:
     thesis = _thesis_for(request, pk)
     if not services.can_read_files(request.user, thesis):
         raise Http404  # a confidential thesis's file: no hint that it exists
@@ -234,7 +237,7 @@ def version_file(request: AuthedRequest, pk: int, number: int, attachment: int =
 
 
 @login_required
-def receipt_pdf(request: AuthedRequest, pk: int) -> HttpResponse:
+def receipt_pdf(request: AuthedRequest, pk: int) -> HttpResponseBase:
     thesis = _thesis_for(request, pk)
     receipt = services.current_receipt(thesis)
     if receipt is None:
@@ -266,11 +269,11 @@ def act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
             messages.success(request, _("Returned to the student."))
         elif action == "revoke":
             _staff(request, thesis.library, MANAGE)
-            receipt = services.current_receipt(thesis)
-            if receipt is None:
+            current = services.current_receipt(thesis)
+            if current is None:
                 raise ValidationError(_("There is no receipt to revoke."))
-            services.revoke(receipt, request.user, request.POST.get("reason", ""))
-            messages.success(request, _("Receipt %(s)s revoked.") % {"s": receipt.serial})
+            services.revoke(current, request.user, request.POST.get("reason", ""))
+            messages.success(request, _("Receipt %(s)s revoked.") % {"s": current.serial})
         elif action == "package":
             _staff(request, thesis.library, REVIEW)
             if thesis.status != Status.APPROVED:
@@ -315,7 +318,7 @@ def queue(request: AuthedRequest, library: str) -> HttpResponse:
         )[:500]
     )
     for t in rows:
-        v = t.latest_versions[0] if t.latest_versions else None  # type: ignore[attr-defined]
+        v = t.latest_versions[0] if t.latest_versions else None
         t.checks_passed = v.checks_passed if v else None  # type: ignore[attr-defined]
     counts = dict(Thesis.objects.filter(library=lib).values_list("status").annotate(n=_count()))
     return render(

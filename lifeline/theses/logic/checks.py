@@ -204,7 +204,7 @@ def failures(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if result.get("ok"):
             continue
         try:
-            label = str(Check(result.get("check")).label)
+            label = str(Check(str(result.get("check"))).label)
         except ValueError:
             label = str(result.get("check"))
         out.append({"check": result.get("check"), "label": label, "text": explain(result)})

@@ -82,24 +82,24 @@ def run_checks(
         chars = 0
         cover_text: list[str] = []
         fonts_missing: set[str] = set()
-        seen_fonts: set[int] = set()
         for index, page in enumerate(doc):
-            text = page.get_text("text")
-            chars += len(text.strip())
-            if index < rules.cover_pages:
-                cover_text.append(text)
             unembedded = set()
             for xref, ext, ftype, basefont, *_rest in page.get_fonts(full=False):
                 # "n/a": the font program is not in the file; the reader's machine substitutes.
                 # Type3 glyphs are drawn by the file itself.
                 if ext == "n/a" and ftype != "Type3":
                     unembedded.add(basefont.split("+", 1)[-1] or "?")
-                seen_fonts.add(xref)
             if unembedded - fonts_missing:
                 # A font may be declared but draw nothing (some writers declare Helvetica on every
-                # page): only one that sets text counts. This costs a detailed read of the page,
-                # so it runs only on pages that declare an unembedded font not yet found.
-                fonts_missing |= _fonts_used(page) & unembedded
+                # page): only one that sets text counts, so this page is read span by span (one
+                # extraction gives both its text and the fonts of the text).
+                text, used = _text_and_fonts(page)
+                fonts_missing |= used & unembedded
+            else:
+                text = page.get_text("text")
+            chars += len(text.strip())
+            if index < rules.cover_pages:
+                cover_text.append(text)
         per_page = chars // pages
         results.append(
             Result(
@@ -139,14 +139,20 @@ def run_checks(
     return results, pages
 
 
-def _fonts_used(page: Any) -> set[str]:
+def _text_and_fonts(page: Any) -> tuple[str, set[str]]:
     used: set[str] = set()
-    for block in page.get_text("dict").get("blocks", []):
+    lines: list[str] = []
+    # TEXTFLAGS_TEXT: spans only; the default "dict" also copies every image's bytes.
+    for block in page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT).get("blocks", []):
         for line in block.get("lines", []):
+            parts = []
             for span in line.get("spans", []):
-                if span.get("text", "").strip():
+                text = span.get("text", "")
+                parts.append(text)
+                if text.strip():
                     used.add(span.get("font", ""))
-    return used
+            lines.append("".join(parts))
+    return "\n".join(lines), used
 
 
 def explain(result: dict[str, Any]) -> str:

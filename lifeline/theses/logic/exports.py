@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from lifeline.core.models import Library
 from lifeline.theses.choices import (
     Check,
-    Confidentiality,
     DegreeLevel,
     DegreeType,
     ReturnReason,
@@ -59,8 +58,8 @@ def cleared_rows(library: Library, year: int | None = None) -> tuple[list[str], 
             t.student_number,
             t.author,
             t.college,
-            DegreeLevel(t.degree_level).label,
-            DegreeType(t.degree_type).label,
+            str(DegreeLevel(t.degree_level).label),
+            str(DegreeType(t.degree_type).label),
             t.discipline_code,
             t.title,
             serials.get(t.pk, ""),
@@ -163,7 +162,7 @@ def stats(library: Library, year: int | None = None) -> dict[str, Any]:
         rows.append(
             {
                 "college": college,
-                "degree_level": DegreeLevel(level).label,
+                "degree_level": str(DegreeLevel(level).label),
                 "submitted": g["submitted"],
                 "approved": g["approved"],
                 "returned": g["returned"],
@@ -202,6 +201,3 @@ def stats_sheets(data: dict[str, Any]) -> dict[str, tuple[list[str], list[list[A
         str(_("By college and degree")): (header, rows),
         str(_("Reasons")): ([_("Reason"), _("Times")], [list(r) for r in data["reasons"]]),
     }
-
-
-CONFIDENTIAL = frozenset({Confidentiality.INTERNAL, Confidentiality.SECRET})

@@ -84,7 +84,7 @@ def run_checks(
         fonts_missing: set[str] = set()
         for index, page in enumerate(doc):
             unembedded = set()
-            for xref, ext, ftype, basefont, *_rest in page.get_fonts(full=False):
+            for _xref, ext, ftype, basefont, *_rest in page.get_fonts(full=False):
                 # "n/a": the font program is not in the file; the reader's machine substitutes.
                 # Type3 glyphs are drawn by the file itself.
                 if ext == "n/a" and ftype != "Type3":

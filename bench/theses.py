@@ -133,6 +133,11 @@ def main(argv: list[str]) -> int:
         return up
 
     stored = upload()
+    # Load every URLconf (and the modules they import, pypinyin's dictionaries among them) first:
+    # a one-off of the process, not a cost of the upload.
+    from django.urls import reverse
+
+    reverse("theses:detail", args=[1])
     tracemalloc.start()
     version = services.submit(library, user, data, stored)
     _current, peak_submit = tracemalloc.get_traced_memory()

@@ -17,7 +17,6 @@ deposits it again with the files once the release date has passed.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import zipfile
@@ -181,7 +180,3 @@ def validate(data: bytes) -> list[str]:
         if not schema.validate(doc):
             raise PackageInvalid(f"etdms.xml: {schema.error_log.last_error}")
         return sorted(payload)
-
-
-def today_iso(today: dt.date) -> str:
-    return today.isoformat()

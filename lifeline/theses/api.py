@@ -14,11 +14,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -63,8 +63,9 @@ class ThesisSerializer(serializers.ModelSerializer[Thesis]):
         read_only_fields = fields
 
     def get_failed_checks(self, obj: Thesis) -> list[dict[str, Any]]:
-        versions = getattr(obj, "_latest", None)
-        version = versions[0] if versions else obj.latest_version()
+        # The versions are prefetched by the viewset: the latest is picked here, not queried.
+        versions = list(obj.versions.all())
+        version = max(versions, key=lambda v: v.number) if versions else None
         return pdfchecks.failures(version.checks) if version else []
 
 
@@ -78,6 +79,7 @@ class ReturnSerializer(serializers.Serializer):
 class ThesisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ThesisSerializer
     permission_classes = [permissions.IsAuthenticated]
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Thesis]:
         if getattr(self, "swagger_fake_view", False):

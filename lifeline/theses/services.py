@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -210,9 +210,15 @@ def submit(
             "submitted_at": now,
         }
         if thesis is None:
-            thesis = Thesis.objects.create(
-                library=library, student=student, user=user, created_at=now, **fields
-            )
+            try:
+                with transaction.atomic():
+                    thesis = Thesis.objects.create(
+                        library=library, student=student, user=user, created_at=now, **fields
+                    )
+            except IntegrityError as exc:  # the same student's second tab, a moment earlier
+                raise ValidationError(
+                    _("Your thesis was just submitted from another window: reload its page.")
+                ) from exc
             StateChange.objects.create(thesis=thesis, old="", new=Status.CHECKING, at=now, by=user)
         else:
             if not thesis.editable:
@@ -367,9 +373,13 @@ def batch_approve(
 # --- receipts ------------------------------------------------------------------------------
 
 
+def verify_path(serial: str, signature: str) -> str:
+    return f"{reverse('theses:verify', args=[serial])}?s={signature}"
+
+
 def verify_url(serial: str, signature: str) -> str:
-    base = str(getattr(settings, "LIFELINE_PUBLIC_URL", "") or "").rstrip("/")
-    return f"{base}{reverse('theses:verify', args=[serial])}?s={signature}"
+    """The address in the QR code: absolute, on the installation's public site (SITE_URL)."""
+    return f"{settings.SITE_URL}{verify_path(serial, signature)}"
 
 
 def key_fingerprint() -> str:

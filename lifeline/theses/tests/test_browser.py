@@ -98,7 +98,7 @@ def test_student_from_submission_to_printed_receipt_on_a_phone(
             assert receipt is not None
             stranger = browser.new_context(**phone)
             check = stranger.new_page()
-            check.goto(live_server.url + services.verify_url(receipt.serial, receipt.signature))
+            check.goto(live_server.url + services.verify_path(receipt.serial, receipt.signature))
             expect(check.locator("#receipt-state")).to_have_attribute("data-state", "valid")
             assert expected.student_number in check.content()
             assert check.evaluate("document.scrollingElement.scrollWidth") <= 390

@@ -121,3 +121,11 @@ def test_batch_approve_only_those_with_checks_passed(
     assert Thesis.objects.get().status == "approved"
     done, skipped = services.batch_approve(library_a, [version.thesis_id], reference_a)
     assert (done, skipped) == (0, 1)
+
+
+def test_staff_dashboard_panel(library_a: Any, student: Any, reference_a: Any) -> None:
+    version = services.submit(library_a, student, metadata(), upload(make_pdf()))
+    services.run_checks(version)
+    r = client_for(reference_a).get(reverse("core:dashboard"))
+    assert r.status_code == 200
+    assert reverse("theses:queue", args=["nefu"]) + "?status=waiting" in r.content.decode()

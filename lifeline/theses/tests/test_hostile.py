@@ -160,7 +160,7 @@ def test_malformed_input(approved: Thesis, reference_a: Any, student: Any) -> No
     # A verify upload that is not a PDF.
     receipt = services.current_receipt(approved)
     assert receipt is not None
-    url = services.verify_url(receipt.serial, receipt.signature)
+    url = services.verify_path(receipt.serial, receipt.signature)
     r = public.post(url, {"file": upload(b"GIF89a" + b"0" * 50, "r.pdf")})
     assert r.status_code == 200 and 'id="file-result"' not in r.content.decode()
 

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "lifeline.analytics",
     "lifeline.accounts",
 ]
+# --- theses (issue 15): thesis deposit
+INSTALLED_APPS += ["lifeline.theses"]
 # --- accounts (issue 7): login throttling and the optional TOTP second factor --------
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 

@@ -29,14 +29,17 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "delivery.change",
             "analytics.change",
             "services.change",
+            "theses.review",
+            "theses.manage",
         }
     ),
     Role.ERESOURCES: frozenset(
         {"registry.change", "health.change", "analytics.change", "emergency.change"}
     ),
     Role.TECH: frozenset({"health.change", "registry.change_routes"}),
-    Role.REFERENCE: frozenset({"delivery.change", "services.change"}),
-    Role.SUBJECT: frozenset({"services.change", "delivery.change"}),
+    # theses.review (issue 15): reference and subject librarians review deposited theses in June.
+    Role.REFERENCE: frozenset({"delivery.change", "services.change", "theses.review"}),
+    Role.SUBJECT: frozenset({"services.change", "delivery.change", "theses.review"}),
     Role.DELIVERY: frozenset({"delivery.change"}),
     Role.LEADERSHIP: frozenset({"emergency.declare"}),
 }

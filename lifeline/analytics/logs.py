@@ -35,10 +35,19 @@ from urllib.parse import urlsplit
 import polars as pl
 from django.conf import settings
 
+from lifeline.analytics.logrules.engine import (
+    CLASS_CODE,
+    RuleSet,
+)
+from lifeline.analytics.logrules.library import library_ruleset
+from lifeline.analytics.logrules.rules import INVESTIGATION, NONE, REQUEST, SEARCH
+from lifeline.analytics.logsessions import SessionCounter
 from lifeline.core.models import Library, parse_ip_ranges
 from lifeline.registry.models import AccessRoute, Resource
 
 CHUNK_BYTES = 64 * 1024 * 1024
+# The generic keywords' rules (full text, search, page): a line they class is "unclassified".
+GENERIC_CODES = [1, 2, 3]
 DOUBLE_CLICK_SECONDS = 30
 SAMPLE_BAD_LINES = 20
 # One pass gives everything: client, login, time, method, host of an absolute (proxied) URL,
@@ -49,13 +58,6 @@ LINE_RE = (
     r'(?P<path>[^\s"]*)[^"]*" '
     r'(?P<status>\d{3}) \S+(?: "[^"]*" "(?P<agent>[^"]*)")?'
 )
-FURNITURE_RE = (
-    r"(?i)\.(?:css|js|mjs|png|jpe?g|gif|ico|svg|webp|bmp|woff2?|ttf|eot|otf|map)(?:[?#;]|$)"
-)
-FULLTEXT_RE = (
-    r"(?i)(?:\.pdf|\.caj|\.kdh|\.nh|\.epub|/pdf|pdf/|fulltext|full-text|full_text|/download|download\.aspx|"
-    r"getpdf|viewpdf|/epdf|/reader|/read/|/doi/pdf|/content/pdf|/stamp/stamp\.jsp|/ft/|/article/fulltext)"
-)
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 
 
@@ -65,21 +67,37 @@ class LogResult:
     parsed: int = 0
     unparseable: int = 0
     bad_line_numbers: list[int] = field(default_factory=list)
+    # Lines of known resources that COUNTER does not count: page furniture, journal TOCs,
+    # navigation and session pages (class "none" of a rule).
     furniture: int = 0
     unsuccessful: int = 0
     unmatched: int = 0
     double_clicks: int = 0
-    # (resource id, day, on campus) → [full-text requests, investigations]
+    # (resource id, day, on campus) → [full-text requests, investigations, searches]
     usage: dict[tuple[int, dt.date, bool], list[int]] = field(default_factory=dict)
     # (resource id, day, on campus) → distinct user hashes
     users: dict[tuple[int, dt.date, bool], set[str]] = field(default_factory=dict)
     unmatched_hosts: dict[str, int] = field(default_factory=dict)
+    # Which rule classed the counted lines of known resources: rule id → lines.
+    rule_hits: dict[str, int] = field(default_factory=dict)
+    # Lines of known resources that only the generic keywords classed: by URL shape on a host
+    # with platform rules, by host on a host without any.
+    unclassified: dict[str, int] = field(default_factory=dict)
+    unruled_hosts: dict[str, int] = field(default_factory=dict)
+    # (resource id, month, item) → [Total_Item_Requests, Total_Item_Investigations,
+    # Unique_Item_Requests, Unique_Item_Investigations]; item is "kind\tdata type\taccess\tunit".
+    items: dict[tuple[int, dt.date, str], list[int]] = field(default_factory=dict)
+    unique_requests: int = 0
+    unique_investigations: int = 0
 
     def requests(self) -> int:
         return sum(v[0] for v in self.usage.values())
 
     def investigations(self) -> int:
         return sum(v[1] for v in self.usage.values())
+
+    def searches(self) -> int:
+        return sum(v[2] for v in self.usage.values())
 
 
 def user_key() -> bytes:
@@ -330,9 +348,17 @@ def read_lines(chunk: bytes) -> pl.DataFrame:
 
 class LogAnalyser:
     def __init__(
-        self, library: Library, *, key: bytes | None = None, tz: str | None = None
+        self,
+        library: Library,
+        *,
+        key: bytes | None = None,
+        tz: str | None = None,
+        rules: RuleSet | None = None,
     ) -> None:
         self.resolver = HostResolver(library)
+        self.rules = rules or library_ruleset(library, self.resolver.proxy_suffix)
+        self.classes = {i: CLASS_CODE[r.cls] for i, r in enumerate(self.rules.rules)}
+        self.sessions = SessionCounter()
         self.campus = CampusTest(library)
         self.key = key or user_key()
         self.tz = tz or settings.TIME_ZONE
@@ -369,6 +395,10 @@ class LogAnalyser:
                 self.offsets[zone] = None if epoch is None else EPOCH_2000 - epoch
         return {z: self.offsets[z] for z in zones}
 
+    def finish(self) -> None:
+        """The sessions still open counted, the title-level use put into the result."""
+        self.sessions.finish(self.result)
+
     def feed(self, chunk: bytes) -> None:
         self.digest(tokenise(chunk))
 
@@ -379,7 +409,7 @@ class LogAnalyser:
         result.lines += rows.height
         keys = tokens.keys
         hosts = keys["host"].unique().drop_nulls().to_list()
-        keys = keys.with_columns(
+        keys = self.rules.classify_frame(keys, hosts).with_columns(
             pl.col("host")
             .replace_strict(
                 {h: self.resolver(h) for h in hosts}, default=None, return_dtype=pl.Int64
@@ -390,10 +420,22 @@ class LogAnalyser:
                 {h: i for i, h in enumerate(hosts)}, default=None, return_dtype=pl.UInt32
             )
             .alias("host_code"),
-            pl.col("path").str.contains(FURNITURE_RE).alias("furniture"),
-            pl.col("path").str.contains(FULLTEXT_RE).alias("fulltext"),
             (pl.col("host") + pl.col("path")).alias("url"),
         )
+        keys = keys.with_columns(
+            pl.col("rule").replace_strict(self.classes, return_dtype=pl.UInt8).alias("cls"),
+            # What a line names: the unit when the rule gives one, else the URL itself (for the
+            # unique counts only).
+            pl.when(pl.col("unit").is_not_null())
+            .then(
+                pl.col("rule").replace_strict(self.item_prefix(), return_dtype=pl.String)
+                + pl.col("unit")
+            )
+            .otherwise("\t\t\t\t" + pl.col("host") + pl.col("path"))
+            .alias("item"),
+        ).with_row_index("kid")
+        items = keys.select(pl.col("item").unique().drop_nulls()).with_row_index("item_code")
+        keys = keys.join(items, on="item", how="left")
         # The double-click rule compares (user, URL) pairs: small integers sort far faster
         # than strings, so each distinct URL of the chunk gets a number.
         urls = keys.select(pl.col("url").unique().drop_nulls()).with_row_index("url_code")
@@ -406,14 +448,22 @@ class LogAnalyser:
         ).fill_null(False)
         good = pl.col("shaped") & ((status >= 200) & (status < 300) | (status == 304))
         matched = pl.col("good") & pl.col("rid").is_not_null()
-        used = pl.col("matched") & ~pl.col("furniture")
+        used = pl.col("matched") & (pl.col("cls") != CLASS_CODE[NONE])
         # Every rule is a flag first and the rows are filtered once at the end (each filter
         # copies the string columns it keeps); only the key column goes through the join.
         found = (
             rows.select("key")
             .join(
                 keys.select(
-                    "key", "valid", "rid", "host_code", "furniture", "fulltext", "url_code"
+                    "key",
+                    "valid",
+                    "rid",
+                    "host_code",
+                    "cls",
+                    "rule",
+                    "kid",
+                    "url_code",
+                    "item_code",
                 ),
                 on="key",
                 how="left",
@@ -453,10 +503,12 @@ class LogAnalyser:
             for code, n in per_host.iter_rows():
                 name = (hosts[code] if code is not None else None) or "(no host)"
                 result.unmatched_hosts[name] = result.unmatched_hosts.get(name, 0) + n
+        if n_matched:
+            self._rules_seen(rows, keys)
         if not n_used:
             return
         ok = rows.filter(pl.col("used")).select(
-            "ip", "user", "date", "tz", "agent", "rid", "fulltext", "url_code"
+            "ip", "user", "date", "tz", "agent", "rid", "cls", "url_code", "item_code"
         )
         # "[dd/Mon/yyyy:HH:MM:SS" has a fixed width (polars' fast path for it); the offset is
         # parsed once per distinct zone.
@@ -520,12 +572,61 @@ class LogAnalyser:
                 .dt.date()
                 .alias("day"),
                 "on_campus",
-                "fulltext",
+                "cls",
+                "item_code",
             )
         )
-        self._count(ok, uids, urls)
+        self._count(ok, uids, urls, items)
 
-    def _count(self, rows: pl.DataFrame, uids: pl.DataFrame, urls: pl.DataFrame) -> None:
+    def item_prefix(self) -> dict[int, str]:
+        found: dict[int, str] | None = self.__dict__.get("_prefix")
+        if found is None:
+            found = self.__dict__["_prefix"] = {
+                i: f"{r.unit_kind}\t{r.data_type}\t{r.access}\t{r.platform}\t"
+                for i, r in enumerate(self.rules.rules)
+            }
+        return found
+
+    def _rules_seen(self, rows: pl.DataFrame, keys: pl.DataFrame) -> None:
+        """Lines per rule; lines that only the generic keywords classed, by URL shape (host with
+        rules) or by host (host without rules)."""
+        result = self.result
+        hits = rows.filter(pl.col("matched")).group_by("rule", "kid").len()
+        names = self.rules.rules
+        for code, n in hits.group_by("rule").agg(pl.col("len").sum()).iter_rows():
+            rule_id = names[code].id
+            result.rule_hits[rule_id] = result.rule_hits.get(rule_id, 0) + n
+        generic = hits.filter(pl.col("rule").is_in(GENERIC_CODES))
+        if generic.height:
+            chains = self.rules.chains
+            shaped = (
+                generic.join(keys.select("kid", "host", "path", "chain"), on="kid", how="left")
+                .with_columns(
+                    pl.col("chain")
+                    .replace_strict(
+                        {i: bool(c[0]) for i, c in enumerate(chains)}, return_dtype=pl.Boolean
+                    )
+                    .alias("ruled"),
+                    (
+                        pl.col("host")
+                        + pl.col("path")
+                        .str.slice(0, 300)
+                        .str.replace_all(r"=[^&]*", "=")
+                        .str.replace_all(r"[0-9]+", "N")
+                    ).alias("shape"),
+                )
+                .group_by("ruled", "host", "shape")
+                .agg(pl.col("len").sum())
+            )
+            for ruled, host, shape, n in shaped.iter_rows():
+                target = result.unclassified if ruled else result.unruled_hosts
+                name = shape if ruled else host
+                if name in target or len(target) < 5000:
+                    target[name] = target.get(name, 0) + n
+
+    def _count(
+        self, rows: pl.DataFrame, uids: pl.DataFrame, urls: pl.DataFrame, items: pl.DataFrame
+    ) -> None:
         """The 30-second rule on this chunk's rows and the clicks carried over from the
         previous chunks, then the daily totals."""
         ghosts = self.carry.join(uids, on="uid", how="left").join(urls, on="url", how="left")
@@ -540,7 +641,8 @@ class LogAnalyser:
             pl.lit(None, pl.Int64).alias("rid"),
             pl.lit(None, pl.Date).alias("day"),
             pl.lit(None, pl.Boolean).alias("on_campus"),
-            pl.lit(None, pl.Boolean).alias("fulltext"),
+            pl.lit(None, pl.UInt8).alias("cls"),
+            pl.lit(None, pl.UInt32).alias("item_code"),
             pl.lit(True).alias("ghost"),
         )
         rows = pl.concat(
@@ -571,16 +673,24 @@ class LogAnalyser:
         real = rows.filter(~pl.col("ghost"))
         self.result.double_clicks += real.select(pl.col("repeat").sum()).item()
         counted = real.filter(~pl.col("repeat"))
+        request, investigation, search = (
+            pl.col("cls") == CLASS_CODE[REQUEST],
+            pl.col("cls") == CLASS_CODE[INVESTIGATION],
+            pl.col("cls") == CLASS_CODE[SEARCH],
+        )
         per = counted.group_by("rid", "day", "on_campus").agg(
-            pl.col("fulltext").sum().alias("requests"),
-            (~pl.col("fulltext")).sum().alias("investigations"),
+            request.sum().alias("requests"),
+            investigation.sum().alias("investigations"),
+            search.sum().alias("searches"),
             pl.col("uid_code").unique().alias("uids"),
         )
+        self.sessions.add(counted, uids, items)
         names = uids["uid"].to_list()
-        for rid, day, on_campus, requests, investigations, codes in per.iter_rows():
-            slot = self.result.usage.setdefault((rid, day, on_campus), [0, 0])
+        for rid, day, on_campus, requests, investigations, searches, codes in per.iter_rows():
+            slot = self.result.usage.setdefault((rid, day, on_campus), [0, 0, 0])
             slot[0] += requests
             slot[1] += investigations
+            slot[2] += searches
             self.result.users.setdefault((rid, day, on_campus), set()).update(
                 names[c] for c in codes
             )
@@ -594,8 +704,9 @@ def analyse(
     chunk_bytes: int = CHUNK_BYTES,
     progress: Callable[[int, int], Any] | None = None,
     key: bytes | None = None,
+    rules: RuleSet | None = None,
 ) -> LogResult:
-    analyser = LogAnalyser(library, key=key)
+    analyser = LogAnalyser(library, key=key, rules=rules)
     pieces = chunks(stream, chunk_bytes)
 
     def produce() -> tuple[Tokens, int] | None:
@@ -615,4 +726,5 @@ def analyse(
             done += size
             if progress is not None:
                 progress(done, total_bytes)
+    analyser.finish()
     return analyser.result

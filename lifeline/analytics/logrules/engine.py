@@ -90,7 +90,9 @@ def normalise_unit(unit: str | None, kind: str) -> str | None:
 
 
 def unit_expr(raw: pl.Expr, kind: str) -> pl.Expr:
-    unit = raw.str.replace_all(r"%2[fF]", "/").str.replace_all(r"%3[aA]", ":").str.slice(0, UNIT_MAX)
+    unit = (
+        raw.str.replace_all(r"%2[fF]", "/").str.replace_all(r"%3[aA]", ":").str.slice(0, UNIT_MAX)
+    )
     unit = pl.when(unit != "").then(unit)
     if kind == "doi":
         return unit.str.to_lowercase()
@@ -188,7 +190,9 @@ class RuleSet:
             unit = None
             if rule.unit_kind:
                 found = (unit_re or match).search(path)
-                unit = normalise_unit(found.group(rule.unit_group) if found else None, rule.unit_kind)
+                unit = normalise_unit(
+                    found.group(rule.unit_group) if found else None, rule.unit_kind
+                )
             return code, unit
         raise AssertionError("the generic page rule matches everything")  # pragma: no cover
 
@@ -228,9 +232,7 @@ class RuleSet:
             rule_e = rule_e.when(self._condition(self.rules[code], path)).then(
                 pl.lit(code, pl.UInt16)
             )
-        rule_expr = (
-            rule_e.otherwise(pl.lit(last, pl.UInt16)) if heads else pl.lit(last, pl.UInt16)
-        )
+        rule_expr = rule_e.otherwise(pl.lit(last, pl.UInt16)) if heads else pl.lit(last, pl.UInt16)
         unit_codes = [c for c in codes if self.rules[c].unit_kind]
         if not unit_codes:
             return rule_expr, pl.lit(None, pl.String)
@@ -252,7 +254,9 @@ class RuleSet:
         parts = []
         for (index,), part in keys.partition_by("chain", as_dict=True).items():
             rule_expr, unit = chain_exprs_cached(self, int(index))
-            parts.append(part.with_columns(rule_expr.alias("rule")).with_columns(unit.alias("unit")))
+            parts.append(
+                part.with_columns(rule_expr.alias("rule")).with_columns(unit.alias("unit"))
+            )
         if not parts:
             return keys.with_columns(
                 pl.lit(None, pl.UInt16).alias("rule"), pl.lit(None, pl.String).alias("unit")

@@ -131,7 +131,9 @@ def check_pattern(pattern: str, where: str) -> re.Pattern[str]:
         pl.Series([""], dtype=pl.String).str.contains(pattern)
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuleError(f"{where}: pattern not supported by the vectorised engine: {first}") from exc
+        raise RuleError(
+            f"{where}: pattern not supported by the vectorised engine: {first}"
+        ) from exc
     return compiled
 
 
@@ -261,6 +263,8 @@ def load_platforms(directory: Path = PLATFORM_DIR) -> list[Platform]:
         seen_keys[p.key] = p.filename
         for host in p.hosts:
             if host in seen_hosts:
-                raise RuleError(f"{p.filename}: host {host!r} already claimed by {seen_hosts[host]}")
+                raise RuleError(
+                    f"{p.filename}: host {host!r} already claimed by {seen_hosts[host]}"
+                )
             seen_hosts[host] = p.filename
     return platforms

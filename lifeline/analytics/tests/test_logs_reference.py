@@ -21,10 +21,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from lifeline.analytics.logimport import run_log_import
+from lifeline.analytics.logrules.library import library_ruleset
 from lifeline.analytics.logs import (
     DOUBLE_CLICK_SECONDS,
-    FULLTEXT_RE,
-    FURNITURE_RE,
     LINE_RE,
     SAMPLE_BAD_LINES,
     CampusTest,
@@ -62,13 +61,10 @@ def reference(library: Any, text: str) -> LogResult:
         CampusTest(library),
         ZoneInfo(settings.TIME_ZONE),
     )
-    pattern, furniture, fulltext = (
-        re.compile(LINE_RE),
-        re.compile(FURNITURE_RE),
-        re.compile(FULLTEXT_RE),
-    )
+    pattern = re.compile(LINE_RE)
+    rules = library_ruleset(library, resolver.proxy_suffix)
     result = LogResult()
-    clicks: list[tuple[str, str, int, int, int, dt.date, bool, bool]] = []
+    clicks: list[tuple[str, str, int, int, int, dt.date, bool, str]] = []
     for number, line in enumerate(text.split("\n")[:-1], start=1):
         result.lines += 1
         found = pattern.match(line)
@@ -90,7 +86,10 @@ def reference(library: Any, text: str) -> LogResult:
             result.unmatched_hosts[name] = result.unmatched_hosts.get(name, 0) + 1
             continue
         path = found["path"]
-        if furniture.search(path):
+        code, _unit = rules.classify_path(host, path)
+        rule = rules.rules[code]
+        result.rule_hits[rule.id] = result.rule_hits.get(rule.id, 0) + 1
+        if rule.cls == "none":
             result.furniture += 1
             continue
         try:
@@ -110,11 +109,11 @@ def reference(library: Any, text: str) -> LogResult:
                 rid,
                 when.astimezone(zone).date(),
                 campus(found["ip"]),
-                bool(fulltext.search(path)),
+                rule.cls,
             )
         )
     previous: tuple[str, str, int] | None = None
-    for uid, url, t, _number, rid, day, on_campus, is_fulltext in sorted(clicks):
+    for uid, url, t, _number, rid, day, on_campus, cls in sorted(clicks):
         repeat = (
             previous is not None
             and previous[:2] == (uid, url)
@@ -124,8 +123,8 @@ def reference(library: Any, text: str) -> LogResult:
         if repeat:
             result.double_clicks += 1
             continue
-        slot = result.usage.setdefault((rid, day, on_campus), [0, 0])
-        slot[0 if is_fulltext else 1] += 1
+        slot = result.usage.setdefault((rid, day, on_campus), [0, 0, 0])
+        slot[{"request": 0, "investigation": 1, "search": 2}[cls]] += 1
         result.users.setdefault((rid, day, on_campus), set()).add(uid)
     return result
 
@@ -194,6 +193,7 @@ def as_dict(result: LogResult) -> dict[str, Any]:
             "usage",
             "users",
             "unmatched_hosts",
+            "rule_hits",
         )
     }
 
@@ -244,10 +244,10 @@ def test_plain_log_imported_from_the_file_field(library_a: Any, routes: None) ->
         expected.double_clicks,
     )
     stored = {
-        (d.resource_id, d.day, d.on_campus): (d.requests, d.investigations, d.users)
+        (d.resource_id, d.day, d.on_campus): (d.requests, d.investigations, d.searches, d.users)
         for d in DailyUsage.objects.filter(log_import=log)
     }
     assert stored == {
-        slot: (counts[0], counts[1], len(expected.users.get(slot, ())))
+        slot: (counts[0], counts[1], counts[2], len(expected.users.get(slot, ())))
         for slot, counts in expected.usage.items()
     }

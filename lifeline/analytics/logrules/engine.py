@@ -165,10 +165,10 @@ class RuleSet:
             if own is not None and not library:
                 library = tuple(own[1])
         codes = (
-            library
-            + (FURNITURE,)
-            + tuple(self.platform_chain.get(platform, ()))
-            + tuple(range(1, len(GENERIC)))
+            *library,
+            FURNITURE,
+            *tuple(self.platform_chain.get(platform, ())),
+            *tuple(range(1, len(GENERIC))),
         )
         key = (platform, codes)
         index = self._chain_index.get(key)

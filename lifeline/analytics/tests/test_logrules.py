@@ -57,7 +57,10 @@ def test_vectorised_classes_agree_with_the_reference_on_every_test_url() -> None
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"rules": [{"id": "x", "class": "request", "match": "([a-"}]}, "(rule x) match: invalid pattern"),
+        (
+            {"rules": [{"id": "x", "class": "request", "match": "([a-"}]},
+            "(rule x) match: invalid pattern",
+        ),
         ({"rules": [{"id": "x", "class": "fulltext", "match": "^/"}]}, "unknown class"),
         ({"rules": [{"id": "x", "class": "request", "match": "(?<=a)b"}]}, "(rule x)"),
         ({"rules": [{"id": "x", "class": "request", "match": "^/", "colour": 1}]}, "colour"),
@@ -85,7 +88,7 @@ def test_two_files_claiming_one_host_are_refused(tmp_path: Path) -> None:
             f"platform: {name}\nversion: 1\nhosts: [x.example.org]\n"
             "rules: [{id: r, class: none, match: '^/'}]\n"
         )
-    with pytest.raises(RuleError, match="already claimed by a.yaml"):
+    with pytest.raises(RuleError, match=r"already claimed by a\.yaml"):
         load_platforms(tmp_path)
 
 
@@ -121,17 +124,34 @@ def test_precedence_library_then_furniture_then_platform_order_then_generic() ->
     ("url", "cls", "unit", "platform"),
     [
         # EZproxy proxy-by-hostname hosts, with and without the library's proxy suffix
-        ("https://www-cnki-net.ezproxy.example.edu/kcms/download.aspx?filename=AB1&dbcode=CJFD",
-         "request", "AB1", "cnki"),
-        ("https://pubs-acs-org.ezproxy.example.edu:8443/doi/pdf/10.1021/x.1", "request",
-         "10.1021/x.1", "acs"),
+        (
+            "https://www-cnki-net.ezproxy.example.edu/kcms/download.aspx?filename=AB1&dbcode=CJFD",
+            "request",
+            "AB1",
+            "cnki",
+        ),
+        (
+            "https://pubs-acs-org.ezproxy.example.edu:8443/doi/pdf/10.1021/x.1",
+            "request",
+            "10.1021/x.1",
+            "acs",
+        ),
         # host:port and percent-encoding
-        ("https://pubs.acs.org:443/doi/full/10.1021%2FACS.X.2", "request", "10.1021/acs.x.2", "acs"),
+        (
+            "https://pubs.acs.org:443/doi/full/10.1021%2FACS.X.2",
+            "request",
+            "10.1021/acs.x.2",
+            "acs",
+        ),
         # non-ASCII (a raw UTF-8 search), a one-label host, an 8 KB URL
         ("https://s.wanfangdata.com.cn/paper?q=图书馆", "search", None, "wanfang"),
         ("http://intranet/files/report.pdf", "request", None, ""),
-        ("https://www.sciencedirect.com/science/article/pii/S0140673620301835?x=" + "a" * 8192,
-         "request", "S0140673620301835", "sciencedirect"),
+        (
+            "https://www.sciencedirect.com/science/article/pii/S0140673620301835?x=" + "a" * 8192,
+            "request",
+            "S0140673620301835",
+            "sciencedirect",
+        ),
     ],
 )
 def test_hostile_shapes(url: str, cls: str, unit: str | None, platform: str) -> None:

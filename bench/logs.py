@@ -58,8 +58,8 @@ def ruled_urls() -> list[tuple[str, str]]:
     from lifeline.analytics.logrules.rules import load_platforms
 
     shapes = []
-    for platform in load_platforms():
-        for test in platform.tests:
+    for rules_file in load_platforms():
+        for test in rules_file.tests:
             parts = urlsplit(test.url)
             path = test.url.split(parts.netloc, 1)[1] or "/"
             shapes.append((parts.netloc.lower(), path.replace("2020", "{n}", 1)))

@@ -93,7 +93,7 @@ def log_rules(request: HttpRequest) -> HttpResponse:
             if "save" in request.POST:
                 rule = rule_form.save(commit=False)
                 rule.library = library
-                rule.created_by = request.user  # type: ignore[assignment]
+                rule.created_by = request.user
                 rule.position = LogRule.objects.filter(library=library).count()
                 rule.save()
                 return redirect(_back("analytics:log_rules", library))

@@ -93,7 +93,7 @@ def _compiled(
             re.compile(unit) if unit else None,
         )
         _CACHE[key] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 @dataclass(frozen=True)

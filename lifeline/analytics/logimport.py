@@ -58,6 +58,10 @@ def store_result(log_import: LogImport, result: logs.LogResult) -> None:
             DailyUsage.objects.filter(
                 log_import__library=log_import.library, day__gte=days[0], day__lte=days[-1]
             ).exclude(log_import=log_import).delete()
+            # Title-level use of a log whose days have all been replaced goes with them.
+            LogItemUsage.objects.filter(log_import__library=log_import.library).exclude(
+                log_import=log_import
+            ).exclude(log_import__days__isnull=False).delete()
         DailyUsage.objects.bulk_create(
             [
                 DailyUsage(

@@ -3,6 +3,8 @@ own rules, tried on pasted URLs before they are saved (issue 19)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,12 +13,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from lifeline.analytics.logcompare import Comparison, compare
 from lifeline.analytics.logmodels import CLASS_LABELS, LogRule
 from lifeline.analytics.logrules.engine import Classification
 from lifeline.analytics.logrules.library import library_rule, library_ruleset
 from lifeline.analytics.logrules.rules import RuleError
 from lifeline.analytics.views import _back, staff_library
+from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
+from lifeline.core.spreadsheets import xlsx_bytes
+from lifeline.registry.models import Resource
 
 MAX_URLS = 50
 MAX_URL_CHARS = 10_000
@@ -125,3 +131,88 @@ def log_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     library = rule.library
     rule.delete()
     return redirect(_back("analytics:log_rules", library))
+
+
+class CompareForm(forms.Form):
+    resource = forms.ModelChoiceField(
+        queryset=Resource.objects.none(), label=gettext_lazy("Resource")
+    )
+    month = forms.DateField(
+        label=gettext_lazy("Month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(format="%Y-%m", attrs={"type": "month"}),
+    )
+
+    def __init__(self, *args: Any, library: Library, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["resource"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Resource.objects.filter(library=library).order_by("name")
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f} %"
+
+
+@login_required
+def log_compare(request: HttpRequest) -> HttpResponse:
+    library = staff_library(request)
+    form = CompareForm(request.GET if "month" in request.GET else None, library=library)
+    result: Comparison | None = None
+    if form.is_bound and form.is_valid():
+        result = compare(library, form.cleaned_data["resource"], form.cleaned_data["month"])
+        if request.GET.get("format") == "xlsx":
+            header = [
+                _("Title"),
+                _("Identifier"),
+                _("COUNTER full-text requests"),
+                _("Full-text requests in the logs"),
+                _("Difference"),
+                _("COUNTER unique item requests"),
+                _("Unique item requests in the logs"),
+                _("Difference"),
+            ]
+            rows: list[list[object]] = [
+                [
+                    r.title,
+                    r.identifier,
+                    r.counter_requests,
+                    r.log_requests,
+                    _pct(r.difference),
+                    r.counter_unique,
+                    r.log_unique,
+                    _pct(r.unique_difference),
+                ]
+                for r in result.rows
+            ]
+            rows.append(
+                [
+                    _("Total"),
+                    "",
+                    result.counter_total,
+                    result.log_total,
+                    _pct(result.difference),
+                    result.counter_unique,
+                    result.log_unique,
+                    _pct(result.unique_difference),
+                ]
+            )
+            response = HttpResponse(
+                xlsx_bytes({_("Logs and COUNTER"): (header, rows)}),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="logs-counter-{result.month:%Y-%m}.xlsx"'
+            )
+            return response
+    return render(
+        request,
+        "analytics/log_compare.html",
+        {
+            "library": library,
+            "form": form,
+            "result": result,
+            "query": request.GET.urlencode(),
+        },
+        status=400 if form.errors else 200,
+    )

@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("logs/", views.logs_index, name="logs"),
     path("logs/<int:pk>/", views.log_detail, name="log"),
     path("logs/rules/", logviews.log_rules, name="log_rules"),
+    path("logs/compare/", logviews.log_compare, name="log_compare"),
     path("logs/rules/<int:pk>/delete/", logviews.log_rule_delete, name="log_rule_delete"),
     path("sushi/", views.sushi_index, name="sushi"),
     path("sushi/new/", views.sushi_edit, name="sushi_new"),

@@ -150,6 +150,8 @@ def test_a_library_rule_is_used_by_the_next_import(
     run_log_import(second)
     second.refresh_from_db()
     assert second.unruled_hosts == {}
+    # The same days imported again replace the first log's days and its title-level use.
+    assert not LogItemUsage.objects.filter(log_import=first).exists()
     assert any(k.startswith("library:") for k in second.rule_hits)
     item = LogItemUsage.objects.get(log_import=second, resource=platforms["db"])
     assert (item.unit, item.requests, item.unique_requests) == ("123", 1, 1)

@@ -64,3 +64,10 @@ def test_hostile_users(
     # Another library's staff never sees library A's rules.
     page = client_for(librarian_b).get(URL, {"library": library_a.code})
     assert b"example.org" not in page.content
+
+
+def test_both_languages(librarian_a: Any) -> None:
+    client = client_for(librarian_a)
+    assert "网址规则" in client.get(URL).content.decode()
+    client.cookies["lifeline_lang"] = "en"
+    assert "The library's own rules" in client.get(URL).content.decode().replace("&#x27;", "'")

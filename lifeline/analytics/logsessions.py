@@ -59,42 +59,68 @@ class SessionCounter:
             .join(items, on="item_code", how="left")
             .select("rid", "month", "item", "requests", "investigations")
         )
-        sessions = (
-            use.group_by("uid_code", "hour", "item_code")
-            .agg(pl.col("req").any(), pl.col("rid").first(), pl.col("month").first())
-            .join(uids, on="uid_code", how="left")
-            .join(items, on="item_code", how="left")
-            .select(*PENDING_SCHEMA)
+        sessions = use.group_by("uid_code", "hour", "item_code").agg(
+            pl.col("req").any(), pl.col("rid").first(), pl.col("month").first()
         )
-        pending = self._merge([self.pending, sessions])
-        top = pending["hour"].max()
+        top = sessions["hour"].max()
         if isinstance(top, int):
             self.max_hour = top if self.max_hour is None else max(self.max_hour, top)
-        if self.max_hour is not None:
-            still_open = pl.col("hour") >= self.max_hour - 1
-            self._close(pending.filter(~still_open))
-            pending = pending.filter(still_open)
-        self.pending = pending
+        assert self.max_hour is not None
+        threshold = self.max_hour - 1
+        # Sessions carried from earlier chunks meet this chunk's in small integers: a carried
+        # user or item that this chunk does not know cannot meet anything here.
+        carried = self.pending.join(uids, on="uid", how="left").join(items, on="item", how="left")
+        known = pl.col("uid_code").is_not_null() & pl.col("item_code").is_not_null()
+        apart = carried.filter(~known).select(*PENDING_SCHEMA)
+        merged = (
+            pl.concat(
+                [
+                    sessions,
+                    carried.filter(known).select(
+                        "uid_code", "hour", "item_code", "req", "rid", "month"
+                    ),
+                ],
+                how="vertical_relaxed",
+            )
+            .group_by("uid_code", "hour", "item_code")
+            .agg(pl.col("req").any(), pl.col("rid").first(), pl.col("month").first())
+        )
+        still_open = pl.col("hour") >= threshold
+        self._close(
+            merged.filter(~still_open)
+            .group_by("rid", "month", "item_code")
+            .agg(
+                pl.col("req").sum().alias("unique_requests"),
+                pl.len().alias("unique_investigations"),
+            )
+            .join(items, on="item_code", how="left")
+            .select("rid", "month", "item", "unique_requests", "unique_investigations")
+        )
+        self._close(self._unique(apart.filter(~still_open)))
+        self.pending = pl.concat(
+            [
+                merged.filter(still_open)
+                .join(uids, on="uid_code", how="left")
+                .join(items, on="item_code", how="left")
+                .select(*PENDING_SCHEMA),
+                apart.filter(still_open),
+            ],
+            how="vertical_relaxed",
+        )
         if sum(f.height for f in self.totals) > COMPACT_ROWS:
             self.totals = [self._sum(self.totals)]
 
     @staticmethod
-    def _merge(frames: list[pl.DataFrame]) -> pl.DataFrame:
-        return (
-            pl.concat(frames, how="vertical_relaxed")
-            .group_by("uid", "item", "hour")
-            .agg(pl.col("req").any(), pl.col("rid").first(), pl.col("month").first())
-            .select(*PENDING_SCHEMA)
+    def _unique(done: pl.DataFrame) -> pl.DataFrame:
+        return done.group_by("rid", "month", "item").agg(
+            pl.col("req").sum().alias("unique_requests"),
+            pl.len().alias("unique_investigations"),
         )
 
     def _close(self, done: pl.DataFrame) -> None:
+        """`done`: unique counts of closed sessions per (rid, month, item)."""
         if done.height:
-            self.uniques.append(
-                done.group_by("rid", "month", "item").agg(
-                    pl.col("req").sum().alias("unique_requests"),
-                    pl.len().alias("unique_investigations"),
-                )
-            )
+            self.uniques.append(done)
             if sum(f.height for f in self.uniques) > COMPACT_ROWS:
                 self.uniques = [
                     pl.concat(self.uniques)
@@ -111,7 +137,7 @@ class SessionCounter:
         )
 
     def finish(self, result: LogResult) -> None:
-        self._close(self.pending)
+        self._close(self._unique(self.pending))
         self.pending = pl.DataFrame(schema=PENDING_SCHEMA)
         if not self.totals:
             return

@@ -255,13 +255,14 @@ class RuleSet:
         for (index,), part in keys.partition_by("chain", as_dict=True).items():
             rule_expr, unit = chain_exprs_cached(self, int(index))
             parts.append(
-                part.with_columns(rule_expr.alias("rule")).with_columns(unit.alias("unit"))
+                part.lazy().with_columns(rule_expr.alias("rule")).with_columns(unit.alias("unit"))
             )
         if not parts:
             return keys.with_columns(
                 pl.lit(None, pl.UInt16).alias("rule"), pl.lit(None, pl.String).alias("unit")
             )
-        return pl.concat(parts)
+        # One plan for all chains: polars evaluates the parts in parallel.
+        return pl.concat(parts).collect()
 
 
 def chain_exprs_cached(rules: RuleSet, index: int) -> tuple[pl.Expr, pl.Expr]:

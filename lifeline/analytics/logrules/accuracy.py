@@ -70,3 +70,25 @@ def totals(scores: list[PlatformScore]) -> dict[str, float]:
         # Not over-counted: share of the URLs classed as full text that are full text (precision).
         "fulltext_precise": found / claimed if claimed else 1.0,
     }
+
+
+def generic_baseline(rules: RuleSet | None = None) -> dict[str, float]:
+    """The same test URLs through the generic keywords alone (what every host got before the
+    platform rules): the class only is compared."""
+    rules = rules or default_rules()
+    bare = RuleSet([])
+    tests = right = expected = claimed = found = 0
+    for platform in rules.platforms.values():
+        for test in platform.tests:
+            got = bare.classify(test.url).cls
+            tests += 1
+            right += got == test.cls
+            expected += test.cls == REQUEST
+            claimed += got == REQUEST
+            found += got == REQUEST and test.cls == REQUEST
+    return {
+        "tests": tests,
+        "accuracy": right / tests if tests else 1.0,
+        "fulltext_found": found / expected if expected else 1.0,
+        "fulltext_precise": found / claimed if claimed else 1.0,
+    }

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from lifeline.analytics.logcompare import compare, log_title_keys
 from lifeline.analytics.logimport import run_log_import
 from lifeline.analytics.models import LogImport, UsageItem, UsageRecord, UsageReport, UsageSource
-from lifeline.analytics.tests.test_logs_platforms import LOG, platforms  # noqa: F401
+from lifeline.analytics.tests.test_logs_platforms import LOG
 from lifeline.conftest import client_for
 from lifeline.registry.models import KbartTitle, Resource
 
@@ -24,7 +24,7 @@ URL = reverse("analytics:log_compare")
 
 
 @pytest.fixture
-def counter_tr(library_a: Any, platforms: dict[str, Resource]) -> None:  # noqa: F811
+def counter_tr(library_a: Any, platforms: dict[str, Resource]) -> None:
     sd = platforms["sd"]
     KbartTitle.objects.create(
         resource=sd, publication_title="The Lancet", print_identifier="0140-6736"
@@ -59,7 +59,7 @@ def test_title_keys_from_units() -> None:
 def test_logs_line_up_with_the_counter_tr(
     library_a: Any,
     platforms: dict[str, Resource],
-    counter_tr: None,  # noqa: F811
+    counter_tr: None,
 ) -> None:
     result = compare(library_a, platforms["sd"], OCT)
     rows = {
@@ -77,7 +77,7 @@ def test_compare_page_and_xlsx(
     library_a: Any,
     librarian_a: Any,
     platforms: dict[str, Resource],
-    counter_tr: None,  # noqa: F811
+    counter_tr: None,
 ) -> None:
     client = client_for(librarian_a)
     query = {"resource": platforms["sd"].pk, "month": "2024-10"}
@@ -93,7 +93,7 @@ def test_compare_hostile(
     client: Any,
     patron_a: Any,
     librarian_b: Any,
-    platforms: dict[str, Resource],  # noqa: F811
+    platforms: dict[str, Resource],
 ) -> None:
     query = {"resource": platforms["sd"].pk, "month": "2024-10"}
     assert client.get(URL, query).status_code == 302

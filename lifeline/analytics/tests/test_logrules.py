@@ -166,3 +166,15 @@ def test_a_library_rule_is_validated() -> None:
         library_rule("not a host", "^/", "request")
     with pytest.raises(RuleError):
         library_rule("example.org", "^/", "read")
+
+
+def test_start_up_check_names_a_broken_file(tmp_path: Path) -> None:
+    from lifeline.analytics.logrules.checks import check_rules
+
+    assert check_rules() == []
+    (tmp_path / "bad.yaml").write_text(
+        "platform: bad\nversion: 1\nhosts: [x.example.org]\n"
+        "rules: [{id: r1, class: request, match: '(?<=a)b'}]\n"
+    )
+    errors = check_rules(tmp_path)
+    assert errors and "bad.yaml" in errors[0].msg and "rule r1" in errors[0].msg

@@ -14,8 +14,7 @@ from django.core.management import call_command
 from lifeline.analytics.logimport import run_log_import
 from lifeline.analytics.logs import analyse
 from lifeline.analytics.models import LogImport, LogItemUsage, LogRule
-from lifeline.registry.choices import RouteKind
-from lifeline.registry.models import AccessRoute, Resource
+from lifeline.registry.models import Resource
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2024, 10, 10, 10, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -65,23 +64,6 @@ LOG = [
     ),
     line(OFF, "bob", 310, "https://s.wanfangdata.com.cn/paper?q=图书馆"),
 ]
-
-
-@pytest.fixture
-def platforms(library_a: Any) -> dict[str, Resource]:
-    out = {}
-    for key, url in [
-        ("sd", "https://www.sciencedirect.com/"),
-        ("cnki", "https://www.cnki.net/"),
-        ("acs", "https://pubs.acs.org/"),
-        ("ebsco", "https://ebscohost.com/"),
-        ("duxiu", "http://book.duxiu.com/"),
-        ("db", "https://www.example-db.com/"),
-        ("wanfang", "https://www.wanfangdata.com.cn/"),
-    ]:
-        out[key] = Resource.objects.create(library=library_a, key=key, name=key)
-        AccessRoute.objects.create(resource=out[key], kind=RouteKind.PROXY, url=url)
-    return out
 
 
 def test_mixed_platforms_known_answer(library_a: Any, platforms: dict[str, Resource]) -> None:

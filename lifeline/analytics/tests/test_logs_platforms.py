@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.urls import reverse
 
 from lifeline.analytics.logimport import run_log_import
 from lifeline.analytics.logs import analyse
 from lifeline.analytics.models import LogImport, LogItemUsage, LogRule
+from lifeline.conftest import client_for
 from lifeline.registry.models import Resource
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +152,17 @@ def test_classify_url_command() -> None:
     text = out.getvalue()
     assert "class=request rule=ieee:stamp" in text and "unit=proprietary:8972380" in text
     assert "class=none rule=jstor:issue" in text
+
+
+def test_log_page_lists_rules_and_unclassified(
+    library_a: Any, librarian_a: Any, platforms: dict[str, Resource]
+) -> None:
+    data = ("\n".join(LOG) + "\n").encode()
+    log = LogImport.objects.create(library=library_a, filename="a.log", size=len(data))
+    log.file.save("a.log", ContentFile(data), save=True)
+    run_log_import(log)
+    page = client_for(librarian_a).get(reverse("analytics:log", args=[log.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "www.example-db.com" in text and "cnki:reader" in text
+    assert reverse("analytics:log_rules") in text

@@ -75,7 +75,9 @@ def log_rules(request: HttpRequest) -> HttpResponse:
     if classify.is_bound and classify.is_valid():
         rules = library_ruleset(library)
         results = [rules.classify(u) for u in _urls(classify.cleaned_data["urls"])]
-    rule_form = LogRuleForm(request.POST or None)
+    rule_form = LogRuleForm(
+        request.POST or None, initial={"host": request.GET.get("host", "")[:253]}
+    )
     tried: list[tuple[Classification, Classification]] = []
     status = 200
     if request.method == "POST":

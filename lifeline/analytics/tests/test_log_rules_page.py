@@ -71,3 +71,8 @@ def test_both_languages(librarian_a: Any) -> None:
     assert "网址规则" in client.get(URL).content.decode()
     client.cookies["lifeline_lang"] = "en"
     assert "The library's own rules" in client.get(URL).content.decode().replace("&#x27;", "'")
+
+
+def test_host_from_the_log_page_is_filled_in(librarian_a: Any) -> None:
+    page = client_for(librarian_a).get(URL, {"host": "www.example-db.com"})
+    assert 'value="www.example-db.com"' in page.content.decode()

@@ -9,3 +9,4 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from lifeline.analytics import signals  # noqa: F401
+        from lifeline.analytics.logrules import checks  # noqa: F401

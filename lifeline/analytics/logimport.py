@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from lifeline.analytics import logs
 from lifeline.analytics.choices import LogStatus
-from lifeline.analytics.models import DailyUsage, LogImport
+from lifeline.analytics.models import DailyUsage, LogImport, LogItemUsage
 from lifeline.core import audit
 from lifeline.core.choices import AuditAction
 
@@ -58,6 +58,10 @@ def store_result(log_import: LogImport, result: logs.LogResult) -> None:
             DailyUsage.objects.filter(
                 log_import__library=log_import.library, day__gte=days[0], day__lte=days[-1]
             ).exclude(log_import=log_import).delete()
+            # Title-level use of a log whose days have all been replaced goes with them.
+            LogItemUsage.objects.filter(log_import__library=log_import.library).exclude(
+                log_import=log_import
+            ).exclude(log_import__days__isnull=False).delete()
         DailyUsage.objects.bulk_create(
             [
                 DailyUsage(
@@ -67,6 +71,7 @@ def store_result(log_import: LogImport, result: logs.LogResult) -> None:
                     on_campus=on_campus,
                     requests=counts[0],
                     investigations=counts[1],
+                    searches=counts[2],
                     users=_users(result, rid, day, on_campus),
                 )
                 for (rid, day, on_campus), counts in sorted(
@@ -75,7 +80,8 @@ def store_result(log_import: LogImport, result: logs.LogResult) -> None:
             ],
             batch_size=2000,
         )
-        top_hosts = dict(sorted(result.unmatched_hosts.items(), key=lambda kv: -kv[1])[:50])
+        LogItemUsage.objects.bulk_create(_items(log_import, result), batch_size=2000)
+        top_hosts = _top(result.unmatched_hosts, 50)
         fields: dict[str, Any] = {
             "status": LogStatus.DONE,
             "bytes_done": log_import.size,
@@ -88,6 +94,12 @@ def store_result(log_import: LogImport, result: logs.LogResult) -> None:
             "unmatched": result.unmatched,
             "double_clicks": result.double_clicks,
             "unmatched_hosts": top_hosts,
+            "searches": result.searches(),
+            "unique_requests": result.unique_requests,
+            "unique_investigations": result.unique_investigations,
+            "rule_hits": result.rule_hits,
+            "unclassified": _top(result.unclassified, 100),
+            "unruled_hosts": _top(result.unruled_hosts, 50),
             "first_day": days[0] if days else None,
             "last_day": days[-1] if days else None,
             "finished_at": timezone.now(),
@@ -105,3 +117,30 @@ def store_result(log_import: LogImport, result: logs.LogResult) -> None:
 
 def _users(result: logs.LogResult, rid: int, day: Any, on_campus: bool) -> int:
     return len(result.users.get((rid, day, on_campus), ()))
+
+
+def _top(counts: dict[str, int], n: int) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def _items(log_import: LogImport, result: logs.LogResult) -> list[LogItemUsage]:
+    rows = []
+    for (rid, month, item), (req, inv, ureq, uinv) in sorted(result.items.items()):
+        kind, data_type, access, platform, unit = item.split("\t", 4)
+        rows.append(
+            LogItemUsage(
+                log_import=log_import,
+                resource_id=rid,
+                month=month,
+                platform=platform[:40],
+                unit_kind=kind,
+                unit=unit[:200],
+                data_type=data_type,
+                access=access,
+                requests=req,
+                investigations=inv,
+                unique_requests=ureq,
+                unique_investigations=uinv,
+            )
+        )
+    return rows

@@ -8,8 +8,12 @@ full text) is worked out once per distinct request of the chunk; only the few di
 client addresses, time zones and user identities go through Python (host → resource, campus
 ranges, HMAC); users and URLs become small integers for the double-click sort. Rules:
 
-- full-text requests (PDF, full text, download, reader...) are "requests"; other pages are
-  "investigations"; page furniture (CSS, JS, images, fonts) is not use at all;
+- each distinct request is classed by the platform rules (`logrules/`: the library's own rules,
+  furniture, the platform's rules in order, then the generic keywords) as a full-text request,
+  an investigation, a search or not counted (furniture, journal TOCs, navigation), with the
+  unit it names; a line's rule is counted in `rule_hits`;
+- title-level use per unit and COUNTER's unique item counts (user + clock hour) come from
+  `logsessions.py`;
 - only successful answers count (2xx and 304);
 - COUNTER's double-click rule: the same user and URL within 30 seconds count once; clicks are
   compared with the previous one, across chunk boundaries too;
@@ -24,7 +28,6 @@ import datetime as dt
 import gzip
 import hashlib
 import hmac
-import io
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,27 +38,33 @@ from urllib.parse import urlsplit
 import polars as pl
 from django.conf import settings
 
+from lifeline.analytics.logrules.engine import (
+    CLASS_CODE,
+    RuleSet,
+)
+from lifeline.analytics.logrules.engine import FULLTEXT_RE as FULLTEXT_RE  # re-exported
+from lifeline.analytics.logrules.engine import FURNITURE_RE as FURNITURE_RE
+from lifeline.analytics.logrules.library import library_ruleset
+from lifeline.analytics.logrules.rules import INVESTIGATION, NONE, REQUEST, SEARCH
+from lifeline.analytics.logsessions import SessionCounter
+from lifeline.analytics.logtokens import (
+    EPOCH_2000,
+    TZ_PROBE,
+    Tokens,
+    tokenise,
+)
+from lifeline.analytics.logtokens import LINE_RE as LINE_RE  # re-exported
+from lifeline.analytics.logtokens import read_lines as read_lines
+from lifeline.analytics.logtokens import tokens_fast as tokens_fast
+from lifeline.analytics.logtokens import tokens_regex as tokens_regex
 from lifeline.core.models import Library, parse_ip_ranges
 from lifeline.registry.models import AccessRoute, Resource
 
 CHUNK_BYTES = 64 * 1024 * 1024
+# The generic keywords' rules (full text, search, page): a line they class is "unclassified".
+GENERIC_CODES = [1, 2, 3]
 DOUBLE_CLICK_SECONDS = 30
 SAMPLE_BAD_LINES = 20
-# One pass gives everything: client, login, time, method, host of an absolute (proxied) URL,
-# path, status, and the user agent when the line is in combined format.
-LINE_RE = (
-    r"^(?P<ip>[0-9A-Fa-f.:]+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "
-    r'"(?P<method>[A-Z]+) (?:[a-zA-Z][a-zA-Z0-9+.-]*://(?P<host>[^/:\s?#"]+)(?::\d+)?)?'
-    r'(?P<path>[^\s"]*)[^"]*" '
-    r'(?P<status>\d{3}) \S+(?: "[^"]*" "(?P<agent>[^"]*)")?'
-)
-FURNITURE_RE = (
-    r"(?i)\.(?:css|js|mjs|png|jpe?g|gif|ico|svg|webp|bmp|woff2?|ttf|eot|otf|map)(?:[?#;]|$)"
-)
-FULLTEXT_RE = (
-    r"(?i)(?:\.pdf|\.caj|\.kdh|\.nh|\.epub|/pdf|pdf/|fulltext|full-text|full_text|/download|download\.aspx|"
-    r"getpdf|viewpdf|/epdf|/reader|/read/|/doi/pdf|/content/pdf|/stamp/stamp\.jsp|/ft/|/article/fulltext)"
-)
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 
 
@@ -65,21 +74,37 @@ class LogResult:
     parsed: int = 0
     unparseable: int = 0
     bad_line_numbers: list[int] = field(default_factory=list)
+    # Lines of known resources that COUNTER does not count: page furniture, journal TOCs,
+    # navigation and session pages (class "none" of a rule).
     furniture: int = 0
     unsuccessful: int = 0
     unmatched: int = 0
     double_clicks: int = 0
-    # (resource id, day, on campus) → [full-text requests, investigations]
+    # (resource id, day, on campus) → [full-text requests, investigations, searches]
     usage: dict[tuple[int, dt.date, bool], list[int]] = field(default_factory=dict)
     # (resource id, day, on campus) → distinct user hashes
     users: dict[tuple[int, dt.date, bool], set[str]] = field(default_factory=dict)
     unmatched_hosts: dict[str, int] = field(default_factory=dict)
+    # Which rule classed the counted lines of known resources: rule id → lines.
+    rule_hits: dict[str, int] = field(default_factory=dict)
+    # Lines of known resources that only the generic keywords classed: by URL shape on a host
+    # with platform rules, by host on a host without any.
+    unclassified: dict[str, int] = field(default_factory=dict)
+    unruled_hosts: dict[str, int] = field(default_factory=dict)
+    # (resource id, month, item) → [Total_Item_Requests, Total_Item_Investigations,
+    # Unique_Item_Requests, Unique_Item_Investigations]; item is "kind\tdata type\taccess\tunit".
+    items: dict[tuple[int, dt.date, str], list[int]] = field(default_factory=dict)
+    unique_requests: int = 0
+    unique_investigations: int = 0
 
     def requests(self) -> int:
         return sum(v[0] for v in self.usage.values())
 
     def investigations(self) -> int:
         return sum(v[1] for v in self.usage.values())
+
+    def searches(self) -> int:
+        return sum(v[2] for v in self.usage.values())
 
 
 def user_key() -> bytes:
@@ -188,151 +213,19 @@ def chunks(stream: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
         yield b"".join((view[:got], tail))
 
 
-FIELDS = ["ip", "ident", "user", "date", "tz", "request", "status", "size", "referer", "agent"]
-# The reader materialises only the columns the analysis uses (not ident, size or referer).
-WANTED = [FIELDS.index(name) for name in ("ip", "user", "date", "tz", "request", "status", "agent")]
-# A time zone offset is parsed once per distinct value, glued to this fixed date.
-EPOCH_2000 = 946_684_800
-TZ_PROBE = "01/Jan/2000:00:00:00 "
-
-
-@dataclass
-class Tokens:
-    """A chunk cut into columns. Lines are `rows` (n, ip, user, date, tz, status, agent, key);
-    what hangs on the request (host, path) is worked out once per distinct request in `keys`
-    (key, valid, host, path): a log repeats the same URLs over and over, and splitting strings
-    is the dearest step of the analysis. `ip` is null on a line without the shape of a log line,
-    `valid` false or missing for a request without a URL."""
-
-    rows: pl.DataFrame
-    keys: pl.DataFrame
-
-
-def tokens_fast(chunk: bytes) -> Tokens | None:
-    """Tokenise a chunk as space-separated, quote-aware columns (polars' CSV reader: native,
-    multi-threaded, several times faster than a capturing regular expression). None when the
-    reader gives up."""
-    raw = None
-    # Strict UTF-8 first (a fifth cheaper); a chunk with a broken byte is read again lossily.
-    for encoding in ("utf8", "utf8-lossy"):
-        try:
-            raw = pl.read_csv(
-                chunk,
-                separator=" ",
-                quote_char='"',
-                has_header=False,
-                schema=dict.fromkeys(FIELDS, pl.String),
-                columns=WANTED,
-                truncate_ragged_lines=True,
-                encoding=encoding,
-            )
-            break
-        except pl.exceptions.PolarsError:
-            continue
-    if raw is None:
-        return None
-    shaped = (
-        pl.col("ip").is_not_null()
-        & pl.col("date").str.starts_with("[")
-        & pl.col("tz").str.ends_with("]")
-    )
-    rows = raw.with_row_index("n").select(
-        "n",
-        pl.when(shaped).then(pl.col("ip")).alias("ip"),
-        "user",
-        "date",
-        "tz",
-        "status",
-        "agent",
-        pl.col("request").alias("key"),
-    )
-    # The request is "METHOD URL PROTOCOL"; an absolute (proxied) URL gives the host.
-    keys = rows.select(pl.col("key").unique().drop_nulls())
-    url = pl.col("key").str.splitn(" ", 3).struct.field("field_1")
-    parts = url.str.splitn("/", 4)
-    absolute = parts.struct.field("field_0").str.ends_with(":") & (
-        parts.struct.field("field_1") == ""
-    )
-    keys = keys.select(
-        "key",
-        url.is_not_null().alias("valid"),
-        pl.when(absolute)
-        .then(
-            parts.struct.field("field_2")
-            .str.splitn(":", 2)
-            .struct.field("field_0")
-            .str.to_lowercase()
-        )
-        .alias("host"),
-        pl.when(absolute)
-        .then("/" + parts.struct.field("field_3").fill_null(""))
-        .otherwise(url)
-        .alias("path"),
-    )
-    return Tokens(rows, keys)
-
-
-def tokens_regex(chunk: bytes) -> Tokens:
-    """The same through one regular expression per line (the robust, slower path)."""
-    found = (
-        read_lines(chunk)
-        .with_row_index("n")
-        .with_columns(pl.col("line").str.extract_groups(LINE_RE).alias("f"))
-        .unnest("f")
-    )
-    stamp = pl.col("ts").str.splitn(" ", 2)
-    rows = found.select(
-        "n",
-        "ip",
-        "user",
-        ("[" + stamp.struct.field("field_0")).alias("date"),
-        (stamp.struct.field("field_1") + "]").alias("tz"),
-        "status",
-        "agent",
-        # The path has no line break: host and path travel together as one key.
-        pl.concat_str(
-            [pl.col("host").str.to_lowercase().fill_null(""), pl.col("path")], separator="\n"
-        ).alias("key"),
-    )
-    key = pl.col("key").str.splitn("\n", 2)
-    keys = rows.select(pl.col("key").unique().drop_nulls()).select(
-        "key",
-        pl.lit(True).alias("valid"),
-        pl.when(key.struct.field("field_0") != "").then(key.struct.field("field_0")).alias("host"),
-        key.struct.field("field_1").alias("path"),
-    )
-    return Tokens(rows, keys)
-
-
-def tokenise(chunk: bytes) -> Tokens:
-    expected = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-    tokens = tokens_fast(chunk)
-    if tokens is None or tokens.rows.height != expected:
-        # An unbalanced quote swallows line breaks: this chunk goes through the (slower)
-        # line-by-line regular expression instead.
-        tokens = tokens_regex(chunk)
-    return tokens
-
-
-def read_lines(chunk: bytes) -> pl.DataFrame:
-    """One column "line", one row per line (a separator byte that never occurs in log lines)."""
-    return pl.read_csv(
-        io.BytesIO(chunk),
-        separator="\x1f",
-        has_header=False,
-        quote_char=None,
-        new_columns=["line"],
-        schema={"line": pl.String},
-        truncate_ragged_lines=True,
-        encoding="utf8-lossy",
-    )
-
-
 class LogAnalyser:
     def __init__(
-        self, library: Library, *, key: bytes | None = None, tz: str | None = None
+        self,
+        library: Library,
+        *,
+        key: bytes | None = None,
+        tz: str | None = None,
+        rules: RuleSet | None = None,
     ) -> None:
         self.resolver = HostResolver(library)
+        self.rules = rules or library_ruleset(library, self.resolver.proxy_suffix)
+        self.classes = {i: CLASS_CODE[r.cls] for i, r in enumerate(self.rules.rules)}
+        self.sessions = SessionCounter()
         self.campus = CampusTest(library)
         self.key = key or user_key()
         self.tz = tz or settings.TIME_ZONE
@@ -369,6 +262,10 @@ class LogAnalyser:
                 self.offsets[zone] = None if epoch is None else EPOCH_2000 - epoch
         return {z: self.offsets[z] for z in zones}
 
+    def finish(self) -> None:
+        """The sessions still open counted, the title-level use put into the result."""
+        self.sessions.finish(self.result)
+
     def feed(self, chunk: bytes) -> None:
         self.digest(tokenise(chunk))
 
@@ -379,7 +276,7 @@ class LogAnalyser:
         result.lines += rows.height
         keys = tokens.keys
         hosts = keys["host"].unique().drop_nulls().to_list()
-        keys = keys.with_columns(
+        keys = self.rules.classify_frame(keys, hosts).with_columns(
             pl.col("host")
             .replace_strict(
                 {h: self.resolver(h) for h in hosts}, default=None, return_dtype=pl.Int64
@@ -390,10 +287,22 @@ class LogAnalyser:
                 {h: i for i, h in enumerate(hosts)}, default=None, return_dtype=pl.UInt32
             )
             .alias("host_code"),
-            pl.col("path").str.contains(FURNITURE_RE).alias("furniture"),
-            pl.col("path").str.contains(FULLTEXT_RE).alias("fulltext"),
             (pl.col("host") + pl.col("path")).alias("url"),
         )
+        keys = keys.with_columns(
+            pl.col("rule").replace_strict(self.classes, return_dtype=pl.UInt8).alias("cls"),
+            # What a line names: the unit when the rule gives one, else the URL itself (for the
+            # unique counts only).
+            pl.when(pl.col("unit").is_not_null())
+            .then(
+                pl.col("rule").replace_strict(self.item_prefix(), return_dtype=pl.String)
+                + pl.col("unit")
+            )
+            .otherwise("\t\t\t\t" + pl.col("host") + pl.col("path"))
+            .alias("item"),
+        ).with_row_index("kid")
+        items = keys.select(pl.col("item").unique().drop_nulls()).with_row_index("item_code")
+        keys = keys.join(items, on="item", how="left")
         # The double-click rule compares (user, URL) pairs: small integers sort far faster
         # than strings, so each distinct URL of the chunk gets a number.
         urls = keys.select(pl.col("url").unique().drop_nulls()).with_row_index("url_code")
@@ -406,14 +315,22 @@ class LogAnalyser:
         ).fill_null(False)
         good = pl.col("shaped") & ((status >= 200) & (status < 300) | (status == 304))
         matched = pl.col("good") & pl.col("rid").is_not_null()
-        used = pl.col("matched") & ~pl.col("furniture")
+        used = pl.col("matched") & (pl.col("cls") != CLASS_CODE[NONE])
         # Every rule is a flag first and the rows are filtered once at the end (each filter
         # copies the string columns it keeps); only the key column goes through the join.
         found = (
             rows.select("key")
             .join(
                 keys.select(
-                    "key", "valid", "rid", "host_code", "furniture", "fulltext", "url_code"
+                    "key",
+                    "valid",
+                    "rid",
+                    "host_code",
+                    "cls",
+                    "rule",
+                    "kid",
+                    "url_code",
+                    "item_code",
                 ),
                 on="key",
                 how="left",
@@ -453,10 +370,12 @@ class LogAnalyser:
             for code, n in per_host.iter_rows():
                 name = (hosts[code] if code is not None else None) or "(no host)"
                 result.unmatched_hosts[name] = result.unmatched_hosts.get(name, 0) + n
+        if n_matched:
+            self._rules_seen(rows, keys)
         if not n_used:
             return
         ok = rows.filter(pl.col("used")).select(
-            "ip", "user", "date", "tz", "agent", "rid", "fulltext", "url_code"
+            "ip", "user", "date", "tz", "agent", "rid", "cls", "url_code", "item_code"
         )
         # "[dd/Mon/yyyy:HH:MM:SS" has a fixed width (polars' fast path for it); the offset is
         # parsed once per distinct zone.
@@ -520,12 +439,61 @@ class LogAnalyser:
                 .dt.date()
                 .alias("day"),
                 "on_campus",
-                "fulltext",
+                "cls",
+                "item_code",
             )
         )
-        self._count(ok, uids, urls)
+        self._count(ok, uids, urls, items)
 
-    def _count(self, rows: pl.DataFrame, uids: pl.DataFrame, urls: pl.DataFrame) -> None:
+    def item_prefix(self) -> dict[int, str]:
+        found: dict[int, str] | None = self.__dict__.get("_prefix")
+        if found is None:
+            found = self.__dict__["_prefix"] = {
+                i: f"{r.unit_kind}\t{r.data_type}\t{r.access}\t{r.platform}\t"
+                for i, r in enumerate(self.rules.rules)
+            }
+        return found
+
+    def _rules_seen(self, rows: pl.DataFrame, keys: pl.DataFrame) -> None:
+        """Lines per rule; lines that only the generic keywords classed, by URL shape (host with
+        rules) or by host (host without rules)."""
+        result = self.result
+        hits = rows.filter(pl.col("matched")).group_by("rule", "kid").len()
+        names = self.rules.rules
+        for code, n in hits.group_by("rule").agg(pl.col("len").sum()).iter_rows():
+            rule_id = names[code].id
+            result.rule_hits[rule_id] = result.rule_hits.get(rule_id, 0) + n
+        generic = hits.filter(pl.col("rule").is_in(GENERIC_CODES))
+        if generic.height:
+            chains = self.rules.chains
+            shaped = (
+                generic.join(keys.select("kid", "host", "path", "chain"), on="kid", how="left")
+                .with_columns(
+                    pl.col("chain")
+                    .replace_strict(
+                        {i: bool(c[0]) for i, c in enumerate(chains)}, return_dtype=pl.Boolean
+                    )
+                    .alias("ruled"),
+                    (
+                        pl.col("host")
+                        + pl.col("path")
+                        .str.slice(0, 300)
+                        .str.replace_all(r"=[^&]*", "=")
+                        .str.replace_all(r"[0-9]+", "N")
+                    ).alias("shape"),
+                )
+                .group_by("ruled", "host", "shape")
+                .agg(pl.col("len").sum())
+            )
+            for ruled, host, shape, n in shaped.iter_rows():
+                target = result.unclassified if ruled else result.unruled_hosts
+                name = shape if ruled else host
+                if name in target or len(target) < 5000:
+                    target[name] = target.get(name, 0) + n
+
+    def _count(
+        self, rows: pl.DataFrame, uids: pl.DataFrame, urls: pl.DataFrame, items: pl.DataFrame
+    ) -> None:
         """The 30-second rule on this chunk's rows and the clicks carried over from the
         previous chunks, then the daily totals."""
         ghosts = self.carry.join(uids, on="uid", how="left").join(urls, on="url", how="left")
@@ -540,7 +508,8 @@ class LogAnalyser:
             pl.lit(None, pl.Int64).alias("rid"),
             pl.lit(None, pl.Date).alias("day"),
             pl.lit(None, pl.Boolean).alias("on_campus"),
-            pl.lit(None, pl.Boolean).alias("fulltext"),
+            pl.lit(None, pl.UInt8).alias("cls"),
+            pl.lit(None, pl.UInt32).alias("item_code"),
             pl.lit(True).alias("ghost"),
         )
         rows = pl.concat(
@@ -571,16 +540,24 @@ class LogAnalyser:
         real = rows.filter(~pl.col("ghost"))
         self.result.double_clicks += real.select(pl.col("repeat").sum()).item()
         counted = real.filter(~pl.col("repeat"))
+        request, investigation, search = (
+            pl.col("cls") == CLASS_CODE[REQUEST],
+            pl.col("cls") == CLASS_CODE[INVESTIGATION],
+            pl.col("cls") == CLASS_CODE[SEARCH],
+        )
         per = counted.group_by("rid", "day", "on_campus").agg(
-            pl.col("fulltext").sum().alias("requests"),
-            (~pl.col("fulltext")).sum().alias("investigations"),
+            request.sum().alias("requests"),
+            investigation.sum().alias("investigations"),
+            search.sum().alias("searches"),
             pl.col("uid_code").unique().alias("uids"),
         )
+        self.sessions.add(counted, uids, items)
         names = uids["uid"].to_list()
-        for rid, day, on_campus, requests, investigations, codes in per.iter_rows():
-            slot = self.result.usage.setdefault((rid, day, on_campus), [0, 0])
+        for rid, day, on_campus, requests, investigations, searches, codes in per.iter_rows():
+            slot = self.result.usage.setdefault((rid, day, on_campus), [0, 0, 0])
             slot[0] += requests
             slot[1] += investigations
+            slot[2] += searches
             self.result.users.setdefault((rid, day, on_campus), set()).update(
                 names[c] for c in codes
             )
@@ -594,8 +571,9 @@ def analyse(
     chunk_bytes: int = CHUNK_BYTES,
     progress: Callable[[int, int], Any] | None = None,
     key: bytes | None = None,
+    rules: RuleSet | None = None,
 ) -> LogResult:
-    analyser = LogAnalyser(library, key=key)
+    analyser = LogAnalyser(library, key=key, rules=rules)
     pieces = chunks(stream, chunk_bytes)
 
     def produce() -> tuple[Tokens, int] | None:
@@ -615,4 +593,5 @@ def analyse(
             done += size
             if progress is not None:
                 progress(done, total_bytes)
+    analyser.finish()
     return analyser.result

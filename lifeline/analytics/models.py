@@ -352,6 +352,14 @@ class LogImport(models.Model):
     unmatched = models.BigIntegerField(_("requests to unknown hosts"), default=0)
     double_clicks = models.BigIntegerField(_("double clicks"), default=0)
     unmatched_hosts = models.JSONField(default=dict, blank=True)
+    # From the platform rules (issue 19): searches, COUNTER unique counts, which rule classed
+    # how many lines, and what no rule classed (URL shapes of ruled hosts, hosts without rules).
+    searches = models.BigIntegerField(_("searches"), default=0)
+    unique_requests = models.BigIntegerField(_("unique item requests"), default=0)
+    unique_investigations = models.BigIntegerField(_("unique item investigations"), default=0)
+    rule_hits = models.JSONField(default=dict, blank=True)
+    unclassified = models.JSONField(default=dict, blank=True)
+    unruled_hosts = models.JSONField(default=dict, blank=True)
     first_day = models.DateField(null=True, blank=True)
     last_day = models.DateField(null=True, blank=True)
     message = models.TextField(_("message"), blank=True)
@@ -391,6 +399,7 @@ class DailyUsage(models.Model):
     on_campus = models.BooleanField()
     requests = models.PositiveIntegerField(_("full-text requests"), default=0)
     investigations = models.PositiveIntegerField(_("other pages"), default=0)
+    searches = models.PositiveIntegerField(_("searches"), default=0)
     users = models.PositiveIntegerField(pgettext_lazy("count", "users"), default=0)
 
     objects = RestrictedQuerySet.as_manager()
@@ -434,3 +443,6 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.valid_from}: {self.cny_per_unit}"
+
+
+from lifeline.analytics.logmodels import LogItemUsage, LogRule  # noqa: E402, F401

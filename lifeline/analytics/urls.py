@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from lifeline.analytics import views
+from lifeline.analytics import logviews, views
 
 app_name = "analytics"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -14,6 +14,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("rates/", views.rates_view, name="rates"),
     path("logs/", views.logs_index, name="logs"),
     path("logs/<int:pk>/", views.log_detail, name="log"),
+    path("logs/rules/", logviews.log_rules, name="log_rules"),
+    path("logs/compare/", logviews.log_compare, name="log_compare"),
+    path("logs/rules/<int:pk>/delete/", logviews.log_rule_delete, name="log_rule_delete"),
     path("sushi/", views.sushi_index, name="sushi"),
     path("sushi/new/", views.sushi_edit, name="sushi_new"),
     path("sushi/<int:pk>/", views.sushi_edit, name="sushi_edit"),

@@ -6,6 +6,9 @@ from typing import Any
 import pytest
 from django.utils import translation
 
+from lifeline.registry.choices import RouteKind
+from lifeline.registry.models import AccessRoute, Resource
+
 # The official COUNTER samples sit beside the repository (../shared/data/counter), in CI as here.
 REPO = Path(__file__).resolve().parents[3]
 COUNTER_DATA = REPO.parent / "shared" / "data" / "counter"
@@ -29,3 +32,20 @@ def english_messages() -> Any:
     (Pages pick their language per request, so view tests still see Chinese by default.)"""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def platforms(library_a: Any) -> dict[str, Resource]:
+    out = {}
+    for key, url in [
+        ("sd", "https://www.sciencedirect.com/"),
+        ("cnki", "https://www.cnki.net/"),
+        ("acs", "https://pubs.acs.org/"),
+        ("ebsco", "https://ebscohost.com/"),
+        ("duxiu", "http://book.duxiu.com/"),
+        ("db", "https://www.example-db.com/"),
+        ("wanfang", "https://www.wanfangdata.com.cn/"),
+    ]:
+        out[key] = Resource.objects.create(library=library_a, key=key, name=key)
+        AccessRoute.objects.create(resource=out[key], kind=RouteKind.PROXY, url=url)
+    return out

@@ -46,7 +46,7 @@ def known_log() -> tuple[list[str], dict[str, Any]]:
         line(on, "alice", 0, "https://www.cnki.net/kcms/download.aspx?id=1"),
         line(on, "alice", 20, "https://www.cnki.net/kcms/download.aspx?id=1"),
         line(on, "alice", 51, "https://www.cnki.net/kcms/download.aspx?id=1"),
-        # page furniture is not use; a page is an investigation
+        # page furniture is not use; a search is a search (CNKI's rules)
         line(on, "alice", 52, "https://www.cnki.net/static/site.css"),
         line(on, "alice", 53, "https://www.cnki.net/logo.png?v=2"),
         line(on, "alice", 54, "https://www.cnki.net/kns/brief/result.aspx?q=forest"),
@@ -75,13 +75,14 @@ def known_log() -> tuple[list[str], dict[str, Any]]:
         "unsuccessful": 1,
         "unmatched": 1,
         "double_clicks": 1,
-        # (resource, day, on campus) → [requests, investigations]
+        # (resource, day, on campus) → [requests, investigations, searches]; CNKI's online
+        # reader (KXReader) is a full-text request
         "usage": {
-            ("cnki", dt.date(2024, 10, 10), True): [2, 1],
-            ("cnki", dt.date(2024, 10, 10), False): [1, 1],
-            ("jstor", dt.date(2024, 10, 10), False): [2, 0],
-            ("jstor", dt.date(2024, 10, 10), True): [0, 1],
-            ("jstor", dt.date(2024, 10, 11), True): [1, 0],
+            ("cnki", dt.date(2024, 10, 10), True): [2, 0, 1],
+            ("cnki", dt.date(2024, 10, 10), False): [2, 0, 0],
+            ("jstor", dt.date(2024, 10, 10), False): [2, 0, 0],
+            ("jstor", dt.date(2024, 10, 10), True): [0, 1, 0],
+            ("jstor", dt.date(2024, 10, 11), True): [1, 0, 0],
         },
         "users": {
             ("cnki", dt.date(2024, 10, 10), True): 1,
@@ -159,20 +160,20 @@ def test_import_stores_days_with_progress_and_replaces_on_reimport(
     )
     assert first.first_day == dt.date(2024, 10, 10) and first.last_day == dt.date(2024, 10, 11)
     stored = {
-        (d.resource.key, d.day, d.on_campus): [d.requests, d.investigations]
+        (d.resource.key, d.day, d.on_campus): [d.requests, d.investigations, d.searches]
         for d in DailyUsage.objects.select_related("resource")
     }
     assert stored == expected["usage"]
     second = LogImport.objects.create(library=library_a, filename="again.log.gz", size=len(data))
     second.file.save("again.log.gz", ContentFile(data), save=True)
     run_log_import(second)
-    assert sum(DailyUsage.objects.values_list("requests", flat=True)) == 6
+    assert sum(DailyUsage.objects.values_list("requests", flat=True)) == 7
     third = LogImport.objects.create(
         library=library_a, filename="proxy2.log.gz", size=len(data), append=True
     )
     third.file.save("proxy2.log.gz", ContentFile(data), save=True)
     run_log_import(third)
-    assert sum(DailyUsage.objects.values_list("requests", flat=True)) == 12
+    assert sum(DailyUsage.objects.values_list("requests", flat=True)) == 14
 
 
 def test_damaged_gzip_fails_cleanly(library_a: Any, resources: tuple[Resource, Resource]) -> None:

@@ -21,10 +21,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from lifeline.analytics.logimport import run_log_import
+from lifeline.analytics.logrules.library import library_ruleset
 from lifeline.analytics.logs import (
     DOUBLE_CLICK_SECONDS,
-    FULLTEXT_RE,
-    FURNITURE_RE,
     LINE_RE,
     SAMPLE_BAD_LINES,
     CampusTest,
@@ -62,13 +61,10 @@ def reference(library: Any, text: str) -> LogResult:
         CampusTest(library),
         ZoneInfo(settings.TIME_ZONE),
     )
-    pattern, furniture, fulltext = (
-        re.compile(LINE_RE),
-        re.compile(FURNITURE_RE),
-        re.compile(FULLTEXT_RE),
-    )
+    pattern = re.compile(LINE_RE)
+    rules = library_ruleset(library, resolver.proxy_suffix)
     result = LogResult()
-    clicks: list[tuple[str, str, int, int, int, dt.date, bool, bool]] = []
+    clicks: list[tuple[str, str, int, int, int, dt.date, bool, str, str]] = []
     for number, line in enumerate(text.split("\n")[:-1], start=1):
         result.lines += 1
         found = pattern.match(line)
@@ -90,7 +86,10 @@ def reference(library: Any, text: str) -> LogResult:
             result.unmatched_hosts[name] = result.unmatched_hosts.get(name, 0) + 1
             continue
         path = found["path"]
-        if furniture.search(path):
+        code, unit = rules.classify_path(host, path)
+        rule = rules.rules[code]
+        result.rule_hits[rule.id] = result.rule_hits.get(rule.id, 0) + 1
+        if rule.cls == "none":
             result.furniture += 1
             continue
         try:
@@ -110,11 +109,17 @@ def reference(library: Any, text: str) -> LogResult:
                 rid,
                 when.astimezone(zone).date(),
                 campus(found["ip"]),
-                bool(fulltext.search(path)),
+                rule.cls,
+                # What the line names: the rule's unit, else the URL (for unique counts only).
+                f"{rule.unit_kind}\t{rule.data_type}\t{rule.access}\t{rule.platform}\t{unit}"
+                if unit
+                else f"\t\t\t\t{host}{path}",
             )
         )
     previous: tuple[str, str, int] | None = None
-    for uid, url, t, _number, rid, day, on_campus, is_fulltext in sorted(clicks):
+    items: dict[tuple[int, dt.date, str], list[int]] = {}
+    sessions: dict[tuple[str, int, str], tuple[bool, int, dt.date]] = {}
+    for uid, url, t, _number, rid, day, on_campus, cls, item in sorted(clicks):
         repeat = (
             previous is not None
             and previous[:2] == (uid, url)
@@ -124,9 +129,28 @@ def reference(library: Any, text: str) -> LogResult:
         if repeat:
             result.double_clicks += 1
             continue
-        slot = result.usage.setdefault((rid, day, on_campus), [0, 0])
-        slot[0 if is_fulltext else 1] += 1
+        slot = result.usage.setdefault((rid, day, on_campus), [0, 0, 0])
+        slot[{"request": 0, "investigation": 1, "search": 2}[cls]] += 1
+        if cls in ("request", "investigation"):
+            month = day.replace(day=1)
+            totals = items.setdefault((rid, month, item), [0, 0, 0, 0])
+            totals[0] += cls == "request"
+            totals[1] += 1
+            key = (uid, t // 3600, item)
+            seen = sessions.get(key)
+            sessions[key] = (
+                (cls == "request" or seen[0], seen[1], seen[2])
+                if seen
+                else (cls == "request", rid, month)
+            )
         result.users.setdefault((rid, day, on_campus), set()).add(uid)
+    for (_uid, _hour, item), (is_request, rid, month) in sessions.items():
+        totals = items[(rid, month, item)]
+        totals[2] += is_request
+        totals[3] += 1
+    result.unique_requests = sum(v[2] for v in items.values())
+    result.unique_investigations = sum(v[3] for v in items.values())
+    result.items = {k: v for k, v in items.items() if not k[2].startswith("\t")}
     return result
 
 
@@ -194,6 +218,10 @@ def as_dict(result: LogResult) -> dict[str, Any]:
             "usage",
             "users",
             "unmatched_hosts",
+            "rule_hits",
+            "items",
+            "unique_requests",
+            "unique_investigations",
         )
     }
 
@@ -210,6 +238,7 @@ def test_same_answer_as_the_line_by_line_reference(
     assert expected.double_clicks > 50 and expected.unparseable > 10
     assert expected.furniture and expected.unsuccessful and expected.unmatched
     assert len({day for _rid, day, _campus in expected.usage}) == 2
+    assert expected.items and expected.unique_requests and expected.unique_investigations
     if compressed:
         data = gzip.compress(data)
     result = analyse(library_a, open_log_stream(io.BytesIO(data)), chunk_bytes=chunk_bytes, key=KEY)
@@ -244,10 +273,10 @@ def test_plain_log_imported_from_the_file_field(library_a: Any, routes: None) ->
         expected.double_clicks,
     )
     stored = {
-        (d.resource_id, d.day, d.on_campus): (d.requests, d.investigations, d.users)
+        (d.resource_id, d.day, d.on_campus): (d.requests, d.investigations, d.searches, d.users)
         for d in DailyUsage.objects.filter(log_import=log)
     }
     assert stored == {
-        slot: (counts[0], counts[1], len(expected.users.get(slot, ())))
+        slot: (counts[0], counts[1], counts[2], len(expected.users.get(slot, ())))
         for slot, counts in expected.usage.items()
     }

@@ -570,22 +570,21 @@ def _retry_or_next(txn: IllTransaction, now: dt.datetime) -> None:
 
 
 def next_supplier(req: DeliveryRequest) -> Supplier | None:
-    """The first active ISO 18626 supplier of the rota not yet asked for this request."""
+    """The first active ISO 18626 supplier of the rota (peers and partner libraries) not yet
+    asked for this request and offering its service (copy or loan)."""
+    from django.db.models import Q
+
     asked = set(req.transactions.values_list("peer_id", flat=True))
-    loan = iso_codes.LOAN_TYPES
-    for supplier in (
-        Supplier.objects.filter(
-            library=req.library, is_active=True, peer__isnull=False, peer__is_active=True
-        )
-        .select_related("peer")
+    loan = req.doc_type in iso_codes.LOAN_TYPES
+    candidates = (
+        Supplier.objects.filter(library=req.library, is_active=True)
+        .filter(Q(peer__isnull=False, peer__is_active=True) | Q(partner__isnull=False))
+        .select_related("peer", "partner", "library")
         .order_by("rota", "name")
-    ):
-        assert supplier.peer is not None
-        if supplier.peer_id in asked:
-            continue
-        if (req.doc_type in loan and not supplier.peer.loan) or (
-            req.doc_type not in loan and not supplier.peer.copy
-        ):
+    )
+    for supplier in candidates:
+        peer = peer_of(supplier)
+        if peer is None or peer.pk in asked or not (peer.loan if loan else peer.copy):
             continue
         return supplier
     return None
@@ -619,8 +618,12 @@ def send_request(
     now = now or timezone.now()
     peer = peer_of(supplier)
     assert peer is not None
-    if req.status != Status.REQUESTED or req.supplier_id != supplier.pk:
+    if req.status != Status.REQUESTED:
         req.move(Status.REQUESTED, by=by, now=now, supplier=supplier, note=str(supplier))
+    elif req.supplier_id != supplier.pk:
+        req.supplier = supplier
+        req.save(update_fields=["supplier"])
+        note(req, str(supplier), by=str(by or "system"), now=now)
     n = req.transactions.count() + 1
     service = ServiceType.LOAN if req.doc_type in iso_codes.LOAN_TYPES else ServiceType.COPY
     txn = IllTransaction.objects.create(

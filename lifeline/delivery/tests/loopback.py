@@ -39,7 +39,7 @@ class LoopbackPeer:
 
 @contextmanager
 def loopback_peer(target: str, *args: str) -> Iterator[LoopbackPeer]:
-    proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+    proc = subprocess.Popen(
         [sys.executable, "-m", "lifeline.delivery.peer", "--target", target, *args],
         stdout=subprocess.PIPE,
         text=True,

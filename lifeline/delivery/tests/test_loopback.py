@@ -15,7 +15,7 @@ from lifeline.delivery.logic.peers import local_agency
 from lifeline.delivery.models import DeliveryRequest, IllTransaction, IsoMessage, Peer, Supplier
 
 from .conftest import ARTICLE, pdf
-from .loopback import LoopbackPeer, loopback_peer
+from .loopback import loopback_peer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BOOK = {"doc_type": "foreign_book", "title": "The Lord of the Rings", "isbn": "9780261102385"}
@@ -52,7 +52,7 @@ def _txn(req: DeliveryRequest) -> IllTransaction:
 def test_copy_as_requester_with_delivery_by_url(
     remote: Any, library_a: Any, patron_a: Any, delivery_a: Any
 ) -> None:
-    node, peer, supplier = remote
+    node, _peer, supplier = remote
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a)
     services.send_to_supplier(req, supplier, by=delivery_a)
     txn = _txn(req)
@@ -82,7 +82,7 @@ def test_copy_as_requester_with_delivery_by_url(
 def test_loan_as_requester_renew_and_return(
     remote: Any, library_a: Any, patron_a: Any, delivery_a: Any
 ) -> None:
-    node, peer, supplier = remote
+    node, _peer, supplier = remote
     req, _ = services.submit(library_a, BOOK, patron=patron_a)
     services.send_to_supplier(req, supplier, by=delivery_a)
     txn = _txn(req)
@@ -107,7 +107,7 @@ def test_loan_as_requester_renew_and_return(
 def test_cancel_gets_its_cancel_response(
     remote: Any, library_a: Any, patron_a: Any, delivery_a: Any
 ) -> None:
-    node, peer, supplier = remote
+    node, _peer, supplier = remote
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a)
     services.send_to_supplier(req, supplier, by=delivery_a)
     txn = _txn(req)
@@ -124,7 +124,7 @@ def test_cancel_gets_its_cancel_response(
 def test_retry_possible_moves_to_the_next_supplier(
     remote: Any, library_a: Any, library_b: Any, patron_a: Any, delivery_a: Any
 ) -> None:
-    node, peer, supplier = remote
+    node, _peer, supplier = remote
     Supplier.objects.create(
         library=library_a, name="哈工大", kind=SupplierKind.PARTNER, partner=library_b, rota=2
     )
@@ -141,7 +141,7 @@ def test_retry_possible_moves_to_the_next_supplier(
 
 
 def test_copy_and_loan_as_supplier(remote: Any, library_a: Any, delivery_a: Any) -> None:
-    node, peer, supplier = remote
+    node, peer, _supplier = remote
     me = ":".join(local_agency(library_a))
     # Copy: the peer asks us, with its own id shape; we supply a file by URL.
     sent = node.control(
@@ -177,7 +177,7 @@ def test_copy_and_loan_as_supplier(remote: Any, library_a: Any, delivery_a: Any)
 def test_bad_documents_behind_the_url_are_refused(
     remote: Any, library_a: Any, patron_a: Any, delivery_a: Any, path: str
 ) -> None:
-    node, peer, supplier = remote
+    node, _peer, supplier = remote
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a)
     services.send_to_supplier(req, supplier, by=delivery_a)
     txn = _txn(req)

@@ -149,7 +149,7 @@ class Node:
         return root.findtext(f".//{q('messageStatus')}") or "?"
 
     def flush(self) -> list[str]:
-        out = []
+        out: list[str] = []
         while True:
             with self.lock:
                 if not self.outbox:
@@ -223,7 +223,7 @@ class Node:
                 "script": [],
             }
             root, body = envelope("request")
-            header(body, sup, self.me, rid)  # type: ignore[arg-type]
+            header(body, sup, self.me, rid)
             bib = sub(body, "bibliographicInfo")
             sub(bib, "title", spec.get("title", "Untitled"))
             if spec.get("isbn"):

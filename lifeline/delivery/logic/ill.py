@@ -475,7 +475,7 @@ def _on_supplying(msg: Message, peer: Peer, now: dt.datetime) -> tuple[IllTransa
     status = msg.text("statusInfo/status")
     answer = msg.text("messageInfo/answerYesNo")
     if reason == "CancelResponse" and answer == "Y":
-        # ReShare answers "yes" with the status it had (e.g. ExpectToSupply): cancelled all the same.
+        # ReShare answers "yes" with the status it had (ExpectToSupply): cancelled all the same.
         status = S.CANCELLED
     req, who = txn.request, _who(peer)
     text = msg.text("messageInfo/note")

@@ -50,7 +50,7 @@ def asked(
     return IllTransaction.objects.get(request=req)
 
 
-def post(client: Any, xml: bytes, secret: str = "s3cret", **extra: Any) -> Any:
+def post(client: Any, xml: bytes, secret: str = "s3cret", **extra: Any) -> Any:  # noqa: S107
     return client.post(
         URL, xml, content_type="application/xml", HTTP_X_ISO18626_SECRET=secret, **extra
     )
@@ -114,7 +114,8 @@ def test_error_text_is_english_whatever_the_language(client: Any, asked: IllTran
         b"<not xml",
         b"<request xmlns='http://illtransactions.org/2013/iso18626'><header/></request>",
         b"<ISO18626Message xmlns='http://illtransactions.org/2013/iso18626' "
-        b"xmlns:i='http://illtransactions.org/2013/iso18626' i:version='1.2'><request/></ISO18626Message>",
+        b"xmlns:i='http://illtransactions.org/2013/iso18626' i:version='1.2'>"
+        b"<request/></ISO18626Message>",
     ],
 )
 def test_malformed_messages_get_badly_formed(

@@ -118,14 +118,14 @@ IMPORT_STATUS_COLOURS = {
 class Role(models.TextChoices):
     """Which side of an ISO 18626 transaction this library plays."""
 
-    REQUESTER = "requester", _("Requester")
+    REQUESTER = "requester", pgettext_lazy("ISO ILL role", "Requester")
     SUPPLIER = "supplier", pgettext_lazy("ISO ILL role", "Supplier")
 
 
 class ServiceType(models.TextChoices):
-    COPY = "Copy", _("Copy")
-    LOAN = "Loan", _("Loan")
-    COPY_OR_LOAN = "CopyOrLoan", _("Copy or loan")
+    COPY = "Copy", pgettext_lazy("ISO ILL service", "Copy")
+    LOAN = "Loan", pgettext_lazy("ISO ILL service", "Loan")
+    COPY_OR_LOAN = "CopyOrLoan", pgettext_lazy("ISO ILL service", "Copy or loan")
 
 
 class IsoStatus(models.TextChoices):

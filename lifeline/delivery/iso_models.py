@@ -172,7 +172,7 @@ class IllTransaction(models.Model):
     requesting_id = models.CharField(_("requester's request id"), max_length=200)
     supplying_id = models.CharField(_("supplier's request id"), max_length=200, blank=True)
     service_type = models.CharField(
-        _("service"), max_length=10, choices=ServiceType.choices, default=ServiceType.COPY
+        _("service type"), max_length=10, choices=ServiceType.choices, default=ServiceType.COPY
     )
     iso_status = models.CharField(
         _("ISO 18626 status"), max_length=24, choices=IsoStatus.choices, blank=True

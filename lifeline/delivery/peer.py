@@ -142,9 +142,12 @@ class Node:
             if self.secret_out:
                 headers[self.header] = self.secret_out
             conn.request("POST", parts.path or "/", body=xml, headers=headers)
-            answer = conn.getresponse().read()
+            response = conn.getresponse()
+            answer = response.read()
         finally:
             conn.close()
+        if response.status != 200:
+            return f"HTTP {response.status}"
         root = etree.fromstring(answer)
         return root.findtext(f".//{q('messageStatus')}") or "?"
 

@@ -267,7 +267,7 @@ def _refused(xml: bytes, msg: Message, error: str, now: dt.datetime, peer: Peer 
 
 def _txn(peer: Peer, role: str, requesting_id: str) -> IllTransaction:
     txn = (
-        IllTransaction.objects.select_for_update()
+        IllTransaction.objects.select_for_update(of=("self",))
         .select_related("request", "request__library", "peer")
         .filter(peer=peer, role=role, requesting_id=requesting_id)
         .first()
@@ -341,7 +341,7 @@ def _on_request(msg: Message, peer: Peer, now: dt.datetime) -> tuple[IllTransact
     request_type = msg.text("serviceInfo/requestType") or "New"
     service = msg.text("serviceInfo/serviceType") or ServiceType.COPY
     existing = (
-        IllTransaction.objects.select_for_update()
+        IllTransaction.objects.select_for_update(of=("self",))
         .select_related("request")
         .filter(peer=peer, role=Role.SUPPLIER, requesting_id=msg.requesting_id)
         .first()

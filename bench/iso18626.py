@@ -145,6 +145,29 @@ def _send_all(reqs: list[Any], supplier: Any, threads: int) -> None:
         t.join()
 
 
+def _healthz_rate(port: int, threads: int, seconds: float = 5.0) -> float:
+    """Reference: plain GET /healthz per second from `threads` threads, same server, same run."""
+    import http.client
+
+    count = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.perf_counter() < stop:
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            count[i] += 1
+        conn.close()
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(count) / seconds
+
+
 def _done(reqs: list[Any]) -> int:
     from lifeline.delivery.models import IsoMessage
 
@@ -172,6 +195,7 @@ def main(argv: list[str]) -> int:
     threads = option(argv, "threads", 8)
     _setup()
     from django.db.models import Count
+    from django.utils import timezone
 
     from lifeline.delivery.logic import transport
     from lifeline.delivery.models import DeliveryFile, IsoMessage
@@ -190,6 +214,7 @@ def main(argv: list[str]) -> int:
         peer = _start_peer(peer_port, target)
         lib, _other, outside, partner = _fixtures(peer_port)
         run = str(int(time.time()))
+        health_rate = _healthz_rate(web_port, threads)
         # Reference: the same exchange in-process with a partner library (no HTTP).
         ref = [_file(lib, i, f"ref{run}") for i in range(n // 3)]
         t0 = time.perf_counter()
@@ -204,6 +229,8 @@ def main(argv: list[str]) -> int:
         rate = done / elapsed
         print(f"over HTTP: {done}/{n} complete copy transactions in {elapsed:.1f} s = {rate:.1f}/s")
         print(f"reference, in-process Request+confirmation: {ref_rate:.1f}/s")
+        print(f"reference, GET /healthz from {threads} threads: {health_rate:.1f}/s")
+        print(f"load average: {os.getloadavg()}")
         # Kill the peer, send while it is down, restart, let the retry job send what waits.
         peer.send_signal(signal.SIGKILL)
         peer.wait()
@@ -214,7 +241,8 @@ def main(argv: list[str]) -> int:
         ).count()
         peer = _start_peer(peer_port, target)
         t1 = time.perf_counter()
-        transport.retry_due(now=None, limit=10 * n)
+        # The periodic job, once the back-off of the failed first try has passed.
+        transport.retry_due(now=timezone.now() + transport.backoff(1), limit=10 * n)
         elapsed2 = _until_done(second, timeout=600)
         done2 = _done(second)
         # Integrity over both batches.

@@ -126,7 +126,8 @@ class Node:
         self.base = ""
         self.lock = threading.RLock()
         self.txns: dict[str, dict[str, Any]] = {}
-        self.outbox: list[bytes] = []
+        self.outbox: list[tuple[str, bytes]] = []
+        self.flying: set[str] = set()
         self.seen: dict[str, bytes] = {}
         self.received: list[dict[str, str]] = []
         self.counter = 0
@@ -152,18 +153,27 @@ class Node:
         return root.findtext(f".//{q('messageStatus')}") or "?"
 
     def flush(self) -> list[str]:
+        """Send what is owed: one transaction's messages in order, transactions in parallel
+        (a message waits while an earlier one of its transaction is on its way)."""
         out: list[str] = []
         while True:
             with self.lock:
-                if not self.outbox:
+                pick = next(
+                    (i for i, (rid, _x) in enumerate(self.outbox) if rid not in self.flying), None
+                )
+                if pick is None:
                     return out
-                xml = self.outbox.pop(0)
+                rid, xml = self.outbox.pop(pick)
+                self.flying.add(rid)
             try:
                 out.append(self.post(xml))
             except OSError:
                 with self.lock:
-                    self.outbox.insert(0, xml)  # the target is down: keep it for the next flush
+                    self.outbox.insert(0, (rid, xml))  # the target is down: keep it
                 return [*out, "DOWN"]
+            finally:
+                with self.lock:
+                    self.flying.discard(rid)
 
     def supplying(
         self, rid: str, status: str, reason: str = "StatusChange", answer: str = ""
@@ -196,14 +206,14 @@ class Node:
             else:
                 sub(delivery, "sentVia", "Mail")
         t["status"] = status
-        self.outbox.append(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
 
     def requesting(self, rid: str, action: str) -> None:
         t = self.txns[rid]
         root, body = envelope("requestingAgencyMessage")
         header(body, t["peer"], self.me, rid, t.get("sid", ""))
         sub(body, "action", action)
-        self.outbox.append(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
 
     def advance(self, rid: str) -> str:
         with self.lock:
@@ -237,7 +247,7 @@ class Node:
             sub(service, "requestType", spec.get("type", "New"))
             sub(service, "requestSubType", "PatronRequest")
             sub(service, "serviceType", spec.get("service", "Copy"))
-            self.outbox.append(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+            self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
 
     # --- receiving ----------------------------------------------------------------------
     def receive(self, xml: bytes, key: str) -> bytes:

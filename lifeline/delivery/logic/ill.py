@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
@@ -678,9 +679,7 @@ def requester_action(
     now = now or timezone.now()
     if txn.role != Role.REQUESTER or action not in ACTIONS.get(txn.iso_status, FINAL_ACTIONS):
         raise ValidationError(
-            english(
-                "Action “%(a)s” does not fit status “%(s)s”.", a=action, s=txn.iso_status or "-"
-            )
+            _("This ISO 18626 action does not fit the status of the transaction.")
         )
     if action == IsoAction.CANCEL:
         txn.cancel_asked = True
@@ -706,17 +705,11 @@ def supplier_status(
     if txn.role != Role.SUPPLIER or (
         status != txn.iso_status and status not in NEXT.get(txn.iso_status, frozenset())
     ):
-        raise ValidationError(
-            english(
-                "Status “%(new)s” cannot follow “%(old)s”.", new=status, old=txn.iso_status or "-"
-            )
-        )
+        raise ValidationError(_("This ISO 18626 status cannot follow the current one."))
     if (status in LOAN_ONLY and txn.service_type == ServiceType.COPY) or (
         status == S.COPY_COMPLETED and txn.service_type == ServiceType.LOAN
     ):
-        raise ValidationError(
-            english("Status “%(s)s” does not fit a %(t)s request.", s=status, t=txn.service_type)
-        )
+        raise ValidationError(_("This status does not fit the service (copy or loan)."))
     extra: dict[str, Any] = {"note": note_text}
     if status == S.UNFILLED:
         extra["reason_unfilled"] = iso_codes.reason_unfilled_code(reason)

@@ -92,7 +92,11 @@ def _earlier_pending(msg: IsoMessage) -> bool:
 def attempt(pk: int, *, now: dt.datetime | None = None) -> str:
     """One try at sending message `pk`; returns its state afterwards."""
     now = now or timezone.now()
-    msg = IsoMessage.objects.select_related("peer", "peer__partner").filter(pk=pk).first()
+    msg = (
+        IsoMessage.objects.select_related("peer", "peer__partner", "peer__library")
+        .filter(pk=pk)
+        .first()
+    )
     if msg is None or msg.send_state != SendState.PENDING or msg.peer is None:
         return msg.send_state if msg else ""
     if msg.next_attempt_at is not None and msg.next_attempt_at > now:

@@ -702,8 +702,10 @@ def supplier_status(
     from django.core.exceptions import ValidationError
 
     now = now or timezone.now()
-    if txn.role != Role.SUPPLIER or (
-        status != txn.iso_status and status not in NEXT.get(txn.iso_status, frozenset())
+    if (
+        txn.role != Role.SUPPLIER
+        or status not in IsoStatus.values
+        or (status != txn.iso_status and status not in NEXT.get(txn.iso_status, frozenset()))
     ):
         raise ValidationError(_("This ISO 18626 status cannot follow the current one."))
     if (status in LOAN_ONLY and txn.service_type == ServiceType.COPY) or (

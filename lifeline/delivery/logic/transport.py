@@ -165,6 +165,9 @@ def post(peer: Peer, xml: bytes, key: str) -> bytes:
         max_bytes=1_000_000,
         timeout=TIMEOUT,
         follow_redirects=False,
+        # No redirects are followed, so a plain-HTTP endpoint never reaches TLS: skip building
+        # a certificate store per message (the fetcher makes a fresh one for each call).
+        verify=peer.endpoint_url.lower().startswith("https:"),
         cert=(peer.client_cert, peer.client_key) if peer.client_cert else None,
     )
     if result.status != 200:

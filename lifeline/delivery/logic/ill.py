@@ -31,6 +31,7 @@ from lifeline.delivery.choices import (
     Role,
     ServiceType,
     Status,
+    UnfilledReason,
 )
 from lifeline.delivery.logic import iso_codes, peers, transport
 from lifeline.delivery.logic.builders import (
@@ -491,7 +492,9 @@ def _apply(txn: IllTransaction, msg: Message, status: str, text: str, now: dt.da
                 Status.IN_PROCESS,
                 by=who,
                 now=now,
-                note=f"{txn.peer.name}: {txn.reason} {text}".strip(),
+                # The standard's reason (kept as sent) and Lifeline's reading of it.
+                note=f"{txn.peer.name}: {txn.reason} "
+                f"({UnfilledReason(iso_codes.unfilled_reason(txn.reason)).label}) {text}".strip(),
             )
     elif status == S.COPY_COMPLETED:
         from lifeline.delivery.logic import urldelivery

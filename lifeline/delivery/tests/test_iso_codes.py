@@ -18,4 +18,4 @@ def test_reason_unfilled_both_ways() -> None:
 def test_item_identifier_codes() -> None:
     assert iso_codes.ITEM_ID_FIELDS["ISSN"] == "issn" and iso_codes.ITEM_ID_FIELDS["DOI"] == "doi"
     assert {"URL", "Mail"} <= iso_codes.DELIVERY_METHODS
-    assert iso_codes.SERVICE_TYPES == {"Copy", "Loan", "CopyOrLoan"}
+    assert {"Copy", "Loan", "CopyOrLoan"} == iso_codes.SERVICE_TYPES

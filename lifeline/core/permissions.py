@@ -27,6 +27,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "emergency.change",
             "emergency.declare",
             "delivery.change",
+            "delivery.peers",
             "analytics.change",
             "services.change",
             "theses.review",

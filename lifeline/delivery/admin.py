@@ -1,13 +1,21 @@
 from django.contrib import admin
 
 from lifeline.core.admin import LibraryScopedAdmin
-from lifeline.delivery.models import DeliveryRequest, ImportJob, IsoMessage, Supplier
+from lifeline.delivery.models import (
+    AgencyId,
+    DeliveryRequest,
+    IllTransaction,
+    ImportJob,
+    IsoMessage,
+    Peer,
+    Supplier,
+)
 
 
 @admin.register(Supplier)
 class SupplierAdmin(LibraryScopedAdmin):
     change_action = "delivery.change"
-    list_display = ["name", "kind", "partner", "library", "is_active"]
+    list_display = ["name", "kind", "partner", "peer", "rota", "library", "is_active"]
     list_filter = ["kind", "is_active"]
 
 
@@ -45,3 +53,45 @@ class ImportJobAdmin(LibraryScopedAdmin):
     list_display = ["created_at", "name", "status", "created", "updated", "library"]
     list_filter = ["status"]
     readonly_fields = ["status", "total", "checked", "created", "updated", "errors", "finished_at"]
+
+
+@admin.register(AgencyId)
+class AgencyIdAdmin(LibraryScopedAdmin):
+    change_action = "delivery.peers"
+    list_display = ["library", "agency_id_type", "agency_id_value"]
+
+
+@admin.register(Peer)
+class PeerAdmin(LibraryScopedAdmin):
+    """Peers and their secrets: library administrators (`delivery.peers`). Letting the fetcher
+    reach an internal address (`allow_internal`) is for superusers only."""
+
+    change_action = "delivery.peers"
+    list_display = [
+        "name",
+        "agency_id_type",
+        "agency_id_value",
+        "endpoint_url",
+        "health",
+        "library",
+    ]
+    list_filter = ["health", "is_active", "copy", "loan"]
+    search_fields = ["name", "agency_id_value"]
+    readonly_fields = ["health", "health_changed_at", "last_error"]
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.append("allow_internal")
+        return fields
+
+
+@admin.register(IllTransaction)
+class IllTransactionAdmin(LibraryScopedAdmin):
+    change_action = "delivery.change"
+    list_display = ["requesting_id", "role", "service_type", "iso_status", "peer", "library"]
+    list_filter = ["role", "iso_status", "service_type"]
+    search_fields = ["requesting_id", "supplying_id"]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DocType(models.TextChoices):
@@ -108,4 +109,75 @@ IMPORT_STATUS_COLOURS = {
     ImportStatus.WRITING: "indigo",
     ImportStatus.DONE: "green",
     ImportStatus.FAILED: "red",
+}
+
+
+# --- ISO 18626 (v1.2 code lists) ---------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    """Which side of an ISO 18626 transaction this library plays."""
+
+    REQUESTER = "requester", pgettext_lazy("ISO ILL role", "Requester")
+    SUPPLIER = "supplier", pgettext_lazy("ISO ILL role", "Supplier")
+
+
+class ServiceType(models.TextChoices):
+    COPY = "Copy", pgettext_lazy("ISO ILL service", "Copy")
+    LOAN = "Loan", pgettext_lazy("ISO ILL service", "Loan")
+    COPY_OR_LOAN = "CopyOrLoan", pgettext_lazy("ISO ILL service", "Copy or loan")
+
+
+class IsoStatus(models.TextChoices):
+    """The supplying agency's status (ISO 18626 v1.2 `type_status`)."""
+
+    REQUEST_RECEIVED = "RequestReceived", _("Request received")
+    EXPECT_TO_SUPPLY = "ExpectToSupply", _("Expect to supply")
+    WILL_SUPPLY = "WillSupply", _("Will supply")
+    LOANED = "Loaned", _("Loaned")
+    OVERDUE = "Overdue", _("Overdue")
+    RECALLED = "Recalled", _("Recalled")
+    RETRY_POSSIBLE = "RetryPossible", _("Retry possible")
+    UNFILLED = "Unfilled", pgettext_lazy("ISO ILL status", "Unfilled")
+    COPY_COMPLETED = "CopyCompleted", _("Copy completed")
+    LOAN_COMPLETED = "LoanCompleted", _("Loan completed")
+    COMPLETED_WITHOUT_RETURN = "CompletedWithoutReturn", _("Completed without return")
+    CANCELLED = "Cancelled", pgettext_lazy("ISO ILL status", "Cancelled")
+
+
+class IsoAction(models.TextChoices):
+    """The requesting agency's actions (ISO 18626 v1.2 `type_action`)."""
+
+    STATUS_REQUEST = "StatusRequest", _("Ask for the status")
+    RECEIVED = "Received", _("Received")
+    CANCEL = "Cancel", _("Ask to cancel")
+    RENEW = "Renew", _("Ask to renew")
+    SHIPPED_RETURN = "ShippedReturn", _("Returned (shipped back)")
+    SHIPPED_FORWARD = "ShippedForward", _("Shipped forward")
+    NOTIFICATION = "Notification", _("Notification")
+
+
+class Health(models.TextChoices):
+    UNKNOWN = "unknown", _("Not yet reached")
+    UP = "up", _("Answering")
+    DOWN = "down", _("Not answering")
+
+
+HEALTH_COLOURS = {Health.UNKNOWN: "grey", Health.UP: "green", Health.DOWN: "red"}
+
+
+class SendState(models.TextChoices):
+    """An outgoing message's way to the peer."""
+
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    REFUSED = "refused", _("Refused by the peer")
+    FAILED = "failed", _("Given up")
+
+
+SEND_STATE_COLOURS = {
+    SendState.PENDING: "yellow",
+    SendState.SENT: "green",
+    SendState.REFUSED: "red",
+    SendState.FAILED: "red",
 }

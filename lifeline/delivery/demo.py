@@ -23,14 +23,17 @@ from django.core.files.base import ContentFile
 from django.db import connections, router
 from django.db.models import Q
 from django.utils import timezone
+from lxml import etree
 
 from lifeline.core import audit
 from lifeline.core.choices import AuditAction
 from lifeline.core.models import Library
 from lifeline.delivery import services
 from lifeline.delivery.choices import DocType, Status, SupplierKind, UnfilledReason
+from lifeline.delivery.logic import ill
 from lifeline.delivery.logic.hours import add_service_hours, window
-from lifeline.delivery.models import DeliveryFile, DeliveryRequest, IsoMessage, Supplier
+from lifeline.delivery.logic.peers import local_agency
+from lifeline.delivery.models import DeliveryFile, DeliveryRequest, IsoMessage, Peer, Supplier
 
 SEED = 2020
 PREFIX = "WL2020-"
@@ -305,6 +308,11 @@ def _clear_present(library: Library) -> None:
             f.file.delete(save=False)
     copies.delete()
     mine.delete()
+    demo_peer = Peer.objects.filter(library=library, agency_id_value=DEMO_PEER[1]).first()
+    if demo_peer is not None:
+        theirs = DeliveryRequest.objects.filter(library=library, transactions__peer=demo_peer)
+        IsoMessage.objects.filter(Q(peer=demo_peer) | Q(request__in=theirs)).delete()
+        theirs.delete()
 
 
 def _load_present(library: Library, suppliers: dict[str, Supplier], today: dt.date) -> None:
@@ -426,9 +434,104 @@ def _load_present(library: Library, suppliers: dict[str, Supplier], today: dt.da
     )
 
 
+# The outside library of the demo: the loopback ISO 18626 peer (`python -m lifeline.delivery.peer`)
+# on 127.0.0.1:8626; see docs/iso18626.md for starting it. Demo-only secrets.
+DEMO_PEER = ("ISIL", "ZZ-DEMO")
+DEMO_PEER_PORT = 8626
+
+
+def _outside_peer(library: Library) -> tuple[Peer, Supplier]:
+    peer, _ = Peer.objects.update_or_create(
+        library=library,
+        agency_id_type=DEMO_PEER[0],
+        agency_id_value=DEMO_PEER[1],
+        defaults={
+            "name": "馆外合作馆（ISO 18626 演示节点）",
+            "endpoint_url": f"http://127.0.0.1:{DEMO_PEER_PORT}/iso18626",
+            "secret_out": "demo-to-peer",
+            "secret_in": "demo-from-peer",
+            "allow_internal": True,
+            "copy": True,
+            "loan": True,
+            "link_only": True,
+        },
+    )
+    supplier, _ = Supplier.objects.update_or_create(
+        library=library,
+        name="馆外合作馆（ISO 18626）",
+        defaults={
+            "name_en": "Outside library (ISO 18626)",
+            "kind": SupplierKind.OUTSIDE,
+            "peer": peer,
+            "rota": 10,
+        },
+    )
+    return peer, supplier
+
+
+def _peer_says(peer: Peer, requesting_id: str, status: str, url: str = "") -> None:
+    """A status message as the loopback peer writes it, received through the same path as over
+    HTTP (the peer need not run while the demo loads)."""
+    from lifeline.delivery import peer as node
+
+    root, body = node.envelope("supplyingAgencyMessage")
+    node.header(body, DEMO_PEER, local_agency(peer.library), requesting_id, "ZZ-DEMO-1")
+    node.sub(node.sub(body, "messageInfo"), "reasonForMessage", "StatusChange")
+    info = node.sub(body, "statusInfo")
+    node.sub(info, "status", status)
+    node.sub(info, "lastChange", node.now())
+    if url:
+        delivery = node.sub(body, "deliveryInfo")
+        node.sub(delivery, "dateSent", node.now())
+        node.sub(delivery, "itemId", url)
+        node.sub(delivery, "sentVia", "URL")
+    ill.receive(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), peer=peer)
+
+
+def _load_outside(library: Library, student: Any, staff: Any, when: dt.datetime) -> None:
+    """7. Supplied by a library outside the installation over ISO 18626; 8. that library asks us."""
+    from lifeline.delivery import peer as node
+
+    peer, supplier = _outside_peer(library)
+    req, _created = services.submit(
+        library,
+        {
+            "title": "Carbon storage of boreal larch forests under permafrost thaw",
+            "source": "Global Change Biology",
+            "issn": "1354-1013",
+            "year": 2024,
+            "volume": "30",
+            "doc_type": DocType.FOREIGN_ARTICLE,
+        },
+        patron=student,
+        idempotency_key="demo-7",
+        now=when,
+    )
+    services.send_to_supplier(req, supplier, by=staff, now=when)
+    txn = req.transactions.get()
+    _peer_says(peer, txn.requesting_id, "WillSupply")
+    url = f"http://127.0.0.1:{DEMO_PEER_PORT}/doc/ZZ-DEMO-1.pdf"
+    _peer_says(peer, txn.requesting_id, "CopyCompleted", url)
+    root, body = node.envelope("request")
+    node.header(body, local_agency(library), DEMO_PEER, "ZZ-DEMO/2026/0042")
+    bib = node.sub(body, "bibliographicInfo")
+    node.sub(bib, "title", "东北林业大学学报")
+    node.sub(bib, "titleOfComponent", "红松人工林土壤微生物群落结构")
+    service = node.sub(body, "serviceInfo")
+    node.sub(service, "requestType", "New")
+    node.sub(service, "serviceType", "Copy")
+    ill.receive(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), peer=peer)
+
+
 def load(library: Library, today: dt.date) -> None:
     suppliers = _suppliers(library)
     worldlib = [suppliers[name] for name, _en, _count in WORLDLIB]
     _load_year(library, worldlib)
     _clear_present(library)
     _load_present(library, suppliers, today)
+    User = get_user_model()
+    users = {u.username: u for u in User.objects.filter(username__in=["student", "delivery"])}
+    when = dt.datetime.combine(
+        today - dt.timedelta(days=1), dt.time(9), timezone.get_current_timezone()
+    )
+    _load_outside(library, users.get("student"), users.get("delivery"), when)

@@ -26,6 +26,7 @@ from lifeline.delivery.choices import (
     DocType,
     ImportStatus,
     MessageOutcome,
+    SendState,
     Status,
     SupplierKind,
     UnfilledReason,
@@ -59,6 +60,18 @@ class Supplier(Bilingual, models.Model):
     url = models.URLField(_("website"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
+    peer = models.ForeignKey(
+        "delivery.Peer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="suppliers",
+        verbose_name=_("ISO 18626 peer"),
+        help_text=_("A supplier reachable by ISO 18626: requests go to it as messages."),
+    )
+    rota = models.PositiveSmallIntegerField(
+        _("place in the rota"), default=100, help_text=_("Lower is asked first.")
+    )
 
     objects = RestrictedQuerySet.as_manager()
     audited = True
@@ -338,11 +351,36 @@ class IsoMessage(models.Model):
     )
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    peer = models.ForeignKey(
+        "delivery.Peer", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    transaction = models.ForeignKey(
+        "delivery.IllTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    # Out: a random key sent with every try. In: the sender's key, else the body's SHA-256; a
+    # second copy finds the first and gets its answer again, applied once.
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    answer = models.TextField(blank=True)
+    send_state = models.CharField(_("sending"), max_length=8, choices=SendState.choices, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("tries"), default=0)
+    next_attempt_at = models.DateTimeField(_("next try"), null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["peer", "direction", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="delivery_iso_message_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["send_state", "next_attempt_at"])]
         verbose_name = _("ISO 18626 message")
         verbose_name_plural = _("ISO 18626 messages")
 
@@ -394,3 +432,18 @@ class ImportJob(models.Model):
         if self.status == ImportStatus.DONE:
             return 100
         return int(100 * self.checked / self.total) if self.total else 0
+
+
+from lifeline.delivery.iso_models import AgencyId, IllTransaction, Peer  # noqa: E402
+
+__all__ = [
+    "AgencyId",
+    "DeliveryFile",
+    "DeliveryRequest",
+    "IllTransaction",
+    "ImportJob",
+    "IsoMessage",
+    "Peer",
+    "RequestEvent",
+    "Supplier",
+]

@@ -388,11 +388,27 @@ def send_to_supplier(
     if supplier.library_id != req.library_id or not supplier.is_active:
         raise ValidationError(_("This supplier is not one of the library's active suppliers."))
     with transaction.atomic():
-        req.move(Status.REQUESTED, by=by, now=now, supplier=supplier, note=str(supplier))
-        if supplier.kind == SupplierKind.PARTNER and supplier.partner is not None:
-            from lifeline.delivery.logic import iso18626
+        if supplier.peer_id or (supplier.kind == SupplierKind.PARTNER and supplier.partner_id):
+            from lifeline.delivery.logic import ill
 
-            iso18626.send_request(req, supplier.partner, now=now)
+            ill.send_request(req, supplier, now=now, by=by)
+        else:
+            req.move(Status.REQUESTED, by=by, now=now, supplier=supplier, note=str(supplier))
+
+
+def _supplier_txn(req: DeliveryRequest) -> Any:
+    """The ISO 18626 transaction in which we supply this request to a peer, if any."""
+    from lifeline.delivery.choices import Role
+    from lifeline.delivery.logic import ill
+
+    return ill.open_transaction(req, Role.SUPPLIER)
+
+
+def _requester_txn(req: DeliveryRequest) -> Any:
+    from lifeline.delivery.choices import Role
+    from lifeline.delivery.logic import ill
+
+    return ill.open_transaction(req, Role.REQUESTER)
 
 
 def deliver(
@@ -432,10 +448,12 @@ def deliver(
             raise
         if notify:
             notify_delivered(req, f)
-        if req.origin_id:
-            from lifeline.delivery.logic import iso18626
+        txn = _supplier_txn(req)
+        if txn is not None:
+            from lifeline.delivery.logic import ill
 
-            iso18626.send_supplying_message(req, "CopyCompleted", now=now, file=f)
+            url = settings.SITE_URL + reverse("delivery:iso_document", args=[f.token])
+            ill.supplier_status(txn, "CopyCompleted", url=url, by=by, now=now)
     return f
 
 
@@ -475,7 +493,13 @@ def mark_unfilled(
     if reason not in UnfilledReason.values:
         raise ValidationError(_("Please choose why the request cannot be filled."))
     with transaction.atomic():
-        req.move(Status.UNFILLED, by=by, now=now, note=note, unfilled_reason=reason)
+        txn = _supplier_txn(req)
+        if txn is not None:
+            from lifeline.delivery.logic import ill
+
+            ill.supplier_status(txn, "Unfilled", reason=reason, note_text=note, by=by, now=now)
+        else:
+            req.move(Status.UNFILLED, by=by, now=now, note=note, unfilled_reason=reason)
         if req.patron_email:
             notify_email(
                 req.library,
@@ -486,22 +510,26 @@ def mark_unfilled(
                 kind="delivery.unfilled",
                 dedupe_key=f"delivery-unfilled:{req.pk}",
             )
-        if req.origin_id:
-            from lifeline.delivery.logic import iso18626
-
-            iso18626.send_supplying_message(req, "Unfilled", now=now, reason=reason, note=note)
 
 
 def cancel(
     req: DeliveryRequest, *, by: Any = None, note: str = "", now: dt.datetime | None = None
 ) -> None:
-    with transaction.atomic():
-        req.move(Status.CANCELLED, by=by, now=now, note=note)
-        supplier = req.supplier
-        if supplier is not None and supplier.kind == SupplierKind.PARTNER and supplier.partner_id:
-            from lifeline.delivery.logic import iso18626
+    from lifeline.delivery.logic import ill
 
-            iso18626.send_requesting_message(req, "Cancel", note=note, now=now)
+    with transaction.atomic():
+        theirs = _supplier_txn(req)
+        if theirs is not None and not theirs.is_final:
+            ill.supplier_status(theirs, "Cancelled", note_text=note, by=by, now=now)
+            return
+        req.move(Status.CANCELLED, by=by, now=now, note=note)
+        ours = _requester_txn(req)
+        if (
+            ours is not None
+            and not ours.is_final
+            and "Cancel" in ill.ACTIONS.get(ours.iso_status, frozenset())
+        ):
+            ill.requester_action(ours, "Cancel", note_text=note, now=now)
 
 
 def record_download(f: DeliveryFile, now: dt.datetime | None = None) -> None:

@@ -53,3 +53,19 @@ def run_import(job_id: int) -> None:
     finally:
         job.upload.delete(save=False)  # patron names may be in it: keep no copy once read
         ImportJob.objects.filter(pk=job.pk).update(upload="")
+
+
+@task()
+def send_iso_message(message_id: int) -> str:
+    """One try at sending an ISO 18626 message to its peer (see `logic/transport.py`)."""
+    from lifeline.delivery.logic import transport
+
+    return transport.attempt(message_id)
+
+
+@task()
+def send_due_iso_messages() -> int:
+    """Messages waiting for a peer that was down, or for a supplier's retry-after time."""
+    from lifeline.delivery.logic import transport
+
+    return transport.retry_due()

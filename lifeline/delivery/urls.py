@@ -1,10 +1,12 @@
 from django.urls import URLPattern, URLResolver, path
 
-from lifeline.delivery import views
+from lifeline.delivery import views, views_iso
 
 app_name = "delivery"
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("iso18626/", views.iso18626_endpoint, name="iso18626"),
+    path("iso18626/", views_iso.endpoint, name="iso18626"),
+    path("iso18626/doc/<str:token>/", views_iso.document, name="iso_document"),
+    path("r/<int:pk>/iso/<int:txn>/", views_iso.act, name="iso_act"),
     path("r/<int:pk>/", views.detail, name="detail"),
     path("r/<int:pk>/<slug:action>/", views.act, name="act"),
     path("f/<str:token>/", views.download, name="download"),

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -25,10 +25,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from lifeline.core.models import ApiToken, Library
-from lifeline.core.permissions import is_staff_anywhere, user_can
+from lifeline.core.models import Library
+from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
-from lifeline.delivery import services
+from lifeline.delivery import services, views_iso
 from lifeline.delivery.choices import OPEN_STATUSES, STATUS_COLOURS
 from lifeline.delivery.forms import (
     CitationForm,
@@ -169,8 +169,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             supplier_form=SupplierChoiceForm(library=req.library),
             deliver_form=DeliverForm(),
             unfilled_form=UnfilledForm(),
-            messages_iso=req.iso_messages.all()[:20],
+            messages_iso=req.iso_messages.select_related("peer")[:50],
         )
+    context.update(views_iso.detail_context(req, staff))
     return render(request, "delivery/detail.html", context)
 
 
@@ -401,25 +402,3 @@ def import_job(request: HttpRequest, library: str, pk: int) -> HttpResponse:
     _staff(request, lib)
     job = get_object_or_404(ImportJob, library=lib, pk=pk)
     return render(request, "delivery/import_job.html", {"library": lib, "job": job})
-
-
-@csrf_exempt
-@require_POST
-def iso18626_endpoint(request: HttpRequest) -> HttpResponse:
-    """A partner's ISO 18626 message over HTTP, with the Bearer token of a staff account of the
-    agency that sends it (checked against the message's header by `iso18626.receive`)."""
-    header = request.headers.get("Authorization", "")
-    token = header.split(" ", 1)[1].strip() if " " in header else ""
-    api_token = (
-        ApiToken.objects.active().filter(digest=ApiToken.hash(token)).select_related("user").first()
-        if token
-        else None
-    )
-    if api_token is None or not api_token.user.is_active:
-        return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
-    if not is_staff_anywhere(api_token.user):  # a partner library's system account, not a patron
-        return HttpResponse(status=403)
-    if len(request.body) > 1_000_000:
-        return HttpResponseBadRequest("message too large")
-    answer = iso18626.receive(request.body, sender=api_token.user)
-    return HttpResponse(answer, content_type="application/xml; charset=utf-8")

@@ -17,6 +17,7 @@ from lifeline.delivery.logic import stats
 from lifeline.delivery.models import (
     DeliveryFile,
     DeliveryRequest,
+    IllTransaction,
     IsoMessage,
     RequestEvent,
     Supplier,
@@ -47,6 +48,10 @@ def test_demo_shows_the_seed_year_and_the_present(settings: Any, tmp_path: Any) 
     kinds = set(Supplier.objects.filter(library=lib).values_list("kind", flat=True))
     assert kinds == {"partner", "outside", "commercial"}
     mine = DeliveryRequest.objects.filter(library=lib, idempotency_key__startswith="demo-")
+    page = client_for(get_user_model().objects.get(username="delivery")).get(
+        reverse("delivery:detail", args=[mine.get(idempotency_key="demo-7").pk])
+    )
+    assert page.status_code == 200 and b"ZZ-DEMO" in page.content
     assert set(mine.values_list("status", flat=True)) == {
         "submitted",
         "in_process",
@@ -54,7 +59,22 @@ def test_demo_shows_the_seed_year_and_the_present(settings: Any, tmp_path: Any) 
         "delivered",
         "unfilled",
     }
-    assert IsoMessage.objects.filter(library=lib, kind="request", direction="out").count() == 1
+    assert IsoMessage.objects.filter(library=lib, kind="request", direction="out").count() == 2
+    # 7. Supplied by the outside library through the loopback peer: delivered, its link passed on;
+    # our messages to it wait (the peer is not running while the demo loads) and show it.
+    outside = mine.get(idempotency_key="demo-7")
+    txn = outside.transactions.get()
+    assert (outside.status, txn.iso_status, txn.peer.agency_id_value) == (
+        "delivered",
+        "CopyCompleted",
+        "ZZ-DEMO",
+    )
+    assert txn.document_url.endswith("/doc/ZZ-DEMO-1.pdf")
+    # 8. That library asks us, with its own request id.
+    theirs = IllTransaction.objects.get(
+        library=lib, role="supplier", requesting_id="ZZ-DEMO/2026/0042"
+    )
+    assert theirs.request.status == "submitted"
     assert DeliveryRequest.objects.filter(library__code="hrbeu", origin__in=mine).count() == 1
     assert DeliveryFile.objects.filter(request__in=mine).count() == 1
 

@@ -13,7 +13,9 @@ from lifeline.core.models import ApiToken
 from lifeline.delivery import services
 from lifeline.delivery.choices import Direction, MessageOutcome, Status, UnfilledReason
 from lifeline.delivery.logic import iso18626
-from lifeline.delivery.models import DeliveryRequest, IsoMessage
+from lifeline.delivery.logic.builders import build_request, build_requesting, build_supplying
+from lifeline.delivery.logic.peers import partner_peer
+from lifeline.delivery.models import DeliveryRequest, IllTransaction, IsoMessage
 
 from .conftest import ARTICLE, pdf
 
@@ -54,9 +56,10 @@ def test_exchange_between_two_libraries(
         root.tag == f"{{{iso18626.NS}}}ISO18626Message"
         and root.get(f"{{{iso18626.NS}}}version") == "1.2"
     )
-    assert IsoMessage.objects.filter(
-        library=library_a, kind="requestConfirmation", outcome="ok"
-    ).exists()
+    # Sent in-process and confirmed: the partner's confirmation is kept with the message.
+    assert (
+        sent.send_state == "sent" and sent.outcome == "ok" and "requestConfirmation" in sent.answer
+    )
 
     # B supplies: a SupplyingAgencyMessage CopyCompleted delivers to A's patron with A's own link.
     services.deliver(copy, pdf(), by=librarian_b, now=today_10 + dt.timedelta(hours=2))
@@ -103,9 +106,8 @@ def test_invalid_partner_message_is_refused_and_recorded(
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a)
     services.send_to_supplier(req, partner_supplier, by=delivery_a)
     before = req.events.count()
-    bad = iso18626.build_supplying_message(
-        DeliveryRequest.objects.get(origin=req), "CopyCompleted", req.created_at
-    )
+    theirs = IllTransaction.objects.get(role="supplier", request__origin=req)
+    bad = build_supplying(theirs, "CopyCompleted", req.created_at)
     bad = bad.replace(b"<status>CopyCompleted</status>", b"<status>Teleported</status>")
     answer = etree.fromstring(iso18626.receive(bad))
     iso18626.validate(
@@ -115,13 +117,14 @@ def test_invalid_partner_message_is_refused_and_recorded(
     assert answer.findtext(".//i:messageStatus", namespaces=ns) == "ERROR"
     assert answer.findtext(".//i:errorType", namespaces=ns) == "BadlyFormedMessage"
     assert "line" in answer.findtext(".//i:errorValue", namespaces=ns)
-    rejected = IsoMessage.objects.get(outcome=MessageOutcome.ERROR)
+    rejected = IsoMessage.objects.get(outcome=MessageOutcome.ERROR, direction="in")
     assert rejected.library == library_a and "Teleported" in rejected.error
     req.refresh_from_db()
     assert req.status == Status.REQUESTED and req.events.count() == before  # nothing changed
     # Well-formed and valid, but about a request that does not exist: refused as well.
-    unknown = iso18626.build_requesting_message(req, library_b, "Cancel", req.created_at).replace(
-        f"{library_a.code}-{req.pk}".encode(), f"{library_a.code}-999999".encode()
+    ours = IllTransaction.objects.get(role="requester", request=req)
+    unknown = build_requesting(ours, "Cancel", req.created_at).replace(
+        ours.requesting_id.encode(), b"no-such-request"
     )
     answer = etree.fromstring(iso18626.receive(unknown))
     assert answer.findtext(".//i:errorType", namespaces=ns) == "UnrecognisedDataValue"
@@ -130,7 +133,13 @@ def test_invalid_partner_message_is_refused_and_recorded(
 
 def test_http_endpoint_needs_a_token(client: Any, library_a: Any, librarian_b: Any) -> None:
     url = reverse("delivery:iso18626")
-    assert client.post(url, b"<x/>", content_type="application/xml").status_code == 401
+    # No credentials and no readable sender: the standard error confirmation, nothing applied.
+    anonymous = client.post(url, b"<x/>", content_type="application/xml")
+    assert anonymous.status_code == 200 and b"ERROR" in anonymous.content
+    bad = client.post(
+        url, b"<x/>", content_type="application/xml", HTTP_AUTHORIZATION="Bearer nonsense"
+    )
+    assert bad.status_code == 401
     _, token = ApiToken.issue(librarian_b, "iso")
     response = client.post(
         url, b"<x/>", content_type="application/xml", HTTP_AUTHORIZATION=f"Bearer {token}"
@@ -152,7 +161,14 @@ def test_http_sender_must_be_staff_of_the_agency_it_speaks_for(
     ns = {"i": iso18626.NS}
     url = reverse("delivery:iso18626")
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a, now=today_10)
-    message = iso18626.build_request(req, library_b, today_10)
+    txn = IllTransaction.objects.create(
+        library=library_a,
+        request=req,
+        peer=partner_peer(library_a, library_b),
+        role="requester",
+        requesting_id=f"{req.reference()}-1",
+    )
+    message = build_request(txn, today_10)
 
     _, b_token = ApiToken.issue(librarian_b, "iso")
     forged = client.post(
@@ -160,7 +176,7 @@ def test_http_sender_must_be_staff_of_the_agency_it_speaks_for(
     )
     answer = etree.fromstring(forged.content)
     assert answer.findtext(".//i:messageStatus", namespaces=ns) == "ERROR"
-    assert library_a.code in answer.findtext(".//i:errorValue", namespaces=ns)
+    assert library_a.code.upper() in answer.findtext(".//i:errorValue", namespaces=ns)
     assert not DeliveryRequest.objects.filter(library=library_b, origin=req).exists()
 
     _, a_token = ApiToken.issue(delivery_a, "iso")

@@ -208,7 +208,7 @@ def test_periodic_job_purges_and_anonymises(
     long_ago = timezone.now() - dt_.timedelta(days=settings.DELIVERY_PRIVACY_DAYS + 5)
     req, _ = services.submit(library_a, ARTICLE, patron=patron_a, now=long_ago)
     f = services.deliver(req, pdf(), by=delivery_a, now=long_ago, notify=False)
-    assert run_due(jobs=JOBS) == ["delivery.purge"]
+    assert run_due(jobs=JOBS) == ["delivery.purge", "delivery.iso18626_retry"]
     f.refresh_from_db()
     req.refresh_from_db()
     assert (

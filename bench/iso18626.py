@@ -1,0 +1,294 @@
+"""ISO 18626 round trips with the loopback peer over HTTP (PostgreSQL):
+`python -m bench iso18626 [--transactions=N] [--threads=T]`.
+
+One complete copy transaction is: our Request → the peer's confirmation → its WillSupply →
+its CopyCompleted with a document URL (we fetch the PDF from the peer through the outbound
+fetcher and store it) → our Received. Lifeline runs as `lifeline serve --no-worker` (granian)
+with the immediate task backend (the web process sends its own replies); the peer is
+`python -m lifeline.delivery.peer --auto`. The bench process files N requests and sends them to
+the peer from T threads, and counts the transactions whose Received was sent.
+
+Then the peer is killed (SIGKILL) and N/2 more requests are sent while it is down (they wait,
+the peer's health shows "down"), the peer is started again on the same port, and the waiting
+messages are sent by `transport.retry_due` as the periodic job does. Checks: every request has
+exactly one Request message sent and one stored file, the peer saw each Request once, no
+message was applied twice (one incoming row per idempotency key).
+
+Reference in the same run: the same transactions between two libraries of the installation,
+in-process (no HTTP). Own database: LIFELINE_BENCH_ISO_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/lifeline_bench_iso18626.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._common import free_port, option
+
+DB_URL = os.environ.get(
+    "LIFELINE_BENCH_ISO_DATABASE_URL",
+    "postgres://postgres@127.0.0.1:5432/lifeline_bench_iso18626",
+)
+ROOT = Path(__file__).resolve().parent.parent
+DATA = tempfile.mkdtemp(prefix="lifeline-bench-iso-")
+PEER = ("ISIL", "ZZ-BENCH")
+
+
+def _setup() -> None:
+    import psycopg
+
+    base, name = DB_URL.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ.update(
+        LIFELINE_DATABASE_URL=DB_URL,
+        LIFELINE_DATA_DIR=DATA,
+        LIFELINE_TASK_BACKEND="immediate",
+        LIFELINE_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="lifeline.settings",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _wait(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _start_peer(port: int, target: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "lifeline.delivery.peer", "--auto", "--port", str(port),
+            "--target", target, "--agency", ":".join(PEER),
+            "--secret-out", "peer-to-us", "--secret-in", "us-to-peer",
+        ],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("READY")
+    return proc
+
+
+def _fixtures(peer_port: int) -> tuple[Any, Any, Any, Any]:
+    from lifeline.core.models import Library
+    from lifeline.delivery.choices import SupplierKind
+    from lifeline.delivery.models import Peer, Supplier
+
+    lib, _ = Library.objects.get_or_create(code="benchiso", defaults={"name": "ISO 基准图书馆"})
+    other, _ = Library.objects.get_or_create(code="benchiso2", defaults={"name": "ISO 基准伙伴"})
+    peer, _ = Peer.objects.update_or_create(
+        library=lib, agency_id_type=PEER[0], agency_id_value=PEER[1],
+        defaults={
+            "name": "bench peer", "endpoint_url": f"http://127.0.0.1:{peer_port}/iso18626",
+            "secret_out": "us-to-peer", "secret_in": "peer-to-us", "allow_internal": True,
+            "health": "unknown",
+        },
+    )  # fmt: skip
+    outside, _ = Supplier.objects.update_or_create(
+        library=lib, name="bench peer", defaults={"kind": SupplierKind.OUTSIDE, "peer": peer}
+    )
+    partner, _ = Supplier.objects.update_or_create(
+        library=lib, name="bench partner",
+        defaults={"kind": SupplierKind.PARTNER, "partner": other, "peer": None},
+    )  # fmt: skip
+    return lib, other, outside, partner
+
+
+def _file(lib: Any, n: int, tag: str) -> Any:
+    from lifeline.delivery.models import DeliveryRequest
+
+    return DeliveryRequest.objects.create(
+        library=lib, title=f"Bench paper {tag} {n}", item_key=f"bench:{tag}:{n}",
+        doc_type="foreign_article",
+    )  # fmt: skip
+
+
+def _send_all(reqs: list[Any], supplier: Any, threads: int) -> None:
+    from django.db import connection
+
+    from lifeline.delivery import services
+
+    chunks = [reqs[i::threads] for i in range(threads)]
+
+    def work(chunk: list[Any]) -> None:
+        try:
+            for req in chunk:
+                services.send_to_supplier(req, supplier)
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=work, args=(c,)) for c in chunks]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
+def _healthz_rate(port: int, threads: int, seconds: float = 5.0) -> float:
+    """Reference: plain GET /healthz per second from `threads` threads, same server, same run."""
+    import http.client
+
+    count = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        while time.perf_counter() < stop:
+            # A connection per request, as every message of the exchange has.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            conn.close()
+            count[i] += 1
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(count) / seconds
+
+
+def _done(reqs: list[Any]) -> int:
+    from lifeline.delivery.models import IsoMessage
+
+    return (
+        IsoMessage.objects.filter(
+            request__in=[r.pk for r in reqs], direction="out", status="Received", send_state="sent"
+        )
+        .values("request")
+        .distinct()
+        .count()
+    )
+
+
+def _until_done(reqs: list[Any], timeout: float) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if _done(reqs) == len(reqs):
+            break
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str]) -> int:
+    n = option(argv, "transactions", 300)
+    threads = option(argv, "threads", 8)
+    _setup()
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from lifeline.delivery.logic import transport
+    from lifeline.delivery.models import DeliveryFile, IsoMessage
+
+    web_port, peer_port = free_port(), free_port()
+    env = {**os.environ, "LIFELINE_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lifeline", "serve", "--no-worker", "--port", str(web_port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(Path(DATA) / "server.log").open("w"),
+        start_new_session=True,
+    )  # fmt: skip
+    target = f"http://127.0.0.1:{web_port}/delivery/iso18626/"
+    peer = None
+    try:
+        _wait(web_port)
+        peer = _start_peer(peer_port, target)
+        lib, _other, outside, partner = _fixtures(peer_port)
+        run = str(int(time.time()))
+        _healthz_rate(web_port, threads, seconds=10.0)  # warm-up: the workers finish starting
+        # Reference: the same exchange in-process with a partner library (no HTTP).
+        ref = [_file(lib, i, f"ref{run}") for i in range(n // 3)]
+        t0 = time.perf_counter()
+        _send_all(ref, partner, 1)
+        ref_rate = len(ref) / (time.perf_counter() - t0)
+        # (The partner does not supply by itself: the reference is Request + confirmation only.)
+        first = [_file(lib, i, f"a{run}") for i in range(n)]
+        t0 = time.perf_counter()
+        _send_all(first, outside, threads)
+        elapsed = _until_done(first, timeout=600)
+        done = _done(first)
+        rate = done / elapsed
+        print(f"over HTTP: {done}/{n} complete copy transactions in {elapsed:.1f} s = {rate:.1f}/s")
+        print(f"reference, in-process Request+confirmation: {ref_rate:.1f}/s")
+        health_rate = _healthz_rate(web_port, threads)
+        print(f"reference, GET /healthz from {threads} threads: {health_rate:.1f}/s")
+        print(f"load average: {os.getloadavg()}")
+        # Kill the peer, send while it is down, restart, let the retry job send what waits.
+        peer.send_signal(signal.SIGKILL)
+        peer.wait()
+        second = [_file(lib, i, f"b{run}") for i in range(n // 2)]
+        _send_all(second, outside, threads)
+        waiting = IsoMessage.objects.filter(
+            request__in=[r.pk for r in second], direction="out", send_state="pending"
+        ).count()
+        peer = _start_peer(peer_port, target)
+        # The periodic job, once the back-off of the failed first try has passed.
+        transport.retry_due(now=timezone.now() + transport.backoff(1), limit=10 * n)
+        elapsed2 = _until_done(second, timeout=600)
+        done2 = _done(second)
+        # Integrity over both batches.
+        everything = [r.pk for r in first + second]
+        requests_sent = (
+            IsoMessage.objects.filter(request__in=everything, direction="out", kind="request")
+            .values("request")
+            .annotate(c=Count("id"))
+        )
+        doubled_out = sum(1 for r in requests_sent if r["c"] != 1)
+        files = DeliveryFile.objects.filter(request__in=everything).values("request")
+        files_per = files.annotate(c=Count("id"))
+        doubled_files = sum(1 for f in files_per if f["c"] != 1)
+        doubled_in = (
+            IsoMessage.objects.filter(request__in=everything, direction="in")
+            .exclude(idempotency_key="")
+            .values("peer", "idempotency_key")
+            .annotate(c=Count("id"))
+            .filter(c__gt=1)
+            .count()
+        )
+        print(
+            f"peer killed: {waiting} messages waited while it was down; after restart "
+            f"{done2}/{len(second)} complete {elapsed2:.1f} s after the retry pass"
+        )
+        print(
+            f"integrity: requests with not exactly one Request message: {doubled_out}; "
+            f"with not exactly one file: {doubled_files} of {files_per.count()}; "
+            f"incoming messages applied twice: {doubled_in}"
+        )
+        ok = done == n and done2 == len(second) and not (doubled_out or doubled_files or doubled_in)
+        print(f"server log: {Path(DATA) / 'server.log'}")
+        print(f"ratio HTTP / in-process reference: {rate / ref_rate:.2f}; target ≥ 200/s")
+        return 0 if ok else 1
+    finally:
+        if peer is not None and peer.poll() is None:
+            peer.terminate()
+            peer.wait(timeout=10)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

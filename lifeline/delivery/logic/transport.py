@@ -1,0 +1,194 @@
+"""Sending ISO 18626 messages: kept first, then sent by a task, tried again with back-off.
+
+Every outgoing message is an `IsoMessage` row (direction out, state pending) written in the
+same transaction as the change it reports, with a random idempotency key. The task posts it
+(HTTP, through `lifeline.core.outbound.fetch`, with the key in an `Idempotency-Key` header);
+a peer that is down leaves it pending with the next try set (30 s, doubling, at most an hour,
+given up after `MAX_ATTEMPTS`), and the periodic `retry_due` sends what is due, oldest first,
+one transaction's messages in order. The receiver keeps the key: a retried message whose first
+copy did arrive is answered again and applied once (`logic/ill.py`).
+
+A library of this installation is reached in-process (no HTTP): the message goes through the
+same `ill.receive` in the same database transaction, so the two sides cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from lifeline.core import outbound
+from lifeline.delivery.choices import Direction, Health, MessageOutcome, SendState
+from lifeline.delivery.logic.iso18626 import Iso18626Error, confirmation_outcome, validate
+from lifeline.delivery.models import DeliveryRequest, IllTransaction, IsoMessage, Peer
+
+MAX_ATTEMPTS = 20
+TIMEOUT = 20.0
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def queue(
+    peer: Peer,
+    txn: IllTransaction | None,
+    req: DeliveryRequest | None,
+    kind: str,
+    status: str,
+    xml: bytes,
+    *,
+    now: dt.datetime | None = None,
+    not_before: dt.datetime | None = None,
+) -> IsoMessage:
+    """Keep the message and have it sent (after commit; in-process peers at once)."""
+    now = now or timezone.now()
+    validate(xml)  # never send what the peer would have to refuse
+    msg = IsoMessage.objects.create(
+        library=peer.library,
+        request=req,
+        peer=peer,
+        transaction=txn,
+        direction=Direction.OUT,
+        kind=kind,
+        status=status[:40],
+        xml=xml.decode("utf-8"),
+        idempotency_key=uuid.uuid4().hex,
+        send_state=SendState.PENDING,
+        next_attempt_at=not_before,
+        created_at=now,
+    )
+    if not_before is not None and not_before > now:
+        return msg  # `retry_due` sends it when the time comes
+    if peer.in_process:
+        attempt(msg.pk, now=now)
+    else:
+        from lifeline.delivery.tasks import send_iso_message
+
+        transaction.on_commit(lambda: send_iso_message.enqueue(msg.pk))
+    return msg
+
+
+def _earlier_pending(msg: IsoMessage) -> bool:
+    """A message of the same transaction still waiting: this one waits behind it (order)."""
+    if msg.transaction_id is None:
+        return False
+    return (
+        IsoMessage.objects.filter(
+            transaction_id=msg.transaction_id,
+            direction=Direction.OUT,
+            send_state=SendState.PENDING,
+            pk__lt=msg.pk,
+        )
+        .exclude(pk=msg.pk)
+        .exists()
+    )
+
+
+def attempt(pk: int, *, now: dt.datetime | None = None) -> str:
+    """One try at sending message `pk`; returns its state afterwards."""
+    now = now or timezone.now()
+    msg = (
+        IsoMessage.objects.select_related("peer", "peer__partner", "peer__library")
+        .filter(pk=pk)
+        .first()
+    )
+    if msg is None or msg.send_state != SendState.PENDING or msg.peer is None:
+        return msg.send_state if msg else ""
+    if msg.next_attempt_at is not None and msg.next_attempt_at > now:
+        return SendState.PENDING
+    if _earlier_pending(msg):
+        return SendState.PENDING
+    peer = msg.peer
+    # Claim: one sender per message even with many workers.
+    claimed = IsoMessage.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=pk,
+        send_state=SendState.PENDING,
+        attempts=msg.attempts,
+    ).update(attempts=msg.attempts + 1, next_attempt_at=now + backoff(msg.attempts + 1))
+    if not claimed:
+        return SendState.PENDING
+    msg.attempts += 1
+    try:
+        answer = post(peer, msg.xml.encode("utf-8"), msg.idempotency_key)
+        ok, error = confirmation_outcome(answer)
+    except (outbound.OutboundError, Iso18626Error) as exc:
+        state = SendState.FAILED if msg.attempts >= MAX_ATTEMPTS else SendState.PENDING
+        IsoMessage.objects.filter(pk=pk).update(send_state=state, error=str(exc)[:2000])
+        _health(peer, Health.DOWN, str(exc), now)
+        return state
+    state = SendState.SENT if ok else SendState.REFUSED
+    IsoMessage.objects.filter(pk=pk).update(
+        send_state=state,
+        answer=answer.decode("utf-8", "replace"),
+        outcome=MessageOutcome.OK if ok else MessageOutcome.ERROR,
+        error=error[:2000],
+        next_attempt_at=None,
+    )
+    _health(peer, Health.UP, "", now)
+    return state
+
+
+def _health(peer: Peer, health: str, error: str, now: dt.datetime) -> None:
+    if peer.health != health or (error and error != peer.last_error):
+        Peer.objects.filter(pk=peer.pk).update(
+            health=health, health_changed_at=now, last_error=error[:2000]
+        )
+        peer.health, peer.last_error = health, error
+
+
+def post(peer: Peer, xml: bytes, key: str) -> bytes:
+    """Deliver one message to the peer and return its confirmation (bytes)."""
+    if peer.in_process:
+        from lifeline.delivery.logic import ill, peers
+
+        assert peer.partner is not None
+        back = peers.partner_peer(peer.partner, peer.library)
+        return ill.receive(xml, peer=back, idempotency_key=key)
+    headers = {
+        "Content-Type": "application/xml; charset=utf-8",
+        "Idempotency-Key": key,
+    }
+    if peer.secret_out:
+        headers[peer.secret_header] = peer.secret_out
+    result = outbound.fetch(
+        peer.endpoint_url,
+        method="POST",
+        headers=headers,
+        content=xml,
+        allow_internal=peer.allow_internal,
+        max_bytes=1_000_000,
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        # No redirects are followed, so a plain-HTTP endpoint never reaches TLS: skip building
+        # a certificate store per message (the fetcher makes a fresh one for each call).
+        verify=peer.endpoint_url.lower().startswith("https:"),
+        cert=(peer.client_cert, peer.client_key) if peer.client_cert else None,
+    )
+    if result.status != 200:
+        raise outbound.OutboundFailed(f"HTTP {result.status} from {peer.endpoint_url}")
+    return result.content
+
+
+def retry_due(now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Send what is due (periodic job); oldest first, so one transaction's order holds."""
+    now = now or timezone.now()
+    due = list(
+        IsoMessage.objects.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            direction=Direction.OUT,
+            send_state=SendState.PENDING,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for pk in due:
+        if attempt(pk, now=now) == SendState.SENT:
+            sent += 1
+    return sent

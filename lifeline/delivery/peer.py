@@ -1,0 +1,447 @@
+"""A stand-in ISO 18626 node for tests, demos and benchmarks, written from the standard.
+
+    python -m lifeline.delivery.peer --agency ISIL:DE-PEER --target URL [options]
+
+It runs in its own process on 127.0.0.1 (it refuses any other address), prints
+`READY <port>` when it listens, and plays either role against one Lifeline endpoint (`--target`):
+
+- supplier: it confirms a Request and keeps it with a script of statuses (`--script`, or a
+  `#script:A,B#` in the request's note), e.g. `WillSupply,CopyCompleted`; each step is sent by
+  `POST /control/advance {"id": ...}` (or at once, in order, with `--auto`). A CopyCompleted
+  carries the URL of a small PDF this node serves (`/doc/<id>.pdf`). It answers Cancel with a
+  CancelResponse (yes until shipped), StatusRequest, Renew, ShippedReturn as the standard says;
+- requester: `POST /control/request {"id", "title", "service"}` sends a Request;
+  `POST /control/action {"id", "action"}` a RequestingAgencyMessage.
+
+Replies it owes are kept in an outbox and sent by `POST /control/flush` (or at once with
+`--auto`), so a test decides when, without sleeping. A message that arrives twice (same
+`Idempotency-Key`, else same bytes) is answered as the first time and applied once.
+`GET /control/state` shows its transactions and every message received.
+
+It uses only the standard library and lxml, no Django: it is another system.
+Bad documents for hostile tests: `/doc/fake.pdf` (HTML), `/doc/huge.pdf` (declares 1 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import http.client
+import ipaddress
+import json
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+NS = "http://illtransactions.org/2013/iso18626"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+FINAL = {"Unfilled", "CopyCompleted", "LoanCompleted", "CompletedWithoutReturn", "Cancelled"}
+
+
+def q(tag: str) -> str:
+    return f"{{{NS}}}{tag}"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sub(parent: Any, tag: str, text: str | None = None) -> Any:
+    node = etree.SubElement(parent, q(tag))
+    if text is not None:
+        node.text = text
+    return node
+
+
+def envelope(kind: str) -> tuple[Any, Any]:
+    root = etree.Element(q("ISO18626Message"), nsmap={None: NS, "ill": NS})
+    root.set(q("version"), "1.2")
+    return root, sub(root, kind)
+
+
+def header(body: Any, sup: tuple[str, str], req: tuple[str, str], rid: str, sid: str = "") -> None:
+    head = sub(body, "header")
+    for tag, (kind, value) in (("supplyingAgencyId", sup), ("requestingAgencyId", req)):
+        node = sub(head, tag)
+        sub(node, "agencyIdType", kind)
+        sub(node, "agencyIdValue", value)
+    sub(head, "multipleItemRequestId", "")
+    sub(head, "timestamp", now())
+    sub(head, "requestingAgencyRequestId", rid)
+    if sid:
+        sub(head, "supplyingAgencyRequestId", sid)
+
+
+def agency(node: Any, tag: str) -> tuple[str, str]:
+    found = node.find(f"{q('header')}/{q(tag)}")
+    if found is None:
+        return ("", "")
+    return (found.findtext(q("agencyIdType")) or "", found.findtext(q("agencyIdValue")) or "")
+
+
+def confirmation(kind: str, body: Any, error: str = "", action: str = "") -> bytes:
+    root, conf = envelope(f"{kind}Confirmation")
+    head = sub(conf, "confirmationHeader")
+    if body is not None:
+        for tag in ("supplyingAgencyId", "requestingAgencyId"):
+            kind_value = agency(body, tag)
+            if kind_value[1]:
+                node = sub(head, tag)
+                sub(node, "agencyIdType", kind_value[0])
+                sub(node, "agencyIdValue", kind_value[1])
+    sub(head, "timestamp", now())
+    rid = (
+        body.findtext(f"{q('header')}/{q('requestingAgencyRequestId')}") if body is not None else ""
+    )
+    if rid:
+        sub(head, "requestingAgencyRequestId", rid)
+    sub(head, "timestampReceived", now())
+    sub(head, "messageStatus", "ERROR" if error else "OK")
+    if action and not error:
+        sub(conf, "action", action)
+    if error:
+        data = sub(conf, "errorData")
+        sub(data, "errorType", "UnrecognisedDataValue")
+        sub(data, "errorValue", error)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+class Node:
+    """The peer's state: its transactions, outbox, and the messages seen."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        kind, _, value = args.agency.partition(":")
+        self.me = (kind, value)
+        self.target = args.target
+        self.secret_out, self.secret_in, self.header = args.secret_out, args.secret_in, args.header
+        self.script = [s for s in args.script.split(",") if s]
+        self.auto = args.auto
+        self.base = ""
+        self.lock = threading.RLock()
+        self.txns: dict[str, dict[str, Any]] = {}
+        self.outbox: list[tuple[str, bytes]] = []
+        self.flying: set[str] = set()
+        self.seen: dict[str, bytes] = {}
+        self.received: list[dict[str, str]] = []
+        self.counter = 0
+
+    # --- sending ------------------------------------------------------------------------
+    def post(self, xml: bytes) -> str:
+        """POST one message to the target; return messageStatus of the confirmation."""
+        parts = urlsplit(self.target)
+        key = hashlib.sha256(xml).hexdigest()
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=30)
+        try:
+            headers = {"Content-Type": "application/xml", "Idempotency-Key": key}
+            if self.secret_out:
+                headers[self.header] = self.secret_out
+            conn.request("POST", parts.path or "/", body=xml, headers=headers)
+            response = conn.getresponse()
+            answer = response.read()
+        finally:
+            conn.close()
+        if response.status != 200:
+            return f"HTTP {response.status}"
+        root = etree.fromstring(answer)
+        return root.findtext(f".//{q('messageStatus')}") or "?"
+
+    def flush(self) -> list[str]:
+        """Send what is owed: one transaction's messages in order, transactions in parallel
+        (a message waits while an earlier one of its transaction is on its way)."""
+        out: list[str] = []
+        while True:
+            with self.lock:
+                pick = next(
+                    (i for i, (rid, _x) in enumerate(self.outbox) if rid not in self.flying), None
+                )
+                if pick is None:
+                    return out
+                rid, xml = self.outbox.pop(pick)
+                self.flying.add(rid)
+            try:
+                out.append(self.post(xml))
+            except OSError:
+                with self.lock:
+                    self.outbox.insert(0, (rid, xml))  # the target is down: keep it
+                return [*out, "DOWN"]
+            finally:
+                with self.lock:
+                    self.flying.discard(rid)
+
+    def supplying(
+        self, rid: str, status: str, reason: str = "StatusChange", answer: str = ""
+    ) -> None:
+        t = self.txns[rid]
+        root, body = envelope("supplyingAgencyMessage")
+        header(body, self.me, t["peer"], rid, t["sid"])
+        info = sub(body, "messageInfo")
+        sub(info, "reasonForMessage", reason)
+        if answer:
+            sub(info, "answerYesNo", answer)
+        if status == "RetryPossible":
+            sub(info, "reasonRetry", "OnLoan")
+        if status == "Unfilled":
+            sub(info, "reasonUnfilled", "NotHeld")
+        if status == "RetryPossible":
+            sub(info, "retryAfter", now())
+        st = sub(body, "statusInfo")
+        sub(st, "status", status)
+        if status == "Loaned" or reason == "RenewResponse":
+            due = dt.datetime.now(dt.UTC) + dt.timedelta(days=28 * (1 + t.get("renewals", 0)))
+            sub(st, "dueDate", due.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        sub(st, "lastChange", now())
+        if status in ("CopyCompleted", "Loaned"):
+            delivery = sub(body, "deliveryInfo")
+            sub(delivery, "dateSent", now())
+            if status == "CopyCompleted":
+                sub(delivery, "itemId", t.get("url") or f"{self.base}/doc/{t['sid']}.pdf")
+                sub(delivery, "sentVia", "URL")
+            else:
+                sub(delivery, "sentVia", "Mail")
+        t["status"] = status
+        self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
+
+    def requesting(self, rid: str, action: str) -> None:
+        t = self.txns[rid]
+        root, body = envelope("requestingAgencyMessage")
+        header(body, t["peer"], self.me, rid, t.get("sid", ""))
+        sub(body, "action", action)
+        self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
+
+    def advance(self, rid: str) -> str:
+        with self.lock:
+            t = self.txns[rid]
+            if not t["script"]:
+                return ""
+            status = t["script"].pop(0)
+            self.supplying(rid, status)
+        return status
+
+    def new_request(self, spec: dict[str, Any]) -> None:
+        rid = spec.get("id") or f"{self.me[1]}-{self.counter}"
+        sup = tuple(spec.get("supplier", "ISIL:").split(":", 1))
+        with self.lock:
+            self.txns[rid] = {
+                "role": "requester",
+                "peer": sup,
+                "sid": "",
+                "status": "",
+                "script": [],
+            }
+            root, body = envelope("request")
+            header(body, sup, self.me, rid)
+            bib = sub(body, "bibliographicInfo")
+            sub(bib, "title", spec.get("title", "Untitled"))
+            if spec.get("isbn"):
+                item = sub(bib, "bibliographicItemId")
+                sub(item, "bibliographicItemIdentifier", spec["isbn"])
+                sub(item, "bibliographicItemIdentifierCode", "ISBN")
+            service = sub(body, "serviceInfo")
+            sub(service, "requestType", spec.get("type", "New"))
+            sub(service, "requestSubType", "PatronRequest")
+            sub(service, "serviceType", spec.get("service", "Copy"))
+            self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
+
+    # --- receiving ----------------------------------------------------------------------
+    def receive(self, xml: bytes, key: str) -> bytes:
+        with self.lock:
+            key = key or hashlib.sha256(xml).hexdigest()
+            if key in self.seen:
+                return self.seen[key]
+            answer = self._apply(xml)
+            self.seen[key] = answer
+        if self.auto:
+            threading.Thread(target=self._drain, daemon=True).start()
+        return answer
+
+    def _drain(self) -> None:
+        """Auto mode: run each script to its end and send what is owed, in order."""
+        with self.lock:
+            pending = [rid for rid, t in self.txns.items() if t["script"]]
+            for rid in pending:
+                while self.txns[rid]["script"]:
+                    self.advance(rid)
+        self.flush()
+
+    def _apply(self, xml: bytes) -> bytes:
+        try:
+            root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError:
+            return confirmation("request", None, "not well-formed")
+        if root.tag != q("ISO18626Message") or len(root) != 1:
+            return confirmation("request", None, "no ISO18626Message envelope")
+        body = root[0]
+        kind = body.tag.split("}")[1]
+        rid = body.findtext(f"{q('header')}/{q('requestingAgencyRequestId')}") or ""
+        self.received.append(
+            {
+                "kind": kind,
+                "id": rid,
+                "status": body.findtext(f".//{q('status')}") or "",
+                "action": body.findtext(q("action")) or "",
+                "reason": body.findtext(f".//{q('reasonForMessage')}") or "",
+                "itemId": body.findtext(f".//{q('itemId')}") or "",
+            }
+        )
+        if kind == "request":
+            if rid in self.txns:
+                if body.findtext(f"{q('serviceInfo')}/{q('requestType')}") == "Retry":
+                    self.txns[rid]["script"] = list(self.script)
+                    return confirmation(kind, body)
+                return confirmation(kind, body, "request id already in use")
+            note = body.findtext(f"{q('serviceInfo')}/{q('note')}") or ""
+            script = list(self.script)
+            if "#script:" in note:
+                script = [s for s in note.split("#script:", 1)[1].split("#", 1)[0].split(",") if s]
+            self.counter += 1
+            self.txns[rid] = {
+                "role": "supplier",
+                "peer": agency(body, "requestingAgencyId"),
+                "sid": f"P{self.counter}",
+                "status": "",
+                "script": script,
+                "service": body.findtext(f"{q('serviceInfo')}/{q('serviceType')}") or "Copy",
+            }
+            return confirmation(kind, body)
+        t = self.txns.get(rid)
+        if t is None:
+            return confirmation(kind, body, "unknown request id")
+        if kind == "requestingAgencyMessage":
+            action = body.findtext(q("action")) or ""
+            if action == "Cancel":
+                if t["status"] in (
+                    "",
+                    "RequestReceived",
+                    "ExpectToSupply",
+                    "WillSupply",
+                    "RetryPossible",
+                ):
+                    t["script"] = []
+                    self.supplying(rid, "Cancelled", "CancelResponse", "Y")
+                else:
+                    self.supplying(rid, t["status"], "CancelResponse", "N")
+            elif action == "StatusRequest":
+                self.supplying(rid, t["status"] or "RequestReceived", "StatusRequestResponse")
+            elif action == "Renew":
+                t["renewals"] = t.get("renewals", 0) + 1
+                self.supplying(rid, "Loaned", "RenewResponse", "Y")
+            elif action == "ShippedReturn":
+                self.supplying(rid, "LoanCompleted")
+            return confirmation(kind, body, action=action)
+        if kind == "supplyingAgencyMessage":
+            t["status"] = body.findtext(f".//{q('status')}") or t["status"]
+            t["sid"] = body.findtext(f"{q('header')}/{q('supplyingAgencyRequestId')}") or t["sid"]
+            if t["status"] == "CopyCompleted" and self.auto:
+                self.requesting(rid, "Received")
+            return confirmation(kind, body)
+        return confirmation("request", body, "unexpected message type")
+
+
+def make_handler(node: Node) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, body: bytes, ctype: str = "application/xml") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path == "/control/state":
+                with node.lock:
+                    state = {
+                        "txns": node.txns,
+                        "received": node.received,
+                        "outbox": len(node.outbox),
+                    }
+                    body = json.dumps(state, default=list).encode()
+                self._send(200, body, "application/json")
+            elif self.path == "/doc/fake.pdf":
+                self._send(200, b"<html>not a pdf</html>", "application/pdf")
+            elif self.path == "/doc/huge.pdf":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pdf")
+                self.send_header("Content-Length", str(2**30))
+                self.end_headers()
+            elif self.path.startswith("/doc/"):
+                self._send(200, PDF, "application/pdf")
+            else:
+                self._send(404, b"")
+
+        def do_POST(self) -> None:
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/control/"):
+                self._control(self.path[9:], json.loads(data or b"{}"))
+                return
+            if node.secret_in and self.headers.get(node.header, "") != node.secret_in:
+                self._send(401, b"")
+                return
+            self._send(200, node.receive(data, self.headers.get("Idempotency-Key", "")))
+
+        def _control(self, what: str, spec: dict[str, Any]) -> None:
+            result: dict[str, Any] = {}
+            if what == "advance":
+                result["status"] = node.advance(spec["id"])
+            elif what == "request":
+                node.new_request(spec)
+            elif what == "action":
+                with node.lock:
+                    node.requesting(spec["id"], spec["action"])
+            elif what == "script":
+                with node.lock:
+                    node.txns[spec["id"]]["script"] = list(spec["script"])
+                    if spec.get("url"):
+                        node.txns[spec["id"]]["url"] = spec["url"]
+            result["sent"] = node.flush() if what != "script" else []
+            self._send(200, json.dumps(result).encode(), "application/json")
+
+    return Handler
+
+
+def loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agency", default="ISIL:ZZ-PEER", help="TYPE:VALUE of this node")
+    parser.add_argument("--target", required=True, help="the Lifeline ISO 18626 endpoint")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--script", default="WillSupply,CopyCompleted")
+    parser.add_argument("--secret-out", default="", help="secret this node sends")
+    parser.add_argument("--secret-in", default="", help="secret this node expects")
+    parser.add_argument("--header", default="X-ISO18626-Secret")
+    parser.add_argument("--auto", action="store_true", help="run scripts and replies at once")
+    args = parser.parse_args(argv)
+    if not loopback(args.target):
+        parser.error("the target must be a loopback address")
+    node = Node(args)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(node))
+    server.daemon_threads = True
+    node.base = f"http://127.0.0.1:{server.server_address[1]}"
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    print(f"READY {server.server_address[1]}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

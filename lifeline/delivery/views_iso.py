@@ -1,0 +1,162 @@
+"""ISO 18626 pages and endpoints of document delivery: the endpoint peers post to, the link a
+peer fetches our supplied document from, and the staff's ISO 18626 buttons on a request page.
+
+Kept apart from `views.py` so the request pages and the protocol change independently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from lifeline.core.models import ApiToken
+from lifeline.core.permissions import is_staff_anywhere, user_can
+from lifeline.delivery.choices import IsoAction, IsoStatus, Role, UnfilledReason
+from lifeline.delivery.logic import ill, peers, urldelivery
+from lifeline.delivery.logic.iso18626 import MAX_BYTES, english, read_leniently
+from lifeline.delivery.models import DeliveryRequest, IllTransaction, Peer
+
+CHANGE = "delivery.change"
+XML = "application/xml; charset=utf-8"
+
+
+@csrf_exempt
+@require_POST
+def endpoint(request: HttpRequest) -> HttpResponse:
+    """A peer's ISO 18626 message. Outside peers prove themselves with their shared secret in
+    a header (and source address, client certificate where set); a library of this installation
+    may also use the Bearer token of a staff account. The answer is the confirmation."""
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BYTES or len(request.body) > MAX_BYTES:
+        return HttpResponse(status=413)
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header.split(" ", 1)[1].strip()
+        api_token = (
+            ApiToken.objects.active()
+            .filter(digest=ApiToken.hash(token))
+            .select_related("user")
+            .first()
+        )
+        if api_token is None or not api_token.user.is_active:
+            return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
+        if not is_staff_anywhere(api_token.user):
+            return HttpResponse(status=403)
+        return HttpResponse(ill.receive(request.body, sender=api_token.user), content_type=XML)
+    claimed = read_leniently(request.body)
+    ours, theirs = (
+        (claimed.requesting, claimed.supplying)
+        if claimed.kind == "supplyingAgencyMessage"
+        else (claimed.supplying, claimed.requesting)
+    )
+    library = peers.library_for(ours)
+    peer = (
+        Peer.objects.filter(library=library, agency_id_value=theirs[1], is_active=True)
+        .exclude(secret_in="")
+        .order_by("pk")
+        .first()
+        if library is not None and theirs[1]
+        else None
+    )
+    if peer is None:
+        return HttpResponse(
+            ill.refuse(
+                request.body,
+                english("Unknown agency “%(type)s:%(value)s”.", type=theirs[0], value=theirs[1]),
+            ),
+            content_type=XML,
+        )
+    problem = peers.check_credentials(peer, request.headers, request.META.get("REMOTE_ADDR", ""))
+    if problem:
+        return HttpResponse(status=401 if "secret" in problem else 403)
+    answer = ill.receive(
+        request.body, peer=peer, idempotency_key=request.headers.get("Idempotency-Key", "")[:100]
+    )
+    return HttpResponse(answer, content_type=XML)
+
+
+@require_GET
+def document(request: HttpRequest, token: str) -> HttpResponseBase:
+    """A document we supplied to a peer, for its system to fetch (the itemId of CopyCompleted).
+    The token is the secret; only files supplied by ISO 18626 are reachable this way."""
+    f = urldelivery.shared_file(token)
+    if f is None:
+        raise Http404
+    return FileResponse(f.file.open("rb"), content_type="application/pdf", filename="document.pdf")
+
+
+def detail_context(req: DeliveryRequest, staff: bool) -> dict[str, Any]:
+    """The ISO 18626 part of a request page: transactions, messages, the buttons that fit."""
+    txns = list(req.transactions.select_related("peer").order_by("created_at", "id"))
+    if not staff:
+        links = [t.document_url for t in txns if t.document_url and t.peer.link_only]
+        return {"iso_links": links}
+    rows = []
+    for t in txns:
+        if t.role == Role.REQUESTER:
+            allowed = ill.ACTIONS.get(t.iso_status, ill.FINAL_ACTIONS)
+            choices = [(a.value, a.label) for a in IsoAction if a.value in allowed]
+        else:
+            allowed = ill.NEXT.get(t.iso_status, frozenset())
+            choices = [
+                (s.value, s.label)
+                for s in IsoStatus
+                if s.value in allowed
+                and not (s.value in ill.LOAN_ONLY and t.service_type == "Copy")
+                and not (s.value == IsoStatus.COPY_COMPLETED and t.service_type == "Loan")
+            ]
+        rows.append({"txn": t, "choices": choices})
+    return {
+        "iso_transactions": rows,
+        "iso_reasons": UnfilledReason.choices,
+        "iso_pending": req.iso_messages.filter(send_state="pending").count(),
+    }
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, pk: int, txn: int) -> HttpResponse:
+    """A staff button of a transaction: an action (we request) or a status (we supply)."""
+    t = get_object_or_404(
+        IllTransaction.objects.select_related("request", "request__library", "peer"),
+        pk=txn,
+        request_id=pk,
+    )
+    if not user_can(request.user, t.request.library, CHANGE):
+        raise Http404
+    value = request.POST.get("value", "")
+    note = request.POST.get("note", "")[:2000]
+    try:
+        with transaction.atomic():
+            if t.role == Role.REQUESTER:
+                ill.requester_action(t, value, note_text=note)
+            else:
+                when = parse_datetime(request.POST.get("retry_after", "") or "")
+                if when is not None and timezone.is_naive(when):
+                    when = timezone.make_aware(when)
+                ill.supplier_status(
+                    t,
+                    value,
+                    note_text=note,
+                    reason=request.POST.get("reason", "")[:100],
+                    retry_after=when or (timezone.now() + dt.timedelta(days=1)),
+                    by=request.user,
+                )
+    except (ValidationError, ValueError) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, text)
+        return redirect("delivery:detail", pk=pk)
+    messages.success(request, _("Done."))
+    return redirect("delivery:detail", pk=pk)

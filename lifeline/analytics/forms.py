@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.analytics.models import ExchangeRate, UsageSource
+from lifeline.core import outbound
 from lifeline.registry.models import Resource
 
 
@@ -69,6 +70,18 @@ class SushiCredentialForm(forms.ModelForm):
         assert isinstance(vendor, forms.ModelChoiceField)
         vendor.queryset = Vendor.objects.filter(library=library)
         self._stored_key = self.instance.api_key if self.instance.pk else ""
+
+    def clean_base_url(self) -> str:
+        """Refused at once when it points inside our network (issue 21: SUSHI as a port scanner);
+        the harvest checks again at every fetch, so a name that changes later is caught too."""
+        url: str = self.cleaned_data["base_url"]
+        try:
+            outbound.check_target(url, allow_internal=self.instance.allow_internal)
+        except outbound.OutboundRefused as exc:
+            raise forms.ValidationError(str(exc), code="internal") from exc
+        except outbound.OutboundFailed:
+            pass  # a name that does not resolve today: the harvest will say so
+        return url
 
     def clean_reports(self) -> str:
         from lifeline.analytics.counter.spec import REPORT_CODES

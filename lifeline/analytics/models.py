@@ -240,6 +240,13 @@ class SushiCredential(models.Model):
     )
     is_active = models.BooleanField(_("harvest monthly"), default=True)
     timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=60)
+    # Set by a superuser in the admin only (never in the staff form): the base URL may then
+    # resolve to an internal address, e.g. a campus mirror of a vendor's SUSHI service.
+    allow_internal = models.BooleanField(
+        _("may reach internal addresses"),
+        default=False,
+        help_text=_("Only for a SUSHI service inside the campus network; set by an administrator."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedQuerySet.as_manager()

@@ -45,6 +45,7 @@ from lifeline.analytics.models import (
 from lifeline.analytics.services import match_titles, title_match_rate, unmatched_titles
 from lifeline.analytics.tasks import analyse_log, harvest_now
 from lifeline.analytics.tasks import match_titles as match_titles_task
+from lifeline.core.access import library_for
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
@@ -58,7 +59,10 @@ def staff_library(request: HttpRequest, action: str = "view") -> Library:
     if not libraries:
         raise PermissionDenied
     code = request.GET.get("library") or request.POST.get("library")
-    return next((lib for lib in libraries if lib.code == code), libraries[0])
+    if not code:
+        return libraries[0]
+    # A library named in the request goes through the one resolver (issue 21).
+    return library_for(request, code, action)
 
 
 def _has_titles(report: UsageReport) -> bool:

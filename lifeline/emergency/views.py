@@ -15,8 +15,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from lifeline.core.access import PUBLIC, library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
@@ -36,10 +37,8 @@ from lifeline.registry.models import AccessRoute, Resource
 
 
 def _staff_library(request: HttpRequest, code: str, action: str = "view") -> Library:
-    library = get_object_or_404(Library, code=code)
-    if not user_can(request.user, library, action):
-        raise PermissionDenied
-    return library
+    # The one resolver of a library in a URL (issue 21); views check finer roles after it.
+    return library_for(request, code, action)
 
 
 def _any(request: HttpRequest, library: Library, *actions: str) -> bool:
@@ -449,9 +448,10 @@ def event_review(request: HttpRequest, library: str, pk: int, fmt: str = "html")
 # --- patrons -----------------------------------------------------------------------
 
 
+@require_safe
 def services_page(request: HttpRequest, library: str) -> HttpResponse:
     """What works during the emergency: remote routes first, then delivery and reference."""
-    lib = get_object_or_404(Library, code=library)
+    lib = library_for(request, library, PUBLIC)
     event = services.active_event(lib)
     today = timezone.localdate()
     routes = list(

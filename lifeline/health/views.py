@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from lifeline.core.access import PUBLIC, library_for
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
@@ -39,8 +40,10 @@ from lifeline.registry.models import AccessRoute
 STAFF_PAGE = 50
 
 
-def _library(code: str) -> Library:
-    return get_object_or_404(Library, code=code)
+def _library(request: HttpRequest, code: str) -> Library:
+    # The status page, its feeds, public incidents and the fault-report form are public
+    # (anyone may read them and report a fault); staff pages use _staff_library.
+    return library_for(request, code, PUBLIC)
 
 
 def _colours() -> dict[str, Any]:
@@ -62,8 +65,9 @@ def status_home(request: HttpRequest) -> HttpResponse:
     return redirect("health:page", code=library.code)
 
 
+@require_safe
 def status_page(request: HttpRequest, code: str) -> HttpResponse:
-    library = _library(code)
+    library = _library(request, code)
     overview = services.status_overview(library)
     return render(
         request,
@@ -72,8 +76,9 @@ def status_page(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@require_safe
 def status_json(request: HttpRequest, code: str) -> JsonResponse:
-    library = _library(code)
+    library = _library(request, code)
     o = services.status_overview(library)
 
     def iso(value: Any) -> str | None:
@@ -124,8 +129,9 @@ def status_json(request: HttpRequest, code: str) -> JsonResponse:
     return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
+@require_safe
 def status_feed(request: HttpRequest, code: str) -> HttpResponse:
-    library = _library(code)
+    library = _library(request, code)
     page = request.build_absolute_uri(reverse("health:page", args=[code]))
     feed = Atom1Feed(
         title=_("Access status: %(library)s") % {"library": library.display_name},
@@ -161,8 +167,9 @@ def status_feed(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@require_safe
 def incident_public(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    library = _library(code)
+    library = _library(request, code)
     incident = get_object_or_404(
         Incident.objects.select_related("resource", "route"), library=library, pk=pk
     )
@@ -180,7 +187,7 @@ def client_address(request: HttpRequest) -> str | None:
 
 def report(request: HttpRequest, code: str) -> HttpResponse:
     """Works without JavaScript: a plain form, a plain POST, a thank-you page."""
-    library = _library(code)
+    library = _library(request, code)
     initial = {k: request.GET[k] for k in ("resource", "route") if request.GET.get(k, "").isdigit()}
     if request.method != "POST":
         return render(
@@ -256,11 +263,10 @@ def vendor_reply(request: HttpRequest, token: str) -> HttpResponse:
 # --- staff ----------------------------------------------------------------------------------
 
 
-def _staff_library(request: HttpRequest, code: str, action: str = "view") -> Library:
-    library = _library(code)
-    if not user_can(request.user, library, action):
-        raise PermissionDenied
-    return library
+def _staff_library(
+    request: HttpRequest, code: str, action: str = "view", write: str | None = None
+) -> Library:
+    return library_for(request, code, action, write=write)
 
 
 @login_required
@@ -333,7 +339,7 @@ def staff_incidents(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def staff_incident(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    library = _staff_library(request, code)
+    library = _staff_library(request, code, write="health.change")
     incident = get_object_or_404(
         Incident.objects.restrict(request.user).select_related("resource__vendor", "route__probe"),
         library=library,

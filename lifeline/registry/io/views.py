@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from lifeline.core.access import library_for
 from lifeline.core.models import Library
-from lifeline.core.permissions import user_can
 from lifeline.registry.io import exporting, pending
 from lifeline.registry.io.choices import ExportFormat
 from lifeline.registry.io.forms import ExportForm, ImportForm, KbartForm
@@ -37,10 +37,7 @@ def _libraries(request: HttpRequest) -> list[Library]:
 
 
 def _library(request: HttpRequest, code: str) -> Library:
-    library = Library.objects.filter(code=code).first()
-    if library is None or not user_can(request.user, library, ACTION):
-        raise PermissionDenied
-    return library
+    return library_for(request, code, ACTION)  # the one resolver (issue 21)
 
 
 def _refuse_early(request: HttpRequest, template: str, form: Any) -> HttpResponse | None:

@@ -47,6 +47,7 @@ from lifeline.analytics.tasks import analyse_log, harvest_now
 from lifeline.analytics.tasks import match_titles as match_titles_task
 from lifeline.core.access import library_for
 from lifeline.core.models import Library
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.core.typing import AuthedRequest
@@ -153,7 +154,9 @@ def sources(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied
-        source = get_object_or_404(UsageSource, pk=request.POST.get("source"), library=library)
+        source = get_object_or_404(
+            UsageSource, pk=parse_id(request.POST.get("source")), library=library
+        )
         form = SourceMappingForm(request.POST, instance=source)
         if form.is_valid():
             mapped = form.save(commit=False)
@@ -494,7 +497,9 @@ def rates_view(request: HttpRequest) -> HttpResponse:
         if not can_change:
             raise PermissionDenied
         if "delete" in request.POST:
-            get_object_or_404(ExchangeRate, pk=request.POST["delete"], library=library).delete()
+            get_object_or_404(
+                ExchangeRate, pk=parse_id(request.POST["delete"]), library=library
+            ).delete()
             messages.success(request, _("Exchange rate deleted."))
             return redirect(_back("analytics:rates", library))
         if form.is_valid():

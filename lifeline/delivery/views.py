@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from lifeline.core.access import PATRON, library_for
 from lifeline.core.models import ApiToken, Library
+from lifeline.core.params import parse_ids
 from lifeline.core.permissions import VIEW, is_staff_anywhere, user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.delivery import services
@@ -275,7 +276,7 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
 def queue(request: AuthedRequest, library: str) -> HttpResponse:
     lib = _library(request, library, VIEW, write=CHANGE)
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = parse_ids(request.POST.getlist("ids"))
         chosen = list(DeliveryRequest.objects.filter(library=lib, pk__in=ids))
         count = services.assign(chosen, request.user, by=request.user)
         messages.success(request, _("%(count)s request(s) assigned to you.") % {"count": count})

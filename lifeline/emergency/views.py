@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from lifeline.core.access import PUBLIC, library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.emergency import services
 from lifeline.emergency.choices import EventStatus, TaskStatus
@@ -136,8 +137,8 @@ def _team_view(team: dict[str, Any]) -> dict[str, Any]:
 
 
 def _version(plan: Plan, number: str | None) -> Any:
-    if number and number.isdigit():
-        return get_object_or_404(plan.versions, number=int(number))
+    if (chosen := parse_id(number)) is not None:
+        return get_object_or_404(plan.versions, number=chosen)
     return plan.latest()
 
 
@@ -258,8 +259,8 @@ def declare(request: HttpRequest, library: str) -> HttpResponse:
         raise PermissionDenied
     plans = Plan.objects.filter(library=lib)
     initial: dict[str, Any] = {}
-    if request.GET.get("plan", "").isdigit():
-        initial["plan"] = int(request.GET["plan"])
+    if (plan_id := parse_id(request.GET.get("plan"))) is not None:
+        initial["plan"] = plan_id
     form = DeclareForm(request.POST or None, plans=plans, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -355,7 +356,11 @@ def task_action(request: HttpRequest, library: str, pk: int, task_pk: int) -> Ht
         if action == "assign":
             if not _any(request, lib, "emergency.change", "emergency.declare"):
                 raise PermissionDenied
-            assignee = get_user_model().objects.filter(pk=request.POST.get("assignee") or 0).first()
+            assignee = (
+                get_user_model()
+                .objects.filter(pk=parse_id(request.POST.get("assignee")) or 0)
+                .first()
+            )
             services.assign_task(task, assignee, user=request.user)
         elif action in (TaskStatus.DONE, TaskStatus.NOT_DONE, TaskStatus.OPEN):
             if not services.may_work_on(task, request.user):

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from lifeline.core.access import PUBLIC, library_for
 from lifeline.core.models import Library
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.core.views import default_library
@@ -188,7 +189,7 @@ def client_address(request: HttpRequest) -> str | None:
 def report(request: HttpRequest, code: str) -> HttpResponse:
     """Works without JavaScript: a plain form, a plain POST, a thank-you page."""
     library = _library(request, code)
-    initial = {k: request.GET[k] for k in ("resource", "route") if request.GET.get(k, "").isdigit()}
+    initial = {k: pk for k in ("resource", "route") if (pk := parse_id(request.GET.get(k)))}
     if request.method != "POST":
         return render(
             request,
@@ -395,7 +396,9 @@ def _act(request: HttpRequest, incident: Incident) -> None:
                 public=form.cleaned_data["public"],
             )
         elif action in {"vendor_ack", "vendor_resolved"}:
-            esc = get_object_or_404(incident.escalations, pk=request.POST.get("escalation"))
+            esc = get_object_or_404(
+                incident.escalations, pk=parse_id(request.POST.get("escalation"))
+            )
             if action == "vendor_ack":
                 incident_logic.vendor_acknowledged(esc, user=request.user)
             else:
@@ -425,9 +428,9 @@ def probe_config(request: HttpRequest, code: str, route_id: int) -> HttpResponse
                 messages.success(request, _("Maintenance window added."))
                 return redirect(request.path)
         elif request.POST.get("action") == "delete_window":
-            window = request.POST.get("window", "")
-            if window.isdigit():  # anything else names no window (and must not be a 500)
-                config.maintenance_windows.filter(pk=int(window)).delete()
+            window = parse_id(request.POST.get("window"))
+            if window is not None:  # anything else names no window (and must not be a 500)
+                config.maintenance_windows.filter(pk=window).delete()
             return redirect(request.path)
         else:
             form = ProbeConfigForm(request.POST, instance=config, user=request.user)

@@ -49,9 +49,23 @@ DATA_DIR = Path(envstr("LIFELINE_DATA_DIR", str(Path.cwd() / "var")))
 DEBUG = envbool("LIFELINE_DEBUG", False)
 # Under pytest the suite uses a fast hasher, immediate tasks and LIFELINE_TEST_DATABASE_URL.
 TESTING = envbool("LIFELINE_TESTING", False) or "pytest" in sys.modules
-SECRET_KEY = envsecret("LIFELINE_SECRET_KEY", "insecure-dev-key-change-me-in-production-0123456789")
-# Account passwords of access routes are encrypted with this key (Fernet, derived by HKDF).
+# The public default is for development and tests only: with DEBUG off the system check
+# (core/checks.py) refuses to start with it, or with any key shorter than 50 characters.
+# `make demo` generates real keys once under var/keys/ (core/keyfiles.py).
+INSECURE_SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789"  # noqa: S105
+SECRET_KEY = envsecret("LIFELINE_SECRET_KEY", INSECURE_SECRET_KEY)
+# Secrets stored in the database (vendor passwords, SUSHI API keys) are encrypted with their own
+# key (Fernet, derived by HKDF), so a leaked SECRET_KEY (sessions, signed links) does not open
+# them. Old keys, comma separated, are still read; `lifeline rotate-keys` re-encrypts every
+# stored value under the current key, after which the old ones can be dropped.
 FIELD_ENCRYPTION_KEY = envsecret("LIFELINE_FIELD_KEY", SECRET_KEY)
+FIELD_ENCRYPTION_OLD_KEYS = [
+    k.strip() for k in envsecret("LIFELINE_FIELD_OLD_KEYS").split(",") if k.strip()
+]
+# The HMAC key that turns user names in access logs into pseudonyms (analytics/logs.py). Its own
+# secret: rotating SECRET_KEY must not change the pseudonyms (distinct-user counts would break),
+# and changing this one on purpose makes old pseudonyms unlinkable to new ones.
+LOG_USER_KEY = envsecret("LIFELINE_LOG_USER_KEY", SECRET_KEY)
 ALLOWED_HOSTS = envlist("LIFELINE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("LIFELINE_CSRF_TRUSTED_ORIGINS")
 # Internal networks that outbound fetches (SUSHI, federation metadata, ISO 18626 peers, delivery

@@ -83,7 +83,7 @@ class LogResult:
 
 
 def user_key() -> bytes:
-    return hashlib.sha256(b"lifeline-log-users:" + settings.SECRET_KEY.encode()).digest()
+    return hashlib.sha256(b"lifeline-log-users:" + settings.LOG_USER_KEY.encode()).digest()
 
 
 def hash_user(identity: str, key: bytes) -> str:

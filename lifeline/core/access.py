@@ -34,9 +34,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_patron(user: object, library: Library) -> bool:
-    if not getattr(user, "is_authenticated", False):
+    pk = getattr(user, "pk", None)
+    if not getattr(user, "is_authenticated", False) or pk is None:
         return False
-    return Patron.objects.filter(user_id=getattr(user, "pk", None), library=library).exists()
+    return Patron.objects.filter(user_id=pk, library=library).exists()
 
 
 def allowed(request: HttpRequest, library: Library, action: str) -> bool:

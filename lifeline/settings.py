@@ -227,7 +227,27 @@ AXES_COOLOFF_TIME = envint("LIFELINE_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = 1 if envbool("LIFELINE_BEHIND_HTTPS_PROXY", False) else 0
+# The client's address (lock-outs, the fault-report limit, API throttles) comes from django-ipware,
+# the library axes expects (issue 21: without it every client behind the proxy shared one
+# address). LIFELINE_PROXY_COUNT is the number of reverse proxies in front of Lifeline, each of
+# which appends the address it saw to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for). The
+# client is then the entry that many places from the right: what a client wrote into the header
+# itself stays to the left and is ignored. Without a proxy only REMOTE_ADDR counts.
+PROXY_COUNT = envint("LIFELINE_PROXY_COUNT", 1 if envbool("LIFELINE_BEHIND_HTTPS_PROXY") else 0)
+if PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    # ipware counts the proxies listed in the header, i.e. all but the one that connects to us.
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+    AXES_IPWARE_PROXY_COUNT = None
+AXES_IPWARE_PROXY_ORDER = "left-most"
+# Not strict: a header with extra (client-written) entries still yields the proxy's entry.
+IPWARE_STRICT = False
+# Failed sign-ins from one address, whatever the user names, within the cool-off: password
+# spraying (many names, one address) is slowed too. Higher than the per-name limit: a campus
+# network shares addresses.
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("LIFELINE_LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 SECURE_HSTS_SECONDS = envint("LIFELINE_HSTS_SECONDS", 31536000 if SECURE_COOKIES else 0)
 SECURE_SSL_REDIRECT = envbool("LIFELINE_SSL_REDIRECT", False)
 LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
@@ -292,6 +312,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "lifeline.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "fault_report": "10/hour"},
+    # The same trusted proxies as above for DRF's throttles (None: REMOTE_ADDR only).
+    "NUM_PROXIES": PROXY_COUNT or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lifeline API",

@@ -16,6 +16,7 @@ from saml2.metadata import create_metadata_string
 from lifeline.accounts.models import SamlIdentityProvider
 from lifeline.accounts.saml import flow
 from lifeline.accounts.saml.client import sp_config
+from lifeline.core.clientip import client_ip
 from lifeline.core.models import Library
 
 MAX_RESPONSE_BYTES = 512 * 1024
@@ -74,7 +75,7 @@ def acs(request: HttpRequest) -> HttpResponse:
     if len(encoded) > MAX_RESPONSE_BYTES:
         encoded = ""
     try:
-        result = flow.finish(encoded, remote_addr=request.META.get("REMOTE_ADDR"))
+        result = flow.finish(encoded, remote_addr=client_ip(request))
     except flow.SamlRefused as refused:
         return render(request, "accounts/saml_refused.html", {"message": str(refused)}, status=403)
     auth_login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")

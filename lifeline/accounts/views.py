@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
@@ -39,6 +40,13 @@ class LoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         context["has_idps"] = SamlIdentityProvider.objects.active().exists()
         return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Password spraying: many user names from one address, each below the per-name limit
+        # (issue 21). Counted from axes' own attempts, so every worker sees the same figure.
+        if services.address_locked(request):
+            return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()

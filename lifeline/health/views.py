@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from lifeline.core.access import PUBLIC, library_for
+from lifeline.core.clientip import client_ip
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
@@ -183,7 +184,8 @@ def incident_public(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 
 def client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    # Through the trusted proxy header, as the sign-in lock-out does (issue 21).
+    return client_ip(request)
 
 
 def report(request: HttpRequest, code: str) -> HttpResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import math
 from typing import Any
 
 import segno
@@ -64,6 +65,20 @@ def disable_totp(user: Any, token: str) -> bool:
     TOTPDevice.objects.filter(user=user).delete()
     audit.write(AuditAction.ACTION, user, message="two-factor sign-in disabled")
     return True
+
+
+def throttle_wait(device: TOTPDevice | None, now: dt.datetime | None = None) -> int | None:
+    """Seconds until `device` accepts another code after failed ones, or None when it does.
+
+    django-otp refuses every code while it throttles, the right one too: saying "wrong code"
+    then sends the user hunting for a clock problem (issue 21)."""
+    if device is None:
+        return None
+    allowed, info = device.verify_is_allowed()
+    if allowed or not info or "locked_until" not in info:
+        return None
+    left = (info["locked_until"] - (now or timezone.now())).total_seconds()
+    return max(1, math.ceil(left))
 
 
 def verify_second_factor(user: Any, token: str) -> Any:

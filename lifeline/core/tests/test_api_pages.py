@@ -100,3 +100,24 @@ def test_the_page_is_capped_not_refused(library_a: Any, patron_a: Any) -> None:
     assert page["results"] == []
     paginator = Pagination()
     assert paginator.max_limit == 1000
+
+
+# Lists a patron may read: their own delivery requests, and the public A–Z.
+PATRON_LISTS = {"/api/delivery/requests/", "/api/registry/public/{code}/resources/"}
+
+
+def test_staff_lists_tell_a_patron_403_not_an_empty_page(library_a: Any, patron_a: Any) -> None:
+    """Issue 21, finding 9: some staff APIs answered a patron 200 with an empty list."""
+    admin = get_user_model().objects.create_superuser("root", "root@example.edu", PASSWORD)
+    schema = json.loads(client_for(admin).get("/api/schema/?format=json").content)
+    patron = client_for(patron_a)
+    wrong = []
+    for path, _op in list_operations(schema):
+        url = fill(path, library_a)
+        if "{" in url:
+            continue
+        status = patron.get(url).status_code
+        expected = 200 if path in PATRON_LISTS else 403
+        if status != expected:
+            wrong.append(f"{path}: {status}, expected {expected}")
+    assert not wrong, "\n".join(wrong)

@@ -234,13 +234,11 @@ AXES_RESET_ON_SUCCESS = True
 # client is then the entry that many places from the right: what a client wrote into the header
 # itself stays to the left and is ignored. Without a proxy only REMOTE_ADDR counts.
 PROXY_COUNT = envint("LIFELINE_PROXY_COUNT", 1 if envbool("LIFELINE_BEHIND_HTTPS_PROXY") else 0)
-if PROXY_COUNT:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    # ipware counts the proxies listed in the header, i.e. all but the one that connects to us.
-    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
-    AXES_IPWARE_PROXY_COUNT = None
+AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...] = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if PROXY_COUNT else ("REMOTE_ADDR",)
+)
+# ipware counts the proxies listed in the header, i.e. all but the one that connects to us.
+AXES_IPWARE_PROXY_COUNT: int | None = PROXY_COUNT - 1 if PROXY_COUNT else None
 AXES_IPWARE_PROXY_ORDER = "left-most"
 # Not strict: a header with extra (client-written) entries still yields the proxy's entry.
 IPWARE_STRICT = False

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lifeline.analytics.models import ExchangeRate, UsageSource
 from lifeline.core import outbound
+from lifeline.core.uploads import check_text_upload
 from lifeline.registry.models import Resource
 
 
@@ -126,6 +127,12 @@ class LogUploadForm(forms.Form):
     append = forms.BooleanField(
         label=_("Add to the same days (a second proxy server)"), required=False
     )
+
+    def clean_file(self) -> Any:
+        # Text or gzipped text only: sniffed, not trusted from the name (issue 21).
+        upload = self.cleaned_data["file"]
+        check_text_upload(upload)
+        return upload
 
 
 class RenewalForm(forms.Form):

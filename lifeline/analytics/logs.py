@@ -21,7 +21,6 @@ ranges, HMAC); users and URLs become small integers for the double-click sort. R
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import hashlib
 import hmac
 import io
@@ -36,6 +35,7 @@ import polars as pl
 from django.conf import settings
 
 from lifeline.core.models import Library, parse_ip_ranges
+from lifeline.core.uploads import open_stream
 from lifeline.registry.models import AccessRoute, Resource
 
 CHUNK_BYTES = 64 * 1024 * 1024
@@ -165,11 +165,11 @@ def open_log(path: Path) -> IO[bytes]:
     return open_log_stream(path.open("rb"))
 
 
-def open_log_stream(raw: IO[bytes]) -> IO[bytes]:
-    """The stream itself, or a gunzipping view of it when it starts with the gzip magic."""
-    magic = raw.read(2)
-    raw.seek(0)
-    return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw  # type: ignore[return-value]
+def open_log_stream(raw: IO[bytes], compressed_size: int | None = None) -> IO[bytes]:
+    """The stream itself, or a gunzipping view of it when it starts with the gzip magic, behind
+    the upload limits of `core.uploads.open_stream` (inflated size, expansion ratio, line
+    length: a gzip without line breaks no longer inflates whole into memory, issue 21)."""
+    return open_stream(raw, compressed_size=compressed_size)
 
 
 def chunks(stream: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:

@@ -2,8 +2,8 @@
 
 With DEBUG off (production, and `make demo`), Lifeline refuses to start when SECRET_KEY is the
 public default or short, or when the field-encryption key is missing, short, or the same as
-SECRET_KEY. `lifeline/wsgi.py` runs these checks before it serves (a WSGI server does not run
-Django's checks by itself), management commands run them as usual.
+SECRET_KEY. `lifeline/wsgi.py` and `lifeline serve` run these checks before they serve (a WSGI
+server does not run Django's checks by itself), as does `lifeline check --deploy`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def _weak(key: str) -> bool:
     )
 
 
-@register(TAG, Tags.security, deploy=False)
+# A deployment check: `lifeline check --deploy`, the WSGI start and `lifeline serve` run it;
+# development commands (makemigrations, tests, a shell) are not stopped by it.
+@register(TAG, Tags.security, deploy=True)
 def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
     if settings.DEBUG or getattr(settings, "TESTING", False):
         return []
@@ -70,7 +72,7 @@ def refuse_weak_secrets() -> None:
     from django.core.checks import run_checks
     from django.core.exceptions import ImproperlyConfigured
 
-    errors = [e for e in run_checks(tags=[TAG]) if e.is_serious()]
+    errors = [e for e in run_checks(tags=[TAG], include_deployment_checks=True) if e.is_serious()]
     if errors:
         raise ImproperlyConfigured(
             "Lifeline refuses to start: " + " ".join(f"{e.msg} {e.hint}" for e in errors)

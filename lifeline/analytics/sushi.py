@@ -25,6 +25,7 @@ from lifeline.analytics.models import SushiCredential, SushiHarvest
 from lifeline.core import outbound
 
 MAX_BODY = 200 * 1024 * 1024
+TOTAL_SECONDS = 30 * 60.0  # a whole harvest request, however the vendor paces it
 QUEUED_RETRY = dt.timedelta(hours=1)
 UNAVAILABLE_RETRY = dt.timedelta(hours=6)
 NOT_READY_RETRY = dt.timedelta(days=3)
@@ -217,7 +218,9 @@ def run_harvest(
             headers={"Accept": "application/json", "User-Agent": "Lifeline-SUSHI/1.0"},
             allow_internal=credential.allow_internal,
             max_bytes=MAX_BODY,
-            timeout=float(credential.timeout_seconds),
+            # The account's timeout is for each step (as before); a big report may take longer.
+            timeout=TOTAL_SECONDS,
+            idle_timeout=float(credential.timeout_seconds),
             transport=transport,
         )
         response = httpx.Response(result.status, headers=result.headers, content=result.content)

@@ -37,3 +37,17 @@ def test_the_counter_upload_is_parsed_by_a_task(
     assert import_counter.call(job.pk) == "done"
     job.refresh_from_db()
     assert job.report is not None and not job.file  # the stored upload is gone once parsed
+
+
+@pytest.mark.django_db
+def test_an_upload_job_is_seen_by_its_library_only(
+    librarian_a: Any, librarian_b: Any, patron_a: Any, library_a: Any
+) -> None:
+    from lifeline.analytics.models import CounterImport
+    from lifeline.conftest import client_for
+
+    job = CounterImport.objects.create(library=library_a, filename="x.tsv")
+    url = reverse("analytics:upload_job", args=[job.pk])
+    assert client_for(librarian_a).get(url).status_code == 200  # still queued: a wait page
+    assert client_for(librarian_b).get(url).status_code == 404
+    assert client_for(patron_a).get(url).status_code == 404

@@ -34,11 +34,21 @@ system-deps:
 messages: install system-deps
 	cd lifeline && ../$(BIN)/lifeline compilemessages -v 0
 
+# The demo serves with DEBUG off, so it needs real secrets: generated once under var/keys/
+# (mode 600) and kept; stored secrets written under the old public default are re-encrypted.
+DEMO_KEYS := $(LIFELINE_DATA_DIR)/keys
+DEMO_ENV = LIFELINE_SECRET_KEY_FILE=$(DEMO_KEYS)/secret_key \
+	LIFELINE_FIELD_KEY_FILE=$(DEMO_KEYS)/field_key \
+	LIFELINE_LOG_USER_KEY_FILE=$(DEMO_KEYS)/log_user_key
+
 demo: messages
 	@mkdir -p $(LIFELINE_DATA_DIR)
-	$(BIN)/lifeline migrate -v 0
-	$(BIN)/lifeline loaddemo
-	LIFELINE_DEBUG=$${LIFELINE_DEBUG:-0} $(BIN)/lifeline serve
+	@$(BIN)/python -m lifeline.core.keyfiles $(DEMO_KEYS) >/dev/null
+	$(DEMO_ENV) $(BIN)/lifeline migrate -v 0
+	-$(DEMO_ENV) LIFELINE_FIELD_OLD_KEYS=insecure-dev-key-change-me-in-production-0123456789 \
+	  $(BIN)/lifeline rotate-keys >/dev/null
+	$(DEMO_ENV) $(BIN)/lifeline loaddemo
+	$(DEMO_ENV) LIFELINE_DEBUG=$${LIFELINE_DEBUG:-0} $(BIN)/lifeline serve
 
 lint: install
 	$(BIN)/ruff check lifeline bench

@@ -127,8 +127,16 @@ def cmd_serve(args: list[str]) -> int:
     import django
 
     django.setup()
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import call_command
 
+    from lifeline.core.checks import refuse_weak_secrets
+
+    try:
+        refuse_weak_secrets()  # before any worker starts (issue 21)
+    except ImproperlyConfigured as exc:
+        print(exc, file=sys.stderr)
+        return 1
     call_command("collectstatic", interactive=False, verbosity=0)
     web = [
         "granian",

@@ -49,9 +49,23 @@ DATA_DIR = Path(envstr("LIFELINE_DATA_DIR", str(Path.cwd() / "var")))
 DEBUG = envbool("LIFELINE_DEBUG", False)
 # Under pytest the suite uses a fast hasher, immediate tasks and LIFELINE_TEST_DATABASE_URL.
 TESTING = envbool("LIFELINE_TESTING", False) or "pytest" in sys.modules
-SECRET_KEY = envsecret("LIFELINE_SECRET_KEY", "insecure-dev-key-change-me-in-production-0123456789")
-# Account passwords of access routes are encrypted with this key (Fernet, derived by HKDF).
+# The public default is for development and tests only: with DEBUG off the system check
+# (core/checks.py) refuses to start with it, or with any key shorter than 50 characters.
+# `make demo` generates real keys once under var/keys/ (core/keyfiles.py).
+INSECURE_SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789"  # noqa: S105
+SECRET_KEY = envsecret("LIFELINE_SECRET_KEY", INSECURE_SECRET_KEY)
+# Secrets stored in the database (vendor passwords, SUSHI API keys) are encrypted with their own
+# key (Fernet, derived by HKDF), so a leaked SECRET_KEY (sessions, signed links) does not open
+# them. Old keys, comma separated, are still read; `lifeline rotate-keys` re-encrypts every
+# stored value under the current key, after which the old ones can be dropped.
 FIELD_ENCRYPTION_KEY = envsecret("LIFELINE_FIELD_KEY", SECRET_KEY)
+FIELD_ENCRYPTION_OLD_KEYS = [
+    k.strip() for k in envsecret("LIFELINE_FIELD_OLD_KEYS").split(",") if k.strip()
+]
+# The HMAC key that turns user names in access logs into pseudonyms (analytics/logs.py). Its own
+# secret: rotating SECRET_KEY must not change the pseudonyms (distinct-user counts would break),
+# and changing this one on purpose makes old pseudonyms unlinkable to new ones.
+LOG_USER_KEY = envsecret("LIFELINE_LOG_USER_KEY", SECRET_KEY)
 ALLOWED_HOSTS = envlist("LIFELINE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("LIFELINE_CSRF_TRUSTED_ORIGINS")
 # Internal networks that outbound fetches (SUSHI, federation metadata, ISO 18626 peers, delivery
@@ -215,7 +229,25 @@ AXES_COOLOFF_TIME = envint("LIFELINE_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = 1 if envbool("LIFELINE_BEHIND_HTTPS_PROXY", False) else 0
+# The client's address (lock-outs, the fault-report limit, API throttles) comes from django-ipware,
+# the library axes expects (issue 21: without it every client behind the proxy shared one
+# address). LIFELINE_PROXY_COUNT is the number of reverse proxies in front of Lifeline, each of
+# which appends the address it saw to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for). The
+# client is then the entry that many places from the right: what a client wrote into the header
+# itself stays to the left and is ignored. Without a proxy only REMOTE_ADDR counts.
+PROXY_COUNT = envint("LIFELINE_PROXY_COUNT", 1 if envbool("LIFELINE_BEHIND_HTTPS_PROXY") else 0)
+AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...] = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if PROXY_COUNT else ("REMOTE_ADDR",)
+)
+# ipware counts the proxies listed in the header, i.e. all but the one that connects to us.
+AXES_IPWARE_PROXY_COUNT: int | None = PROXY_COUNT - 1 if PROXY_COUNT else None
+AXES_IPWARE_PROXY_ORDER = "left-most"
+# Not strict: a header with extra (client-written) entries still yields the proxy's entry.
+IPWARE_STRICT = False
+# Failed sign-ins from one address, whatever the user names, within the cool-off: password
+# spraying (many names, one address) is slowed too. Higher than the per-name limit: a campus
+# network shares addresses.
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("LIFELINE_LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 SECURE_HSTS_SECONDS = envint("LIFELINE_HSTS_SECONDS", 31536000 if SECURE_COOKIES else 0)
 SECURE_SSL_REDIRECT = envbool("LIFELINE_SSL_REDIRECT", False)
 LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
@@ -276,9 +308,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Every list has a maximum page (issue 21): the project paginator, never DRF's unbounded one.
+    "DEFAULT_PAGINATION_CLASS": "lifeline.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "fault_report": "10/hour"},
+    # The same trusted proxies as above for DRF's throttles (None: REMOTE_ADDR only).
+    "NUM_PROXIES": PROXY_COUNT or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lifeline API",

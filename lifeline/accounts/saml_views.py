@@ -22,6 +22,7 @@ from lifeline.accounts.forms import MailForm
 from lifeline.accounts.models import FederationEntity, SamlIdentityProvider
 from lifeline.accounts.saml import flow, logout
 from lifeline.accounts.saml.sp_metadata import sp_metadata_xml
+from lifeline.core.clientip import client_ip
 from lifeline.core.models import Library
 
 MAX_RESPONSE_BYTES = 512 * 1024
@@ -93,7 +94,7 @@ def acs(request: HttpRequest) -> HttpResponse:
     if len(encoded) > MAX_RESPONSE_BYTES:
         encoded = ""
     try:
-        result = flow.finish(encoded, remote_addr=request.META.get("REMOTE_ADDR"))
+        result = flow.finish(encoded, remote_addr=client_ip(request))
     except flow.SamlRefused as refused:
         return render(request, "accounts/saml_refused.html", {"message": str(refused)}, status=403)
     auth_login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import math
 import secrets
 from typing import Any
 
@@ -76,8 +77,50 @@ def disable_totp(user: Any, token: str) -> bool:
     return True
 
 
+def throttle_wait(device: TOTPDevice | None, now: dt.datetime | None = None) -> int | None:
+    """Seconds until `device` accepts another code after failed ones, or None when it does.
+
+    django-otp refuses every code while it throttles, the right one too: saying "wrong code"
+    then sends the user hunting for a clock problem (issue 21)."""
+    if device is None:
+        return None
+    allowed, info = device.verify_is_allowed()
+    if allowed or not info or "locked_until" not in info:
+        return None
+    left = (info["locked_until"] - (now or timezone.now())).total_seconds()
+    return max(1, math.ceil(left))
+
+
 def verify_second_factor(user: Any, token: str) -> Any:
     return match_token(user, token.strip())
+
+
+# --- sign-in from one address ----------------------------------------------------------
+
+
+def address_failures(address: str, now: dt.datetime | None = None) -> int:
+    """Failed sign-ins from `address` within the cool-off, over every user name."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Sum
+
+    since = (now or timezone.now()) - dt.timedelta(hours=float(settings.AXES_COOLOFF_TIME))
+    total = AccessAttempt.objects.filter(ip_address=address, attempt_time__gte=since).aggregate(
+        n=Sum("failures_since_start")
+    )["n"]
+    return int(total or 0)
+
+
+def address_locked(request: Any) -> bool:
+    from django.conf import settings
+
+    from lifeline.core.clientip import client_ip
+
+    if not settings.AXES_ENABLED:
+        return False
+    address = client_ip(request)
+    limit = int(settings.LOGIN_ADDRESS_FAILURE_LIMIT)
+    return bool(address) and limit > 0 and address_failures(str(address)) >= limit
 
 
 # --- API tokens -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
@@ -40,6 +41,13 @@ class LoginView(auth_views.LoginView):
         context["has_idps"] = SamlIdentityProvider.objects.active().exists()
         return context
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Password spraying: many user names from one address, each below the per-name limit
+        # (issue 21). Counted from axes' own attempts, so every worker sees the same figure.
+        if services.address_locked(request):
+            return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
         if services.confirmed_totp(user) is None:
@@ -64,6 +72,11 @@ def login_otp(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:login")
     user = get_object_or_404(get_user_model(), pk=pending["user"], is_active=True)
     form = OtpTokenForm(request.POST or None)
+    wait = services.throttle_wait(services.confirmed_totp(user))
+    if request.method == "POST" and wait is not None:
+        form.is_valid()
+        form.add_error(None, _too_many(wait))
+        return render(request, "accounts/login_otp.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         device = services.verify_second_factor(user, form.cleaned_data["token"])
         if device is not None:
@@ -80,6 +93,12 @@ def login_otp(request: HttpRequest) -> HttpResponse:
             "token", _("That code is wrong or has expired. Wait for the next one and try again.")
         )
     return render(request, "accounts/login_otp.html", {"form": form})
+
+
+def _too_many(seconds: int) -> str:
+    return _("Too many attempts. Wait %(seconds)s s, then enter the current code.") % {
+        "seconds": seconds
+    }
 
 
 def _staff_required(request: HttpRequest) -> None:
@@ -101,7 +120,11 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         if action == "start" and confirmed is None:
             services.start_totp_setup(user)
             return redirect("accounts:two_factor")
-        if form.is_valid():
+        device_in_use = confirmed if action == "disable" else services.pending_totp(user)
+        if (wait := services.throttle_wait(device_in_use)) is not None:
+            form.is_valid()
+            form.add_error("token", _too_many(wait))
+        elif form.is_valid():
             if action == "confirm" and (device := services.pending_totp(user)) is not None:
                 if services.confirm_totp(device, form.cleaned_data["token"]):
                     otp_login(request, device)

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from lifeline.analytics.models import SushiCredential, SushiHarvest, UsageReport, UsageSource
 from lifeline.core.admin import LibraryScopedAdmin
+from lifeline.core.permissions import user_can
 
 
 @admin.register(UsageSource)
@@ -36,6 +40,13 @@ class SushiCredentialAdmin(LibraryScopedAdmin):
     change_action = "analytics.change"
     list_display = ["name", "base_url", "release", "reports", "is_active"]
     exclude = ["api_key"]  # set through the analytics page, never shown back
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Reaching internal addresses is a library administrator's decision (as for probes).
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None or not user_can(request.user, obj.library_id, "core.manage"):
+            fields.append("allow_internal")
+        return fields
 
 
 @admin.register(SushiHarvest)

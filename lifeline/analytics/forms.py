@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.analytics.models import ExchangeRate, UsageSource
+from lifeline.core import outbound
+from lifeline.core.uploads import check_text_upload
 from lifeline.registry.models import Resource
 
 
@@ -70,6 +72,18 @@ class SushiCredentialForm(forms.ModelForm):
         vendor.queryset = Vendor.objects.filter(library=library)
         self._stored_key = self.instance.api_key if self.instance.pk else ""
 
+    def clean_base_url(self) -> str:
+        """Refused at once when it points inside our network (issue 21: SUSHI as a port scanner);
+        the harvest checks again at every fetch, so a name that changes later is caught too."""
+        url: str = self.cleaned_data["base_url"]
+        try:
+            outbound.check_target(url, allow_internal=self.instance.allow_internal)
+        except outbound.OutboundRefused as exc:
+            raise forms.ValidationError(str(exc), code="internal") from exc
+        except outbound.OutboundFailed:
+            pass  # a name that does not resolve today: the harvest will say so
+        return url
+
     def clean_reports(self) -> str:
         from lifeline.analytics.counter.spec import REPORT_CODES
 
@@ -113,6 +127,12 @@ class LogUploadForm(forms.Form):
     append = forms.BooleanField(
         label=_("Add to the same days (a second proxy server)"), required=False
     )
+
+    def clean_file(self) -> Any:
+        # Text or gzipped text only: sniffed, not trusted from the name (issue 21).
+        upload = self.cleaned_data["file"]
+        check_text_upload(upload)
+        return upload
 
 
 class RenewalForm(forms.Form):

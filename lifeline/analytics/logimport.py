@@ -31,7 +31,7 @@ def run_log_import(log_import: LogImport, *, chunk_bytes: int = logs.CHUNK_BYTES
 
     try:
         with log_import.file.open("rb") as handle:
-            stream = logs.open_log_stream(handle)
+            stream = logs.open_log_stream(handle, compressed_size=log_import.size)
             result = logs.analyse(
                 log_import.library,
                 stream,

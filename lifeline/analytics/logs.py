@@ -25,7 +25,6 @@ ranges, HMAC); users and URLs become small integers for the double-click sort. R
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator
@@ -58,6 +57,7 @@ from lifeline.analytics.logtokens import read_lines as read_lines
 from lifeline.analytics.logtokens import tokens_fast as tokens_fast
 from lifeline.analytics.logtokens import tokens_regex as tokens_regex
 from lifeline.core.models import Library, parse_ip_ranges
+from lifeline.core.uploads import open_stream
 from lifeline.registry.models import AccessRoute, Resource
 
 CHUNK_BYTES = 64 * 1024 * 1024
@@ -108,7 +108,7 @@ class LogResult:
 
 
 def user_key() -> bytes:
-    return hashlib.sha256(b"lifeline-log-users:" + settings.SECRET_KEY.encode()).digest()
+    return hashlib.sha256(b"lifeline-log-users:" + settings.LOG_USER_KEY.encode()).digest()
 
 
 def hash_user(identity: str, key: bytes) -> str:
@@ -190,11 +190,11 @@ def open_log(path: Path) -> IO[bytes]:
     return open_log_stream(path.open("rb"))
 
 
-def open_log_stream(raw: IO[bytes]) -> IO[bytes]:
-    """The stream itself, or a gunzipping view of it when it starts with the gzip magic."""
-    magic = raw.read(2)
-    raw.seek(0)
-    return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw  # type: ignore[return-value]
+def open_log_stream(raw: IO[bytes], compressed_size: int | None = None) -> IO[bytes]:
+    """The stream itself, or a gunzipping view of it when it starts with the gzip magic, behind
+    the upload limits of `core.uploads.open_stream` (inflated size, expansion ratio, line
+    length: a gzip without line breaks no longer inflates whole into memory, issue 21)."""
+    return open_stream(raw, compressed_size=compressed_size)
 
 
 def chunks(stream: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:

@@ -23,8 +23,10 @@ from lifeline.analytics.counter.dates import month_range
 from lifeline.analytics.counter.parse import CounterError, parse_json
 from lifeline.analytics.importer import store_report
 from lifeline.analytics.models import SushiCredential, SushiHarvest
+from lifeline.core import outbound
 
 MAX_BODY = 200 * 1024 * 1024
+TOTAL_SECONDS = 30 * 60.0  # a whole harvest request, however the vendor paces it
 QUEUED_RETRY = dt.timedelta(hours=1)
 UNAVAILABLE_RETRY = dt.timedelta(hours=6)
 NOT_READY_RETRY = dt.timedelta(days=3)
@@ -233,38 +235,42 @@ def run_harvest(
     harvest.started_at = now
     harvest.retry_at = None
     url = credential.base_url.rstrip("/") + "/reports/" + harvest.report_code.lower()
-    response: httpx.Response | None = None
     try:
-        with httpx.Client(
-            timeout=credential.timeout_seconds,
-            follow_redirects=True,
-            transport=transport,
+        # Through the one outbound helper (issue 21): a base URL staff typed is refused when it
+        # resolves to an internal address (unless an administrator allowed this account), the
+        # address is pinned, every redirect hop is checked and the body is capped.
+        result = outbound.fetch(
+            url,
+            params=request_params(credential, harvest.begin, harvest.end),
             headers={"Accept": "application/json", "User-Agent": "Lifeline-SUSHI/1.0"},
-        ) as client:
-            response = client.get(
-                url, params=request_params(credential, harvest.begin, harvest.end)
-            )
+            allow_internal=credential.allow_internal,
+            max_bytes=MAX_BODY,
+            # The account's timeout is for each step (as before); a big report may take longer.
+            timeout=TOTAL_SECONDS,
+            idle_timeout=float(credential.timeout_seconds),
+            transport=transport,
+        )
+        response = httpx.Response(result.status, headers=result.headers, content=result.content)
         harvest.http_status = response.status_code
         harvest.raw = response.content[:MAX_BODY]
         _handle_body(harvest, response, now)
-    except httpx.TimeoutException:
-        _finish(
-            harvest,
-            HarvestStatus.FAILED,
-            _(
+    except (outbound.OutboundRefused, outbound.OutboundTooLarge) as exc:
+        # Not the vendor's passing trouble: a person has to fix the account; no retry.
+        _finish(harvest, HarvestStatus.INVALID, str(exc), now)
+    except outbound.OutboundFailed as exc:
+        if exc.timeout:
+            message = _(
                 "The vendor's server did not answer within %(s)s seconds; it will be tried again "
                 "later."
-            )
-            % {"s": credential.timeout_seconds},
-            now,
-            retry=_retry_after(None, harvest.attempts),
-        )
-    except httpx.HTTPError as exc:
+            ) % {"s": credential.timeout_seconds}
+        else:
+            message = _(
+                "Could not reach the vendor's server (%(error)s); it will be tried again later."
+            ) % {"error": exc}
         _finish(
             harvest,
             HarvestStatus.FAILED,
-            _("Could not reach the vendor's server (%(error)s); it will be tried again later.")
-            % {"error": exc.__class__.__name__},
+            message,
             now,
             retry=_retry_after(None, harvest.attempts),
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +22,7 @@ from lifeline.analytics.choices import (
     HARVEST_STATUS_COLOURS,
     IMPORT_SOURCE_COLOURS,
     LOG_STATUS_COLOURS,
+    LogStatus,
 )
 from lifeline.analytics.counter.parse import CounterError
 from lifeline.analytics.forms import (
@@ -31,8 +34,8 @@ from lifeline.analytics.forms import (
     SourceMappingForm,
     SushiCredentialForm,
 )
-from lifeline.analytics.importer import import_file
 from lifeline.analytics.models import (
+    CounterImport,
     DailyUsage,
     ExchangeRate,
     LogImport,
@@ -43,12 +46,16 @@ from lifeline.analytics.models import (
     UsageSource,
 )
 from lifeline.analytics.services import match_titles, title_match_rate, unmatched_titles
-from lifeline.analytics.tasks import analyse_log, harvest_now
+from lifeline.analytics.tasks import analyse_log, harvest_now, import_counter
 from lifeline.analytics.tasks import match_titles as match_titles_task
+from lifeline.analytics.uploadjobs import COUNTER_KINDS
+from lifeline.core.access import library_for
 from lifeline.core.models import Library
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.core.typing import AuthedRequest
+from lifeline.core.uploads import check_upload, check_zip
 from lifeline.registry.models import Resource
 
 
@@ -58,7 +65,10 @@ def staff_library(request: HttpRequest, action: str = "view") -> Library:
     if not libraries:
         raise PermissionDenied
     code = request.GET.get("library") or request.POST.get("library")
-    return next((lib for lib in libraries if lib.code == code), libraries[0])
+    if not code:
+        return libraries[0]
+    # A library named in the request goes through the one resolver (issue 21).
+    return library_for(request, code, action)
 
 
 def _has_titles(report: UsageReport) -> bool:
@@ -88,35 +98,69 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def read_upload_checks(upload: Any) -> None:
+    """The quick checks of the one upload opener (kind, size, ZIP expansion), before storing."""
+    check_upload(upload, COUNTER_KINDS)
+    upload.seek(0)
+    head = upload.read(4)
+    upload.seek(0)
+    if head.startswith(b"PK\x03\x04"):
+        check_zip(upload, upload.name)
+        upload.seek(0)
+
+
 @login_required
-def upload(request: HttpRequest) -> HttpResponse:
+def upload_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """The upload's import: the report when done, the problems when refused, else a wait."""
+    job = get_object_or_404(
+        CounterImport.objects.restrict(request.user).select_related("library", "report"), pk=pk
+    )
+    library = job.library
+    if job.status == LogStatus.DONE and job.report is not None:
+        report = job.report
+        messages.success(
+            request,
+            _("Imported %(report)s: %(rows)s counts stored, %(replaced)s replaced.")
+            % {
+                "report": report.report_id,
+                "rows": report.row_count,
+                "replaced": report.replaced_rows,
+            },
+        )
+        return redirect(_back("analytics:report", library, report.pk))
+    failed = job.status == LogStatus.FAILED
+    return render(
+        request,
+        "analytics/upload.html",
+        {
+            "library": library,
+            "form": CounterUploadForm(),
+            "problems": job.problems if failed else [],
+            "job": None if failed else job,
+        },
+        status=400 if failed else 200,
+    )
+
+
+@login_required
+def upload(request: AuthedRequest) -> HttpResponse:
+    """Check the file at once, import it in a background task (issue 21), show the job."""
     library = staff_library(request, "analytics.change")
     form = CounterUploadForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            report = import_file(library, upload.read(), upload.name, user=request.user)
-        except CounterError as exc:
-            problems = [str(p) for p in exc.problems]
+            read_upload_checks(upload)
+        except ValidationError as exc:
+            problems = list(exc.messages)
         else:
-            if _has_titles(report):
-                match_titles_task.enqueue(library.pk)
-            messages.success(
-                request,
-                _("Imported %(report)s: %(rows)s counts stored, %(replaced)s replaced.")
-                % {
-                    "report": report.report_id,
-                    "rows": report.row_count,
-                    "replaced": report.replaced_rows,
-                },
+            job = CounterImport(
+                library=library, filename=upload.name[:255], created_by=request.user
             )
-            if report.warnings or report.exceptions:
-                messages.warning(
-                    request,
-                    _("The report has warnings or COUNTER exceptions: read them below."),
-                )
-            return redirect(_back("analytics:report", library, report.pk))
+            job.file.save(f"{uuid.uuid4().hex}.bin", upload, save=True)
+            import_counter.enqueue(job.pk)
+            return redirect(_back("analytics:upload_job", library, job.pk))
     status = 400 if problems or form.errors else 200
     return render(
         request,
@@ -154,7 +198,9 @@ def sources(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied
-        source = get_object_or_404(UsageSource, pk=request.POST.get("source"), library=library)
+        source = get_object_or_404(
+            UsageSource, pk=parse_id(request.POST.get("source")), library=library
+        )
         form = SourceMappingForm(request.POST, instance=source)
         if form.is_valid():
             mapped = form.save(commit=False)
@@ -495,7 +541,9 @@ def rates_view(request: HttpRequest) -> HttpResponse:
         if not can_change:
             raise PermissionDenied
         if "delete" in request.POST:
-            get_object_or_404(ExchangeRate, pk=request.POST["delete"], library=library).delete()
+            get_object_or_404(
+                ExchangeRate, pk=parse_id(request.POST["delete"]), library=library
+            ).delete()
             messages.success(request, _("Exchange rate deleted."))
             return redirect(_back("analytics:rates", library))
         if form.is_valid():

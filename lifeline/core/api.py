@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from lifeline.core import audit
 from lifeline.core.api_base import (
+    LibraryRolePermission,
     LibraryScopedReadOnlyViewSet,
     Pagination,
     QueryFilter,
@@ -41,6 +42,7 @@ class LibraryViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = LibrarySerializer
     pagination_class = Pagination
+    permission_classes = [LibraryRolePermission]  # staff only: a patron is told 403 (issue 21)
     filter_backends = [QueryParamFilter]
     query_filters = {"code": QueryFilter("code", "str", _("Library code."))}
 

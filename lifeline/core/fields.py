@@ -1,24 +1,38 @@
-"""An encrypted text field for secrets a patron may see but the database must not hold in clear."""
+"""An encrypted text field for secrets a patron may see but the database must not hold in clear.
+
+The key is `settings.FIELD_ENCRYPTION_KEY` (LIFELINE_FIELD_KEY), its own secret rather than one
+derived from SECRET_KEY (issue 21). Values written under an older key stay readable while that
+key is listed in `FIELD_ENCRYPTION_OLD_KEYS`; `rotate()` (the `lifeline rotate-keys` command)
+re-encrypts every stored value under the current key.
+"""
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _fernet(key_material: str) -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"lifeline-field", info=b"v1").derive(
         key_material.encode()
     )
     return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _keys() -> MultiFernet:
+    """The current key first (it encrypts), then the old ones (they only decrypt)."""
+    old = [k for k in getattr(settings, "FIELD_ENCRYPTION_OLD_KEYS", []) if k]
+    return MultiFernet([_fernet(k) for k in [settings.FIELD_ENCRYPTION_KEY, *old]])
 
 
 def encrypt(value: str) -> str:
@@ -27,9 +41,10 @@ def encrypt(value: str) -> str:
 
 def decrypt(value: str) -> str:
     try:
-        return _fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(value.encode()).decode()
+        return _keys().decrypt(value.encode()).decode()
     except InvalidToken:
-        # A value written before encryption (or under an old key) is not shown, never guessed.
+        # A value written before encryption (or under a key no longer listed) is not shown,
+        # never guessed.
         return ""
 
 
@@ -42,3 +57,54 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         return encrypt(value) if value else value
+
+
+@dataclass
+class Rotation:
+    field: str  # "app.Model.field"
+    rotated: int = 0
+    unreadable: int = 0  # under no key we know: left as they are, reported
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
+    return [
+        (model, field)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    ]
+
+
+def rotate(*, dry_run: bool = False) -> list[Rotation]:
+    """Re-encrypt every stored value of every EncryptedTextField under the current key.
+
+    Reads the raw column (so a value no key opens is told apart from an empty one) and writes
+    with `QuerySet.update` (no save signals: the audit log must not record the secrets)."""
+    keys = _keys()
+    results: list[Rotation] = []
+    for model, field in encrypted_fields():
+        result = Rotation(f"{model._meta.label}.{field.name}")
+        manager = model._base_manager
+        db = router.db_for_write(model)
+        qn = connections[db].ops.quote_name
+        table, column = model._meta.db_table, str(field.column)
+        pk = str(model._meta.pk.column) if model._meta.pk is not None else "id"
+        with connections[db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT {qn(pk)}, {qn(column)} FROM {qn(table)} "  # noqa: S608 - names from models
+                f"WHERE {qn(column)} IS NOT NULL AND {qn(column)} <> ''"
+            )
+            rows = cursor.fetchall()
+        for row_pk, raw in rows:
+            try:
+                token = keys.rotate(str(raw).encode())
+            except InvalidToken:
+                result.unreadable += 1
+                continue
+            if not dry_run:
+                manager.using(db).filter(pk=row_pk).update(
+                    **{field.name: models.Value(token.decode())}
+                )
+            result.rotated += 1
+        results.append(result)
+    return results

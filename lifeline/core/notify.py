@@ -19,12 +19,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from lifeline.core import outbound
 from lifeline.core.choices import Channel, NotificationStatus, WebhookFormat
 from lifeline.core.models import Library, Notification
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=5)
-WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+WEBHOOK_TIMEOUT = 10.0
+# A robot answers a few hundred bytes; more is read no further.
+WEBHOOK_ANSWER_BYTES = 64 * 1024
 
 
 def _create(library: Library | None, dedupe_key: str, **fields: Any) -> Notification:
@@ -146,8 +149,19 @@ def _send(n: Notification) -> None:
             msg.attach_alternative(n.html, "text/html")
         msg.send()
         return
-    with httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
-        response = client.post(n.url, json=webhook_body(n))
+    # Through the one outbound helper (issue 21): a webhook URL is an address someone typed, so
+    # an internal one is refused unless LIFELINE_OUTBOUND_ALLOW names its network.
+    result = outbound.fetch(
+        n.url,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        content=json.dumps(webhook_body(n), ensure_ascii=False).encode(),
+        follow_redirects=False,
+        max_bytes=WEBHOOK_ANSWER_BYTES,
+        truncate=True,
+        timeout=WEBHOOK_TIMEOUT,
+    )
+    response = httpx.Response(result.status, headers=result.headers, content=result.content)
     if response.status_code >= 300:
         raise RuntimeError(f"HTTP {response.status_code}")
     error = _robot_error(response)

@@ -15,7 +15,9 @@ CopyCompleted and a webhook are all addresses someone else chose. So each of the
   SNI keep the name, and the certificate is checked against the name), so DNS rebinding between
   the check and the connection cannot slip through;
 - follows redirects itself, checking every hop the same way, at most `max_redirects`;
-- reads at most `max_bytes` (refused or truncated beyond) within `timeout` seconds in all.
+- reads at most `max_bytes` (refused or truncated beyond) within `timeout` seconds in all;
+  with `idle_timeout`, each step (connecting, each read) must also progress within that many
+  seconds (a large SUSHI report may take minutes in all, a silent server is given up at once).
 
 The health prober is the one other way out: it is asynchronous (aiohttp, issue 3's CPU budget)
 and applies the same `is_internal` rule through `lifeline.health.logic.targets`.
@@ -194,6 +196,7 @@ def fetch(
     max_bytes: int = DEFAULT_MAX_BYTES,
     truncate: bool = False,
     timeout: float = 30.0,
+    idle_timeout: float | None = None,
     max_redirects: int = 5,
     follow_redirects: bool = True,
     verify: bool | str = True,
@@ -204,6 +207,7 @@ def fetch(
     """Fetch `url` under the rules above. Raises an `OutboundError` subclass, never httpx's."""
     started = time.monotonic()
     deadline = started + timeout
+    step = min(timeout, idle_timeout) if idle_timeout else timeout
     current = httpx.URL(url, params=params) if params else httpx.URL(url)
     send_headers: dict[str, str] = {"User-Agent": USER_AGENT, **(headers or {})}
     body = content
@@ -213,7 +217,7 @@ def fetch(
         transport=transport,
         verify=tls,
         follow_redirects=False,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        timeout=httpx.Timeout(step, connect=min(step, 10.0)),
         trust_env=False,  # an environment proxy would connect to the name, not the pinned address
     ) as client:
         while True:
@@ -238,7 +242,10 @@ def fetch(
                 request_url,
                 headers=hop_headers,
                 content=body,
-                extensions={**extensions, "timeout": httpx.Timeout(remaining).as_dict()},
+                extensions={
+                    **extensions,
+                    "timeout": httpx.Timeout(min(remaining, step)).as_dict(),
+                },
             )
             try:
                 response = client.send(request, stream=True)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from lifeline.core.access import library_for
 from lifeline.core.models import Library
 from lifeline.core.permissions import is_staff_anywhere
 
@@ -49,9 +50,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     libraries = staff_libraries(request)
     code = request.GET.get("library")
-    library = next(
-        (lib for lib in libraries if lib.code == code), libraries[0] if libraries else None
-    )
+    # A library named in the URL goes through the one resolver (issue 21).
+    library = library_for(request, code) if code else (libraries[0] if libraries else None)
     panels: list[dict[str, Any]] = []
     if library is not None:
         for app in DASHBOARD_APPS:

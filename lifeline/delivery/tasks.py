@@ -17,8 +17,10 @@ def purge_and_anonymise() -> dict[str, int]:
 @task()
 def run_import(job_id: int) -> None:
     """Check, then write, a bulk import; the job row shows progress to the page that watches it."""
+    from django.core.exceptions import ValidationError
     from django.utils import timezone
 
+    from lifeline.core.uploads import read_upload
     from lifeline.delivery.choices import ImportStatus
     from lifeline.delivery.logic import importer
     from lifeline.delivery.models import ImportJob
@@ -31,8 +33,15 @@ def run_import(job_id: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(status=status, checked=done, total=total)
 
     progress("checking", 0, 0)
-    with job.upload.open("rb") as fh:
-        data = fh.read()
+    try:
+        # Through the one opener of uploads (issue 21): size, ZIP expansion and line limits.
+        with job.upload.open("rb") as fh:
+            _checked, data = read_upload(fh, None)
+    except ValidationError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.FAILED, errors=exc.messages, finished_at=timezone.now()
+        )
+        return
     try:
         with acting_as(job.created_by, "delivery import"):
             result = importer.import_requests(job.library, job.name, data, progress)

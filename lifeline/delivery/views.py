@@ -25,8 +25,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from lifeline.core.access import PATRON, library_for
 from lifeline.core.models import Library
-from lifeline.core.permissions import user_can
+from lifeline.core.params import parse_ids
+from lifeline.core.permissions import VIEW, user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.delivery import services, views_iso
 from lifeline.delivery.choices import OPEN_STATUSES, STATUS_COLOURS
@@ -50,8 +52,12 @@ from lifeline.delivery.tasks import run_import
 CHANGE = "delivery.change"
 
 
-def _library(code: str) -> Library:
-    return get_object_or_404(Library, code=code)
+def _library(
+    request: HttpRequest, code: str, read: str = VIEW, write: str | None = None
+) -> Library:
+    # Every page of a library goes through the one resolver (issue 21): a patron of A posting
+    # to B's /new/ is refused as the API refuses it.
+    return library_for(request, code, read, write=write)
 
 
 def _staff(request: HttpRequest, library: Library, action: str = CHANGE) -> None:
@@ -67,7 +73,7 @@ def new_request(request: AuthedRequest, library: str) -> HttpResponse:
     """Step 1: paste a citation (or type). Step 2: confirm the fields read from it. Works without
     JS.
     """
-    lib = _library(library)
+    lib = _library(request, library, PATRON)
     problems: list[str] = []
     style = ""
     if request.method == "POST" and "parse" in request.POST:
@@ -131,7 +137,7 @@ def new_request(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def my_requests(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
+    lib = _library(request, library, PATRON)
     rows = DeliveryRequest.objects.filter(library=lib, patron=request.user).order_by("-created_at")[
         :200
     ]
@@ -269,11 +275,9 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
 
 @login_required
 def queue(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib, "view")
+    lib = _library(request, library, VIEW, write=CHANGE)
     if request.method == "POST":
-        _staff(request, lib)
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = parse_ids(request.POST.getlist("ids"))
         chosen = list(DeliveryRequest.objects.filter(library=lib, pk__in=ids))
         count = services.assign(chosen, request.user, by=request.user)
         messages.success(request, _("%(count)s request(s) assigned to you.") % {"count": count})
@@ -318,8 +322,7 @@ def queue(request: AuthedRequest, library: str) -> HttpResponse:
 @login_required
 def suppliers(request: HttpRequest, library: str) -> HttpResponse:
     """The library's suppliers: every staff role sees them, delivery staff add and edit."""
-    lib = _library(library)
-    _staff(request, lib, "view")
+    lib = _library(request, library, VIEW, write=CHANGE)
     rows = Supplier.objects.filter(library=lib).select_related("partner")
     return render(
         request,
@@ -330,8 +333,7 @@ def suppliers(request: HttpRequest, library: str) -> HttpResponse:
 
 @login_required
 def supplier_edit(request: HttpRequest, library: str, pk: int | None = None) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib)
+    lib = _library(request, library, CHANGE)
     supplier = get_object_or_404(Supplier, library=lib, pk=pk) if pk is not None else None
     form = SupplierForm(request.POST or None, instance=supplier, library=lib)
     if request.method == "POST" and form.is_valid():
@@ -357,8 +359,7 @@ def _period(request: HttpRequest) -> tuple[StatsForm, dt.date, dt.date]:
 
 @login_required
 def statistics(request: HttpRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib, "view")
+    lib = _library(request, library, VIEW, write=CHANGE)
     form, start, end = _period(request)
     report = reports.build(lib, start, end)
     if request.GET.get("format") == "xlsx":
@@ -381,8 +382,7 @@ def statistics(request: HttpRequest, library: str) -> HttpResponse:
 @login_required
 def import_view(request: AuthedRequest, library: str) -> HttpResponse:
     """Upload a file; the import runs as a background task and its page shows the progress."""
-    lib = _library(library)
-    _staff(request, lib)
+    lib = _library(request, library, CHANGE)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -398,7 +398,6 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def import_job(request: HttpRequest, library: str, pk: int) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib)
+    lib = _library(request, library, CHANGE)
     job = get_object_or_404(ImportJob, library=lib, pk=pk)
     return render(request, "delivery/import_job.html", {"library": lib, "job": job})

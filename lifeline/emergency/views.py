@@ -15,10 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from lifeline.core.access import PUBLIC, library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.emergency import services
 from lifeline.emergency.choices import EventStatus, TaskStatus
@@ -36,10 +38,8 @@ from lifeline.registry.models import AccessRoute, Resource
 
 
 def _staff_library(request: HttpRequest, code: str, action: str = "view") -> Library:
-    library = get_object_or_404(Library, code=code)
-    if not user_can(request.user, library, action):
-        raise PermissionDenied
-    return library
+    # The one resolver of a library in a URL (issue 21); views check finer roles after it.
+    return library_for(request, code, action)
 
 
 def _any(request: HttpRequest, library: Library, *actions: str) -> bool:
@@ -137,8 +137,8 @@ def _team_view(team: dict[str, Any]) -> dict[str, Any]:
 
 
 def _version(plan: Plan, number: str | None) -> Any:
-    if number and number.isdigit():
-        return get_object_or_404(plan.versions, number=int(number))
+    if (chosen := parse_id(number)) is not None:
+        return get_object_or_404(plan.versions, number=chosen)
     return plan.latest()
 
 
@@ -259,8 +259,8 @@ def declare(request: HttpRequest, library: str) -> HttpResponse:
         raise PermissionDenied
     plans = Plan.objects.filter(library=lib)
     initial: dict[str, Any] = {}
-    if request.GET.get("plan", "").isdigit():
-        initial["plan"] = int(request.GET["plan"])
+    if (plan_id := parse_id(request.GET.get("plan"))) is not None:
+        initial["plan"] = plan_id
     form = DeclareForm(request.POST or None, plans=plans, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -356,7 +356,11 @@ def task_action(request: HttpRequest, library: str, pk: int, task_pk: int) -> Ht
         if action == "assign":
             if not _any(request, lib, "emergency.change", "emergency.declare"):
                 raise PermissionDenied
-            assignee = get_user_model().objects.filter(pk=request.POST.get("assignee") or 0).first()
+            assignee = (
+                get_user_model()
+                .objects.filter(pk=parse_id(request.POST.get("assignee")) or 0)
+                .first()
+            )
             services.assign_task(task, assignee, user=request.user)
         elif action in (TaskStatus.DONE, TaskStatus.NOT_DONE, TaskStatus.OPEN):
             if not services.may_work_on(task, request.user):
@@ -449,9 +453,10 @@ def event_review(request: HttpRequest, library: str, pk: int, fmt: str = "html")
 # --- patrons -----------------------------------------------------------------------
 
 
+@require_safe
 def services_page(request: HttpRequest, library: str) -> HttpResponse:
     """What works during the emergency: remote routes first, then delivery and reference."""
-    lib = get_object_or_404(Library, code=library)
+    lib = library_for(request, library, PUBLIC)
     event = services.active_event(lib)
     today = timezone.localdate()
     routes = list(

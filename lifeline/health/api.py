@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.routers import SimpleRouter
 
+from lifeline.core.api_base import LibraryRolePermission
 from lifeline.core.permissions import user_can
 from lifeline.health.models import Incident, IncidentEvent, ProbeConfig
 
@@ -47,6 +48,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     """Incidents of the libraries where the caller holds a staff role."""
 
     serializer_class = IncidentSerializer
+    # A patron is told 403, not given an empty list (issue 21).
+    permission_classes = [LibraryRolePermission]
+    change_action = "health.change"
 
     def get_queryset(self) -> QuerySet[Incident]:
         qs = (
@@ -76,6 +80,8 @@ class ProbeConfigViewSet(
     Allowing an internal target is done on the staff page, by an administrator."""
 
     serializer_class = ProbeConfigSerializer
+    permission_classes = [LibraryRolePermission]
+    change_action = "health.change"
 
     def get_queryset(self) -> QuerySet[ProbeConfig]:
         return (

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
@@ -7,6 +8,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.core.models import Library
@@ -30,6 +32,37 @@ def sniff_image(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+# A screenshot larger than this many pixels is refused before it is decoded (a small file can
+# declare an enormous image).
+MAX_PIXELS = 40_000_000
+
+
+def reencode(upload: Any, kind: str) -> ContentFile[bytes]:
+    """The image decoded and written anew by Pillow, under the extension of what it is.
+
+    Whatever rode along in the upload (a GIF header on an SVG with script, a polyglot, metadata)
+    does not survive, and the stored name never comes from the uploader (issue 21)."""
+    from PIL import Image, UnidentifiedImageError
+
+    refused = ValidationError(_("The screenshot must be a PNG, JPEG, GIF or WebP image."))
+    try:
+        with Image.open(upload) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise refused
+            image.load()
+            out = io.BytesIO()
+            if kind == "image/jpeg":
+                image.convert("RGB").save(out, "JPEG", quality=90)
+                ext = "jpg"
+            else:
+                has_alpha = image.mode in ("RGBA", "LA", "P")
+                image.convert("RGBA" if has_alpha else "RGB").save(out, "PNG", optimize=True)
+                ext = "png"
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise refused from exc
+    return ContentFile(out.getvalue(), name=f"screenshot.{ext}")
 
 
 def screenshot_limit() -> int:
@@ -98,7 +131,7 @@ class FaultReportForm(forms.Form):
         kind = sniff_image(head)
         if kind is None or not (upload.content_type or "").startswith("image/"):
             raise ValidationError(_("The screenshot must be a PNG, JPEG, GIF or WebP image."))
-        return upload
+        return reencode(upload, kind)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or self.cleaned_data

@@ -413,8 +413,10 @@ class IncidentEvent(models.Model):
 
 
 def screenshot_path(instance: FaultReport, filename: str) -> str:
-    # Never the reporter's file name: it is untrusted and may collide.
-    ext = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
+    # Never the reporter's file name: it is untrusted and may collide. The form re-encodes the
+    # image and names it after what it is (png or jpg); anything else is stored as .bin.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    ext = ext if ext in {"png", "jpg"} else "bin"
     return f"health/reports/{timezone.now():%Y/%m}/{secrets.token_hex(12)}.{ext}"
 
 

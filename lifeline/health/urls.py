@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:code>/report/", views.report, name="report"),
     path("<slug:code>/staff/", views.staff_incidents, name="staff_incidents"),
     path("<slug:code>/staff/incidents/<int:pk>/", views.staff_incident, name="staff_incident"),
+    path("<slug:code>/staff/reports/<int:pk>/screenshot", views.screenshot, name="screenshot"),
     path("<slug:code>/staff/routes/<int:route_id>/probe/", views.probe_config, name="probe_config"),
     path("<slug:code>/staff/routes/<int:route_id>/probe-now/", views.probe_now, name="probe_now"),
 ]

@@ -11,15 +11,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from lifeline.core.access import PUBLIC, library_for
+from lifeline.core.clientip import client_ip
 from lifeline.core.models import Library
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.core.views import default_library
@@ -31,7 +35,13 @@ from lifeline.health.choices import (
     HealthState,
     IncidentStatus,
 )
-from lifeline.health.forms import FaultReportForm, MaintenanceWindowForm, NoteForm, ProbeConfigForm
+from lifeline.health.forms import (
+    FaultReportForm,
+    MaintenanceWindowForm,
+    NoteForm,
+    ProbeConfigForm,
+    sniff_image,
+)
 from lifeline.health.logic import incidents as incident_logic
 from lifeline.health.models import Escalation, FaultReport, Incident, MaintenanceWindow, ProbeConfig
 from lifeline.registry.models import AccessRoute
@@ -39,8 +49,10 @@ from lifeline.registry.models import AccessRoute
 STAFF_PAGE = 50
 
 
-def _library(code: str) -> Library:
-    return get_object_or_404(Library, code=code)
+def _library(request: HttpRequest, code: str) -> Library:
+    # The status page, its feeds, public incidents and the fault-report form are public
+    # (anyone may read them and report a fault); staff pages use _staff_library.
+    return library_for(request, code, PUBLIC)
 
 
 def _colours() -> dict[str, Any]:
@@ -62,8 +74,9 @@ def status_home(request: HttpRequest) -> HttpResponse:
     return redirect("health:page", code=library.code)
 
 
+@require_safe
 def status_page(request: HttpRequest, code: str) -> HttpResponse:
-    library = _library(code)
+    library = _library(request, code)
     overview = services.status_overview(library)
     return render(
         request,
@@ -72,8 +85,9 @@ def status_page(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@require_safe
 def status_json(request: HttpRequest, code: str) -> JsonResponse:
-    library = _library(code)
+    library = _library(request, code)
     o = services.status_overview(library)
 
     def iso(value: Any) -> str | None:
@@ -124,8 +138,9 @@ def status_json(request: HttpRequest, code: str) -> JsonResponse:
     return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
+@require_safe
 def status_feed(request: HttpRequest, code: str) -> HttpResponse:
-    library = _library(code)
+    library = _library(request, code)
     page = request.build_absolute_uri(reverse("health:page", args=[code]))
     feed = Atom1Feed(
         title=_("Access status: %(library)s") % {"library": library.display_name},
@@ -161,8 +176,9 @@ def status_feed(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@require_safe
 def incident_public(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    library = _library(code)
+    library = _library(request, code)
     incident = get_object_or_404(
         Incident.objects.select_related("resource", "route"), library=library, pk=pk
     )
@@ -175,13 +191,14 @@ def incident_public(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 
 def client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    # Through the trusted proxy header, as the sign-in lock-out does (issue 21).
+    return client_ip(request)
 
 
 def report(request: HttpRequest, code: str) -> HttpResponse:
     """Works without JavaScript: a plain form, a plain POST, a thank-you page."""
-    library = _library(code)
-    initial = {k: request.GET[k] for k in ("resource", "route") if request.GET.get(k, "").isdigit()}
+    library = _library(request, code)
+    initial = {k: pk for k in ("resource", "route") if (pk := parse_id(request.GET.get(k)))}
     if request.method != "POST":
         return render(
             request,
@@ -256,11 +273,10 @@ def vendor_reply(request: HttpRequest, token: str) -> HttpResponse:
 # --- staff ----------------------------------------------------------------------------------
 
 
-def _staff_library(request: HttpRequest, code: str, action: str = "view") -> Library:
-    library = _library(code)
-    if not user_can(request.user, library, action):
-        raise PermissionDenied
-    return library
+def _staff_library(
+    request: HttpRequest, code: str, action: str = "view", write: str | None = None
+) -> Library:
+    return library_for(request, code, action, write=write)
 
 
 @login_required
@@ -333,7 +349,7 @@ def staff_incidents(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def staff_incident(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    library = _staff_library(request, code)
+    library = _staff_library(request, code, write="health.change")
     incident = get_object_or_404(
         Incident.objects.restrict(request.user).select_related("resource__vendor", "route__probe"),
         library=library,
@@ -364,6 +380,34 @@ def staff_incident(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_safe
+def screenshot(request: HttpRequest, code: str, pk: int) -> HttpResponseBase:
+    """A fault report's screenshot, to staff of its library only, never from /media/ (issue 21):
+    the type is sniffed from the stored bytes, the browser may not guess another, and it is
+    downloaded rather than shown in our origin."""
+    library = _staff_library(request, code)
+    report = get_object_or_404(
+        FaultReport.objects.restrict(request.user).exclude(screenshot=""), library=library, pk=pk
+    )
+    try:
+        handle = report.screenshot.open("rb")
+    except OSError as exc:
+        raise Http404 from exc
+    kind = sniff_image(handle.read(16)) or "application/octet-stream"
+    handle.seek(0)
+    ext = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+    response = FileResponse(
+        handle,
+        content_type=kind,
+        as_attachment=True,
+        filename=f"screenshot-{report.pk}.{ext.get(kind, 'bin')}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
 def _act(request: HttpRequest, incident: Incident) -> None:
     action = request.POST.get("action", "")
     try:
@@ -389,7 +433,9 @@ def _act(request: HttpRequest, incident: Incident) -> None:
                 public=form.cleaned_data["public"],
             )
         elif action in {"vendor_ack", "vendor_resolved"}:
-            esc = get_object_or_404(incident.escalations, pk=request.POST.get("escalation"))
+            esc = get_object_or_404(
+                incident.escalations, pk=parse_id(request.POST.get("escalation"))
+            )
             if action == "vendor_ack":
                 incident_logic.vendor_acknowledged(esc, user=request.user)
             else:
@@ -419,9 +465,9 @@ def probe_config(request: HttpRequest, code: str, route_id: int) -> HttpResponse
                 messages.success(request, _("Maintenance window added."))
                 return redirect(request.path)
         elif request.POST.get("action") == "delete_window":
-            window = request.POST.get("window", "")
-            if window.isdigit():  # anything else names no window (and must not be a 500)
-                config.maintenance_windows.filter(pk=int(window)).delete()
+            window = parse_id(request.POST.get("window"))
+            if window is not None:  # anything else names no window (and must not be a 500)
+                config.maintenance_windows.filter(pk=window).delete()
             return redirect(request.path)
         else:
             form = ProbeConfigForm(request.POST, instance=config, user=request.user)

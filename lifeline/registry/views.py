@@ -11,16 +11,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
 
+from lifeline.core.access import PUBLIC, library_for, mark_public
 from lifeline.core.models import Library
-from lifeline.core.permissions import user_can
+from lifeline.core.permissions import VIEW, user_can
 from lifeline.registry import dashboard, patron
 from lifeline.registry.forms import AzFilterForm
 from lifeline.registry.models import Resource
@@ -68,7 +69,10 @@ def _listing_html(request: HttpRequest, library: Library, staff: bool) -> str:
     return render_to_string("registry/_az_listing.html", context)
 
 
+@require_safe
 def az(request: HttpRequest, library: str) -> HttpResponse:
+    """Public (issue 21's rule): anyone may read a library's A–Z; nobody posts to it."""
+    mark_public(request, library)
     registry_version = patron.version_of(library)
     if registry_version is None:
         raise Http404
@@ -87,7 +91,7 @@ def az(request: HttpRequest, library: str) -> HttpResponse:
             cached = (body, gzip.compress(body, compresslevel=6, mtime=0), etag)
             cache.set(key, cached, patron.PAGE_SECONDS)
         return _cached_response(request, *cached)
-    lib = get_object_or_404(Library, code=library)
+    lib = library_for(request, library, PUBLIC)
     staff = user_can(request.user, lib)
     key = patron.cache_key(
         "az-list", registry_version, language, params, "staff" if staff else "signed-in"
@@ -128,8 +132,9 @@ def _cached_response(request: HttpRequest, body: bytes, gzipped: bytes, etag: st
     return response
 
 
+@require_safe
 def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
-    lib = get_object_or_404(Library, code=library)
+    lib = library_for(request, library, PUBLIC)
     anonymous = sessionless(request)
     res = get_object_or_404(
         Resource.objects.select_related("library", "vendor", "category", "parent"),
@@ -177,9 +182,7 @@ def resource(request: HttpRequest, library: str, key: str) -> HttpResponse:
 @login_required
 def attention_export(request: HttpRequest, library: str) -> HttpResponse:
     """The dashboard's "needs attention" lists as XLSX (staff of the library only)."""
-    lib = get_object_or_404(Library, code=library)
-    if not user_can(request.user, lib):
-        raise PermissionDenied
+    lib = library_for(request, library, VIEW)
     response = HttpResponse(
         dashboard.attention_xlsx(lib),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -14,14 +14,27 @@ from lifeline.conftest import client_for
 ALLOWED = {200, 204, 301, 302, 400, 401, 403, 404, 405}
 
 
-def fetch(client: Client, url: str) -> tuple[Any, str]:
+# POSTed by the outsiders after every GET (issue 21): a page that forgot to check the library
+# would act on these fields. Signing out is left out: it would change who walks on.
+POST_BODY = {"title": "Walk", "name": "Walk", "description": "walk", "action": "x", "ids": "1"}
+POST_SKIP = {"accounts:logout"}
+
+
+def fetch(client: Client, url: str, method: str = "GET") -> tuple[Any, str]:
     """(response, body); an exception in a view gives (None, the error), counted like a 500."""
     try:
-        response = client.get(url)
+        response = client.get(url) if method == "GET" else client.post(url, POST_BODY)
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
     body = b"".join(response.streaming_content) if response.streaming else response.content
     return response, body.decode("utf-8", "replace")
+
+
+def audit_rows() -> int:
+    """Changes to library A by anyone but its own patron (who may file a delivery request)."""
+    from lifeline.core.models import AuditLog
+
+    return AuditLog.objects.filter(library__code="nefu").exclude(user__username="patron_a").count()
 
 
 def header_problems(url: str, response: Any, body: str) -> list[str]:
@@ -61,6 +74,21 @@ def test_nothing_of_library_a_leaks_and_every_page_is_hardened(
             if leaked := [s for s in secrets if s in body]:
                 problems.append(f"{who} GET {page.url} ({page.name}): shows {leaked}")
             hardening.update(header_problems(page.url, response, body))
+    # The same walk as POST by everyone but A's admin: no 500, nothing of A shown, nothing made.
+    before = audit_rows()
+    for who, (client, secrets) in people.items():
+        if who == "admin_a":
+            continue
+        for page in pages:
+            if page.name in POST_SKIP:
+                continue
+            response, body = fetch(client, page.url, "POST")
+            status = response.status_code if response is not None else 500
+            if status not in ALLOWED | {201}:
+                problems.append(f"{who} POST {page.url} ({page.name}): {status} {body[:200]}")
+            elif leaked := [s for s in secrets if s in body]:
+                problems.append(f"{who} POST {page.url} ({page.name}): shows {leaked}")
+    assert audit_rows() == before, "an outsider's POST changed library A's records"
     assert not problems, "\n".join(problems)
     assert not hardening, "\n".join(sorted(hardening))
 

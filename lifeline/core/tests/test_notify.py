@@ -79,7 +79,9 @@ class Hook(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def hook() -> Iterator[str]:
+def hook(settings: Any) -> Iterator[str]:
+    # Webhooks go through core.outbound: a loopback test server is an allowed internal network.
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     Hook.received = []
     Hook.answer = (200, {"errcode": 0})
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
@@ -191,3 +193,17 @@ def test_scheduler_enqueues_each_job_once() -> None:
     assert run_due(now, [job]) == []  # a second scheduler at the same moment does nothing
     assert run_due(now + dt.timedelta(minutes=5), [job]) == ["test.job"]
     assert calls == [1, 1]
+
+
+@pytest.mark.django_db
+def test_webhook_to_an_internal_address_is_refused(
+    library_a: Library, hook: str, settings: Any
+) -> None:
+    """Issue 21: a webhook URL is an address someone typed; without the allowance, loopback is
+    refused by core.outbound and nothing reaches the server."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    n = notify_webhook(library_a, hook, title="t", text="x")
+    assert not deliver(n.pk)
+    n.refresh_from_db()
+    assert n.last_error.startswith("OutboundRefused")
+    assert Hook.received == []

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lifeline.core import keyfiles
+
 pytestmark = pytest.mark.slow
 
 
@@ -30,7 +32,12 @@ def test_serve_answers_and_its_worker_runs_tasks(tmp_path: Path) -> None:
         for k, v in os.environ.items()
         if not k.startswith(("PYTEST", "LIFELINE_TEST", "LIFELINE_DATABASE"))
     }
+    # Served with DEBUG off: real keys, or the start is refused (issue 21, core/checks.py).
+    keys = keyfiles.ensure(tmp_path / "keys")
     env.update(
+        LIFELINE_SECRET_KEY_FILE=str(keys["secret_key"]),
+        LIFELINE_FIELD_KEY_FILE=str(keys["field_key"]),
+        LIFELINE_LOG_USER_KEY_FILE=str(keys["log_user_key"]),
         LIFELINE_DATABASE_URL=f"sqlite:///{db}",
         LIFELINE_DATA_DIR=str(tmp_path),
         LIFELINE_TASK_BACKEND="database",

@@ -84,6 +84,12 @@ def parse_yaml(text: str | bytes) -> tuple[Any, _Locator]:
             _("This is not valid YAML (%(problem)s).") % {"problem": problem},
             mark.line + 1 if mark is not None else None,
         ) from exc
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # A date YAML recognises by its shape but that does not exist ("2020-13-45"), or a
+        # nesting deep enough to exhaust the stack: bad input, not a server error (issue 21).
+        raise PlanDocumentError(
+            _("This is not valid YAML (%(problem)s).") % {"problem": exc.__class__.__name__}
+        ) from exc
     return data, _Locator(node)
 
 

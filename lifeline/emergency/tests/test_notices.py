@@ -46,7 +46,8 @@ class Robot(BaseHTTPRequestHandler):
         pass
 
 
-def test_webhook_and_linked_user_are_notified(library_a: Any, leader_a: Any) -> None:
+def test_webhook_and_linked_user_are_notified(library_a: Any, leader_a: Any, settings: Any) -> None:
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # webhooks go through core.outbound
     server = ThreadingHTTPServer(("127.0.0.1", 0), Robot)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

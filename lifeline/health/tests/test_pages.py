@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -18,7 +19,16 @@ from lifeline.health.logic import incidents
 from lifeline.health.models import Escalation, FaultReport, Incident, MaintenanceWindow, ProbeConfig
 from lifeline.registry.models import AccessRoute, Resource, Vendor
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()  # a real image: screenshots are decoded and written anew (issue 21)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from lifeline.core.access import library_for
 from lifeline.core.models import Library
-from lifeline.core.permissions import user_can
+from lifeline.core.uploads import read_upload
 from lifeline.registry.io import exporting, pending
 from lifeline.registry.io.choices import ExportFormat
 from lifeline.registry.io.forms import ExportForm, ImportForm, KbartForm
@@ -37,10 +38,17 @@ def _libraries(request: HttpRequest) -> list[Library]:
 
 
 def _library(request: HttpRequest, code: str) -> Library:
-    library = Library.objects.filter(code=code).first()
-    if library is None or not user_can(request.user, library, ACTION):
-        raise PermissionDenied
-    return library
+    return library_for(request, code, ACTION)  # the one resolver (issue 21)
+
+
+def _read(upload: Any, form: Any) -> bytes | None:
+    """The upload's bytes through the one opener of uploads (issue 21: ZIP expansion, inflated
+    size and line length); the file kind is left to the reader, which sniffs it itself."""
+    try:
+        return read_upload(upload, None, max_bytes=max_bytes())[1]
+    except ValidationError as exc:
+        form.add_error("file", exc)
+        return None
 
 
 def _refuse_early(request: HttpRequest, template: str, form: Any) -> HttpResponse | None:
@@ -84,7 +92,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
         return render(request, template, {"form": form}, status=400)
     library = _library(request, form.cleaned_data["library"])
     upload = form.cleaned_data["file"]
-    data = upload.read()
+    data = _read(upload, form)
+    if data is None:
+        return render(request, template, {"form": form}, status=400)
     kind = form.cleaned_data["kind"] or None
     report = import_registry(library, [Upload(upload.name, data, kind)], dry_run=True)
     token = (
@@ -169,7 +179,9 @@ def kbart_page(request: HttpRequest) -> HttpResponse:
         )
         return render(request, template, {"form": form}, status=400)
     upload = form.cleaned_data["file"]
-    data = upload.read()
+    data = _read(upload, form)
+    if data is None:
+        return render(request, template, {"form": form}, status=400)
     report = import_kbart(resource, data, upload.name, dry_run=True)
     meta = {"library": library.code, "name": upload.name, "resource": resource.key, "type": "kbart"}
     token = pending.save(int(request.user.pk or 0), data, meta) if report.ok else ""

@@ -19,6 +19,7 @@ import aiohttp
 import certifi
 
 from lifeline.health.choices import DEGRADING, FailureKind, HealthState
+from lifeline.health.logic.signatures import library as signature_library
 from lifeline.health.logic.targets import ResolveFailed, TargetRefused, checked_address
 
 # aiohttp logs client trouble (unclosed sessions, bad chunks) at DEBUG/WARNING per request: at
@@ -49,6 +50,9 @@ class ProbeSpec:
     pending_state: str = ""
     pending_count: int = 0
     retries: int = 0
+    # The key of the resource's vendor: when it names a platform of the failure-signature
+    # library, that platform's signatures apply whatever the host (a proxied or loopback URL).
+    platform: str = ""
 
     def changes_state(self, outcome: ProbeOutcome) -> bool:
         """Whether recording this result will change the route's state (the rule of
@@ -311,15 +315,25 @@ def _judge(
     if not any(low <= response.status <= high for low, high in spec.statuses):
         outcome.fail(FailureKind.STATUS, f"HTTP {response.status} {response.reason or ''}".strip())
         return
-    text = (
-        _decode(body, response.charset).casefold()
-        if (spec.must_contain or spec.must_not_contain)
-        else ""
-    )
+    decoded = _decode(body, response.charset)
+    text = decoded.casefold() if (spec.must_contain or spec.must_not_contain) else ""
     for phrase in spec.must_not_contain:
         if phrase.casefold() in text:
             outcome.fail(FailureKind.KEYWORD_FORBIDDEN, f"the page says “{phrase}”")
             return
+    # The platform's known failure pages, on top of the route's own phrases.
+    matcher = signature_library().matcher(spec.url, outcome.final_url, platform=spec.platform)
+    found = matcher.search(decoded)
+    if found is not None:
+        signature = found.signature
+        outcome.fail(
+            FailureKind.KEYWORD_FORBIDDEN,
+            f"{signature.meaning} (signature {signature.label} {found.version}: “{found.found}”)",
+        )
+        if signature.state == HealthState.DEGRADED:
+            outcome.state = HealthState.DEGRADED
+        outcome.notes.append(f"signature {signature.label}")
+        return
     for phrase in spec.must_contain:
         if phrase.casefold() not in text:
             outcome.fail(

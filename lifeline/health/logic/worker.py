@@ -73,7 +73,13 @@ def spec_for(config: ProbeConfig) -> ProbeSpec:
         pending_state=config.pending_state,
         pending_count=config.pending_count,
         retries=config.retries,
+        platform=_vendor_key(config),
     )
+
+
+def _vendor_key(config: ProbeConfig) -> str:
+    vendor = config.route.resource.vendor
+    return vendor.key if vendor is not None else ""
 
 
 def ensure_configs(now: dt.datetime | None = None) -> int:
@@ -121,6 +127,7 @@ SPEC_COLUMNS = (
     "pending_state",
     "pending_count",
     "retries",
+    "route__resource__vendor__key",
 )
 
 
@@ -165,7 +172,7 @@ def claim(
     for row in rows:
         (pk, route_id, target, url, proxied, timeout, statuses, must, must_not) = row[:9]
         (redirects, slow_ms, cert_days, private, due_at, interval) = row[9:15]
-        (state, pending, pending_count, retries) = row[15:]
+        (state, pending, pending_count, retries, vendor_key) = row[15:]
         window = windows.get(pk)
         if window is not None:
             ProbeConfig.objects.filter(pk=pk).update(
@@ -195,13 +202,14 @@ def claim(
                     pending_state=pending,
                     pending_count=pending_count,
                     retries=retries,
+                    platform=vendor_key or "",
                 )
             )
         except Exception as exc:
             _set_aside(pk, route_id, interval, exc, now)
     if by_model:
         for config in ProbeConfig.objects.filter(pk__in=by_model).select_related(
-            "route__resource__library"
+            "route__resource__library", "route__resource__vendor"
         ):
             try:
                 specs.append(spec_for(config))

@@ -37,8 +37,8 @@ messages: install system-deps
 demo: messages
 	@mkdir -p $(LIFELINE_DATA_DIR)
 	$(BIN)/lifeline migrate -v 0
-	$(BIN)/lifeline loaddemo
-	LIFELINE_DEBUG=$${LIFELINE_DEBUG:-0} $(BIN)/lifeline serve
+	LIFELINE_DEMO=1 $(BIN)/lifeline loaddemo
+	LIFELINE_DEMO=1 LIFELINE_DEBUG=$${LIFELINE_DEBUG:-0} $(BIN)/lifeline serve
 
 lint: install
 	$(BIN)/ruff check lifeline bench

@@ -261,7 +261,12 @@ EMAIL_HOST_PASSWORD = envsecret("LIFELINE_EMAIL_PASSWORD")
 EMAIL_USE_TLS = envbool("LIFELINE_EMAIL_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = envstr("LIFELINE_EMAIL_FROM", "lifeline@localhost")
-if envstr("LIFELINE_EMAIL_BACKEND") == "console" or (
+# Demo mode (`make demo`): the stand-in vendor site answers at /status/demo-vendor/ and e-mail
+# lands in the local mailbox page instead of leaving the machine (lifeline/health/standin.py).
+DEMO_MODE = envbool("LIFELINE_DEMO", False)
+if DEMO_MODE and not envstr("LIFELINE_EMAIL_BACKEND"):
+    EMAIL_BACKEND = "lifeline.health.standin.MailboxBackend"
+elif envstr("LIFELINE_EMAIL_BACKEND") == "console" or (
     DEBUG and not envstr("LIFELINE_EMAIL_BACKEND")
 ):
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -3,11 +3,11 @@
 In demo mode (`LIFELINE_DEMO=1`, as `make demo` runs) the web server also answers as a loopback
 stand-in for the demo's vendors at `/status/demo-vendor/<resource key>/`, and `loaddemo` gives a
 few demo resources one route there, probed every minute. Staff break and mend those routes from
-`/status/<code>/staff/demo-vendor/` (HTTP 503, a 200 "IP 未授权" page, EZproxy's needhost page), so a
-visitor sees the probe fail, the incident open, the status page change and, once the incident is
-escalated, the vendor's e-mail land in the mailbox page: e-mail in demo mode goes through the
-outbox as always and is written by `MailboxBackend` as one .eml file per message under
-`DATA_DIR/mailbox/` (nothing leaves the machine).
+`/status/<code>/staff/demo-vendor/` (HTTP 503, a 200 "IP 未授权" page, EZproxy's needhost page),
+so a visitor sees the probe fail, the incident open, the status page change and, once the
+incident is escalated, the vendor's e-mail land in the mailbox page: e-mail in demo mode goes
+through the outbox as always and is written by `MailboxBackend` as one .eml file per message
+under `DATA_DIR/mailbox/` (nothing leaves the machine).
 
 The mode of each stand-in page is a small JSON file in `DATA_DIR`: the web processes and the
 worker read it, and it outlives neither the demo nor a reload.

@@ -177,7 +177,9 @@ def _load_file(path: Path) -> Platform:
     for item in raw:
         _require(isinstance(item, dict), where, "each signature must be a mapping")
         sid = item.get("id")
-        _require(isinstance(sid, str) and bool(KEY_RE.match(sid)), where, f"bad signature id {sid!r}")
+        _require(
+            isinstance(sid, str) and bool(KEY_RE.match(sid)), where, f"bad signature id {sid!r}"
+        )
         here = f"{where}, signature {sid}"
         _require(sid not in seen, here, "id used twice")
         seen.add(sid)

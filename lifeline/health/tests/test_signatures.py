@@ -65,7 +65,8 @@ def test_every_sample_page_is_classed_down_by_its_own_signature(site: Site) -> N
     outcomes = run_all(specs)
     got = [(o.state, o.failure, o.notes[-1] if o.notes else "") for o in outcomes]
     assert got == [
-        (HealthState.DOWN, FailureKind.KEYWORD_FORBIDDEN, f"signature {label}") for label in expected
+        (HealthState.DOWN, FailureKind.KEYWORD_FORBIDDEN, f"signature {label}")
+        for label in expected
     ]
     assert all("signature " in o.error for o in outcomes)
 
@@ -199,7 +200,7 @@ def test_start_refuses_a_broken_local_file(settings: Any, tmp_path: Path) -> Non
     settings.HEALTH_SIGNATURE_DIRS = [str(tmp_path)]
     try:
         signatures._LIBRARY.clear()
-        with pytest.raises(ImproperlyConfigured, match="local.yaml, signature sig"):
+        with pytest.raises(ImproperlyConfigured, match=r"local\.yaml, signature sig"):
             apps.get_app_config("health").ready()
     finally:
         settings.HEALTH_SIGNATURE_DIRS = []

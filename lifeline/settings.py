@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -254,22 +255,39 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LIFELINE_MAX_UPLOAD_BYTES = envint("LIFELINE_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
 
 # --- e-mail ---------------------------------------------------------------------
-EMAIL_HOST = envstr("LIFELINE_EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = envint("LIFELINE_EMAIL_PORT", 25)
-EMAIL_HOST_USER = envstr("LIFELINE_EMAIL_USER")
-EMAIL_HOST_PASSWORD = envsecret("LIFELINE_EMAIL_PASSWORD")
-EMAIL_USE_TLS = envbool("LIFELINE_EMAIL_TLS", False)
-EMAIL_TIMEOUT = 10
+# Django 6.1's MAILERS (the EMAIL_* settings are deprecated). One mailer, "default": SMTP, or
+# the console in development, or the demo's local mailbox.
 DEFAULT_FROM_EMAIL = envstr("LIFELINE_EMAIL_FROM", "lifeline@localhost")
 # Demo mode (`make demo`): the stand-in vendor site answers at /status/demo-vendor/ and e-mail
 # lands in the local mailbox page instead of leaving the machine (lifeline/health/standin.py).
 DEMO_MODE = envbool("LIFELINE_DEMO", False)
-if DEMO_MODE and not envstr("LIFELINE_EMAIL_BACKEND"):
-    EMAIL_BACKEND = "lifeline.health.standin.MailboxBackend"
-elif envstr("LIFELINE_EMAIL_BACKEND") == "console" or (
-    DEBUG and not envstr("LIFELINE_EMAIL_BACKEND")
-):
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Whether an SMTP server was named at all (`lifeline check` warns before go-live when not).
+SMTP_CONFIGURED = bool(envstr("LIFELINE_EMAIL_HOST"))
+
+
+def smtp_mailer(host: str, port: int, **options: Any) -> dict[str, Any]:
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": host, "port": port, "timeout": 10, **options},
+    }
+
+
+_email_backend = envstr("LIFELINE_EMAIL_BACKEND")
+if DEMO_MODE and not _email_backend:
+    MAILERS = {"default": {"BACKEND": "lifeline.health.standin.MailboxBackend"}}
+elif _email_backend == "console" or (DEBUG and not _email_backend):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    MAILERS = {
+        "default": smtp_mailer(
+            envstr("LIFELINE_EMAIL_HOST", "127.0.0.1"),
+            envint("LIFELINE_EMAIL_PORT", 25),
+            username=envstr("LIFELINE_EMAIL_USER"),
+            password=envsecret("LIFELINE_EMAIL_PASSWORD"),
+            use_tls=envbool("LIFELINE_EMAIL_TLS", False),
+            use_ssl=envbool("LIFELINE_EMAIL_SSL", False),
+        )
+    }
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -24,7 +24,7 @@ from lifeline.registry.models import Resource, Vendor
 def demo(settings: Any, tmp_path: Path) -> Path:
     settings.DEMO_MODE = True
     settings.DATA_DIR = tmp_path
-    settings.EMAIL_BACKEND = "lifeline.health.standin.MailboxBackend"
+    settings.MAILERS = {"default": {"BACKEND": "lifeline.health.standin.MailboxBackend"}}
     return tmp_path
 
 

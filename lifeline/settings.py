@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 
 MIDDLEWARE = [
+    # First, to time and count every answer (lifeline/core/metrics.py).
+    "lifeline.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -320,10 +322,19 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "lifeline.core.api_base.add_error_responses",
 ]
 
+# --- operations: /metrics (Prometheus) answers only these addresses; JSON log lines as an option.
+METRICS_ALLOWED_NETWORKS = envlist("LIFELINE_METRICS_ALLOW", "127.0.0.0/8,::1/128")
+LOG_FORMAT = envstr("LIFELINE_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "lifeline.core.jsonlog.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LIFELINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},

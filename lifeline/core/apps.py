@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from lifeline.core import audit
+        from lifeline.core import audit, checks  # noqa: F401 - registers the deploy checks
 
         audit.connect_signals()

@@ -237,7 +237,7 @@ def letters(addresses: set[str]) -> list[Letter]:
                 str(message.get("From", "")),
                 to,
                 str(message.get("Date", "")),
-                _body(message),  # type: ignore[arg-type]
+                _body(message),
             )
         )
     return found

@@ -10,8 +10,9 @@ belongs to (by host name, also in EZproxy's proxy-by-hostname form) and those ma
 
 Files are loaded and checked once at start (`HealthConfig.ready`): a broken pattern, a missing
 sample or an unknown field stops the start with the file and signature named, rather than a
-prober that silently misses a failure. Matching is one compiled alternation per set of platforms
-(cached), so the prober pays one regex scan per probe whatever the number of signatures.
+prober that silently misses a failure. The set of signatures for a host is chosen once (cached);
+on each page, plain substring search for every signature's required literals comes first, and
+only signatures whose literal is present run their regular expression (see `Matcher`).
 """
 
 from __future__ import annotations
@@ -72,24 +73,81 @@ class Match:
     found: str
 
 
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Literal strings (lower case) one of which every match of `pattern` must contain, or None
+    when the pattern has no such literal. Read from the parsed pattern: the longest mandatory
+    literal run, through groups, alternations (one literal per branch) and repeats of one or more.
+    """
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as parser  # type: ignore[attr-defined]
+
+    repeats = {c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)}
+
+    def req(seq: Any) -> list[str] | None:
+        candidates: list[list[str]] = []
+        run = ""
+        for op, av in seq:
+            if op is c.LITERAL:
+                run += chr(av)
+                continue
+            if run:
+                candidates.append([run])
+                run = ""
+            found: list[str] | None = None
+            if op is c.SUBPATTERN:
+                found = req(av[3])
+            elif op is getattr(c, "ATOMIC_GROUP", None):
+                found = req(av)
+            elif op is c.BRANCH:
+                branches = [req(b) for b in av[1]]
+                if all(b is not None for b in branches):
+                    found = [x for b in branches for x in b or []]
+            elif op in repeats and av[0] >= 1:
+                found = req(av[2])
+            if found:
+                candidates.append(found)
+        if run:
+            candidates.append([run])
+        if not candidates:
+            return None
+        return max(candidates, key=lambda alts: min(len(a) for a in alts))
+
+    found = req(parser.parse(pattern, re.IGNORECASE))
+    if not found or min(len(a) for a in found) < 2:
+        return None
+    return tuple(sorted({a.lower() for a in found}))
+
+
 class Matcher:
-    """The signatures of a set of platforms as one compiled alternation (one scan per page)."""
+    """The signatures of a set of platforms. Regular expressions are slow on long pages (every
+    branch is tried at every position: ~17 ms on a 200 KB page), so each signature's required
+    literals are looked for first with plain substring search, and only the signatures whose
+    literal is on the page run their expression."""
 
     def __init__(self, platforms: list[Platform]) -> None:
-        self.signatures: list[tuple[Signature, str]] = [
-            (s, p.version) for p in platforms for s in p.signatures
+        self.signatures: list[tuple[Signature, str, re.Pattern[str]]] = [
+            (s, p.version, re.compile(s.pattern, re.IGNORECASE))
+            for p in platforms
+            for s in p.signatures
         ]
-        branches = [f"(?P<s{i}>{s.pattern})" for i, (s, _v) in enumerate(self.signatures)]
-        self.regex = re.compile("|".join(branches), re.IGNORECASE) if branches else None
+        self.literals = [required_literals(s.pattern) for s, _v, _r in self.signatures]
 
     def search(self, text: str) -> Match | None:
-        if self.regex is None:
+        if not self.signatures:
             return None
-        found = self.regex.search(text)
-        if found is None or found.lastgroup is None:
+        lower = text.lower()
+        best: tuple[int, int, re.Match[str]] | None = None
+        for index, (_s, _v, regex) in enumerate(self.signatures):
+            literals = self.literals[index]
+            if literals is not None and not any(lit in lower for lit in literals):
+                continue
+            found = regex.search(text)
+            if found is not None and (best is None or found.start() < best[0]):
+                best = (found.start(), index, found)
+        if best is None:
             return None
-        signature, version = self.signatures[int(found.lastgroup[1:])]
-        return Match(signature, version, found.group(0)[:120])
+        signature, version, _regex = self.signatures[best[1]]
+        return Match(signature, version, best[2].group(0)[:120])
 
 
 @dataclass(frozen=True)
@@ -189,13 +247,12 @@ def _load_file(path: Path) -> Platform:
         _require(isinstance(pattern, str) and bool(pattern.strip()), here, "missing 'pattern'")
         try:
             compiled = re.compile(pattern, re.IGNORECASE)
-            # As it will run: one branch of the combined alternation (global flags such as
-            # "(?s)" in the middle of a pattern are refused there).
+            # Global flags such as "(?s)" belong at the start of a pattern, nowhere else.
             re.compile(f"(?P<x>x)|(?P<y>{pattern})", re.IGNORECASE)
         except re.error as exc:
             raise SignatureError(f"{here}: broken pattern {pattern!r} ({exc})") from exc
-        # Named groups would clash with the combined alternation; an empty match would class
-        # every page as failed.
+        # Named groups are reserved (`Match` reports the whole match); an empty match would
+        # class every page as failed.
         _require(not compiled.groupindex, here, "named groups are not allowed in a pattern")
         _require(compiled.search("") is None, here, f"pattern {pattern!r} matches an empty page")
         state = item.get("state", HealthState.DOWN.value)

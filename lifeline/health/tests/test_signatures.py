@@ -218,3 +218,32 @@ def test_a_local_degrading_signature(settings: Any, tmp_path: Path, site: Site) 
     finally:
         settings.HEALTH_SIGNATURE_DIRS = []
         signatures.reload()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        (r"IP\s*未授权", ("未授权",)),
+        (r"Shibboleth Error|shibsp::\w+", ("shibboleth error", "shibsp::")),
+        (r"(?:Log in|Sign in) to read", (" to read",)),
+        (r"\d{3}-\d{4}", None),  # no literal: the expression always runs
+        (r"a?b", None),
+        (r"(?:abc)+def", ("abc",)),
+    ],
+)
+def test_required_literals(pattern: str, literals: tuple[str, ...] | None) -> None:
+    assert signatures.required_literals(pattern) == literals
+
+
+def test_a_signature_without_literal_still_applies() -> None:
+    lib = signatures.SignatureLibrary(
+        (
+            signatures.Platform(
+                "x", "X", "1", ("x.org",), True,
+                (signatures.Signature("x", "code", r"\d{3}-\d{4}", "m", "down", Path(".")),),
+                Path("."),
+            ),
+        )
+    )  # fmt: skip
+    assert lib.matcher("http://a.org/").search("call 555-1234").signature.id == "code"  # type: ignore[union-attr]
+    assert lib.matcher("http://a.org/").search("call us") is None

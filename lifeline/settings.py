@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "lifeline.core.middleware.AuditUserMiddleware",
     "lifeline.core.middleware.SecurityHeadersMiddleware",
+    # Per-library limits on anonymous API and form use (429 + Retry-After).
+    "lifeline.core.ratelimit.RateLimitMiddleware",
 ]
 # --- accounts (issue 7): OTP state on request.user; axes last so it sees every failed login.
 MIDDLEWARE.insert(

@@ -133,9 +133,15 @@ def standin_page(request: HttpRequest, key: str) -> HttpResponse:
     """What the stand-in vendor answers (to the prober and to a patron who follows the route)."""
     if not enabled():
         raise Http404
-    resource = Resource.objects.filter(key=key, parent__isnull=True).first()
-    if resource is None:
+    # Only resources given a stand-in route answer (no other resource is revealed).
+    route = (
+        AccessRoute.objects.filter(label=LABEL, resource__key=key)
+        .select_related("resource")
+        .first()
+    )
+    if route is None:
         raise Http404
+    resource = route.resource
     mode = modes().get(key, "ok")
     name = escape(resource.name)
     if mode == "error":

@@ -94,6 +94,10 @@ def test_breaking_a_demo_route_shows_the_whole_chain(
 
 def test_every_stand_in_mode_answers(demo: Path, library_a: Any, client: Any) -> None:
     cnki(library_a)
+    Resource.objects.create(library=library_a, key="other", name="不是替身")
+    assert client.get(reverse("health:standin_page", args=["cnki"])).status_code == 404
+    assert client.get(reverse("health:standin_page", args=["other"])).status_code == 404
+    standin.setup(library_a, None)
     url = reverse("health:standin_page", args=["cnki"])
     statuses = {}
     for mode in standin.MODES:

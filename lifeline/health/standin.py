@@ -3,11 +3,11 @@
 In demo mode (`LIFELINE_DEMO=1`, as `make demo` runs) the web server also answers as a loopback
 stand-in for the demo's vendors at `/status/demo-vendor/<resource key>/`, and `loaddemo` gives a
 few demo resources one route there, probed every minute. Staff break and mend those routes from
-`/status/<code>/staff/demo-vendor/` (HTTP 503, a 200 "IP 未授权" page, EZproxy's needhost page),
-so a visitor sees the probe fail, the incident open, the status page change and, once the
-incident is escalated, the vendor's e-mail land in the mailbox page: e-mail in demo mode goes
-through the outbox as always and is written by `MailboxBackend` as one .eml file per message
-under `DATA_DIR/mailbox/` (nothing leaves the machine).
+`/status/<code>/staff/demo-vendor/` (HTTP 503, the vendor's 200 "no access" page such as CNKI's
+"IP 未授权", EZproxy's needhost page), so a visitor sees the probe fail, the incident open, the
+status page change and, once the incident is escalated, the vendor's e-mail land in the mailbox
+page: e-mail in demo mode goes through the outbox as always and is written by `MailboxBackend`
+as one .eml file per message under `DATA_DIR/mailbox/` (nothing leaves the machine).
 
 The mode of each stand-in page is a small JSON file in `DATA_DIR`: the web processes and the
 worker read it, and it outlives neither the demo nor a reload.
@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy
 
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
+from lifeline.health.logic.signatures import library as signature_library
 from lifeline.health.models import ProbeConfig
 from lifeline.registry.choices import RouteKind
 from lifeline.registry.models import AccessRoute, Resource, Vendor
@@ -50,12 +51,13 @@ LABEL = "stand-in vendor site (demo)"
 MODES: dict[str, Any] = {
     "ok": gettext_lazy("Working"),
     "error": gettext_lazy("Server error (HTTP 503)"),
-    "ip": gettext_lazy("“IP not authorised” page (HTTP 200)"),
+    "ip": gettext_lazy("The vendor's “no access” page (HTTP 200)"),
     "needhost": gettext_lazy("EZproxy “host not configured” page (HTTP 200)"),
 }
 # Demo resources that get a stand-in route: vendors whose failure pages the signature library
-# knows (their vendor keys are platform keys).
-DEMO_RESOURCES = ("cnki", "wanfang", "vip", "sciencedirect", "springer", "ieee")
+# knows (CNKI, Wanfang, VIP, ScienceDirect, Springer, IEEE); "no access" serves that platform's
+# saved sample page, so the probe classes it down by the platform's own signature.
+DEMO_RESOURCES = ("cnki", "wanfang", "vip", "sd", "springer", "iel")
 MAILBOX_LIMIT = 200
 
 
@@ -147,11 +149,7 @@ def standin_page(request: HttpRequest, key: str) -> HttpResponse:
     if mode == "error":
         return _page("503 Service Unavailable", "<h1>503 Service Unavailable</h1>", status=503)
     if mode == "ip":
-        return _page(
-            name,
-            f"<h2>对不起，IP 未授权</h2><p>{name}：您的IP不在机构用户的授权范围内，"
-            "请联系本单位图书馆。</p>",
-        )
+        return HttpResponse(_no_access_page(resource), content_type="text/html; charset=utf-8")
     if mode == "needhost":
         return _page(
             "Host not configured",
@@ -164,6 +162,14 @@ def standin_page(request: HttpRequest, key: str) -> HttpResponse:
         f"<h1>{name}</h1><p>Stand-in vendor site of the Lifeline demo: search, browse and read "
         "full text here.</p>",
     )
+
+
+def _no_access_page(resource: Resource) -> bytes:
+    """The saved sample of the vendor's platform's first failure signature (CNKI's otherwise)."""
+    lib = signature_library()
+    keys = lib.platforms_of_vendor(resource.vendor.key if resource.vendor else "") or ("cnki",)
+    platform = next(p for p in lib.platforms if p.key == keys[0])
+    return platform.signatures[0].sample.read_bytes()
 
 
 def _staff_library(request: HttpRequest, code: str, action: str) -> Library:

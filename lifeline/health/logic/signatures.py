@@ -30,7 +30,7 @@ from django.conf import settings
 from lifeline.health.choices import HealthState
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "signatures"
-FILE_FIELDS = {"platform", "name", "version", "hosts", "everywhere", "signatures"}
+FILE_FIELDS = {"platform", "name", "version", "hosts", "vendors", "everywhere", "signatures"}
 SIGNATURE_FIELDS = {"id", "pattern", "meaning", "state", "sample"}
 SEVERITIES = {HealthState.DOWN.value, HealthState.DEGRADED.value}
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -64,6 +64,8 @@ class Platform:
     everywhere: bool
     signatures: tuple[Signature, ...]
     source: Path
+    # Vendor keys (registry `Vendor.key`) that mean this platform, besides its own key.
+    vendors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,13 +161,18 @@ class SignatureLibrary:
         """One string naming every file's version, shown with each match and on the admin."""
         return ", ".join(f"{p.key} {p.version}" for p in self.platforms)
 
+    def platforms_of_vendor(self, vendor_key: str) -> tuple[str, ...]:
+        return tuple(
+            p.key for p in self.platforms if vendor_key == p.key or vendor_key in p.vendors
+        )
+
     def platforms_for(self, host: str) -> tuple[str, ...]:
         return _platforms_for(self, host.lower().rstrip("."))
 
     def matcher(self, *urls: str, platform: str = "") -> Matcher:
         """The signatures for a probe of these addresses; `platform` names one more platform
         (the key of the resource's vendor, when it is a platform key: "cnki")."""
-        keys: set[str] = {platform} if platform else set()
+        keys: set[str] = set(self.platforms_of_vendor(platform)) if platform else set()
         for url in urls:
             if url:
                 keys.update(self.platforms_for(urlsplit(url).hostname or ""))
@@ -228,6 +235,12 @@ def _load_file(path: Path) -> Platform:
     for host in hosts:
         _require(isinstance(host, str) and bool(HOST_RE.match(host)), where, f"bad host {host!r}")
     _require(bool(hosts) or everywhere, where, "give 'hosts' or set 'everywhere: true'")
+    vendors = data.get("vendors") or []
+    _require(
+        isinstance(vendors, list) and all(isinstance(v, str) and KEY_RE.match(v) for v in vendors),
+        where,
+        "'vendors' must be a list of vendor keys",
+    )
     raw = data.get("signatures")
     _require(isinstance(raw, list) and bool(raw), where, "'signatures' must be a non-empty list")
     seen: set[str] = set()
@@ -276,6 +289,7 @@ def _load_file(path: Path) -> Platform:
         everywhere=everywhere,
         signatures=tuple(signatures),
         source=path,
+        vendors=tuple(vendors),
     )
 
 

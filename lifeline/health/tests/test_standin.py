@@ -65,7 +65,8 @@ def test_breaking_a_demo_route_shows_the_whole_chain(
     probe_step(now=now + dt.timedelta(seconds=10))
     config = ProbeConfig.objects.get(route_id=route_id)
     assert (config.state, config.last_status_code) == (HealthState.DOWN, 200)
-    assert "cnki/ip-unauthorised" in config.last_error
+    # The route's default phrases or CNKI's signature: either way a login wall, not an answer.
+    assert config.last_failure == "keyword_forbidden" and "未授权" in config.last_error
     incident = Incident.objects.get(route_id=route_id, status=IncidentStatus.OPEN)
 
     # The public status page changes.
@@ -146,3 +147,19 @@ def test_hostile_visitors(
     (demo / "standin-vendor.json").write_text("{not json")
     assert client.get(reverse("health:standin_page", args=["cnki"])).status_code == 200
     assert admin.get(reverse("health:mailbox", args=[code])).status_code == 200
+
+
+def test_the_no_access_page_is_the_vendors_platforms(
+    demo: Path, library_a: Any, client: Any
+) -> None:
+    elsevier = Vendor.objects.create(library=library_a, key="elsevier", name="Elsevier")
+    Resource.objects.create(library=library_a, key="sd", name="ScienceDirect", vendor=elsevier)
+    standin.setup(library_a, None)
+    standin.set_mode("sd", "ip")
+    page = client.get(reverse("health:standin_page", args=["sd"]))
+    assert page.status_code == 200 and b"Purchase PDF" in page.content
+    # ... which the probe knows as ScienceDirect's through the vendor key "elsevier".
+    from lifeline.health.logic.signatures import library
+
+    found = library().matcher("http://127.0.0.1/", platform="elsevier").search(page.text)
+    assert found is not None and found.signature.label == "sciencedirect/no-entitlement"

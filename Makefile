@@ -47,8 +47,8 @@ demo: messages
 	$(DEMO_ENV) $(BIN)/lifeline migrate -v 0
 	-$(DEMO_ENV) LIFELINE_FIELD_OLD_KEYS=insecure-dev-key-change-me-in-production-0123456789 \
 	  $(BIN)/lifeline rotate-keys >/dev/null
-	$(DEMO_ENV) $(BIN)/lifeline loaddemo
-	$(DEMO_ENV) LIFELINE_DEBUG=$${LIFELINE_DEBUG:-0} $(BIN)/lifeline serve
+	$(DEMO_ENV) LIFELINE_DEMO=1 $(BIN)/lifeline loaddemo
+	$(DEMO_ENV) LIFELINE_DEMO=1 LIFELINE_DEBUG=$${LIFELINE_DEBUG:-0} $(BIN)/lifeline serve
 
 lint: install
 	$(BIN)/ruff check lifeline bench

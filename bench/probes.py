@@ -192,6 +192,49 @@ def _reference_aiohttp_cpu_per_request(port: int, count: int = 1000) -> float:
     return (time.process_time() - start) / count
 
 
+def _signature_cost() -> None:
+    """CPU of the failure-signature scan per page against the route's own phrase check (the
+    reference: decode, casefold, eight default phrases), same pages, same run."""
+    from lifeline.health.logic.probe import _decode
+    from lifeline.health.logic.signatures import library
+    from lifeline.health.models import DEFAULT_FORBIDDEN_TEXT, lines
+
+    phrases = [p.casefold() for p in lines(DEFAULT_FORBIDDEN_TEXT)]
+    small = b"<html><body>database home</body></html>"
+    filler = "<p>期刊 学位论文 Journal of Forestry Research, Vol. 31, pp. 1-20.</p>\n"
+    repeat = 200_000 // len(filler.encode())
+    large = ("<html><body>" + filler * repeat + "</body></html>").encode()
+    for label, body in (("40-byte page", small), ("200 KB page", large)):
+        rounds = 2000 if body is small else 40
+
+        def phrase_check(body: bytes = body) -> None:
+            text = _decode(body, "utf-8").casefold()
+            for p in phrases:
+                _ = p in text
+
+        def scan(matcher: Any, body: bytes = body) -> None:
+            matcher.search(_decode(body, "utf-8"))
+
+        times = {}
+        for name, fn in (
+            ("phrases", phrase_check),
+            ("generic", lambda: scan(library().matcher("http://127.0.0.1/"))),
+            ("cnki+generic", lambda: scan(library().matcher("https://kns.cnki.net/"))),
+        ):
+            fn()
+            start = time.process_time()
+            for _ in range(rounds):
+                fn()
+            times[name] = (time.process_time() - start) / rounds
+        ref = times["phrases"]
+        print(
+            f"signature scan, {label}: phrases (reference) {ref * 1e6:.1f} µs; "
+            f"EZproxy+Shibboleth {times['generic'] * 1e6:.1f} µs ({times['generic'] / ref:.2f}×); "
+            f"CNKI+EZproxy+Shibboleth {times['cnki+generic'] * 1e6:.1f} µs "
+            f"({times['cnki+generic'] / ref:.2f}×)"
+        )
+
+
 def main(argv: list[str]) -> int:
     n = option(argv, "routes", 10_000)
     seconds = option(argv, "seconds", 150)
@@ -212,6 +255,7 @@ def main(argv: list[str]) -> int:
         _setup_django(tmp)
         print(f"seeding {n} routes ...", flush=True)
         by_kind = _seed(n, port, interval)
+        _signature_cost()
         references = (
             _reference_cpu_per_request(port),
             _reference_aiohttp_cpu_per_request(port),

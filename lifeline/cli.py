@@ -3,6 +3,8 @@
     lifeline serve [--host H] [--port P] [--workers N] [--threads T] [--backpressure B]
                    [--no-worker]
     lifeline worker
+    lifeline check            (Django's `check --deploy`: what to fix before going live)
+    lifeline backup [-o FILE] / lifeline restore FILE
     lifeline import-resources FILE [--library CODE] [--dry-run]
     lifeline export-resources ...
     lifeline <any Django management command>
@@ -97,6 +99,21 @@ def cmd_worker(args: list[str]) -> int:
     return supervise(worker_commands())
 
 
+def _metrics_dir() -> None:
+    """Several web processes: prometheus-client's multiprocess mode, one empty directory per
+    start (counters restart with the server, as Prometheus expects)."""
+    import shutil
+
+    from django.conf import settings
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = settings.DATA_DIR / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def cmd_serve(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="lifeline serve")
     parser.add_argument("--host", default=os.environ.get("LIFELINE_HOST", "127.0.0.1"))
@@ -138,6 +155,7 @@ def cmd_serve(args: list[str]) -> int:
         print(exc, file=sys.stderr)
         return 1
     call_command("collectstatic", interactive=False, verbosity=0)
+    _metrics_dir()
     web = [
         "granian",
         "--interface",
@@ -184,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if argv and not argv[0].startswith("-"):
         argv[0] = argv[0].replace("-", "_")
+    if argv[:1] == ["check"] and "--deploy" not in argv:
+        # `lifeline check` is the go-live check: Django's and Lifeline's deployment checks too.
+        argv.append("--deploy")
     execute_from_command_line(["lifeline", *argv])
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -102,6 +103,8 @@ INSTALLED_APPS += ["lifeline.theses"]
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 
 MIDDLEWARE = [
+    # First, to time and count every answer (lifeline/core/metrics.py).
+    "lifeline.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +117,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "lifeline.core.middleware.AuditUserMiddleware",
     "lifeline.core.middleware.SecurityHeadersMiddleware",
+    # Per-library limits on anonymous API and form use (429 + Retry-After).
+    "lifeline.core.ratelimit.RateLimitMiddleware",
 ]
 # --- accounts (issue 7): OTP state on request.user; axes last so it sees every failed login.
 MIDDLEWARE.insert(
@@ -288,17 +293,39 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LIFELINE_MAX_UPLOAD_BYTES = envint("LIFELINE_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
 
 # --- e-mail ---------------------------------------------------------------------
-EMAIL_HOST = envstr("LIFELINE_EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = envint("LIFELINE_EMAIL_PORT", 25)
-EMAIL_HOST_USER = envstr("LIFELINE_EMAIL_USER")
-EMAIL_HOST_PASSWORD = envsecret("LIFELINE_EMAIL_PASSWORD")
-EMAIL_USE_TLS = envbool("LIFELINE_EMAIL_TLS", False)
-EMAIL_TIMEOUT = 10
+# Django 6.1's MAILERS (the EMAIL_* settings are deprecated). One mailer, "default": SMTP, or
+# the console in development, or the demo's local mailbox.
 DEFAULT_FROM_EMAIL = envstr("LIFELINE_EMAIL_FROM", "lifeline@localhost")
-if envstr("LIFELINE_EMAIL_BACKEND") == "console" or (
-    DEBUG and not envstr("LIFELINE_EMAIL_BACKEND")
-):
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Demo mode (`make demo`): the stand-in vendor site answers at /status/demo-vendor/ and e-mail
+# lands in the local mailbox page instead of leaving the machine (lifeline/health/standin.py).
+DEMO_MODE = envbool("LIFELINE_DEMO", False)
+# Whether an SMTP server was named at all (`lifeline check` warns before go-live when not).
+SMTP_CONFIGURED = bool(envstr("LIFELINE_EMAIL_HOST"))
+
+
+def smtp_mailer(host: str, port: int, **options: Any) -> dict[str, Any]:
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": host, "port": port, "timeout": 10, **options},
+    }
+
+
+_email_backend = envstr("LIFELINE_EMAIL_BACKEND")
+if DEMO_MODE and not _email_backend:
+    MAILERS = {"default": {"BACKEND": "lifeline.health.standin.MailboxBackend"}}
+elif _email_backend == "console" or (DEBUG and not _email_backend):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    MAILERS = {
+        "default": smtp_mailer(
+            envstr("LIFELINE_EMAIL_HOST", "127.0.0.1"),
+            envint("LIFELINE_EMAIL_PORT", 25),
+            username=envstr("LIFELINE_EMAIL_USER"),
+            password=envsecret("LIFELINE_EMAIL_PASSWORD"),
+            use_tls=envbool("LIFELINE_EMAIL_TLS", False),
+            use_ssl=envbool("LIFELINE_EMAIL_SSL", False),
+        )
+    }
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -334,11 +361,21 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "lifeline.core.api_base.add_error_responses",
 ]
 
+# --- operations: /metrics (Prometheus) answers only these addresses; JSON log lines as an option.
+METRICS_ALLOWED_NETWORKS = envlist("LIFELINE_METRICS_ALLOW", "127.0.0.0/8,::1/128")
+LOG_FORMAT = envstr("LIFELINE_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_saml": {"()": "lifeline.accounts.saml.logfilter.RedactSamlFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_saml"]}},
+    "formatters": {"json": {"()": "lifeline.core.jsonlog.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_saml"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LIFELINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},

@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from lifeline.core import audit, checks  # noqa: F401  (checks registers itself)
+        from lifeline.core import audit, checks, deploychecks  # noqa: F401  (they register themselves)
 
         audit.connect_signals()

@@ -68,6 +68,27 @@ class Library(models.Model):
     carsi_idp_entity_id = models.CharField(_("CARSI IdP entity ID"), max_length=300, blank=True)
     email = models.EmailField(_("contact e-mail"), blank=True)
     phone = models.CharField(_("contact phone"), max_length=60, blank=True)
+    # Limits on anonymous use (lifeline/core/ratelimit.py): per address, 0 = no limit. A whole
+    # campus may reach us through a few NAT addresses: those go in the exempt list.
+    anon_api_per_minute = models.PositiveIntegerField(
+        _("anonymous API requests per minute and address"),
+        default=120,
+        help_text=_("0: no limit."),
+    )
+    anon_forms_per_hour = models.PositiveIntegerField(
+        _("anonymous form submissions per hour and address"),
+        default=60,
+        help_text=_("0: no limit."),
+    )
+    rate_exempt_networks = models.TextField(
+        _("addresses exempt from the limits"),
+        blank=True,
+        validators=[validate_ip_ranges],
+        help_text=_(
+            "One address or CIDR range per line: the campus's egress (NAT) addresses, through "
+            "which many patrons arrive as one."
+        ),
+    )
     # Bumped whenever the registry changes; cached patron pages are keyed on it.
     registry_changed_at = models.DateTimeField(default=timezone.now, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

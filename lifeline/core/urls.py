@@ -1,10 +1,12 @@
 from django.urls import URLPattern, URLResolver, path
 
 from lifeline.core import views
+from lifeline.core.metrics import metrics_view
 
 app_name = "core"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("staff/", views.dashboard, name="dashboard"),
 ]

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from lifeline.core.models import Library, Notification
+from lifeline.health import standin
 from lifeline.health.choices import EventKind, FailureKind, HealthState, IncidentKind
 from lifeline.health.logic import incidents
 from lifeline.health.logic.probe import ProbeOutcome, ProbeSpec
@@ -412,3 +413,6 @@ def load(library: Library, today: dt.date) -> None:
     _suspected(library, anchor)
     # The steps above queue notices (vendor e-mails, the reader's receipt): none is sent.
     Notification.objects.filter(library=library, kind__startswith="health.").delete()
+    if standin.enabled():
+        # Demo mode: a few resources get a route on the loopback stand-in vendor, probed live.
+        standin.setup(library, get_user_model().objects.filter(is_superuser=True).first())

@@ -1,11 +1,15 @@
 from django.urls import URLPattern, URLResolver, path
 
-from lifeline.health import views
+from lifeline.health import standin, views
 
 app_name = "health"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.status_home, name="home"),
     path("vendor/<str:token>/", views.vendor_reply, name="vendor_reply"),
+    # Demo mode only (404 otherwise): the stand-in vendor site, its break/mend page, the mailbox.
+    path("demo-vendor/<slug:key>/", standin.standin_page, name="standin_page"),
+    path("<slug:code>/staff/demo-vendor/", standin.standin_admin, name="standin_admin"),
+    path("<slug:code>/staff/mailbox/", standin.mailbox, name="mailbox"),
     path("<slug:code>/", views.status_page, name="page"),
     path("<slug:code>/feed.atom", views.status_feed, name="feed"),
     path("<slug:code>/status.json", views.status_json, name="json"),

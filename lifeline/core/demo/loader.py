@@ -230,9 +230,13 @@ def quiet_demo_probes(libraries: list[Library]) -> None:
     probes of demo routes start switched off; staff switch one on per route in the admin."""
     try:
         from lifeline.health.models import ProbeConfig
+        from lifeline.health.standin import LABEL as STANDIN_LABEL
     except ImportError:
         return
-    routes = AccessRoute.objects.filter(resource__library__in=libraries)
+    # Demo mode's stand-in vendor runs on this machine: its routes stay probed.
+    routes = AccessRoute.objects.filter(resource__library__in=libraries).exclude(
+        label=STANDIN_LABEL
+    )
     ProbeConfig.objects.bulk_create(
         [ProbeConfig(route_id=pk, enabled=False) for pk in routes.values_list("pk", flat=True)],
         ignore_conflicts=True,

@@ -26,6 +26,7 @@ from lifeline.core.notify import (
     webhook_body,
 )
 from lifeline.core.schedule import Periodic, run_due
+from lifeline.settings import smtp_mailer
 
 
 def free_port() -> int:
@@ -50,9 +51,7 @@ def smtp(settings: Any) -> Iterator[Sink]:
     sink.port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = sink.port
+    settings.MAILERS = {"default": smtp_mailer("127.0.0.1", sink.port)}
     try:
         yield sink
     finally:
@@ -122,7 +121,7 @@ def test_rolled_back_decision_sends_nothing(library_a: Library, smtp: Sink) -> N
 def test_failure_is_retried_with_backoff_then_sent(
     library_a: Library, settings: Any, smtp: Sink
 ) -> None:
-    settings.EMAIL_PORT = 1  # nothing listens there
+    settings.MAILERS = {"default": smtp_mailer("127.0.0.1", 1)}  # nothing listens there
     n = notify_email(library_a, ["a@example.edu"], "s", "b")
     now = timezone.now()
     assert deliver(n.pk, now) is False
@@ -131,7 +130,7 @@ def test_failure_is_retried_with_backoff_then_sent(
     assert n.next_attempt_at == now + backoff(1)
     assert "Error" in n.last_error or "refused" in n.last_error.lower()
     assert send_pending(now) == 0  # not due yet
-    settings.EMAIL_PORT = smtp.port
+    settings.MAILERS = {"default": smtp_mailer("127.0.0.1", smtp.port)}
     assert send_pending(now + dt.timedelta(minutes=2)) == 1
     n.refresh_from_db()
     assert n.status == NotificationStatus.SENT and n.attempts == 2

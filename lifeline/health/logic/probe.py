@@ -19,6 +19,8 @@ import aiohttp
 import certifi
 
 from lifeline.health.choices import DEGRADING, FailureKind, HealthState
+from lifeline.health.logic.carsi import LEGS, leg_of, run_carsi
+from lifeline.health.logic.signatures import library as signature_library
 from lifeline.health.logic.targets import ResolveFailed, TargetRefused, checked_address
 
 # aiohttp logs client trouble (unclosed sessions, bad chunks) at DEBUG/WARNING per request: at
@@ -49,6 +51,11 @@ class ProbeSpec:
     pending_state: str = ""
     pending_count: int = 0
     retries: int = 0
+    # The key of the resource's vendor: when it names a platform of the failure-signature
+    # library, that platform's signatures apply whatever the host (a proxied or loopback URL).
+    platform: str = ""
+    # A CARSI route followed end to end from its WAYFless URL (`carsi.run_carsi`).
+    carsi: bool = False
 
     def changes_state(self, outcome: ProbeOutcome) -> bool:
         """Whether recording this result will change the route's state (the rule of
@@ -194,9 +201,14 @@ async def probe(spec: ProbeSpec, probers: Probers) -> ProbeOutcome:
     began = time.monotonic()
     try:
         async with asyncio.timeout(spec.timeout):
-            await _run(spec, probers, outcome)
+            if spec.carsi:
+                await run_carsi(spec, probers, outcome)
+            else:
+                await _run(spec, probers, outcome)
     except TimeoutError:
         outcome.fail(FailureKind.TIMEOUT, f"no complete answer within {spec.timeout:g} s")
+        if spec.carsi:
+            outcome.error = f"{LEGS[leg_of(outcome)]}: {outcome.error}"
     except Exception as exc:  # a probe must never take the prober down
         outcome.fail(*classify_exception(exc))
     outcome.response_ms = int((time.monotonic() - began) * 1000)
@@ -311,21 +323,8 @@ def _judge(
     if not any(low <= response.status <= high for low, high in spec.statuses):
         outcome.fail(FailureKind.STATUS, f"HTTP {response.status} {response.reason or ''}".strip())
         return
-    text = (
-        _decode(body, response.charset).casefold()
-        if (spec.must_contain or spec.must_not_contain)
-        else ""
-    )
-    for phrase in spec.must_not_contain:
-        if phrase.casefold() in text:
-            outcome.fail(FailureKind.KEYWORD_FORBIDDEN, f"the page says “{phrase}”")
-            return
-    for phrase in spec.must_contain:
-        if phrase.casefold() not in text:
-            outcome.fail(
-                FailureKind.KEYWORD_MISSING, f"“{phrase}” not found in the first {len(body)} bytes"
-            )
-            return
+    if not _judge_page(spec, outcome, _decode(body, response.charset), len(body)):
+        return
     if too_large:
         outcome.fail(FailureKind.TOO_LARGE, f"body larger than {len(body)} bytes; stopped reading")
         return
@@ -335,6 +334,46 @@ def _judge(
             outcome.fail(
                 FailureKind.CERT_EXPIRING, f"certificate expires {outcome.cert_expires_at:%Y-%m-%d}"
             )
+
+
+def _judge_text(
+    spec: ProbeSpec, outcome: ProbeOutcome, status: int, reason: str, decoded: str, url: str
+) -> None:
+    """The same judgement for a page already read as text (the CARSI probe's last leg)."""
+    outcome.final_url = url
+    if not any(low <= status <= high for low, high in spec.statuses):
+        outcome.fail(FailureKind.STATUS, f"HTTP {status} {reason}".strip())
+        return
+    _judge_page(spec, outcome, decoded, outcome.body_bytes)
+
+
+def _judge_page(spec: ProbeSpec, outcome: ProbeOutcome, decoded: str, size: int) -> bool:
+    """The route's own phrases, then its platform's failure signatures; False once failed."""
+    text = decoded.casefold() if (spec.must_contain or spec.must_not_contain) else ""
+    for phrase in spec.must_not_contain:
+        if phrase.casefold() in text:
+            outcome.fail(FailureKind.KEYWORD_FORBIDDEN, f"the page says “{phrase}”")
+            return False
+    # The platform's known failure pages, on top of the route's own phrases.
+    matcher = signature_library().matcher(spec.url, outcome.final_url, platform=spec.platform)
+    found = matcher.search(decoded)
+    if found is not None:
+        signature = found.signature
+        outcome.fail(
+            FailureKind.KEYWORD_FORBIDDEN,
+            f"{signature.meaning} (signature {signature.label} {found.version}: “{found.found}”)",
+        )
+        if signature.state == HealthState.DEGRADED:
+            outcome.state = HealthState.DEGRADED
+        outcome.notes.append(f"signature {signature.label}")
+        return False
+    for phrase in spec.must_contain:
+        if phrase.casefold() not in text:
+            outcome.fail(
+                FailureKind.KEYWORD_MISSING, f"“{phrase}” not found in the first {size} bytes"
+            )
+            return False
+    return True
 
 
 async def probe_all(

@@ -28,6 +28,7 @@ from django.utils import timezone
 from lifeline.health.logic.probe import ProbeOutcome, Probers, ProbeSpec, probe, probe_all
 from lifeline.health.logic.states import record_outcomes
 from lifeline.health.models import MaintenanceWindow, ProbeConfig, lines, parse_statuses
+from lifeline.registry.choices import RouteKind
 from lifeline.registry.models import AccessRoute
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,21 @@ def _phrases(text: str) -> tuple[str, ...]:
     return tuple(lines(text))
 
 
+def _carsi_url(route: AccessRoute) -> str:
+    """The WAYFless URL of a CARSI route that has one (followed end to end), else ""."""
+    if route.kind != RouteKind.CARSI or not route.sp_login_url:
+        return ""
+    link = route.wayfless_url()
+    return link if link != route.url else ""
+
+
 def spec_for(config: ProbeConfig) -> ProbeSpec:
+    carsi = "" if config.through_proxy else _carsi_url(config.route)
     return ProbeSpec(
         config_id=config.pk,
         route_id=config.route_id,
-        url=config.target_url(),
+        url=carsi or config.target_url(),
+        carsi=bool(carsi),
         timeout=float(config.timeout_seconds),
         statuses=_statuses(config.expected_status),
         must_contain=_phrases(config.must_contain),
@@ -73,7 +84,13 @@ def spec_for(config: ProbeConfig) -> ProbeSpec:
         pending_state=config.pending_state,
         pending_count=config.pending_count,
         retries=config.retries,
+        platform=_vendor_key(config),
     )
+
+
+def _vendor_key(config: ProbeConfig) -> str:
+    vendor = config.route.resource.vendor
+    return vendor.key if vendor is not None else ""
 
 
 def ensure_configs(now: dt.datetime | None = None) -> int:
@@ -121,6 +138,9 @@ SPEC_COLUMNS = (
     "pending_state",
     "pending_count",
     "retries",
+    "route__resource__vendor__key",
+    "route__kind",
+    "route__sp_login_url",
 )
 
 
@@ -165,14 +185,14 @@ def claim(
     for row in rows:
         (pk, route_id, target, url, proxied, timeout, statuses, must, must_not) = row[:9]
         (redirects, slow_ms, cert_days, private, due_at, interval) = row[9:15]
-        (state, pending, pending_count, retries) = row[15:]
+        (state, pending, pending_count, retries, vendor_key, kind, sp_login) = row[15:]
         window = windows.get(pk)
         if window is not None:
             ProbeConfig.objects.filter(pk=pk).update(
                 next_probe_at=window.ends_at, lease_until=None, lease_owner=""
             )
             continue
-        if proxied or not (target or url):
+        if proxied or not (target or url) or (kind == RouteKind.CARSI and sp_login):
             by_model.append(pk)
             continue
         try:
@@ -195,13 +215,14 @@ def claim(
                     pending_state=pending,
                     pending_count=pending_count,
                     retries=retries,
+                    platform=vendor_key or "",
                 )
             )
         except Exception as exc:
             _set_aside(pk, route_id, interval, exc, now)
     if by_model:
         for config in ProbeConfig.objects.filter(pk__in=by_model).select_related(
-            "route__resource__library"
+            "route__resource__library", "route__resource__vendor"
         ):
             try:
                 specs.append(spec_for(config))

@@ -11,6 +11,7 @@ from lifeline.health.models import ProbeConfig
 from lifeline.health.tests.servers import Hook, Mailbox, Site, make_certificates
 from lifeline.registry.choices import RouteKind
 from lifeline.registry.models import AccessRoute, Resource, Vendor
+from lifeline.settings import smtp_mailer
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +30,7 @@ def site() -> Iterator[Site]:
 @pytest.fixture
 def mailbox(settings: Any) -> Iterator[Mailbox]:
     box = Mailbox()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", box.port, False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.MAILERS = {"default": smtp_mailer("127.0.0.1", box.port)}
     yield box
     box.stop()
 

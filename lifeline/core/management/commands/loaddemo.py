@@ -28,6 +28,12 @@ class Command(BaseCommand):
             "Access probes of the demo's vendor routes are off: switch them on per route in the "
             "admin (Access health › probe settings) on a machine that may call those hosts."
         )
+        if getattr(settings, "DEMO_MODE", False):
+            self.stdout.write(
+                f"Demo mode: break and mend routes on the stand-in vendor site at "
+                f"{settings.SITE_URL}/status/{lib.code}/staff/demo-vendor/ (vendors' e-mail: "
+                f"{settings.SITE_URL}/status/{lib.code}/staff/mailbox/)."
+            )
         self.stdout.write("")
         self.stdout.write(f"  Open      {settings.SITE_URL}/")
         self.stdout.write(

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "lifeline.delivery",
     "lifeline.analytics",
     "lifeline.accounts",
+    "lifeline.selection",
 ]
 # --- accounts (issue 7): login throttling and the optional TOTP second factor --------
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]

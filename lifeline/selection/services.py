@@ -75,7 +75,8 @@ def sniff(data: bytes) -> str:
         return SourceFormat.SHEET
     if is_xml(data):
         return SourceFormat.MARCXML
-    if data[:5].isdigit() and len(data) >= 24:
+    # A leader's length digits and MARC's field/record terminators (no text file has them).
+    if data[:5].isdigit() and (b"\x1e" in data[:100_000] or b"\x1d" in data[:100_000]):
         return SourceFormat.ISO2709
     return SourceFormat.SHEET
 

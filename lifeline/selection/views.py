@@ -28,6 +28,7 @@ from lifeline.selection.choices import (
     Decision,
     MarcFlavour,
     Method,
+    SourceFormat,
 )
 from lifeline.selection.forms import (
     BrowseForm,
@@ -67,9 +68,9 @@ def read_upload(file: Any) -> bytes:
     """The uploaded bytes, refused when too big (before reading) or of a kind not accepted.
     ISO 2709 has no magic bytes and is binary: its leader is checked by the MARC reader."""
     services.check_size(int(file.size or 0))
-    head = file.read(24)
+    head = file.read(4096)
     file.seek(0)
-    if not (head[:5].isdigit() and len(head) == 24):
+    if services.sniff(head) != SourceFormat.ISO2709:
         try:
             check_upload(file, ("xlsx", "csv", "txt", "tsv", "xml"), services.max_catalogue_bytes())
         except ValidationError as exc:

@@ -80,6 +80,11 @@ def is_xml(data: bytes) -> bool:
     return head.startswith(b"<")
 
 
+def looks_iso2709(head: bytes) -> bool:
+    """A MARC leader: record length and base address of the data as digits."""
+    return len(head) >= 24 and head[:5].isdigit() and head[12:17].isdigit()
+
+
 def _is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
@@ -100,11 +105,13 @@ def _read_iso(data: bytes, flavour: str) -> list[tuple[str, pymarc.Record]]:
     data = data.rstrip(b"\r\n \x00\x1a")
     if not data:
         raise ImportRefused([_("The file is empty.")])
-    if not data[:5].isdigit():
+    if not looks_iso2709(data):
         raise ImportRefused(
             [_("Record 1 (byte 0): the file does not start with a MARC leader (ISO 2709).")]
         )
     options: dict[str, object] = {"to_unicode": True, "hide_utf8_warnings": True}
+    if flavour == MarcFlavour.AUTO:
+        flavour = _guess_flavour(data)
     if _is_utf8(data):
         options["force_utf8"] = True
     elif flavour == MarcFlavour.UNIMARC:
@@ -136,6 +143,18 @@ def _read_iso(data: bytes, flavour: str) -> list[tuple[str, pymarc.Record]]:
     if not out:
         raise ImportRefused([_("The file holds no MARC records.")])
     return out
+
+
+def _guess_flavour(data: bytes) -> str:
+    """From the first record's directory (tags only, no decoding): a title in 245 is MARC 21,
+    in 200 UNIMARC. Decides the encoding of a file that is not UTF-8 (MARC-8 or GB18030)."""
+    try:
+        base = int(data[12:17])
+    except ValueError:
+        return MarcFlavour.MARC21
+    directory = data[24 : max(24, base - 1)]
+    tags = {directory[i : i + 3] for i in range(0, len(directory) - 11, 12)}
+    return MarcFlavour.UNIMARC if b"200" in tags and b"245" not in tags else MarcFlavour.MARC21
 
 
 def _read_xml(data: bytes) -> list[tuple[str, pymarc.Record]]:

@@ -120,7 +120,7 @@ def test_bad_isbn_checksum_refuses_the_catalogue(library_a: Library) -> None:
     records[3]["010"]["a"] = "978-7-5037-1744-5"
     problems = _refused(library_a, iso2709(records, "utf-8"))
     assert problems == [
-        "Record 4 (byte %d): the ISBN 9787503717445 fails its checksum." % _offset(records, 3)
+        f"Record 4 (byte {_offset(records, 3)}): the ISBN 9787503717445 fails its checksum."
     ]
 
 

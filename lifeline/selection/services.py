@@ -398,7 +398,7 @@ def candidates(campaign: Campaign) -> list[Candidate]:
         merged_weight = other.weight + cand.weight
         keep = cand if (cand.title.price or 0) < (other.title.price or 0) else other
         keep.weight = merged_weight
-        keep.copies = max(other.copies, cand.copies)
+        keep.copies = min(campaign.max_copies, other.copies + cand.copies)
         keep.forced = other.forced or cand.forced
         keep.origin = Origin.PATRON if Origin.PATRON in (other.origin, cand.origin) else keep.origin
         by_work[key] = keep

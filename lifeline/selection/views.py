@@ -150,7 +150,7 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
     )
     for t in rows:
         t.marked = t.pk in mine
-        t.votes = counts.get(t.pk, 0)
+        t.n_votes = counts.get(t.pk, 0)
     classes = [(letter, zh, en) for letter, zh, en in CLC_CLASSES]
     query = "&".join(f"{k}={v}" for k, v in (("q", q), ("cls", cls)) if v)
     return render(

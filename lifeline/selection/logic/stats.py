@@ -35,7 +35,7 @@ def summary(library: Library, year: int | None = None) -> dict[str, Any]:
         .order_by()
         .annotate(
             titles=Count("id"),
-            copies=Sum("copies"),
+            n_copies=Sum("copies"),
             spend=Sum(F("price") * F("copies")),
             patrons=Count("id", filter=Q(origin=Origin.PATRON)),
         )
@@ -58,7 +58,7 @@ def summary(library: Library, year: int | None = None) -> dict[str, Any]:
                 "titles": r.get("titles", 0),
                 "patrons": r.get("patrons", 0),
                 "staff": r.get("titles", 0) - r.get("patrons", 0),
-                "copies": r.get("copies") or 0,
+                "copies": r.get("n_copies") or 0,
                 "spend": spend,
                 "budget": c.budget,
                 "share": float(spend / c.budget * 100) if c.budget else 0.0,
@@ -73,7 +73,7 @@ def summary(library: Library, year: int | None = None) -> dict[str, Any]:
     ]
     by_college = [
         (row["college"] or _("(no college)"), row["n"])
-        for row in lines.values("college").order_by("-n").annotate(n=Count("id"))[:30]
+        for row in lines.values("college").annotate(n=Count("id")).order_by("-n", "college")[:30]
     ]
     totals = {
         "titles": sum(r["titles"] for r in rows),

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -212,28 +212,36 @@ def ordered_titles(library: Library) -> Any:
 
 
 def mark_titles(library: Library, titles: Any = None) -> dict[str, int]:
-    """Every catalogue line held (same ISBN, or same work under another ISBN), on order (in an
-    adopted order) or new. One UPDATE whatever the number of lines."""
+    """Every catalogue line held (same ISBN, or the same work under another ISBN), on order (in
+    an adopted order) or new.
+
+    The keys are gathered once and the lines compared in Python: correlated EXISTS with an OR
+    over ISBN and work key made SQLite scan the order lines once per catalogue line.
+    """
     titles = titles if titles is not None else Title.objects.filter(library=library)
-    held_isbn = Holding.objects.filter(library=library, isbn=OuterRef("isbn")).exclude(isbn="")
-    held_work = Holding.objects.filter(library=library, work_key=OuterRef("work_key")).exclude(
-        work_key=""
-    )
-    ordered = ordered_titles(library)
-    on_order = ordered.filter(
-        Q(title__isbn=OuterRef("isbn"), title__isbn__gt="")
-        | Q(title__work_key=OuterRef("work_key"), title__work_key__gt="")
-    )
-    titles.update(
-        status=Case(
-            When(Exists(held_isbn) | Exists(held_work), then=Value(LineStatus.HELD)),
-            When(Exists(on_order), then=Value(LineStatus.ON_ORDER)),
-            default=Value(LineStatus.NEW),
-        )
-    )
-    counts = {s: 0 for s in LineStatus.values}
-    for row in titles.values("status").order_by().annotate(n=Count("id")):
-        counts[row["status"]] = row["n"]
+    held: set[str] = set()
+    for isbn, key in Holding.objects.filter(library=library).values_list("isbn", "work_key"):
+        held.update(x for x in (isbn, key) if x)
+    ordered: set[str] = set()
+    for isbn, key in ordered_titles(library).values_list("title__isbn", "title__work_key"):
+        ordered.update(x for x in (isbn, key) if x)
+    changes: dict[str, list[int]] = defaultdict(list)
+    counts = dict.fromkeys(LineStatus.values, 0)
+    for pk, isbn, key, status in titles.values_list("pk", "isbn", "work_key", "status").iterator(
+        chunk_size=5000
+    ):
+        if (isbn and isbn in held) or (key and key in held):
+            new = LineStatus.HELD
+        elif (isbn and isbn in ordered) or (key and key in ordered):
+            new = LineStatus.ON_ORDER
+        else:
+            new = LineStatus.NEW
+        counts[new] += 1
+        if new != status:
+            changes[new].append(pk)
+    for status, pks in changes.items():
+        for start in range(0, len(pks), 900):  # SQLite's bound-parameter limit
+            Title.objects.filter(pk__in=pks[start : start + 900]).update(status=status)
     return counts
 
 

@@ -7,6 +7,7 @@ import io
 
 import pymarc
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.selection.choices import MarcFlavour
@@ -51,7 +52,7 @@ def order_xlsx(selection: Selection) -> bytes:
         ]
         for line in _lines(selection)
     ]
-    return xlsx_bytes({_("Order"): (header, rows)})
+    return xlsx_bytes({pgettext("purchase", "Order"): (header, rows)})
 
 
 def _sub(*pairs: tuple[str, str]) -> list[pymarc.Subfield]:

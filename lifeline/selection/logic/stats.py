@@ -51,7 +51,8 @@ def summary(library: Library, year: int | None = None) -> dict[str, Any]:
     for c in campaigns:
         r: dict[str, Any] = per_campaign.get(c.pk, {})
         v: dict[str, Any] = dict(votes.get(c.pk, {}))
-        spend = r.get("spend") or Decimal(0)
+        # SQLite sums price × copies as a float: back to cents.
+        spend = Decimal(str(r.get("spend") or 0)).quantize(Decimal("0.01"))
         rows.append(
             {
                 "campaign": c,

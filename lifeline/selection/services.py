@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -127,25 +128,25 @@ def import_catalogue(
             lines=len(lines),
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        rows = (
-            Title(
-                library=library,
-                catalogue=catalogue,
-                position=i,
-                isbn=line.isbn,
-                isbn_raw=line.isbn_raw,
-                title=line.title[:800],
-                author=line.author,
-                publisher=line.publisher,
-                year=line.year if line.year and line.year < 32767 else None,
-                price=line.price,
-                clc=line.clc,
-                clc_class=clc_class(line.clc),
-                work_key=work_key(line.title, line.author, line.publisher),
+        insert_titles(
+            (
+                library.pk,
+                catalogue.pk,
+                i,
+                line.isbn,
+                line.isbn_raw,
+                line.title[:800],
+                line.author,
+                line.publisher,
+                line.year if line.year and line.year < 32767 else None,
+                str(line.price) if line.price is not None else None,
+                line.clc,
+                clc_class(line.clc),
+                work_key(line.title, line.author, line.publisher),
+                LineStatus.NEW,
             )
             for i, line in enumerate(lines)
         )
-        _bulk(Title, rows)
         mark_titles(library, Title.objects.filter(catalogue=catalogue))
         audit.write(
             AuditAction.IMPORT,
@@ -153,6 +154,47 @@ def import_catalogue(
             after={"titles": len(lines), "format": fmt, "flavour": found, "file": file_name},
         )
     return catalogue
+
+
+TITLE_COLUMNS = (
+    "library_id",
+    "catalogue_id",
+    "position",
+    "isbn",
+    "isbn_raw",
+    "title",
+    "author",
+    "publisher",
+    "year",
+    "price",
+    "clc",
+    "clc_class",
+    "work_key",
+    "status",
+)
+
+
+def insert_titles(rows: Iterable[tuple[Any, ...]]) -> None:
+    """Raw INSERT (COPY on PostgreSQL) of prepared tuples, as the KBART import does: Django's
+    bulk_create spent more time building SQL than reading the MARC."""
+    table = connection.ops.quote_name(Title._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in TITLE_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(TITLE_COLUMNS))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - our own names
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
 
 
 def _bulk(model: Any, rows: Any) -> int:

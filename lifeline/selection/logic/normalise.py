@@ -104,8 +104,10 @@ def year_of(text: object) -> int | None:
 _ISBD_END = re.compile(r"[\s/:;,.=]+$")
 
 
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def tidy(text: str, limit: int) -> str:
     """One line, ISBD end punctuation and control characters gone, cut to `limit`."""
-    text = "".join(ch if ch.isprintable() else " " for ch in (text or ""))
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _SPACES.sub(" ", text or "").strip()
     return _ISBD_END.sub("", text)[:limit]

@@ -107,7 +107,19 @@ def main(argv: list[str]) -> int:
     candidates = option(argv, "candidates", 200_000)
     budgets = option(argv, "budgets", 30)
     url = os.environ.get("LIFELINE_BENCH_DATABASE_URL", "")
-    scratch_django("selection", **({"LIFELINE_DATABASE_URL": url} if url else {}))
+    if url:
+        os.environ.update(
+            LIFELINE_DATABASE_URL=url,
+            LIFELINE_LOG_LEVEL="WARNING",
+            DJANGO_SETTINGS_MODULE="lifeline.settings",
+        )
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0)
+    else:
+        scratch_django("selection")
     from django.db import connection
 
     from lifeline.core.models import Library

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('core', '0003_initial'),
+        ('core', '0002_notification'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

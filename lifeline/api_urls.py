@@ -23,6 +23,7 @@ from lifeline.emergency.api import router as emergency_router
 from lifeline.health.api import router as health_router
 from lifeline.registry.api import router as registry_router
 from lifeline.theses.api import router as theses_router
+from lifeline.selection.api import router as selection_router
 
 
 def scoped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
@@ -55,6 +56,7 @@ urlpatterns = [
     path("analytics/", include(scoped(analytics_router.urls))),
     path("accounts/", include(scoped(accounts_router.urls))),
     path("theses/", include(scoped(theses_router.urls))),
+    path("selection/", include(scoped(selection_router.urls))),
     # Last: anything else under /api/ (a mistyped path, a code that is no slug).
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

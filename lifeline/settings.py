@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "lifeline.delivery",
     "lifeline.analytics",
     "lifeline.accounts",
+    "lifeline.selection",
 ]
 # --- theses (issue 15): thesis deposit
 INSTALLED_APPS += ["lifeline.theses"]

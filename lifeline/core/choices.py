@@ -13,6 +13,7 @@ class Role(models.TextChoices):
     SUBJECT = "subject", _("Subject librarian")
     DELIVERY = "delivery", _("Document-delivery staff")
     LEADERSHIP = "leadership", _("Leadership viewer")
+    ACQUISITIONS = "acquisitions", _("Acquisitions librarian")
 
 
 class PatronCategory(models.TextChoices):

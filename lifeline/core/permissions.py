@@ -43,7 +43,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SUBJECT: frozenset({"services.change", "delivery.change", "theses.review"}),
     Role.DELIVERY: frozenset({"delivery.change"}),
     Role.LEADERSHIP: frozenset({"emergency.declare"}),
+    Role.ACQUISITIONS: frozenset({"selection.manage", "selection.deliver"}),
 }
+# selection (issue 12): acquisitions run campaigns, orders and recommendations; home delivery of
+# print books is also the document-delivery desk's work.
+ROLE_ACTIONS[Role.ADMIN] |= {"selection.manage", "selection.deliver"}
+ROLE_ACTIONS[Role.SUBJECT] |= {"selection.manage"}
+ROLE_ACTIONS[Role.DELIVERY] |= {"selection.deliver"}
 # registry.change implies changing routes too.
 for _role, _actions in list(ROLE_ACTIONS.items()):
     if "registry.change" in _actions:

@@ -1,0 +1,437 @@
+"""Pages of cloud book selection: patrons browse and mark titles (works without JS, on a phone);
+librarians import catalogues and holdings, run campaigns, select within budget, export orders
+and read the statistics. Recommendations and home delivery are in `views_requests.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lifeline.core.models import Library
+from lifeline.core.permissions import user_can
+from lifeline.core.typing import AuthedRequest
+from lifeline.core.uploads import check_upload
+from lifeline.selection import services
+from lifeline.selection.choices import (
+    CLC_CLASSES,
+    CampaignStatus,
+    Decision,
+    MarcFlavour,
+    Method,
+    SourceFormat,
+)
+from lifeline.selection.forms import (
+    BrowseForm,
+    BudgetForm,
+    CampaignForm,
+    CatalogueForm,
+    HoldingsForm,
+    SelectionForm,
+    VoteForm,
+)
+from lifeline.selection.logic import orders, stats
+from lifeline.selection.logic.marc import ImportRefused
+from lifeline.selection.models import (
+    Budget,
+    Campaign,
+    Catalogue,
+    Holding,
+    Selection,
+    Verdict,
+    Vote,
+)
+
+MANAGE = "selection.manage"
+PAGE = 30
+
+
+def library_or_404(code: str) -> Library:
+    return get_object_or_404(Library, code=code)
+
+
+def require(request: HttpRequest, library: Library, action: str = MANAGE) -> None:
+    if not user_can(request.user, library, action):
+        raise PermissionDenied
+
+
+def read_upload(file: Any) -> bytes:
+    """The uploaded bytes, refused when too big (before reading) or of a kind not accepted.
+    ISO 2709 has no magic bytes and is binary: its leader is checked by the MARC reader."""
+    services.check_size(int(file.size or 0))
+    head = file.read(4096)
+    file.seek(0)
+    if services.sniff(head) != SourceFormat.ISO2709:
+        try:
+            check_upload(file, ("xlsx", "csv", "txt", "tsv", "xml"), services.max_catalogue_bytes())
+        except ValidationError as exc:
+            raise ImportRefused(list(exc.messages)) from exc
+    data: bytes = file.read()
+    return data
+
+
+# --- patrons -----------------------------------------------------------------------------------
+
+
+@login_required
+def home(request: AuthedRequest, library: str) -> HttpResponse:
+    lib = library_or_404(library)
+    today = timezone.localdate()
+    campaigns = [
+        c
+        for c in Campaign.objects.filter(library=lib, status=CampaignStatus.OPEN)
+        if services.may_take_part(request.user, c)
+    ]
+    return render(
+        request,
+        "selection/home.html",
+        {
+            "library": lib,
+            "campaigns": campaigns,
+            "today": today,
+            "staff": user_can(request.user, lib, MANAGE),
+            "patron": services.patron_of(request.user, lib) is not None,
+        },
+    )
+
+
+def _campaign(library: str, pk: int) -> Campaign:
+    return get_object_or_404(
+        Campaign.objects.select_related("library"), pk=pk, library__code=library
+    )
+
+
+@login_required
+def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
+    """Browse by CLC class, search (Chinese text, ISBN, author), mark with a reason."""
+    campaign = _campaign(library, pk)
+    staff = user_can(request.user, campaign.library, MANAGE)
+    if not services.may_take_part(request.user, campaign) or (
+        campaign.status == CampaignStatus.DRAFT and not staff
+    ):
+        raise Http404
+    form = BrowseForm(request.GET)
+    form.is_valid()
+    q = (form.cleaned_data.get("q") or "").strip()
+    cls = (form.cleaned_data.get("cls") or "").upper()
+    page = form.cleaned_data.get("page") or 1
+    titles = services.campaign_titles(campaign)
+    if cls:
+        titles = titles.filter(clc_class=cls)
+    if q:
+        digits = "".join(ch for ch in q if ch.isdigit() or ch in "xX")
+        match = Q(title__icontains=q) | Q(author__icontains=q) | Q(publisher__icontains=q)
+        if len(digits) in (10, 13):
+            match |= Q(isbn=services.isbn_or_blank(q))
+        titles = titles.filter(match)
+    # One page and one more row: "next" without counting 200,000 rows.
+    start = (page - 1) * PAGE
+    rows = list(titles.order_by("catalogue_id", "position")[start : start + PAGE + 1])
+    has_next = len(rows) > PAGE
+    rows = rows[:PAGE]
+    mine = set(
+        Vote.objects.filter(
+            campaign=campaign, user=request.user, title_id__in=[t.pk for t in rows]
+        ).values_list("title_id", flat=True)
+    )
+    counts = dict(
+        Vote.objects.filter(campaign=campaign, title_id__in=[t.pk for t in rows])
+        .values_list("title_id")
+        .annotate(n=Count("id"))
+    )
+    for t in rows:
+        t.marked = t.pk in mine
+        t.n_votes = counts.get(t.pk, 0)
+    classes = [(letter, zh, en) for letter, zh, en in CLC_CLASSES]
+    query = "&".join(f"{k}={v}" for k, v in (("q", q), ("cls", cls)) if v)
+    return render(
+        request,
+        "selection/browse.html",
+        {
+            "library": campaign.library,
+            "campaign": campaign,
+            "rows": rows,
+            "classes": classes,
+            "q": q,
+            "cls": cls,
+            "page": page,
+            "has_next": has_next,
+            "query": query,
+            "vote_form": VoteForm(),
+            "open": campaign.is_open_on(timezone.localdate()),
+        },
+    )
+
+
+@login_required
+@require_POST
+def mark(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
+    campaign = _campaign(library, pk)
+    if not services.may_take_part(request.user, campaign):
+        raise Http404
+    form = VoteForm(request.POST)
+    back = request.POST.get("back", "")
+    target = back if back.startswith(f"/selection/{library}/c/{pk}/") else None
+    if not form.is_valid():
+        messages.error(request, _("Choose a reason from the list."))
+    else:
+        try:
+            if request.POST.get("undo"):
+                services.unvote(campaign, request.user, form.cleaned_data["title"])
+                messages.success(request, _("Your mark is taken back."))
+            else:
+                services.vote(
+                    campaign,
+                    request.user,
+                    form.cleaned_data["title"],
+                    form.cleaned_data["reason"],
+                    form.cleaned_data["note"],
+                )
+                messages.success(request, _("Marked. Thank you."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    return redirect(target or f"/selection/{library}/c/{pk}/")
+
+
+# --- librarians --------------------------------------------------------------------------------
+
+
+@login_required
+def manage(request: AuthedRequest, library: str) -> HttpResponse:
+    lib = library_or_404(library)
+    require(request, lib)
+    return render(
+        request,
+        "selection/manage.html",
+        {
+            "library": lib,
+            "campaigns": Campaign.objects.filter(library=lib).annotate(n_votes=Count("votes")),
+            "catalogues": Catalogue.objects.filter(library=lib)[:50],
+            "holdings": Holding.objects.filter(library=lib).count(),
+            "catalogue_form": CatalogueForm(),
+            "holdings_form": HoldingsForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def import_catalogue(request: AuthedRequest, library: str) -> HttpResponse:
+    lib = library_or_404(library)
+    require(request, lib)
+    form = CatalogueForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(str(e) for e in errors))
+        return redirect("selection:manage", library=lib.code)
+    upload = form.cleaned_data["file"]
+    try:
+        catalogue = services.import_catalogue(
+            lib,
+            read_upload(upload),
+            name=form.cleaned_data["name"],
+            vendor=form.cleaned_data["vendor"],
+            file_name=upload.name,
+            flavour=form.cleaned_data["flavour"],
+            user=request.user,
+        )
+    except ImportRefused as exc:
+        messages.error(
+            request,
+            _("Nothing was imported from “%(file)s”:") % {"file": upload.name[:100]}
+            + " "
+            + " ".join(exc.problems[:20]),
+        )
+    else:
+        messages.success(
+            request,
+            _("Imported %(n)d titles from “%(file)s”.")
+            % {"n": catalogue.lines, "file": upload.name[:100]},
+        )
+    return redirect("selection:manage", library=lib.code)
+
+
+@login_required
+@require_POST
+def import_holdings(request: AuthedRequest, library: str) -> HttpResponse:
+    lib = library_or_404(library)
+    require(request, lib)
+    form = HoldingsForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a file."))
+        return redirect("selection:manage", library=lib.code)
+    upload = form.cleaned_data["file"]
+    try:
+        counts = services.import_holdings(lib, read_upload(upload), file_name=upload.name)
+    except ImportRefused as exc:
+        messages.error(
+            request,
+            _("Nothing was imported from “%(file)s”:") % {"file": upload.name[:100]}
+            + " "
+            + " ".join(exc.problems[:20]),
+        )
+    else:
+        messages.success(
+            request,
+            _("%(n)d holdings loaded; catalogue lines: %(held)d held, %(new)d new.")
+            % {"n": counts["holdings"], "held": counts["held"], "new": counts["new"]},
+        )
+    return redirect("selection:manage", library=lib.code)
+
+
+@login_required
+def campaign_edit(request: AuthedRequest, library: str, pk: int | None = None) -> HttpResponse:
+    lib = library_or_404(library)
+    require(request, lib)
+    instance = _campaign(library, pk) if pk else Campaign(library=lib)
+    form = CampaignForm(request.POST or None, instance=instance, library=lib)
+    if request.method == "POST" and form.is_valid():
+        campaign = form.save()
+        return redirect("selection:campaign", library=lib.code, pk=campaign.pk)
+    return render(request, "selection/campaign_form.html", {"library": lib, "form": form})
+
+
+@login_required
+def campaign(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
+    obj = _campaign(library, pk)
+    require(request, obj.library)
+    titles = (
+        services.campaign_titles(obj)
+        .filter(votes__campaign=obj)
+        .annotate(n=Count("votes"), patrons=Count("votes", filter=Q(votes__origin="patron")))
+        .order_by("-n", "title")[:200]
+    )
+    reasons: dict[int, list[Vote]] = {}
+    for v in Vote.objects.filter(campaign=obj, title__in=[t.pk for t in titles]).order_by(
+        "-created_at"
+    )[:2000]:
+        reasons.setdefault(v.title_id, []).append(v)
+    verdicts = dict(Verdict.objects.filter(campaign=obj).values_list("title_id", "decision"))
+    rows = [(t, reasons.get(t.pk, [])[:5], verdicts.get(t.pk, "")) for t in titles]
+    selections = list(obj.selections.all()[:6])
+    return render(
+        request,
+        "selection/campaign.html",
+        {
+            "library": obj.library,
+            "campaign": obj,
+            "rows": rows,
+            "budgets": obj.budgets.all(),
+            "budget_form": BudgetForm(),
+            "selection_form": SelectionForm(),
+            "selections": selections,
+            "decisions": Decision,
+        },
+    )
+
+
+@login_required
+@require_POST
+def campaign_act(request: AuthedRequest, library: str, pk: int, action: str) -> HttpResponse:
+    obj = _campaign(library, pk)
+    require(request, obj.library)
+    try:
+        if action in ("open", "close"):
+            services.move_campaign(
+                obj, CampaignStatus.OPEN if action == "open" else CampaignStatus.CLOSED
+            )
+        elif action == "budget":
+            form = BudgetForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Check the budget: kind, class or college, amount."))
+            Budget.objects.update_or_create(
+                campaign=obj,
+                kind=form.cleaned_data["kind"],
+                key=form.cleaned_data["key"],
+                defaults={"amount": form.cleaned_data["amount"]},
+            )
+        elif action == "decide":
+            services.decide(
+                obj,
+                int(request.POST.get("title") or 0),
+                request.POST.get("decision", ""),
+                request.user,
+            )
+        elif action == "select":
+            chosen = SelectionForm(request.POST)
+            method = chosen.cleaned_data["method"] if chosen.is_valid() else Method.EXACT
+            sel = services.run_selection(obj, method, request.user)
+            messages.success(
+                request,
+                _("%(method)s: %(titles)d titles, %(spend)s spent, demand met %(demand)d.")
+                % {
+                    "method": sel.get_method_display(),
+                    "titles": sel.titles,
+                    "spend": sel.spend,
+                    "demand": sel.demand,
+                },
+            )
+        elif action == "adopt":
+            sel = get_object_or_404(Selection, pk=request.POST.get("selection") or 0, campaign=obj)
+            services.adopt(sel)
+            messages.success(request, _("This selection is now the campaign's order."))
+        else:
+            raise Http404
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except ValueError:
+        messages.error(request, _("Unknown title."))
+    return redirect("selection:campaign", library=library, pk=pk)
+
+
+@login_required
+def order_export(request: AuthedRequest, library: str, pk: int, fmt: str) -> HttpResponse:
+    sel = get_object_or_404(
+        Selection.objects.select_related("campaign__library"),
+        pk=pk,
+        campaign__library__code=library,
+    )
+    require(request, sel.campaign.library)
+    name = f"order-{sel.campaign.pk}-{sel.pk}"
+    if fmt == "xlsx":
+        response = HttpResponse(
+            orders.order_xlsx(sel),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    elif fmt in ("mrc", "cnmarc"):
+        flavour = MarcFlavour.UNIMARC if fmt == "cnmarc" else MarcFlavour.MARC21
+        response = HttpResponse(orders.order_marc(sel, flavour), content_type="application/marc")
+        response["Content-Disposition"] = f'attachment; filename="{name}-{flavour}.mrc"'
+    else:
+        raise Http404
+    return response
+
+
+@login_required
+def statistics(request: AuthedRequest, library: str) -> HttpResponse:
+    lib = library_or_404(library)
+    require(request, lib, "view")
+    try:
+        year = int(request.GET.get("year") or 0) or None
+    except ValueError:
+        year = None
+    if year is not None and not 1900 <= year <= 2200:
+        year = None
+    data = stats.summary(lib, year)
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(
+            stats.stats_xlsx(data),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="selection-{year or "all"}.xlsx"'
+        return response
+    return render(
+        request,
+        "selection/stats.html",
+        {"library": lib, "data": data, "charts": stats.charts(data), "year": year},
+    )

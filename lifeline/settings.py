@@ -52,6 +52,8 @@ TESTING = envbool("LIFELINE_TESTING", False) or "pytest" in sys.modules
 SECRET_KEY = envsecret("LIFELINE_SECRET_KEY", "insecure-dev-key-change-me-in-production-0123456789")
 # Account passwords of access routes are encrypted with this key (Fernet, derived by HKDF).
 FIELD_ENCRYPTION_KEY = envsecret("LIFELINE_FIELD_KEY", SECRET_KEY)
+# Seed of the Ed25519 keys that sign verifiable documents (lifeline/core/signing.py).
+SIGNING_KEY = envsecret("LIFELINE_SIGNING_KEY", SECRET_KEY)
 ALLOWED_HOSTS = envlist("LIFELINE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("LIFELINE_CSRF_TRUSTED_ORIGINS")
 # Internal networks that outbound fetches (SUSHI, federation metadata, ISO 18626 peers, delivery
@@ -81,6 +83,7 @@ INSTALLED_APPS = [
     "lifeline.delivery",
     "lifeline.analytics",
     "lifeline.accounts",
+    "lifeline.research",
 ]
 # --- accounts (issue 7): login throttling and the optional TOTP second factor --------
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]

@@ -29,14 +29,20 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "delivery.change",
             "analytics.change",
             "services.change",
+            "research.change",
+            "research.review",
         }
     ),
     Role.ERESOURCES: frozenset(
         {"registry.change", "health.change", "analytics.change", "emergency.change"}
     ),
     Role.TECH: frozenset({"health.change", "registry.change_routes"}),
-    Role.REFERENCE: frozenset({"delivery.change", "services.change"}),
-    Role.SUBJECT: frozenset({"services.change", "delivery.change"}),
+    Role.REFERENCE: frozenset(
+        {"delivery.change", "services.change", "research.change", "research.review"}
+    ),
+    Role.SUBJECT: frozenset(
+        {"services.change", "delivery.change", "research.change", "research.review"}
+    ),
     Role.DELIVERY: frozenset({"delivery.change"}),
     Role.LEADERSHIP: frozenset({"emergency.declare"}),
 }

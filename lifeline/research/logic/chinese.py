@@ -41,7 +41,12 @@ def _source(database: str, default: str = "cnki") -> str:
 
 
 def _authors(values: list[str]) -> list[str]:
-    return [a for v in values for a in split_names(v, ";；,，")]
+    """`谢进;王娜`, `吴继琴,王五` (Chinese names: commas separate) or `Li, Wei; Wang, Fang`."""
+    out: list[str] = []
+    for v in values:
+        latin = re.search(r"[A-Za-z]", v) is not None
+        out += split_names(v, ";；" if latin else ";；,，")
+    return out
 
 
 def _tagged(

@@ -6,8 +6,9 @@
 
 The private key is derived with HKDF-SHA256 from a settings secret (`LIFELINE_SIGNING_KEY`, else
 `SECRET_KEY`) and the label, so each label (e.g. each library) has its own key: a document signed
-under one library's label never verifies under another's. The signature is over `canonical(content)`:
-JSON with sorted keys, no insignificant spaces, UTF-8; any edit to any value changes it.
+under one library's label never verifies under another's. The signature is over
+`canonical(content)`: JSON with sorted keys, no insignificant spaces, UTF-8; any edit to any value
+changes it.
 """
 
 from __future__ import annotations

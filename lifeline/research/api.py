@@ -16,7 +16,17 @@ class VerificationRequestSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VerificationRequest
-        fields = ["id", "library", "serial", "status", "purpose", "databases", "created_at", "due_at", "issued_at"]
+        fields = [
+            "id",
+            "library",
+            "serial",
+            "status",
+            "purpose",
+            "databases",
+            "created_at",
+            "due_at",
+            "issued_at",
+        ]
         read_only_fields = fields
 
 
@@ -24,7 +34,9 @@ class VerificationRequestViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = VerificationRequestSerializer
 
     def get_queryset(self) -> QuerySet[VerificationRequest]:
-        return VerificationRequest.objects.restrict(self.request.user, "view").select_related("library")
+        return VerificationRequest.objects.restrict(self.request.user, "view").select_related(
+            "library"
+        )
 
 
 router.register("requests", VerificationRequestViewSet, basename="research-request")

@@ -18,7 +18,10 @@ class ImportForm(forms.Form):
         required=False,
     )
     year = forms.IntegerField(
-        label=_("Year of the list"), min_value=1990, max_value=2100, required=False,
+        label=_("Year of the list"),
+        min_value=1990,
+        max_value=2100,
+        required=False,
         initial=dt.date.today().year,
     )
 

@@ -84,6 +84,9 @@ class CitedRef(models.Model):
             models.UniqueConstraint(fields=["citing", "doi"], name="research_citedref_unique")
         ]
 
+    def __str__(self) -> str:
+        return self.doi
+
 
 class ImportJob(models.Model):
     """An export file imported in the background, with its outcome for the page that watches it."""
@@ -133,9 +136,7 @@ class AffiliationVariant(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["library", "variant"], name="research_variant_unique"
-            )
+            models.UniqueConstraint(fields=["library", "variant"], name="research_variant_unique")
         ]
         verbose_name = _("affiliation variant")
         verbose_name_plural = _("affiliation variants")
@@ -222,7 +223,8 @@ class VerificationRequest(models.Model):
     @property
     def overdue(self) -> bool:
         return bool(
-            self.due_at and self.status not in (Status.ISSUED, Status.CANCELLED)
+            self.due_at
+            and self.status not in (Status.ISSUED, Status.CANCELLED)
             and timezone.now() > self.due_at
         )
 
@@ -242,7 +244,9 @@ class VerificationRequest(models.Model):
 class RequestEvent(models.Model):
     """One workflow row: who moved the request where, when."""
 
-    request = models.ForeignKey(VerificationRequest, on_delete=models.CASCADE, related_name="events")
+    request = models.ForeignKey(
+        VerificationRequest, on_delete=models.CASCADE, related_name="events"
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -255,6 +259,9 @@ class RequestEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.at:%Y-%m-%d %H:%M}"
 
 
 class IpRecord(models.Model):

@@ -22,7 +22,9 @@ def run_import(job_id: int) -> None:
     try:
         with acting_as(job.created_by, "research import"):
             if job.kind:
-                created = importer.import_journal_list(job.library, job.kind, job.list_year or 0, data)
+                created = importer.import_journal_list(
+                    job.library, job.kind, job.list_year or 0, data
+                )
                 merged, fmt = 0, "list"
             else:
                 result = importer.import_records(job.library, data)
@@ -33,7 +35,10 @@ def run_import(job_id: int) -> None:
         )
     else:
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.DONE, created=created, merged=merged, fmt=fmt,
+            status=ImportStatus.DONE,
+            created=created,
+            merged=merged,
+            fmt=fmt,
             finished_at=timezone.now(),
         )
     finally:

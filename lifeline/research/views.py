@@ -53,7 +53,9 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             if upload.size > MAX_UPLOAD:
-                raise ValidationError(_("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD // 2**20})
+                raise ValidationError(
+                    _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD // 2**20}
+                )
             name = upload.name.rsplit(".", 1)[-1].lower()
             if name not in ("xlsx",):
                 upload.name = upload.name.rsplit(".", 1)[0] + ".txt"
@@ -63,8 +65,11 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
         else:
             with transaction.atomic():
                 job = ImportJob(
-                    library=lib, name=form.cleaned_data["file"].name[:255], created_by=request.user,
-                    kind=form.cleaned_data.get("kind") or "", list_year=form.cleaned_data.get("year"),
+                    library=lib,
+                    name=form.cleaned_data["file"].name[:255],
+                    created_by=request.user,
+                    kind=form.cleaned_data.get("kind") or "",
+                    list_year=form.cleaned_data.get("year"),
                 )
                 job.upload.save(f"{lib.code}-{timezone.now():%Y%m%d%H%M%S}.bin", upload, save=False)
                 job.save()
@@ -100,14 +105,17 @@ def new_request(request: AuthedRequest, library: str) -> HttpResponse:
                 req = VerificationRequest.objects.create(
                     library=lib,
                     patron=request.user,
-                    patron_name=(patron.display_name if patron else "") or request.user.get_username(),
+                    patron_name=(patron.display_name if patron else "")
+                    or request.user.get_username(),
                     purpose=form.cleaned_data["purpose"],
                     databases=form.cleaned_data["databases"],
                     papers_text=form.cleaned_data["papers"],
                     created_at=now,
                     due_at=now + SLA,
                 )
-                RequestEvent.objects.create(request=req, status=Status.SUBMITTED, actor=request.user, at=now)
+                RequestEvent.objects.create(
+                    request=req, status=Status.SUBMITTED, actor=request.user, at=now
+                )
             messages.success(request, _("Your request has been received."))
             return redirect("research:mine", library=lib.code)
     return render(request, "research/new.html", {"library": lib, "form": form})
@@ -128,14 +136,17 @@ def queue(request: AuthedRequest, library: str) -> HttpResponse:
     from lifeline.research.logic.counts import reports_per_month
 
     return render(
-        request, "research/queue.html",
+        request,
+        "research/queue.html",
         {"library": lib, "requests": reqs, "per_month": reports_per_month(lib)},
     )
 
 
 def _request_for(request: HttpRequest, pk: int) -> VerificationRequest:
     req = get_object_or_404(VerificationRequest.objects.select_related("library"), pk=pk)
-    if not (user_can(request.user, req.library) or (req.patron_id and req.patron_id == request.user.pk)):
+    if not (
+        user_can(request.user, req.library) or (req.patron_id and req.patron_id == request.user.pk)
+    ):
         raise Http404
     return req
 
@@ -144,10 +155,18 @@ def _request_for(request: HttpRequest, pk: int) -> VerificationRequest:
 def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     req = _request_for(request, pk)
     staff = user_can(request.user, req.library, "research.change")
-    preview = citation.build_content(req, timezone.now()) if staff and not req.content else req.content
+    preview = (
+        citation.build_content(req, timezone.now()) if staff and not req.content else req.content
+    )
     return render(
-        request, "research/detail.html",
-        {"req": req, "staff": staff, "content": preview, "events": req.events.select_related("actor")},
+        request,
+        "research/detail.html",
+        {
+            "req": req,
+            "staff": staff,
+            "content": preview,
+            "events": req.events.select_related("actor"),
+        },
     )
 
 
@@ -166,7 +185,10 @@ def act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
             _staff(request, req.library, "research.review")
             req.move(Status.RETURNED, request.user, note=request.POST.get("note", "")[:2000])
         elif action == "cancel":
-            if not (req.patron_id == request.user.pk or user_can(request.user, req.library, "research.change")):
+            if not (
+                req.patron_id == request.user.pk
+                or user_can(request.user, req.library, "research.change")
+            ):
                 raise PermissionDenied
             req.move(Status.CANCELLED, request.user)
         else:
@@ -190,7 +212,9 @@ def verify(request: HttpRequest, library: str, serial: str, code: str) -> HttpRe
     """Public: anyone holding the report's URL or QR code sees whether it is genuine."""
     req = citation.verify(library, serial, code)
     return render(
-        request, "research/verify.html", {"req": req, "serial": serial, "library_code": library},
+        request,
+        "research/verify.html",
+        {"req": req, "serial": serial, "library_code": library},
         status=200 if req else 404,
     )
 
@@ -211,6 +235,7 @@ def verify_upload(request: HttpRequest, library: str) -> HttpResponse:
             checked = True
             req = citation.verify_pdf(lib.code, upload.read())
     return render(
-        request, "research/verify_upload.html",
+        request,
+        "research/verify_upload.html",
         {"library": lib, "form": form, "checked": checked, "req": req},
     )

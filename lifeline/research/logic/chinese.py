@@ -64,7 +64,9 @@ def _tagged(
             if fields is not None and last:
                 fields[last][-1] += " " + line.strip()
                 continue
-            raise ParseError(_("not a field line of this export: %(text)s") % {"text": line[:60]}, number)
+            raise ParseError(
+                _("not a field line of this export: %(text)s") % {"text": line[:60]}, number
+            )
         tag, value = match.group(1).strip(), match.group(2).strip()
         if tag == starts:
             if fields is not None:

@@ -86,7 +86,9 @@ def paper_entry(library: Library, line: str, rec: BiblioRecord | None) -> dict[s
     citing = []
     if rec.doi:
         ids = CitedRef.objects.filter(library=library, doi=rec.doi).values_list("citing_id")
-        for other in BiblioRecord.objects.filter(pk__in=ids).exclude(pk=rec.pk).order_by("year", "title"):
+        for other in (
+            BiblioRecord.objects.filter(pk__in=ids).exclude(pk=rec.pk).order_by("year", "title")
+        ):
             citing.append(
                 {
                     "title": other.title,
@@ -120,7 +122,9 @@ def paper_entry(library: Library, line: str, rec: BiblioRecord | None) -> dict[s
 def build_content(req: VerificationRequest, now: dt.datetime) -> dict[str, Any]:
     """Everything the report states, as plain JSON: this is what is signed."""
     lib = req.library
-    papers = [paper_entry(lib, line, match_line(lib, line)) for line in paper_lines(req.papers_text)]
+    papers = [
+        paper_entry(lib, line, match_line(lib, line)) for line in paper_lines(req.papers_text)
+    ]
     return {
         "library": lib.code,
         "library_name": lib.name,
@@ -150,7 +154,8 @@ def next_serial(library: Library, now: dt.datetime) -> str:
 
 def verification_path(req: VerificationRequest) -> str:
     return reverse(
-        "research:verify", kwargs={"library": req.library.code, "serial": req.serial, "code": req.signature}
+        "research:verify",
+        kwargs={"library": req.library.code, "serial": req.serial, "code": req.signature},
     )
 
 

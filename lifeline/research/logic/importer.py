@@ -39,7 +39,9 @@ class ImportResult:
 def our_variants(library: Library) -> list[str]:
     return [
         v.casefold()
-        for v in AffiliationVariant.objects.filter(library=library).values_list("variant", flat=True)
+        for v in AffiliationVariant.objects.filter(library=library).values_list(
+            "variant", flat=True
+        )
     ]
 
 
@@ -133,7 +135,9 @@ def _rows_of(data: bytes) -> list[list[str]]:
 
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         ws = wb.worksheets[0]
-        return [["" if c is None else str(c) for c in row] for row in ws.iter_rows(values_only=True)]
+        return [
+            ["" if c is None else str(c) for c in row] for row in ws.iter_rows(values_only=True)
+        ]
     import csv
 
     from lifeline.research.logic.records import decode
@@ -158,6 +162,7 @@ def import_journal_list(library: Library, kind: str, year: int, data: bytes) -> 
         raise ParseError(_("the header row names no journal title or ISSN column"), 1)
     entries = []
     for number, row in enumerate(rows[1:], start=2):
+
         def cell(field: str, row: list[str] = row) -> str:
             i = where.get(field)
             return row[i].strip() if i is not None and i < len(row) else ""
@@ -172,7 +177,9 @@ def import_journal_list(library: Library, kind: str, year: int, data: bytes) -> 
             try:
                 factor = Decimal(cell("impact_factor").replace(",", "."))
             except InvalidOperation as exc:
-                raise ParseError(_("not a number: %(text)s") % {"text": cell("impact_factor")[:20]}, number) from exc
+                raise ParseError(
+                    _("not a number: %(text)s") % {"text": cell("impact_factor")[:20]}, number
+                ) from exc
         if issn and "-" not in issn:
             issn = f"{issn[:4]}-{issn[4:]}"
         entries.append(

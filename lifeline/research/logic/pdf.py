@@ -34,8 +34,28 @@ def _seal(name: str, font: str) -> Drawing:
     d = Drawing(34 * mm, 34 * mm)
     c = 17 * mm
     d.add(Circle(c, c, 16 * mm, strokeColor=colors.red, fillColor=None, strokeWidth=2))
-    d.add(String(c, c + 2 * mm, name[:12], fontName=font, fontSize=7, fillColor=colors.red, textAnchor="middle"))
-    d.add(String(c, c - 5 * mm, "★", fontName=font, fontSize=12, fillColor=colors.red, textAnchor="middle"))
+    d.add(
+        String(
+            c,
+            c + 2 * mm,
+            name[:12],
+            fontName=font,
+            fontSize=7,
+            fillColor=colors.red,
+            textAnchor="middle",
+        )
+    )
+    d.add(
+        String(
+            c,
+            c - 5 * mm,
+            "★",
+            fontName=font,
+            fontSize=12,
+            fillColor=colors.red,
+            textAnchor="middle",
+        )
+    )
     return d
 
 
@@ -49,14 +69,22 @@ def report_pdf(req: VerificationRequest) -> bytes:
     c = req.content
     out = io.BytesIO()
     doc = SimpleDocTemplate(
-        out, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, invariant=1,
-        title=f"{c['serial']}", author=c["library_name"],
+        out,
+        pagesize=A4,
+        leftMargin=16 * mm,
+        rightMargin=16 * mm,
+        invariant=1,
+        title=f"{c['serial']}",
+        author=c["library_name"],
     )
     story: list[Any] = [
         _p(_("Citation and inclusion verification report"), h1),
         Spacer(1, 3 * mm),
         _p(f"{_('Serial number')}: {c['serial']}    {_('Issued')}: {c['issued']}", base),
-        _p(f"{_('Requested by')}: {c['patron']}    {_('Purpose')}: {Purpose(c['purpose']).label}", base),
+        _p(
+            f"{_('Requested by')}: {c['patron']}    {_('Purpose')}: {Purpose(c['purpose']).label}",
+            base,
+        ),
         _p(
             f"{_('Databases checked')}: "
             + ", ".join(str(Database(d).label) for d in c["databases"] if d in Database.values),
@@ -64,31 +92,66 @@ def report_pdf(req: VerificationRequest) -> bytes:
         ),
         Spacer(1, 3 * mm),
     ]
-    header = [_("No."), _("Paper"), _("Indexed in"), _("Quartile / IF"), _("Times cited"), _("Without self-citations")]
+    header = [
+        _("No."),
+        _("Paper"),
+        _("Indexed in"),
+        _("Quartile / IF"),
+        _("Times cited"),
+        _("Without self-citations"),
+    ]
     rows: list[list[Any]] = [[_p(h, small) for h in header]]
     for n, paper in enumerate(c["papers"], start=1):
         if not paper["matched"]:
-            rows.append([_p(n, base), _p(paper["input"], base), _p(_("Not found in the databases checked"), base), "", "", ""])
+            rows.append(
+                [
+                    _p(n, base),
+                    _p(paper["input"], base),
+                    _p(_("Not found in the databases checked"), base),
+                    "",
+                    "",
+                    "",
+                ]
+            )
             continue
         lists = ", ".join(str(ListKind(k).label) for k in paper["lists"])
         rows.append(
             [
                 _p(n, base),
-                _p(f"{paper['title']}\n{'; '.join(paper['authors'][:8])}\n{paper['journal']} {paper['year'] or ''}\n{paper['doi']} {paper['wos_ut']}\n{paper['doc_type']}", small),
-                _p(", ".join(str(Database(d).label) for d in paper["databases"]) + ("\n" + lists if lists else ""), small),
+                _p(
+                    "\n".join(
+                        [
+                            paper["title"],
+                            "; ".join(paper["authors"][:8]),
+                            f"{paper['journal']} {paper['year'] or ''}",
+                            f"{paper['doi']} {paper['wos_ut']}",
+                            paper["doc_type"],
+                        ]
+                    ),
+                    small,
+                ),
+                _p(
+                    ", ".join(str(Database(d).label) for d in paper["databases"])
+                    + ("\n" + lists if lists else ""),
+                    small,
+                ),
                 _p(f"{paper['quartile']} {paper['impact_factor']}", small),
                 _p(paper["cited"], base),
                 _p(paper["cited_without_self"], base),
             ]
         )
     table = Table(rows, colWidths=[w * mm for w in (9, 78, 30, 20, 17, 24)], repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(
+        TableStyle(
+            [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+        )
+    )
     story += [table, Spacer(1, 3 * mm)]
     story.append(
         _p(
             _(
-                "Self-citation: a citing paper that shares at least one author with the cited paper, "
-                "authors compared by normalised name."
+                "Self-citation: a citing paper that shares at least one author with the cited "
+                "paper, authors compared by normalised name."
             ),
             small,
         )
@@ -98,7 +161,13 @@ def report_pdf(req: VerificationRequest) -> bytes:
             story.append(_p(f"{_('Citing papers')} ({n})", base))
             for i, cit in enumerate(paper["citing"], start=1):
                 mark = f" [{_('self-citation')}]" if cit["self"] else ""
-                story.append(_p(f"{i}. {'; '.join(cit['authors'])}. {cit['title']}. {cit['journal']}, {cit['year'] or ''}. {cit['doi']}{mark}", small))
+                story.append(
+                    _p(
+                        f"{i}. {'; '.join(cit['authors'])}. {cit['title']}. {cit['journal']}, "
+                        f"{cit['year'] or ''}. {cit['doi']}{mark}",
+                        small,
+                    )
+                )
     url = verification_url(req)
     qr = io.BytesIO()
     segno.make(url, error="m").save(qr, kind="png", scale=3, border=1)
@@ -106,10 +175,19 @@ def report_pdf(req: VerificationRequest) -> bytes:
     story += [
         Spacer(1, 5 * mm),
         Table(
-            [[Image(qr, 28 * mm, 28 * mm), _p(f"{_('Check this report at')}\n{url}", small), _seal(c["library_name"], font)]],
+            [
+                [
+                    Image(qr, 28 * mm, 28 * mm),
+                    _p(f"{_('Check this report at')}\n{url}", small),
+                    _seal(c["library_name"], font),
+                ]
+            ],
             colWidths=[32 * mm, 110 * mm, 38 * mm],
         ),
-        _p(f"{_('Prepared by')}: {c['prepared_by']}    {_('Reviewed by')}: {c['reviewed_by']}", small),
+        _p(
+            f"{_('Prepared by')}: {c['prepared_by']}    {_('Reviewed by')}: {c['reviewed_by']}",
+            small,
+        ),
     ]
     doc.build(story)
     return out.getvalue()

@@ -43,7 +43,9 @@ def parse(text: str) -> Iterator[Record]:
     try:
         entries = rispy.loads(text, skip_unknown_tags=True)
     except Exception as exc:  # rispy raises plain IOError/ValueError/KeyError on defects
-        raise ParseError(_("not a readable RIS file: %(error)s") % {"error": str(exc)[:200]}) from exc
+        raise ParseError(
+            _("not a readable RIS file: %(error)s") % {"error": str(exc)[:200]}
+        ) from exc
     lower = text[:4000].lower()
     source = next((code for hint, code in SOURCE_HINTS if hint in lower), "other")
     for entry, start in zip(entries, starts, strict=False):
@@ -64,7 +66,9 @@ def parse(text: str) -> Iterator[Record]:
             issn=_first(entry, "issn"),
             volume=_first(entry, "volume"),
             issue=_first(entry, "number"),
-            pages="-".join(p for p in (_first(entry, "start_page"), _first(entry, "end_page")) if p),
+            pages="-".join(
+                p for p in (_first(entry, "start_page"), _first(entry, "end_page")) if p
+            ),
             doi=normalise_doi(_first(entry, "doi")),
             scopus_eid=eid.group(1) if eid else "",
             doc_type=_first(entry, "type_of_reference"),

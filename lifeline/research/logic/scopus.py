@@ -49,10 +49,14 @@ def parse(text: str) -> Iterator[Record]:
             m.group(1) if (m := re.search(r"eid=(2-s2\.0-\d+)", link)) else ""
         )
         refs = split_names(cells.get("References", ""))
-        full = [re.sub(r"\s*\(\d+\)$", "", a) for a in split_names(cells.get("Author full names", ""))]
+        full = [
+            re.sub(r"\s*\(\d+\)$", "", a) for a in split_names(cells.get("Author full names", ""))
+        ]
         short = cells.get("Authors", "")
         authors = full or (
-            split_names(short) if ";" in short else [a.strip() for a in re.split(r"(?<=\.),\s*", short) if a.strip()]
+            split_names(short)
+            if ";" in short
+            else [a.strip() for a in re.split(r"(?<=\.),\s*", short) if a.strip()]
         )
         yield Record(
             source="scopus",

@@ -78,7 +78,9 @@ def parse_plain(text: str) -> Iterator[Record]:
             continue
         match = TAG_RE.match(line)
         if not match:
-            raise ParseError(_("not a Web of Science field line: %(text)s") % {"text": line[:60]}, number)
+            raise ParseError(
+                _("not a Web of Science field line: %(text)s") % {"text": line[:60]}, number
+            )
         tag, value = match.group(1), match.group(2).strip()
         if tag in ("FN", "VR"):
             continue

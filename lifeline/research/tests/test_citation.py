@@ -31,7 +31,14 @@ def load(library: Library) -> None:
         library,
         ListKind.JCR,
         2013,
-        xlsx_bytes({"JCR": (["Full Journal Title", "ISSN", "JIF Quartile", "Impact Factor"], [["ECOTOXICOLOGY", "0963-9292", "Q2", "2.5"]])}),
+        xlsx_bytes(
+            {
+                "JCR": (
+                    ["Full Journal Title", "ISSN", "JIF Quartile", "Impact Factor"],
+                    [["ECOTOXICOLOGY", "0963-9292", "Q2", "2.5"]],
+                )
+            }
+        ),
     )
 
 
@@ -50,21 +57,32 @@ def make_request(library: Library, patron: Any) -> VerificationRequest:
 
 
 def test_import_merges_across_sources(library_a: Library) -> None:
-    AffiliationVariant.objects.create(library=library_a, variant="Univ Pais Vasco", canonical="UPV/EHU")
-    first = importer.import_records(library_a, (DATA / "wos-tabdelimited-utf16le-wosfile.txt").read_bytes())
-    again = importer.import_records(library_a, (DATA / "wos-tabdelimited-utf8bom-wosfile.txt").read_bytes())
+    AffiliationVariant.objects.create(
+        library=library_a, variant="Univ Pais Vasco", canonical="UPV/EHU"
+    )
+    first = importer.import_records(
+        library_a, (DATA / "wos-tabdelimited-utf16le-wosfile.txt").read_bytes()
+    )
+    again = importer.import_records(
+        library_a, (DATA / "wos-tabdelimited-utf8bom-wosfile.txt").read_bytes()
+    )
     assert (first.created, again.created, again.merged) == (50, 0, 50)
     wos = importer.import_records(library_a, (DATA / TEACHER).read_bytes())
     assert wos.created == 10
     assert BiblioRecord.objects.get(doi=P1).is_ours  # "Univ Pais Vasco" in its C1
     # A Scopus CSV (BOM, Excel-mangled DOI, no EID) of the same paper merges into the WoS record.
-    scopus = '\ufeffAuthors,Title,Year,Source title,Cited by,DOI,Link\n"Marigomez I.","Marine ecosystem health status assessment through integrative biomarker indices: a comparative study after the Prestige oil spill ""Mussel Watch""",2013,Ecotoxicology,41,\'10.1007/S10646-013-1042-4,x\n'
+    scopus = (
+        "\ufeffAuthors,Title,Year,Source title,Cited by,DOI,Link\n"
+        '"Marigomez I.","Marine ecosystem health status assessment through integrative biomarker '
+        'indices: a comparative study after the Prestige oil spill ""Mussel Watch""",2013,'
+        "Ecotoxicology,41,'10.1007/S10646-013-1042-4,x\n"
+    )
     res = importer.import_records(library_a, scopus.encode("utf-8"))
     assert (res.created, res.merged) == (0, 1)
     rec = BiblioRecord.objects.get(doi=P1)
     assert rec.sources == ["wos", "scopus"] and rec.times_cited == {"wos": 0, "scopus": 41}
     # No identifier at all: normalised title + year + first author.
-    cnki = "RT Journal Article\nA1 Marigomez, Ionan\nT1 %s\nYR 2013\nDS CNKI\n" % rec.title.upper()
+    cnki = f"RT Journal Article\nA1 Marigomez, Ionan\nT1 {rec.title.upper()}\nYR 2013\nDS CNKI\n"
     assert importer.import_records(library_a, cnki.encode()).merged == 1
     importer.import_records(library_a, (DATA / "cnki-refworks-crossreality.txt").read_bytes())
     assert BiblioRecord.objects.filter(library=library_a, sources=["cnki"]).count() == 298
@@ -76,7 +94,9 @@ def test_failed_import_writes_nothing(library_a: Library) -> None:
     assert not BiblioRecord.objects.exists()
 
 
-def test_ten_papers_report_figures_by_hand(library_a: Library, patron_a: Any, reference_a: Any, librarian_a: Any) -> None:
+def test_ten_papers_report_figures_by_hand(
+    library_a: Library, patron_a: Any, reference_a: Any, librarian_a: Any
+) -> None:
     load(library_a)
     req = make_request(library_a, patron_a)
     citation.prepare(req, reference_a)
@@ -88,7 +108,7 @@ def test_ten_papers_report_figures_by_hand(library_a: Library, patron_a: Any, re
     reviewer = make_staff("reviewer_a", library_a, Role.SUBJECT)
     pdf = citation.issue(req, reviewer)
     req.refresh_from_db()
-    assert req.status == Status.ISSUED and req.serial == "NEFU-CR-%d-00001" % req.issued_at.year
+    assert req.status == Status.ISSUED and req.serial == f"NEFU-CR-{req.issued_at.year}-00001"
     papers = {p["doi"]: p for p in req.content["papers"]}
     assert len(papers) == 10 and all(p["matched"] for p in req.content["papers"])
     # Hand count from CITING: P1 cited by papers 1 (Marigomez: self), 2 and 3; P2 by paper 1;

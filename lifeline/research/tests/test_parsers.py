@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from lifeline.research.logic.formats import parse_bytes
-from lifeline.research.logic.records import ParseError, decode, match_key, normalise_doi, normalise_name
+from lifeline.research.logic.records import (
+    ParseError,
+    decode,
+    match_key,
+    normalise_doi,
+    normalise_name,
+)
 from lifeline.research.tests.conftest import DATA
 
 EXPECTED = {

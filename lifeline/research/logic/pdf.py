@@ -67,6 +67,18 @@ def report_pdf(req: VerificationRequest) -> bytes:
     small = ParagraphStyle("s", parent=base, fontSize=7.5, leading=10)
     h1 = ParagraphStyle("h1", parent=base, fontSize=15, leading=20, alignment=1)
     c = req.content
+    labels = {
+        "Serial number": _("Serial number"),
+        "Issued": _("Issued"),
+        "Requested by": _("Requested by"),
+        "Purpose": _("Purpose"),
+        "Databases checked": _("Databases checked"),
+        "Citing papers": _("Citing papers"),
+        "self-citation": _("self-citation"),
+        "Check this report at": _("Check this report at"),
+        "Prepared by": _("Prepared by"),
+        "Reviewed by": _("Reviewed by"),
+    }
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -80,13 +92,14 @@ def report_pdf(req: VerificationRequest) -> bytes:
     story: list[Any] = [
         _p(_("Citation and inclusion verification report"), h1),
         Spacer(1, 3 * mm),
-        _p(f"{_('Serial number')}: {c['serial']}    {_('Issued')}: {c['issued']}", base),
+        _p(f"{labels['Serial number']}: {c['serial']}    {labels['Issued']}: {c['issued']}", base),
         _p(
-            f"{_('Requested by')}: {c['patron']}    {_('Purpose')}: {Purpose(c['purpose']).label}",
+            f"{labels['Requested by']}: {c['patron']}    "
+            f"{labels['Purpose']}: {Purpose(c['purpose']).label}",
             base,
         ),
         _p(
-            f"{_('Databases checked')}: "
+            f"{labels['Databases checked']}: "
             + ", ".join(str(Database(d).label) for d in c["databases"] if d in Database.values),
             base,
         ),
@@ -158,9 +171,9 @@ def report_pdf(req: VerificationRequest) -> bytes:
     )
     for n, paper in enumerate(c["papers"], start=1):
         if paper.get("citing"):
-            story.append(_p(f"{_('Citing papers')} ({n})", base))
+            story.append(_p(f"{labels['Citing papers']} ({n})", base))
             for i, cit in enumerate(paper["citing"], start=1):
-                mark = f" [{_('self-citation')}]" if cit["self"] else ""
+                mark = f" [{labels['self-citation']}]" if cit["self"] else ""
                 story.append(
                     _p(
                         f"{i}. {'; '.join(cit['authors'])}. {cit['title']}. {cit['journal']}, "
@@ -178,14 +191,15 @@ def report_pdf(req: VerificationRequest) -> bytes:
             [
                 [
                     Image(qr, 28 * mm, 28 * mm),
-                    _p(f"{_('Check this report at')}\n{url}", small),
+                    _p(f"{labels['Check this report at']}\n{url}", small),
                     _seal(c["library_name"], font),
                 ]
             ],
             colWidths=[32 * mm, 110 * mm, 38 * mm],
         ),
         _p(
-            f"{_('Prepared by')}: {c['prepared_by']}    {_('Reviewed by')}: {c['reviewed_by']}",
+            f"{labels['Prepared by']}: {c['prepared_by']}    "
+            f"{labels['Reviewed by']}: {c['reviewed_by']}",
             small,
         ),
     ]

@@ -25,9 +25,10 @@ def test_demo_figures_through_the_counts(library_a: Library) -> None:
     assert months[0]["month"] == "2020-02" and sum(m["n"] for m in months) == 5426
     march = service_counts(library_a, _aware(2020, 3, 1), _aware(2020, 4, 1))
     assert 0 < march["citation_reports_issued"] < 5426
-    assert service_counts(library_a, _aware(2019, 1, 1), _aware(2020, 1, 1))[
-        "citation_reports_issued"
-    ] == 0
+    assert (
+        service_counts(library_a, _aware(2019, 1, 1), _aware(2020, 1, 1))["citation_reports_issued"]
+        == 0
+    )
 
 
 def test_counts_are_per_library(library_a: Library, library_b: Library) -> None:

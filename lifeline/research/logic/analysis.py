@@ -47,7 +47,8 @@ def output_per_year(library: Library, ours_only: bool = True) -> dict[int, int]:
     recs = BiblioRecord.objects.filter(library=library, year__isnull=False)
     if ours_only:
         recs = recs.filter(is_ours=True)
-    return dict(sorted(Counter(recs.values_list("year", flat=True)).items()))
+    years = Counter(y for y in recs.values_list("year", flat=True) if y is not None)
+    return dict(sorted(years.items()))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/request/", views.new_request, name="new"),
     path("<slug:library>/mine/", views.mine, name="mine"),
     path("<slug:library>/queue/", views.queue, name="queue"),
+    path("<slug:library>/statistics/", views.statistics, name="statistics"),
     path("<slug:library>/import/", views.import_view, name="import"),
     path("<slug:library>/import/<int:pk>/", views.import_job, name="import_job"),
 ]

@@ -142,6 +142,39 @@ def queue(request: AuthedRequest, library: str) -> HttpResponse:
     )
 
 
+@login_required
+def statistics(request: AuthedRequest, library: str) -> HttpResponse:
+    """Volumes of the year for the service report (tables 1-3), and reports issued per month."""
+    from lifeline.research.logic.counts import reports_per_month, service_counts
+
+    lib = _library(library)
+    _staff(request, lib, "view")
+    try:
+        year = int(request.GET.get("year", timezone.localdate().year))
+    except ValueError:
+        year = timezone.localdate().year
+    year = min(max(year, 1990), 2100)
+    start = timezone.make_aware(dt.datetime(year, 1, 1))
+    end = timezone.make_aware(dt.datetime(year + 1, 1, 1))
+    counts = service_counts(lib, start, end)
+    labels = {
+        "citation_requests": _("Citation report requests received"),
+        "citation_reports_issued": _("Citation reports issued"),
+        "novelty_searches": _("Novelty searches"),
+        "ip_application": _("Patent applications assisted"),
+        "ip_fee": _("Official fees paid (people)"),
+        "ip_search": _("Patent searches"),
+        "ip_training": _("Training sessions"),
+    }
+    rows = [(labels[k], v) for k, v in counts.items()]
+    months = [m for m in reports_per_month(lib) if m["month"].startswith(str(year))]
+    return render(
+        request,
+        "research/statistics.html",
+        {"library": lib, "year": year, "rows": rows, "months": months},
+    )
+
+
 def _request_for(request: HttpRequest, pk: int) -> VerificationRequest:
     req = get_object_or_404(VerificationRequest.objects.select_related("library"), pk=pk)
     if not (

@@ -35,3 +35,16 @@ def test_counts_are_per_library(library_a: Library, library_b: Library) -> None:
     demo.load(library_a, dt.date(2026, 12, 6))
     other = service_counts(library_b, _aware(2020, 1, 1), _aware(2021, 1, 1))
     assert other["citation_reports_issued"] == 0 and other["ip_application"] == 0
+
+
+def test_statistics_page(library_a: Library, librarian_a: object, librarian_b: object) -> None:
+    from lifeline.conftest import client_for
+
+    demo.load(library_a, dt.date(2026, 12, 6))
+    page = client_for(librarian_a).get("/research/nefu/statistics/?year=2020")
+    assert page.status_code == 200
+    assert dict((str(k), v) for k, v in page.context["rows"])  # labelled
+    assert [v for _, v in page.context["rows"]][:2] == [5426, 5426]
+    assert sum(m["n"] for m in page.context["months"]) == 5426
+    assert client_for(librarian_a).get("/research/nefu/statistics/?year=abc").status_code == 200
+    assert client_for(librarian_b).get("/research/nefu/statistics/").status_code == 403

@@ -152,3 +152,14 @@ def test_staff_api_lists_own_library(library_a: Library, librarian_a: Any, patro
 def test_binary_upload_refused(library_a: Library, reference_a: Any) -> None:
     r = _import(client_for(reference_a), "x.txt", b"\x00\x01\x02" * 100)
     assert r.status_code == 200 and not ImportJob.objects.exists()
+
+
+def test_huge_upload_refused_before_reading(
+    library_a: Library, reference_a: Any, monkeypatch: Any
+) -> None:
+    from lifeline.research import views
+
+    monkeypatch.setattr(views, "MAX_UPLOAD", 1000)
+    r = _import(client_for(reference_a), "big.txt", b"PT J\n" + b"TI x\n" * 1000)
+    assert r.status_code == 200 and not ImportJob.objects.exists()
+    assert r.context["form"].errors["file"]

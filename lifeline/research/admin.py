@@ -1,7 +1,13 @@
 from django.contrib import admin
 
 from lifeline.core.admin import LibraryScopedAdmin
-from lifeline.research.models import AffiliationVariant, BiblioRecord, IpRecord, JournalEntry
+from lifeline.research.models import (
+    AffiliationVariant,
+    BiblioRecord,
+    IpRecord,
+    JournalEntry,
+    ReportSettings,
+)
 
 
 @admin.register(BiblioRecord)
@@ -29,3 +35,9 @@ class IpRecordAdmin(LibraryScopedAdmin):
     change_action = "research.change"
     list_display = ["kind", "date", "count", "person", "library"]
     list_filter = ["kind"]
+
+
+@admin.register(ReportSettings)
+class ReportSettingsAdmin(LibraryScopedAdmin):
+    change_action = "research.change"
+    list_display = ["library", "seal"]

@@ -169,6 +169,28 @@ class JournalEntry(models.Model):
         return f"{self.title} ({self.kind} {self.year})"
 
 
+class ReportSettings(models.Model):
+    """A library's settings for its reports: the seal image printed on every report."""
+
+    library = models.OneToOneField(Library, on_delete=models.CASCADE, related_name="+")
+    seal = models.ImageField(
+        _("seal image"),
+        upload_to="research/seals/",
+        blank=True,
+        help_text=_("PNG or JPEG of the library's seal, printed on every report."),
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    audited = True
+
+    class Meta:
+        verbose_name = _("report settings")
+        verbose_name_plural = _("report settings")
+
+    def __str__(self) -> str:
+        return str(self.library)
+
+
 class VerificationRequest(models.Model):
     """A patron's request for a citation and inclusion report (查收查引)."""
 
@@ -193,6 +215,8 @@ class VerificationRequest(models.Model):
     content = models.JSONField(default=dict, blank=True)
     signature = models.CharField(max_length=100, blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    # The issued file itself: what the patron downloads is byte for byte what was hashed.
+    pdf = models.FileField(upload_to="research/reports/", max_length=200, blank=True)
     fee = models.DecimalField(_("fee"), max_digits=8, decimal_places=2, default=0)
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)

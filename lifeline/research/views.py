@@ -236,7 +236,12 @@ def pdf(request: AuthedRequest, pk: int) -> HttpResponse:
     req = _request_for(request, pk)
     if req.status != Status.ISSUED:
         raise Http404
-    response = HttpResponse(report_pdf(req), content_type="application/pdf")
+    if req.pdf:
+        with req.pdf.open("rb") as fh:
+            body = fh.read()
+    else:
+        body = report_pdf(req)
+    response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{req.serial}.pdf"'
     return response
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -179,6 +180,7 @@ def issue(req: VerificationRequest, reviewer: Any, now: dt.datetime | None = Non
     req.issued_at = now
     pdf = report_pdf(req)
     req.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    req.pdf.save(f"{req.serial}.pdf", ContentFile(pdf), save=False)
     req.save()
     req.move(Status.ISSUED, reviewer, now=now)
     return pdf

@@ -30,7 +30,7 @@ def _p(text: Any, style: ParagraphStyle) -> Paragraph:
 
 
 def _seal(name: str, font: str) -> Drawing:
-    """The library's seal: a red ring with its name (libraries upload their own in a later step)."""
+    """Drawn when the library has uploaded no seal image: a red ring with its name."""
     d = Drawing(34 * mm, 34 * mm)
     c = 17 * mm
     d.add(Circle(c, c, 16 * mm, strokeColor=colors.red, fillColor=None, strokeWidth=2))
@@ -57,6 +57,18 @@ def _seal(name: str, font: str) -> Drawing:
         )
     )
     return d
+
+
+def _seal_image(req: VerificationRequest) -> Image | None:
+    """The library's uploaded seal (ReportSettings), or None."""
+    from lifeline.research.models import ReportSettings
+
+    settings_row = ReportSettings.objects.filter(library=req.library).first()
+    if settings_row is None or not settings_row.seal:
+        return None
+    with settings_row.seal.open("rb") as fh:
+        data = io.BytesIO(fh.read())
+    return Image(data, 32 * mm, 32 * mm, kind="proportional")
 
 
 def report_pdf(req: VerificationRequest) -> bytes:
@@ -192,7 +204,7 @@ def report_pdf(req: VerificationRequest) -> bytes:
                 [
                     Image(qr, 28 * mm, 28 * mm),
                     _p(f"{labels['Check this report at']}\n{url}", small),
-                    _seal(c["library_name"], font),
+                    _seal_image(req) or _seal(c["library_name"], font),
                 ]
             ],
             colWidths=[32 * mm, 110 * mm, 38 * mm],

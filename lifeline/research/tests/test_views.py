@@ -163,3 +163,36 @@ def test_huge_upload_refused_before_reading(
     r = _import(client_for(reference_a), "big.txt", b"PT J\n" + b"TI x\n" * 1000)
     assert r.status_code == 200 and not ImportJob.objects.exists()
     assert r.context["form"].errors["file"]
+
+
+def test_uploaded_seal_is_printed_and_download_is_the_issued_file(
+    library_a: Library, patron_a: Any, reference_a: Any
+) -> None:
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image as PILImage
+
+    from lifeline.research.logic import citation
+    from lifeline.research.models import ReportSettings
+
+    png = io.BytesIO()
+    PILImage.new("RGB", (60, 60), (200, 0, 0)).save(png, "PNG")
+    settings_row = ReportSettings(library=library_a)
+    settings_row.seal.save("seal.png", ContentFile(png.getvalue()), save=True)
+    req = VerificationRequest.objects.create(
+        library=library_a,
+        patron=patron_a,
+        patron_name="x",
+        purpose="award",
+        databases=["wos"],
+        papers_text="10.1/unknown",
+    )
+    citation.prepare(req, reference_a)
+    issued = citation.issue(req, make_staff("reviewer_a", library_a, Role.SUBJECT))
+    assert b"/Subtype /Image" in issued or b"/Image" in issued
+    # A new seal later does not change the file the patron downloads.
+    settings_row.seal.save("seal2.png", ContentFile(png.getvalue()), save=True)
+    body = client_for(patron_a).get(f"/research/r/{req.pk}/pdf/").content
+    assert body == issued
+    assert citation.verify_pdf("nefu", body) is not None

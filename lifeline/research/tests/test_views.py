@@ -196,3 +196,13 @@ def test_uploaded_seal_is_printed_and_download_is_the_issued_file(
     body = client_for(patron_a).get(f"/research/r/{req.pk}/pdf/").content
     assert body == issued
     assert citation.verify_pdf("nefu", body) is not None
+
+
+def test_verification_hostile_input(library_a: Library) -> None:
+    anon = Client()
+    assert (
+        anon.get("/research/verify/nefu/NEFU-CR-2026-00001/" + "A" * 5000 + "/").status_code == 404
+    )
+    assert anon.get("/research/verify/nefu/%3Cscript%3E/abc/").status_code == 404
+    assert anon.get("/research/verify/nosuchlib/").status_code == 404
+    assert anon.post("/research/verify/nefu/", {}).status_code == 200

@@ -24,6 +24,7 @@ from lifeline.health.api import router as health_router
 from lifeline.registry.api import router as registry_router
 from lifeline.theses.api import router as theses_router
 from lifeline.selection.api import router as selection_router
+from lifeline.research.api import router as research_router
 
 
 def scoped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
@@ -57,6 +58,7 @@ urlpatterns = [
     path("accounts/", include(scoped(accounts_router.urls))),
     path("theses/", include(scoped(theses_router.urls))),
     path("selection/", include(scoped(selection_router.urls))),
+    path("research/", include(scoped(research_router.urls))),
     # Last: anything else under /api/ (a mistyped path, a code that is no slug).
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

@@ -67,6 +67,8 @@ FIELD_ENCRYPTION_OLD_KEYS = [
 # secret: rotating SECRET_KEY must not change the pseudonyms (distinct-user counts would break),
 # and changing this one on purpose makes old pseudonyms unlinkable to new ones.
 LOG_USER_KEY = envsecret("LIFELINE_LOG_USER_KEY", SECRET_KEY)
+# Seed of the Ed25519 keys that sign verifiable documents (lifeline/core/signing.py).
+SIGNING_KEY = envsecret("LIFELINE_SIGNING_KEY", SECRET_KEY)
 ALLOWED_HOSTS = envlist("LIFELINE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("LIFELINE_CSRF_TRUSTED_ORIGINS")
 # Internal networks that outbound fetches (SUSHI, federation metadata, ISO 18626 peers, delivery
@@ -97,6 +99,7 @@ INSTALLED_APPS = [
     "lifeline.analytics",
     "lifeline.accounts",
     "lifeline.selection",
+    "lifeline.research",
 ]
 # --- theses (issue 15): thesis deposit
 INSTALLED_APPS += ["lifeline.theses"]

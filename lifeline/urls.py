@@ -11,6 +11,7 @@ urlpatterns = [
     path("analytics/", include("lifeline.analytics.urls")),
     path("theses/", include("lifeline.theses.urls")),
     path("selection/", include("lifeline.selection.urls")),
+    path("research/", include("lifeline.research.urls")),
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from lifeline.core.choices import AuditAction
@@ -56,6 +57,8 @@ def _jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, FieldFile):  # a file or image field: its stored name
+        return value.name or ""
     return value
 
 

@@ -32,6 +32,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "services.change",
             "theses.review",
             "theses.manage",
+            "research.change",
+            "research.review",
         }
     ),
     Role.ERESOURCES: frozenset(
@@ -39,8 +41,24 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ),
     Role.TECH: frozenset({"health.change", "registry.change_routes"}),
     # theses.review (issue 15): reference and subject librarians review deposited theses in June.
-    Role.REFERENCE: frozenset({"delivery.change", "services.change", "theses.review"}),
-    Role.SUBJECT: frozenset({"services.change", "delivery.change", "theses.review"}),
+    Role.REFERENCE: frozenset(
+        {
+            "delivery.change",
+            "services.change",
+            "theses.review",
+            "research.change",
+            "research.review",
+        }
+    ),
+    Role.SUBJECT: frozenset(
+        {
+            "services.change",
+            "delivery.change",
+            "theses.review",
+            "research.change",
+            "research.review",
+        }
+    ),
     Role.DELIVERY: frozenset({"delivery.change"}),
     Role.LEADERSHIP: frozenset({"emergency.declare"}),
     Role.ACQUISITIONS: frozenset({"selection.manage", "selection.deliver"}),

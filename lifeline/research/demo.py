@@ -1,0 +1,69 @@
+"""Demo data of research services for the seed library (NEFU): the seed's figures for the
+epidemic year 2020 (section 3.3.5 and table 1), loaded as anonymised past rows and read back
+through the app's own counting functions.
+
+- 5,426 retrieval reports issued in the epidemic period (citation/inclusion and novelty reports
+  together in the seed; loaded here as issued citation reports, February to December 2020, since
+  novelty search is not built yet). They are history rows without signed content: they count, but
+  they are not verifiable reports.
+- IP services: 552 patent applications assisted, official fees paid for 312 people, 4 training
+  sessions before the patent attorney exam.
+
+Idempotent: the rows are keyed on their serial prefix and dates and rewritten only when the count
+is not the expected one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from lifeline.core.models import Library
+from lifeline.research.choices import IpKind, Purpose, Status
+from lifeline.research.models import IpRecord, VerificationRequest
+
+REPORTS_2020 = 5_426
+IP_2020 = {IpKind.APPLICATION: 552, IpKind.FEE: 312, IpKind.TRAINING: 4}
+PREFIX = "CR2020-"
+START = dt.date(2020, 2, 1)
+DAYS = (dt.date(2020, 12, 31) - START).days + 1
+
+
+def _at(i: int, total: int) -> dt.datetime:
+    day = START + dt.timedelta(days=i * DAYS // total)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+
+
+def load(library: Library, today: dt.date) -> None:
+    old = VerificationRequest.objects.filter(library=library, serial__startswith=PREFIX)
+    if old.count() != REPORTS_2020:
+        old.delete()
+        purposes = [Purpose.PROMOTION, Purpose.AWARD, Purpose.GRADUATION]
+        VerificationRequest.objects.bulk_create(
+            [
+                VerificationRequest(
+                    library=library,
+                    patron_name="",
+                    purpose=purposes[i % 3],
+                    databases=["wos"],
+                    papers_text="",
+                    status=Status.ISSUED,
+                    serial=f"{PREFIX}{i + 1:05d}",
+                    created_at=_at(i, REPORTS_2020),
+                    issued_at=_at(i, REPORTS_2020),
+                )
+                for i in range(REPORTS_2020)
+            ],
+            batch_size=500,
+        )
+    for kind, total in IP_2020.items():
+        rows = IpRecord.objects.filter(library=library, kind=kind, date__year=2020)
+        if rows.count() != total:
+            rows.delete()
+            IpRecord.objects.bulk_create(
+                [
+                    IpRecord(library=library, kind=kind, date=_at(i, total).date(), note="2020")
+                    for i in range(total)
+                ]
+            )

@@ -22,9 +22,9 @@ from lifeline.delivery.api import router as delivery_router
 from lifeline.emergency.api import router as emergency_router
 from lifeline.health.api import router as health_router
 from lifeline.registry.api import router as registry_router
-from lifeline.theses.api import router as theses_router
-from lifeline.selection.api import router as selection_router
 from lifeline.research.api import router as research_router
+from lifeline.selection.api import router as selection_router
+from lifeline.theses.api import router as theses_router
 
 
 def scoped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:

@@ -124,6 +124,9 @@ MIDDLEWARE = [
     # Per-library limits on anonymous API and form use (429 + Retry-After).
     "lifeline.core.ratelimit.RateLimitMiddleware",
 ]
+# Off under tests (counts would leak from one test to the next on a worker and the persona walks
+# send hundreds of anonymous requests); core/tests/test_ratelimit.py switches them on.
+RATE_LIMITS = envbool("LIFELINE_RATE_LIMITS", not TESTING)
 # --- accounts (issue 7): OTP state on request.user; axes last so it sees every failed login.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,

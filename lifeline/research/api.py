@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.routers import SimpleRouter
 
+from lifeline.core.api_base import LibraryRolePermission
 from lifeline.research.models import VerificationRequest
 
 router = SimpleRouter()
@@ -32,6 +33,9 @@ class VerificationRequestSerializer(serializers.ModelSerializer):
 
 class VerificationRequestViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = VerificationRequestSerializer
+    # Staff only: a patron is told 403, not given an empty list (issue 21).
+    permission_classes = [LibraryRolePermission]
+    change_action = "research.change"
 
     def get_queryset(self) -> QuerySet[VerificationRequest]:
         return VerificationRequest.objects.restrict(self.request.user, "view").select_related(

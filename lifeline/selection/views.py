@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lifeline.core.models import Library
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.core.uploads import check_upload
@@ -357,7 +358,7 @@ def campaign_act(request: AuthedRequest, library: str, pk: int, action: str) -> 
         elif action == "decide":
             services.decide(
                 obj,
-                int(request.POST.get("title") or 0),
+                parse_id(request.POST.get("title")) or 0,
                 request.POST.get("decision", ""),
                 request.user,
             )
@@ -376,7 +377,9 @@ def campaign_act(request: AuthedRequest, library: str, pk: int, action: str) -> 
                 },
             )
         elif action == "adopt":
-            sel = get_object_or_404(Selection, pk=request.POST.get("selection") or 0, campaign=obj)
+            sel = get_object_or_404(
+                Selection, pk=parse_id(request.POST.get("selection")) or 0, campaign=obj
+            )
             services.adopt(sel)
             messages.success(request, _("This selection is now the campaign's order."))
         else:

@@ -3,8 +3,8 @@
 - `/api/theses/theses/`: theses (a student sees their own, staff their libraries'); staff with
   `theses.review` approve (`POST .../{id}/approve/`) or return (`POST .../{id}/return/`).
 - `/api/theses/cleared/?library=<code>&year=<yyyy>`: the graduate school's list of cleared
-  students (any staff role of the library; a token of a graduate-school account with the
-  leadership-viewer role is enough).
+  students, paged (any staff role of the library; a token of a graduate-school account with the
+  leadership-viewer role is enough; a patron is told 403).
 - `/api/theses/verify/<serial>/?s=<signature>`: the public receipt check, as JSON.
 """
 
@@ -23,7 +23,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from lifeline.core.api_base import LibraryRolePermission
 from lifeline.core.models import Library
+from lifeline.core.pagination import Pagination
+from lifeline.core.params import IdField
 from lifeline.core.permissions import library_ids_for, user_can
 from lifeline.theses import services
 from lifeline.theses.choices import ReturnReason
@@ -138,9 +141,12 @@ class ClearedSerializer(serializers.Serializer):
     approved = serializers.CharField()
 
 
-class ClearedViewSet(viewsets.ViewSet):
-    permission_classes = [permissions.IsAuthenticated]
+class ClearedViewSet(viewsets.GenericViewSet):
+    # Staff only: a patron is told 403, not 404 (issue 21); another library's staff get 404.
+    permission_classes = [LibraryRolePermission]
+    change_action = services.REVIEW
     serializer_class = ClearedSerializer
+    pagination_class = Pagination
 
     @extend_schema(
         parameters=[
@@ -154,8 +160,7 @@ class ClearedViewSet(viewsets.ViewSet):
         library = Library.objects.filter(code=code).first()
         if library is None or not user_can(request.user, library):
             raise NotFound
-        year = request.query_params.get("year", "")
-        rows = exports.cleared(library, int(year) if year.isdigit() else None)
+        rows = self.paginate_queryset(exports.cleared(library, _year(request))) or []
         serials = dict(
             Receipt.objects.filter(thesis__in=rows, revoked_at__isnull=True).values_list(
                 "thesis_id", "serial"
@@ -175,7 +180,15 @@ class ClearedViewSet(viewsets.ViewSet):
             }
             for t in rows
         ]
-        return Response(data)
+        return self.get_paginated_response(data)
+
+
+def _year(request: Request) -> int | None:
+    """`?year=`: a graduation year, or None for anything else ("²", 10**30, 0)."""
+    try:
+        return IdField(max_value=9999).clean(request.query_params.get("year"))
+    except DjangoValidationError:
+        return None
 
 
 class VerifySerializer(serializers.Serializer):

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
+from lifeline.core.params import IdField, parse_ids
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import csv_text, xlsx_bytes
 from lifeline.core.typing import AuthedRequest
@@ -52,6 +53,14 @@ def _library(code: str) -> Library:
 def _staff(request: HttpRequest, library: Library, action: str = "view") -> None:
     if not user_can(request.user, library, action):
         raise PermissionDenied
+
+
+def parse_year(value: Any) -> int | None:
+    """A graduation year from a query string, or None for anything else ("²", 10**30, 0)."""
+    try:
+        return IdField(max_value=9999).clean(value)
+    except ValidationError:
+        return None
 
 
 def _xlsx(name: str, data: bytes) -> HttpResponse:
@@ -347,7 +356,7 @@ def _count() -> Any:
 def batch_approve(request: AuthedRequest, library: str) -> HttpResponse:
     lib = _library(library)
     _staff(request, lib, REVIEW)
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:1000]
+    ids = parse_ids(request.POST.getlist("ids"))
     done, skipped = services.batch_approve(lib, ids, request.user)
     messages.success(
         request,
@@ -392,8 +401,7 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
 def cleared_export(request: AuthedRequest, library: str) -> HttpResponse:
     lib = _library(library)
     _staff(request, lib)
-    year = request.GET.get("year", "")
-    header, rows = exports.cleared_rows(lib, int(year) if year.isdigit() else None)
+    header, rows = exports.cleared_rows(lib, parse_year(request.GET.get("year")))
     return _xlsx(f"cleared-{lib.code}.xlsx", xlsx_bytes({str(_("Cleared")): (header, rows)}))
 
 
@@ -413,8 +421,8 @@ def calis_export(request: AuthedRequest, library: str, fmt: str) -> HttpResponse
 def statistics(request: AuthedRequest, library: str) -> HttpResponse:
     lib = _library(library)
     _staff(request, lib)
-    year = request.GET.get("year", "")
-    data = exports.stats(lib, int(year) if year.isdigit() else None)
+    year = parse_year(request.GET.get("year"))
+    data = exports.stats(lib, year)
     if request.GET.get("format") == "xlsx":
         return _xlsx(f"theses-statistics-{lib.code}.xlsx", xlsx_bytes(exports.stats_sheets(data)))
     by_college: dict[str, int] = {}
@@ -445,7 +453,7 @@ def statistics(request: AuthedRequest, library: str) -> HttpResponse:
             "data": data,
             "chart": chart,
             "reasons_chart": reasons,
-            "year": year,
+            "year": year or "",
         },
     )
 

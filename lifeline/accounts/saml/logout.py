@@ -149,11 +149,19 @@ def _verify_query(query_string: str, kind: str, idp: SamlIdentityProvider) -> No
     raise LogoutError("the logout message's signature does not verify")
 
 
+MAX_INFLATED = 256 * 1024
+
+
 def _decode(value: str) -> Any:
     try:
-        data = zlib.decompress(base64.b64decode(value), -15)
+        # Raw DEFLATE from a query string: inflated with a cap, or a few KB of it could
+        # inflate to gigabytes (issue 21's class of decompression bombs).
+        inflater = zlib.decompressobj(-15)
+        data = inflater.decompress(base64.b64decode(value), MAX_INFLATED)
     except (binascii.Error, ValueError, zlib.error) as exc:
         raise LogoutError("undecodable logout message") from exc
+    if inflater.unconsumed_tail:
+        raise LogoutError(f"logout message larger than {MAX_INFLATED} bytes")
     try:
         return ElementTree.fromstring(data), data.decode("utf-8", errors="replace")
     except Exception as exc:  # defusedxml: several types, all "not a message"

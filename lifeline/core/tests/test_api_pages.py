@@ -102,8 +102,15 @@ def test_the_page_is_capped_not_refused(library_a: Any, patron_a: Any) -> None:
     assert paginator.max_limit == 1000
 
 
-# Lists a patron may read: their own delivery requests, and the public A–Z.
-PATRON_LISTS = {"/api/delivery/requests/", "/api/registry/public/{code}/resources/"}
+# Lists a patron may read: their own delivery requests, and the public A–Z; their own theses;
+# their library's open book-selection campaigns and their own recommendations.
+PATRON_LISTS = {
+    "/api/delivery/requests/",
+    "/api/registry/public/{code}/resources/",
+    "/api/theses/theses/",
+    "/api/selection/campaigns/",
+    "/api/selection/recommendations/",
+}
 
 
 def test_staff_lists_tell_a_patron_403_not_an_empty_page(library_a: Any, patron_a: Any) -> None:

@@ -17,7 +17,8 @@ from lifeline.core.models import Library
 
 
 @pytest.fixture(autouse=True)
-def fresh() -> Iterator[None]:
+def fresh(settings: Any) -> Iterator[None]:
+    settings.RATE_LIMITS = True
     cache.clear()
     ratelimit.forget()
     yield

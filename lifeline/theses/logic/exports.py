@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from lifeline.core.models import Library
 from lifeline.theses.choices import (
@@ -181,7 +182,7 @@ def stats_sheets(data: dict[str, Any]) -> dict[str, tuple[list[str], list[list[A
         _("Degree level"),
         _("Submitted"),
         _("Approved"),
-        _("Returned"),
+        pgettext("thesis", "Returned"),
         _("Median hours to approval"),
         _("Mean hours to approval"),
     ]

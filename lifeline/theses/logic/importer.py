@@ -76,6 +76,14 @@ def _text(value: Any) -> str:
 
 
 def read_rows(data: bytes, default_year: int) -> list[dict[str, Any]]:
+    from django.core.exceptions import ValidationError
+
+    from lifeline.core.uploads import check_zip
+
+    try:
+        check_zip(data)  # the workbook's members, before openpyxl inflates them
+    except ValidationError as exc:
+        raise ImportFailed(list(exc.messages)) from exc
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -21,6 +21,7 @@ from lifeline.core.api_base import audit_scoped
 from lifeline.delivery.api import router as delivery_router
 from lifeline.emergency.api import router as emergency_router
 from lifeline.health.api import router as health_router
+from lifeline.outreach.api import router as outreach_router
 from lifeline.registry.api import router as registry_router
 
 
@@ -53,6 +54,7 @@ urlpatterns = [
     path("delivery/", include(scoped(delivery_router.urls))),
     path("analytics/", include(scoped(analytics_router.urls))),
     path("accounts/", include(scoped(accounts_router.urls))),
+    path("outreach/", include(scoped(outreach_router.urls))),
     # Last: anything else under /api/ (a mistyped path, a code that is no slug).
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "lifeline.emergency",
     "lifeline.delivery",
     "lifeline.analytics",
+    "lifeline.outreach",
     "lifeline.accounts",
 ]
 # --- accounts (issue 7): login throttling and the optional TOTP second factor --------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("emergency/", include("lifeline.emergency.urls")),
     path("delivery/", include("lifeline.delivery.urls")),
     path("analytics/", include("lifeline.analytics.urls")),
+    path("outreach/", include("lifeline.outreach.urls")),
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]

@@ -29,14 +29,15 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "delivery.change",
             "analytics.change",
             "services.change",
+            "outreach.change",
         }
     ),
     Role.ERESOURCES: frozenset(
         {"registry.change", "health.change", "analytics.change", "emergency.change"}
     ),
     Role.TECH: frozenset({"health.change", "registry.change_routes"}),
-    Role.REFERENCE: frozenset({"delivery.change", "services.change"}),
-    Role.SUBJECT: frozenset({"services.change", "delivery.change"}),
+    Role.REFERENCE: frozenset({"delivery.change", "services.change", "outreach.change"}),
+    Role.SUBJECT: frozenset({"services.change", "delivery.change", "outreach.change"}),
     Role.DELIVERY: frozenset({"delivery.change"}),
     Role.LEADERSHIP: frozenset({"emergency.declare"}),
 }

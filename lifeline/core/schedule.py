@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-APPS = ["core", "registry", "health", "emergency", "delivery", "analytics", "accounts"]
+APPS = ["core", "registry", "health", "emergency", "delivery", "analytics", "accounts", "outreach"]
 
 
 @dataclass(frozen=True)

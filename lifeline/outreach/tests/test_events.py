@@ -135,3 +135,40 @@ def test_calendar_feed_both_languages(client: Any, session: Session, lang: str) 
 
 def test_calendar_of_unknown_library(client: Any, db: Any) -> None:
     assert client.get("/outreach/nope/calendar.ics").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_last_seat_under_concurrent_registrations(library_a: Any, event: Any, now: Any) -> None:
+    """Eight patrons register at once for three seats: exactly three are admitted (PostgreSQL)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    session = Session.objects.create(
+        event=event,
+        starts_at=now + dt.timedelta(days=1),
+        ends_at=now + dt.timedelta(days=1, hours=1),
+        capacity=3,
+    )
+    users = [make_patron(f"seat{i}", library_a) for i in range(8)]
+    barrier = threading.Barrier(len(users))
+
+    def go(user: Any) -> None:
+        try:
+            barrier.wait()
+            events.register(session, user)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=go, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    statuses = list(Registration.objects.filter(session=session).values_list("status", flat=True))
+    assert statuses.count(RegStatus.REGISTERED) == 3
+    assert statuses.count(RegStatus.WAITLISTED) == 5
+    session.refresh_from_db()
+    assert session.registered == 3

@@ -121,3 +121,33 @@ def test_two_threads_one_slot(library_a: Any) -> None:
         t.join(timeout=30)
     assert sorted(outcomes) == ["ok", "taken"]
     assert Booking.objects.filter(room=room, status=BookingStatus.BOOKED).count() == 1
+
+
+def test_emergency_declared_cancels_bookings(
+    room: Room, patron_a: Any, leader_a: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from lifeline.emergency.services import declare, install_default_plan
+
+    booking = rooms.book(room, patron_a, _slot(1, 9))
+    plan = install_default_plan(room.library)
+    with django_capture_on_commit_callbacks(execute=True):
+        declare(
+            room.library,
+            plan,
+            category="public_health",
+            level=2,
+            scope="全校",
+            reason="疫情防控",
+            user=leader_a,
+        )
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    note = Notification.objects.get(kind="outreach.booking_cancelled")
+    assert note.recipients == ["patron_a@example.edu"] and "疫情防控" in note.body
+    # The emergency banner memoises the open event: forget it for the tests that follow.
+    from django.core.cache import cache
+
+    from lifeline.emergency.services import forget_active
+
+    forget_active(room.library)
+    cache.clear()

@@ -243,7 +243,7 @@ def quiet_demo_probes(libraries: list[Library]) -> None:
 def run_app_demos(library: Library, today: dt.date) -> list[str]:
     """Each app may ship `lifeline/<app>/demo.py` with `load(library, today)` for its demo data."""
     loaded = []
-    for app in ("health", "emergency", "delivery", "analytics"):
+    for app in ("health", "emergency", "delivery", "analytics", "outreach"):
         try:
             module = importlib.import_module(f"lifeline.{app}.demo")
         except ModuleNotFoundError:

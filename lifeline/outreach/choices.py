@@ -19,7 +19,7 @@ class RegStatus(models.TextChoices):
     CANCELLED = "cancelled", pgettext_lazy("registration", "Cancelled")
 
 
-REG_COLOURS = {
+REG_COLOURS: dict[str, str] = {
     RegStatus.REGISTERED: "green",
     RegStatus.WAITLISTED: "orange",
     RegStatus.CANCELLED: "grey",
@@ -48,4 +48,4 @@ class BookingStatus(models.TextChoices):
     CANCELLED = "cancelled", pgettext_lazy("booking", "Cancelled")
 
 
-BOOKING_COLOURS = {BookingStatus.BOOKED: "green", BookingStatus.CANCELLED: "grey"}
+BOOKING_COLOURS: dict[str, str] = {BookingStatus.BOOKED: "green", BookingStatus.CANCELLED: "grey"}

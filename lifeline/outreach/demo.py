@@ -37,24 +37,91 @@ from lifeline.outreach.models import (
 )
 
 ANTI_EPIDEMIC = [
-    ["单选", "新型冠状病毒肺炎的主要传播途径是？", "The main route of COVID-19 transmission is?",
-     "呼吸道飞沫和密切接触|饮用水|蚊虫叮咬", "Droplets and close contact|Drinking water|Mosquito bites", "A", 2],
-    ["多选", "下列哪些是有效的个人防护措施？", "Which are effective personal protection?",
-     "佩戴口罩|勤洗手|聚集聚餐|开窗通风", "Wearing a mask|Washing hands|Group dinners|Ventilating rooms", "ABD", 3],
-    ["判断", "75%的酒精可以有效灭活新冠病毒。", "75% alcohol inactivates the novel coronavirus.", "", "", "对", 1],
-    ["判断", "只要不发热就不会传染他人。", "Without fever one cannot infect others.", "", "", "错", 1],
-    ["填空", "密切接触者一般需医学观察___天。", "Close contacts are usually observed for ___ days.", "", "", "14|十四", 2],
-    ["单选", "洗手时应至少搓洗多少秒？", "At least how many seconds should hands be rubbed?",
-     "5秒|20秒|60秒", "5 seconds|20 seconds|60 seconds", "B", 1],
-]  # fmt: skip
+    [
+        "单选",
+        "新型冠状病毒肺炎的主要传播途径是？",
+        "The main route of COVID-19 transmission is?",
+        "呼吸道飞沫和密切接触|饮用水|蚊虫叮咬",
+        "Droplets and close contact|Drinking water|Mosquito bites",
+        "A",
+        2,
+    ],
+    [
+        "多选",
+        "下列哪些是有效的个人防护措施？",
+        "Which are effective personal protection?",
+        "佩戴口罩|勤洗手|聚集聚餐|开窗通风",
+        "Wearing a mask|Washing hands|Group dinners|Ventilating rooms",
+        "ABD",
+        3,
+    ],
+    [
+        "判断",
+        "75%的酒精可以有效灭活新冠病毒。",
+        "75% alcohol inactivates the novel coronavirus.",
+        "",
+        "",
+        "对",
+        1,
+    ],
+    [
+        "判断",
+        "只要不发热就不会传染他人。",
+        "Without fever one cannot infect others.",
+        "",
+        "",
+        "错",
+        1,
+    ],
+    [
+        "填空",
+        "密切接触者一般需医学观察___天。",
+        "Close contacts are usually observed for ___ days.",
+        "",
+        "",
+        "14|十四",
+        2,
+    ],
+    [
+        "单选",
+        "洗手时应至少搓洗多少秒？",
+        "At least how many seconds should hands be rubbed?",
+        "5秒|20秒|60秒",
+        "5 seconds|20 seconds|60 seconds",
+        "B",
+        1,
+    ],
+]
 MUSIC = [
-    ["单选", "《黄河大合唱》的作曲者是？", "Who composed the Yellow River Cantata?",
-     "冼星海|聂耳|贺绿汀", "Xian Xinghai|Nie Er|He Luting", "A", 2],
-    ["填空", "《义勇军进行曲》的作曲者是___。", "The March of the Volunteers was composed by ___.", "", "", "聂耳|Nie Er", 2],
+    [
+        "单选",
+        "《黄河大合唱》的作曲者是？",
+        "Who composed the Yellow River Cantata?",
+        "冼星海|聂耳|贺绿汀",
+        "Xian Xinghai|Nie Er|He Luting",
+        "A",
+        2,
+    ],
+    [
+        "填空",
+        "《义勇军进行曲》的作曲者是___。",
+        "The March of the Volunteers was composed by ___.",
+        "",
+        "",
+        "聂耳|Nie Er",
+        2,
+    ],
     ["判断", "《茉莉花》是江苏民歌。", "Jasmine Flower is a Jiangsu folk song.", "", "", "对", 1],
-    ["多选", "下列哪些是中国传统弦乐器？", "Which are traditional Chinese string instruments?",
-     "二胡|琵琶|笛子|古筝", "Erhu|Pipa|Dizi|Guzheng", "ABD", 3],
-]  # fmt: skip
+    [
+        "多选",
+        "下列哪些是中国传统弦乐器？",
+        "Which are traditional Chinese string instruments?",
+        "二胡|琵琶|笛子|古筝",
+        "Erhu|Pipa|Dizi|Guzheng",
+        "ABD",
+        3,
+    ],
+]
 # (title, English title, kind, month, day, series part or None)
 EVENTS_2020 = [
     ("云阅读·战疫书香", "Cloud reading: books against the epidemic", EventKind.READING, 2, 20, 1),
@@ -68,14 +135,45 @@ EVENTS_2020 = [
     ("Web of Science 检索培训", "Web of Science training", EventKind.TRAINING, 3, 24, None),
     ("专利数据库检索培训", "Patent database training", EventKind.TRAINING, 4, 14, None),
     ("专利代理师考试辅导", "Patent attorney exam coaching", EventKind.TRAINING, 9, 15, None),
-    ("真人图书馆：考研经验谈", "Human library: graduate entrance exams", EventKind.HUMAN_LIBRARY, 10, 20, None),
+    (
+        "真人图书馆：考研经验谈",
+        "Human library: graduate entrance exams",
+        EventKind.HUMAN_LIBRARY,
+        10,
+        20,
+        None,
+    ),
 ]
 COURSES = [
     # (title, English title, audience, term, lessons, hours per lesson, first day)
-    ("科技信息检索", "Scientific information retrieval", Audience.UNDERGRADUATES, "2020春", 48, "4", dt.date(2020, 3, 2)),
-    ("专利申请实务", "Patent application practice", Audience.GRADUATES, "2020春", 24, "4", dt.date(2020, 3, 4)),
-    ("新生入馆培训", "Freshman library training", Audience.FRESHMEN, "2020秋", 13, "5", dt.date(2020, 9, 14)),
-]  # fmt: skip
+    (
+        "科技信息检索",
+        "Scientific information retrieval",
+        Audience.UNDERGRADUATES,
+        "2020春",
+        48,
+        "4",
+        dt.date(2020, 3, 2),
+    ),
+    (
+        "专利申请实务",
+        "Patent application practice",
+        Audience.GRADUATES,
+        "2020春",
+        24,
+        "4",
+        dt.date(2020, 3, 4),
+    ),
+    (
+        "新生入馆培训",
+        "Freshman library training",
+        Audience.FRESHMEN,
+        "2020秋",
+        13,
+        "5",
+        dt.date(2020, 9, 14),
+    ),
+]
 
 
 def _xlsx(rows: list[list[Any]]) -> bytes:
@@ -147,10 +245,14 @@ def load(library: Library, today: dt.date) -> None:
             events.check_in(reg, now=start)
         by_title[title] = event
 
-    for title, rows, day in (("防疫知识竞答", ANTI_EPIDEMIC, (3, 10)), ("音乐知识竞答", MUSIC, (4, 23))):
+    quiz_days: list[tuple[str, list[list[Any]], dt.date]] = [
+        ("防疫知识竞答", ANTI_EPIDEMIC, dt.date(2020, 3, 10)),
+        ("音乐知识竞答", MUSIC, dt.date(2020, 4, 23)),
+    ]
+    for title, rows, quiz_day in quiz_days:
         bank = QuestionBank.objects.create(library=library, name=title)
         bank_import.import_bank(bank, _xlsx(rows))
-        opens = _at(dt.date(2020, *day), 8)
+        opens = _at(quiz_day, 8)
         event = by_title[title]
         quiz = Quiz.objects.create(
             library=library,

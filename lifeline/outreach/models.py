@@ -125,6 +125,9 @@ class Registration(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.session} · {self.user_id}"
+
     @property
     def status_colour(self) -> str:
         return REG_COLOURS.get(self.status, "grey")
@@ -165,6 +168,9 @@ class Question(Bilingual, models.Model):
         ordering = ["pk"]
         verbose_name = _("question")
         verbose_name_plural = _("questions")
+
+    def __str__(self) -> str:
+        return self.text[:60]
 
     @property
     def display_text(self) -> str:
@@ -226,6 +232,9 @@ class Attempt(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quiz_id} · {self.user_id} · {self.number}"
+
     @property
     def finished_at(self) -> dt.datetime:
         return min(self.submitted_at or self.deadline, self.deadline)
@@ -247,6 +256,9 @@ class Answer(models.Model):
                 fields=["attempt", "question"], name="outreach_answer_one_per_question"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id} · {self.question_id}"
 
 
 class Course(Bilingual, models.Model):
@@ -281,6 +293,9 @@ class Lesson(models.Model):
         ordering = ["held_on", "pk"]
         verbose_name = _("lesson")
         verbose_name_plural = _("lessons")
+
+    def __str__(self) -> str:
+        return f"{self.course_id} {self.held_on}"
 
 
 class Room(Bilingual, models.Model):
@@ -333,6 +348,9 @@ class Booking(models.Model):
                 name="outreach_booking_one_per_slot",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.room_id} {self.starts_at:%Y-%m-%d %H:%M}"
 
     @property
     def status_colour(self) -> str:

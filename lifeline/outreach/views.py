@@ -80,13 +80,13 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             mine[reg.session_id] = reg
     rows = []
     for s in sessions:
-        reg = mine.get(s.pk)
+        held = mine.get(s.pk)
         qr = ""
-        if reg is not None and reg.status == "registered":
-            url = request.build_absolute_uri(events.checkin_url(reg))
+        if held is not None and held.status == "registered":
+            url = request.build_absolute_uri(events.checkin_url(held))
             svg = segno.make(url, error="m").svg_inline(scale=4)
             qr = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-        rows.append({"session": s, "reg": reg, "qr": qr})
+        rows.append({"session": s, "reg": held, "qr": qr})
     return render(
         request,
         "outreach/event.html",

@@ -102,7 +102,7 @@ def import_bank(bank: QuestionBank, data: bytes) -> int:
     header = [HEADERS.get(_cell(h).lower(), "") for h in next(rows, ())]
     if "kind" not in header or "text" not in header or "answer" not in header:
         raise ValidationError(_("Line 1: the header needs the columns kind, question and answer."))
-    questions = []
+    questions: list[Question] = []
     for line, row in enumerate(rows, start=2):
         values = {k: _cell(v) for k, v in zip(header, row, strict=False) if k}
         if not any(values.values()):

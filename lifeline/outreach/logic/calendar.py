@@ -26,7 +26,7 @@ def feed(library: Library, base_url: str, *, now: dt.datetime | None = None) -> 
     cal.add("version", "2.0")
     cal.add(
         "x-wr-calname",
-        f"{library.display('name') if hasattr(library, 'display') else library.name} · {_('Events')}",
+        f"{library.display_name} · {_('Events')}",
     )
     sessions = (
         Session.objects.filter(

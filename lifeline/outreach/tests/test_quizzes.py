@@ -53,7 +53,9 @@ def test_many_patrons_with_the_clock_moved(quiz: Quiz, library_a: Any, now: dt.d
     assert [a.duration for a in tops] == sorted(a.duration for a in tops)
 
 
-def test_answers_stored_as_given_and_overwritten(quiz: Quiz, patron_a: Any, now: dt.datetime) -> None:
+def test_answers_stored_as_given_and_overwritten(
+    quiz: Quiz, patron_a: Any, now: dt.datetime
+) -> None:
     attempt = quizzes.start(quiz, patron_a, now=now)
     qid = attempt.question_ids[0]
     quizzes.save_answers(attempt, patron_a, {qid: "B"}, now=now)
@@ -137,7 +139,9 @@ def test_api_answers(quiz: Quiz, patron_a: Any, now: dt.datetime) -> None:
     client = client_for(patron_a)
     qid = attempt.question_ids[0]
     url = f"/api/outreach/attempts/{attempt.pk}/answers/"
-    ok = client.post(url, {"answers": {str(qid): "A", "x": "B", "999999": "A"}}, content_type="application/json")
+    ok = client.post(
+        url, {"answers": {str(qid): "A", "x": "B", "999999": "A"}}, content_type="application/json"
+    )
     assert ok.status_code == 200 and ok.json()["stored"] == 1
     done = client.post(f"/api/outreach/attempts/{attempt.pk}/submit/")
     assert done.status_code == 200
@@ -170,7 +174,12 @@ def test_xlsx_import(library_a: Any) -> None:
     )  # fmt: skip
     assert bank_import.import_bank(bank, data) == 4
     kinds = list(bank.questions.values_list("kind", "answer"))
-    assert kinds == [("single", "A"), ("multiple", "AB"), ("true_false", "T"), ("fill", "聂耳|Nie Er")]
+    assert kinds == [
+        ("single", "A"),
+        ("multiple", "AB"),
+        ("true_false", "T"),
+        ("fill", "聂耳|Nie Er"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,9 @@ def test_max_per_week(room: Room, patron_a: Any) -> None:
         rooms.book(room, patron_a, _slot(day, 11))
 
 
-def test_other_library_and_anonymous(room: Room, patron_b: Any, librarian_b: Any, client: Any) -> None:
+def test_other_library_and_anonymous(
+    room: Room, patron_b: Any, librarian_b: Any, client: Any
+) -> None:
     for user in (patron_b, librarian_b):
         with pytest.raises(PermissionDenied):
             rooms.book(room, user, _slot(1, 9))
@@ -65,7 +67,9 @@ def test_other_library_and_anonymous(room: Room, patron_b: Any, librarian_b: Any
             f"/outreach/room/{room.pk}/book/", {"starts_at": _slot(1, 9).isoformat()}
         )
         assert response.status_code == 403
-    response = client.post(f"/outreach/room/{room.pk}/book/", {"starts_at": _slot(1, 9).isoformat()})
+    response = client.post(
+        f"/outreach/room/{room.pk}/book/", {"starts_at": _slot(1, 9).isoformat()}
+    )
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert not Booking.objects.exists()
 
@@ -73,8 +77,12 @@ def test_other_library_and_anonymous(room: Room, patron_b: Any, librarian_b: Any
 def test_pages(room: Room, patron_a: Any, patron_a2: Any) -> None:
     client = client_for(patron_a)
     assert client.get(f"/outreach/room/{room.pk}/?day=nonsense").status_code == 200
-    assert client.post(f"/outreach/room/{room.pk}/book/", {"starts_at": "garbage"}).status_code == 302
-    response = client.post(f"/outreach/room/{room.pk}/book/", {"starts_at": _slot(1, 14).isoformat()})
+    assert (
+        client.post(f"/outreach/room/{room.pk}/book/", {"starts_at": "garbage"}).status_code == 302
+    )
+    response = client.post(
+        f"/outreach/room/{room.pk}/book/", {"starts_at": _slot(1, 14).isoformat()}
+    )
     assert response.status_code == 302
     booking = Booking.objects.get()
     # Another patron cannot cancel it.

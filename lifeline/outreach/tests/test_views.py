@@ -57,7 +57,9 @@ def test_hostile(session: Session, patron_b: Any, librarian_b: Any, client: Any)
     assert c.get("/outreach/zzz/").status_code == 404
 
 
-def test_private_event_hidden(session: Session, patron_a: Any, librarian_b: Any, reference_a: Any) -> None:
+def test_private_event_hidden(
+    session: Session, patron_a: Any, librarian_b: Any, reference_a: Any
+) -> None:
     Event.objects.filter(pk=session.event_id).update(is_public=False)
     assert client_for(librarian_b).get(f"/outreach/e/{session.event_id}/").status_code == 404
     assert client_for(patron_a).post(f"/outreach/s/{session.pk}/register/").status_code == 404
@@ -80,4 +82,6 @@ def test_api_events_scoped(session: Session, reference_a: Any, librarian_b: Any)
         assert client.get("/api/outreach/events/").json()["count"] == 4
     assert len(four) == len(one)  # no query per event
     assert client_for(librarian_b).get("/api/outreach/events/").json()["count"] == 0
-    assert client_for(librarian_b).get(f"/api/outreach/events/{session.event_id}/").status_code == 404
+    assert (
+        client_for(librarian_b).get(f"/api/outreach/events/{session.event_id}/").status_code == 404
+    )

@@ -85,8 +85,8 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["starts_at"]
-        verbose_name = _("session")
-        verbose_name_plural = _("sessions")
+        verbose_name = _("event session")
+        verbose_name_plural = _("event sessions")
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=models.F("starts_at")), name="outreach_session_ends_after"
@@ -224,8 +224,8 @@ class Attempt(models.Model):
     library_lookup = "quiz__library"
 
     class Meta:
-        verbose_name = _("attempt")
-        verbose_name_plural = _("attempts")
+        verbose_name = _("quiz attempt")
+        verbose_name_plural = _("quiz attempts")
         constraints = [
             models.UniqueConstraint(
                 fields=["quiz", "user", "number"], name="outreach_attempt_unique_number"

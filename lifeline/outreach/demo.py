@@ -24,7 +24,7 @@ from openpyxl import Workbook
 
 from lifeline.core.models import Library
 from lifeline.outreach.choices import Audience, EventKind
-from lifeline.outreach.logic import bank_import, events, quizzes, rooms
+from lifeline.outreach.logic import bank_import, courses, events, quizzes, rooms
 from lifeline.outreach.models import (
     Course,
     Event,
@@ -284,6 +284,12 @@ def load(library: Library, today: dt.date) -> None:
                 for i in range(lessons)
             ]
         )
+
+        if audience == Audience.FRESHMEN and patrons:
+            enrolment = courses.enrol(course, patrons[0])
+            for lesson in course.lessons.all():
+                courses.mark_attended(enrolment, lesson)
+            courses.complete(enrolment, now=_at(first + dt.timedelta(days=60), 12))
 
     # The present: a human-library conversation next week, and the interview room.
     event = Event.objects.create(

@@ -298,6 +298,29 @@ class Lesson(models.Model):
         return f"{self.course_id} {self.held_on}"
 
 
+class Enrolment(models.Model):
+    """A patron on a course; complete when present at enough of its lessons."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    attended = models.ManyToManyField(Lesson, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "course__library"
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user"], name="outreach_enrolment_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course_id} · {self.user_id}"
+
+
 class Room(Bilingual, models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("name"), max_length=200)

@@ -29,6 +29,7 @@ from lifeline.outreach.logic.certificate import certificate
 from lifeline.outreach.models import (
     Attempt,
     Booking,
+    Enrolment,
     Event,
     Quiz,
     Registration,
@@ -261,6 +262,26 @@ def attempt_certificate(request: AuthedRequest, pk: int) -> HttpResponse:
     pdf = certificate(attempt.quiz.library.display_name, name, attempt.quiz.display("title"), line)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="certificate-{attempt.pk}.pdf"'
+    return response
+
+
+@login_required
+def course_certificate(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The completion certificate of one's own completed enrolment (anyone else's: not found)."""
+    enrolment = get_object_or_404(
+        Enrolment.objects.select_related("course__library"),
+        pk=pk,
+        user=request.user,
+        completed_at__isnull=False,
+    )
+    course = enrolment.course
+    patron = getattr(request.user, "patron", None)
+    name = (patron.display_name if patron else "") or request.user.get_username()
+    hours = sum(lesson.class_hours for lesson in enrolment.attended.all())
+    line = _("Course completed: %(hours)s class hours attended") % {"hours": hours}
+    pdf = certificate(course.library.display_name, name, course.display("title"), line)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="course-{enrolment.pk}.pdf"'
     return response
 
 

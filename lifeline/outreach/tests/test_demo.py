@@ -13,7 +13,7 @@ from lifeline.core.choices import PatronCategory
 from lifeline.core.models import Patron
 from lifeline.outreach import demo
 from lifeline.outreach.logic import report
-from lifeline.outreach.models import Attempt, Booking, Event
+from lifeline.outreach.models import Attempt, Booking, Enrolment, Event
 
 
 def test_demo_and_report(library_a: Any, reference_a: Any, librarian_b: Any) -> None:
@@ -32,6 +32,7 @@ def test_demo_and_report(library_a: Any, reference_a: Any, librarian_b: Any) -> 
     assert figures["quiz_takers"] == 2 and figures["attended"] == 24
     assert Attempt.objects.filter(score__isnull=False).count() == 4
     assert Booking.objects.count() == 1
+    assert Enrolment.objects.filter(completed_at__isnull=False).count() == 1
     assert Event.objects.filter(library=library_a, series__isnull=False).count() == 3
     page = client_for(reference_a).get("/outreach/nefu/report/?start=2020-01-01&end=2020-12-31")
     assert page.status_code == 200 and page.context["figures"]["events"] == 12

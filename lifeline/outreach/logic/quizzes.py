@@ -158,7 +158,9 @@ def close_expired(*, now: dt.datetime | None = None) -> int:
 def leaderboard(quiz: Quiz, limit: int = 50) -> list[Attempt]:
     """Each patron's best handed-in paper: higher score first, then less time, then earlier."""
     best: dict[int, Attempt] = {}
-    rows = Attempt.objects.filter(quiz=quiz, submitted_at__isnull=False).select_related("user")
+    rows = Attempt.objects.filter(quiz=quiz, submitted_at__isnull=False).select_related(
+        "user__patron"
+    )
     for a in rows:
         key = (-(a.score or 0), a.duration, a.submitted_at)
         held = best.get(a.user_id)

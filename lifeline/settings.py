@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "lifeline.emergency",
     "lifeline.delivery",
     "lifeline.analytics",
+    "lifeline.outreach",
     "lifeline.accounts",
     "lifeline.selection",
     "lifeline.research",

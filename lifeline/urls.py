@@ -12,6 +12,7 @@ urlpatterns = [
     path("theses/", include("lifeline.theses.urls")),
     path("selection/", include("lifeline.selection.urls")),
     path("research/", include("lifeline.research.urls")),
+    path("outreach/", include("lifeline.outreach.urls")),
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]

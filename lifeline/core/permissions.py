@@ -34,6 +34,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "theses.manage",
             "research.change",
             "research.review",
+            "outreach.change",
         }
     ),
     Role.ERESOURCES: frozenset(
@@ -48,6 +49,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "theses.review",
             "research.change",
             "research.review",
+            "outreach.change",
         }
     ),
     Role.SUBJECT: frozenset(
@@ -57,6 +59,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "theses.review",
             "research.change",
             "research.review",
+            "outreach.change",
         }
     ),
     Role.DELIVERY: frozenset({"delivery.change"}),

@@ -14,7 +14,17 @@ from typing import Any
 
 from django.utils import timezone
 
-APPS = ["core", "registry", "health", "emergency", "delivery", "analytics", "accounts", "theses"]
+APPS = [
+    "core",
+    "registry",
+    "health",
+    "emergency",
+    "delivery",
+    "analytics",
+    "accounts",
+    "theses",
+    "outreach",
+]
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,16 @@ def quiet_demo_probes(libraries: list[Library]) -> None:
 def run_app_demos(library: Library, today: dt.date) -> list[str]:
     """Each app may ship `lifeline/<app>/demo.py` with `load(library, today)` for its demo data."""
     loaded = []
-    for app in ("health", "emergency", "delivery", "analytics", "theses", "selection", "research"):
+    for app in (
+        "health",
+        "emergency",
+        "delivery",
+        "analytics",
+        "theses",
+        "selection",
+        "research",
+        "outreach",
+    ):
         try:
             module = importlib.import_module(f"lifeline.{app}.demo")
         except ModuleNotFoundError:

@@ -1,0 +1,40 @@
+"""The demo: the seed's 2020 outreach through the app's own functions, and its figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from lifeline.conftest import client_for
+from lifeline.core.choices import PatronCategory
+from lifeline.core.models import Patron
+from lifeline.outreach import demo
+from lifeline.outreach.logic import report
+from lifeline.outreach.models import Attempt, Booking, Enrolment, Event
+
+
+def test_demo_and_report(library_a: Any, reference_a: Any, librarian_b: Any) -> None:
+    for name in ("student", "teacher"):
+        user = get_user_model().objects.create_user(name, f"{name}@example.edu", "x")
+        Patron.objects.create(user=user, library=library_a, category=PatronCategory.STUDENT)
+    today = dt.date.today()
+    demo.load(library_a, today)
+    demo.load(library_a, today)  # idempotent
+    figures = report.counts(library_a, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    assert figures["events"] == 12 > 10
+    assert figures["class_hours_by_course"]["科技信息检索"] + figures["class_hours_by_course"][
+        "专利申请实务"
+    ] == Decimal(288)
+    assert figures["class_hours_by_audience"]["freshmen"] == Decimal(65)
+    assert figures["quiz_takers"] == 2 and figures["attended"] == 24
+    assert Attempt.objects.filter(score__isnull=False).count() == 4
+    assert Booking.objects.count() == 1
+    assert Enrolment.objects.filter(completed_at__isnull=False).count() == 1
+    assert Event.objects.filter(library=library_a, series__isnull=False).count() == 3
+    page = client_for(reference_a).get("/outreach/nefu/report/?start=2020-01-01&end=2020-12-31")
+    assert page.status_code == 200 and page.context["figures"]["events"] == 12
+    assert client_for(librarian_b).get("/outreach/nefu/report/").status_code == 403
+    assert client_for(reference_a).get("/outreach/nefu/report/?start=bad").status_code == 200

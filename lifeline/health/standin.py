@@ -28,11 +28,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -40,8 +39,8 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from lifeline.core.access import library_for
 from lifeline.core.models import Library
-from lifeline.core.permissions import user_can
 from lifeline.health.logic.signatures import library as signature_library
 from lifeline.health.models import ProbeConfig
 from lifeline.registry.choices import RouteKind
@@ -173,11 +172,11 @@ def _no_access_page(resource: Resource) -> bytes:
 
 
 def _staff_library(request: HttpRequest, code: str, action: str) -> Library:
+    # The library first (403 to another library's people, as every library page answers), then
+    # whether this installation runs the demo at all.
+    library = library_for(request, code, action)
     if not enabled():
         raise Http404
-    library = get_object_or_404(Library, code=code)
-    if not user_can(request.user, library, action):
-        raise PermissionDenied
     return library
 
 

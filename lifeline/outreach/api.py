@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from lifeline.core.api_base import LibraryRolePermission
 from lifeline.outreach.logic import quizzes
 from lifeline.outreach.models import Attempt, Event, Session
 
@@ -39,7 +40,10 @@ class EventSerializer(serializers.ModelSerializer[Event]):
 
 
 class EventViewSet(viewsets.ReadOnlyModelViewSet[Event]):
+    """Staff's list of their library's events; patrons use the pages and the iCalendar feed."""
+
     serializer_class = EventSerializer
+    permission_classes = [LibraryRolePermission]
 
     def get_queryset(self) -> QuerySet[Event]:
         return (

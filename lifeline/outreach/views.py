@@ -16,9 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from lifeline.core.models import Library
+from lifeline.core.access import PATRON, PUBLIC, library_for
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.core.uploads import check_upload
@@ -40,10 +40,6 @@ from lifeline.outreach.models import (
 CHANGE = "outreach.change"
 
 
-def _library(code: str) -> Library:
-    return get_object_or_404(Library, code=code)
-
-
 def _first_error(exc: ValidationError) -> str:
     return str(exc.messages[0]) if exc.messages else _("Not possible.")
 
@@ -51,8 +47,10 @@ def _first_error(exc: ValidationError) -> str:
 # --- events --------------------------------------------------------------------------------
 
 
+@require_safe
 def index(request: HttpRequest, library: str) -> HttpResponse:
-    lib = _library(library)
+    """Public: the library's coming public sessions, open quizzes and rooms."""
+    lib = library_for(request, library, PUBLIC)
     now = timezone.now()
     sessions = (
         Session.objects.filter(event__library=lib, event__is_public=True, ends_at__gte=now)
@@ -161,8 +159,10 @@ def checkin(request: AuthedRequest, token: str) -> HttpResponse:
     return render(request, "outreach/checkin.html", {"library": library, "reg": reg, "done": done})
 
 
+@require_safe
 def calendar_feed(request: HttpRequest, library: str) -> HttpResponse:
-    lib = _library(library)
+    """Public: calendar applications subscribe without signing in."""
+    lib = library_for(request, library, PUBLIC)
     body = calendar.feed(lib, request.build_absolute_uri("/").rstrip("/"))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{lib.code}-events.ics"'
@@ -341,7 +341,7 @@ def booking_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def mine(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
+    lib = library_for(request, library, PATRON)
     regs = Registration.objects.filter(
         user=request.user, session__event__library=lib, status__in=ACTIVE_REG
     ).select_related("session__event")
@@ -361,9 +361,7 @@ def mine(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def import_questions(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    if not user_can(request.user, lib, CHANGE):
-        raise PermissionDenied
+    lib = library_for(request, library, CHANGE)
     form = ImportForm(lib, request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -385,9 +383,7 @@ def import_questions(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def report_view(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    if not user_can(request.user, lib):
-        raise PermissionDenied
+    lib = library_for(request, library, "view")
     form = PeriodForm(request.GET or None)
     today = timezone.localdate()
     start, end = dt.date(today.year, 1, 1), today

@@ -27,7 +27,9 @@ def run_import(job_id: int) -> None:
             raise ParseError(f"the file is larger than {MAX_UPLOAD} bytes")
         if data[:4] == b"PK\x03\x04":
             try:
-                check_zip(data, job.upload.name)  # a workbook's members, before openpyxl opens it
+                check_zip(
+                    data, job.upload.name or ""
+                )  # a workbook's members, before openpyxl opens it
             except ValidationError as exc:
                 raise ParseError(" ".join(exc.messages)) from exc
         with acting_as(job.created_by, "research import"):

@@ -13,8 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from lifeline.core.access import PATRON, PUBLIC, library_for
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
@@ -30,24 +31,17 @@ SLA = dt.timedelta(days=3)
 UPLOAD_KINDS = ("txt", "csv", "tsv", "xlsx", "ris", "net")
 
 
-def _library(code: str) -> Library:
-    return get_object_or_404(Library, code=code)
+CHANGE = "research.change"
 
 
-def _staff(request: HttpRequest, lib: Library, action: str = "research.change") -> None:
+def _staff(request: HttpRequest, lib: Library, action: str = CHANGE) -> None:
     if not user_can(request.user, lib, action):
         raise PermissionDenied
 
 
-def _is_patron_of(request: HttpRequest, lib: Library) -> bool:
-    patron = getattr(request.user, "patron", None)
-    return patron is not None and patron.library_id == lib.pk
-
-
 @login_required
 def import_view(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib)
+    lib = library_for(request, library, CHANGE)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -81,17 +75,14 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def import_job(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib)
+    lib = library_for(request, library, CHANGE)
     job = get_object_or_404(ImportJob, library=lib, pk=pk)
     return render(request, "research/import_job.html", {"library": lib, "job": job})
 
 
 @login_required
 def new_request(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    if not (_is_patron_of(request, lib) or user_can(request.user, lib)):
-        raise PermissionDenied
+    lib = library_for(request, library, PATRON)
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -123,15 +114,14 @@ def new_request(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def mine(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
+    lib = library_for(request, library, PATRON)
     reqs = VerificationRequest.objects.filter(library=lib, patron=request.user)
     return render(request, "research/mine.html", {"library": lib, "requests": reqs})
 
 
 @login_required
 def queue(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib, "view")
+    lib = library_for(request, library, "view")
     reqs = VerificationRequest.objects.filter(library=lib).select_related("prepared_by")[:200]
     from lifeline.research.logic.counts import reports_per_month
 
@@ -147,8 +137,7 @@ def statistics(request: AuthedRequest, library: str) -> HttpResponse:
     """Volumes of the year for the service report (tables 1-3), and reports issued per month."""
     from lifeline.research.logic.counts import reports_per_month, service_counts
 
-    lib = _library(library)
-    _staff(request, lib, "view")
+    lib = library_for(request, library, "view")
     try:
         year = int(request.GET.get("year", timezone.localdate().year))
     except ValueError:
@@ -246,8 +235,10 @@ def pdf(request: AuthedRequest, pk: int) -> HttpResponse:
     return response
 
 
+@require_safe
 def verify(request: HttpRequest, library: str, serial: str, code: str) -> HttpResponse:
     """Public: anyone holding the report's URL or QR code sees whether it is genuine."""
+    library_for(request, library, PUBLIC)
     req = citation.verify(library, serial, code)
     return render(
         request,
@@ -258,8 +249,9 @@ def verify(request: HttpRequest, library: str, serial: str, code: str) -> HttpRe
 
 
 def verify_upload(request: HttpRequest, library: str) -> HttpResponse:
-    """Public: upload a report PDF; genuine only if byte for byte an issued one of this library."""
-    lib = _library(library)
+    """Public: upload a report PDF; genuine only if byte for byte an issued one of this library.
+    A public form (anyone holding a report may check it), so it takes a POST from anyone."""
+    lib = library_for(request, library, PUBLIC)
     form = VerifyUploadForm(request.POST or None, request.FILES or None)
     checked = False
     req = None

@@ -9,14 +9,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lifeline.core.access import PATRON, library_for
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
@@ -56,15 +57,6 @@ MANAGE = "selection.manage"
 PAGE = 30
 
 
-def library_or_404(code: str) -> Library:
-    return get_object_or_404(Library, code=code)
-
-
-def require(request: HttpRequest, library: Library, action: str = MANAGE) -> None:
-    if not user_can(request.user, library, action):
-        raise PermissionDenied
-
-
 def read_upload(file: Any) -> bytes:
     """The uploaded bytes, refused when too big (before reading) or of a kind not accepted.
     ISO 2709 has no magic bytes and is binary: its leader is checked by the MARC reader."""
@@ -85,7 +77,7 @@ def read_upload(file: Any) -> bytes:
 
 @login_required
 def home(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
+    lib = library_for(request, library, PATRON)
     today = timezone.localdate()
     campaigns = [
         c
@@ -105,16 +97,14 @@ def home(request: AuthedRequest, library: str) -> HttpResponse:
     )
 
 
-def _campaign(library: str, pk: int) -> Campaign:
-    return get_object_or_404(
-        Campaign.objects.select_related("library"), pk=pk, library__code=library
-    )
+def _campaign(library: Library, pk: int) -> Campaign:
+    return get_object_or_404(Campaign.objects.select_related("library"), pk=pk, library=library)
 
 
 @login_required
 def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
     """Browse by CLC class, search (Chinese text, ISBN, author), mark with a reason."""
-    campaign = _campaign(library, pk)
+    campaign = _campaign(library_for(request, library, PATRON), pk)
     staff = user_can(request.user, campaign.library, MANAGE)
     if not services.may_take_part(request.user, campaign) or (
         campaign.status == CampaignStatus.DRAFT and not staff
@@ -176,7 +166,7 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def mark(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
-    campaign = _campaign(library, pk)
+    campaign = _campaign(library_for(request, library, PATRON), pk)
     if not services.may_take_part(request.user, campaign):
         raise Http404
     form = VoteForm(request.POST)
@@ -208,8 +198,7 @@ def mark(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
 
 @login_required
 def manage(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
-    require(request, lib)
+    lib = library_for(request, library, MANAGE)
     return render(
         request,
         "selection/manage.html",
@@ -227,8 +216,7 @@ def manage(request: AuthedRequest, library: str) -> HttpResponse:
 @login_required
 @require_POST
 def import_catalogue(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
-    require(request, lib)
+    lib = library_for(request, library, MANAGE)
     form = CatalogueForm(request.POST, request.FILES)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -264,8 +252,7 @@ def import_catalogue(request: AuthedRequest, library: str) -> HttpResponse:
 @login_required
 @require_POST
 def import_holdings(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
-    require(request, lib)
+    lib = library_for(request, library, MANAGE)
     form = HoldingsForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a file."))
@@ -291,9 +278,8 @@ def import_holdings(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def campaign_edit(request: AuthedRequest, library: str, pk: int | None = None) -> HttpResponse:
-    lib = library_or_404(library)
-    require(request, lib)
-    instance = _campaign(library, pk) if pk else Campaign(library=lib)
+    lib = library_for(request, library, MANAGE)
+    instance = _campaign(lib, pk) if pk else Campaign(library=lib)
     form = CampaignForm(request.POST or None, instance=instance, library=lib)
     if request.method == "POST" and form.is_valid():
         campaign = form.save()
@@ -303,8 +289,7 @@ def campaign_edit(request: AuthedRequest, library: str, pk: int | None = None) -
 
 @login_required
 def campaign(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
-    obj = _campaign(library, pk)
-    require(request, obj.library)
+    obj = _campaign(library_for(request, library, MANAGE), pk)
     titles = (
         services.campaign_titles(obj)
         .filter(votes__campaign=obj)
@@ -338,8 +323,7 @@ def campaign(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def campaign_act(request: AuthedRequest, library: str, pk: int, action: str) -> HttpResponse:
-    obj = _campaign(library, pk)
-    require(request, obj.library)
+    obj = _campaign(library_for(request, library, MANAGE), pk)
     try:
         if action in ("open", "close"):
             services.move_campaign(
@@ -393,12 +377,10 @@ def campaign_act(request: AuthedRequest, library: str, pk: int, action: str) -> 
 
 @login_required
 def order_export(request: AuthedRequest, library: str, pk: int, fmt: str) -> HttpResponse:
+    lib = library_for(request, library, MANAGE)
     sel = get_object_or_404(
-        Selection.objects.select_related("campaign__library"),
-        pk=pk,
-        campaign__library__code=library,
+        Selection.objects.select_related("campaign__library"), pk=pk, campaign__library=lib
     )
-    require(request, sel.campaign.library)
     name = f"order-{sel.campaign.pk}-{sel.pk}"
     if fmt == "xlsx":
         response = HttpResponse(
@@ -417,8 +399,7 @@ def order_export(request: AuthedRequest, library: str, pk: int, fmt: str) -> Htt
 
 @login_required
 def statistics(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
-    require(request, lib, "view")
+    lib = library_for(request, library, "view")
     try:
         year = int(request.GET.get("year") or 0) or None
     except ValueError:

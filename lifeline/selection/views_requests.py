@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lifeline.core.access import PATRON, library_for
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.selection.choices import REC_TRANSITIONS, SHIP_CLOSED, RecStatus, ShipStatus
@@ -18,7 +19,7 @@ from lifeline.selection.forms import AnswerForm, DeliveryForm, RecommendForm, Sh
 from lifeline.selection.logic import requests as logic
 from lifeline.selection.models import Holding, HomeDelivery, Recommendation
 from lifeline.selection.services import patron_of
-from lifeline.selection.views import MANAGE, library_or_404, require
+from lifeline.selection.views import MANAGE
 
 DELIVER = "selection.deliver"
 
@@ -32,7 +33,7 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
 
 @login_required
 def recommend(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
+    lib = library_for(request, library, PATRON)
     if patron_of(request.user, lib) is None:
         raise PermissionDenied
     form = RecommendForm(request.POST or None)
@@ -76,8 +77,7 @@ def recommendation(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def recommendation_queue(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
-    require(request, lib)
+    lib = library_for(request, library, MANAGE)
     status = request.GET.get("status") or RecStatus.QUEUED
     if status not in RecStatus.values:
         status = RecStatus.QUEUED
@@ -114,7 +114,7 @@ def recommendation_act(request: AuthedRequest, pk: int, action: str) -> HttpResp
 @login_required
 def home_delivery(request: AuthedRequest, library: str) -> HttpResponse:
     """A patron searches the holdings, asks for a book to be sent home, follows it."""
-    lib = library_or_404(library)
+    lib = library_for(request, library, PATRON)
     if patron_of(request.user, lib) is None:
         raise PermissionDenied
     q = (request.GET.get("q") or "").strip()[:200]
@@ -156,8 +156,7 @@ def home_delivery(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def delivery_queue(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = library_or_404(library)
-    require(request, lib, DELIVER)
+    lib = library_for(request, library, DELIVER)
     rows = (
         HomeDelivery.objects.filter(library=lib)
         .exclude(status__in=SHIP_CLOSED)

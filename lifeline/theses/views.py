@@ -21,10 +21,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from lifeline.core.access import PATRON, library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
 from lifeline.core.params import IdField, parse_ids
-from lifeline.core.permissions import user_can
+from lifeline.core.permissions import VIEW, user_can
 from lifeline.core.spreadsheets import csv_text, xlsx_bytes
 from lifeline.core.typing import AuthedRequest
 from lifeline.core.uploads import check_upload
@@ -44,10 +45,6 @@ from lifeline.theses.models import Rules, Thesis, ThesisVersion
 
 REVIEW = services.REVIEW
 MANAGE = services.MANAGE
-
-
-def _library(code: str) -> Library:
-    return get_object_or_404(Library, code=code)
 
 
 def _staff(request: HttpRequest, library: Library, action: str = "view") -> None:
@@ -105,7 +102,7 @@ def refuse_oversized(view: Any) -> Any:
 
 @login_required
 def home(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
+    lib = library_for(request, library, PATRON)
     if not services.is_patron_of(lib, request.user):
         if user_can(request.user, lib):
             return redirect("theses:queue", library=lib.code)
@@ -130,7 +127,7 @@ def home(request: AuthedRequest, library: str) -> HttpResponse:
 @refuse_oversized
 @login_required
 def submit(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
+    lib = library_for(request, library, PATRON)
     if not services.is_patron_of(lib, request.user):
         raise PermissionDenied(_("Only readers of this library can deposit a thesis here."))
     student = services.expected_for(lib, request.user)
@@ -303,8 +300,7 @@ def act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def queue(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib)
+    lib = library_for(request, library, VIEW)
     colleges = sorted(set(Thesis.objects.filter(library=lib).values_list("college", flat=True)))
     form = QueueFilterForm(request.GET or None, colleges=colleges, statuses=Status.choices)
     qs = Thesis.objects.restrict(request.user).filter(library=lib)
@@ -354,8 +350,7 @@ def _count() -> Any:
 @login_required
 @require_POST
 def batch_approve(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib, REVIEW)
+    lib = library_for(request, library, REVIEW)
     ids = parse_ids(request.POST.getlist("ids"))
     done, skipped = services.batch_approve(lib, ids, request.user)
     messages.success(
@@ -369,8 +364,7 @@ def batch_approve(request: AuthedRequest, library: str) -> HttpResponse:
 @refuse_oversized
 @login_required
 def import_view(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib, MANAGE)
+    lib = library_for(request, library, MANAGE)
     form = ImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []
     result = None
@@ -399,16 +393,14 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
 
 @login_required
 def cleared_export(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib)
+    lib = library_for(request, library, VIEW)
     header, rows = exports.cleared_rows(lib, parse_year(request.GET.get("year")))
     return _xlsx(f"cleared-{lib.code}.xlsx", xlsx_bytes({str(_("Cleared")): (header, rows)}))
 
 
 @login_required
 def calis_export(request: AuthedRequest, library: str, fmt: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib, REVIEW)
+    lib = library_for(request, library, REVIEW)
     header, rows = exports.calis_rows(lib)
     if fmt == "csv":
         response = HttpResponse(csv_text(header, rows), content_type="text/csv; charset=utf-8")
@@ -419,8 +411,7 @@ def calis_export(request: AuthedRequest, library: str, fmt: str) -> HttpResponse
 
 @login_required
 def statistics(request: AuthedRequest, library: str) -> HttpResponse:
-    lib = _library(library)
-    _staff(request, lib)
+    lib = library_for(request, library, VIEW)
     year = parse_year(request.GET.get("year"))
     data = exports.stats(lib, year)
     if request.GET.get("format") == "xlsx":

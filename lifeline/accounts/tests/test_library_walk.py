@@ -37,9 +37,14 @@ PUBLIC_PAGES = {
     "health:incident",
     "health:report",
     "emergency:services",
+    # Signed reports anyone may check (issue 13), the events list and its iCalendar feed.
+    "research:verify",
+    "research:verify_upload",
+    "outreach:index",
+    "outreach:calendar",
 }
 # Public pages that accept a POST from anyone (rate-limited per address).
-PUBLIC_FORMS = {"health:report"}
+PUBLIC_FORMS = {"health:report", "research:verify_upload"}
 # A body with the fields most forms want, so that a view that forgot the check would act.
 POST_BODY = {
     "title": "Walk",

@@ -110,6 +110,7 @@ PATRON_LISTS = {
     "/api/theses/theses/",
     "/api/selection/campaigns/",
     "/api/selection/recommendations/",
+    "/api/outreach/attempts/",
 }
 
 

@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from lifeline.conftest import client_for
+from lifeline.conftest import client_for, make_staff
+from lifeline.core.choices import Role
 from lifeline.core.models import Library
 from lifeline.selection.choices import CampaignStatus, ShipStatus
 from lifeline.selection.models import (
@@ -84,11 +85,12 @@ def test_hostile_users_on_patron_pages(
     t = Title.objects.filter(catalogue__campaigns=live).first()
     assert t is not None
     assert Client().get(_url(live)).status_code == 302  # to the login page
+    # Neither a patron nor staff of this library: refused at the library (issue 21, finding 3).
     for user in (patron_b, librarian_b, stranger):
         client = client_for(user)
-        assert client.get(_url(live)).status_code == 404
+        assert client.get(_url(live)).status_code == 403
         assert (
-            client.post(_url(live, "mark/"), {"title": t.pk, "reason": "study"}).status_code == 404
+            client.post(_url(live, "mark/"), {"title": t.pk, "reason": "study"}).status_code == 403
         )
     assert not Vote.objects.exists()
 
@@ -152,7 +154,9 @@ def test_staff_pages_and_exports(live: Campaign, acq_a: Any, patron_a: Any) -> N
     assert client.post(f"/selection/{code}/campaigns/{live.pk}/nonsense/").status_code == 404
 
 
-def test_staff_pages_refuse_others(live: Campaign, librarian_b: Any, patron_a: Any) -> None:
+def test_staff_pages_refuse_others(
+    live: Campaign, library_b: Library, librarian_b: Any, patron_a: Any
+) -> None:
     code = live.library.code
     sel = Selection.objects.create(campaign=live, method="exact")
     for user in (librarian_b, patron_a):
@@ -162,9 +166,11 @@ def test_staff_pages_refuse_others(live: Campaign, librarian_b: Any, patron_a: A
         assert client.post(f"/selection/{code}/campaigns/{live.pk}/close/").status_code == 403
         assert client.get(f"/selection/{code}/orders/{sel.pk}.xlsx").status_code == 403
         assert client.get(f"/selection/{code}/statistics/").status_code == 403
-    # Library B's librarian names her own library in the URL: A's campaign is not found there.
-    client = client_for(librarian_b)
-    assert client.get(f"/selection/hit/campaigns/{live.pk}/").status_code == 404
+    # Library B's acquisitions librarian names her own library in the URL: A's campaign is not
+    # found there; B's e-resources librarian may not manage selection at all.
+    assert client_for(librarian_b).get(f"/selection/hit/campaigns/{live.pk}/").status_code == 403
+    acq_b = client_for(make_staff("acq_b", library_b, Role.ACQUISITIONS))
+    assert acq_b.get(f"/selection/{library_b.code}/campaigns/{live.pk}/").status_code == 404
 
 
 def test_catalogue_upload_page(library_a: Library, acq_a: Any) -> None:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("delivery/", include("lifeline.delivery.urls")),
     path("analytics/", include("lifeline.analytics.urls")),
     path("theses/", include("lifeline.theses.urls")),
+    path("reports/", include("lifeline.reports.urls")),
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]

@@ -32,6 +32,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "services.change",
             "theses.review",
             "theses.manage",
+            "reports.view",
         }
     ),
     Role.ERESOURCES: frozenset(
@@ -42,7 +43,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.REFERENCE: frozenset({"delivery.change", "services.change", "theses.review"}),
     Role.SUBJECT: frozenset({"services.change", "delivery.change", "theses.review"}),
     Role.DELIVERY: frozenset({"delivery.change"}),
-    Role.LEADERSHIP: frozenset({"emergency.declare"}),
+    # reports.view (issue 17): the service report goes to the leadership group.
+    Role.LEADERSHIP: frozenset({"emergency.declare", "reports.view"}),
 }
 # registry.change implies changing routes too.
 for _role, _actions in list(ROLE_ACTIONS.items()):

@@ -10,15 +10,21 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 from docx import Document
 from openpyxl import load_workbook
 
+from lifeline.analytics import services as analytics_services
+from lifeline.analytics.counts import counts as analytics_counts
 from lifeline.conftest import client_for
 from lifeline.core.demo.loader import load_demo
 from lifeline.delivery.choices import Status
 from lifeline.delivery.models import DeliveryRequest
+from lifeline.emergency.counts import counts as emergency_counts
 from lifeline.emergency.counts import event_spans
 from lifeline.reports import services
+from lifeline.theses.counts import counts as theses_counts
+from lifeline.theses.models import Thesis
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +67,30 @@ def test_epidemic_report_from_live_rows(demo: Any) -> None:
     assert _figures(epidemic, "delivery")
     assert "86,712" in whole_year.draft or "86712" in whole_year.draft.replace(",", "")
 
+    # Each provider agrees with its own app's rows.
+    assert _figures(epidemic, "emergency") == {"Events": 1, "Drills": 0} or list(
+        _figures(epidemic, "emergency").values()
+    ) == [1, 0]
+    this_year = emergency_counts(demo, dt.date(2026, 1, 1), TODAY)
+    assert {c.measure: c.figure for c in this_year}["drills"] == 1
+    tz = timezone.get_current_timezone()
+    lo = dt.datetime(2020, 1, 1, tzinfo=tz)
+    hi = dt.datetime(2021, 1, 1, tzinfo=tz)
+    theses = {
+        c.measure: c.figure for c in theses_counts(demo, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    }
+    assert (
+        theses["submitted"]
+        == Thesis.objects.filter(library=demo, submitted_at__gte=lo, submitted_at__lt=hi).count()
+    )
+    usage = analytics_services.usage_between(demo, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    total = next(
+        c
+        for c in analytics_counts(demo, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+        if c.measure == "uses"
+    )
+    assert total.figure == (sum(usage.values()) if usage else None)
+
     # Change one live row: the report follows.
     one = (
         DeliveryRequest.objects.filter(library=demo, status=Status.DELIVERED)
@@ -97,7 +127,7 @@ def test_page_and_exports_for_the_leader(demo: Any) -> None:
     cells = [c for row in wb.worksheets[0].iter_rows(values_only=True) for c in row]
     assert 86_712 in cells and 83_091 in cells and 95.8 in cells
     t2 = [c for row in wb.worksheets[1].iter_rows(values_only=True) for c in row]
-    assert 0 not in t2 or True
+    assert 86_712 in t2 and 83_091 in t2  # the total row of the two channels
 
     docx = client.get(url, {**period, "format": "docx"})
     assert docx.status_code == 200

@@ -74,7 +74,10 @@ def xlsx(report: Report) -> bytes:
             _("Table 1 Services"): (h1, table1_rows(report)),
             _("Table 2 Delivery"): (h2, table2_rows(report)),
             _("Table 3 Platforms"): (h3, table3_rows(report)),
-            _("Summary"): ([_("Summary")], [[line] for line in report.narrative.splitlines()]),
+            _("Narrative summary"): (
+                [_("Narrative summary")],
+                [[line] for line in report.narrative.splitlines()],
+            ),
         }
     )
 
@@ -96,7 +99,7 @@ def docx(report: Report) -> bytes:
         _("Figures a year earlier: %(start)s to %(end)s.")
         % {"start": report.before_start.isoformat(), "end": report.before_end.isoformat()}
     )
-    doc.add_heading(_("Summary"), level=2)
+    doc.add_heading(_("Narrative summary"), level=2)
     for line in report.narrative.splitlines():
         doc.add_paragraph(line)
     h1, h2, h3 = headers()

@@ -27,5 +27,5 @@ class PeriodForm(forms.Form):
 
 class NarrativeForm(PeriodForm):
     text = forms.CharField(
-        label=_("Summary"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 8})
+        label=_("Narrative summary"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 8})
     )

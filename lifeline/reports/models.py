@@ -12,10 +12,10 @@ from lifeline.core.querysets import RestrictedQuerySet
 
 class ReportNarrative(models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="report_narratives")
-    start = models.DateField(_("from"))
-    end = models.DateField(_("to"))
+    start = models.DateField(_("period start"))
+    end = models.DateField(_("period end"))
     language = models.CharField(_("language"), max_length=10)
-    text = models.TextField(_("summary"))
+    text = models.TextField(_("narrative summary"))
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -53,10 +53,10 @@ def _period(
 def report(request: HttpRequest, library: str) -> HttpResponse:
     lib = _library(request, library)
     if request.method == "POST":
-        form = NarrativeForm(request.POST)
-        if not form.is_valid():
-            return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
-        data = form.cleaned_data
+        posted = NarrativeForm(request.POST)
+        if not posted.is_valid():
+            return HttpResponse(posted.errors.as_text(), status=400, content_type="text/plain")
+        data = posted.cleaned_data
         built = services.build(lib, data["start"], data["end"])
         services.save_narrative(built, data["text"], request.user)
         query = urlencode({"start": data["start"].isoformat(), "end": data["end"].isoformat()})

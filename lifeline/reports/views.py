@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
 from lifeline.core.permissions import user_can
 from lifeline.emergency.counts import Span, event_spans
-from lifeline.reports import exports, services
+from lifeline.reports import exports, pdf, services
 from lifeline.reports.forms import NarrativeForm, PeriodForm
 
 ACTION = "reports.view"
@@ -65,9 +66,13 @@ def report(request: HttpRequest, library: str) -> HttpResponse:
     form, start, end, event_id = _period(request, spans)
     built = services.build(lib, start, end)
     fmt = request.GET.get("format")
-    if fmt in ("xlsx", "docx"):
-        body, mime = (exports.xlsx(built), XLSX) if fmt == "xlsx" else (exports.docx(built), DOCX)
-        response = HttpResponse(body, content_type=mime)
+    if fmt in ("xlsx", "docx", "pdf"):
+        body, mime = {
+            "xlsx": (exports.xlsx, XLSX),
+            "docx": (exports.docx, DOCX),
+            "pdf": (pdf.pdf, "application/pdf"),
+        }[fmt]
+        response = HttpResponse(body(built), content_type=mime)
         response["Content-Disposition"] = (
             f'attachment; filename="report-{lib.code}-{start}-{end}.{fmt}"'
         )
@@ -92,6 +97,12 @@ def report(request: HttpRequest, library: str) -> HttpResponse:
             "t1": exports.table1_rows(built),
             "t2": exports.table2_rows(built),
             "t3": exports.table3_rows(built),
+            "chart": bar_chart(
+                [f.label for f in built.table3[:10]],
+                [float(f.figure or 0) for f in built.table3[:10]],
+            )
+            if built.table3
+            else "",
             "query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
         },
     )

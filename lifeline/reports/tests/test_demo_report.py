@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from typing import Any
 
+import pymupdf
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -135,6 +136,22 @@ def test_page_and_exports_for_the_leader(demo: Any) -> None:
     assert len(doc.tables) == 3
     cells = [c.text for row in doc.tables[0].rows for c in row.cells]
     assert "86712" in cells and "83091" in cells and "95.8" in cells
+
+    pdf = client.get(url, {**period, "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    with pymupdf.open(stream=pdf.content, filetype="pdf") as read:
+        text = "".join(page.get_text() for page in read)
+        fonts = {f[3] for page in read for f in page.get_fonts()}
+    assert "86712" in text and "文献传递" in text
+    assert any("WenQuanYiMicroHei" in f for f in fonts)  # embedded, not referenced
+
+    # In English too.
+    client.cookies["lifeline_lang"] = "en"
+    page = client.get(url, period)
+    assert "Document delivery" in page.content.decode()
+    doc = Document(io.BytesIO(client.get(url, {**period, "format": "docx"}).content))
+    assert doc.tables[0].rows[0].cells[0].text == "Service type"
+    client.cookies["lifeline_lang"] = "zh-hans"
 
     # The summary, edited and saved, comes back on the page and in the Word file.
     saved = client.post(url, {**period, "text": "疫情期间文献传递满足率 95.8%。"})

@@ -116,6 +116,13 @@ def test_page_and_exports_for_the_leader(demo: Any) -> None:
     client = client_for(leader)
     url = reverse("reports:report", args=[demo.code])
     period = {"start": "2020-01-01", "end": "2020-12-31"}
+    # By default: the latest real event's span (the 2020 epidemic; drills do not count).
+    span = event_spans(demo, TODAY)[0]
+    default = client.get(url)
+    assert default.status_code == 200
+    assert span.start.isoformat() in default.content.decode()
+    chosen = client.get(url, {"event": span.event_id})
+    assert span.end.isoformat() in chosen.content.decode()
     page = client.get(url, period)
     assert page.status_code == 200
     text = page.content.decode()

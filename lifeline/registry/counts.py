@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.db.models import Count as DbCount
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.core.counts import Count
@@ -18,10 +19,11 @@ DATABASES = _("databases")
 
 
 def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
-    # In service during the period: active, and its subscription (if dated) overlaps the period.
-    live = Resource.objects.filter(library=library, is_active=True, is_trial=False).filter(
-        Q(subscription_start__isnull=True) | Q(subscription_start__lte=end),
-        Q(subscription_end__isnull=True) | Q(subscription_end__gte=start),
+    # Offered during the period: active (trials included, as the seed counts them) and not ended
+    # before it. The registry keeps only the current subscription term (renewed each year), so its
+    # start date says nothing about when the library first took the database.
+    live = Resource.objects.filter(library=library, is_active=True).filter(
+        Q(subscription_end__isnull=True) | Q(subscription_end__gte=start)
     )
     by = {
         (row["top"], row["language"]): row["n"]
@@ -30,8 +32,11 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
         .annotate(n=DbCount("id"))
         .order_by()
     }
+    tz = timezone.get_current_timezone()
     new = live.filter(
-        parent__isnull=True, subscription_start__gte=start, subscription_start__lte=end
+        parent__isnull=True,
+        created_at__gte=dt.datetime.combine(start, dt.time(0), tz),
+        created_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tz),
     ).count()
     rows = [
         ("databases_zh", True, Language.CHINESE, _("Chinese databases")),
@@ -56,7 +61,7 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
             "new_databases",
             new,
             DATABASES,
-            _("databases whose subscription began in the period"),
+            _("databases added to the registry in the period"),
             _("New databases"),
         )
     )

@@ -23,7 +23,16 @@ def test_databases_and_sub_databases_by_language(library_a: Library, library_b: 
         key="worldlib",
         name="Worldlib",
         language="foreign",
-        subscription_start=dt.date(2020, 3, 1),
+    )
+    Resource.objects.filter(key="worldlib").update(
+        created_at=dt.datetime(2020, 3, 1, 9, 0, tzinfo=dt.UTC)
+    )
+    Resource.objects.create(
+        library=library_a,
+        key="ended",
+        name="Ended",
+        language="foreign",
+        subscription_end=dt.date(2019, 12, 31),
     )
     Resource.objects.create(
         library=library_a, key="old", name="Old", language="foreign", is_active=False
@@ -39,8 +48,8 @@ def test_databases_and_sub_databases_by_language(library_a: Library, library_b: 
         "subdatabases_foreign": 0,
         "new_databases": 1,
     }
-    # Before its subscription began, Worldlib was not in service.
+    # Added to the registry in March 2020: new then, not in 2019; the ended one counted in 2019.
     got = {
         c.measure: c.figure for c in counts(library_a, dt.date(2019, 1, 1), dt.date(2019, 12, 31))
     }
-    assert (got["databases_foreign"], got["new_databases"]) == (0, 0)
+    assert (got["databases_foreign"], got["new_databases"]) == (2, 0)

@@ -60,6 +60,11 @@ def test_epidemic_report_from_live_rows(demo: Any) -> None:
     assert sum(r.supplied for r in jan_oct.table2) == 69_170
     # Table 3: what each platform supplied, largest first.
     assert jan_oct.table3 and jan_oct.table3[0].figure >= jan_oct.table3[-1].figure
+    # The seed's "33 Chinese databases with 63 sub-databases, 13 foreign with 58".
+    dbs = [
+        f.figure for f in next(r for r in whole_year.table1 if r.key == "digital_resources").figures
+    ]
+    assert dbs[:4] == [33, 63, 13, 58]
     # Services no app reports yet show no data, not zero.
     rooms = next(r for r in whole_year.table1 if r.key == "rooms")
     assert rooms.figures == []

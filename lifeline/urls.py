@@ -13,6 +13,7 @@ urlpatterns = [
     path("selection/", include("lifeline.selection.urls")),
     path("research/", include("lifeline.research.urls")),
     path("outreach/", include("lifeline.outreach.urls")),
+    path("reports/", include("lifeline.reports.urls")),
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]

@@ -35,6 +35,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "research.change",
             "research.review",
             "outreach.change",
+            "reports.view",
         }
     ),
     Role.ERESOURCES: frozenset(
@@ -63,7 +64,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.DELIVERY: frozenset({"delivery.change"}),
-    Role.LEADERSHIP: frozenset({"emergency.declare"}),
+    # reports.view (issue 17): the service report goes to the leadership group.
+    Role.LEADERSHIP: frozenset({"emergency.declare", "reports.view"}),
     Role.ACQUISITIONS: frozenset({"selection.manage", "selection.deliver"}),
 }
 # selection (issue 12): acquisitions run campaigns, orders and recommendations; home delivery of

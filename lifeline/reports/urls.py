@@ -1,0 +1,9 @@
+from django.urls import path
+
+from lifeline.reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("<slug:library>/", views.report, name="report"),
+]

@@ -1,0 +1,108 @@
+"""The service report page, its XLSX and Word exports, and saving the edited summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from lifeline.core.charts import bar_chart
+from lifeline.core.models import Library
+from lifeline.core.permissions import user_can
+from lifeline.emergency.counts import Span, event_spans
+from lifeline.reports import exports, pdf, services
+from lifeline.reports.forms import NarrativeForm, PeriodForm
+
+ACTION = "reports.view"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _library(request: HttpRequest, code: str) -> Library:
+    lib = get_object_or_404(Library, code=code)
+    if not user_can(request.user, lib, ACTION):
+        raise PermissionDenied
+    return lib
+
+
+def _period(
+    request: HttpRequest, spans: list[Span]
+) -> tuple[PeriodForm, dt.date, dt.date, int | None]:
+    """An event's span (`?event=`), else the dates given, else the latest event, else this year."""
+    form = PeriodForm(request.GET if "start" in request.GET else None)
+    chosen = request.GET.get("event", "")
+    span = next((s for s in spans if str(s.event_id) == chosen), None)
+    if span is None and form.is_bound and form.is_valid():
+        return form, form.cleaned_data["start"], form.cleaned_data["end"], None
+    if span is None and spans and not form.is_bound:
+        span = spans[0]
+    if span is not None:
+        form = PeriodForm(initial={"start": span.start, "end": span.end})
+        return form, span.start, span.end, span.event_id
+    today = timezone.localdate()
+    if not form.is_bound:
+        form = PeriodForm(initial={"start": today.replace(month=1, day=1), "end": today})
+    return form, today.replace(month=1, day=1), today, None
+
+
+@login_required
+def report(request: HttpRequest, library: str) -> HttpResponse:
+    lib = _library(request, library)
+    if request.method == "POST":
+        posted = NarrativeForm(request.POST)
+        if not posted.is_valid():
+            return HttpResponse(posted.errors.as_text(), status=400, content_type="text/plain")
+        data = posted.cleaned_data
+        built = services.build(lib, data["start"], data["end"])
+        services.save_narrative(built, data["text"], request.user)
+        query = urlencode({"start": data["start"].isoformat(), "end": data["end"].isoformat()})
+        return redirect(f"{request.path}?{query}")
+    spans = event_spans(lib)
+    form, start, end, event_id = _period(request, spans)
+    built = services.build(lib, start, end)
+    fmt = request.GET.get("format")
+    if fmt in ("xlsx", "docx", "pdf"):
+        body, mime = {
+            "xlsx": (exports.xlsx, XLSX),
+            "docx": (exports.docx, DOCX),
+            "pdf": (pdf.pdf, "application/pdf"),
+        }[fmt]
+        response = HttpResponse(body(built), content_type=mime)
+        response["Content-Disposition"] = (
+            f'attachment; filename="report-{lib.code}-{start}-{end}.{fmt}"'
+        )
+        return response
+    h1, h2, h3 = exports.headers()
+    return render(
+        request,
+        "reports/report.html",
+        {
+            "library": lib,
+            "form": form,
+            "spans": spans,
+            "event_id": event_id,
+            "report": built,
+            "title": exports.title(built),
+            "narrative_form": NarrativeForm(
+                initial={"start": start, "end": end, "text": built.narrative}
+            ),
+            "h1": h1,
+            "h2": h2,
+            "h3": h3,
+            "t1": exports.table1_rows(built),
+            "t2": exports.table2_rows(built),
+            "t3": exports.table3_rows(built),
+            "chart": bar_chart(
+                [f.label for f in built.table3[:10]],
+                [float(f.figure or 0) for f in built.table3[:10]],
+            )
+            if built.table3
+            else "",
+            "query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
+        },
+    )

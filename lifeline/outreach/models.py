@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
@@ -60,7 +61,7 @@ class Event(Bilingual, models.Model):
 
     class Meta:
         verbose_name = _("event")
-        verbose_name_plural = _("events")
+        verbose_name_plural = pgettext_lazy("outreach", "events")
 
     def __str__(self) -> str:
         return self.display("title")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from lifeline.core.access import library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
-from lifeline.core.permissions import user_can
 from lifeline.emergency.counts import Span, event_spans
 from lifeline.reports import exports, pdf, services
 from lifeline.reports.forms import NarrativeForm, PeriodForm
@@ -24,10 +23,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _library(request: HttpRequest, code: str) -> Library:
-    lib = get_object_or_404(Library, code=code)
-    if not user_can(request.user, lib, ACTION):
-        raise PermissionDenied
-    return lib
+    return library_for(request, code, ACTION)  # the one resolver (issue 21): 403 to outsiders
 
 
 def _period(

@@ -93,6 +93,9 @@ def parse_row(values: dict[str, str], line: int) -> Question:
 
 def import_bank(bank: QuestionBank, data: bytes) -> int:
     """Add the workbook's questions to `bank`; on any error nothing is added."""
+    from lifeline.core.uploads import check_zip
+
+    check_zip(data)  # the workbook's members, before openpyxl inflates them (ValidationError)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

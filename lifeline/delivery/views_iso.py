@@ -41,6 +41,10 @@ def endpoint(request: HttpRequest) -> HttpResponse:
     may also use the Bearer token of a staff account. The answer is the confirmation."""
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BYTES or len(request.body) > MAX_BYTES:
         return HttpResponse(status=413)
+    if b"\x00" in request.body:
+        # No XML document holds a NUL byte, and PostgreSQL text cannot store one: refused before
+        # anything (the refused-message log included) is written.
+        return HttpResponse(status=400)
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         token = header.split(" ", 1)[1].strip()
@@ -91,6 +95,8 @@ def endpoint(request: HttpRequest) -> HttpResponse:
 def document(request: HttpRequest, token: str) -> HttpResponseBase:
     """A document we supplied to a peer, for its system to fetch (the itemId of CopyCompleted).
     The token is the secret; only files supplied by ISO 18626 are reachable this way."""
+    if "\x00" in token or len(token) > 200:
+        raise Http404
     f = urldelivery.shared_file(token)
     if f is None:
         raise Http404

@@ -81,7 +81,9 @@ class SushiCredentialForm(forms.ModelForm):
         except outbound.OutboundRefused as exc:
             raise forms.ValidationError(str(exc), code="internal") from exc
         except outbound.OutboundFailed:
-            pass  # a name that does not resolve today: the harvest will say so
+            # A vendor name that does not resolve today (DNS trouble, a host not live yet) is kept:
+            # nothing is reached, and every harvest runs check_target again and reports it.
+            return url
         return url
 
     def clean_reports(self) -> str:

@@ -44,6 +44,8 @@ AUDIT_ACTION_COLOURS = {
 class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     WEBHOOK = "webhook", _("Webhook")
+    # Sent by a function an app names (`notify_app`): channels with their own API (WeCom apps).
+    APP = "app", _("App channel")
 
 
 class WebhookFormat(models.TextChoices):

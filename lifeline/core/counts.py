@@ -35,6 +35,8 @@ COUNT_APPS = [
     "outreach",
     "selection",
     "reference",
+    "knowledge",
+    "push",
 ]
 
 # The seed's table 1, one row per service type, in its order (plus two rows of our own).

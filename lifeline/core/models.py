@@ -310,6 +310,13 @@ class Notification(models.Model):
     body = models.TextField(_("body"), blank=True)
     html = models.TextField(blank=True)
     payload = models.JSONField(null=True, blank=True)
+    # E-mail: extra headers (Message-ID, In-Reply-To, References, List-Unsubscribe, Auto-Submitted)
+    # and an optional From/Reply-To, so replies thread and bulk mail can be left with one click.
+    headers = models.JSONField(default=dict, blank=True)
+    from_email = models.CharField(max_length=254, blank=True)
+    reply_to = models.CharField(max_length=254, blank=True)
+    # Channel "app": dotted path of the function that sends the row (must live under lifeline.).
+    sender = models.CharField(max_length=200, blank=True)
     status = models.CharField(
         _("status"),
         max_length=10,

@@ -18,6 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from lifeline.core import outbound
 from lifeline.core.choices import Channel, NotificationStatus, WebhookFormat
@@ -67,16 +68,57 @@ def notify_email(
     html: str = "",
     kind: str = "",
     dedupe_key: str = "",
+    headers: dict[str, str] | None = None,
+    from_email: str = "",
+    reply_to: str = "",
 ) -> Notification:
+    """Queue an e-mail. `headers` adds Message-ID/In-Reply-To/List-Unsubscribe and the like
+    (CR and LF are refused: a header value someone typed must not start a new header)."""
     recipients = sorted({addr.strip() for addr in to if addr and addr.strip()})
+    clean = {str(k): str(v) for k, v in (headers or {}).items()}
+    for key, value in [*clean.items(), ("From", from_email), ("Reply-To", reply_to)]:
+        if any(c in key + value for c in "\r\n\0"):
+            raise ValueError(f"line break in e-mail header {key!r}")
     return _create(
         library,
         dedupe_key,
         channel=Channel.EMAIL,
         recipients=recipients,
-        subject=subject[:300],
+        subject=subject[:300].replace("\r", " ").replace("\n", " "),
         body=body,
         html=html,
+        kind=kind,
+        headers=clean,
+        from_email=from_email,
+        reply_to=reply_to,
+    )
+
+
+def notify_app(
+    library: Library | None,
+    sender: str,
+    *,
+    subject: str = "",
+    body: str = "",
+    payload: dict[str, Any] | None = None,
+    recipients: list[str] | None = None,
+    kind: str = "",
+    dedupe_key: str = "",
+) -> Notification:
+    """Queue a message for a channel with its own API. `sender` is the dotted path of a
+    function `send(notification) -> None` under `lifeline.` that raises on failure; the outbox
+    gives it the same lease, retries and back-off as e-mail and webhooks."""
+    if not sender.startswith("lifeline."):
+        raise ValueError("an app sender must live in the lifeline package")
+    return _create(
+        library,
+        dedupe_key,
+        channel=Channel.APP,
+        sender=sender,
+        subject=subject[:300],
+        body=body,
+        payload=payload,
+        recipients=recipients or [],
         kind=kind,
     )
 
@@ -144,10 +186,23 @@ def _send(n: Notification) -> None:
     if n.channel == Channel.EMAIL:
         if not n.recipients:
             raise ValueError("no recipients")
-        msg = EmailMultiAlternatives(n.subject, n.body, to=n.recipients)
+        msg = EmailMultiAlternatives(
+            n.subject,
+            n.body,
+            from_email=n.from_email or None,
+            to=n.recipients,
+            reply_to=[n.reply_to] if n.reply_to else None,
+            headers=n.headers or None,
+        )
         if n.html:
             msg.attach_alternative(n.html, "text/html")
         msg.send()
+        return
+    if n.channel == Channel.APP:
+        if not n.sender.startswith("lifeline."):
+            raise ValueError(f"refused sender {n.sender!r}")
+        send = import_string(n.sender)
+        send(n)
         return
     # Through the one outbound helper (issue 21): a webhook URL is an address someone typed, so
     # an internal one is refused unless LIFELINE_OUTBOUND_ALLOW names its network.

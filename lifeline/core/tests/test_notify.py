@@ -20,6 +20,7 @@ from lifeline.core.models import Library, Notification
 from lifeline.core.notify import (
     backoff,
     deliver,
+    notify_app,
     notify_email,
     notify_webhook,
     send_pending,
@@ -206,3 +207,53 @@ def test_webhook_to_an_internal_address_is_refused(
     n.refresh_from_db()
     assert n.last_error.startswith("OutboundRefused")
     assert Hook.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_headers_thread_and_unsubscribe(library_a: Library, smtp: Sink) -> None:
+    notify_email(
+        library_a,
+        ["reader@example.edu"],
+        "Re: 知网无法下载",
+        "已恢复。",
+        headers={
+            "Message-ID": "<answer-1@lifeline.test>",
+            "In-Reply-To": "<question-1@example.edu>",
+            "List-Unsubscribe": "<https://lib.example.edu/u/abc>",
+        },
+        from_email="ask@lib.example.edu",
+        reply_to="ask+t1@lib.example.edu",
+    )
+    raw = smtp.messages[0].content.decode()
+    assert "In-Reply-To: <question-1@example.edu>" in raw
+    assert "Message-ID: <answer-1@lifeline.test>" in raw
+    assert "List-Unsubscribe: <https://lib.example.edu/u/abc>" in raw
+    assert "Reply-To: ask+t1@lib.example.edu" in raw
+    assert smtp.messages[0].mail_from == "ask@lib.example.edu"
+
+
+def test_header_with_a_line_break_is_refused(library_a: Library) -> None:
+    with pytest.raises(ValueError, match="line break"):
+        notify_email(library_a, ["a@b.c"], "s", "b", headers={"X-A": "v\r\nBcc: evil@x"})
+
+
+SENT_BY_APP: list[str] = []
+
+
+def app_sender(n: Notification) -> None:
+    if n.payload and n.payload.get("fail"):
+        raise RuntimeError("errcode=42001 access_token expired")
+    SENT_BY_APP.append(n.body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_app_channel_sends_through_the_named_function_with_retries(library_a: Library) -> None:
+    SENT_BY_APP.clear()
+    ok = notify_app(library_a, f"{__name__}.app_sender", body="您好", kind="test")
+    ok.refresh_from_db()
+    assert ok.status == NotificationStatus.SENT and SENT_BY_APP == ["您好"]
+    bad = notify_app(library_a, f"{__name__}.app_sender", body="x", payload={"fail": True})
+    bad.refresh_from_db()
+    assert bad.status == NotificationStatus.PENDING and "42001" in bad.last_error
+    with pytest.raises(ValueError):
+        notify_app(library_a, "os.system", body="x")

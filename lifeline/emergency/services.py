@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 from lifeline.core import notify
 from lifeline.core.audit import acting_as
 from lifeline.core.models import Library
+from lifeline.emergency import signals
 from lifeline.emergency.choices import (
     ROMAN,
     EventCategory,
@@ -240,6 +241,14 @@ def declare(
                 declared_at=now,
             )
             _start(event, user, now)
+            signals.event_declared.send(
+                sender=Event,
+                event_id=event.pk,
+                library=library,
+                is_drill=drill,
+                level=level,
+                category=category,
+            )
     except IntegrityError as exc:
         current = Event.objects.filter(
             library=library, status=EventStatus.OPEN, is_drill=False
@@ -406,6 +415,14 @@ def stand_down(event: Event, *, user: Any, note: str = "", now: dt.datetime | No
             key="closed",
             subject=lambda: notices.subject_line(event, _("Emergency stood down")),
             body=lambda team, mine: notices.closed_body(event),
+        )
+        signals.event_stood_down.send(
+            sender=Event,
+            event_id=event.pk,
+            library=event.library,
+            is_drill=event.is_drill,
+            start=timezone.localdate(event.declared_at),
+            end=timezone.localdate(now),
         )
     transaction.on_commit(lambda: forget_active(event.library))
     return event

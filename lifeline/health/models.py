@@ -501,7 +501,11 @@ class Subscription(models.Model):
     )
     name = models.CharField(_("name"), max_length=120)
     channel = models.CharField(
-        _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEBHOOK
+        _("channel"),
+        max_length=10,
+        # A subscriber gets e-mail or a webhook; the outbox's app channel is for apps' own APIs.
+        choices=[c for c in Channel.choices if c[0] != Channel.APP],
+        default=Channel.WEBHOOK,
     )
     email = models.EmailField(_("e-mail"), blank=True)
     url = models.URLField(_("webhook URL"), max_length=1000, blank=True)

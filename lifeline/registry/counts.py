@@ -33,11 +33,20 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
         .order_by()
     }
     tz = timezone.get_current_timezone()
-    new = live.filter(
-        parent__isnull=True,
-        created_at__gte=dt.datetime.combine(start, dt.time(0), tz),
-        created_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tz),
-    ).count()
+    # New: first subscribed in the period; a row without that date counts from when it was
+    # entered in the registry (the best the registry knows).
+    new = (
+        live.filter(parent__isnull=True)
+        .filter(
+            Q(first_subscribed__gte=start, first_subscribed__lte=end)
+            | Q(
+                first_subscribed__isnull=True,
+                created_at__gte=dt.datetime.combine(start, dt.time(0), tz),
+                created_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tz),
+            )
+        )
+        .count()
+    )
     rows = [
         ("databases_zh", True, Language.CHINESE, _("Chinese databases")),
         ("subdatabases_zh", False, Language.CHINESE, _("Chinese sub-databases")),
@@ -61,7 +70,7 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
             "new_databases",
             new,
             DATABASES,
-            _("databases added to the registry in the period"),
+            _("databases first subscribed in the period (else entered in the registry)"),
             _("New databases"),
         )
     )

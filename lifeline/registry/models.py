@@ -180,6 +180,14 @@ class Resource(Bilingual, models.Model):
     )
     homepage = models.URLField(_("homepage"), max_length=500, blank=True)
     subscription_start = models.DateField(_("subscription start"), null=True, blank=True)
+    # The current term restarts at each renewal; this date stays: when the library first took
+    # the database. The service report counts "new databases" by it.
+    first_subscribed = models.DateField(
+        _("first subscribed"),
+        null=True,
+        blank=True,
+        help_text=_("When the library first took this database; kept across renewals."),
+    )
     subscription_end = models.DateField(_("subscription end"), null=True, blank=True)
     price = models.DecimalField(
         _("price"),

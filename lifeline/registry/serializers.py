@@ -91,6 +91,7 @@ class ResourceSerializer(LibraryScopedSerializer):
             "content_types",
             "homepage",
             "subscription_start",
+            "first_subscribed",
             "subscription_end",
             "price",
             "currency",

@@ -25,6 +25,9 @@ class ReportNarrative(models.Model):
     audited = True
 
     class Meta:
+        # The consortium report (every library's column and the sum) is for a consortium-level
+        # role, not any one library's staff: a permission granted to a user or group.
+        permissions = [("view_consortium", _("Can view the consortium service report"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["library", "start", "end", "language"], name="reports_narrative_unique"

@@ -5,5 +5,6 @@ from lifeline.reports import views
 app_name = "reports"
 
 urlpatterns = [
+    path("", views.index, name="index"),
     path("<slug:library>/", views.report, name="report"),
 ]

@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from lifeline.core.access import library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
+from lifeline.core.permissions import library_ids_for
+from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.emergency.counts import Span, event_spans
+from lifeline.reports import consortium as consortium_logic
 from lifeline.reports import exports, pdf, services
 from lifeline.reports.forms import NarrativeForm, PeriodForm
 
@@ -100,5 +106,57 @@ def report(request: HttpRequest, library: str) -> HttpResponse:
             if built.table3
             else "",
             "query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
+        },
+    )
+
+
+CONSORTIUM = "reports.view_consortium"
+
+
+@login_required
+@require_safe
+def index(request: HttpRequest) -> HttpResponse:
+    """`/reports/`: the consortium report for a consortium-level role; otherwise the report of
+    the (first) library whose report the user may see."""
+    if request.user.has_perm(CONSORTIUM):
+        return consortium(request)
+    ids = library_ids_for(request.user, ACTION)
+    lib = Library.objects.filter(pk__in=ids).order_by("code").first()
+    if lib is None:
+        raise PermissionDenied
+    return redirect("reports:report", library=lib.code)
+
+
+def consortium(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET if "start" in request.GET else None)
+    today = timezone.localdate()
+    start, end = today.replace(month=1, day=1), today
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    elif not form.is_bound:
+        form = PeriodForm(initial={"start": start, "end": end})
+    libraries = list(Library.objects.order_by("code"))
+    built = consortium_logic.build(libraries, start, end)
+    header, rows = consortium_logic.table(built)
+    if request.GET.get("format") == "xlsx":
+        body = xlsx_bytes({_("Consortium"): (header, rows)})
+        response = HttpResponse(body, content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="consortium-{start}-{end}.xlsx"'
+        return response
+    return render(
+        request,
+        "reports/consortium.html",
+        {
+            "form": form,
+            "report": built,
+            "header": header,
+            "rows": rows,
+            "query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
+            "chart": bar_chart(
+                [str(lib) for lib in libraries],
+                consortium_logic.column(built, "delivery", "requested"),
+            )
+            if libraries
+            else "",
         },
     )

@@ -179,6 +179,10 @@ def _resources(
                 ),
                 subscription_start=start,
                 subscription_end=dt.date(today.year, 12, 31),
+                # The seed's four new databases of 2020 (VIP exams, JD Read, the Chinese
+                # flora database, WorldLib), opened in the epidemic; the others were taken
+                # before (dates of our choosing: the seed gives none).
+                first_subscribed=dt.date(2020, 2, 10) if "new" in flag_set else dt.date(2019, 1, 1),
                 price=None if "oa" in flag_set else _price(key, foreign),
                 currency="USD" if foreign else "CNY",
                 off_campus_allowed="campus_only" not in flag_set,

@@ -122,6 +122,13 @@ RESOURCE_COLUMNS = [
         "subscription_start", "subscription start", "订购开始日期", v.date, aliases=("订购开始",)
     ),
     Column(
+        "first_subscribed",
+        "first subscribed",
+        "首次订购日期",
+        v.date,
+        aliases=("首次订购", "开通日期"),
+    ),
+    Column(
         "subscription_end",
         "subscription end",
         "订购结束日期",

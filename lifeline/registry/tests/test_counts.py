@@ -53,3 +53,27 @@ def test_databases_and_sub_databases_by_language(library_a: Library, library_b: 
         c.measure: c.figure for c in counts(library_a, dt.date(2019, 1, 1), dt.date(2019, 12, 31))
     }
     assert (got["databases_foreign"], got["new_databases"]) == (2, 0)
+
+
+def test_new_databases_by_first_subscription_not_by_entry(library_a: Library) -> None:
+    # Entered in the registry today, first taken in February 2020: new in 2020, not today.
+    Resource.objects.create(
+        library=library_a,
+        key="vip-exam",
+        name="维普考试资源系统",
+        first_subscribed=dt.date(2020, 2, 10),
+    )
+    Resource.objects.create(
+        library=library_a, key="cnki", name="中国知网", first_subscribed=dt.date(2008, 1, 1)
+    )
+
+    def new(year: int) -> int | float | None:
+        got = {
+            c.measure: c.figure
+            for c in counts(library_a, dt.date(year, 1, 1), dt.date(year, 12, 31))
+        }
+        return got["new_databases"]
+
+    assert new(2020) == 1
+    assert new(2008) == 1
+    assert new(dt.date.today().year) == 0

@@ -65,6 +65,10 @@ def test_epidemic_report_from_live_rows(demo: Any) -> None:
         f.figure for f in next(r for r in whole_year.table1 if r.key == "digital_resources").figures
     ]
     assert dbs[:4] == [33, 63, 13, 58]
+    # "4 new databases": VIP exams, JD Read, the Chinese flora database, WorldLib.
+    assert dbs[4] == 4
+    in_2021 = services.build(demo, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    assert next(r for r in in_2021.table1 if r.key == "digital_resources").figures[4].figure == 0
     # Services no app reports yet show no data, not zero.
     rooms = next(r for r in whole_year.table1 if r.key == "rooms")
     assert rooms.figures == []

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
@@ -131,7 +131,7 @@ class ConsortiumView(APIView):
         )
 
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("report/", ReportView.as_view(), name="api-reports-report"),
     path("consortium/", ConsortiumView.as_view(), name="api-reports-consortium"),
 ]

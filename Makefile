@@ -39,7 +39,8 @@ messages: install system-deps
 DEMO_KEYS := $(LIFELINE_DATA_DIR)/keys
 DEMO_ENV = LIFELINE_SECRET_KEY_FILE=$(DEMO_KEYS)/secret_key \
 	LIFELINE_FIELD_KEY_FILE=$(DEMO_KEYS)/field_key \
-	LIFELINE_LOG_USER_KEY_FILE=$(DEMO_KEYS)/log_user_key
+	LIFELINE_LOG_USER_KEY_FILE=$(DEMO_KEYS)/log_user_key \
+	LIFELINE_SIGNING_KEY_FILE=$(DEMO_KEYS)/signing_key
 
 demo: messages
 	@mkdir -p $(LIFELINE_DATA_DIR)

@@ -68,7 +68,12 @@ FIELD_ENCRYPTION_OLD_KEYS = [
 # and changing this one on purpose makes old pseudonyms unlinkable to new ones.
 LOG_USER_KEY = envsecret("LIFELINE_LOG_USER_KEY", SECRET_KEY)
 # Seed of the Ed25519 keys that sign verifiable documents (lifeline/core/signing.py).
+# Its own secret so that rotating SECRET_KEY leaves issued receipts verifiable; old signing
+# keys (comma separated) still verify what they signed, and sign nothing new.
 SIGNING_KEY = envsecret("LIFELINE_SIGNING_KEY", SECRET_KEY)
+SIGNING_OLD_KEYS = [
+    k.strip() for k in envsecret("LIFELINE_SIGNING_OLD_KEYS").split(",") if k.strip()
+]
 ALLOWED_HOSTS = envlist("LIFELINE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("LIFELINE_CSRF_TRUSTED_ORIGINS")
 # Internal networks that outbound fetches (SUSHI, federation metadata, ISO 18626 peers, delivery

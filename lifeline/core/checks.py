@@ -64,6 +64,18 @@ def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Error | Warnin
                 id="lifeline.W003",
             )
         )
+    if settings.SIGNING_KEY == settings.SECRET_KEY or _weak(settings.SIGNING_KEY):
+        problems.append(
+            Warning(
+                "The key that signs verifiable documents (thesis receipts, citation reports) is "
+                "SECRET_KEY or weak: rotating SECRET_KEY would make every issued receipt fail "
+                "its check.",
+                hint="Set LIFELINE_SIGNING_KEY (or LIFELINE_SIGNING_KEY_FILE) to the current "
+                "SECRET_KEY's value first, so receipts issued so far keep verifying; then "
+                "SECRET_KEY can be rotated on its own.",
+                id="lifeline.W004",
+            )
+        )
     return problems
 
 

@@ -6,9 +6,10 @@ could decrypt them. Now `make demo` runs
 
     python -m lifeline.core.keyfiles var/keys
 
-which writes three random keys, each in its own file readable by the owner only (mode 600),
+which writes four random keys, each in its own file readable by the owner only (mode 600),
 the first time, and leaves them alone afterwards; the Makefile passes them to every command as
-LIFELINE_SECRET_KEY_FILE, LIFELINE_FIELD_KEY_FILE and LIFELINE_LOG_USER_KEY_FILE. Plain Python,
+LIFELINE_SECRET_KEY_FILE, LIFELINE_FIELD_KEY_FILE, LIFELINE_LOG_USER_KEY_FILE and
+LIFELINE_SIGNING_KEY_FILE. Plain Python,
 no Django: it runs before the settings can be read.
 """
 
@@ -19,7 +20,10 @@ import secrets
 import sys
 from pathlib import Path
 
-NAMES = ("secret_key", "field_key", "log_user_key")
+NAMES = ("secret_key", "field_key", "log_user_key", "signing_key")
+# A signing key added to a directory made before it existed continues the secret the signatures
+# were derived from until then (SECRET_KEY), so receipts issued so far keep verifying.
+CONTINUES = {"signing_key": "secret_key"}
 KEY_BYTES = 48  # 64 URL-safe characters
 
 
@@ -28,15 +32,22 @@ def ensure(directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     paths: dict[str, Path] = {}
+    existed = {name for name in NAMES if (directory / name).exists()}
     for name in NAMES:
         path = directory / name
+        before = directory / CONTINUES.get(name, name)
+        value = (
+            before.read_text(encoding="ascii").strip()
+            if CONTINUES.get(name) in existed and not path.exists()
+            else secrets.token_urlsafe(KEY_BYTES)
+        )
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             os.chmod(path, 0o600)  # tighten a copy restored with looser rights
         else:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_urlsafe(KEY_BYTES) + "\n")
+                handle.write(value + "\n")
         paths[name] = path
     return paths
 

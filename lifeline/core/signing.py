@@ -38,10 +38,10 @@ def _secret() -> bytes:
 
 
 class Signer:
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, *, secret: str | None = None) -> None:
         seed = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=b"lifeline-signing-v1", info=label.encode()
-        ).derive(_secret())
+        ).derive(secret.encode("utf-8") if secret is not None else _secret())
         self.label = label
         self._key = Ed25519PrivateKey.from_private_bytes(seed)
 
@@ -60,7 +60,16 @@ class Signer:
         return base64.urlsafe_b64encode(signature).decode().rstrip("=")
 
     def verify(self, content: Any, code: str) -> bool:
-        """True when `code` is this label's signature of `content`; False for anything else."""
+        """True when `code` is this label's signature of `content` under the current signing
+        secret or one of `LIFELINE_SIGNING_OLD_KEYS`; False for anything else."""
+        if self._verify(content, code):
+            return True
+        return any(
+            Signer(self.label, secret=old)._verify(content, code)
+            for old in getattr(settings, "SIGNING_OLD_KEYS", [])
+        )
+
+    def _verify(self, content: Any, code: str) -> bool:
         if not isinstance(code, str) or not 80 <= len(code) <= 90:
             return False
         try:

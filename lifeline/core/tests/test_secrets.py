@@ -31,6 +31,7 @@ def production(settings: Any) -> Any:
     settings.SECRET_KEY = GOOD
     settings.FIELD_ENCRYPTION_KEY = GOOD_FIELD
     settings.LOG_USER_KEY = GOOD_LOG
+    settings.SIGNING_KEY = GOOD_LOG[::-1]
     return settings
 
 
@@ -60,6 +61,9 @@ def test_the_field_key_must_be_its_own(production: Any) -> None:
     production.FIELD_ENCRYPTION_KEY = GOOD_FIELD
     production.LOG_USER_KEY = production.SECRET_KEY
     assert ids(production) == {"lifeline.W003"}  # a warning: it does not stop the start
+    production.LOG_USER_KEY = GOOD_LOG
+    production.SIGNING_KEY = production.SECRET_KEY
+    assert ids(production) == {"lifeline.W004"}  # rotating SECRET_KEY would void receipts
 
 
 def test_debug_mode_keeps_the_development_default(settings: Any) -> None:
@@ -107,7 +111,7 @@ def test_the_wsgi_application_refuses_to_start_with_the_default_key(tmp_path: Pa
 def test_keyfiles_are_made_once_and_private(tmp_path: Path) -> None:
     first = keyfiles.ensure(tmp_path / "keys")
     texts = {name: path.read_text() for name, path in first.items()}
-    assert len(set(texts.values())) == 3 and all(len(t.strip()) >= 60 for t in texts.values())
+    assert len(set(texts.values())) == 4 and all(len(t.strip()) >= 60 for t in texts.values())
     for path in first.values():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "keys").stat().st_mode) == 0o700
@@ -165,3 +169,15 @@ def test_log_pseudonyms_follow_their_own_key(settings: Any) -> None:
     assert user_key() == key
     settings.LOG_USER_KEY = GOOD_FIELD
     assert user_key() != key
+
+
+def test_a_signing_key_added_later_continues_the_secret_key(tmp_path: Path) -> None:
+    """A key directory made before the signing key existed: receipts were signed from
+    SECRET_KEY, so the new signing key takes its value and they keep verifying."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "secret_key").write_text("the-old-secret-key-of-an-earlier-install-0123456789\n")
+    made = keyfiles.ensure(keys)
+    assert made["signing_key"].read_text().strip() == (
+        "the-old-secret-key-of-an-earlier-install-0123456789"
+    )

@@ -1,7 +1,9 @@
 """Ed25519 signatures over a receipt's canonical content.
 
-The key pair is derived from the installation's secret (HKDF-SHA256 with a fixed label), so
-there is no key file to lose, and rotating the secret retires every old signature at once. The
+The key pair is derived from the installation's signing secret (`LIFELINE_SIGNING_KEY`, which
+defaults to SECRET_KEY: the same seed as `lifeline.core.signing`) with HKDF-SHA256 and a fixed
+label, so there is no key file to lose, and rotating SECRET_KEY alone no longer retires the
+receipts issued so far. Keys in `LIFELINE_SIGNING_OLD_KEYS` still verify what they signed. The
 public key is published at /theses/verify/key/ so anyone can check a receipt offline.
 """
 
@@ -30,7 +32,7 @@ def _private_key(secret: str) -> Ed25519PrivateKey:
 
 
 def private_key() -> Ed25519PrivateKey:
-    return _private_key(str(settings.SECRET_KEY))
+    return _private_key(str(settings.SIGNING_KEY))
 
 
 def public_key() -> Ed25519PublicKey:
@@ -63,8 +65,16 @@ def sign(text: str) -> str:
 
 
 def verify(text: str, signature: str) -> bool:
+    """True when the current key, or an old one kept for verifying, signed `text`."""
     try:
-        public_key().verify(unb64(signature), text.encode("utf-8"))
-    except (InvalidSignature, ValueError, TypeError):
+        raw = unb64(signature)
+    except (ValueError, TypeError):
         return False
-    return True
+    secrets = [str(settings.SIGNING_KEY), *getattr(settings, "SIGNING_OLD_KEYS", [])]
+    for secret in secrets:
+        try:
+            _private_key(secret).public_key().verify(raw, text.encode("utf-8"))
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+        return True
+    return False

@@ -22,10 +22,10 @@ from django.views.decorators.http import require_POST, require_safe
 
 from lifeline.core.access import PUBLIC, library_for
 from lifeline.core.clientip import client_ip
-from lifeline.core.ratelimit import exempt_address
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
+from lifeline.core.ratelimit import exempt_address
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.core.views import default_library
 from lifeline.health import services

@@ -56,7 +56,7 @@ class Writer(threading.Thread):
         self.go = threading.Event()
 
     def run(self) -> None:
-        connections[self.using]  # noqa: B018 - this thread's connection, made while registered
+        connections[self.using]
         self.connected.set()
         self.go.wait(30)
         try:
@@ -101,7 +101,7 @@ def loaded_database(tmp_path: Path) -> Iterator[tuple[str, Writer]]:
     }
     writer = Writer(alias)
     try:
-        connections[alias]  # noqa: B018 - this thread's connection
+        connections[alias]
         writer.start()
         assert writer.connected.wait(30)
     finally:

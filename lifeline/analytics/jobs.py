@@ -34,4 +34,5 @@ def run_counter_import(job: ImportJob, progress: Progress) -> Outcome:
         % {"report": report.report_id, "rows": report.row_count, "replaced": report.replaced_rows},
         url=reverse("analytics:report", args=[report.pk]),
         result={"report": report.pk, "rows": report.row_count, "replaced": report.replaced_rows},
+        redirect=True,  # the report's page shows its warnings and kept exceptions
     )

@@ -60,6 +60,9 @@ class Outcome:
     url: str = ""
     problems: list[str] = field(default_factory=list)
     result: dict[str, Any] = field(default_factory=dict)
+    # Send the user on to `url` once done (the result page shows everything, notes included);
+    # otherwise the job's page stays, with the outcome and its notes.
+    redirect: bool = False
 
 
 class JobRefused(Exception):
@@ -199,12 +202,12 @@ def url(job: ImportJob) -> str:
 def cancel(job: ImportJob) -> None:
     """Ask a job to stop: a queued one is cancelled at once, a running one at its next step
     (its transaction is rolled back: nothing of it stays)."""
-    _cache().set(f"job:{job.pk}:cancel", True, KEY_TTL)
-    ImportJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+    if not ImportJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.CANCELLED,
-        message=_("Cancelled before it started. Nothing was imported."),
+        message=_("Cancelled before it started. Nothing was stored."),
         finished_at=timezone.now(),
-    )
+    ):
+        _cache().set(f"job:{job.pk}:cancel", True, KEY_TTL)
 
 
 def _finish(job: ImportJob, status: str, message: str, problems: list[str]) -> None:
@@ -249,21 +252,29 @@ def _run(job_id: int) -> str:
             outcome = function(job, progress)
             progress.advance(progress.total or progress.done, force=True)  # a last cancel check
     except Cancelled:
-        _finish(job, JobStatus.CANCELLED, _("Cancelled. Nothing was imported."), [])
+        _finish(job, JobStatus.CANCELLED, _("Cancelled. Nothing was stored."), [])
     except JobRefused as exc:
-        _finish(job, JobStatus.FAILED, _("Nothing was imported."), exc.problems)
+        _finish(
+            job, JobStatus.FAILED, _("The import was refused. Nothing was stored."), exc.problems
+        )
     except ValidationError as exc:
-        _finish(job, JobStatus.FAILED, _("Nothing was imported."), list(exc.messages))
+        _finish(
+            job,
+            JobStatus.FAILED,
+            _("The import was refused. Nothing was stored."),
+            list(exc.messages),
+        )
     except Exception as exc:  # the worker must record it; the traceback goes to the log
         log.exception("import job %s (%s) failed", job.pk, job.kind)
         _finish(
             job,
             JobStatus.FAILED,
-            _("Nothing was imported."),
+            _("The import was refused. Nothing was stored."),
             [_("Unexpected error: %(error)s") % {"error": type(exc).__name__}],
         )
     else:
-        job.result, job.result_url = outcome.result, outcome.url
+        job.result = {**outcome.result, "redirect": outcome.redirect and bool(outcome.url)}
+        job.result_url = outcome.url
         job.done, job.total = progress.done, progress.total or progress.done
         _finish(job, JobStatus.DONE, outcome.message, outcome.problems)
     finally:

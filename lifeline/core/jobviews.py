@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from lifeline.core import jobs
-from lifeline.core.choices import JOB_STATUS_COLOURS
+from lifeline.core.choices import JOB_STATUS_COLOURS, JobStatus
 from lifeline.core.models import ImportJob
 
 REFRESH_SECONDS = 2
@@ -26,6 +27,13 @@ def _job(request: HttpRequest, pk: int) -> ImportJob:
 @login_required
 def job_page(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
+    if job.status == JobStatus.DONE and job.result.get("redirect") and job.result_url:
+        messages.success(request, job.message)
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = job.result_url
+            return response
+        return redirect(job.result_url)
     done, total = jobs.progress_of(job)
     context = {
         "job": job,
@@ -38,7 +46,9 @@ def job_page(request: HttpRequest, pk: int) -> HttpResponse:
         "refresh": None if job.finished else REFRESH_SECONDS,
     }
     template = "core/_job.html" if request.headers.get("HX-Request") else "core/job.html"
-    status = 400 if job.status == "failed" and not request.headers.get("HX-Request") else 200
+    status = (
+        400 if job.status == JobStatus.FAILED and not request.headers.get("HX-Request") else 200
+    )
     return render(request, template, context, status=status)
 
 

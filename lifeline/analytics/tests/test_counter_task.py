@@ -45,8 +45,9 @@ def test_the_counter_upload_is_parsed_by_a_task(
     job.refresh_from_db()
     report = UsageReport.objects.get()
     assert job.result_url == reverse("analytics:report", args=[report.pk]) and not job.file
-    page = client.get(jobs.url(job)).content.decode()
-    assert "http-equiv" not in page and job.result_url in page
+    # Done: on to the report, which shows its warnings.
+    assert client.get(jobs.url(job))["Location"] == job.result_url
+    assert client.get(jobs.url(job), HTTP_HX_REQUEST="true")["HX-Redirect"] == job.result_url
 
 
 @pytest.mark.django_db

@@ -210,7 +210,7 @@ def cancel(job: ImportJob) -> None:
         _cache().set(f"job:{job.pk}:cancel", True, KEY_TTL)
 
 
-def _finish(job: ImportJob, status: str, message: str, problems: list[str]) -> None:
+def _finish(job: ImportJob, status: str, message: str, problems: list[Any]) -> None:
     job.status, job.message, job.problems = status, message, [str(p) for p in problems][:500]
     job.finished_at = timezone.now()
     job.save(

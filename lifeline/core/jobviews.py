@@ -41,7 +41,7 @@ def job_page(request: HttpRequest, pk: int) -> HttpResponse:
         "done": done,
         "total": total,
         "percent": jobs.percent(job),
-        "colour": JOB_STATUS_COLOURS.get(job.status, "grey"),
+        "colour": JOB_STATUS_COLOURS.get(JobStatus(job.status), "grey"),
         # Without JavaScript the page reloads itself until the job ends; htmx swaps the card.
         "refresh": None if job.finished else REFRESH_SECONDS,
     }

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -14,7 +16,7 @@ from lifeline.registry.io.services import Upload, import_registry
 from lifeline.registry.models import Resource
 
 
-def _progress(progress: Progress) -> object:
+def _progress(progress: Progress) -> Callable[[str, int, int], None]:
     def report(stage: str, done: int, total: int) -> None:
         progress.advance(done, total or None)
 
@@ -28,7 +30,7 @@ def run_registry_import(job: ImportJob, progress: Progress) -> Outcome:
         job.library,
         [Upload(job.title, data, job.params.get("kind") or None)],
         dry_run=False,
-        progress=_progress(progress),  # type: ignore[arg-type]
+        progress=_progress(progress),
     )
     if not report.applied:
         raise JobRefused([str(e) for e in report.errors])
@@ -51,7 +53,7 @@ def run_kbart_import(job: ImportJob, progress: Progress) -> Outcome:
         data,
         job.title,
         dry_run=False,
-        progress=_progress(progress),  # type: ignore[arg-type]
+        progress=_progress(progress),
         keep_lines=frozenset(int(n) for n in job.params.get("keep", [])),
         allow_empty=bool(job.params.get("allow_empty")),
     )

@@ -195,6 +195,18 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Progress and cancel flags of background imports (lifeline.core.jobs): seen by the web
+# processes and the worker alike, so Redis when there is one, else files on this machine.
+CACHES["jobs"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jobs"}
+    if TESTING  # tasks run in the test's own process
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "jobs"),
+    }
+)
 
 # One code path for background work: functions decorated with django.tasks.task.
 # Single machine: the database backend, its worker inside `lifeline serve` or `lifeline worker`.

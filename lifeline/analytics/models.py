@@ -452,35 +452,4 @@ class ExchangeRate(models.Model):
         return f"{self.currency} {self.valid_from}: {self.cny_per_unit}"
 
 
-class CounterImport(models.Model):
-    """A COUNTER report uploaded on the page, parsed by a background task (issue 21: a
-    300,000-row XLSX held a web worker 12.7 s). The file is kept until the task has read it."""
-
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="counter_imports")
-    file = models.FileField(_("file"), upload_to="analytics/counter/%Y/%m/", blank=True)
-    filename = models.CharField(_("file"), max_length=255)
-    status = models.CharField(
-        _("status"), max_length=10, choices=LogStatus.choices, default=LogStatus.QUEUED
-    )
-    problems = models.JSONField(default=list, blank=True)
-    report = models.ForeignKey(
-        UsageReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("COUNTER upload")
-        verbose_name_plural = _("COUNTER uploads")
-
-    def __str__(self) -> str:
-        return self.filename
-
-
 from lifeline.analytics.logmodels import LogItemUsage, LogRule  # noqa: E402, F401

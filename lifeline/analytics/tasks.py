@@ -56,19 +56,6 @@ def analyse_log(log_import_id: int) -> str:
 
 
 @task()
-def import_counter(counter_import_id: int) -> str:
-    """A COUNTER report uploaded on the page (parsing a large XLSX takes seconds)."""
-    from lifeline.analytics.models import CounterImport
-    from lifeline.analytics.uploadjobs import run_counter_import
-
-    job = CounterImport.objects.select_related("library", "created_by").get(pk=counter_import_id)
-    job = run_counter_import(job)
-    if job.report is not None and job.report.report_id[:2] in {"TR", "IR"}:
-        match_titles.enqueue(job.library_id)
-    return job.status
-
-
-@task()
 def signal_usage_drops() -> int:
     from lifeline.analytics.services import signal_usage_drops as run
 

@@ -6,7 +6,6 @@ app_name = "analytics"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.index, name="index"),
     path("import/", views.upload, name="upload"),
-    path("import/<int:pk>/", views.upload_job, name="upload_job"),
     path("reports/<int:pk>/", views.report_detail, name="report"),
     path("sources/", views.sources, name="sources"),
     path("renewal/", views.renewal_view, name="renewal"),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +20,6 @@ from lifeline.analytics.choices import (
     HARVEST_STATUS_COLOURS,
     IMPORT_SOURCE_COLOURS,
     LOG_STATUS_COLOURS,
-    LogStatus,
 )
 from lifeline.analytics.counter.parse import CounterError
 from lifeline.analytics.forms import (
@@ -34,8 +31,8 @@ from lifeline.analytics.forms import (
     SourceMappingForm,
     SushiCredentialForm,
 )
+from lifeline.analytics.jobs import COUNTER_KINDS
 from lifeline.analytics.models import (
-    CounterImport,
     DailyUsage,
     ExchangeRate,
     LogImport,
@@ -46,16 +43,15 @@ from lifeline.analytics.models import (
     UsageSource,
 )
 from lifeline.analytics.services import match_titles, title_match_rate, unmatched_titles
-from lifeline.analytics.tasks import analyse_log, harvest_now, import_counter
+from lifeline.analytics.tasks import analyse_log, harvest_now
 from lifeline.analytics.tasks import match_titles as match_titles_task
-from lifeline.analytics.uploadjobs import COUNTER_KINDS
+from lifeline.core import jobs
 from lifeline.core.access import library_for
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.core.typing import AuthedRequest
-from lifeline.core.uploads import check_upload, check_zip
 from lifeline.registry.models import Resource
 
 
@@ -98,69 +94,27 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def read_upload_checks(upload: Any) -> None:
-    """The quick checks of the one upload opener (kind, size, ZIP expansion), before storing."""
-    check_upload(upload, COUNTER_KINDS)
-    upload.seek(0)
-    head = upload.read(4)
-    upload.seek(0)
-    if head.startswith(b"PK\x03\x04"):
-        check_zip(upload, upload.name)
-        upload.seek(0)
-
-
-@login_required
-def upload_job(request: HttpRequest, pk: int) -> HttpResponse:
-    """The upload's import: the report when done, the problems when refused, else a wait."""
-    job = get_object_or_404(
-        CounterImport.objects.restrict(request.user).select_related("library", "report"), pk=pk
-    )
-    library = job.library
-    if job.status == LogStatus.DONE and job.report is not None:
-        report = job.report
-        messages.success(
-            request,
-            _("Imported %(report)s: %(rows)s counts stored, %(replaced)s replaced.")
-            % {
-                "report": report.report_id,
-                "rows": report.row_count,
-                "replaced": report.replaced_rows,
-            },
-        )
-        return redirect(_back("analytics:report", library, report.pk))
-    failed = job.status == LogStatus.FAILED
-    return render(
-        request,
-        "analytics/upload.html",
-        {
-            "library": library,
-            "form": CounterUploadForm(),
-            "problems": job.problems if failed else [],
-            "job": None if failed else job,
-        },
-        status=400 if failed else 200,
-    )
-
-
 @login_required
 def upload(request: AuthedRequest) -> HttpResponse:
-    """Check the file at once, import it in a background task (issue 21), show the job."""
+    """Check the file at once, import it in the background (`core.jobs`), show its progress."""
     library = staff_library(request, "analytics.change")
     form = CounterUploadForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            read_upload_checks(upload)
+            jobs.check(upload, COUNTER_KINDS)
         except ValidationError as exc:
             problems = list(exc.messages)
         else:
-            job = CounterImport(
-                library=library, filename=upload.name[:255], created_by=request.user
+            job = jobs.start(
+                library=library,
+                kind="analytics.counter",
+                user=request.user,
+                title=upload.name,
+                upload=upload,
             )
-            job.file.save(f"{uuid.uuid4().hex}.bin", upload, save=True)
-            import_counter.enqueue(job.pk)
-            return redirect(_back("analytics:upload_job", library, job.pk))
+            return redirect(jobs.url(job))
     status = 400 if problems or form.errors else 200
     return render(
         request,

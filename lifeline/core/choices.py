@@ -69,3 +69,22 @@ NOTIFICATION_STATUS_COLOURS = {
     NotificationStatus.SENT: "green",
     NotificationStatus.FAILED: "red",
 }
+
+
+class JobStatus(models.TextChoices):
+    """A long import started from a page (`core.jobs`)."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+JOB_STATUS_COLOURS = {
+    JobStatus.QUEUED: "grey",
+    JobStatus.RUNNING: "blue",
+    JobStatus.DONE: "green",
+    JobStatus.FAILED: "red",
+    JobStatus.CANCELLED: "orange",
+}

@@ -35,6 +35,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from lifeline.core.clientip import client_ip
+
 REQUESTS = Counter(
     "lifeline_http_requests",
     "HTTP requests answered, by method, status class and view.",
@@ -159,7 +161,8 @@ def allowed(address: str) -> bool:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not allowed(request.META.get("REMOTE_ADDR", "")):
+    # The scraper's own address behind the trusted proxies, not the proxy's (issue 16).
+    if not allowed(client_ip(request) or ""):
         raise Http404
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from lifeline.core.choices import (
     AuditAction,
     Channel,
+    JobStatus,
     NotificationStatus,
     PatronCategory,
     Role,
@@ -347,3 +348,43 @@ class Notification(models.Model):
     def __str__(self) -> str:
         target = ", ".join(self.recipients) if self.channel == Channel.EMAIL else self.url
         return f"{self.get_channel_display()} → {target}: {self.subject}"
+
+
+class ImportJob(models.Model):
+    """A long import started from a page, run by a background task (`lifeline.core.jobs`):
+    the upload is kept until the task has read it; progress, the outcome and the problems
+    are kept on the row for the job's page. `kind` names the app's runner."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="import_jobs")
+    kind = models.CharField(_("kind"), max_length=60)
+    title = models.CharField(_("file"), max_length=255)
+    file = models.FileField(_("file"), upload_to="jobs/%Y/%m/", blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(_("result"), blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    result_url = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.title}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED}

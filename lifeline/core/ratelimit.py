@@ -27,6 +27,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from lifeline.core.clientip import client_ip
 from lifeline.core.models import Library, parse_ip_ranges
 
 # Sign-in is not "form use": the CARSI return (a POST from the IdP) and the login forms have
@@ -82,6 +83,18 @@ def limits_for(code: str | None, now: float | None = None) -> Limits | None:
 
 def forget() -> None:
     _memo.clear()
+
+
+def exempt_address(address: str | None, code: str | None) -> bool:
+    """Whether `address` is one of the campus egress addresses of the library `code` (or the
+    default library): such an address is a whole campus behind NAT, never one robot."""
+    if not address:
+        return False
+    try:
+        limits = limits_for(code)
+    except Exception:  # no database: no exemption
+        return False
+    return limits is not None and exempt(address, limits)
 
 
 def exempt(address: str, limits: Limits) -> bool:
@@ -151,7 +164,8 @@ class RateLimitMiddleware:
         if limits is None:
             return None
         limit = limits.api_per_minute if api else limits.forms_per_hour
-        address = request.META.get("REMOTE_ADDR", "")
+        # Behind a reverse proxy REMOTE_ADDR is the proxy: every patron would share one count.
+        address = client_ip(request) or ""
         if not limit or exempt(address, limits):
             return None
         bucket = "api" if api else "form"

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from lifeline.core import views
+from lifeline.core import jobviews, views
 from lifeline.core.metrics import metrics_view
 
 app_name = "core"
@@ -9,4 +9,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("staff/", views.dashboard, name="dashboard"),
+    path("jobs/<int:pk>/", jobviews.job_page, name="job"),
+    path("jobs/<int:pk>/cancel/", jobviews.job_cancel, name="job_cancel"),
 ]

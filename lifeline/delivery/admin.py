@@ -5,7 +5,6 @@ from lifeline.delivery.models import (
     AgencyId,
     DeliveryRequest,
     IllTransaction,
-    ImportJob,
     IsoMessage,
     Peer,
     Supplier,
@@ -45,14 +44,6 @@ class IsoMessageAdmin(LibraryScopedAdmin):
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(LibraryScopedAdmin):
-    change_action = "delivery.change"
-    list_display = ["created_at", "name", "status", "created", "updated", "library"]
-    list_filter = ["status"]
-    readonly_fields = ["status", "total", "checked", "created", "updated", "errors", "finished_at"]
 
 
 @admin.register(AgencyId)

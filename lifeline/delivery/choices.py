@@ -95,23 +95,6 @@ class MessageOutcome(models.TextChoices):
 MESSAGE_OUTCOME_COLOURS = {MessageOutcome.OK: "green", MessageOutcome.ERROR: "red"}
 
 
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    CHECKING = "checking", _("Checking")
-    WRITING = "writing", _("Writing")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
-IMPORT_STATUS_COLOURS = {
-    ImportStatus.QUEUED: "grey",
-    ImportStatus.CHECKING: "blue",
-    ImportStatus.WRITING: "indigo",
-    ImportStatus.DONE: "green",
-    ImportStatus.FAILED: "red",
-}
-
-
 # --- ISO 18626 (v1.2 code lists) ---------------------------------------------------------------
 
 

@@ -18,13 +18,11 @@ from django.utils.translation import pgettext_lazy
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
 from lifeline.delivery.choices import (
-    IMPORT_STATUS_COLOURS,
     OPEN_STATUSES,
     STATUS_COLOURS,
     TRANSITIONS,
     Direction,
     DocType,
-    ImportStatus,
     MessageOutcome,
     SendState,
     Status,
@@ -388,52 +386,6 @@ class IsoMessage(models.Model):
         return f"{self.get_direction_display()} {self.kind} {self.status}"
 
 
-class ImportJob(models.Model):
-    """A bulk import running in the background, with its progress for the page that watches it."""
-
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
-    upload = models.FileField(upload_to="delivery/imports/", max_length=300, blank=True)
-    name = models.CharField(_("file name"), max_length=255)
-    status = models.CharField(
-        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
-    )
-    total = models.PositiveIntegerField(_("lines"), default=0)
-    checked = models.PositiveIntegerField(_("lines checked"), default=0)
-    created = models.PositiveIntegerField(pgettext_lazy("count", "created"), default=0)
-    updated = models.PositiveIntegerField(_("updated"), default=0)
-    suppliers_created = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("delivery import")
-        verbose_name_plural = _("delivery imports")
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def status_colour(self) -> str:
-        return IMPORT_STATUS_COLOURS.get(ImportStatus(self.status), "grey")
-
-    @property
-    def running(self) -> bool:
-        return self.status in (ImportStatus.QUEUED, ImportStatus.CHECKING, ImportStatus.WRITING)
-
-    @property
-    def percent(self) -> int:
-        if self.status == ImportStatus.DONE:
-            return 100
-        return int(100 * self.checked / self.total) if self.total else 0
-
-
 from lifeline.delivery.iso_models import AgencyId, IllTransaction, Peer  # noqa: E402
 
 __all__ = [
@@ -441,7 +393,6 @@ __all__ = [
     "DeliveryFile",
     "DeliveryRequest",
     "IllTransaction",
-    "ImportJob",
     "IsoMessage",
     "Peer",
     "RequestEvent",

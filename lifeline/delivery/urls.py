@@ -18,5 +18,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/suppliers/new/", views.supplier_edit, name="supplier_new"),
     path("<slug:library>/suppliers/<int:pk>/", views.supplier_edit, name="supplier_edit"),
     path("<slug:library>/import/", views.import_view, name="import"),
-    path("<slug:library>/import/<int:pk>/", views.import_job, name="import_job"),
 ]

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -25,7 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from lifeline.core import jobs
 from lifeline.core.access import PATRON, library_for
+from lifeline.core.choices import JOB_STATUS_COLOURS
+from lifeline.core.models import ImportJob as CoreImportJob
 from lifeline.core.models import Library
 from lifeline.core.params import parse_ids
 from lifeline.core.permissions import VIEW, user_can
@@ -46,8 +48,7 @@ from lifeline.delivery.forms import (
 from lifeline.delivery.logic import iso18626, reports
 from lifeline.delivery.logic.citations import parse_citation
 from lifeline.delivery.logic.files import check_size
-from lifeline.delivery.models import DeliveryFile, DeliveryRequest, ImportJob, Supplier
-from lifeline.delivery.tasks import run_import
+from lifeline.delivery.models import DeliveryFile, DeliveryRequest, Supplier
 
 CHANGE = "delivery.change"
 
@@ -381,23 +382,24 @@ def statistics(request: HttpRequest, library: str) -> HttpResponse:
 @refuse_oversized
 @login_required
 def import_view(request: AuthedRequest, library: str) -> HttpResponse:
-    """Upload a file; the import runs as a background task and its page shows the progress."""
+    """Upload a file; the import runs in the background (`core.jobs`), its page shows progress."""
     lib = _library(request, library, CHANGE)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        with transaction.atomic():
-            job = ImportJob(library=lib, name=upload.name[:255], created_by=request.user)
-            job.upload.save(f"{uuid.uuid4().hex}.bin", upload, save=False)
-            job.save()
-            transaction.on_commit(lambda: run_import.enqueue(job.pk))
-        return redirect("delivery:import_job", library=lib.code, pk=job.pk)
-    jobs = ImportJob.objects.filter(library=lib)[:10]
-    return render(request, "delivery/import.html", {"library": lib, "form": form, "jobs": jobs})
-
-
-@login_required
-def import_job(request: HttpRequest, library: str, pk: int) -> HttpResponse:
-    lib = _library(request, library, CHANGE)
-    job = get_object_or_404(ImportJob, library=lib, pk=pk)
-    return render(request, "delivery/import_job.html", {"library": lib, "job": job})
+        job = jobs.start(
+            library=lib,
+            kind="delivery.history",
+            user=request.user,
+            title=upload.name,
+            upload=upload,
+        )
+        return redirect(jobs.url(job))
+    recent = CoreImportJob.objects.filter(
+        library=lib, kind="delivery.history", created_by=request.user
+    )[:10]
+    return render(
+        request,
+        "delivery/import.html",
+        {"library": lib, "form": form, "jobs": recent, "colours": JOB_STATUS_COLOURS},
+    )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from lifeline.core import jobs
 from lifeline.core.access import PATRON, library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
@@ -40,7 +41,8 @@ from lifeline.theses.forms import (
     SubmitForm,
     VerifyUploadForm,
 )
-from lifeline.theses.logic import checks, disciplines, exports, importer, signing
+from lifeline.theses.jobs import MAX_BYTES
+from lifeline.theses.logic import checks, disciplines, exports, signing
 from lifeline.theses.models import Rules, Thesis, ThesisVersion
 
 REVIEW = services.REVIEW
@@ -371,12 +373,20 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            check_upload(upload, allowed=("xlsx",), max_bytes=20 * 1024 * 1024)
-            result = importer.import_expected(lib, upload.name, upload.read())
+            check_upload(upload, allowed=("xlsx",), max_bytes=MAX_BYTES)
         except ValidationError as exc:
             errors = exc.messages
-        except importer.ImportFailed as exc:
-            errors = exc.messages
+        else:
+            # Checked at once; read, checked row by row and stored in the background, with a
+            # progress page that keeps the outcome and every problem (issue 16).
+            job = jobs.start(
+                library=lib,
+                kind="theses.expected",
+                user=request.user,
+                title=upload.name,
+                upload=upload,
+            )
+            return redirect(jobs.url(job))
     total = lib.expected_students.count()
     return render(
         request,

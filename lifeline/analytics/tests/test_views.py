@@ -22,7 +22,7 @@ def test_librarian_uploads_a_report(librarian_a: Any, counter_data: Path) -> Non
         reverse("analytics:upload"), {"file": SimpleUploadedFile("trj1.tsv", data)}
     )
     # The import runs as a task (issue 21); its page sends on to the report once done.
-    assert response.status_code == 302 and "/analytics/import/" in response["Location"]
+    assert response.status_code == 302 and "/jobs/" in response["Location"]
     response = client.get(response["Location"])
     report = UsageReport.objects.get()
     assert response.status_code == 302 and response["Location"].startswith(

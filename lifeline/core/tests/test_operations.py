@@ -69,6 +69,23 @@ def test_metrics_only_from_configured_addresses(client: Client, settings: Any) -
 
 
 @pytest.mark.django_db
+def test_metrics_behind_a_proxy_read_the_scraper_address(client: Client, settings: Any) -> None:
+    """Behind the reverse proxy every request comes from the proxy's address: the allow-list
+    is checked against the client's address (core.clientip), not REMOTE_ADDR (issue 16)."""
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+
+    def get(forwarded: str) -> int:
+        return client.get(
+            "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    assert get("203.0.113.5") == 404  # the world, through the proxy on loopback
+    assert get("10.9.9.9") == 200
+
+
+@pytest.mark.django_db
 def test_metrics_task_queue_depth_with_the_database_backend(client: Client, settings: Any) -> None:
     from django_tasks_db.models import DBTaskResult
 

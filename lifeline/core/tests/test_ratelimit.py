@@ -119,3 +119,24 @@ def test_hostile_input_never_500(client: Client, library_a: Library, settings: A
             }
     assert client.post("/status/" + "z" * 40 + "/report/", {}).status_code in {404, 429}
     assert len(ratelimit._memo) < 10
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_each_client_has_its_own_count(
+    client: Client, library_a: Library, settings: Any
+) -> None:
+    """Behind the trusted reverse proxy REMOTE_ADDR is the proxy: the limit and the campus
+    exemption read the client's address through core.clientip (issue 16)."""
+    settings.DEFAULT_LIBRARY = library_a.code
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+    limit(library_a, anon_api_per_minute=1, rate_exempt_networks="202.118.0.0/16")
+
+    def get(forwarded: str) -> int:
+        return client.get(
+            "/api/registry/resources/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    assert get("203.0.113.7") != 429 and get("203.0.113.7") == 429
+    assert get("203.0.113.8") != 429  # another patron behind the same proxy
+    assert all(get("202.118.3.4") != 429 for _ in range(3))  # the campus NAT

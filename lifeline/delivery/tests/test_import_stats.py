@@ -12,10 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from lifeline.conftest import client_for
-from lifeline.core.models import AuditLog
+from lifeline.core.models import AuditLog, ImportJob
 from lifeline.delivery import services
 from lifeline.delivery.logic import importer, stats
-from lifeline.delivery.models import DeliveryRequest, ImportJob, Supplier
+from lifeline.delivery.models import DeliveryRequest, Supplier
 
 pytestmark = pytest.mark.django_db
 
@@ -120,12 +120,12 @@ def test_xlsx_import_in_the_background(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"file": SimpleUploadedFile("h.xlsx", buf.getvalue())})
     job = ImportJob.objects.get()
-    assert response["Location"] == reverse("delivery:import_job", args=[library_a.code, job.pk])
+    assert response["Location"] == reverse("core:job", args=[job.pk])
     assert DeliveryRequest.objects.count() == 2
     page = client.get(response["Location"]).content.decode()
     assert "2 requests created" in page and 'http-equiv="refresh"' not in page
     job.refresh_from_db()
-    assert not job.upload  # the uploaded file (names, e-mails) is not kept once imported
+    assert not job.file  # the uploaded file (names, e-mails) is not kept once imported
     # A bad file: the job page lists the problems, nothing is written.
     bad = b"external_id,submitted,title,status\nA,x,T,lost\n"
     with django_capture_on_commit_callbacks(execute=True):
@@ -194,15 +194,15 @@ def test_progress_is_reported_and_shown(library_a: Any, delivery_a: Any, monkeyp
         ("writing", 300, 300),
     ]
     job = ImportJob.objects.create(
-        library=library_a, name="big.csv", status="checking", checked=500, total=2000
+        library=library_a,
+        kind="delivery.history",
+        title="big.csv",
+        status="running",
+        done=500,
+        total=2000,
+        created_by=delivery_a,
     )
     client = client_for(delivery_a)
     client.cookies["lifeline_lang"] = "en"
-    page = client.get(
-        reverse("delivery:import_job", args=[library_a.code, job.pk])
-    ).content.decode()
-    assert (
-        'http-equiv="refresh"' in page
-        and 'value="25"' in page
-        and "500 of 2000 lines checked" in page
-    )
+    page = client.get(reverse("core:job", args=[job.pk])).content.decode()
+    assert 'http-equiv="refresh"' in page and 'value="25"' in page and "500 of 2000" in page

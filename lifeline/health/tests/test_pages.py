@@ -376,3 +376,24 @@ def test_status_address_leads_to_the_librarys_page(client: Client, library_a: An
 
 def test_status_address_without_a_library(client: Client, db: None) -> None:
     assert client.get("/status/").status_code == 404
+
+
+def test_rate_limit_spares_the_campus_nat(
+    client: Client, resource_a: Resource, library_a: Any, settings: Any
+) -> None:
+    """A campus's egress addresses (the library's rate-limit exemptions) are many patrons:
+    the fault-report limit does not count them as one (issue 16)."""
+    from lifeline.core import ratelimit
+
+    settings.HEALTH_REPORTS_PER_HOUR = 1
+    library_a.rate_exempt_networks = "202.118.0.0/16"
+    library_a.save(update_fields=["rate_exempt_networks"])
+    ratelimit.forget()
+    data = {"resource": resource_a.pk, "description": "访问受限", "contact_email": "r@example.edu"}
+
+    def post(address: str) -> int:
+        return client.post("/status/nefu/report/", data, REMOTE_ADDR=address).status_code
+
+    assert [post("202.118.1.1") for _ in range(3)] == [200, 200, 200]
+    assert [post("203.0.113.1") for _ in range(2)] == [200, 429]
+    ratelimit.forget()

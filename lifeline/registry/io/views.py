@@ -6,14 +6,16 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from lifeline.core import jobs
 from lifeline.core.access import library_for
 from lifeline.core.models import Library
 from lifeline.core.uploads import read_upload
@@ -121,32 +123,29 @@ def import_apply(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "registry_io/gone.html", status=404)
     data, meta = found
     library = _library(request, meta["library"])
+    params: dict[str, Any] = {"kind": meta.get("kind")}
+    kind = "registry.import"
     if meta["type"] == "kbart":
-        resource = Resource.objects.filter(library=library, key=meta["resource"]).first()
-        if resource is None:
+        if not Resource.objects.filter(library=library, key=meta["resource"]).exists():
             return render(request, "registry_io/gone.html", status=404)
-        keep = frozenset(int(n) for n in request.POST.getlist("keep") if n.isdigit())
-        kreport = import_kbart(
-            resource,
-            data,
-            meta["name"],
-            dry_run=False,
-            keep_lines=keep,
-            allow_empty=request.POST.get("confirm_empty") == "1",
-        )
-        pending.discard(token)
-        return render(
-            request,
-            "registry_io/kbart_preview.html",
-            {"library": library, "report": kreport, "resource": resource, "name": meta["name"]},
-        )
-    report = import_registry(library, [Upload(meta["name"], data, meta["kind"])], dry_run=False)
-    pending.discard(token)
-    return render(
-        request,
-        "registry_io/preview.html",
-        {"library": library, "report": report, "name": meta["name"]},
+        kind = "registry.kbart"
+        params = {
+            "resource": meta["resource"],
+            "keep": sorted({int(n) for n in request.POST.getlist("keep") if n.isdigit()}),
+            "allow_empty": request.POST.get("confirm_empty") == "1",
+        }
+    # Confirmed: the import itself runs in the background, all or nothing, with a progress
+    # page (issue 16); the preview's file becomes the job's.
+    job = jobs.start(
+        library=library,
+        kind=kind,
+        user=request.user,
+        title=meta["name"],
+        upload=ContentFile(data, name=meta["name"]),
+        params=params,
     )
+    pending.discard(token)
+    return redirect(jobs.url(job))
 
 
 @csrf_exempt  # checked in _refuse_early

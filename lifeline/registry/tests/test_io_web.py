@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from lifeline.conftest import client_for
 from lifeline.core.choices import AuditAction
-from lifeline.core.models import AuditLog, Library
+from lifeline.core.models import AuditLog, ImportJob, Library
 from lifeline.registry.models import KbartTitle, Resource
 
 CSV = "数据库标识,名称,主页\ncnki,中国知网,https://www.cnki.net/\nwf,万方,https://www.wanfangdata.com.cn/\n".encode(
@@ -59,8 +59,13 @@ def test_preview_then_apply(librarian_a: Any) -> None:
         type(librarian_a).objects.create_superuser("root", "r@example.edu", "pw-long-enough-1")
     )
     assert other.post(reverse("registry:io_apply", args=[token])).status_code == 404
-    response = client.post(reverse("registry:io_apply", args=[token]))
-    assert response.status_code == 200 and response.context["report"].applied
+    response = client.post(reverse("registry:io_apply", args=[token]), follow=True)
+    # Confirmed, the import ran as a background job; its page keeps the outcome (issue 16).
+    job = ImportJob.objects.get()
+    assert response.redirect_chain[0][0] == reverse("core:job", args=[job.pk])
+    assert job.status == "done" and job.kind == "registry.import" and not job.file
+    assert response.status_code == 200 and "2 to create" in response.content.decode()
+    assert other.get(reverse("core:job", args=[job.pk])).status_code == 200  # a superuser
     assert Resource.objects.filter(library__code="nefu").count() == 2
     log = AuditLog.objects.get(action=AuditAction.IMPORT)
     assert log.user == librarian_a and log.after["files"] == ["r.csv"]
@@ -167,7 +172,7 @@ def test_kbart_upload(librarian_a: Any, library_a: Library) -> None:
     assert response.status_code == 200 and response.context["report"].rows == 1
     assert not KbartTitle.objects.exists()
     response = client.post(reverse("registry:io_apply", args=[response.context["token"]]))
-    assert response.context["report"].applied
+    assert response.status_code == 302 and ImportJob.objects.get().status == "done"
     assert KbartTitle.objects.get(resource=resource).print_identifier == "0028-0836"
     response = upload(client, tsv, name="k.txt", url=url, resource="ghost")
     assert response.status_code == 400

@@ -14,7 +14,7 @@ from django.utils import translation
 
 from lifeline.analytics.corpus import run
 from lifeline.conftest import client_for
-from lifeline.core.models import Library
+from lifeline.core.models import ImportJob, Library
 from lifeline.registry.io.kbart import import_kbart
 from lifeline.registry.models import KbartTitle, Resource
 
@@ -121,7 +121,7 @@ def test_preview_lists_set_aside_lines_and_staff_choose(
     )
     # Malformed choices are ignored; line 29 is kept without its bad ISSN.
     done = client.post(reverse("registry:io_apply", args=[token]), {"keep": ["29", "x", "999"]})
-    assert done.status_code == 200 and done.context["report"].applied
+    assert done.status_code == 302 and ImportJob.objects.get().status == "done"
     assert KbartTitle.objects.filter(resource=journals).count() == 47
     assert client.post(reverse("registry:io_apply", args=[token])).status_code == 404
 
@@ -135,8 +135,10 @@ def test_preview_asks_before_emptying_a_list(librarian_a: Any, journals: Resourc
     )
     assert 'name="confirm_empty"' in page.content.decode()
     token = page.context["token"]
-    refused = client.post(reverse("registry:io_apply", args=[token]))
-    assert not refused.context["report"].applied
+    refused = client.post(reverse("registry:io_apply", args=[token]), follow=True)
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and "清空" in job.problems[0]  # the page's language
+    assert refused.status_code == 400 and "清空" in refused.content.decode()
     assert KbartTitle.objects.filter(resource=journals).count() == 1
 
 

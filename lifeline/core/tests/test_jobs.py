@@ -1,0 +1,81 @@
+"""The shared background import (`core.jobs`): progress, cancel, all or nothing, run once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from lifeline.conftest import client_for
+from lifeline.core import jobs
+from lifeline.core.models import ImportJob, Library
+
+seen: dict[str, Any] = {}
+
+
+@jobs.runner("core.test_rows")
+def write_rows(job: ImportJob, progress: jobs.Progress) -> jobs.Outcome:
+    """Writes libraries one by one; fails, or is cancelled, where the params say."""
+    data = jobs.read(job, ("txt",)).decode()
+    codes = data.split()
+    for n, code in enumerate(codes, start=1):
+        Library.objects.create(code=code, name=code)
+        if n == job.params.get("cancel_at"):
+            jobs.cancel(job)
+        progress.advance(n, len(codes), force=True)
+        running = ImportJob.objects.get(pk=job.pk)
+        seen.setdefault("progress", []).append(jobs.progress_of(running))
+        if n == job.params.get("fail_at"):
+            raise ValueError("boom")
+    return jobs.Outcome(message=f"{len(codes)} written", problems=["a note"])
+
+
+def start(user: Any, library: Library, **params: Any) -> ImportJob:
+    seen.clear()
+    upload = ContentFile(b"t1\nt2\nt3\n", name="codes.txt")
+    return jobs.start(
+        library=library,
+        kind="core.test_rows",
+        user=user,
+        title="codes.txt",
+        upload=upload,
+        params=params,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_done_with_progress_and_notes(librarian_a: Any, library_a: Library) -> None:
+    job = start(librarian_a, library_a)  # tasks run at once under tests
+    job.refresh_from_db()
+    assert job.status == "done" and job.message == "3 written" and job.problems == ["a note"]
+    assert seen["progress"] == [(1, 3), (2, 3), (3, 3)]  # live, while the import ran
+    assert (job.done, job.total) == (3, 3) and not job.file
+    assert Library.objects.filter(code__in=["t1", "t2", "t3"]).count() == 3
+    page = client_for(librarian_a).get(jobs.url(job)).content.decode()
+    assert "3 written" in page and "a note" in page and "http-equiv" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_or_a_cancel_leaves_nothing(librarian_a: Any, library_a: Library) -> None:
+    failed = start(librarian_a, library_a, fail_at=2)
+    failed.refresh_from_db()
+    assert failed.status == "failed" and "ValueError" in failed.problems[0]
+    cancelled = start(librarian_a, library_a, cancel_at=2)
+    cancelled.refresh_from_db()
+    assert cancelled.status == "cancelled" and seen["progress"] == [(1, 3)]
+    assert not Library.objects.filter(code__startswith="t").exists()  # all or nothing
+    page = client_for(librarian_a).get(jobs.url(failed))
+    assert page.status_code == 400 and "ValueError" in page.content.decode()
+    # Run again (a re-delivered task): nothing happens twice.
+    assert jobs.run(cancelled.pk) == "cancelled" and jobs.run(failed.pk) == "failed"
+
+
+@pytest.mark.django_db
+def test_an_unknown_kind_is_refused_at_the_start(librarian_a: Any, library_a: Library) -> None:
+    for kind in ("core.nothing", "../etc.passwd", "nosuchapp.x"):
+        with pytest.raises((LookupError, ModuleNotFoundError)):
+            jobs.start(library=library_a, kind=kind, user=librarian_a, title="x")
+    assert not ImportJob.objects.exists()
+    assert client_for(librarian_a).get(reverse("core:job", args=[999999])).status_code == 404

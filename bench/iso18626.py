@@ -43,15 +43,32 @@ DATA = tempfile.mkdtemp(prefix="lifeline-bench-iso-")
 PEER = ("ISIL", "ZZ-BENCH")
 
 
-def _setup() -> None:
+# Fixed bench-only keys: the server refuses to start on default or short ones (issue 21), and
+# the bench process and the server must share the field key to read the peers' secrets.
+KEYS = {
+    "LIFELINE_SECRET_KEY": "bench-iso18626-secret-" + "k7Qz" * 12,
+    "LIFELINE_FIELD_KEY": "bench-iso18626-field-" + "p3Wx" * 12,
+    "LIFELINE_LOG_USER_KEY": "bench-iso18626-loguser-" + "m9Rt" * 12,
+}
+
+
+def _database(engine: str) -> str:
+    """A fresh database per run, so the figures do not depend on earlier runs' rows."""
+    if engine == "sqlite":
+        return f"sqlite:///{Path(DATA) / 'lifeline.sqlite3'}"
     import psycopg
 
     base, name = DB_URL.rsplit("/", 1)
     with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return DB_URL
+
+
+def _setup(engine: str) -> None:
     os.environ.update(
-        LIFELINE_DATABASE_URL=DB_URL,
+        **KEYS,
+        LIFELINE_DATABASE_URL=_database(engine),
         LIFELINE_DATA_DIR=DATA,
         LIFELINE_TASK_BACKEND="immediate",
         LIFELINE_LOG_LEVEL="WARNING",
@@ -194,7 +211,8 @@ def _until_done(reqs: list[Any], timeout: float) -> float:
 def main(argv: list[str]) -> int:
     n = option(argv, "transactions", 300)
     threads = option(argv, "threads", 8)
-    _setup()
+    engine = "sqlite" if "--sqlite" in argv else "postgresql"
+    _setup(engine)
     from django.db.models import Count
     from django.utils import timezone
 

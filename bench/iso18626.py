@@ -186,6 +186,72 @@ def _healthz_rate(port: int, threads: int, seconds: float = 5.0) -> float:
     return sum(count) / seconds
 
 
+def _ticks(pid: int) -> int:
+    """CPU time (user + system, clock ticks) a process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _session(sid: int) -> list[int]:
+    """The processes of a session: `lifeline serve`, granian and its workers."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:
+                out.append(int(entry.name))
+    return out
+
+
+def _pg_backends() -> list[int]:
+    """PostgreSQL's server processes for this database (the bench's and the server's sessions)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid IS NOT NULL"
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+class CpuMeter:
+    """CPU seconds each side spends during a phase: Lifeline's web server (all its processes),
+    the stand-in peer, this bench process (it files and sends our Requests, as a page would),
+    and PostgreSQL's backends for this database (all sessions open at the start and the end)."""
+
+    def __init__(self, server_sid: int, peer_pid: int) -> None:
+        self.server_sid, self.peer_pid = server_sid, peer_pid
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> dict[str, Any]:
+        t = os.times()
+        return {
+            "server": {p: _ticks(p) for p in _session(self.server_sid)},
+            "peer": {self.peer_pid: _ticks(self.peer_pid)},
+            "bench": t.user + t.system,
+            "postgres": {p: _ticks(p) for p in _pg_backends()},
+        }
+
+    def spent(self, before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+        out = {"bench": after["bench"] - before["bench"]}
+        for side in ("server", "peer", "postgres"):
+            pids = set(before[side]) | set(after[side])
+            ticks = sum(
+                after[side].get(p, before[side].get(p, 0)) - before[side].get(p, 0) for p in pids
+            )
+            out[side] = ticks / self.hz
+        return out
+
+
 def _done(reqs: list[Any]) -> int:
     from lifeline.delivery.models import IsoMessage
 
@@ -241,15 +307,33 @@ def main(argv: list[str]) -> int:
         ref_rate = len(ref) / (time.perf_counter() - t0)
         # (The partner does not supply by itself: the reference is Request + confirmation only.)
         first = [_file(lib, i, f"a{run}") for i in range(n)]
+        meter = CpuMeter(server.pid, peer.pid)
+        cpu_before = meter.sample()
         t0 = time.perf_counter()
         _send_all(first, outside, threads)
-        elapsed = _until_done(first, timeout=600)
+        _until_done(first, timeout=600)
+        elapsed = time.perf_counter() - t0
+        cpu = meter.spent(cpu_before, meter.sample())
         done = _done(first)
         rate = done / elapsed
         print(f"over HTTP: {done}/{n} complete copy transactions in {elapsed:.1f} s = {rate:.1f}/s")
+        total_cpu = sum(cpu.values())
+        print(
+            "CPU per transaction: "
+            + ", ".join(f"{side} {1000 * s / max(done, 1):.1f} ms" for side, s in cpu.items())
+            + f"; total {1000 * total_cpu / max(done, 1):.1f} ms → at most "
+            f"{(os.cpu_count() or 1) * max(done, 1) / max(total_cpu, 1e-9):.0f}/s on "
+            f"{os.cpu_count()} idle cores"
+        )
         print(f"reference, in-process Request+confirmation: {ref_rate:.1f}/s")
+        cpu_before = meter.sample()
         health_rate = _healthz_rate(web_port, threads)
-        print(f"reference, GET /healthz from {threads} threads: {health_rate:.1f}/s")
+        health_cpu = meter.spent(cpu_before, meter.sample())
+        print(
+            f"reference, GET /healthz from {threads} threads: {health_rate:.1f}/s; server CPU "
+            f"{1000 * health_cpu['server'] / max(health_rate * 5.0, 1):.2f} ms per request; "
+            f"ratio transactions / healthz: {rate / health_rate:.4f}"
+        )
         print(f"load average: {os.getloadavg()}")
         # Kill the peer, send while it is down, restart, let the retry job send what waits.
         peer.send_signal(signal.SIGKILL)

@@ -8,15 +8,20 @@ with the immediate task backend (the web process sends its own replies); the pee
 `python -m lifeline.delivery.peer --auto`. The bench process files N requests and sends them to
 the peer from T threads, and counts the transactions whose Received was sent.
 
-Then the peer is killed (SIGKILL) and N/2 more requests are sent while it is down (they wait,
-the peer's health shows "down"), the peer is started again on the same port, and the waiting
-messages are sent by `transport.retry_due` as the periodic job does. Checks: every request has
-exactly one Request message sent and one stored file, the peer saw each Request once, no
-message was applied twice (one incoming row per idempotency key).
+Then N/2 more requests are sent and the peer is killed (SIGKILL) half-way through them; the rest
+are sent while it is down (they wait, the peer's health shows "down"); the peer is started again
+on the same port and its state file (`--state`), and the waiting messages on both sides are sent
+by the retry jobs (`transport.retry_due` every second, as the periodic job does). Checks: every
+request has exactly one Request message sent and one stored file, no message was applied twice
+(one incoming row per idempotency key).
 
 Reference in the same run: the same transactions between two libraries of the installation,
-in-process (no HTTP). Own database: LIFELINE_BENCH_ISO_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/lifeline_bench_iso18626.
+in-process (no HTTP), and `GET /healthz` of the same server (ratio and CPU per request). CPU
+seconds per transaction are read from /proc for each side: the server's processes, the peer, this
+process (it files and sends our Requests), PostgreSQL's backends of the database.
+Database: a fresh PostgreSQL database per run (LIFELINE_BENCH_ISO_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/lifeline_bench_iso18626), or with `--sqlite` a fresh SQLite
+file (WAL) in a scratch folder.
 """
 
 from __future__ import annotations
@@ -99,6 +104,7 @@ def _start_peer(port: int, target: str) -> subprocess.Popen[str]:
             sys.executable, "-m", "lifeline.delivery.peer", "--auto", "--port", str(port),
             "--target", target, "--agency", ":".join(PEER),
             "--secret-out", "peer-to-us", "--secret-in", "us-to-peer",
+            "--state", str(Path(DATA) / "peer.sqlite3"),
         ],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
@@ -265,11 +271,20 @@ def _done(reqs: list[Any]) -> int:
     )
 
 
-def _until_done(reqs: list[Any], timeout: float) -> float:
-    started = time.perf_counter()
+def _until_done(reqs: list[Any], timeout: float, retry: bool = False) -> float:
+    """Wait until every request's Received is sent; with `retry`, run the periodic send job
+    every second meanwhile (as `lifeline worker` does), its back-off treated as passed."""
+    from django.utils import timezone
+
+    from lifeline.delivery.logic import transport
+
+    started = last = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if _done(reqs) == len(reqs):
             break
+        if retry and time.perf_counter() - last > 1.0:
+            transport.retry_due(now=timezone.now() + transport.backoff(20), limit=10_000)
+            last = time.perf_counter()
         time.sleep(0.05)
     return time.perf_counter() - started
 
@@ -280,9 +295,7 @@ def main(argv: list[str]) -> int:
     engine = "sqlite" if "--sqlite" in argv else "postgresql"
     _setup(engine)
     from django.db.models import Count
-    from django.utils import timezone
 
-    from lifeline.delivery.logic import transport
     from lifeline.delivery.models import DeliveryFile, IsoMessage
 
     web_port, peer_port = free_port(), free_port()
@@ -335,18 +348,30 @@ def main(argv: list[str]) -> int:
             f"ratio transactions / healthz: {rate / health_rate:.4f}"
         )
         print(f"load average: {os.getloadavg()}")
-        # Kill the peer, send while it is down, restart, let the retry job send what waits.
+        # Kill the peer half-way through a batch (SIGKILL), keep sending while it is down,
+        # start it again on its state file, and let the retry job send what waits.
+        second = [_file(lib, i, f"b{run}") for i in range(n // 2)]
+        sender = threading.Thread(target=_send_all, args=(second, outside, threads))
+        sender.start()
+        while (
+            IsoMessage.objects.filter(
+                request__in=[r.pk for r in second],
+                direction="out",
+                kind="request",
+                send_state="sent",
+            ).count()
+            < len(second) // 2
+            and sender.is_alive()
+        ):
+            time.sleep(0.02)
         peer.send_signal(signal.SIGKILL)
         peer.wait()
-        second = [_file(lib, i, f"b{run}") for i in range(n // 2)]
-        _send_all(second, outside, threads)
+        sender.join()
         waiting = IsoMessage.objects.filter(
             request__in=[r.pk for r in second], direction="out", send_state="pending"
         ).count()
         peer = _start_peer(peer_port, target)
-        # The periodic job, once the back-off of the failed first try has passed.
-        transport.retry_due(now=timezone.now() + transport.backoff(1), limit=10 * n)
-        elapsed2 = _until_done(second, timeout=600)
+        elapsed2 = _until_done(second, timeout=600, retry=True)
         done2 = _done(second)
         # Integrity over both batches.
         everything = [r.pk for r in first + second]

@@ -18,6 +18,13 @@ Replies it owes are kept in an outbox and sent by `POST /control/flush` (or at o
 `Idempotency-Key`, else same bytes) is answered as the first time and applied once.
 `GET /control/state` shows its transactions and every message received.
 
+With `--state FILE` it keeps its transactions, the answers it gave (for replays) and what it
+still owes in a SQLite file, written before it answers: killed (even with SIGKILL) and started
+again on the same file, it knows every transaction and sends what it had not yet delivered (a
+message sent again is recognised by Lifeline from its `Idempotency-Key`, a hash of the bytes).
+A message the target answers with 429 or 5xx, or cannot take at all, stays owed and is tried
+again (with `--auto`, every half second); any other answer ends it.
+
 It uses only the standard library and lxml, no Django: it is another system.
 Bad documents for hostile tests: `/doc/fake.pdf` (HTML), `/doc/huge.pdf` (declares 1 GB).
 """
@@ -32,8 +39,10 @@ import http.client
 import ipaddress
 import json
 import signal
+import sqlite3
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +122,82 @@ def confirmation(kind: str, body: Any, error: str = "", action: str = "") -> byt
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+class Busy(OSError):
+    """The target answered 429 or 5xx: the message stays owed."""
+
+
+class Store:
+    """The node's state on disk (SQLite, WAL): transactions, answers given, messages owed.
+    Every change is written before the HTTP answer that reports it, in one transaction."""
+
+    def __init__(self, path: str) -> None:
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # WAL with synchronous=NORMAL survives the process being killed (not a power cut).
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(
+            "CREATE TABLE IF NOT EXISTS txn (rid TEXT PRIMARY KEY, data TEXT NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, answer BLOB NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " rid TEXT NOT NULL, xml BLOB NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS received (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " data TEXT NOT NULL);"
+        )
+        self.depth = 0
+
+    @contextlib.contextmanager
+    def tx(self) -> Any:
+        """One write transaction (re-entrant: the outermost commits)."""
+        if self.depth == 0:
+            self.db.execute("BEGIN IMMEDIATE")
+        self.depth += 1
+        try:
+            yield
+        except BaseException:
+            self.depth -= 1
+            if self.depth == 0:
+                self.db.execute("ROLLBACK")
+            raise
+        self.depth -= 1
+        if self.depth == 0:
+            self.db.execute("COMMIT")
+
+    def load(self) -> tuple[dict[str, Any], dict[str, bytes], list[tuple[str, bytes, int]], int]:
+        txns = {rid: json.loads(data) for rid, data in self.db.execute("SELECT rid, data FROM txn")}
+        for t in txns.values():
+            t["peer"] = tuple(t["peer"])
+        seen = {k: bytes(a) for k, a in self.db.execute("SELECT key, answer FROM seen")}
+        outbox = [
+            (rid, bytes(xml), row)
+            for row, rid, xml in self.db.execute("SELECT id, rid, xml FROM outbox ORDER BY id")
+        ]
+        counter = self.db.execute("SELECT v FROM meta WHERE k = 'counter'").fetchone()
+        return txns, seen, outbox, int(counter[0]) if counter else 0
+
+    def received(self) -> list[dict[str, str]]:
+        rows = self.db.execute("SELECT data FROM received ORDER BY id")
+        return [json.loads(d) for (d,) in rows if d != "{}"]
+
+    def put_txn(self, rid: str, t: dict[str, Any], counter: int) -> None:
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO txn VALUES (?, ?)", (rid, json.dumps(t)))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('counter', ?)", (str(counter),))
+
+    def owe(self, rid: str, xml: bytes) -> int:
+        with self.tx():
+            cur = self.db.execute("INSERT INTO outbox (rid, xml) VALUES (?, ?)", (rid, xml))
+        return int(cur.lastrowid or 0)
+
+    def delivered(self, row: int) -> None:
+        self.db.execute("DELETE FROM outbox WHERE id = ?", (row,))
+
+    def answered(self, key: str, answer: bytes, record: dict[str, str]) -> None:
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO seen VALUES (?, ?)", (key, answer))
+            self.db.execute("INSERT INTO received (data) VALUES (?)", (json.dumps(record),))
+
+
 class Node:
     """The peer's state: its transactions, outbox, and the messages seen."""
 
@@ -126,11 +211,25 @@ class Node:
         self.base = ""
         self.lock = threading.RLock()
         self.txns: dict[str, dict[str, Any]] = {}
-        self.outbox: list[tuple[str, bytes]] = []
+        # (requestingAgencyRequestId, XML, row in the store or 0)
+        self.outbox: list[tuple[str, bytes, int]] = []
         self.flying: set[str] = set()
         self.seen: dict[str, bytes] = {}
         self.received: list[dict[str, str]] = []
         self.counter = 0
+        self.store = Store(args.state) if args.state else None
+        if self.store is not None:
+            self.txns, self.seen, self.outbox, self.counter = self.store.load()
+            self.received = self.store.received()
+
+    def _owe(self, rid: str, xml: bytes) -> None:
+        """A message to send: kept (on disk too) until the target has taken it."""
+        row = self.store.owe(rid, xml) if self.store is not None else 0
+        self.outbox.append((rid, xml, row))
+
+    def _keep(self, rid: str) -> None:
+        if self.store is not None:
+            self.store.put_txn(rid, self.txns[rid], self.counter)
 
     # --- sending ------------------------------------------------------------------------
     def post(self, xml: bytes) -> str:
@@ -147,6 +246,8 @@ class Node:
             answer = response.read()
         finally:
             conn.close()
+        if response.status == 429 or response.status >= 500:
+            raise Busy(f"HTTP {response.status}")  # the target will take it later
         if response.status != 200:
             return f"HTTP {response.status}"
         root = etree.fromstring(answer)
@@ -154,26 +255,42 @@ class Node:
 
     def flush(self) -> list[str]:
         """Send what is owed: one transaction's messages in order, transactions in parallel
-        (a message waits while an earlier one of its transaction is on its way)."""
+        (a message waits while an earlier one of its transaction is on its way). A message
+        leaves the outbox (and the store) only once the target has answered it."""
         out: list[str] = []
         while True:
             with self.lock:
                 pick = next(
-                    (i for i, (rid, _x) in enumerate(self.outbox) if rid not in self.flying), None
+                    (i for i, (rid, _x, _r) in enumerate(self.outbox) if rid not in self.flying),
+                    None,
                 )
                 if pick is None:
                     return out
-                rid, xml = self.outbox.pop(pick)
+                rid, xml, row = self.outbox.pop(pick)
                 self.flying.add(rid)
             try:
                 out.append(self.post(xml))
             except OSError:
                 with self.lock:
-                    self.outbox.insert(0, (rid, xml))  # the target is down: keep it
+                    # The target is down or busy: keep it, first of its transaction.
+                    self.outbox.insert(0, (rid, xml, row))
                 return [*out, "DOWN"]
+            else:
+                if self.store is not None and row:
+                    with self.lock:
+                        self.store.delivered(row)
             finally:
                 with self.lock:
                     self.flying.discard(rid)
+
+    def retry_loop(self, every: float = 0.5) -> None:
+        """Auto mode: what waits (a target that was down, a restart) is tried again."""
+        while True:
+            time.sleep(every)
+            with self.lock:
+                owed = bool(self.outbox) or any(t["script"] for t in self.txns.values())
+            if owed:
+                self._drain()
 
     def supplying(
         self, rid: str, status: str, reason: str = "StatusChange", answer: str = ""
@@ -206,14 +323,15 @@ class Node:
             else:
                 sub(delivery, "sentVia", "Mail")
         t["status"] = status
-        self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
+        self._keep(rid)
+        self._owe(rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
     def requesting(self, rid: str, action: str) -> None:
         t = self.txns[rid]
         root, body = envelope("requestingAgencyMessage")
         header(body, t["peer"], self.me, rid, t.get("sid", ""))
         sub(body, "action", action)
-        self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
+        self._owe(rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
     def advance(self, rid: str) -> str:
         with self.lock:
@@ -221,7 +339,11 @@ class Node:
             if not t["script"]:
                 return ""
             status = t["script"].pop(0)
-            self.supplying(rid, status)
+            if self.store is not None:
+                with self.store.tx():
+                    self.supplying(rid, status)  # keeps the shortened script too
+            else:
+                self.supplying(rid, status)
         return status
 
     def new_request(self, spec: dict[str, Any]) -> None:
@@ -247,7 +369,8 @@ class Node:
             sub(service, "requestType", spec.get("type", "New"))
             sub(service, "requestSubType", "PatronRequest")
             sub(service, "serviceType", spec.get("service", "Copy"))
-            self.outbox.append((rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8")))
+            self._keep(rid)
+            self._owe(rid, etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
     # --- receiving ----------------------------------------------------------------------
     def receive(self, xml: bytes, key: str) -> bytes:
@@ -255,7 +378,14 @@ class Node:
             key = key or hashlib.sha256(xml).hexdigest()
             if key in self.seen:
                 return self.seen[key]
-            answer = self._apply(xml)
+            if self.store is not None:
+                with self.store.tx():
+                    before = len(self.received)
+                    answer = self._apply(xml)
+                    record = self.received[-1] if len(self.received) > before else {}
+                    self.store.answered(key, answer, record)
+            else:
+                answer = self._apply(xml)
             self.seen[key] = answer
         if self.auto:
             threading.Thread(target=self._drain, daemon=True).start()
@@ -294,6 +424,7 @@ class Node:
             if rid in self.txns:
                 if body.findtext(f"{q('serviceInfo')}/{q('requestType')}") == "Retry":
                     self.txns[rid]["script"] = list(self.script)
+                    self._keep(rid)
                     return confirmation(kind, body)
                 return confirmation(kind, body, "request id already in use")
             note = body.findtext(f"{q('serviceInfo')}/{q('note')}") or ""
@@ -309,6 +440,7 @@ class Node:
                 "script": script,
                 "service": body.findtext(f"{q('serviceInfo')}/{q('serviceType')}") or "Copy",
             }
+            self._keep(rid)
             return confirmation(kind, body)
         t = self.txns.get(rid)
         if t is None:
@@ -334,12 +466,14 @@ class Node:
                 self.supplying(rid, "Loaned", "RenewResponse", "Y")
             elif action == "ShippedReturn":
                 self.supplying(rid, "LoanCompleted")
+            self._keep(rid)
             return confirmation(kind, body, action=action)
         if kind == "supplyingAgencyMessage":
             t["status"] = body.findtext(f".//{q('status')}") or t["status"]
             t["sid"] = body.findtext(f"{q('header')}/{q('supplyingAgencyRequestId')}") or t["sid"]
             if t["status"] == "CopyCompleted" and self.auto:
                 self.requesting(rid, "Received")
+            self._keep(rid)
             return confirmation(kind, body)
         return confirmation("request", body, "unexpected message type")
 
@@ -404,6 +538,7 @@ def make_handler(node: Node) -> type[BaseHTTPRequestHandler]:
                     node.txns[spec["id"]]["script"] = list(spec["script"])
                     if spec.get("url"):
                         node.txns[spec["id"]]["url"] = spec["url"]
+                    node._keep(spec["id"])
             result["sent"] = node.flush() if what != "script" else []
             self._send(200, json.dumps(result).encode(), "application/json")
 
@@ -428,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret-in", default="", help="secret this node expects")
     parser.add_argument("--header", default="X-ISO18626-Secret")
     parser.add_argument("--auto", action="store_true", help="run scripts and replies at once")
+    parser.add_argument("--state", default="", help="SQLite file that keeps the node's state")
     args = parser.parse_args(argv)
     if not loopback(args.target):
         parser.error("the target must be a loopback address")
@@ -436,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
     server.daemon_threads = True
     node.base = f"http://127.0.0.1:{server.server_address[1]}"
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    if args.auto:
+        threading.Thread(target=node.retry_loop, daemon=True).start()
     print(f"READY {server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

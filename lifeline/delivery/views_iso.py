@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -22,6 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from lifeline.core import ratelimit
+from lifeline.core.clientip import client_ip
 from lifeline.core.models import ApiToken
 from lifeline.core.permissions import is_staff_anywhere, user_can
 from lifeline.delivery.choices import IsoAction, IsoStatus, Role, UnfilledReason
@@ -31,6 +34,25 @@ from lifeline.delivery.models import DeliveryRequest, IllTransaction, Peer
 
 CHANGE = "delivery.change"
 XML = "application/xml; charset=utf-8"
+
+
+def _refusals_limited(request: HttpRequest) -> HttpResponse | None:
+    """A sender we cannot attribute or that fails its proof counts as anonymous form use (the
+    rate-limit middleware leaves this endpoint to proven peers, who send hundreds an hour)."""
+    if not getattr(settings, "RATE_LIMITS", True):
+        return None
+    limits = ratelimit.limits_for(None)
+    if limits is None or not limits.forms_per_hour:
+        return None
+    address = client_ip(request) or ""
+    if ratelimit.exempt(address, limits):
+        return None
+    wait = ratelimit.hit(
+        f"form:{limits.library_id}:{address[:64]}", limits.forms_per_hour, ratelimit.FORM_WINDOW
+    )
+    if not wait:
+        return None
+    return HttpResponse(status=429, headers={"Retry-After": str(int(wait) + 1)})
 
 
 @csrf_exempt
@@ -55,6 +77,8 @@ def endpoint(request: HttpRequest) -> HttpResponse:
             .first()
         )
         if api_token is None or not api_token.user.is_active:
+            if limited := _refusals_limited(request):
+                return limited
             return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
         if not is_staff_anywhere(api_token.user):
             return HttpResponse(status=403)
@@ -75,6 +99,8 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         else None
     )
     if peer is None:
+        if limited := _refusals_limited(request):
+            return limited
         return HttpResponse(
             ill.refuse(
                 request.body,
@@ -84,9 +110,15 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         )
     problem = peers.check_credentials(peer, request.headers, request.META.get("REMOTE_ADDR", ""))
     if problem:
+        if limited := _refusals_limited(request):
+            return limited
         return HttpResponse(status=401 if "secret" in problem else 403)
+    assert library is not None  # a peer was found for it
     answer = ill.receive(
-        request.body, peer=peer, idempotency_key=request.headers.get("Idempotency-Key", "")[:100]
+        request.body,
+        peer=peer,
+        idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
+        known=(ours, library),
     )
     return HttpResponse(answer, content_type=XML)
 

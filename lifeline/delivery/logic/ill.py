@@ -86,11 +86,14 @@ def receive(
     peer: Peer | None = None,
     sender: Any = None,
     idempotency_key: str = "",
+    known: tuple[tuple[str, str], Library] | None = None,
 ) -> bytes:
     """Take one message; return the confirmation to send back (always valid XML).
 
     `peer` is the sender as the endpoint authenticated it (or the in-process partner); without
-    one (a same-installation account's token, or a direct call) the header names it."""
+    one (a same-installation account's token, or a direct call) the header names it. `known` is
+    the (agency id, library) the endpoint already looked up for this message: used only when the
+    checked message names the same agency, saving the lookup a second time."""
     now = now or timezone.now()
     try:
         msg = read(xml)
@@ -98,7 +101,7 @@ def receive(
             raise Iso18626Error(
                 english("A confirmation needs no answer."), "UnsupportedReasonForMessageType"
             )
-        library, peer = _parties(msg, peer, sender)
+        library, peer = _parties(msg, peer, sender, known)
     except Iso18626Error as exc:
         msg = read_leniently(xml)
         _refused(xml, msg, str(exc), now, peer)
@@ -156,14 +159,19 @@ def _seen(peer: Peer, key: str) -> bytes | None:
     return first.encode("utf-8") if first else None
 
 
-def _parties(msg: Message, peer: Peer | None, sender: Any) -> tuple[Library, Peer]:
+def _parties(
+    msg: Message,
+    peer: Peer | None,
+    sender: Any,
+    known: tuple[tuple[str, str], Library] | None = None,
+) -> tuple[Library, Peer]:
     """Our library the message is for, and the peer that sent it (checked against the header)."""
     ours, theirs = (
         (msg.requesting, msg.supplying)
         if msg.kind == "supplyingAgencyMessage"
         else (msg.supplying, msg.requesting)
     )
-    library = peers.library_for(ours)
+    library = known[1] if known is not None and known[0] == ours else peers.library_for(ours)
     if library is None:
         raise Iso18626Error(
             english("Unknown agency “%(type)s:%(value)s”.", type=ours[0], value=ours[1]),

@@ -18,7 +18,7 @@ import datetime as dt
 import uuid
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from lifeline.core import outbound
@@ -73,19 +73,14 @@ def queue(
     return msg
 
 
-def _earlier_pending(msg: IsoMessage) -> bool:
-    """A message of the same transaction still waiting: this one waits behind it (order)."""
-    if msg.transaction_id is None:
-        return False
-    return (
-        IsoMessage.objects.filter(
-            transaction_id=msg.transaction_id,
-            direction=Direction.OUT,
-            send_state=SendState.PENDING,
-            pk__lt=msg.pk,
-        )
-        .exclude(pk=msg.pk)
-        .exists()
+def _earlier(msg: IsoMessage) -> QuerySet[IsoMessage]:
+    """Messages of the same transaction still waiting before this one: it waits behind them."""
+    return IsoMessage.objects.filter(
+        transaction_id=msg.transaction_id,
+        transaction_id__isnull=False,
+        direction=Direction.OUT,
+        send_state=SendState.PENDING,
+        pk__lt=msg.pk,
     )
 
 
@@ -101,16 +96,19 @@ def attempt(pk: int, *, now: dt.datetime | None = None) -> str:
         return msg.send_state if msg else ""
     if msg.next_attempt_at is not None and msg.next_attempt_at > now:
         return SendState.PENDING
-    if _earlier_pending(msg):
-        return SendState.PENDING
     peer = msg.peer
-    # Claim: one sender per message even with many workers.
-    claimed = IsoMessage.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=pk,
-        send_state=SendState.PENDING,
-        attempts=msg.attempts,
-    ).update(attempts=msg.attempts + 1, next_attempt_at=now + backoff(msg.attempts + 1))
+    # Claim: one sender per message even with many workers, and none while an earlier message
+    # of its transaction waits (order); one statement for both.
+    claimed = (
+        IsoMessage.objects.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            pk=pk,
+            send_state=SendState.PENDING,
+            attempts=msg.attempts,
+        )
+        .exclude(Exists(_earlier(msg)))
+        .update(attempts=msg.attempts + 1, next_attempt_at=now + backoff(msg.attempts + 1))
+    )
     if not claimed:
         return SendState.PENDING
     msg.attempts += 1

@@ -211,3 +211,29 @@ def test_document_links_only_for_supplied_files(
 
 def test_our_agency_defaults_and_is_used(library_a: Any) -> None:
     assert local_agency(library_a) == ("ISIL", library_a.code.upper())
+
+
+def test_proven_peers_are_not_throttled_refused_senders_are(
+    client: Any, asked: IllTransaction, library_a: Any, settings: Any
+) -> None:
+    """The anonymous form limit (issue 16) once answered 429 to a peer's hundredth message of
+    the hour; a peer that proves itself is never counted, a sender that fails its proof is."""
+    from django.core.cache import cache
+
+    from lifeline.core import ratelimit
+    from lifeline.core.models import Library
+
+    settings.RATE_LIMITS, settings.DEFAULT_LIBRARY = True, library_a.code
+    Library.objects.filter(pk=library_a.pk).update(anon_forms_per_hour=2)
+    cache.clear()
+    ratelimit.forget()
+    at = timezone.now()
+    statuses = ["ExpectToSupply", "WillSupply", "WillSupply", "WillSupply"]
+    for i, status in enumerate(statuses):
+        answer = post(client, supplying(asked, status, at + dt.timedelta(seconds=i)))
+        assert answer.status_code == 200 and status_of(answer)[0] == "OK"
+    wrong = [post(client, supplying(asked, "WillSupply", at), secret="nope") for _ in range(3)]
+    assert [r.status_code for r in wrong] == [401, 401, 429]
+    assert int(wrong[2]["Retry-After"]) >= 1
+    cache.clear()
+    ratelimit.forget()

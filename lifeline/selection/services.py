@@ -128,26 +128,31 @@ def import_catalogue(
             lines=len(lines),
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        insert_titles(
-            (
-                library.pk,
-                catalogue.pk,
-                i,
-                line.isbn,
-                line.isbn_raw,
-                line.title[:800],
-                line.author,
-                line.publisher,
-                line.year if line.year and line.year < 32767 else None,
-                str(line.price) if line.price is not None else None,
-                line.clc,
-                clc_class(line.clc),
-                work_key(line.title, line.author, line.publisher),
-                LineStatus.NEW,
+        # Held / on order decided here, from the keys gathered once, rather than by reading the
+        # lines back and updating them (a second pass over 200,000 rows).
+        held, ordered = status_keys(library)
+        rows = []
+        for i, line in enumerate(lines):
+            key = work_key(line.title, line.author, line.publisher)
+            rows.append(
+                (
+                    library.pk,
+                    catalogue.pk,
+                    i,
+                    line.isbn,
+                    line.isbn_raw,
+                    line.title[:800],
+                    line.author,
+                    line.publisher,
+                    line.year if line.year and line.year < 32767 else None,
+                    str(line.price) if line.price is not None else None,
+                    line.clc,
+                    clc_class(line.clc),
+                    key,
+                    status_of(line.isbn, key, held, ordered),
+                )
             )
-            for i, line in enumerate(lines)
-        )
-        mark_titles(library, Title.objects.filter(catalogue=catalogue))
+        insert_titles(rows)
         audit.write(
             AuditAction.IMPORT,
             catalogue,
@@ -253,6 +258,25 @@ def ordered_titles(library: Library) -> Any:
     )
 
 
+def status_keys(library: Library) -> tuple[set[str], set[str]]:
+    """(ISBNs and work keys held, those in adopted orders)."""
+    held: set[str] = set()
+    for isbn, key in Holding.objects.filter(library=library).values_list("isbn", "work_key"):
+        held.update(x for x in (isbn, key) if x)
+    ordered: set[str] = set()
+    for isbn, key in ordered_titles(library).values_list("title__isbn", "title__work_key"):
+        ordered.update(x for x in (isbn, key) if x)
+    return held, ordered
+
+
+def status_of(isbn: str, key: str, held: set[str], ordered: set[str]) -> str:
+    if (isbn and isbn in held) or (key and key in held):
+        return LineStatus.HELD
+    if (isbn and isbn in ordered) or (key and key in ordered):
+        return LineStatus.ON_ORDER
+    return LineStatus.NEW
+
+
 def mark_titles(library: Library, titles: Any = None) -> dict[str, int]:
     """Every catalogue line held (same ISBN, or the same work under another ISBN), on order (in
     an adopted order) or new.
@@ -261,23 +285,13 @@ def mark_titles(library: Library, titles: Any = None) -> dict[str, int]:
     over ISBN and work key made SQLite scan the order lines once per catalogue line.
     """
     titles = titles if titles is not None else Title.objects.filter(library=library)
-    held: set[str] = set()
-    for isbn, key in Holding.objects.filter(library=library).values_list("isbn", "work_key"):
-        held.update(x for x in (isbn, key) if x)
-    ordered: set[str] = set()
-    for isbn, key in ordered_titles(library).values_list("title__isbn", "title__work_key"):
-        ordered.update(x for x in (isbn, key) if x)
+    held, ordered = status_keys(library)
     changes: dict[str, list[int]] = defaultdict(list)
     counts = dict.fromkeys(LineStatus.values, 0)
     for pk, isbn, key, status in titles.values_list("pk", "isbn", "work_key", "status").iterator(
         chunk_size=5000
     ):
-        if (isbn and isbn in held) or (key and key in held):
-            new = LineStatus.HELD
-        elif (isbn and isbn in ordered) or (key and key in ordered):
-            new = LineStatus.ON_ORDER
-        else:
-            new = LineStatus.NEW
+        new = status_of(isbn, key, held, ordered)
         counts[new] += 1
         if new != status:
             changes[new].append(pk)

@@ -483,11 +483,15 @@ def problem(
         for c in cands
     ]
     limits = [knapsack.Limit(_("Campaign budget"), float(campaign.budget))]
+    # One pass over the candidates, not one per budget (30 budgets × 200,000 titles).
+    by_class: dict[str, list[int]] = defaultdict(list)
+    by_college: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(cands):
+        by_class[c.title.clc_class].append(i)
+        by_college[c.college].append(i)
     for budget in campaign.budgets.all():
-        if budget.kind == BudgetKind.CLC:
-            members = [i for i, c in enumerate(cands) if c.title.clc_class == budget.key]
-        else:
-            members = [i for i, c in enumerate(cands) if c.college == budget.key]
+        groups = by_class if budget.kind == BudgetKind.CLC else by_college
+        members = groups.get(budget.key, [])
         if members:
             limits.append(knapsack.Limit(budget.key, float(budget.amount), members))
     return items, limits

@@ -35,7 +35,7 @@ from lifeline.selection.choices import (
     SourceFormat,
 )
 from lifeline.selection.logic import knapsack
-from lifeline.selection.logic.marc import ImportRefused, Line, is_xml, read_marc
+from lifeline.selection.logic.marc import ImportRefused, Line, Progress, is_xml, read_marc
 from lifeline.selection.logic.normalise import IsbnError, clc_class, parse_isbn, work_key
 from lifeline.selection.logic.sheets import read_sheet
 from lifeline.selection.models import (
@@ -83,7 +83,12 @@ def sniff(data: bytes) -> str:
 
 
 def read_lines(
-    data: bytes, file_name: str, flavour: str = MarcFlavour.AUTO, *, holdings: bool = False
+    data: bytes,
+    file_name: str,
+    flavour: str = MarcFlavour.AUTO,
+    *,
+    holdings: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[list[Line], str, str]:
     """(lines, source format, MARC flavour or encoding)."""
     check_size(len(data))
@@ -93,7 +98,7 @@ def read_lines(
             data, file_name or "file", isbn_only=holdings and not _has_title_header(data)
         )
         return lines, SourceFormat.ISBN_LIST if holdings else fmt, encoding
-    lines, found = read_marc(data, flavour, strict_isbn=not holdings)
+    lines, found = read_marc(data, flavour, strict_isbn=not holdings, progress=progress)
     return lines, fmt, found
 
 
@@ -114,9 +119,10 @@ def import_catalogue(
     vendor: str = "",
     flavour: str = MarcFlavour.AUTO,
     user: Any = None,
+    progress: Progress | None = None,
 ) -> Catalogue:
     """Read, then write in one transaction: the catalogue is there whole or not at all."""
-    lines, fmt, found = read_lines(data, file_name, flavour)
+    lines, fmt, found = read_lines(data, file_name, flavour, progress=progress)
     with transaction.atomic():
         catalogue = Catalogue.objects.create(
             library=library,
@@ -218,11 +224,16 @@ def _bulk(model: Any, rows: Any) -> int:
 
 
 def import_holdings(
-    library: Library, data: bytes, *, file_name: str = "", replace: bool = True
+    library: Library,
+    data: bytes,
+    *,
+    file_name: str = "",
+    replace: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """The library's print holdings from its system's MARC export or an ISBN list. Replaces the
     previous set (an export is the whole collection) unless `replace` is False."""
-    lines, fmt, _found = read_lines(data, file_name, holdings=True)
+    lines, fmt, _found = read_lines(data, file_name, holdings=True, progress=progress)
     with transaction.atomic():
         if replace:
             Holding.objects.filter(library=library).delete()

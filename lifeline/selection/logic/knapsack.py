@@ -86,9 +86,7 @@ def _sub_milp(
     sub = m.matrix[:, free]
     constraints = [LinearConstraint(sub, -np.inf, left)]
     if at_least is not None:
-        constraints.append(
-            LinearConstraint(m.weights[free].reshape(1, -1), at_least - EPS, np.inf)
-        )
+        constraints.append(LinearConstraint(m.weights[free].reshape(1, -1), at_least - EPS, np.inf))
     k = int(free.sum())
     res = milp(
         -objective[free],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -115,16 +115,24 @@ def read_records(data: bytes, flavour: str) -> list[tuple[Where, pymarc.Record]]
     return list(iter_records(data, flavour))
 
 
-def iter_records(data: bytes, flavour: str) -> Iterator[tuple[Where, pymarc.Record]]:
+Progress = Callable[[int, int], None]  # (bytes read, bytes in all)
+PROGRESS_EVERY = 5000  # records
+
+
+def iter_records(
+    data: bytes, flavour: str, progress: Progress | None = None
+) -> Iterator[tuple[Where, pymarc.Record]]:
     """(where, record) one at a time (a 200,000-record file is never held as records), then
     `ImportRefused` at the end if any record was unreadable."""
     if is_xml(data):
         yield from _read_xml(data)
     else:
-        yield from _read_iso(data, flavour)
+        yield from _read_iso(data, flavour, progress)
 
 
-def _read_iso(data: bytes, flavour: str) -> Iterator[tuple[Where, pymarc.Record]]:
+def _read_iso(
+    data: bytes, flavour: str, progress: Progress | None = None
+) -> Iterator[tuple[Where, pymarc.Record]]:
     # Exports often end in a newline or blank padding after the last record terminator.
     data = data.rstrip(b"\r\n \x00\x1a")
     if not data:
@@ -160,6 +168,8 @@ def _read_iso(data: bytes, flavour: str) -> Iterator[tuple[Where, pymarc.Record]
             elif not problems:
                 yield Where(number, offset), record
             offset += len(chunk)
+            if progress is not None and number % PROGRESS_EVERY == 0:
+                progress(offset, len(data))
     if problems:
         raise ImportRefused(problems)
     if not number:
@@ -273,7 +283,11 @@ def _price(where: object, values: list[str]) -> Decimal | None:
 
 
 def line_of(
-    where: Where | str, record: pymarc.Record, flavour: str, strict: bool, fields: Fields | None = None
+    where: Where | str,
+    record: pymarc.Record,
+    flavour: str,
+    strict: bool,
+    fields: Fields | None = None,
 ) -> Line:
     fields = fields if fields is not None else index(record)
     if flavour == MarcFlavour.UNIMARC:
@@ -327,7 +341,11 @@ def line_of(
 
 
 def read_marc(
-    data: bytes, flavour: str = MarcFlavour.AUTO, *, strict_isbn: bool = True
+    data: bytes,
+    flavour: str = MarcFlavour.AUTO,
+    *,
+    strict_isbn: bool = True,
+    progress: Progress | None = None,
 ) -> tuple[list[Line], str]:
     """(lines, flavour of most records). Recognised per record when `flavour` is AUTO (library
     systems' exports do mix them); a record in the other flavour than the one declared refuses
@@ -337,7 +355,7 @@ def read_marc(
     counts = {MarcFlavour.MARC21: 0, MarcFlavour.UNIMARC: 0}
     auto = flavour == MarcFlavour.AUTO
     try:
-        for where, record in iter_records(data, flavour):
+        for where, record in iter_records(data, flavour, progress):
             fields = index(record)
             found = flavour_of(record, fields) or (flavour if not auto else MarcFlavour.MARC21)
             counts[MarcFlavour(found)] += 1

@@ -16,7 +16,6 @@ from django.core.files import File
 from django.utils import timezone
 
 from lifeline.core.uploads import check_upload
-
 from lifeline.selection import services
 from lifeline.selection.choices import JobStatus, SourceFormat
 from lifeline.selection.logic.marc import ImportRefused

@@ -31,7 +31,6 @@ from lifeline.selection.choices import (
     JobStatus,
     MarcFlavour,
     Method,
-    SourceFormat,
 )
 from lifeline.selection.forms import (
     BrowseForm,
@@ -42,20 +41,20 @@ from lifeline.selection.forms import (
     SelectionForm,
     VoteForm,
 )
-from lifeline.selection.logic import orders, stats
 from lifeline.selection.importjobs import read_upload_checks
+from lifeline.selection.logic import orders, stats
 from lifeline.selection.logic.marc import ImportRefused
-from lifeline.selection.tasks import import_upload
 from lifeline.selection.models import (
-    ImportJob,
     Budget,
     Campaign,
     Catalogue,
     Holding,
+    ImportJob,
     Selection,
     Verdict,
     Vote,
 )
+from lifeline.selection.tasks import import_upload
 
 MANAGE = "selection.manage"
 PAGE = 30

@@ -174,9 +174,7 @@ def delivery_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     d = get_object_or_404(HomeDelivery.objects.select_related("library"), pk=pk)
     staff = user_can(request.user, d.library, DELIVER)
     own = d.user_id == request.user.pk
-    # The patron confirms receipt and sends the book back; the desk does the rest.
-    patron_moves = {ShipStatus.RECEIVED, ShipStatus.RETURN_SHIPPED, ShipStatus.CANCELLED}
-    if action not in ShipStatus.values or not (staff or (own and action in patron_moves)):
+    if not logic.may_move_delivery(request.user, d, action, staff=staff):
         raise Http404
     if own and not staff and action == ShipStatus.CANCELLED and d.status != ShipStatus.REQUESTED:
         messages.error(request, _("The book has left the shelf: it can no longer be cancelled."))

@@ -196,12 +196,12 @@ def solve(
     def run(free: np.ndarray, on: np.ndarray) -> tuple[np.ndarray | None, int, float]:
         return _sub_milp(m, free, on, m.weights, deadline - time.monotonic())
 
-    x_core, st, gap = run(in_core, fixed_on)
+    x_core, st, _gap = run(in_core, fixed_on)
     if x_core is None:
         return [False] * n, "failed"
     x = fixed_on.copy()
     x[in_core] = x_core
-    demand = int(round(float(m.weights @ x)))
+    demand = round(float(m.weights @ x))
     status, proven = "optimal", st == 0
     if demand < best:
         # Which titles could still take the other side in a selection better than this one.
@@ -209,12 +209,12 @@ def solve(
         if (could_flip & ~in_core).any() or not proven:
             free = could_flip | in_core
             on = lp_side & ~free
-            x_all, st, gap = run(free, on)
+            x_all, st, _gap = run(free, on)
             if x_all is not None:
                 cand = on.copy()
                 cand[free] = x_all
                 if float(m.weights @ cand) >= demand:
-                    x, demand = cand, int(round(float(m.weights @ cand)))
+                    x, demand = cand, round(float(m.weights @ cand))
             proven = st == 0
         if not proven:
             status = f"time_limit {max(0.0, (bound - demand) / max(bound, 1.0)):.2%}"

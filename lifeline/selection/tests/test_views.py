@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import pymupdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
@@ -234,6 +235,13 @@ def test_recommend_and_home_delivery_pages(
     assert (
         "哈尔滨"
         in desk.get(f"/selection/{code}/home-delivery/queue/", {"print": 1}).content.decode()
+    )
+    pdf = desk.get(f"/selection/{code}/home-delivery/queue/", {"format": "pdf"})
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    text = "".join(page.get_text() for page in pymupdf.open(stream=pdf.content, filetype="pdf"))
+    assert "哈尔滨" in text and "森林生态学" in text and "张三" in text
+    assert (
+        client.get(f"/selection/{code}/home-delivery/queue/", {"format": "pdf"}).status_code == 403
     )
     desk.post(f"/selection/home/{d.pk}/picked/")
     desk.post(f"/selection/home/{d.pk}/shipped/", {"courier": "EMS", "tracking_no": "E1"})

@@ -18,11 +18,13 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from lifeline.core.models import Patron
-from lifeline.core.permissions import library_ids_for
+from lifeline.core.permissions import library_ids_for, user_can
 from lifeline.selection import services
-from lifeline.selection.choices import CampaignStatus, Reason
+from lifeline.selection.choices import CampaignStatus, Reason, ShipStatus
 from lifeline.selection.logic import requests as logic
-from lifeline.selection.models import Campaign, Recommendation, Title
+from lifeline.selection.models import Campaign, HomeDelivery, Recommendation, Title
+
+DELIVER = "selection.deliver"
 
 router = SimpleRouter()
 
@@ -175,5 +177,128 @@ class RecommendationViewSet(
         return Response(RecommendationSerializer(rec).data, status=status.HTTP_201_CREATED)
 
 
+class HomeDeliverySerializer(serializers.ModelSerializer[HomeDelivery]):
+    holding = serializers.IntegerField(
+        source="holding_id", required=False, allow_null=True, min_value=1, max_value=2**31 - 1
+    )
+    title = serializers.CharField(max_length=800, required=False, allow_blank=True)
+
+    class Meta:
+        model = HomeDelivery
+        fields = [
+            "id",
+            "holding",
+            "title",
+            "call_number",
+            "recipient",
+            "phone",
+            "address",
+            "status",
+            "courier",
+            "tracking_no",
+            "return_tracking_no",
+            "created_at",
+            "shipped_at",
+            "received_at",
+            "closed_at",
+        ]
+        read_only_fields = [
+            "call_number",
+            "status",
+            "courier",
+            "tracking_no",
+            "return_tracking_no",
+            "created_at",
+            "shipped_at",
+            "received_at",
+            "closed_at",
+        ]
+        # The address is kept only while the book is out, and never sent back out by the API.
+        extra_kwargs = {
+            "recipient": {"write_only": True},
+            "phone": {"write_only": True},
+            "address": {"write_only": True},
+        }
+
+
+class MoveSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ShipStatus.choices)
+    tracking_no = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    courier = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class HomeDeliveryViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Home delivery of print books (送书服务): a patron asks for a held book, follows it and
+    confirms receipt; the delivery desk moves it along with the courier's tracking number."""
+
+    serializer_class = HomeDeliverySerializer
+
+    def get_queryset(self) -> QuerySet[HomeDelivery]:
+        if getattr(self, "swagger_fake_view", False):
+            return HomeDelivery.objects.none()
+        user = self.request.user
+        qs = HomeDelivery.objects.order_by("-created_at", "-id")
+        if user.is_superuser:
+            return qs
+        return qs.filter(Q(user=user) | Q(library_id__in=library_ids_for(user, DELIVER)))
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        shape = HomeDeliverySerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        patron = (
+            Patron.objects.select_related("library")
+            .filter(user_id=int(request.user.pk or 0))
+            .first()
+        )
+        if patron is None:
+            raise ValidationError({"detail": "only patrons ask for home delivery"})
+        data = shape.validated_data
+        try:
+            d = logic.request_delivery(
+                patron.library,
+                request.user,
+                holding_id=data.get("holding_id"),
+                title=data.get("title", ""),
+                recipient=data.get("recipient", ""),
+                phone=data.get("phone", ""),
+                address=data.get("address", ""),
+            )
+        except DjangoValidationError as exc:
+            raise _errors(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise NotFound from exc
+        return Response(HomeDeliverySerializer(d).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MoveSerializer, responses=HomeDeliverySerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str | None = None) -> Response:
+        d = self.get_object()
+        shape = MoveSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        new = shape.validated_data["status"]
+        staff = user_can(request.user, d.library, DELIVER)
+        if not logic.may_move_delivery(request.user, d, new, staff=staff):
+            raise NotFound
+        if not staff and new == ShipStatus.CANCELLED and d.status != ShipStatus.REQUESTED:
+            raise ValidationError({"status": "the book has left the shelf"})
+        try:
+            d = logic.move_delivery(
+                d,
+                new,
+                request.user,
+                tracking_no=shape.validated_data.get("tracking_no", ""),
+                courier=shape.validated_data.get("courier", ""),
+            )
+        except DjangoValidationError as exc:
+            raise _errors(exc) from exc
+        return Response(HomeDeliverySerializer(d).data)
+
+
 router.register("campaigns", CampaignViewSet, basename="selection-campaign")
 router.register("recommendations", RecommendationViewSet, basename="selection-recommendation")
+router.register("home-deliveries", HomeDeliveryViewSet, basename="selection-home-delivery")

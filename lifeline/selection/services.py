@@ -35,7 +35,7 @@ from lifeline.selection.choices import (
     SourceFormat,
 )
 from lifeline.selection.logic import knapsack
-from lifeline.selection.logic.marc import ImportRefused, Line, is_xml, read_marc
+from lifeline.selection.logic.marc import ImportRefused, Line, Progress, is_xml, read_marc
 from lifeline.selection.logic.normalise import IsbnError, clc_class, parse_isbn, work_key
 from lifeline.selection.logic.sheets import read_sheet
 from lifeline.selection.models import (
@@ -83,7 +83,12 @@ def sniff(data: bytes) -> str:
 
 
 def read_lines(
-    data: bytes, file_name: str, flavour: str = MarcFlavour.AUTO, *, holdings: bool = False
+    data: bytes,
+    file_name: str,
+    flavour: str = MarcFlavour.AUTO,
+    *,
+    holdings: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[list[Line], str, str]:
     """(lines, source format, MARC flavour or encoding)."""
     check_size(len(data))
@@ -93,7 +98,7 @@ def read_lines(
             data, file_name or "file", isbn_only=holdings and not _has_title_header(data)
         )
         return lines, SourceFormat.ISBN_LIST if holdings else fmt, encoding
-    lines, found = read_marc(data, flavour, strict_isbn=not holdings)
+    lines, found = read_marc(data, flavour, strict_isbn=not holdings, progress=progress)
     return lines, fmt, found
 
 
@@ -114,9 +119,10 @@ def import_catalogue(
     vendor: str = "",
     flavour: str = MarcFlavour.AUTO,
     user: Any = None,
+    progress: Progress | None = None,
 ) -> Catalogue:
     """Read, then write in one transaction: the catalogue is there whole or not at all."""
-    lines, fmt, found = read_lines(data, file_name, flavour)
+    lines, fmt, found = read_lines(data, file_name, flavour, progress=progress)
     with transaction.atomic():
         catalogue = Catalogue.objects.create(
             library=library,
@@ -128,26 +134,31 @@ def import_catalogue(
             lines=len(lines),
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        insert_titles(
-            (
-                library.pk,
-                catalogue.pk,
-                i,
-                line.isbn,
-                line.isbn_raw,
-                line.title[:800],
-                line.author,
-                line.publisher,
-                line.year if line.year and line.year < 32767 else None,
-                str(line.price) if line.price is not None else None,
-                line.clc,
-                clc_class(line.clc),
-                work_key(line.title, line.author, line.publisher),
-                LineStatus.NEW,
+        # Held / on order decided here, from the keys gathered once, rather than by reading the
+        # lines back and updating them (a second pass over 200,000 rows).
+        held, ordered = status_keys(library)
+        rows = []
+        for i, line in enumerate(lines):
+            key = work_key(line.title, line.author, line.publisher)
+            rows.append(
+                (
+                    library.pk,
+                    catalogue.pk,
+                    i,
+                    line.isbn,
+                    line.isbn_raw,
+                    line.title[:800],
+                    line.author,
+                    line.publisher,
+                    line.year if line.year and line.year < 32767 else None,
+                    str(line.price) if line.price is not None else None,
+                    line.clc,
+                    clc_class(line.clc),
+                    key,
+                    status_of(line.isbn, key, held, ordered),
+                )
             )
-            for i, line in enumerate(lines)
-        )
-        mark_titles(library, Title.objects.filter(catalogue=catalogue))
+        insert_titles(rows)
         audit.write(
             AuditAction.IMPORT,
             catalogue,
@@ -213,11 +224,16 @@ def _bulk(model: Any, rows: Any) -> int:
 
 
 def import_holdings(
-    library: Library, data: bytes, *, file_name: str = "", replace: bool = True
+    library: Library,
+    data: bytes,
+    *,
+    file_name: str = "",
+    replace: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """The library's print holdings from its system's MARC export or an ISBN list. Replaces the
     previous set (an export is the whole collection) unless `replace` is False."""
-    lines, fmt, _found = read_lines(data, file_name, holdings=True)
+    lines, fmt, _found = read_lines(data, file_name, holdings=True, progress=progress)
     with transaction.atomic():
         if replace:
             Holding.objects.filter(library=library).delete()
@@ -253,6 +269,25 @@ def ordered_titles(library: Library) -> Any:
     )
 
 
+def status_keys(library: Library) -> tuple[set[str], set[str]]:
+    """(ISBNs and work keys held, those in adopted orders)."""
+    held: set[str] = set()
+    for isbn, key in Holding.objects.filter(library=library).values_list("isbn", "work_key"):
+        held.update(x for x in (isbn, key) if x)
+    ordered: set[str] = set()
+    for isbn, key in ordered_titles(library).values_list("title__isbn", "title__work_key"):
+        ordered.update(x for x in (isbn, key) if x)
+    return held, ordered
+
+
+def status_of(isbn: str, key: str, held: set[str], ordered: set[str]) -> str:
+    if (isbn and isbn in held) or (key and key in held):
+        return LineStatus.HELD
+    if (isbn and isbn in ordered) or (key and key in ordered):
+        return LineStatus.ON_ORDER
+    return LineStatus.NEW
+
+
 def mark_titles(library: Library, titles: Any = None) -> dict[str, int]:
     """Every catalogue line held (same ISBN, or the same work under another ISBN), on order (in
     an adopted order) or new.
@@ -261,23 +296,13 @@ def mark_titles(library: Library, titles: Any = None) -> dict[str, int]:
     over ISBN and work key made SQLite scan the order lines once per catalogue line.
     """
     titles = titles if titles is not None else Title.objects.filter(library=library)
-    held: set[str] = set()
-    for isbn, key in Holding.objects.filter(library=library).values_list("isbn", "work_key"):
-        held.update(x for x in (isbn, key) if x)
-    ordered: set[str] = set()
-    for isbn, key in ordered_titles(library).values_list("title__isbn", "title__work_key"):
-        ordered.update(x for x in (isbn, key) if x)
+    held, ordered = status_keys(library)
     changes: dict[str, list[int]] = defaultdict(list)
     counts = dict.fromkeys(LineStatus.values, 0)
     for pk, isbn, key, status in titles.values_list("pk", "isbn", "work_key", "status").iterator(
         chunk_size=5000
     ):
-        if (isbn and isbn in held) or (key and key in held):
-            new = LineStatus.HELD
-        elif (isbn and isbn in ordered) or (key and key in ordered):
-            new = LineStatus.ON_ORDER
-        else:
-            new = LineStatus.NEW
+        new = status_of(isbn, key, held, ordered)
         counts[new] += 1
         if new != status:
             changes[new].append(pk)
@@ -469,11 +494,15 @@ def problem(
         for c in cands
     ]
     limits = [knapsack.Limit(_("Campaign budget"), float(campaign.budget))]
+    # One pass over the candidates, not one per budget (30 budgets × 200,000 titles).
+    by_class: dict[str, list[int]] = defaultdict(list)
+    by_college: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(cands):
+        by_class[c.title.clc_class].append(i)
+        by_college[c.college].append(i)
     for budget in campaign.budgets.all():
-        if budget.kind == BudgetKind.CLC:
-            members = [i for i, c in enumerate(cands) if c.title.clc_class == budget.key]
-        else:
-            members = [i for i, c in enumerate(cands) if c.college == budget.key]
+        groups = by_class if budget.kind == BudgetKind.CLC else by_college
+        members = groups.get(budget.key, [])
         if members:
             limits.append(knapsack.Limit(budget.key, float(budget.amount), members))
     return items, limits

@@ -5,6 +5,7 @@ and read the statistics. Recommendations and home delivery are in `views_request
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -22,15 +23,14 @@ from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
-from lifeline.core.uploads import check_upload
 from lifeline.selection import services
 from lifeline.selection.choices import (
     CLC_CLASSES,
     CampaignStatus,
     Decision,
+    JobStatus,
     MarcFlavour,
     Method,
-    SourceFormat,
 )
 from lifeline.selection.forms import (
     BrowseForm,
@@ -41,6 +41,7 @@ from lifeline.selection.forms import (
     SelectionForm,
     VoteForm,
 )
+from lifeline.selection.importjobs import read_upload_checks
 from lifeline.selection.logic import orders, stats
 from lifeline.selection.logic.marc import ImportRefused
 from lifeline.selection.models import (
@@ -48,28 +49,15 @@ from lifeline.selection.models import (
     Campaign,
     Catalogue,
     Holding,
+    ImportJob,
     Selection,
     Verdict,
     Vote,
 )
+from lifeline.selection.tasks import import_upload
 
 MANAGE = "selection.manage"
 PAGE = 30
-
-
-def read_upload(file: Any) -> bytes:
-    """The uploaded bytes, refused when too big (before reading) or of a kind not accepted.
-    ISO 2709 has no magic bytes and is binary: its leader is checked by the MARC reader."""
-    services.check_size(int(file.size or 0))
-    head = file.read(4096)
-    file.seek(0)
-    if services.sniff(head) != SourceFormat.ISO2709:
-        try:
-            check_upload(file, ("xlsx", "csv", "txt", "tsv", "xml"), services.max_catalogue_bytes())
-        except ValidationError as exc:
-            raise ImportRefused(list(exc.messages)) from exc
-    data: bytes = file.read()
-    return data
 
 
 # --- patrons -----------------------------------------------------------------------------------
@@ -213,6 +201,28 @@ def manage(request: AuthedRequest, library: str) -> HttpResponse:
     )
 
 
+def _refused(request: AuthedRequest, file_name: str, problems: list[str]) -> None:
+    messages.error(
+        request,
+        _("Nothing was imported from “%(file)s”:") % {"file": file_name[:100]}
+        + " "
+        + " ".join(problems[:20]),
+    )
+
+
+def _start_import(request: AuthedRequest, lib: Library, upload: Any, **fields: str) -> HttpResponse:
+    """Check the file at once, store it, import it in a background task, show its progress."""
+    try:
+        read_upload_checks(upload)
+    except ImportRefused as exc:
+        _refused(request, upload.name, exc.problems)
+        return redirect("selection:manage", library=lib.code)
+    job = ImportJob(library=lib, filename=upload.name[:255], created_by=request.user, **fields)
+    job.file.save(f"{uuid.uuid4().hex}.bin", upload, save=True)
+    import_upload.enqueue(job.pk)
+    return redirect("selection:import_job", library=lib.code, pk=job.pk)
+
+
 @login_required
 @require_POST
 def import_catalogue(request: AuthedRequest, library: str) -> HttpResponse:
@@ -222,31 +232,15 @@ def import_catalogue(request: AuthedRequest, library: str) -> HttpResponse:
         for errors in form.errors.values():
             messages.error(request, " ".join(str(e) for e in errors))
         return redirect("selection:manage", library=lib.code)
-    upload = form.cleaned_data["file"]
-    try:
-        catalogue = services.import_catalogue(
-            lib,
-            read_upload(upload),
-            name=form.cleaned_data["name"],
-            vendor=form.cleaned_data["vendor"],
-            file_name=upload.name,
-            flavour=form.cleaned_data["flavour"],
-            user=request.user,
-        )
-    except ImportRefused as exc:
-        messages.error(
-            request,
-            _("Nothing was imported from “%(file)s”:") % {"file": upload.name[:100]}
-            + " "
-            + " ".join(exc.problems[:20]),
-        )
-    else:
-        messages.success(
-            request,
-            _("Imported %(n)d titles from “%(file)s”.")
-            % {"n": catalogue.lines, "file": upload.name[:100]},
-        )
-    return redirect("selection:manage", library=lib.code)
+    return _start_import(
+        request,
+        lib,
+        form.cleaned_data["file"],
+        kind=ImportJob.CATALOGUE,
+        name=form.cleaned_data["name"][:200],
+        vendor=form.cleaned_data["vendor"][:200],
+        flavour=form.cleaned_data["flavour"],
+    )
 
 
 @login_required
@@ -257,23 +251,37 @@ def import_holdings(request: AuthedRequest, library: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a file."))
         return redirect("selection:manage", library=lib.code)
-    upload = form.cleaned_data["file"]
-    try:
-        counts = services.import_holdings(lib, read_upload(upload), file_name=upload.name)
-    except ImportRefused as exc:
-        messages.error(
-            request,
-            _("Nothing was imported from “%(file)s”:") % {"file": upload.name[:100]}
-            + " "
-            + " ".join(exc.problems[:20]),
-        )
-    else:
-        messages.success(
-            request,
-            _("%(n)d holdings loaded; catalogue lines: %(held)d held, %(new)d new.")
-            % {"n": counts["holdings"], "held": counts["held"], "new": counts["new"]},
-        )
-    return redirect("selection:manage", library=lib.code)
+    return _start_import(request, lib, form.cleaned_data["file"], kind=ImportJob.HOLDINGS)
+
+
+@login_required
+def import_job(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
+    """The import's progress (the page reloads itself, no JavaScript needed); when it is done,
+    back to the management page with what was imported or why nothing was."""
+    lib = library_for(request, library, MANAGE)
+    job = get_object_or_404(ImportJob, library=lib, pk=pk)
+    if job.status == JobStatus.DONE:
+        if job.kind == ImportJob.HOLDINGS:
+            messages.success(
+                request,
+                _("%(n)d holdings loaded; catalogue lines: %(held)d held, %(new)d new.")
+                % {
+                    "n": job.result.get("holdings", 0),
+                    "held": job.result.get("held", 0),
+                    "new": job.result.get("new", 0),
+                },
+            )
+        else:
+            messages.success(
+                request,
+                _("Imported %(n)d titles from “%(file)s”.")
+                % {"n": job.result.get("titles", 0), "file": job.filename[:100]},
+            )
+        return redirect("selection:manage", library=lib.code)
+    if job.status == JobStatus.FAILED:
+        _refused(request, job.filename, list(job.problems))
+        return redirect("selection:manage", library=lib.code)
+    return render(request, "selection/import_job.html", {"library": lib, "job": job})
 
 
 @login_required

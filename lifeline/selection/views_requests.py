@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,7 @@ from lifeline.core.typing import AuthedRequest
 from lifeline.selection.choices import REC_TRANSITIONS, SHIP_CLOSED, RecStatus, ShipStatus
 from lifeline.selection.forms import AnswerForm, DeliveryForm, RecommendForm, ShipForm
 from lifeline.selection.logic import requests as logic
+from lifeline.selection.logic.picklist import pick_list_pdf
 from lifeline.selection.models import Holding, HomeDelivery, Recommendation
 from lifeline.selection.services import patron_of
 from lifeline.selection.views import MANAGE
@@ -162,6 +164,13 @@ def delivery_queue(request: AuthedRequest, library: str) -> HttpResponse:
         .exclude(status__in=SHIP_CLOSED)
         .order_by("created_at")[:500]
     )
+    if request.GET.get("format") == "pdf":
+        # Only what is still to be taken from the shelves, as on the printed page.
+        picking = [r for r in rows if r.status in (ShipStatus.REQUESTED, ShipStatus.PICKED)]
+        response = HttpResponse(pick_list_pdf(lib, picking), content_type="application/pdf")
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="picklist-{lib.code}-{stamp}.pdf"'
+        return response
     template = (
         "selection/picklist.html" if request.GET.get("print") else "selection/delivery_queue.html"
     )
@@ -174,9 +183,7 @@ def delivery_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     d = get_object_or_404(HomeDelivery.objects.select_related("library"), pk=pk)
     staff = user_can(request.user, d.library, DELIVER)
     own = d.user_id == request.user.pk
-    # The patron confirms receipt and sends the book back; the desk does the rest.
-    patron_moves = {ShipStatus.RECEIVED, ShipStatus.RETURN_SHIPPED, ShipStatus.CANCELLED}
-    if action not in ShipStatus.values or not (staff or (own and action in patron_moves)):
+    if not logic.may_move_delivery(request.user, d, action, staff=staff):
         raise Http404
     if own and not staff and action == ShipStatus.CANCELLED and d.status != ShipStatus.REQUESTED:
         messages.error(request, _("The book has left the shelf: it can no longer be cancelled."))

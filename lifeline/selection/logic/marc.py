@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -39,11 +40,11 @@ class ImportRefused(Exception):
         self.problems = problems
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One title read from a catalogue or a holdings file."""
 
-    where: str  # "record 12" / "line 5"
+    where: object  # "line 5", or a MARC record's `Where` (put into words when shown)
     title: str
     isbn: str = ""
     isbn_raw: str = ""
@@ -93,14 +94,45 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def read_records(data: bytes, flavour: str) -> list[tuple[str, pymarc.Record]]:
+class Where:
+    """A record's place in the file, put into words only when a message needs it: formatting
+    a translated string for each of 200,000 good records cost more than reading their ISBNs."""
+
+    __slots__ = ("number", "offset")
+
+    def __init__(self, number: int, offset: int | None = None) -> None:
+        self.number = number
+        self.offset = offset
+
+    def __str__(self) -> str:
+        if self.offset is None:
+            return _("record %(n)d") % {"n": self.number}
+        return _("record %(n)d (byte %(offset)d)") % {"n": self.number, "offset": self.offset}
+
+
+def read_records(data: bytes, flavour: str) -> list[tuple[Where, pymarc.Record]]:
     """(where, record) for each record, or `ImportRefused`."""
+    return list(iter_records(data, flavour))
+
+
+Progress = Callable[[int, int], None]  # (bytes read, bytes in all)
+PROGRESS_EVERY = 5000  # records
+
+
+def iter_records(
+    data: bytes, flavour: str, progress: Progress | None = None
+) -> Iterator[tuple[Where, pymarc.Record]]:
+    """(where, record) one at a time (a 200,000-record file is never held as records), then
+    `ImportRefused` at the end if any record was unreadable."""
     if is_xml(data):
-        return _read_xml(data)
-    return _read_iso(data, flavour)
+        yield from _read_xml(data)
+    else:
+        yield from _read_iso(data, flavour, progress)
 
 
-def _read_iso(data: bytes, flavour: str) -> list[tuple[str, pymarc.Record]]:
+def _read_iso(
+    data: bytes, flavour: str, progress: Progress | None = None
+) -> Iterator[tuple[Where, pymarc.Record]]:
     # Exports often end in a newline or blank padding after the last record terminator.
     data = data.rstrip(b"\r\n \x00\x1a")
     if not data:
@@ -117,7 +149,6 @@ def _read_iso(data: bytes, flavour: str) -> list[tuple[str, pymarc.Record]]:
     elif flavour == MarcFlavour.UNIMARC:
         options["file_encoding"] = "gb18030"
     reader = pymarc.MARCReader(io.BytesIO(data), **options)  # type: ignore[arg-type]
-    out: list[tuple[str, pymarc.Record]] = []
     problems: list[str] = []
     offset = 0
     number = 0
@@ -127,7 +158,6 @@ def _read_iso(data: bytes, flavour: str) -> list[tuple[str, pymarc.Record]]:
         for record in reader:
             number += 1
             chunk = reader.current_chunk or b""
-            where = _("record %(n)d (byte %(offset)d)") % {"n": number, "offset": offset}
             if record is None:
                 problems.append(
                     _("Record %(n)d (byte %(offset)d): %(reason)s.")
@@ -135,14 +165,15 @@ def _read_iso(data: bytes, flavour: str) -> list[tuple[str, pymarc.Record]]:
                 )
                 if len(problems) >= MAX_PROBLEMS or not chunk:
                     break
-            else:
-                out.append((where, record))
+            elif not problems:
+                yield Where(number, offset), record
             offset += len(chunk)
+            if progress is not None and number % PROGRESS_EVERY == 0:
+                progress(offset, len(data))
     if problems:
         raise ImportRefused(problems)
-    if not out:
+    if not number:
         raise ImportRefused([_("The file holds no MARC records.")])
-    return out
 
 
 def _guess_flavour(data: bytes) -> str:
@@ -157,7 +188,7 @@ def _guess_flavour(data: bytes) -> str:
     return MarcFlavour.UNIMARC if b"200" in tags and b"245" not in tags else MarcFlavour.MARC21
 
 
-def _read_xml(data: bytes) -> list[tuple[str, pymarc.Record]]:
+def _read_xml(data: bytes) -> list[tuple[Where, pymarc.Record]]:
     head = data[:4096].upper()
     # No document type, no entities: nothing in a MARCXML file needs them, and they are the way
     # an XML file makes a parser read local files or expand itself a billion times.
@@ -173,44 +204,56 @@ def _read_xml(data: bytes) -> list[tuple[str, pymarc.Record]]:
         else:
             message = _("The XML is not MARCXML: %(error)s.") % {"error": _describe(exc)}
         raise ImportRefused([message]) from exc
-    out = [
-        (_("record %(n)d") % {"n": i}, r) for i, r in enumerate(records, start=1) if r is not None
-    ]
+    out = [(Where(i), r) for i, r in enumerate(records, start=1) if r is not None]
     if not out:
         raise ImportRefused([_("The file holds no MARC records.")])
     return out
 
 
-def _has(record: pymarc.Record, tag: str) -> bool:
-    return bool(record.get_fields(tag))
+Fields = dict[str, list[pymarc.Field]]
 
 
-def flavour_of(record: pymarc.Record) -> str:
+def index(record: pymarc.Record) -> Fields:
+    """Tag → fields, built once per record: pymarc's `get_fields` walks every field for each
+    tag asked, and a line asks for a dozen."""
+    out: Fields = {}
+    for f in record.fields:
+        out.setdefault(f.tag, []).append(f)
+    return out
+
+
+def flavour_of(record: pymarc.Record, fields: Fields | None = None) -> str:
     """The title field decides (MARC 21 245, UNIMARC 200); without one, the other tags vote."""
-    if _has(record, "245"):
+    tags = fields if fields is not None else index(record)
+    if "245" in tags:
         return MarcFlavour.MARC21
-    if _has(record, "200"):
+    if "200" in tags:
         return MarcFlavour.UNIMARC
-    marc21 = sum(_has(record, t) for t in ("020", "100", "260", "264", "300"))
-    unimarc = sum(_has(record, t) for t in ("010", "101", "210", "215", "690", "701"))
+    marc21 = sum(t in tags for t in ("020", "100", "260", "264", "300"))
+    unimarc = sum(t in tags for t in ("010", "101", "210", "215", "690", "701"))
     if marc21 == unimarc:
         return ""
     return MarcFlavour.MARC21 if marc21 > unimarc else MarcFlavour.UNIMARC
 
 
-def _first(record: pymarc.Record, tag: str, code: str) -> str:
-    for f in record.get_fields(tag):
-        for value in f.get_subfields(code):
-            if value and value.strip():
-                return str(value)
+def _first(fields: Fields, tag: str, code: str) -> str:
+    for f in fields.get(tag, ()):
+        for sub in f.subfields:
+            if sub.code == code and sub.value and not sub.value.isspace():
+                return str(sub.value)
     return ""
 
 
-def _all(record: pymarc.Record, tag: str, code: str) -> list[str]:
-    return [str(v) for f in record.get_fields(tag) for v in f.get_subfields(code) if v]
+def _all(fields: Fields, tag: str, code: str) -> list[str]:
+    return [
+        str(sub.value)
+        for f in fields.get(tag, ())
+        for sub in f.subfields
+        if sub.code == code and sub.value
+    ]
 
 
-def _isbn(where: str, values: list[str], strict: bool) -> tuple[str, str]:
+def _isbn(where: object, values: list[str], strict: bool) -> tuple[str, str]:
     """(ISBN-13, raw) from the candidate subfields; a bad checksum refuses when `strict`."""
     bad = ""
     for raw in values:
@@ -228,7 +271,7 @@ def _isbn(where: str, values: list[str], strict: bool) -> tuple[str, str]:
     return "", (values[0].strip() if values else "")
 
 
-def _price(where: str, values: list[str]) -> Decimal | None:
+def _price(where: object, values: list[str]) -> Decimal | None:
     for raw in values:
         try:
             price = parse_price(raw)
@@ -239,42 +282,49 @@ def _price(where: str, values: list[str]) -> Decimal | None:
     return None
 
 
-def line_of(where: str, record: pymarc.Record, flavour: str, strict: bool) -> Line:
+def line_of(
+    where: Where | str,
+    record: pymarc.Record,
+    flavour: str,
+    strict: bool,
+    fields: Fields | None = None,
+) -> Line:
+    fields = fields if fields is not None else index(record)
     if flavour == MarcFlavour.UNIMARC:
         title = " : ".join(
             x
-            for x in (tidy(_first(record, "200", "a"), 500), tidy(_first(record, "200", "e"), 300))
+            for x in (tidy(_first(fields, "200", "a"), 500), tidy(_first(fields, "200", "e"), 300))
             if x
         )
-        isbn, raw = _isbn(where, _all(record, "010", "a"), strict)
+        isbn, raw = _isbn(where, _all(fields, "010", "a"), strict)
         author = (
-            _first(record, "200", "f") or _first(record, "700", "a") or _first(record, "701", "a")
+            _first(fields, "200", "f") or _first(fields, "700", "a") or _first(fields, "701", "a")
         )
-        publisher = _first(record, "210", "c") or _first(record, "214", "c")
-        year = year_of(_first(record, "210", "d") or _first(record, "214", "d"))
-        price = _price(where, _all(record, "010", "d"))
-        clc = _first(record, "690", "a")
+        publisher = _first(fields, "210", "c") or _first(fields, "214", "c")
+        year = year_of(_first(fields, "210", "d") or _first(fields, "214", "d"))
+        price = _price(where, _all(fields, "010", "d"))
+        clc = _first(fields, "690", "a")
     else:
         title = " : ".join(
             x
-            for x in (tidy(_first(record, "245", "a"), 500), tidy(_first(record, "245", "b"), 300))
+            for x in (tidy(_first(fields, "245", "a"), 500), tidy(_first(fields, "245", "b"), 300))
             if x
         )
-        isbn, raw = _isbn(where, _all(record, "020", "a"), strict)
+        isbn, raw = _isbn(where, _all(fields, "020", "a"), strict)
         author = (
-            _first(record, "100", "a") or _first(record, "110", "a") or _first(record, "245", "c")
+            _first(fields, "100", "a") or _first(fields, "110", "a") or _first(fields, "245", "c")
         )
-        publisher = _first(record, "264", "b") or _first(record, "260", "b")
-        year = year_of(_first(record, "264", "c") or _first(record, "260", "c"))
+        publisher = _first(fields, "264", "b") or _first(fields, "260", "b")
+        year = year_of(_first(fields, "264", "c") or _first(fields, "260", "c"))
         price = _price(
-            where, _all(record, "020", "c") + _all(record, "365", "b") + _all(record, "970", "p")
+            where, _all(fields, "020", "c") + _all(fields, "365", "b") + _all(fields, "970", "p")
         )
         clc = ""
-        for f in record.get_fields("084"):
+        for f in fields.get("084", ()):
             if "clc" in (f.get_subfields("2") or [""])[0].lower():
                 clc = (f.get_subfields("a") or [""])[0]
                 break
-        clc = clc or _first(record, "093", "a")
+        clc = clc or _first(fields, "093", "a")
     if not title:
         raise ValueError(_("%(where)s: the record has no title.") % {"where": where})
     return Line(
@@ -291,39 +341,48 @@ def line_of(where: str, record: pymarc.Record, flavour: str, strict: bool) -> Li
 
 
 def read_marc(
-    data: bytes, flavour: str = MarcFlavour.AUTO, *, strict_isbn: bool = True
+    data: bytes,
+    flavour: str = MarcFlavour.AUTO,
+    *,
+    strict_isbn: bool = True,
+    progress: Progress | None = None,
 ) -> tuple[list[Line], str]:
     """(lines, flavour of most records). Recognised per record when `flavour` is AUTO (library
     systems' exports do mix them); a record in the other flavour than the one declared refuses
-    the file."""
-    records = read_records(data, flavour)
+    the file. Records are read one at a time and turned into lines at once."""
     lines: list[Line] = []
     problems: list[str] = []
     counts = {MarcFlavour.MARC21: 0, MarcFlavour.UNIMARC: 0}
-    for where, record in records:
-        found = flavour_of(record) or (
-            flavour if flavour != MarcFlavour.AUTO else MarcFlavour.MARC21
-        )
-        counts[MarcFlavour(found)] += 1
-        try:
-            if flavour != MarcFlavour.AUTO and found != flavour:
-                raise ValueError(
-                    _(
-                        "%(where)s looks like %(found)s (fields %(tags)s) but the file was "
-                        "sent as %(declared)s."
+    auto = flavour == MarcFlavour.AUTO
+    try:
+        for where, record in iter_records(data, flavour, progress):
+            fields = index(record)
+            found = flavour_of(record, fields) or (flavour if not auto else MarcFlavour.MARC21)
+            counts[MarcFlavour(found)] += 1
+            try:
+                if not auto and found != flavour:
+                    raise ValueError(
+                        _(
+                            "%(where)s looks like %(found)s (fields %(tags)s) but the file was "
+                            "sent as %(declared)s."
+                        )
+                        % {
+                            "where": where,
+                            "found": MarcFlavour(found).label,
+                            "tags": "010/200/210"
+                            if found == MarcFlavour.UNIMARC
+                            else "020/245/260",
+                            "declared": MarcFlavour(flavour).label,
+                        }
                     )
-                    % {
-                        "where": where,
-                        "found": MarcFlavour(found).label,
-                        "tags": "010/200/210" if found == MarcFlavour.UNIMARC else "020/245/260",
-                        "declared": MarcFlavour(flavour).label,
-                    }
-                )
-            lines.append(line_of(where, record, found, strict_isbn))
-        except ValueError as exc:
-            problems.append(str(exc)[:1].upper() + str(exc)[1:])
-            if len(problems) >= MAX_PROBLEMS:
-                break
+                lines.append(line_of(where, record, found, strict_isbn, fields))
+            except ValueError as exc:
+                problems.append(str(exc)[:1].upper() + str(exc)[1:])
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+    except ImportRefused as refused:
+        # Records pymarc could not read, after the problems of those before them.
+        raise ImportRefused((problems + refused.problems)[:MAX_PROBLEMS]) from None
     if problems:
         raise ImportRefused(problems)
     majority = max(counts, key=lambda k: counts[k])

@@ -24,6 +24,9 @@ _PUBLISHER_SUFFIX = re.compile(
 )
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 class IsbnError(ValueError):
     """The text holds an ISBN whose checksum is wrong."""
 
@@ -76,8 +79,8 @@ def clc_class(clc: str) -> str:
 
 def fold(text: str) -> str:
     """Case, width and punctuation folded away: 'The  Art of  War.' == 'the art of war'."""
-    text = unicodedata.normalize("NFKC", text or "").casefold()
-    return "".join(ch for ch in text if ch.isalnum())
+    # [\W_] is exactly "not str.isalnum()" (\w is isalnum plus the underscore), in one C pass.
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text or "").casefold())
 
 
 def first_author(text: str) -> str:

@@ -236,6 +236,17 @@ def request_delivery(
     return delivery
 
 
+# The patron confirms receipt, sends the book back or cancels; the desk does the rest.
+PATRON_MOVES = frozenset({ShipStatus.RECEIVED, ShipStatus.RETURN_SHIPPED, ShipStatus.CANCELLED})
+
+
+def may_move_delivery(user: Any, delivery: HomeDelivery, new: str, *, staff: bool) -> bool:
+    """Whether `user` may ask for this move (the workflow then says whether it is legal)."""
+    if new not in ShipStatus.values:
+        return False
+    return staff or (delivery.user_id == user.pk and new in PATRON_MOVES)
+
+
 def move_delivery(
     delivery: HomeDelivery,
     new: str,

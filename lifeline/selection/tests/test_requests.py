@@ -126,3 +126,38 @@ def test_home_delivery_refusals(
             phone="1",
             address="x",
         )
+
+
+def test_home_delivery_api_to_the_end(
+    library_a: Library, patron_a: Any, delivery_a: Any, librarian_b: Any
+) -> None:
+    from lifeline.conftest import client_for
+
+    book = Holding.objects.create(library=library_a, title="森林生态学", call_number="S718/1")
+    patron = client_for(patron_a)
+    url = "/api/selection/home-deliveries/"
+    made = patron.post(
+        url,
+        {
+            "holding": book.pk,
+            "recipient": "张同学",
+            "phone": "13800000000",
+            "address": "和兴路26号",
+        },
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["status"] == "requested" and "address" not in body
+    pk = body["id"]
+    # The patron may not ship it; the desk may, with a tracking number.
+    assert patron.post(f"{url}{pk}/move/", {"status": "shipped"}).status_code == 404
+    desk = client_for(delivery_a)
+    assert desk.post(f"{url}{pk}/move/", {"status": "shipped"}).status_code == 400
+    for new in ("picked", "shipped"):
+        r = desk.post(f"{url}{pk}/move/", {"status": new, "tracking_no": "SF1", "courier": "顺丰"})
+        assert r.status_code == 200, r.content
+    assert patron.post(f"{url}{pk}/move/", {"status": "received"}).json()["status"] == "received"
+    # Another library's librarian sees nothing of it.
+    assert client_for(librarian_b).get(f"{url}{pk}/").status_code == 404
+    assert patron.get(url).json()["results"][0]["tracking_no"] == "SF1"

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import pymupdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
@@ -235,6 +236,13 @@ def test_recommend_and_home_delivery_pages(
         "哈尔滨"
         in desk.get(f"/selection/{code}/home-delivery/queue/", {"print": 1}).content.decode()
     )
+    pdf = desk.get(f"/selection/{code}/home-delivery/queue/", {"format": "pdf"})
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    text = "".join(page.get_text() for page in pymupdf.open(stream=pdf.content, filetype="pdf"))
+    assert "哈尔滨" in text and "森林生态学" in text and "张三" in text
+    assert (
+        client.get(f"/selection/{code}/home-delivery/queue/", {"format": "pdf"}).status_code == 403
+    )
     desk.post(f"/selection/home/{d.pk}/picked/")
     desk.post(f"/selection/home/{d.pk}/shipped/", {"courier": "EMS", "tracking_no": "E1"})
     assert client.post(f"/selection/home/{d.pk}/returned/").status_code == 404  # the desk's move
@@ -302,3 +310,30 @@ def test_api(live: Campaign, patron_a: Any, patron_b: Any) -> None:
     assert other.get(f"/api/selection/recommendations/{rec.json()['id']}/").status_code == 404
     assert client.post("/api/selection/recommendations/", {"isbn": "123"}).status_code == 400
     assert Client().get("/api/selection/campaigns/").status_code in (401, 403)
+
+
+def test_import_runs_as_a_job_with_progress(
+    library_a: Library, acq_a: Any, librarian_b: Any
+) -> None:
+    from lifeline.selection.models import ImportJob
+
+    client = client_for(acq_a)
+    url = f"/selection/{library_a.code}/catalogues/import/"
+    data = read("unimarc-pymarc-testunimarc.dat")
+    response = client.post(
+        url, {"name": "书商", "flavour": "auto", "file": SimpleUploadedFile("u.mrc", data)}
+    )
+    job = ImportJob.objects.get()
+    assert response.url == f"/selection/{library_a.code}/imports/{job.pk}/"
+    # Tasks run at once under tests: the job is done, its file gone, the page says so.
+    assert job.status == "done" and not job.file and job.catalogue is not None
+    assert job.percent == 100 and job.total == len(data)
+    page = client.get(response.url, follow=True)
+    assert "u.mrc" in page.content.decode() and page.redirect_chain[-1][0].endswith("/manage/")
+    # A job still running shows its progress bar and reloads itself.
+    ImportJob.objects.filter(pk=job.pk).update(status="running", done=50, total=200)
+    page = client.get(response.url)
+    html = page.content.decode()
+    assert 'http-equiv="refresh"' in html and 'value="25"' in html
+    # Another library's librarian cannot see it.
+    assert client_for(librarian_b).get(response.url).status_code in (403, 404)

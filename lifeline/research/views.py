@@ -149,7 +149,10 @@ def statistics(request: AuthedRequest, library: str) -> HttpResponse:
     labels = {
         "citation_requests": _("Citation report requests received"),
         "citation_reports_issued": _("Citation reports issued"),
-        "novelty_searches": _("Novelty searches"),
+        "novelty_requests": _("Novelty search requests received"),
+        "novelty_reports_issued": _("Novelty search reports issued"),
+        "subject_analysis": _("Subject analysis reports"),
+        "research_output": _("Research output reports"),
         "ip_application": _("Patent applications assisted"),
         "ip_fee": _("Official fees paid (people)"),
         "ip_search": _("Patent searches"),

@@ -16,12 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
 from lifeline.research.choices import (
-    IMPORT_STATUS_COLOURS,
     FEE_STATUS_COLOURS,
+    IMPORT_STATUS_COLOURS,
     STATUS_COLOURS,
     TRANSITIONS,
-    Database,
     AnalysisKind,
+    Database,
     FeeStatus,
     ImportStatus,
     IpKind,

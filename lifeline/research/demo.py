@@ -81,10 +81,10 @@ def load(library: Library, today: dt.date) -> None:
     made = AnalysisReport.objects.filter(library=library, created_at__year=2020, year_to=2019)
     if made.count() != len(ANALYSES_2020):
         made.delete()
-        for i, (kind, title, unit) in enumerate(ANALYSES_2020):
+        for i, (analysis, title, unit) in enumerate(ANALYSES_2020):
             AnalysisReport.objects.create(
                 library=library,
-                kind=kind,
+                kind=analysis,
                 title=title,
                 unit=unit,
                 year_from=2015,

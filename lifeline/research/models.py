@@ -550,3 +550,28 @@ class AnalysisReport(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class EsiBaseline(models.Model):
+    """ESI's percentile baseline: the citations a paper of a field and year needs to be in the
+    top `percent` % (1.00 is ESI's "highly cited" line)."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
+    edition = models.CharField(_("ESI edition"), max_length=40)
+    field = models.CharField(_("ESI field"), max_length=60)
+    year = models.PositiveSmallIntegerField(_("year"))
+    percent = models.DecimalField(max_digits=6, decimal_places=2)
+    citations = models.PositiveIntegerField(_("citations"))
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "edition", "field", "year", "percent"],
+                name="research_esi_baseline_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.year} {self.percent}%"

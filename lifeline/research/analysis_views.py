@@ -20,7 +20,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from lifeline.core.access import library_for
 from lifeline.core.charts import bar_chart, line_chart
@@ -115,7 +115,7 @@ def _charts(a: Analysis) -> dict[str, str]:
         bar_chart(
             [s.field for s in rated],
             [min(s.share or 0, 200) for s in rated],
-            title=_("Citations as % of the ESI top-1% threshold"),
+            title=_("Citations as a share of the ESI threshold"),
             unit="%",
         )
         if rated
@@ -181,7 +181,7 @@ def _sheets(a: Analysis) -> dict[str, tuple[list[str], list[list[Any]]]]:
                 _("Papers"),
                 _("Times cited"),
                 _("Threshold"),
-                _("% of threshold"),
+                _("Share of the threshold"),
                 _("Citations still missing"),
             ],
             [[s.field, s.papers, s.citations, s.threshold, s.share, s.gap] for s in a.standing],
@@ -191,7 +191,7 @@ def _sheets(a: Analysis) -> dict[str, tuple[list[str], list[list[Any]]]]:
             [[k, v] for k, v in a.ours.per_college.items()],
         ),
         _("Top authors"): (
-            [_("Author"), _("Papers"), "h-index"],
+            [pgettext("bibliometrics", "Author"), _("Papers"), "h-index"],
             [list(t) for t in a.ours.top_authors],
         ),
         _("Collaborations"): (

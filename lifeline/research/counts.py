@@ -16,8 +16,11 @@ from lifeline.research.logic.counts import service_counts
 IP_UNITS = {
     IpKind.APPLICATION: (_("applications"), _("patent applications the library helped file")),
     IpKind.FEE: (_("people"), _("people whose official patent fees the library paid")),
-    IpKind.SEARCH: (_("searches"), _("patent searches done for patrons")),
-    IpKind.TRAINING: (_("sessions"), _("training sessions held (e.g. before the attorney exam)")),
+    IpKind.SEARCH: (_("patent searches"), _("patent searches done for patrons")),
+    IpKind.TRAINING: (
+        _("training sessions"),
+        _("training sessions held (e.g. before the attorney exam)"),
+    ),
 }
 
 

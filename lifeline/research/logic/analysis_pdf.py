@@ -44,12 +44,12 @@ def definitions() -> list[str]:
             "citations each."
         ),
         _(
-            "Highly cited: times cited at or above ESI's top-1% baseline of the paper's field and "
-            "year. Top journal: JCR quartile Q1 in the publication year."
+            "Highly cited: times cited at or above ESI's top 1 per cent baseline of the paper's "
+            "field and year. Top journal: JCR quartile Q1 in the publication year."
         ),
         _(
             "ESI standing: the citations of the university's papers in each field (a paper's field "
-            "is its journal's, as ESI assigns them) against the field's top-1% institution "
+            "is its journal's, as ESI assigns them) against the field's top 1 per cent institution "
             "threshold of the latest imported edition."
         ),
     ]

@@ -89,8 +89,8 @@ def novelty_pdf(req: NoveltyRequest) -> bytes:
     ]
     info = Table(
         [
-            [_p(_("Project name"), base), _p(_("Chinese"), small), _p(c["title"], base)],
-            ["", _p(_("English"), small), _p(c["title_en"], base)],
+            [_p(_("Project name"), base), _p(_("In Chinese"), small), _p(c["title"], base)],
+            ["", _p(_("In English"), small), _p(c["title_en"], base)],
             [
                 _p(_("Commissioned by"), base),
                 _p(_("Name"), small),

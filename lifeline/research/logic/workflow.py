@@ -150,9 +150,9 @@ def notify_overdue(now: dt.datetime | None = None) -> int:
         ).select_related("library")
         for req in late[:500]:
             with transaction.atomic():
-                claimed = model.objects.filter(
-                    pk=req.pk, sla_noticed_at__isnull=True
-                ).update(sla_noticed_at=now)
+                claimed = model.objects.filter(pk=req.pk, sla_noticed_at__isnull=True).update(
+                    sla_noticed_at=now
+                )
                 if not claimed:
                     continue  # another scheduler took it
                 to = staff_emails(req.library)

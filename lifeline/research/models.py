@@ -367,7 +367,7 @@ class NoveltyRequest(Charged):
     title = models.CharField(_("project name"), max_length=300)
     title_en = models.CharField(_("project name in English"), max_length=400, blank=True)
     purpose = models.CharField(_("purpose"), max_length=12, choices=NoveltyPurpose.choices)
-    scope = models.CharField(_("scope"), max_length=10, choices=NoveltyScope.choices)
+    scope = models.CharField(_("search scope"), max_length=10, choices=NoveltyScope.choices)
     tech_points = models.TextField(_("scientific and technical points"))
     novelty_points = models.TextField(_("points to be checked for novelty"))
     keywords_zh = models.CharField(_("keywords in Chinese"), max_length=500)

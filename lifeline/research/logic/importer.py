@@ -50,16 +50,24 @@ def is_ours(affiliations: list[str], variants: list[str]) -> bool:
     return any(v and v in text for v in variants)
 
 
-def _find(library: Library, rec: Record, key: str) -> BiblioRecord | None:
-    qs = BiblioRecord.objects.filter(library=library)
-    for field, value in (("doi", rec.doi), ("wos_ut", rec.wos_ut), ("scopus_eid", rec.scopus_eid)):
-        if value:
-            found = qs.filter(**{field: value}).first()
-            if found is not None:
-                return found
-    if key:
-        return qs.filter(match_key=key).first()
-    return None
+IDS = ("doi", "wos_ut", "scopus_eid")
+LOOKUP_CHUNK = 900  # bound parameters per query (SQLite's older limit is 999)
+WRITE_BATCH = 2000
+UPDATED_FIELDS = [
+    "doi",
+    "wos_ut",
+    "scopus_eid",
+    "journal",
+    "issn",
+    "volume",
+    "issue",
+    "pages",
+    "doc_type",
+    "sources",
+    "times_cited",
+    "affiliations",
+    "is_ours",
+]
 
 
 def _merge(obj: BiblioRecord, rec: Record) -> None:
@@ -76,13 +84,59 @@ def _merge(obj: BiblioRecord, rec: Record) -> None:
         obj.affiliations = rec.affiliations
 
 
+def _existing(
+    library: Library, records: list[Record], keys: list[str]
+) -> dict[str, dict[str, int]]:
+    """Pks of the library's records that this file's identifiers name: per identifier kind,
+    value → pk (the first, as the lookup one record at a time found it)."""
+    found: dict[str, dict[str, int]] = {f: {} for f in (*IDS, "match_key")}
+    mine = BiblioRecord.objects.filter(library=library)
+    if not mine.exists():
+        return found  # a first import looks nothing up
+    wanted = {f: sorted({getattr(r, f) for r in records if getattr(r, f)}) for f in IDS}
+    wanted["match_key"] = sorted({k for k in keys if k})
+    for field, values in wanted.items():
+        for i in range(0, len(values), LOOKUP_CHUNK):
+            chunk = values[i : i + LOOKUP_CHUNK]
+            rows = mine.filter(**{f"{field}__in": chunk}).order_by("pk").values_list(field, "pk")
+            for value, pk in rows:
+                found[field].setdefault(value, pk)
+    return found
+
+
 @transaction.atomic
 def write_records(library: Library, records: list[Record], fmt: str = "") -> ImportResult:
+    """Merge the records into the library's: the same paper is found by DOI, then WoS UT, then
+    Scopus EID, then normalised title + year + first author, among the stored records and the
+    file's own earlier ones. Written in batches (lookups by chunks of identifiers, bulk inserts
+    and updates): a million records are a few thousand statements, not millions."""
     result = ImportResult(fmt=fmt)
     variants = our_variants(library)
-    for rec in records:
-        key = match_key(rec)
-        obj = _find(library, rec, key)
+    keys = [match_key(rec) for rec in records]
+    stored = _existing(library, records, keys)
+    # new records of this file, by identifier, so a paper listed twice is one record
+    pending: dict[str, dict[str, BiblioRecord]] = {f: {} for f in (*IDS, "match_key")}
+    loaded: dict[int, BiblioRecord] = {}
+    to_load = sorted({pk for m in stored.values() for pk in m.values()})
+    for i in range(0, len(to_load), LOOKUP_CHUNK):
+        loaded.update(BiblioRecord.objects.in_bulk(to_load[i : i + LOOKUP_CHUNK]))
+    created: list[BiblioRecord] = []
+    touched: dict[int, BiblioRecord] = {}
+    refs: list[tuple[BiblioRecord, list[str]]] = []
+    for rec, key in zip(records, keys, strict=True):
+        obj: BiblioRecord | None = None
+        for field, value in (
+            ("doi", rec.doi),
+            ("wos_ut", rec.wos_ut),
+            ("scopus_eid", rec.scopus_eid),
+            ("match_key", key),
+        ):
+            if not value:
+                continue
+            pk = stored[field].get(value)
+            obj = loaded.get(pk) if pk is not None else pending[field].get(value)
+            if obj is not None:
+                break
         if obj is None:
             obj = BiblioRecord(
                 library=library,
@@ -94,16 +148,31 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
                 sources=[],
                 times_cited={},
             )
+            created.append(obj)
             result.created += 1
         else:
             result.merged += 1
+            if obj.pk is not None:
+                touched[obj.pk] = obj
         _merge(obj, rec)
         obj.is_ours = obj.is_ours or is_ours(rec.affiliations, variants)
-        obj.save()
-        CitedRef.objects.bulk_create(
-            [CitedRef(library=library, citing=obj, doi=d[:300]) for d in set(rec.cited_dois)],
-            ignore_conflicts=True,
-        )
+        # what the paper is now known by (a merge may have given it a DOI) finds it again
+        for field in IDS:
+            if getattr(obj, field):
+                pending[field].setdefault(getattr(obj, field), obj)
+        if obj.match_key:
+            pending["match_key"].setdefault(obj.match_key, obj)
+        if rec.cited_dois:
+            refs.append((obj, rec.cited_dois))
+    BiblioRecord.objects.bulk_create(created, batch_size=WRITE_BATCH)
+    BiblioRecord.objects.bulk_update(list(touched.values()), UPDATED_FIELDS, batch_size=500)
+    batch: list[CitedRef] = []
+    for obj, dois in refs:
+        batch.extend(CitedRef(library=library, citing=obj, doi=d[:300]) for d in set(dois))
+        if len(batch) >= 10_000:
+            CitedRef.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    CitedRef.objects.bulk_create(batch, ignore_conflicts=True)
     audit.write(
         AuditAction.IMPORT,
         model="research.biblio_record",

@@ -14,7 +14,7 @@ import io
 from typing import Any
 
 import segno
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -96,7 +96,7 @@ def novelty_pdf(req: NoveltyRequest) -> bytes:
                 _p(_("Name"), small),
                 _p(f"{c['patron']} {c['organisation']}", base),
             ],
-            ["", _p(_("Contact"), small), _p(c["contact"], base)],
+            ["", _p(pgettext("person", "Contact"), small), _p(c["contact"], base)],
             [
                 _p(_("Searching institution"), base),
                 _p(_("Name"), small),
@@ -105,7 +105,7 @@ def novelty_pdf(req: NoveltyRequest) -> bytes:
             ["", _p(_("Address"), small), _p(c["library_address"], base)],
             [
                 "",
-                _p(_("Contact"), small),
+                _p(pgettext("person", "Contact"), small),
                 _p(" ".join(x for x in (c["library_phone"], c["library_email"]) if x), base),
             ],
         ],

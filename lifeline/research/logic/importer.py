@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from lifeline.core import audit
 from lifeline.core.choices import AuditAction
 from lifeline.core.models import Library
+from lifeline.research.logic.bulkwrite import NewRecord, insert_cited, insert_records
 from lifeline.research.logic.formats import parse_bytes
 from lifeline.research.logic.records import (
     ParseError,
@@ -26,7 +27,7 @@ from lifeline.research.logic.records import (
     normalise_name,
     normalise_title,
 )
-from lifeline.research.models import AffiliationVariant, BiblioRecord, CitedRef, JournalEntry
+from lifeline.research.models import AffiliationVariant, BiblioRecord, JournalEntry
 
 
 @dataclass
@@ -52,7 +53,6 @@ def is_ours(affiliations: list[str], variants: list[str]) -> bool:
 
 IDS = ("doi", "wos_ut", "scopus_eid")
 LOOKUP_CHUNK = 900  # bound parameters per query (SQLite's older limit is 999)
-WRITE_BATCH = 2000
 UPDATED_FIELDS = [
     "doi",
     "wos_ut",
@@ -70,7 +70,11 @@ UPDATED_FIELDS = [
 ]
 
 
-def _merge(obj: BiblioRecord, rec: Record) -> None:
+def _state(obj: BiblioRecord) -> tuple[object, ...]:
+    return tuple(getattr(obj, f) for f in UPDATED_FIELDS)
+
+
+def _merge(obj: BiblioRecord | NewRecord, rec: Record) -> None:
     for field in ("doi", "wos_ut", "scopus_eid", "journal", "issn", "volume", "issue", "pages"):
         if not getattr(obj, field) and getattr(rec, field):
             setattr(obj, field, getattr(rec, field)[:300])
@@ -115,16 +119,17 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
     keys = [match_key(rec) for rec in records]
     stored = _existing(library, records, keys)
     # new records of this file, by identifier, so a paper listed twice is one record
-    pending: dict[str, dict[str, BiblioRecord]] = {f: {} for f in (*IDS, "match_key")}
+    pending: dict[str, dict[str, BiblioRecord | NewRecord]] = {f: {} for f in (*IDS, "match_key")}
     loaded: dict[int, BiblioRecord] = {}
     to_load = sorted({pk for m in stored.values() for pk in m.values()})
     for i in range(0, len(to_load), LOOKUP_CHUNK):
         loaded.update(BiblioRecord.objects.in_bulk(to_load[i : i + LOOKUP_CHUNK]))
-    created: list[BiblioRecord] = []
-    touched: dict[int, BiblioRecord] = {}
-    refs: list[tuple[BiblioRecord, list[str]]] = []
+    # what each stored record was, so that only the ones this file changes are written back
+    before = {pk: _state(obj) for pk, obj in loaded.items()}
+    created: list[NewRecord] = []
+    refs: list[tuple[BiblioRecord | NewRecord, list[str]]] = []
     for rec, key in zip(records, keys, strict=True):
-        obj: BiblioRecord | None = None
+        obj: BiblioRecord | NewRecord | None = None
         for field, value in (
             ("doi", rec.doi),
             ("wos_ut", rec.wos_ut),
@@ -138,22 +143,17 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
             if obj is not None:
                 break
         if obj is None:
-            obj = BiblioRecord(
-                library=library,
-                title=rec.title,
-                match_key=key[:400],
-                authors=rec.authors,
-                author_keys=[normalise_name(a) for a in rec.authors],
-                year=rec.year,
-                sources=[],
-                times_cited={},
+            obj = NewRecord(
+                rec.title,
+                key[:400],
+                rec.authors,
+                [normalise_name(a) for a in rec.authors],
+                rec.year,
             )
             created.append(obj)
             result.created += 1
         else:
             result.merged += 1
-            if obj.pk is not None:
-                touched[obj.pk] = obj
         _merge(obj, rec)
         obj.is_ours = obj.is_ours or is_ours(rec.affiliations, variants)
         # what the paper is now known by (a merge may have given it a DOI) finds it again
@@ -164,15 +164,10 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
             pending["match_key"].setdefault(obj.match_key, obj)
         if rec.cited_dois:
             refs.append((obj, rec.cited_dois))
-    BiblioRecord.objects.bulk_create(created, batch_size=WRITE_BATCH)
-    BiblioRecord.objects.bulk_update(list(touched.values()), UPDATED_FIELDS, batch_size=500)
-    batch: list[CitedRef] = []
-    for obj, dois in refs:
-        batch.extend(CitedRef(library=library, citing=obj, doi=d[:300]) for d in set(dois))
-        if len(batch) >= 10_000:
-            CitedRef.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-    CitedRef.objects.bulk_create(batch, ignore_conflicts=True)
+    insert_records(library, created)
+    changed = [obj for pk, obj in loaded.items() if _state(obj) != before[pk]]
+    BiblioRecord.objects.bulk_update(changed, UPDATED_FIELDS, batch_size=500)
+    insert_cited(library, ((int(obj.pk or 0), d) for obj, dois in refs for d in set(dois)))
     audit.write(
         AuditAction.IMPORT,
         model="research.biblio_record",

@@ -75,3 +75,48 @@ class IpKind(models.TextChoices):
     FEE = "fee", _("Official fee paid")
     SEARCH = "search", _("Patent search")
     TRAINING = "training", _("Training session")
+
+
+class NoveltyPurpose(models.TextChoices):
+    """查新目的 (GB/T 32003-2015): project approval, or results (appraisal, award, patent)."""
+
+    PROJECT = "project", _("Project approval")
+    APPRAISAL = "appraisal", _("Appraisal of results")
+    AWARD = "award", _("Award application")
+    PATENT = "patent", _("Patent application")
+    OTHER = "other", _("Other purpose")
+
+
+class NoveltyScope(models.TextChoices):
+    """查新范围要求: where the project's novelty is to be judged."""
+
+    DOMESTIC = "domestic", _("In China")
+    FOREIGN = "foreign", _("Outside China")
+    BOTH = "both", _("In China and abroad")
+
+
+class Relevance(models.TextChoices):
+    """How close a found document is to the project (密切相关 / 一般相关 in reports)."""
+
+    CLOSE = "close", _("Closely related")
+    GENERAL = "general", _("Generally related")
+
+
+class AnalysisKind(models.TextChoices):
+    SUBJECT = "subject", _("Subject analysis report")
+    OUTPUT = "output", _("Research output report")
+
+
+class FeeStatus(models.TextChoices):
+    NONE = "none", _("No fee")
+    DUE = "due", _("Fee due")
+    PAID = "paid", _("Fee paid")
+    WAIVED = "waived", _("Fee waived")
+
+
+FEE_STATUS_COLOURS = {
+    FeeStatus.NONE: "grey",
+    FeeStatus.DUE: "orange",
+    FeeStatus.PAID: "green",
+    FeeStatus.WAIVED: "teal",
+}

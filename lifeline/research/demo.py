@@ -8,6 +8,9 @@ through the app's own counting functions.
   they are not verifiable reports.
 - IP services: 552 patent applications assisted, official fees paid for 312 people, 4 training
   sessions before the patent attorney exam.
+- Decision support (3.3.8, table 1): six analysis reports for the university's offices in 2020;
+  the seed names three of them (the titles below); the other three are listed as "analysis report"
+  for a unit, since the seed gives only their number.
 
 Idempotent: the rows are keyed on their serial prefix and dates and rewritten only when the count
 is not the expected one.
@@ -20,12 +23,20 @@ import datetime as dt
 from django.utils import timezone
 
 from lifeline.core.models import Library
-from lifeline.research.choices import IpKind, Purpose, Status
-from lifeline.research.models import IpRecord, VerificationRequest
+from lifeline.research.choices import AnalysisKind, IpKind, Purpose, Status
+from lifeline.research.models import AnalysisReport, IpRecord, VerificationRequest
 
 REPORTS_2020 = 5_426
 IP_2020 = {IpKind.APPLICATION: 552, IpKind.FEE: 312, IpKind.TRAINING: 4}
 PREFIX = "CR2020-"
+ANALYSES_2020 = [
+    (AnalysisKind.OUTPUT, "东北林业大学对标国外高校科研产出分析报告", "“双一流”学科建设办公室"),
+    (AnalysisKind.SUBJECT, "国内主要农林高校ESI学科数据分析报告", "“双一流”学科建设办公室"),
+    (AnalysisKind.OUTPUT, "科研考核与奖励分析报告", "科学技术研究院"),
+    (AnalysisKind.SUBJECT, "学科分析报告（林学）", "林学院"),
+    (AnalysisKind.SUBJECT, "学科分析报告（林业工程）", "材料科学与工程学院"),
+    (AnalysisKind.OUTPUT, "迎评促建科研产出分析报告", "发展规划处"),
+]
 START = dt.date(2020, 2, 1)
 DAYS = (dt.date(2020, 12, 31) - START).days + 1
 
@@ -66,4 +77,17 @@ def load(library: Library, today: dt.date) -> None:
                     IpRecord(library=library, kind=kind, date=_at(i, total).date(), note="2020")
                     for i in range(total)
                 ]
+            )
+    made = AnalysisReport.objects.filter(library=library, created_at__year=2020, year_to=2019)
+    if made.count() != len(ANALYSES_2020):
+        made.delete()
+        for i, (analysis, title, unit) in enumerate(ANALYSES_2020):
+            AnalysisReport.objects.create(
+                library=library,
+                kind=analysis,
+                title=title,
+                unit=unit,
+                year_from=2015,
+                year_to=2019,
+                created_at=_at(i, len(ANALYSES_2020)),
             )

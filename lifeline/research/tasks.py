@@ -56,3 +56,11 @@ def run_import(job_id: int) -> None:
     finally:
         job.upload.delete(save=False)
         ImportJob.objects.filter(pk=job.pk).update(upload="")
+
+
+@task()
+def notify_overdue() -> int:
+    """SLA: tell the library's research staff once about each request past its due time."""
+    from lifeline.research.logic.workflow import notify_overdue as run
+
+    return run()

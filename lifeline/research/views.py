@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -22,9 +23,9 @@ from lifeline.core.typing import AuthedRequest
 from lifeline.core.uploads import check_upload
 from lifeline.research.choices import Status
 from lifeline.research.forms import MAX_UPLOAD, ImportForm, RequestForm, VerifyUploadForm
-from lifeline.research.logic import citation
+from lifeline.research.logic import citation, novelty
 from lifeline.research.logic.pdf import report_pdf
-from lifeline.research.models import ImportJob, RequestEvent, VerificationRequest
+from lifeline.research.models import ImportJob, NoveltyRequest, RequestEvent, VerificationRequest
 from lifeline.research.tasks import run_import
 
 SLA = dt.timedelta(days=3)
@@ -116,7 +117,10 @@ def new_request(request: AuthedRequest, library: str) -> HttpResponse:
 def mine(request: AuthedRequest, library: str) -> HttpResponse:
     lib = library_for(request, library, PATRON)
     reqs = VerificationRequest.objects.filter(library=lib, patron=request.user)
-    return render(request, "research/mine.html", {"library": lib, "requests": reqs})
+    searches = NoveltyRequest.objects.filter(library=lib, patron=request.user)
+    return render(
+        request, "research/mine.html", {"library": lib, "requests": reqs, "searches": searches}
+    )
 
 
 @login_required
@@ -149,7 +153,10 @@ def statistics(request: AuthedRequest, library: str) -> HttpResponse:
     labels = {
         "citation_requests": _("Citation report requests received"),
         "citation_reports_issued": _("Citation reports issued"),
-        "novelty_searches": _("Novelty searches"),
+        "novelty_requests": _("Novelty search requests received"),
+        "novelty_reports_issued": _("Novelty search reports issued"),
+        "subject_analysis": _("Subject analysis reports"),
+        "research_output": _("Research output reports"),
         "ip_application": _("Patent applications assisted"),
         "ip_fee": _("Official fees paid (people)"),
         "ip_search": _("Patent searches"),
@@ -188,6 +195,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "staff": staff,
             "content": preview,
             "events": req.events.select_related("actor"),
+            "fee_base": reverse("research:detail", args=[req.pk]) + "fee/",
         },
     )
 
@@ -239,11 +247,18 @@ def pdf(request: AuthedRequest, pk: int) -> HttpResponse:
 def verify(request: HttpRequest, library: str, serial: str, code: str) -> HttpResponse:
     """Public: anyone holding the report's URL or QR code sees whether it is genuine."""
     library_for(request, library, PUBLIC)
-    req = citation.verify(library, serial, code)
+    req: VerificationRequest | NoveltyRequest | None = citation.verify(library, serial, code)
+    if req is None:
+        req = novelty.verify(library, serial, code)
     return render(
         request,
         "research/verify.html",
-        {"req": req, "serial": serial, "library_code": library},
+        {
+            "req": req,
+            "novelty": isinstance(req, NoveltyRequest),
+            "serial": serial,
+            "library_code": library,
+        },
         status=200 if req else 404,
     )
 
@@ -254,7 +269,7 @@ def verify_upload(request: HttpRequest, library: str) -> HttpResponse:
     lib = library_for(request, library, PUBLIC)
     form = VerifyUploadForm(request.POST or None, request.FILES or None)
     checked = False
-    req = None
+    req: VerificationRequest | NoveltyRequest | None = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -263,7 +278,8 @@ def verify_upload(request: HttpRequest, library: str) -> HttpResponse:
             form.add_error("file", exc)
         else:
             checked = True
-            req = citation.verify_pdf(lib.code, upload.read())
+            data = upload.read()
+            req = citation.verify_pdf(lib.code, data) or novelty.verify_pdf(lib.code, data)
     return render(
         request,
         "research/verify_upload.html",

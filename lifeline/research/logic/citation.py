@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from lifeline.core.models import Library
 from lifeline.core.signing import Signer
 from lifeline.research.choices import Database, ListKind, Status
+from lifeline.research.logic import workflow
 from lifeline.research.logic.records import normalise_doi, normalise_title, year_of
 from lifeline.research.models import BiblioRecord, CitedRef, JournalEntry, VerificationRequest
 
@@ -173,6 +174,7 @@ def issue(req: VerificationRequest, reviewer: Any, now: dt.datetime | None = Non
     if reviewer is None or reviewer.pk == getattr(req.prepared_by, "pk", None):
         raise ValidationError(_("A second librarian must review the report."))
     req = VerificationRequest.objects.select_for_update().get(pk=req.pk)
+    workflow.check_fee_settled(req)
     req.reviewed_by = reviewer
     req.serial = next_serial(req.library, now)
     req.content = build_content(req, now)
@@ -183,6 +185,7 @@ def issue(req: VerificationRequest, reviewer: Any, now: dt.datetime | None = Non
     req.pdf.save(f"{req.serial}.pdf", ContentFile(pdf), save=False)
     req.save()
     req.move(Status.ISSUED, reviewer, now=now)
+    workflow.tell_issued(req)
     return pdf
 
 

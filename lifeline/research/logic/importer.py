@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from lifeline.core import audit
 from lifeline.core.choices import AuditAction
 from lifeline.core.models import Library
+from lifeline.research.logic.bulkwrite import NewRecord, insert_cited, insert_records
 from lifeline.research.logic.formats import parse_bytes
 from lifeline.research.logic.records import (
     ParseError,
@@ -26,7 +27,7 @@ from lifeline.research.logic.records import (
     normalise_name,
     normalise_title,
 )
-from lifeline.research.models import AffiliationVariant, BiblioRecord, CitedRef, JournalEntry
+from lifeline.research.models import AffiliationVariant, BiblioRecord, JournalEntry
 
 
 @dataclass
@@ -50,19 +51,30 @@ def is_ours(affiliations: list[str], variants: list[str]) -> bool:
     return any(v and v in text for v in variants)
 
 
-def _find(library: Library, rec: Record, key: str) -> BiblioRecord | None:
-    qs = BiblioRecord.objects.filter(library=library)
-    for field, value in (("doi", rec.doi), ("wos_ut", rec.wos_ut), ("scopus_eid", rec.scopus_eid)):
-        if value:
-            found = qs.filter(**{field: value}).first()
-            if found is not None:
-                return found
-    if key:
-        return qs.filter(match_key=key).first()
-    return None
+IDS = ("doi", "wos_ut", "scopus_eid")
+LOOKUP_CHUNK = 900  # bound parameters per query (SQLite's older limit is 999)
+UPDATED_FIELDS = [
+    "doi",
+    "wos_ut",
+    "scopus_eid",
+    "journal",
+    "issn",
+    "volume",
+    "issue",
+    "pages",
+    "doc_type",
+    "sources",
+    "times_cited",
+    "affiliations",
+    "is_ours",
+]
 
 
-def _merge(obj: BiblioRecord, rec: Record) -> None:
+def _state(obj: BiblioRecord) -> tuple[object, ...]:
+    return tuple(getattr(obj, f) for f in UPDATED_FIELDS)
+
+
+def _merge(obj: BiblioRecord | NewRecord, rec: Record) -> None:
     for field in ("doi", "wos_ut", "scopus_eid", "journal", "issn", "volume", "issue", "pages"):
         if not getattr(obj, field) and getattr(rec, field):
             setattr(obj, field, getattr(rec, field)[:300])
@@ -76,34 +88,86 @@ def _merge(obj: BiblioRecord, rec: Record) -> None:
         obj.affiliations = rec.affiliations
 
 
+def _existing(
+    library: Library, records: list[Record], keys: list[str]
+) -> dict[str, dict[str, int]]:
+    """Pks of the library's records that this file's identifiers name: per identifier kind,
+    value → pk (the first, as the lookup one record at a time found it)."""
+    found: dict[str, dict[str, int]] = {f: {} for f in (*IDS, "match_key")}
+    mine = BiblioRecord.objects.filter(library=library)
+    if not mine.exists():
+        return found  # a first import looks nothing up
+    wanted = {f: sorted({getattr(r, f) for r in records if getattr(r, f)}) for f in IDS}
+    wanted["match_key"] = sorted({k for k in keys if k})
+    for field, values in wanted.items():
+        for i in range(0, len(values), LOOKUP_CHUNK):
+            chunk = values[i : i + LOOKUP_CHUNK]
+            rows = mine.filter(**{f"{field}__in": chunk}).order_by("pk").values_list(field, "pk")
+            for value, pk in rows:
+                found[field].setdefault(value, pk)
+    return found
+
+
 @transaction.atomic
 def write_records(library: Library, records: list[Record], fmt: str = "") -> ImportResult:
+    """Merge the records into the library's: the same paper is found by DOI, then WoS UT, then
+    Scopus EID, then normalised title + year + first author, among the stored records and the
+    file's own earlier ones. Written in batches (lookups by chunks of identifiers, bulk inserts
+    and updates): a million records are a few thousand statements, not millions."""
     result = ImportResult(fmt=fmt)
     variants = our_variants(library)
-    for rec in records:
-        key = match_key(rec)
-        obj = _find(library, rec, key)
+    keys = [match_key(rec) for rec in records]
+    stored = _existing(library, records, keys)
+    # new records of this file, by identifier, so a paper listed twice is one record
+    pending: dict[str, dict[str, BiblioRecord | NewRecord]] = {f: {} for f in (*IDS, "match_key")}
+    loaded: dict[int, BiblioRecord] = {}
+    to_load = sorted({pk for m in stored.values() for pk in m.values()})
+    for i in range(0, len(to_load), LOOKUP_CHUNK):
+        loaded.update(BiblioRecord.objects.in_bulk(to_load[i : i + LOOKUP_CHUNK]))
+    # what each stored record was, so that only the ones this file changes are written back
+    before = {pk: _state(obj) for pk, obj in loaded.items()}
+    created: list[NewRecord] = []
+    refs: list[tuple[BiblioRecord | NewRecord, list[str]]] = []
+    for rec, key in zip(records, keys, strict=True):
+        obj: BiblioRecord | NewRecord | None = None
+        for field, value in (
+            ("doi", rec.doi),
+            ("wos_ut", rec.wos_ut),
+            ("scopus_eid", rec.scopus_eid),
+            ("match_key", key),
+        ):
+            if not value:
+                continue
+            pk = stored[field].get(value)
+            obj = loaded.get(pk) if pk is not None else pending[field].get(value)
+            if obj is not None:
+                break
         if obj is None:
-            obj = BiblioRecord(
-                library=library,
-                title=rec.title,
-                match_key=key[:400],
-                authors=rec.authors,
-                author_keys=[normalise_name(a) for a in rec.authors],
-                year=rec.year,
-                sources=[],
-                times_cited={},
+            obj = NewRecord(
+                rec.title,
+                key[:400],
+                rec.authors,
+                [normalise_name(a) for a in rec.authors],
+                rec.year,
             )
+            created.append(obj)
             result.created += 1
         else:
             result.merged += 1
         _merge(obj, rec)
         obj.is_ours = obj.is_ours or is_ours(rec.affiliations, variants)
-        obj.save()
-        CitedRef.objects.bulk_create(
-            [CitedRef(library=library, citing=obj, doi=d[:300]) for d in set(rec.cited_dois)],
-            ignore_conflicts=True,
-        )
+        # what the paper is now known by (a merge may have given it a DOI) finds it again
+        for field in IDS:
+            if getattr(obj, field):
+                pending[field].setdefault(getattr(obj, field), obj)
+        if obj.match_key:
+            pending["match_key"].setdefault(obj.match_key, obj)
+        if rec.cited_dois:
+            refs.append((obj, rec.cited_dois))
+    insert_records(library, created)
+    changed = [obj for pk, obj in loaded.items() if _state(obj) != before[pk]]
+    BiblioRecord.objects.bulk_update(changed, UPDATED_FIELDS, batch_size=500)
+    insert_cited(library, ((int(obj.pk or 0), d) for obj, dois in refs for d in set(dois)))
     audit.write(
         AuditAction.IMPORT,
         model="research.biblio_record",

@@ -20,6 +20,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from lifeline.core.models import Library
 from lifeline.emergency.logic.pdf import _font
 from lifeline.research.choices import Database, ListKind, Purpose
 from lifeline.research.models import VerificationRequest
@@ -60,10 +61,14 @@ def _seal(name: str, font: str) -> Drawing:
 
 
 def _seal_image(req: VerificationRequest) -> Image | None:
+    return _seal_image_of(req.library)
+
+
+def _seal_image_of(library: Library) -> Image | None:
     """The library's uploaded seal (ReportSettings), or None."""
     from lifeline.research.models import ReportSettings
 
-    settings_row = ReportSettings.objects.filter(library=req.library).first()
+    settings_row = ReportSettings.objects.filter(library=library).first()
     if settings_row is None or not settings_row.seal:
         return None
     with settings_row.seal.open("rb") as fh:

@@ -48,3 +48,26 @@ def test_statistics_page(library_a: Library, librarian_a: object, librarian_b: o
     assert sum(m["n"] for m in page.context["months"]) == 5426
     assert client_for(librarian_a).get("/research/nefu/statistics/?year=abc").status_code == 200
     assert client_for(librarian_b).get("/research/nefu/statistics/").status_code == 403
+
+
+def test_service_report_provider(library_a: Library, library_b: Library) -> None:
+    """The report's contract: the seed's 5,426, 552 and 312 under their table-1 keys."""
+    from lifeline.core.counts import SERVICE_KEYS, providers
+    from lifeline.research.counts import counts
+
+    assert providers()["research"] is counts
+    demo.load(library_a, dt.date(2026, 12, 6))
+    got = counts(library_a, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    assert {c.service_key for c in got} <= SERVICE_KEYS
+    own = {(c.service_key, c.measure): c.figure for c in got}
+    assert own[("citation_reports", "reports")] == 5426
+    assert own[("citation_reports", "citation")] == 5426
+    assert own[("ip", "application")] == 552 and own[("ip", "fee")] == 312
+    assert own[("subject_analysis", "reports")] == 6  # the seed's six decision-support reports
+    # dates are both included: 31 December counts, 1 January of the next year does not
+    last = counts(library_a, dt.date(2020, 12, 31), dt.date(2020, 12, 31))
+    assert {(c.service_key, c.measure): c.figure for c in last}[("citation_reports", "reports")] > 0
+    before = counts(library_a, dt.date(2019, 1, 1), dt.date(2019, 12, 31))
+    assert all(c.figure == 0 for c in before)
+    other = counts(library_b, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    assert all(c.figure == 0 for c in other)

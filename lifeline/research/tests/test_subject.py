@@ -1,0 +1,176 @@
+"""Part 4: subject analysis on a known small set (the ten WoS records of
+wos-plaintext-wok-tethne.txt, four with a Spanish address counted as "ours", citations set by
+hand), ESI imports in ESI's CSV layout, the pages, XLSX and PDF; part 5's IP entry page."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import fitz  # PyMuPDF
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
+
+from lifeline.conftest import client_for
+from lifeline.core.models import Library
+from lifeline.research.logic import esi, importer, subject
+from lifeline.research.logic.records import ParseError
+from lifeline.research.models import (
+    AffiliationVariant,
+    AnalysisReport,
+    BiblioRecord,
+    EsiBaseline,
+    EsiThreshold,
+    IpRecord,
+)
+from lifeline.research.tests.conftest import DATA
+
+ESI = Path(__file__).parent / "data" / "esi"
+
+
+def known_set(library: Library) -> None:
+    AffiliationVariant.objects.create(library=library, variant="Spain", canonical="Spain")
+    importer.import_records(library, (DATA / "wos-plaintext-wok-tethne.txt").read_bytes())
+    ours = BiblioRecord.objects.filter(library=library, is_ours=True).order_by("doi")
+    # ECOTOXICOLOGY 2013: 12; ENVIRON MONIT ASSESS 2013: 7; ECOL INDIC 2012: 5; MAR POLICY 2013: 3
+    for rec, n in zip(ours, [12, 7, 5, 3], strict=True):
+        rec.times_cited = {"wos": n, "scopus": n - 1}
+        rec.save()
+    for name in ("esi-thresholds.csv", "esi-baselines-percentiles.csv", "esi-journals.csv"):
+        esi.import_esi(library, "2020-09", (ESI / name).read_bytes())
+
+
+def test_esi_exports_with_header_and_footer_lines(library_a: Library) -> None:
+    assert esi.import_esi(library_a, "2020-09", (ESI / "esi-thresholds.csv").read_bytes()) == (
+        "thresholds",
+        22,
+    )
+    env = EsiThreshold.objects.get(field="Environment/Ecology")
+    assert env.institution == 20 and env.author == 6
+    assert EsiThreshold.objects.get(field="Agricultural Sciences").institution == 1251  # "1,251"
+    kind, n = esi.import_esi(
+        library_a, "2020-09", (ESI / "esi-baselines-percentiles.csv").read_bytes()
+    )
+    assert (kind, n) == ("baselines", 2 * 6 * 11)  # the ALL FIELDS row is not a field
+    assert EsiBaseline.objects.get(field="Environment/Ecology", year=2013, percent=1).citations == 7
+    # the same edition again replaces, never doubles
+    esi.import_esi(library_a, "2020-09", (ESI / "esi-thresholds.csv").read_bytes())
+    assert EsiThreshold.objects.count() == 22
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'"Research Fields","Institution"\n"ASTROLOGY","12"\n', 2),
+        (b'"Research Fields","Institution"\n"PHYSICS","many"\n', 2),
+        (b"just some text\n", None),
+        (b'"Research Fields","Percentage"\n"PHYSICS","1.00%"\n', 1),
+    ],
+)
+def test_bad_esi_files_name_the_problem(library_a: Library, body: bytes, message: int) -> None:
+    with pytest.raises(ParseError) as exc:
+        esi.import_esi(library_a, "2020-09", body)
+    assert exc.value.line == message
+    assert not EsiThreshold.objects.exists()
+
+
+def test_edition_is_needed_for_thresholds(library_a: Library) -> None:
+    with pytest.raises(ParseError):
+        esi.import_esi(library_a, " ", (ESI / "esi-thresholds.csv").read_bytes())
+
+
+def test_figures_of_the_known_set(library_a: Library) -> None:
+    known_set(library_a)
+    u = subject.figures(library_a)
+    # checked by hand: 12 + 7 + 5 + 3 = 27; h = 3 (three papers with >= 3, no four with >= 4)
+    assert (u.papers, u.citations, u.h_index) == (4, 27, 3)
+    assert u.per_year == {2012: 1, 2013: 3}
+    assert u.per_field == {"Environment/Ecology": 3, "Social Sciences, General": 1}
+    # highly cited: top-1% baseline 7 (2013) / 8 (2012): 12 and 7 pass, 5 (2012) and 3 do not
+    assert u.highly_cited == 2 and u.highly_share == 50.0
+    assert u.top_journal is None  # no JCR list imported: not 0, unknown
+    # collaborations: the non-Spanish addresses of our papers
+    assert dict(u.countries) == {"Italy": 1, "Portugal": 1}
+    edition, rows = subject.esi_standing(library_a, u)
+    env = next(r for r in rows if r.field == "Environment/Ecology")
+    assert edition == "2020-09" and len(rows) == 22
+    assert (env.papers, env.citations, env.threshold, env.entered, env.gap) == (3, 24, 20, True, 0)
+    soc = next(r for r in rows if r.field == "Social Sciences, General")
+    assert (soc.citations, soc.threshold, soc.entered, soc.gap, soc.share) == (
+        3,
+        30,
+        False,
+        27,
+        10.0,
+    )
+    peer = subject.figures(library_a, "Chinese Acad Sci")
+    assert (peer.papers, peer.citations, peer.h_index) == (2, 0, 0)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_analysis_page_xlsx_and_pdf(
+    lang: str, library_a: Library, reference_a: Any, leader_a: Any
+) -> None:
+    known_set(library_a)
+    client = client_for(reference_a)
+    client.cookies["lifeline_lang"] = lang
+    q = "?peers=Chinese+Acad+Sci%0AUniv+Bologna&year_from=2012&year_to=2013"
+    page = client.get(f"/research/nefu/analysis/{q}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html and "Chinese Acad Sci" in html
+    assert ("h-index (Hirsch 2005)" if lang == "en" else "h 指数（Hirsch 2005）") in html
+    assert [u.name for u in page.context["units"]][1:] == ["Chinese Acad Sci", "Univ Bologna"]
+    xlsx = client.get(f"/research/nefu/analysis/xlsx/{q}")
+    wb = load_workbook(io.BytesIO(xlsx.content))
+    summary = list(wb.worksheets[0].iter_rows(values_only=True))
+    assert summary[1][1:5] == (4, 27, 6.75, 3)
+    pdf = client.get(f"/research/nefu/analysis/pdf/{q}")
+    text = "".join(p.get_text() for p in fitz.open(stream=pdf.content, filetype="pdf"))
+    assert ("Environment/Ecology" in text) and ("Hirsch" in text)
+    # odd parameters are no 500
+    assert client.get("/research/nefu/analysis/?year_from=²&peers=" + "x" * 5000).status_code == 200
+    # saving the day's figures as a report (what the service report counts)
+    saved = client.post(
+        f"/research/nefu/analysis/reports/{q}",
+        {"kind": "subject", "title": "ESI 学科分析", "unit": "“双一流”办"},
+    )
+    assert saved.status_code == 302
+    report = AnalysisReport.objects.get()
+    assert report.content["ours"]["h_index"] == 3 and (report.year_from, report.year_to) == (
+        2012,
+        2013,
+    )
+    # the leadership sees the page but cannot save
+    assert client_for(leader_a).get("/research/nefu/analysis/").status_code == 200
+    assert client_for(leader_a).post("/research/nefu/analysis/reports/", {}).status_code == 403
+
+
+def test_esi_import_page(library_a: Library, reference_a: Any, librarian_b: Any) -> None:
+    client = client_for(reference_a)
+    data = (ESI / "esi-thresholds.csv").read_bytes()
+    ok = client.post(
+        "/research/nefu/analysis/esi/",
+        {"edition": "2020-09", "file": SimpleUploadedFile("t.csv", data, "text/csv")},
+    )
+    assert ok.status_code == 302 and EsiThreshold.objects.count() == 22
+    bad = client.post(
+        "/research/nefu/analysis/esi/",
+        {"edition": "x", "file": SimpleUploadedFile("t.csv", b"\x7fELF\x02\x01", "text/csv")},
+    )
+    assert bad.status_code == 200 and bad.context["form"].errors
+    assert client_for(librarian_b).get("/research/nefu/analysis/esi/").status_code == 403
+
+
+def test_ip_entry_page(library_a: Library, reference_a: Any, leader_a: Any) -> None:
+    client = client_for(reference_a)
+    page = client.post(
+        "/research/nefu/ip/", {"kind": "fee", "date": "2026-03-02", "count": "3", "person": "李四"}
+    )
+    assert page.status_code == 302
+    assert IpRecord.objects.get().count == 3
+    bad = client.post("/research/nefu/ip/", {"kind": "fee", "date": "x", "count": "0"})
+    assert bad.status_code == 200 and set(bad.context["form"].errors) == {"date", "count"}
+    assert client_for(leader_a).post("/research/nefu/ip/", {}).status_code == 403

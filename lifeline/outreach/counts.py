@@ -30,19 +30,23 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
             "events",
             f["promotion_events"],
             pgettext_lazy("outreach", "events"),
-            _("reading promotion events, quizzes, contests and human-library events held in the "
-              "period (at least one session in it)"),
+            _(
+                "reading promotion events, quizzes, contests and human-library events held in the "
+                "period (at least one session in it)"
+            ),
             _("Events held"),
-        ),  # fmt: skip
+        ),
         Count(
             "reading_promotion",
             "participants",
             f["promotion_participants"],
             _("participants"),
-            _("seats taken at those events (checked in where attendance was taken), quiz takers "
-              "and contest entrants"),
+            _(
+                "seats taken at those events (checked in where attendance was taken), quiz takers "
+                "and contest entrants"
+            ),
             _("Participants"),
-        ),  # fmt: skip
+        ),
         Count(
             "literacy",
             "class_hours",

@@ -350,9 +350,7 @@ class Room(Bilingual, models.Model):
     max_no_shows = models.PositiveSmallIntegerField(
         _("no-shows in 30 days before booking is refused"), default=3
     )
-    other_libraries = models.BooleanField(
-        _("patrons of other libraries may book"), default=False
-    )
+    other_libraries = models.BooleanField(_("patrons of other libraries may book"), default=False)
     is_active = models.BooleanField(_("bookable"), default=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -483,6 +481,10 @@ class HumanBook(Bilingual, models.Model):
 
     def __str__(self) -> str:
         return self.display("title")
+
+    @property
+    def display_profile(self) -> str:
+        return self.display("profile")
 
     @property
     def topic_list(self) -> list[str]:

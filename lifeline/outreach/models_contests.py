@@ -53,6 +53,10 @@ class Contest(Bilingual, models.Model):
         return self.display("title")
 
     @property
+    def display_rules(self) -> str:
+        return self.display("rules")
+
+    @property
     def media(self) -> list[str]:
         return [k for k, on in ((MediaKind.AUDIO, self.audio), (MediaKind.VIDEO, self.video)) if on]
 

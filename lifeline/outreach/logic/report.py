@@ -40,6 +40,10 @@ def counts(library: Library, start: dt.date, end: dt.date) -> dict[str, Any]:
         row["course__title"]: row["h"]
         for row in lessons.values("course__title").annotate(h=Sum("class_hours"))
     }
+    by_term = {
+        row["course__term"] or "—": row["h"]
+        for row in lessons.values("course__term").annotate(h=Sum("class_hours"))
+    }
     by_audience = {
         row["course__audience"]: row["h"]
         for row in lessons.values("course__audience").annotate(h=Sum("class_hours"))
@@ -88,6 +92,7 @@ def counts(library: Library, start: dt.date, end: dt.date) -> dict[str, Any]:
         "class_hours": hours,
         "class_hours_by_course": by_course,
         "class_hours_by_audience": by_audience,
+        "class_hours_by_term": by_term,
         "course_participants": lessons.aggregate(n=Sum("participants"))["n"] or 0,
         "bookings": booked.count(),
         "feedback": regs.aggregate(n=Count("pk", filter=Q(rating__isnull=False)))["n"],

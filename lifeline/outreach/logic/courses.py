@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -53,6 +54,8 @@ def complete(enrolment: Enrolment, *, now: dt.datetime | None = None) -> bool:
 # --- class lists ---------------------------------------------------------------------------
 
 MAX_CLASS = 5000
+# A student or staff number as campus systems issue them (also a local user name).
+STUDENT_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,39}")
 CLASS_HEADERS = {
     "学号": "student_no", "student number": "student_no", "student_no": "student_no",
     "工号": "student_no", "id": "student_no",
@@ -109,7 +112,7 @@ def import_class_list(course: Course, kind: str, data: bytes) -> tuple[int, int]
             continue
         if len(found) >= MAX_CLASS:
             raise ValidationError(_("At most %(n)s students per file.") % {"n": MAX_CLASS})
-        if not number or len(number) > 40 or not number.replace("-", "").isalnum():
+        if not STUDENT_NO.fullmatch(number):
             raise ValidationError(
                 _("Line %(line)s: “%(value)s” is not a student number.")
                 % {"line": line, "value": number[:40]}

@@ -78,9 +78,9 @@ class CheckinForm(forms.Form):
 
 class BlockForm(forms.Form):
     starts_at = forms.DateTimeField(
-        label=_("from"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("closed from"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
-        label=_("until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("closed until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     reason = forms.CharField(label=_("reason"), max_length=300)

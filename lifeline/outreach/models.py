@@ -410,8 +410,8 @@ class RoomBlock(models.Model):
     """The room is out of use (maintenance): no booking inside; those already made are cancelled."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="blocks")
-    starts_at = models.DateTimeField(_("from"))
-    ends_at = models.DateTimeField(_("until"))
+    starts_at = models.DateTimeField(_("closed from"))
+    ends_at = models.DateTimeField(_("closed until"))
     reason = models.CharField(_("reason"), max_length=300)
 
     objects = RestrictedQuerySet.as_manager()

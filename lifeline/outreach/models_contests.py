@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
@@ -122,8 +123,8 @@ class Vote(models.Model):
     library_lookup = "contest__library"
 
     class Meta:
-        verbose_name = _("vote")
-        verbose_name_plural = _("votes")
+        verbose_name = pgettext_lazy("contest", "vote")
+        verbose_name_plural = pgettext_lazy("contest", "votes")
         constraints = [
             models.UniqueConstraint(fields=["contest", "user"], name="outreach_vote_one_each")
         ]

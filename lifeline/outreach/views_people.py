@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -55,6 +56,22 @@ def _file_response(handle: Any, mime: str, name: str, *, inline: bool) -> FileRe
 # --- contests ------------------------------------------------------------------------------
 
 
+class _CapHandler(FileUploadHandler):
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.seen = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.seen += len(raw_data)
+        if self.seen > self.limit:
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
 def refuse_oversized(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """An entry larger than the contest allows is refused from its Content-Length, before a byte
     of a 2 GB video is read or spooled to disk (CSRF is checked after, on a body we accept)."""
@@ -78,6 +95,9 @@ def refuse_oversized(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             response = redirect("outreach:contest", pk=contest.pk)
             response["Connection"] = "close"  # do not read the rest of the body
             return response
+        # A body without a Content-Length (chunked) is counted as it streams in and cut off at
+        # the limit, rather than spooled whole to disk and refused after.
+        request.upload_handlers.insert(0, _CapHandler(request, limit))
         return protected(request, pk)
 
     return wrapper

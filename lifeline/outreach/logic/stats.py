@@ -11,6 +11,7 @@ from django.db.models import Avg, Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
@@ -133,7 +134,7 @@ def workbook(library: Library, start: dt.date, end: dt.date) -> bytes:
         [_("Attended"), f["attended"]],
         [_("Quiz takers"), f["quiz_takers"]],
         [_("Contest entries"), f["contest_entries"]],
-        [_("Votes"), f["votes"]],
+        [pgettext("contest", "Votes"), f["votes"]],
         [_("Human-library conversations"), f["conversations"]],
         [_("Class hours"), float(f["class_hours"])],
         [_("Room bookings"), f["bookings"]],
@@ -143,9 +144,9 @@ def workbook(library: Library, start: dt.date, end: dt.date) -> bytes:
     return xlsx_bytes(
         {
             _("Summary"): ([_("Figure"), _("Value")], summary),
-            _("Events"): (
-                [_("Starts"), _("Event"), _("Kind"), _("Capacity"), _("Registered"),
-                 _("On the waiting list"), _("Attended"), _("Average rating")],
+            pgettext("outreach", "Events"): (
+                [_("Starts"), pgettext("outreach", "Event"), _("Kind"), _("Capacity"),
+                 _("Registered"), _("On the waiting list"), _("Attended"), _("Average rating")],
                 event_rows(library, start, end),
             ),
             _("Quizzes"): (
@@ -154,7 +155,7 @@ def workbook(library: Library, start: dt.date, end: dt.date) -> bytes:
                 quiz_rows(library, start, end),
             ),
             _("Courses"): (
-                [_("Course"), _("Term"), _("Audience"), _("Lessons"), _("Class hours"),
+                [_("Course"), _("Academic term"), _("Audience"), _("Lessons"), _("Class hours"),
                  _("Participants")],
                 course_rows(library, start, end),
             ),

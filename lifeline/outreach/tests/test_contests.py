@@ -167,3 +167,15 @@ def test_judging_page(
     other = Library.objects.exclude(pk=contest.library_id).get()
     assert client_for(librarian_b).get(url.replace("nefu", other.code)).status_code == 404
     assert client_for(librarian_b).get(url).status_code == 403
+
+
+def test_an_entry_without_a_length_is_cut_off_at_the_limit(rf: Any) -> None:
+    # A chunked body has no Content-Length to refuse it by: the handler counts what streams in.
+    from django.core.files.uploadhandler import StopUpload
+
+    from lifeline.outreach.views_people import _CapHandler
+
+    handler = _CapHandler(rf.post("/"), limit=2**20)
+    assert handler.receive_data_chunk(b"\x00" * 2**19, 0)
+    with pytest.raises(StopUpload):
+        handler.receive_data_chunk(b"\x00" * 2**20, 2**19)

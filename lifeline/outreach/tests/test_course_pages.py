@@ -109,11 +109,18 @@ def test_pages(
     mine.refresh_from_db()
     assert mine.completed_at is not None
     # Materials: a PDF link and a file whose name lies.
-    pdf = SimpleUploadedFile("slides.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
+    pdf = SimpleUploadedFile(
+        "slides.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+    )
     ok = staff.post(url, {"action": "material", "kind": "slides", "title": "第一讲", "file": pdf})
     assert ok.status_code == 302
     liar = SimpleUploadedFile("slides.pdf", b"<svg onload=alert(1)></svg>")
-    assert staff.post(url, {"action": "material", "kind": "slides", "title": "x", "file": liar}).status_code == 400
+    assert (
+        staff.post(
+            url, {"action": "material", "kind": "slides", "title": "x", "file": liar}
+        ).status_code
+        == 400
+    )
     assert CourseMaterial.objects.count() == 1
     # The patron's page, materials and certificate; others are refused.
     me = client_for(patron_a)
@@ -121,7 +128,10 @@ def test_pages(
     assert page.status_code == 200 and "第一讲" in page.content.decode()
     item = CourseMaterial.objects.get()
     served = me.get(f"/outreach/material/{item.pk}/")
-    assert served["Content-Type"] == "application/pdf" and "sandbox" in served["Content-Security-Policy"]
+    assert (
+        served["Content-Type"] == "application/pdf"
+        and "sandbox" in served["Content-Security-Policy"]
+    )
     cert = me.get(f"/outreach/c/{mine.pk}/certificate.pdf")
     assert cert.status_code == 200 and cert.content.startswith(b"%PDF")
     for outsider in (patron_b, librarian_b):

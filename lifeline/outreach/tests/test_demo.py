@@ -68,9 +68,7 @@ def test_service_report_counts(library_a: Any, library_b: Any) -> None:
     assert other[("literacy", "class_hours")] == 0 and other[("rooms", "bookings")] == 0
 
 
-def test_statistics_workbook_and_charts(
-    library_a: Any, reference_a: Any, librarian_b: Any
-) -> None:
+def test_statistics_workbook_and_charts(library_a: Any, reference_a: Any, librarian_b: Any) -> None:
     import io
 
     from openpyxl import load_workbook

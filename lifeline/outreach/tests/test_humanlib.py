@@ -94,4 +94,6 @@ def test_pages_and_outsiders(
     assert me.post(f"/outreach/conv/{slots[0].pk}/cancel/").status_code == 302
     assert not Conversation.objects.filter(reader__isnull=False).exists()
     me.cookies["lifeline_lang"] = "en"
-    assert "Job interviews, from one who passed" in me.get(f"/outreach/hb/{book.pk}/").content.decode()
+    assert (
+        "Job interviews, from one who passed" in me.get(f"/outreach/hb/{book.pk}/").content.decode()
+    )

@@ -192,6 +192,15 @@ class Quiz(Bilingual, models.Model):
     event = models.ForeignKey(
         Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="quizzes"
     )
+    # A course's assessment is a quiz like any other (random paper, deadline, exact score).
+    course = models.ForeignKey(
+        "outreach.Course",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assessments",
+        verbose_name=_("course"),
+    )
     bank = models.ForeignKey(QuestionBank, on_delete=models.PROTECT, related_name="quizzes")
     title = models.CharField(_("title"), max_length=200)
     title_en = models.CharField(_("English title"), max_length=200, blank=True)

@@ -269,6 +269,7 @@ def course_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "lessons": [(lesson, lesson.pk in attended) for lesson in lessons],
             "hours": sum(lesson.class_hours for lesson in lessons),
             "materials": CourseMaterial.objects.filter(course=course),
+            "assessments": course.assessments.all(),
         },
     )
 

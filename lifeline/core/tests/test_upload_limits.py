@@ -166,7 +166,7 @@ OPENERS = {
     "research/logic/importer.py": "bytes checked by check_zip in research.tasks.run_import",
     "theses/logic/importer.py": "check_zip on the bytes before load_workbook",
     "outreach/logic/bank_import.py": "check_zip on the bytes before load_workbook",
-    "outreach/logic/courses.py": "class lists: bytes from read_upload, check_zip before load_workbook",
+    "outreach/logic/courses.py": "class lists: read_upload, then check_zip before load_workbook",
     "theses/logic/package.py": "writes the deposit package and reads back only what it wrote",
     "core/backup.py": "lifeline restore: the operator's own archive, checked whole before use",
     "accounts/saml/logout.py": "SAML HTTP-Redirect DEFLATE, inflated with a 256 KB cap",

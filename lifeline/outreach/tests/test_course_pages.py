@@ -19,7 +19,14 @@ from lifeline.conftest import client_for
 from lifeline.core.models import Library
 from lifeline.outreach.choices import Audience
 from lifeline.outreach.logic import courses
-from lifeline.outreach.models import Course, CourseMaterial, Enrolment, Lesson
+from lifeline.outreach.models import (
+    Course,
+    CourseMaterial,
+    Enrolment,
+    Lesson,
+    QuestionBank,
+    Quiz,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -71,15 +78,16 @@ def test_gbk_csv_and_xlsx(course: Course, patron_a: Any) -> None:
 
 def test_all_or_nothing_with_the_line(course: Course) -> None:
     bad = [
-        ("学号,姓名\n2019001,张三\n2019001,张三\n", "Line 3"),
-        ("学号,姓名\n2019001,张三\n,李四\n", "Line 3"),
-        ("学号,姓名\n2019001,张三\n<script>,x\n", "Line 3"),
-        ("姓名\n张三\n", "Line 1"),
+        ("学号,姓名\n2019001,张三\n2019001,张三\n", 3),
+        ("学号,姓名\n2019001,张三\n,李四\n", 3),
+        ("学号,姓名\n2019001,张三\n<script>,x\n", 3),
+        ("姓名\n张三\n", 1),
     ]
     for text, where in bad:
         with pytest.raises(ValidationError) as refused:
             courses.import_class_list(course, "csv", text.encode("gbk"))
-        assert where in refused.value.messages[0] or "第 3 行" in refused.value.messages[0]
+        message = refused.value.messages[0]
+        assert f"Line {where}:" in message or f"第 {where} 行" in message, message
     with pytest.raises(ValidationError):
         courses.import_class_list(course, "csv", b"\xff\xfe\x00\x81\xff" * 10)
     assert not Enrolment.objects.exists()
@@ -123,9 +131,16 @@ def test_pages(
     )
     assert CourseMaterial.objects.count() == 1
     # The patron's page, materials and certificate; others are refused.
+    bank = QuestionBank.objects.create(library=course.library, name="检索")
+    Quiz.objects.create(
+        library=course.library, bank=bank, course=course, title="期末测验",
+        opens_at=dt.datetime(2020, 6, 1, tzinfo=dt.UTC),
+        closes_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
     me = client_for(patron_a)
     page = me.get(f"/outreach/course/{course.pk}/")
     assert page.status_code == 200 and "第一讲" in page.content.decode()
+    assert "期末测验" in page.content.decode()  # the assessment, on the quiz engine
     item = CourseMaterial.objects.get()
     served = me.get(f"/outreach/material/{item.pk}/")
     assert (

@@ -66,8 +66,11 @@ def test_epidemic_report_from_live_rows(demo: Any) -> None:
     ]
     assert dbs[:4] == [33, 63, 13, 58]
     # Services no app reports yet show no data, not zero.
-    rooms = next(r for r in whole_year.table1 if r.key == "rooms")
-    assert rooms.figures == []
+    reference = next(r for r in whole_year.table1 if r.key == "reference")
+    assert reference.figures == []
+    # Outreach (issue 14): the seed's 288 class hours of its two courses, 65 of freshman training.
+    literacy = [f.figure for f in next(r for r in whole_year.table1 if r.key == "literacy").figures]
+    assert literacy[:2] == [288, 65]
     # The epidemic's own span is the page's default period.
     epidemic = services.build(demo, span.start, span.end)
     assert _figures(epidemic, "delivery")

@@ -46,6 +46,44 @@ class Audience(models.TextChoices):
 class BookingStatus(models.TextChoices):
     BOOKED = "booked", _("Booked")
     CANCELLED = "cancelled", pgettext_lazy("booking", "Cancelled")
+    NO_SHOW = "no_show", _("No-show")
 
 
-BOOKING_COLOURS: dict[str, str] = {BookingStatus.BOOKED: "green", BookingStatus.CANCELLED: "grey"}
+BOOKING_COLOURS: dict[str, str] = {
+    BookingStatus.BOOKED: "green",
+    BookingStatus.CANCELLED: "grey",
+    BookingStatus.NO_SHOW: "red",
+}
+
+
+class EntryStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    HIDDEN = "hidden", _("Withdrawn from the contest")
+
+
+ENTRY_COLOURS: dict[str, str] = {EntryStatus.SUBMITTED: "green", EntryStatus.HIDDEN: "grey"}
+
+
+class MediaKind(models.TextChoices):
+    AUDIO = "audio", _("Audio")
+    VIDEO = "video", _("Video")
+
+
+# What a contest entry may be, by sniffed kind (filetype's extension) → what it is.
+MEDIA_TYPES: dict[str, str] = {
+    "mp3": MediaKind.AUDIO,
+    "m4a": MediaKind.AUDIO,
+    "wav": MediaKind.AUDIO,
+    "ogg": MediaKind.AUDIO,
+    "aac": MediaKind.AUDIO,
+    "flac": MediaKind.AUDIO,
+    "mp4": MediaKind.VIDEO,
+    "webm": MediaKind.VIDEO,
+    "mov": MediaKind.VIDEO,
+}
+
+
+class MaterialKind(models.TextChoices):
+    SLIDES = "slides", _("Slides")
+    VIDEO = "video", _("Video")
+    DOCUMENT = "document", _("Document")

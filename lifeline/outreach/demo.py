@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
+import wave
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +26,13 @@ from openpyxl import Workbook
 
 from lifeline.core.models import Library
 from lifeline.outreach.choices import Audience, EventKind
-from lifeline.outreach.logic import bank_import, courses, events, quizzes, rooms
+from lifeline.outreach.logic import bank_import, contests, courses, events, humanlib, quizzes, rooms
 from lifeline.outreach.models import (
+    Contest,
     Course,
+    CourseMaterial,
     Event,
+    HumanBook,
     Lesson,
     QuestionBank,
     Quiz,
@@ -199,6 +204,8 @@ def _clear(library: Library) -> None:
     Series.objects.filter(library=library).delete()
     Course.objects.filter(library=library).delete()
     Room.objects.filter(library=library).delete()
+    Contest.objects.filter(library=library).delete()
+    HumanBook.objects.filter(library=library).delete()
 
 
 def _take(quiz: Quiz, user: Any, start: dt.datetime, right: int) -> None:
@@ -322,3 +329,72 @@ def load(library: Library, today: dt.date) -> None:
     )
     if patrons:
         rooms.book(room, patrons[0], _at(today + dt.timedelta(days=1), 10), now=_at(today, 0))
+    _contest_and_people(library, today, patrons, by_title)
+
+
+def _tone(seconds: float, hz: int) -> bytes:
+    """A short WAV (a tone) standing in for a recitation: the demo ships no one's voice."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(1)
+        w.setframerate(8000)
+        frames = int(8000 * seconds)
+        w.writeframes(
+            bytes(128 + int(60 * math.sin(2 * math.pi * hz * i / 8000)) for i in range(frames))
+        )
+    return out.getvalue()
+
+
+def _contest_and_people(
+    library: Library, today: dt.date, patrons: list[Any], by_title: dict[str, Event]
+) -> None:
+    """The recitation contest of the 2020 series with entries, votes and a judge's score; the
+    human library opened online; the retrieval course's slides."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    start = _at(dt.date(2020, 4, 2), 8)
+    contest = Contest.objects.create(
+        library=library,
+        event=by_title.get("“声”援武汉诵读比赛"),
+        title="“声”援武汉诵读比赛",
+        title_en="Recitation contest for Wuhan",
+        rules="朗诵一首诗或一段散文，音频或视频，5 分钟以内。",
+        rules_en="Recite a poem or a passage of prose, audio or video, up to 5 minutes.",
+        max_mb=200,
+        entries_open=start,
+        entries_close=start + dt.timedelta(days=10),
+        voting_open=start + dt.timedelta(days=10),
+        voting_close=start + dt.timedelta(days=17),
+    )
+    entries = []
+    for n, (user, title) in enumerate(zip(patrons, ["致敬逆行者", "武汉，加油"], strict=False)):
+        upload = SimpleUploadedFile(f"{n}.wav", _tone(0.5, 440 + 110 * n))
+        entries.append(
+            contests.submit_entry(contest, user, upload, title, now=start + dt.timedelta(days=n))
+        )
+    if len(entries) == 2:
+        contests.vote(entries[1], patrons[0], now=contest.voting_open)
+        contests.vote(entries[0], patrons[1], now=contest.voting_open)
+    book = HumanBook.objects.create(
+        library=library,
+        name="李老师",
+        title="考研与求职：我的两次选择",
+        title_en="Graduate school or a job: my two choices",
+        profile="2016 届毕业生，现为林学院教师。",
+        profile_en="A 2016 graduate, now teaching in the College of Forestry.",
+        topics="考研，求职，面试",
+    )
+    slots = humanlib.add_slots(
+        book, _at(today + dt.timedelta(days=3), 14), 4, online=True, place="腾讯会议 622-118-305"
+    )
+    if patrons:
+        humanlib.book_slot(slots[0], patrons[0], now=_at(today, 0))
+    course = Course.objects.filter(library=library, title="科技信息检索").first()
+    if course is not None:
+        CourseMaterial.objects.create(
+            course=course,
+            kind="video",
+            title="第一讲：文献检索基础（录像）",
+            url="https://www.icourse163.org/",
+        )

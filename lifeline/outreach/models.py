@@ -5,6 +5,7 @@ question banks, literacy courses with class hours, bookable rooms.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from lifeline.outreach.choices import (
     Audience,
     BookingStatus,
     EventKind,
+    MaterialKind,
     QuestionKind,
     RegStatus,
 )
@@ -190,6 +192,15 @@ class Quiz(Bilingual, models.Model):
     event = models.ForeignKey(
         Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="quizzes"
     )
+    # A course's assessment is a quiz like any other (random paper, deadline, exact score).
+    course = models.ForeignKey(
+        "outreach.Course",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assessments",
+        verbose_name=_("course"),
+    )
     bank = models.ForeignKey(QuestionBank, on_delete=models.PROTECT, related_name="quizzes")
     title = models.CharField(_("title"), max_length=200)
     title_en = models.CharField(_("English title"), max_length=200, blank=True)
@@ -300,10 +311,15 @@ class Lesson(models.Model):
 
 
 class Enrolment(models.Model):
-    """A patron on a course; complete when present at enough of its lessons."""
+    """A patron on a course; complete when present at enough of its lessons. A class-list
+    import names students by number: one who has not signed in yet has no user until they do."""
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    student_no = models.CharField(_("student number"), max_length=40, blank=True)
+    name = models.CharField(_("name"), max_length=120, blank=True)
     attended = models.ManyToManyField(Lesson, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
@@ -315,7 +331,12 @@ class Enrolment(models.Model):
         verbose_name = _("enrolment")
         verbose_name_plural = _("enrolments")
         constraints = [
-            models.UniqueConstraint(fields=["course", "user"], name="outreach_enrolment_once")
+            models.UniqueConstraint(fields=["course", "user"], name="outreach_enrolment_once"),
+            models.UniqueConstraint(
+                fields=["course", "student_no"],
+                condition=~Q(student_no=""),
+                name="outreach_enrolment_number_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -332,6 +353,13 @@ class Room(Bilingual, models.Model):
     closes = models.TimeField(_("closes"), default=dt.time(21, 0))
     max_per_week = models.PositiveSmallIntegerField(_("bookings per patron per week"), default=2)
     days_ahead = models.PositiveSmallIntegerField(_("bookable days ahead"), default=7)
+    cancel_before = models.PositiveSmallIntegerField(
+        _("cancellation cut-off (minutes before the slot)"), default=60
+    )
+    max_no_shows = models.PositiveSmallIntegerField(
+        _("no-shows in 30 days before booking is refused"), default=3
+    )
+    other_libraries = models.BooleanField(_("patrons of other libraries may book"), default=False)
     is_active = models.BooleanField(_("bookable"), default=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -355,6 +383,9 @@ class Booking(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Shown to the patron, typed or scanned at the room's desk.
+    code = models.CharField(_("check-in code"), max_length=8, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     library_lookup = "room__library"
@@ -382,3 +413,129 @@ class Booking(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {"room": str(self.room), "starts_at": self.starts_at.isoformat()}
+
+
+class RoomBlock(models.Model):
+    """The room is out of use (maintenance): no booking inside; those already made are cancelled."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="blocks")
+    starts_at = models.DateTimeField(_("closed from"))
+    ends_at = models.DateTimeField(_("closed until"))
+    reason = models.CharField(_("reason"), max_length=300)
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "room__library"
+    audited = True
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name = _("room closure")
+        verbose_name_plural = _("room closures")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="outreach_block_ends_after"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+
+def _material_to(instance: Any, filename: str) -> str:
+    # The stored name is ours: a patron's or librarian's file name never becomes a path.
+    ext = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
+    return f"outreach/materials/{instance.course_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class CourseMaterial(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="materials")
+    kind = models.CharField(_("kind"), max_length=12, choices=MaterialKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    url = models.URLField(_("link"), blank=True)
+    file = models.FileField(_("file"), upload_to=_material_to, blank=True, max_length=200)
+    mime = models.CharField(max_length=100, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "course__library"
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("course material")
+        verbose_name_plural = _("course materials")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class HumanBook(Bilingual, models.Model):
+    """A "book" of the human library (真人图书馆): a person readers talk with for 30 minutes."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    title = models.CharField(_("book title"), max_length=200)
+    title_en = models.CharField(_("English book title"), max_length=200, blank=True)
+    profile = models.TextField(_("profile"), blank=True)
+    profile_en = models.TextField(_("English profile"), blank=True)
+    topics = models.CharField(_("topics"), max_length=300, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    is_active = models.BooleanField(_("open for conversations"), default=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    audited = True
+
+    class Meta:
+        verbose_name = _("human book")
+        verbose_name_plural = _("human books")
+
+    def __str__(self) -> str:
+        return self.display("title")
+
+    @property
+    def display_profile(self) -> str:
+        return self.display("profile")
+
+    @property
+    def topic_list(self) -> list[str]:
+        return [t.strip() for t in self.topics.replace("，", ",").split(",") if t.strip()]
+
+
+class Conversation(models.Model):
+    """A 30-minute slot with a human book: free while `reader` is empty. Taken by one
+    conditional UPDATE (reader IS NULL), so of two readers asking at once exactly one wins."""
+
+    book = models.ForeignKey(HumanBook, on_delete=models.CASCADE, related_name="slots")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    online = models.BooleanField(_("online"), default=True)
+    place = models.CharField(_("meeting link or room"), max_length=300)
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    booked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = RestrictedQuerySet.as_manager()
+    library_lookup = "book__library"
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name = _("conversation slot")
+        verbose_name_plural = _("conversation slots")
+        constraints = [
+            models.UniqueConstraint(fields=["book", "starts_at"], name="outreach_conv_one_slot"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="outreach_conv_ends_after"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.book} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+# Contests live in their own module (this one would pass 600 lines); imported here so that
+# `lifeline.outreach.models` names every model of the app.
+from lifeline.outreach.models_contests import Contest as Contest  # noqa: E402
+from lifeline.outreach.models_contests import Entry as Entry  # noqa: E402
+from lifeline.outreach.models_contests import JudgeScore as JudgeScore  # noqa: E402
+from lifeline.outreach.models_contests import Vote as Vote  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from lifeline.outreach.logic import events, quizzes
+from lifeline.outreach.logic import events, humanlib, quizzes, rooms
 
 
 @task()
@@ -15,3 +15,13 @@ def send_reminders() -> int:
 @task()
 def close_expired_attempts() -> int:
     return quizzes.close_expired()
+
+
+@task()
+def send_conversation_reminders() -> int:
+    return humanlib.send_reminders()
+
+
+@task()
+def mark_no_shows() -> int:
+    return rooms.mark_no_shows()

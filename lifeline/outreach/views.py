@@ -24,11 +24,22 @@ from lifeline.core.typing import AuthedRequest
 from lifeline.core.uploads import check_upload
 from lifeline.outreach.choices import ACTIVE_REG, BookingStatus
 from lifeline.outreach.forms import FeedbackForm, ImportForm, PeriodForm
-from lifeline.outreach.logic import bank_import, calendar, events, quizzes, report, rooms
+from lifeline.outreach.logic import (
+    bank_import,
+    calendar,
+    courses,
+    events,
+    quizzes,
+    report,
+    rooms,
+    stats,
+)
 from lifeline.outreach.logic.certificate import certificate
 from lifeline.outreach.models import (
     Attempt,
     Booking,
+    Contest,
+    Conversation,
     Enrolment,
     Event,
     Quiz,
@@ -59,10 +70,17 @@ def index(request: HttpRequest, library: str) -> HttpResponse:
     )
     quizzes_open = Quiz.objects.filter(library=lib, opens_at__lte=now, closes_at__gt=now)
     room_list = Room.objects.filter(library=lib, is_active=True)
+    contest_list = Contest.objects.filter(library=lib, voting_close__gt=now)
     return render(
         request,
         "outreach/index.html",
-        {"library": lib, "sessions": sessions, "quizzes": quizzes_open, "rooms": room_list},
+        {
+            "library": lib,
+            "sessions": sessions,
+            "quizzes": quizzes_open,
+            "rooms": room_list,
+            "contests": contest_list,
+        },
     )
 
 
@@ -334,8 +352,12 @@ def booking_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     booking = get_object_or_404(
         Booking.objects.select_related("room__library"), pk=pk, user=request.user
     )
-    rooms.cancel(booking)
-    messages.info(request, _("Your booking is cancelled."))
+    try:
+        rooms.cancel_by_patron(booking)
+    except ValidationError as exc:
+        messages.error(request, _first_error(exc))
+    else:
+        messages.info(request, _("Your booking is cancelled."))
     return redirect("outreach:mine", library=booking.room.library.code)
 
 
@@ -349,10 +371,22 @@ def mine(request: AuthedRequest, library: str) -> HttpResponse:
         user=request.user, room__library=lib, status=BookingStatus.BOOKED
     ).select_related("room")
     attempts = Attempt.objects.filter(user=request.user, quiz__library=lib).select_related("quiz")
+    courses.link_enrolments(request.user, lib.pk)
     return render(
         request,
         "outreach/mine.html",
-        {"library": lib, "regs": regs, "bookings": bookings, "attempts": attempts},
+        {
+            "library": lib,
+            "regs": regs,
+            "bookings": bookings,
+            "attempts": attempts,
+            "conversations": Conversation.objects.filter(
+                reader=request.user, book__library=lib, starts_at__gt=timezone.now()
+            ).select_related("book"),
+            "enrolments": Enrolment.objects.filter(
+                user=request.user, course__library=lib
+            ).select_related("course"),
+        },
     )
 
 
@@ -394,5 +428,12 @@ def report_view(request: AuthedRequest, library: str) -> HttpResponse:
     return render(
         request,
         "outreach/report.html",
-        {"library": lib, "form": form, "figures": figures, "start": start, "end": end},
+        {
+            "library": lib,
+            "form": form,
+            "figures": figures,
+            "start": start,
+            "end": end,
+            "charts": stats.charts(lib, start, end),
+        },
     )

@@ -42,6 +42,7 @@ PUBLIC_PAGES = {
     "research:verify_upload",
     "outreach:index",
     "outreach:calendar",
+    "outreach:humans",  # the human library's books (issue 14)
 }
 # Public pages that accept a POST from anyone (rate-limited per address).
 PUBLIC_FORMS = {"health:report", "research:verify_upload"}

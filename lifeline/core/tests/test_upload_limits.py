@@ -157,6 +157,8 @@ OWN_CHECKS = {
     "emergency/views.py": "a plan's YAML: at most 512 KB, read by emergency.logic.document",
     "health/views.py": "screenshots: health.forms re-encodes them with Pillow",
     "delivery/views_iso.py": "ISO 18626 messages: bodies refused over 1 MB; serves stored files",
+    "outreach/views_people.py": "contest entries: outreach.logic.contests sniffs and caps them "
+    "with check_upload (refused over the contest's limit from Content-Length first)",
 }
 # The only modules that open compressed containers or workbooks, with who feeds them.
 OPENERS = {
@@ -167,6 +169,7 @@ OPENERS = {
     "research/logic/importer.py": "bytes checked by check_zip in research.tasks.run_import",
     "theses/logic/importer.py": "check_zip on the bytes before load_workbook",
     "outreach/logic/bank_import.py": "check_zip on the bytes before load_workbook",
+    "outreach/logic/courses.py": "class lists: read_upload, then check_zip before load_workbook",
     "theses/logic/package.py": "writes the deposit package and reads back only what it wrote",
     "core/backup.py": "lifeline restore: the operator's own archive, checked whole before use",
     "accounts/saml/logout.py": "SAML HTTP-Redirect DEFLATE, inflated with a 256 KB cap",

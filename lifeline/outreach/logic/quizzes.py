@@ -103,22 +103,25 @@ def save_answers(
     _own_open(attempt, user, now)
     on_paper = set(attempt.question_ids)
     questions = Question.objects.in_bulk([q for q in answers if q in on_paper])
-    stored = 0
+    rows = [
+        Answer(attempt_id=attempt.pk, question=q, value=normalise(q, raw), answered_at=now)
+        for qid, raw in answers.items()
+        if (q := questions.get(qid)) is not None
+    ]
     with transaction.atomic():
         # Under the attempt's lock, so an answer racing the hand-in is either in or refused.
         locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
         _own_open(locked, user, now)
-        for qid, raw in answers.items():
-            question = questions.get(qid)
-            if question is None:
-                continue
-            Answer.objects.update_or_create(
-                attempt=locked,
-                question=question,
-                defaults={"value": normalise(question, raw), "answered_at": now},
+        if rows:
+            # One INSERT ... ON CONFLICT DO UPDATE for the lot (PostgreSQL and SQLite): the
+            # latest answer to a question replaces the earlier, with no read before the write.
+            Answer.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["attempt", "question"],
+                update_fields=["value", "answered_at"],
             )
-            stored += 1
-    return stored
+    return len(rows)
 
 
 def score_of(attempt: Attempt) -> int:

@@ -10,8 +10,18 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from lifeline.core.models import Library
-from lifeline.outreach.choices import BookingStatus, RegStatus
-from lifeline.outreach.models import Attempt, Booking, Event, Lesson, Registration, Session
+from lifeline.outreach.choices import BookingStatus, EventKind, RegStatus
+from lifeline.outreach.models import (
+    Attempt,
+    Booking,
+    Conversation,
+    Entry,
+    Event,
+    Lesson,
+    Registration,
+    Session,
+    Vote,
+)
 
 
 def counts(library: Library, start: dt.date, end: dt.date) -> dict[str, Any]:
@@ -30,6 +40,10 @@ def counts(library: Library, start: dt.date, end: dt.date) -> dict[str, Any]:
         row["course__title"]: row["h"]
         for row in lessons.values("course__title").annotate(h=Sum("class_hours"))
     }
+    by_term = {
+        row["course__term"] or "—": row["h"]
+        for row in lessons.values("course__term").annotate(h=Sum("class_hours"))
+    }
     by_audience = {
         row["course__audience"]: row["h"]
         for row in lessons.values("course__audience").annotate(h=Sum("class_hours"))
@@ -42,8 +56,34 @@ def counts(library: Library, start: dt.date, end: dt.date) -> dict[str, Any]:
         .distinct()
         .count()
     )
+    held = Event.objects.filter(pk__in=sessions.values("event"))
+    promotion = sessions.exclude(event__kind=EventKind.TRAINING)
+    # Per session: those checked in where attendance was taken, else those registered.
+    seats = 0
+    for row in promotion.annotate(
+        n=Count("registrations", filter=Q(registrations__status=RegStatus.REGISTERED)),
+        came=Count("registrations", filter=Q(registrations__checked_in_at__isnull=False)),
+    ).values("n", "came"):
+        seats += row["came"] or row["n"]
+    entrants = Entry.objects.filter(
+        contest__library=library, created_at__gte=since, created_at__lt=until
+    )
+    rooms = Booking.objects.filter(room__library=library, starts_at__gte=since, starts_at__lt=until)
+    booked = rooms.filter(status__in=(BookingStatus.BOOKED, BookingStatus.NO_SHOW))
     return {
-        "events": Event.objects.filter(pk__in=sessions.values("event")).count(),
+        "events": held.count(),
+        "promotion_events": held.exclude(kind=EventKind.TRAINING).count(),
+        "promotion_participants": seats + quiz_takers + entrants.count(),
+        "trainings": held.filter(kind=EventKind.TRAINING).count(),
+        "contest_entries": entrants.count(),
+        "votes": Vote.objects.filter(
+            contest__library=library, created_at__gte=since, created_at__lt=until
+        ).count(),
+        "conversations": Conversation.objects.filter(
+            book__library=library, reader__isnull=False, starts_at__gte=since, starts_at__lt=until
+        ).count(),
+        "room_used": booked.filter(checked_in_at__isnull=False).count(),
+        "no_shows": booked.filter(status=BookingStatus.NO_SHOW).count(),
         "sessions": sessions.count(),
         "registrations": regs.count(),
         "attended": regs.filter(checked_in_at__isnull=False).count(),
@@ -52,12 +92,8 @@ def counts(library: Library, start: dt.date, end: dt.date) -> dict[str, Any]:
         "class_hours": hours,
         "class_hours_by_course": by_course,
         "class_hours_by_audience": by_audience,
+        "class_hours_by_term": by_term,
         "course_participants": lessons.aggregate(n=Sum("participants"))["n"] or 0,
-        "bookings": Booking.objects.filter(
-            room__library=library,
-            status=BookingStatus.BOOKED,
-            starts_at__gte=since,
-            starts_at__lt=until,
-        ).count(),
+        "bookings": booked.count(),
         "feedback": regs.aggregate(n=Count("pk", filter=Q(rating__isnull=False)))["n"],
     }

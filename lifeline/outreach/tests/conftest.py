@@ -23,6 +23,12 @@ def make_patron(username: str, library: Library) -> Any:
     return user
 
 
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Any) -> None:
+    """Contest entries and materials are written under a scratch folder, not the worktree."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def patron_a2(library_a: Library) -> Any:
     return make_patron("patron_a2", library_a)

@@ -70,8 +70,11 @@ def test_epidemic_report_from_live_rows(demo: Any) -> None:
     in_2021 = services.build(demo, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
     assert next(r for r in in_2021.table1 if r.key == "digital_resources").figures[4].figure == 0
     # Services no app reports yet show no data, not zero.
-    rooms = next(r for r in whole_year.table1 if r.key == "rooms")
-    assert rooms.figures == []
+    reference = next(r for r in whole_year.table1 if r.key == "reference")
+    assert reference.figures == []
+    # Outreach (issue 14): the seed's 288 class hours of its two courses, 65 of freshman training.
+    literacy = [f.figure for f in next(r for r in whole_year.table1 if r.key == "literacy").figures]
+    assert literacy[:2] == [288, 65]
     # The epidemic's own span is the page's default period.
     epidemic = services.build(demo, span.start, span.end)
     assert _figures(epidemic, "delivery")

@@ -32,6 +32,7 @@ from lifeline.emergency.choices import (
 from lifeline.emergency.logic import notices
 from lifeline.emergency.logic.document import PlanDocumentError, load_yaml, validate
 from lifeline.emergency.models import Event, EventTask, Plan, PlanVersion, TimelineEntry
+from lifeline.emergency.signals import tasks_handed_out
 
 DEFAULT_PLAN = Path(__file__).parent / "data" / "default_plan.yaml"
 CACHE_KEY = "emergency:active:{}"
@@ -286,6 +287,7 @@ def _start(event: Event, user: Any, now: dt.datetime) -> None:
             at=now,
         )
     tasks = _create_tasks(event, event.level, now)
+    tasks_handed_out.send(sender=Event, event=event, tasks=tasks)
     log(
         event,
         TimelineKind.TASKS_ADDED,
@@ -338,6 +340,7 @@ def change_level(event: Event, level: int, *, user: Any, now: dt.datetime | None
         )
         if level < old:  # graver
             tasks = _create_tasks(event, level, now, floor=old)
+            tasks_handed_out.send(sender=Event, event=event, tasks=tasks)
             log(
                 event,
                 TimelineKind.TASKS_ADDED,

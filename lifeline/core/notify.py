@@ -335,7 +335,7 @@ def deliver_many(
     uncertain (sent again when its lease runs out: at-least-once, like every outbox row).
     `owned`: the caller queued these rows with a `hold` and sends its first attempt itself.
     Returns how many were sent."""
-    from django.core.mail import get_connection
+    from django.core.mail import mailers
 
     now = now or timezone.now()
     due = Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
@@ -356,7 +356,7 @@ def deliver_many(
     if not mine:
         return 0
     sent = 0
-    with get_connection() as connection:
+    with mailers.default as connection:
         for n in Notification.objects.filter(pk__in=mine).order_by("pk").iterator(chunk_size=200):
             sent += _deliver_claimed(n, now, connection)
     return sent

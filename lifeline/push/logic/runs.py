@@ -35,12 +35,13 @@ from lifeline.push.logic.publish import page_url
 from lifeline.push.models import Announcement, PushRun
 
 BATCH = 500
-STALE = dt.timedelta(seconds=30)
 HOLD = dt.timedelta(minutes=10)
 TOKEN = "\x00TOKEN\x00"  # replaced per subscriber: never occurs in sanitised text
 
 
 def lease() -> dt.timedelta:
+    """How long a sender holds its messages; also how long a silent run counts as alive (it
+    beats after every batch, far more often)."""
     return dt.timedelta(seconds=getattr(settings, "PUSH_LEASE_SECONDS", 60))
 
 
@@ -124,8 +125,9 @@ class Letter:
         }
 
 
-def claim(run_pk: int, now: dt.datetime, stale: dt.timedelta = STALE) -> bool:
+def claim(run_pk: int, now: dt.datetime, stale: dt.timedelta | None = None) -> bool:
     """Take a queued run, or one whose worker stopped beating (it died)."""
+    stale = lease() if stale is None else stale
     taken = PushRun.objects.filter(pk=run_pk, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, heartbeat_at=now, started_at=now
     )
@@ -152,7 +154,7 @@ def _open_rows(ann: Announcement) -> Any:
     )
 
 
-def execute(run_pk: int, *, stale: dt.timedelta = STALE, batch: int = BATCH) -> int:
+def execute(run_pk: int, *, stale: dt.timedelta | None = None, batch: int = BATCH) -> int:
     """Run (or take over) a push run to the end. Returns the messages this call sent."""
     if not claim(run_pk, timezone.now(), stale):
         return 0
@@ -215,11 +217,12 @@ def _drain(ann: Announcement, run_pk: int, *, wait: bool) -> int:
             time.sleep(1)
 
 
-def resume_stale(now: dt.datetime | None = None, stale: dt.timedelta = STALE) -> int:
+def resume_stale(now: dt.datetime | None = None, stale: dt.timedelta | None = None) -> int:
     """The periodic job: start again every run whose worker died. Returns how many."""
     from lifeline.push.tasks import push_run
 
     now = now or timezone.now()
+    stale = lease() if stale is None else stale
     runs = PushRun.objects.filter(
         Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale)
         | Q(status=RunStatus.QUEUED, announcement__published_at__lt=now - stale)

@@ -51,5 +51,5 @@ RUN_COLOURS = {RunStatus.QUEUED: "grey", RunStatus.RUNNING: "blue", RunStatus.DO
 
 
 class Reaction(models.TextChoices):
-    OPEN = "open", _("Opened")
+    OPEN = "open", pgettext_lazy("e-mail", "Opened")
     CLICK = "click", _("Clicked")

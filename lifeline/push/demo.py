@@ -29,7 +29,8 @@ ITEMS = [
         "Off-campus access to e-resources during the epidemic",
         "<p>疫情防控期间，师生可通过以下方式在校外访问图书馆电子资源：</p>"
         "<ol><li><strong>CARSI</strong>：在数据库登录页选择“CARSI/机构登录”，选择东北林业大学，"
-        "用统一身份认证账号登录。</li><li><strong>VPN</strong>：登录学校 VPN 后按校内方式访问。</li>"
+        "用统一身份认证账号登录。</li>"
+        "<li><strong>VPN</strong>：登录学校 VPN 后按校内方式访问。</li>"
         "<li>数据商临时免费开放的资源见本馆公众号。</li></ol>"
         "<p>遇到无法访问，请通过“数据库故障申报”告诉我们。</p>",
         "<p>While the campus is closed, reach the library's e-resources from home:</p>"
@@ -69,7 +70,8 @@ ITEMS = [
         "",
         "知网、万方、维普、SD、ACS 已开通 CARSI 校外访问",
         "CNKI, Wanfang, VIP, ScienceDirect and ACS now reachable through CARSI",
-        "<p>经图书馆与网络中心联合攻关，以上数据库已完成 CARSI 对接，师生无需 VPN 即可在校外访问。</p>",
+        "<p>经图书馆与网络中心联合攻关，以上数据库已完成 CARSI 对接，"
+        "师生无需 VPN 即可在校外访问。</p>",
         "<p>The library and the network centre have joined these databases to CARSI: reach them "
         "from off campus without the VPN.</p>",
     ),

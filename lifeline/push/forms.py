@@ -9,7 +9,7 @@ from lifeline.push.choices import Topic
 from lifeline.push.models import Announcement
 
 
-class AnnouncementForm(forms.ModelForm):  # type: ignore[type-arg]
+class AnnouncementForm(forms.ModelForm[Announcement]):
     class Meta:
         model = Announcement
         fields = [
@@ -31,7 +31,9 @@ class AnnouncementForm(forms.ModelForm):  # type: ignore[type-arg]
             "body_en": forms.Textarea(attrs={"rows": 12}),
         }
         help_texts = {
-            "body": _("HTML: paragraphs, lists, links, images, tables. Scripts and styles are removed."),
+            "body": _(
+                "HTML: paragraphs, lists, links, images, tables. Scripts and styles are removed."
+            ),
         }
 
 

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.choices import WebhookFormat
 from lifeline.core.fields import EncryptedTextField
@@ -45,13 +46,13 @@ class AnnouncementQuerySet(RestrictedQuerySet):
 class Announcement(Bilingual, models.Model):
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
-    title = models.CharField(_("title"), max_length=200)
-    title_en = models.CharField(_("English title"), max_length=200, blank=True)
+    title = models.CharField(pgettext_lazy("announcement", "title"), max_length=200)
+    title_en = models.CharField(
+        pgettext_lazy("announcement", "English title"), max_length=200, blank=True
+    )
     body = models.TextField(_("text"), blank=True)
     body_en = models.TextField(_("English text"), blank=True)
-    state = models.CharField(
-        _("state"), max_length=12, choices=State.choices, default=State.DRAFT
-    )
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.DRAFT)
     publish_at = models.DateTimeField(_("publish at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -295,7 +296,7 @@ def stats_xlsx(request: HttpRequest, code: str) -> HttpResponse:
     start, end = _period(request)
     items = stats.published_between(lib, start, end)
     figures = stats.reach(items)
-    header = [_("Published"), _("Topic"), _("Title")] + [label for _k, label in stats.columns()]
+    header = [_("Published"), _("Topic"), pgettext("announcement", "Title")] + [label for _k, label in stats.columns()]
     rows = [
         [
             timezone.localtime(a.published_at).strftime("%Y-%m-%d %H:%M") if a.published_at else "",

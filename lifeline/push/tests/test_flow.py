@@ -51,11 +51,16 @@ def test_announcement_goes_to_site_feed_email_and_robot(
 
     # Feed (Atom, parsed), per library and per topic.
     anon = Client()
-    for url in (f"/lib/{library_a.code}/news/feed.atom", f"/lib/{library_a.code}/news/topic/guide/feed.atom"):
+    for url in (
+        f"/lib/{library_a.code}/news/feed.atom",
+        f"/lib/{library_a.code}/news/topic/guide/feed.atom",
+    ):
         feed = anon.get(url)
         assert feed["Content-Type"].startswith("application/atom+xml")
         tree = etree.fromstring(feed.content)
-        titles = tree.findall(".//{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title")
+        titles = tree.findall(
+            ".//{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title"
+        )
         assert [t.text for t in titles] == ["校外访问指南"]
     empty = anon.get(f"/lib/{library_a.code}/news/topic/training/feed.atom")
     assert b"<entry>" not in empty.content
@@ -74,9 +79,7 @@ def test_announcement_goes_to_site_feed_email_and_robot(
 
     # The one-click unsubscribe works as a mail program does it (POST, no CSRF token).
     path = unsub.split("://", 1)[1].split("/", 1)[1]
-    answer = Client(enforce_csrf_checks=True).post(
-        "/" + path, {"List-Unsubscribe": "One-Click"}
-    )
+    answer = Client(enforce_csrf_checks=True).post("/" + path, {"List-Unsubscribe": "One-Click"})
     assert answer.status_code == 200
     zh.refresh_from_db()
     assert zh.unsubscribed_at is not None
@@ -148,16 +151,27 @@ def test_schedule_and_expiry(library_a: Library) -> None:
     assert publish.tick(now + dt.timedelta(hours=4)) == (0, 1)
     ann.refresh_from_db()
     assert ann.state == State.EXPIRED
-    assert [c.new for c in ann.changes.order_by("id")] == ["draft", "scheduled", "published", "expired"]
+    assert [c.new for c in ann.changes.order_by("id")] == [
+        "draft",
+        "scheduled",
+        "published",
+        "expired",
+    ]
 
 
 @pytest.mark.django_db
-def test_wechat_export_inline_styles_and_absolute_images(library_a: Library, librarian_a: Any) -> None:
+def test_wechat_export_inline_styles_and_absolute_images(
+    library_a: Library, librarian_a: Any
+) -> None:
     ann = draft(library_a)
-    response = client_for(librarian_a).get(f"/push/{library_a.code}/{ann.pk}/wechat.html?download=1")
+    response = client_for(librarian_a).get(
+        f"/push/{library_a.code}/{ann.pk}/wechat.html?download=1"
+    )
     markup = response.content.decode()
     assert "<style" not in markup and "style=" in markup
-    assert 'src="http://127.0.0.1:8000/static/lifeline/guide.png"' in markup or "src=\"http" in markup
+    assert (
+        'src="http://127.0.0.1:8000/static/lifeline/guide.png"' in markup or 'src="http' in markup
+    )
     assert response["Content-Disposition"].startswith("attachment")
 
 

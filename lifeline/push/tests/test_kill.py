@@ -5,7 +5,6 @@ database they share with the test (SQLite's test database is in memory)."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 from django.db import connection

@@ -78,7 +78,7 @@ def start_worker(env: dict[str, str], *, batch: bool) -> subprocess.Popen[bytes]
     argv = ["db_worker", "--queue-name", "*", "--interval", "0.1", "--no-startup-delay"]
     if batch:
         argv.append("--batch")
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and command
+    return subprocess.Popen(
         [sys.executable, "-m", "lifeline", *argv],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -94,7 +94,7 @@ def enqueue_run(env: dict[str, str], run_pk: int) -> None:
         "from lifeline.push.tasks import push_run\n"
         f"push_run.enqueue({run_pk})\n"
     )
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)  # noqa: S603
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
 
 
 def resume(env: dict[str, str]) -> None:
@@ -104,7 +104,7 @@ def resume(env: dict[str, str]) -> None:
         "from lifeline.push.logic.runs import resume_stale\n"
         "print(resume_stale())\n"
     )
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)  # noqa: S603
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
 
 
 def kill_when(proc: subprocess.Popen[bytes], sink: CountingSink, at: int, timeout: float) -> int:

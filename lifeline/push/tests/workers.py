@@ -3,6 +3,7 @@ and a real `db_worker` subprocess on a database shared with the caller."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -52,6 +53,8 @@ def free_port() -> int:
 
 
 def start_sink() -> tuple[Controller, CountingSink]:
+    # aiosmtpd logs every SMTP line at INFO: at 50,000 messages that is most of the cost.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     sink = CountingSink()
     sink.port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)

@@ -296,7 +296,8 @@ def stats_xlsx(request: HttpRequest, code: str) -> HttpResponse:
     start, end = _period(request)
     items = stats.published_between(lib, start, end)
     figures = stats.reach(items)
-    header = [_("Published"), _("Topic"), pgettext("announcement", "Title")] + [label for _k, label in stats.columns()]
+    header = [_("Published"), _("Topic"), pgettext("announcement", "Title")]
+    header += [label for _k, label in stats.columns()]
     rows = [
         [
             timezone.localtime(a.published_at).strftime("%Y-%m-%d %H:%M") if a.published_at else "",

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
 # --- theses (issue 15): thesis deposit
 INSTALLED_APPS += ["lifeline.theses"]
 INSTALLED_APPS += ["lifeline.reports"]
+INSTALLED_APPS += ["lifeline.push"]
 # --- accounts (issue 7): login throttling and the optional TOTP second factor --------
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 
@@ -444,3 +445,6 @@ HEALTH_SCREENSHOT_MAX_BYTES = envint("LIFELINE_SCREENSHOT_MAX_BYTES", 5 * 1024 *
 # The site-wide stylesheet and scripts (lifeline/static/) belong to no app, so the static
 # finders, WhiteNoise and collectstatic must be told where they are.
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# push (issue 11): how long a bulk sender holds the messages it is sending; a run restarted
+# after its worker died waits this long before sending what was in flight.
+PUSH_LEASE_SECONDS = envint("LIFELINE_PUSH_LEASE_SECONDS", 60)

@@ -73,6 +73,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 ROLE_ACTIONS[Role.ADMIN] |= {"selection.manage", "selection.deliver"}
 ROLE_ACTIONS[Role.SUBJECT] |= {"selection.manage"}
 ROLE_ACTIONS[Role.DELIVERY] |= {"selection.deliver"}
+# push (issue 11): the information-services team publishes announcements (seed 3.1.7).
+ROLE_ACTIONS[Role.ADMIN] |= {"push.publish"}
+ROLE_ACTIONS[Role.REFERENCE] |= {"push.publish"}
+ROLE_ACTIONS[Role.SUBJECT] |= {"push.publish"}
+ROLE_ACTIONS[Role.ERESOURCES] |= {"push.publish"}
 # registry.change implies changing routes too.
 for _role, _actions in list(ROLE_ACTIONS.items()):
     if "registry.change" in _actions:

@@ -26,6 +26,7 @@ APPS = [
     "outreach",
     "reports",
     "research",
+    "push",
 ]
 
 

@@ -25,6 +25,7 @@ DASHBOARD_APPS = [
     "theses",
     "selection",
     "reports",
+    "push",
 ]
 
 

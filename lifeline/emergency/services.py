@@ -34,6 +34,7 @@ from lifeline.emergency.logic import notices
 from lifeline.emergency.logic.document import PlanDocumentError, load_yaml, validate
 from lifeline.emergency.models import Event, EventTask, Plan, PlanVersion, TimelineEntry
 
+
 DEFAULT_PLAN = Path(__file__).parent / "data" / "default_plan.yaml"
 CACHE_KEY = "emergency:active:{}"
 CACHE_SECONDS = 300
@@ -295,6 +296,7 @@ def _start(event: Event, user: Any, now: dt.datetime) -> None:
             at=now,
         )
     tasks = _create_tasks(event, event.level, now)
+    signals.tasks_handed_out.send(sender=Event, event=event, tasks=tasks)
     log(
         event,
         TimelineKind.TASKS_ADDED,
@@ -347,6 +349,7 @@ def change_level(event: Event, level: int, *, user: Any, now: dt.datetime | None
         )
         if level < old:  # graver
             tasks = _create_tasks(event, level, now, floor=old)
+            signals.tasks_handed_out.send(sender=Event, event=event, tasks=tasks)
             log(
                 event,
                 TimelineKind.TASKS_ADDED,

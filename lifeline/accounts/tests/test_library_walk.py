@@ -43,9 +43,15 @@ PUBLIC_PAGES = {
     "outreach:index",
     "outreach:calendar",
     "outreach:humans",  # the human library's books (issue 14)
+    # push (issue 11): published announcements, their feeds and the subscribe form.
+    "push:index",
+    "push:detail",
+    "push:feed",
+    "push:topic_feed",
+    "push:subscribe",
 }
 # Public pages that accept a POST from anyone (rate-limited per address).
-PUBLIC_FORMS = {"health:report", "research:verify_upload"}
+PUBLIC_FORMS = {"health:report", "research:verify_upload", "push:subscribe"}
 # A body with the fields most forms want, so that a view that forgot the check would act.
 POST_BODY = {
     "title": "Walk",

@@ -260,6 +260,7 @@ def run_app_demos(library: Library, today: dt.date) -> list[str]:
         "selection",
         "research",
         "outreach",
+        "push",
     ):
         try:
             module = importlib.import_module(f"lifeline.{app}.demo")

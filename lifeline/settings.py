@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "lifeline.delivery",
     "lifeline.analytics",
     "lifeline.outreach",
+    "lifeline.reference",
     "lifeline.accounts",
     "lifeline.selection",
     "lifeline.research",

@@ -73,6 +73,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 ROLE_ACTIONS[Role.ADMIN] |= {"selection.manage", "selection.deliver"}
 ROLE_ACTIONS[Role.SUBJECT] |= {"selection.manage"}
 ROLE_ACTIONS[Role.DELIVERY] |= {"selection.deliver"}
+# reference desk (issue 11): reference and subject librarians answer; admins also set the desk up.
+ROLE_ACTIONS[Role.ADMIN] |= {"reference.answer", "reference.manage"}
+ROLE_ACTIONS[Role.REFERENCE] |= {"reference.answer"}
+ROLE_ACTIONS[Role.SUBJECT] |= {"reference.answer"}
 # registry.change implies changing routes too.
 for _role, _actions in list(ROLE_ACTIONS.items()):
     if "registry.change" in _actions:

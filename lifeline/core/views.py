@@ -16,7 +16,16 @@ from lifeline.core.permissions import is_staff_anywhere
 
 # Apps that contribute a panel to the staff dashboard: each has `dashboard.panel(request, library)`
 # returning a dict with "template" and its context, or None.
-DASHBOARD_APPS = ["registry", "health", "emergency", "delivery", "analytics", "theses", "selection"]
+DASHBOARD_APPS = [
+    "registry",
+    "health",
+    "emergency",
+    "delivery",
+    "analytics",
+    "theses",
+    "selection",
+    "reference",
+]
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
@@ -126,7 +127,7 @@ def test_transfer_to_a_partner_library(library_a: Library, library_b: Library, r
     assert ticket.messages.get(kind="staff").author_library == library_b
     # A library that is no partner is refused.
     other = Library.objects.create(code="other", name="其他")
-    with pytest.raises(Exception, match="partner"):
+    with pytest.raises(ValidationError, match="合作馆"):
         services.transfer(ticket, other, reference_a)
 
 

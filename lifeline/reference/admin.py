@@ -15,7 +15,15 @@ class DeskSettingsAdmin(LibraryScopedAdmin):
 @admin.register(Ticket)
 class TicketAdmin(LibraryScopedAdmin):
     change_action = ANSWER
-    list_display = ["pk", "subject", "channel", "state", "library", "handling_library", "created_at"]
+    list_display = [
+        "pk",
+        "subject",
+        "channel",
+        "state",
+        "library",
+        "handling_library",
+        "created_at",
+    ]
     list_filter = ["channel", "state"]
     search_fields = ["subject", "contact_name", "contact_email"]
     raw_id_fields = ["patron", "assignee"]

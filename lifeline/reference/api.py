@@ -35,7 +35,9 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     handling_library = serializers.CharField(
         source="handling_library.code", read_only=True, default=None
     )
-    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    tags: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True
+    )
 
     class Meta:
         model = Ticket
@@ -104,7 +106,10 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet[Ticket]):
         data.is_valid(raise_exception=True)
         try:
             message = services.answer(
-                ticket, request.user, data.validated_data["body"], waiting=data.validated_data["waiting"]
+                ticket,
+                request.user,
+                data.validated_data["body"],
+                waiting=data.validated_data["waiting"],
             )
         except DjangoValidationError as exc:
             return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)

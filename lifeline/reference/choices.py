@@ -45,7 +45,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     TicketState.CLOSED: frozenset({TicketState.REOPENED}),
 }
 
-STATE_COLOURS = {
+STATE_COLOURS: dict[str, str] = {
     TicketState.NEW: "blue",
     TicketState.OPEN: "indigo",
     TicketState.WAITING: "yellow",
@@ -71,7 +71,7 @@ class MessageKind(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
-KIND_COLOURS = {
+KIND_COLOURS: dict[str, str] = {
     MessageKind.PATRON: "blue",
     MessageKind.STAFF: "green",
     MessageKind.NOTE: "yellow",

@@ -17,7 +17,14 @@ MINUTES = _("service minutes")
 def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
     r = report(library, start, end)
     out = [
-        Count("reference", "questions", r["total"], QUESTIONS, _("questions asked on every channel"), _("Questions")),
+        Count(
+            "reference",
+            "questions",
+            r["total"],
+            QUESTIONS,
+            _("questions asked on every channel"),
+            _("Questions"),
+        ),
         Count(
             "reference",
             "first_response_median",
@@ -53,6 +60,14 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
     ]
     for label, n in r["per_channel"]:
         out.append(
-            Count("reference", "questions", n, QUESTIONS, _("per channel"), _("Questions"), label=str(label))
+            Count(
+                "reference",
+                "questions",
+                n,
+                QUESTIONS,
+                _("per channel"),
+                _("Questions"),
+                label=str(label),
+            )
         )
     return out

@@ -29,4 +29,9 @@ def panel(request: HttpRequest, library: Library) -> dict[str, Any] | None:
     )
     today = timezone.localdate()
     month = report(library, today.replace(day=1), today)
-    return {"template": "reference/panel.html", "library": library, "counts": counts, "month": month}
+    return {
+        "template": "reference/panel.html",
+        "library": library,
+        "counts": counts,
+        "month": month,
+    }

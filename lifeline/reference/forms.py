@@ -128,7 +128,10 @@ class CloseForm(forms.Form):
 class DeliveryForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=1000)
     citation = forms.CharField(
-        label=_("Citation"), max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Citation"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     doi = forms.CharField(label="DOI", max_length=200, required=False)
 
@@ -154,5 +157,9 @@ class CannedForm(forms.ModelForm):
 
 
 class StatsForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

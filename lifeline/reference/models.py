@@ -257,6 +257,9 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"
+
 
 class Message(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
@@ -282,6 +285,9 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
 
+    def __str__(self) -> str:
+        return self.body[:60]
+
     @property
     def colour(self) -> str:
         return KIND_COLOURS.get(self.kind, "grey")
@@ -304,6 +310,9 @@ class Attachment(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     library_lookup = "message__ticket__library"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class CannedAnswer(models.Model):
@@ -339,3 +348,6 @@ class WecomNonce(models.Model):
                 fields=["library", "nonce", "timestamp"], name="reference_wecom_nonce_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -229,9 +229,9 @@ def deliver_answer(ticket: Ticket, message: Message) -> None:
     settings = desk(ticket.library)
     if ticket.channel in (TicketChannel.EMAIL, TicketChannel.WEB) and ticket.contact_email:
         thread = list(
-            ticket.messages.exclude(mail_id="").order_by("created_at").values_list(
-                "mail_id", flat=True
-            )
+            ticket.messages.exclude(mail_id="")
+            .order_by("created_at")
+            .values_list("mail_id", flat=True)
         )
         message.mail_id = new_message_id(ticket, settings)
         message.save(update_fields=["mail_id"])
@@ -320,22 +320,20 @@ def take(ticket: Ticket, user: Any, *, now: dt.datetime | None = None) -> Ticket
 def staff_of(library: Library) -> QuerySet[Any]:
     return (
         get_user_model()
-        .objects.filter(
-            memberships__library=library, memberships__is_active=True
-        )
+        .objects.filter(memberships__library=library, memberships__is_active=True)
         .distinct()
         .order_by("username")
     )
 
 
 @transaction.atomic
-def assign(
-    ticket: Ticket, assignee: Any, actor: Any, *, now: dt.datetime | None = None
-) -> Ticket:
+def assign(ticket: Ticket, assignee: Any, actor: Any, *, now: dt.datetime | None = None) -> Ticket:
     """Give the ticket to a librarian of the library whose queue it is in."""
     queue = ticket.handling_library or ticket.library
     if assignee is not None and not user_can(assignee, queue, VIEW):
-        raise ValidationError(_("That person is not on the staff of %(library)s.") % {"library": queue})
+        raise ValidationError(
+            _("That person is not on the staff of %(library)s.") % {"library": queue}
+        )
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee"])
     add_note(
@@ -413,7 +411,9 @@ def to_delivery(
             )
         Ticket.objects.filter(pk=ticket.pk).update(delivery_request_id=req.pk)
         ticket.delivery_request_id = req.pk
-        add_note(ticket, actor, _("Turned into delivery request #%(pk)s.") % {"pk": req.pk}, now=now)
+        add_note(
+            ticket, actor, _("Turned into delivery request #%(pk)s.") % {"pk": req.pk}, now=now
+        )
         answer(
             ticket,
             actor,
@@ -440,9 +440,7 @@ def rate(ticket: Ticket, score: int, comment: str = "") -> Ticket:
 
 
 @transaction.atomic
-def deflect(
-    ticket: Ticket, suggestion: Suggestion, *, now: dt.datetime | None = None
-) -> Ticket:
+def deflect(ticket: Ticket, suggestion: Suggestion, *, now: dt.datetime | None = None) -> Ticket:
     """The patron says a suggested article solved it before a librarian answered."""
     now = now or timezone.now()
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -453,7 +451,8 @@ def deflect(
     ticket.messages.create(
         kind=MessageKind.SYSTEM,
         channel=ticket.channel,
-        body=_("Solved by “%(title)s” (%(url)s).") % {"title": suggestion.title, "url": suggestion.url},
+        body=_("Solved by “%(title)s” (%(url)s).")
+        % {"title": suggestion.title, "url": suggestion.url},
         created_at=now,
     )
     record_deflection(ticket.library, suggestion, source="reference", ticket=ticket.pk)

@@ -52,7 +52,7 @@ class WecomApi:
                 self.end_headers()
                 self.wfile.write(raw)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if url.path != "/cgi-bin/gettoken":
@@ -68,7 +68,7 @@ class WecomApi:
                     {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
                 )
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 url = urlsplit(self.path)
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 length = min(int(self.headers.get("Content-Length", "0") or 0), 1 << 20)

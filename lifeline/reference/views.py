@@ -45,9 +45,12 @@ def _ticket(request: HttpRequest, library: Library, token: str) -> Ticket:
     )
     if ticket is None:
         raise Http404
-    if ticket.patron_id is not None and ticket.patron_id != request.user.pk:
-        if not user_can(request.user, library, VIEW):
-            raise Http404
+    if (
+        ticket.patron_id is not None
+        and ticket.patron_id != request.user.pk
+        and not user_can(request.user, library, VIEW)
+    ):
+        raise Http404
     return ticket
 
 
@@ -70,13 +73,9 @@ def ask(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "reference/thanks.html", {"library": library, "ticket": None})
     if _too_many(request, library):
         form.add_error(None, _("Too many messages from your network. Please try again later."))
-        return render(
-            request, "reference/ask.html", {"library": library, "form": form}, status=429
-        )
+        return render(request, "reference/ask.html", {"library": library, "form": form}, status=429)
     if not form.is_valid():
-        return render(
-            request, "reference/ask.html", {"library": library, "form": form}, status=400
-        )
+        return render(request, "reference/ask.html", {"library": library, "form": form}, status=400)
     d = form.cleaned_data
     chat = request.POST.get("mode") == "chat"
     ticket = services.open_ticket(
@@ -144,7 +143,7 @@ def thread_messages(request: HttpRequest, code: str, token: str) -> HttpResponse
 
 @require_POST
 def solved(request: HttpRequest, code: str, token: str) -> HttpResponse:
-    """"Did this solve it?" — yes: the question closes as deflected, and is counted."""
+    """ "Did this solve it?" — yes: the question closes as deflected, and is counted."""
     library = library_for(request, code, PUBLIC)
     ticket = _ticket(request, library, token)
     pk = parse_id(request.POST.get("id"))

@@ -151,7 +151,9 @@ def ticket_detail(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                 initial={"title": ticket.subject, "citation": first.body[:4000] if first else ""}
             ),
             "staff": services.staff_of(library),
-            "partners": services.partners(ticket.library) if ticket.library_id == library.pk else [],
+            "partners": services.partners(ticket.library)
+            if ticket.library_id == library.pk
+            else [],
             "now": timezone.now(),
         },
     )
@@ -173,7 +175,9 @@ def ticket_act(request: HttpRequest, code: str, pk: int, action: str) -> HttpRes
         if action == "answer":
             form: Any = AnswerForm(library, request.POST)
             if form.is_valid():
-                services.answer(ticket, user, form.cleaned_data["body"], waiting=form.cleaned_data["waiting"])
+                services.answer(
+                    ticket, user, form.cleaned_data["body"], waiting=form.cleaned_data["waiting"]
+                )
                 messages.success(request, _("Answer sent."))
         elif action == "note":
             form = NoteForm(request.POST)
@@ -203,7 +207,9 @@ def ticket_act(request: HttpRequest, code: str, pk: int, action: str) -> HttpRes
         elif action == "close":
             form = CloseForm(request.POST)
             if form.is_valid():
-                services.set_state(ticket, TicketState.CLOSED, user, reason=form.cleaned_data["reason"])
+                services.set_state(
+                    ticket, TicketState.CLOSED, user, reason=form.cleaned_data["reason"]
+                )
         elif action == "reopen":
             services.set_state(ticket, TicketState.REOPENED, user)
         elif action == "delivery":
@@ -258,7 +264,9 @@ def statistics(request: HttpRequest, code: str) -> HttpResponse:
     form = StatsForm(request.GET or None)
     form.is_valid()
     today = timezone.localdate()
-    start = (form.cleaned_data.get("start") if form.is_bound else None) or today - dt.timedelta(days=29)
+    start = (form.cleaned_data.get("start") if form.is_bound else None) or today - dt.timedelta(
+        days=29
+    )
     end = (form.cleaned_data.get("end") if form.is_bound else None) or today
     report = stats.report(library, start, end)
     if request.GET.get("format") == "xlsx":
@@ -266,7 +274,9 @@ def statistics(request: HttpRequest, code: str) -> HttpResponse:
         response = HttpResponse(
             data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        response["Content-Disposition"] = f'attachment; filename="reference-{library.code}-{start}-{end}.xlsx"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="reference-{library.code}-{start}-{end}.xlsx"'
+        )
         return response
     return render(
         request,

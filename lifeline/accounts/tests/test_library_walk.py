@@ -42,9 +42,25 @@ PUBLIC_PAGES = {
     "research:verify_upload",
     "outreach:index",
     "outreach:calendar",
+    # The reference desk (issue 11): ask a question, the conversation found by its token, and
+    # WeCom's signed callback.
+    "reference:ask",
+    "reference:thread",
+    "reference:messages",
+    "reference:solved",
+    "reference:rate",
+    "reference:wecom",
 }
 # Public pages that accept a POST from anyone (rate-limited per address).
-PUBLIC_FORMS = {"health:report", "research:verify_upload"}
+PUBLIC_FORMS = {
+    "health:report",
+    "research:verify_upload",
+    "reference:ask",
+    "reference:thread",
+    "reference:solved",
+    "reference:rate",
+    "reference:wecom",
+}
 # A body with the fields most forms want, so that a view that forgot the check would act.
 POST_BODY = {
     "title": "Walk",

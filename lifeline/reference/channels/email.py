@@ -195,9 +195,7 @@ def _store_attachments(message: Message, files: list[tuple[str, bytes]]) -> list
     return refused
 
 
-def handle_message(
-    raw: bytes, rcpt_tos: list[str], *, now: dt.datetime | None = None
-) -> Outcome:
+def handle_message(raw: bytes, rcpt_tos: list[str], *, now: dt.datetime | None = None) -> Outcome:
     """One inbound message (the gateway's single step)."""
     if len(raw) > max_mail_bytes():
         return Outcome("refused", "too large", smtp_status="552 Message too large")
@@ -216,9 +214,10 @@ def handle_message(
         log.info("mail gateway: dropped an automatic message (%s)", why)
         return Outcome("ignored", why)
     mail_id = next(iter(_ids(msg.get("Message-ID"))), "")
-    if mail_id and Message.objects.filter(
-        ticket__library_id=desk.library_id, mail_id=mail_id
-    ).exists():
+    if (
+        mail_id
+        and Message.objects.filter(ticket__library_id=desk.library_id, mail_id=mail_id).exists()
+    ):
         return Outcome("ignored", "seen before")
     name, sender = email.utils.parseaddr(str(msg.get("From", "")))
     body = _text_of(msg)

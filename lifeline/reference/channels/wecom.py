@@ -151,7 +151,12 @@ def verify_url(library: Library, params: dict[str, str], now: dt.datetime | None
     """The GET check when the callback URL is saved in WeCom's console: the decrypted echostr."""
     crypto = crypto_for(DeskSettings.for_library(library))
     echostr = params.get("echostr", "")
-    crypto.check(params.get("msg_signature", ""), params.get("timestamp", ""), params.get("nonce", ""), echostr)
+    crypto.check(
+        params.get("msg_signature", ""),
+        params.get("timestamp", ""),
+        params.get("nonce", ""),
+        echostr,
+    )
     now = now or timezone.now()
     try:
         ts = int(params.get("timestamp", ""))
@@ -182,7 +187,12 @@ def handle_callback(
     crypto = crypto_for(desk)
     outer = _xml(body)
     encrypt = outer.get("Encrypt", "")
-    crypto.check(params.get("msg_signature", ""), params.get("timestamp", ""), params.get("nonce", ""), encrypt)
+    crypto.check(
+        params.get("msg_signature", ""),
+        params.get("timestamp", ""),
+        params.get("nonce", ""),
+        encrypt,
+    )
     _fresh(library, params.get("timestamp", ""), params.get("nonce", ""), now)
     inner = _xml(crypto.decrypt(encrypt))
     if inner.get("MsgType") != "text":

@@ -114,10 +114,16 @@ def sheets(r: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
         [_("Questions"), r["total"]],
         [_("First answer, median (service minutes)"), fig(r["first_response"], "median")],
         [_("First answer, mean (service minutes)"), fig(r["first_response"], "mean")],
-        [_("First answers within the target (%)"), r["within_target"] if r["within_target"] is not None else ""],
+        [
+            _("First answers within the target (%)"),
+            r["within_target"] if r["within_target"] is not None else "",
+        ],
         [_("Resolution, median (service minutes)"), fig(r["resolution"], "median")],
         [_("Solved by a suggested article"), r["deflected"]],
-        [_("Deflection rate (%)"), r["deflection_rate"] if r["deflection_rate"] is not None else ""],
+        [
+            _("Deflection rate (%)"),
+            r["deflection_rate"] if r["deflection_rate"] is not None else "",
+        ],
         [_("Ratings"), r["ratings"]["count"]],
         [_("Mean rating"), fig(r["ratings"], "mean")],
     ]

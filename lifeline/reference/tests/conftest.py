@@ -14,8 +14,8 @@ from lifeline.reference.standin import WecomApi
 # A 43-character EncodingAESKey, as WeCom's console makes them (test value).
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 CORP = "ww0123456789abcdef"
-TOKEN = "QDG6eK"  # noqa: S105 - a test callback token
-SECRET = "test-app-secret"  # noqa: S105
+TOKEN = "QDG6eK"
+SECRET = "test-app-secret"
 
 
 @pytest.fixture(autouse=True)

@@ -42,7 +42,9 @@ def deliver_outbox() -> None:
 
 
 @pytest.mark.django_db
-def test_new_mail_becomes_a_ticket_and_the_answer_threads_back(desk_a: Any, reference_a: Any) -> None:
+def test_new_mail_becomes_a_ticket_and_the_answer_threads_back(
+    desk_a: Any, reference_a: Any
+) -> None:
     out = handle_message(letter().as_bytes(), [DESK])
     assert out.action == "ticket"
     ticket = out.ticket
@@ -57,7 +59,12 @@ def test_new_mail_becomes_a_ticket_and_the_answer_threads_back(desk_a: Any, refe
     assert sent.reply_to == [f"ask+{ticket.token}@lib.nefu.example.edu"]
     ours = sent.extra_headers["Message-ID"]
     # The patron answers our answer: the same ticket, reopened.
-    reply = letter("还是不行", Message_ID="<q2@example.edu>", In_Reply_To=ours, References=f"<q1@example.edu> {ours}")
+    reply = letter(
+        "还是不行",
+        Message_ID="<q2@example.edu>",
+        In_Reply_To=ours,
+        References=f"<q1@example.edu> {ours}",
+    )
     out2 = handle_message(reply.as_bytes(), [DESK])
     assert out2.action == "reply" and out2.ticket is not None and out2.ticket.pk == ticket.pk
     ticket.refresh_from_db()
@@ -73,7 +80,9 @@ def test_a_reply_without_headers_finds_its_ticket_by_address_or_subject(desk_a: 
     by_address = letter("补充", Message_ID="<q3@example.edu>")
     out = handle_message(by_address.as_bytes(), [f"ask+{ticket.token}@lib.nefu.example.edu"])
     assert out.ticket is not None and out.ticket.pk == ticket.pk
-    by_subject = letter("再补充", Message_ID="<q4@example.edu>", Subject=f"Re: 知网 [ref:{ticket.token}]")
+    by_subject = letter(
+        "再补充", Message_ID="<q4@example.edu>", Subject=f"Re: 知网 [ref:{ticket.token}]"
+    )
     out = handle_message(by_subject.as_bytes(), [DESK])
     assert out.ticket is not None and out.ticket.pk == ticket.pk
     assert Ticket.objects.count() == 1
@@ -136,13 +145,22 @@ def test_a_real_smtp_session_on_loopback(desk_a: Any, settings: Any) -> None:
         with smtplib.SMTP(server.hostname, server.port, timeout=10) as smtp:
             smtp.send_message(letter(), from_addr="wang@example.edu", to_addrs=[DESK])
             with pytest.raises(smtplib.SMTPRecipientsRefused):
-                smtp.send_message(letter(Message_ID="<x@e>"), from_addr="a@e.edu", to_addrs=["nobody@example.org"])
+                smtp.send_message(
+                    letter(Message_ID="<x@e>"), from_addr="a@e.edu", to_addrs=["nobody@example.org"]
+                )
         # Beyond the cap: refused (552) while reading, the data discarded, nothing stored.
         with smtplib.SMTP(server.hostname, server.port, timeout=10) as smtp:
             smtp.ehlo()
             smtp.esmtp_features.pop("size", None)  # a client that does not announce the size
             with pytest.raises(smtplib.SMTPDataError) as refused:
-                smtp.sendmail("big@example.edu", [DESK], b"Subject: big\r\n\r\n" + b"x" * 76 + b"\r\n" * 4000 + (b"y" * 998 + b"\r\n") * 400)
+                smtp.sendmail(
+                    "big@example.edu",
+                    [DESK],
+                    b"Subject: big\r\n\r\n"
+                    + b"x" * 76
+                    + b"\r\n" * 4000
+                    + (b"y" * 998 + b"\r\n") * 400,
+                )
             assert refused.value.smtp_code == 552
     finally:
         server.stop()

@@ -29,7 +29,9 @@ def ask(client: Client, library: Library, text: str, mode: str = "chat", **extra
 
 
 @pytest.mark.django_db
-def test_chat_without_javascript_and_escaped(client: Client, library_a: Library, reference_a: Any) -> None:
+def test_chat_without_javascript_and_escaped(
+    client: Client, library_a: Library, reference_a: Any
+) -> None:
     assert client.get(f"/lib/{library_a.code}/ask/").status_code == 200
     response = ask(client, library_a, XSS + "知网校外怎么用？")
     assert response.status_code == 302
@@ -54,7 +56,9 @@ def test_chat_without_javascript_and_escaped(client: Client, library_a: Library,
 
 
 @pytest.mark.django_db
-def test_web_form_honeypot_and_rate_limit(client: Client, library_a: Library, settings: Any) -> None:
+def test_web_form_honeypot_and_rate_limit(
+    client: Client, library_a: Library, settings: Any
+) -> None:
     response = ask(client, library_a, "VPN 问题", mode="web", website="http://spam.example")
     assert response.status_code == 200 and not Ticket.objects.exists()
     settings.REFERENCE_MESSAGES_PER_HOUR = 2
@@ -89,7 +93,9 @@ def test_queue_filters_and_query_count(
 ) -> None:
     now = timezone.now()
     for i in range(12):
-        t = services.open_ticket(library_a, channel=TicketChannel.WEB, body=f"问题 {i}", now=now - dt.timedelta(days=2))
+        t = services.open_ticket(
+            library_a, channel=TicketChannel.WEB, body=f"问题 {i}", now=now - dt.timedelta(days=2)
+        )
         services.set_tags(t, ["知网", f"t{i % 3}"])
     services.log_call(library_a, reference_a, question="电话：VPN 账号", answer_text="已告知")
     client = client_for(reference_a)
@@ -99,17 +105,28 @@ def test_queue_filters_and_query_count(
         response = client.get(url)
     assert response.status_code == 200 and response.content.decode().count("data-href") == 12
     assert client.get(url, {"state": "all"}).content.decode().count("data-href") == 13
-    assert client.get(url, {"channel": "phone", "state": "all"}).content.decode().count("data-href") == 1
+    assert (
+        client.get(url, {"channel": "phone", "state": "all"}).content.decode().count("data-href")
+        == 1
+    )
     assert client.get(url, {"tag": "t1"}).content.decode().count("data-href") == 4
     assert client.get(url, {"overdue": "on"}).content.decode().count("data-href") == 12
-    assert client.get(url, {"assignee": "me", "state": "all"}).content.decode().count("data-href") == 1
+    assert (
+        client.get(url, {"assignee": "me", "state": "all"}).content.decode().count("data-href") == 1
+    )
 
 
 @pytest.mark.django_db
-def test_transfer_to_a_partner_library(library_a: Library, library_b: Library, reference_a: Any) -> None:
-    Supplier.objects.create(library=library_a, name="哈工大", kind=SupplierKind.PARTNER, partner=library_b)
+def test_transfer_to_a_partner_library(
+    library_a: Library, library_b: Library, reference_a: Any
+) -> None:
+    Supplier.objects.create(
+        library=library_a, name="哈工大", kind=SupplierKind.PARTNER, partner=library_b
+    )
     ref_b = make_staff("ref_b", library_b, Role.REFERENCE)
-    ticket = services.open_ticket(library_a, channel=TicketChannel.WEB, body="需要哈工大的馆藏", contact_email="p@example.edu")
+    ticket = services.open_ticket(
+        library_a, channel=TicketChannel.WEB, body="需要哈工大的馆藏", contact_email="p@example.edu"
+    )
     a, b = client_for(reference_a), client_for(ref_b)
     assert b.get(f"/reference/{library_b.code}/t/{ticket.pk}/").status_code == 404
     a.post(f"/reference/{library_a.code}/t/{ticket.pk}/transfer/", {"partner": library_b.pk})
@@ -117,10 +134,16 @@ def test_transfer_to_a_partner_library(library_a: Library, library_b: Library, r
     assert ticket.handling_library == library_b
     assert f"/t/{ticket.pk}/" in b.get(f"/reference/{library_b.code}/").content.decode()
     assert f"/t/{ticket.pk}/" not in a.get(f"/reference/{library_a.code}/").content.decode()
-    assert f"/t/{ticket.pk}/" in a.get(f"/reference/{library_a.code}/?view=transferred&state=all").content.decode()
+    assert (
+        f"/t/{ticket.pk}/"
+        in a.get(f"/reference/{library_a.code}/?view=transferred&state=all").content.decode()
+    )
     # The origin keeps a view and may note, not answer; the partner answers.
     assert a.get(f"/reference/{library_a.code}/t/{ticket.pk}/").status_code == 200
-    assert a.post(f"/reference/{library_a.code}/t/{ticket.pk}/answer/", {"body": "x"}).status_code == 403
+    assert (
+        a.post(f"/reference/{library_a.code}/t/{ticket.pk}/answer/", {"body": "x"}).status_code
+        == 403
+    )
     b.post(f"/reference/{library_b.code}/t/{ticket.pk}/answer/", {"body": "哈工大馆藏有此书。"})
     ticket.refresh_from_db()
     assert ticket.state == TicketState.ANSWERED
@@ -133,10 +156,16 @@ def test_transfer_to_a_partner_library(library_a: Library, library_b: Library, r
 
 @pytest.mark.django_db
 def test_turn_into_a_delivery_request(library_a: Library, reference_a: Any, patron_a: Any) -> None:
-    ticket = services.open_ticket(library_a, channel=TicketChannel.WEB, body="想要一篇外文文献", patron=patron_a)
+    ticket = services.open_ticket(
+        library_a, channel=TicketChannel.WEB, body="想要一篇外文文献", patron=patron_a
+    )
     client_for(reference_a).post(
         f"/reference/{library_a.code}/t/{ticket.pk}/delivery/",
-        {"title": "Deep learning", "citation": "LeCun Y. Deep learning. Nature, 2015", "doi": "10.1038/nature14539"},
+        {
+            "title": "Deep learning",
+            "citation": "LeCun Y. Deep learning. Nature, 2015",
+            "doi": "10.1038/nature14539",
+        },
     )
     req = DeliveryRequest.objects.get()
     assert req.library == library_a and req.patron == patron_a and req.channel == "reference"
@@ -145,20 +174,29 @@ def test_turn_into_a_delivery_request(library_a: Library, reference_a: Any, patr
 
 
 @pytest.mark.django_db
-def test_statistics_export_counts_and_api(library_a: Library, reference_a: Any, librarian_b: Any) -> None:
-    t = services.open_ticket(library_a, channel=TicketChannel.EMAIL, body="CARSI", contact_email="x@e.edu")
+def test_statistics_export_counts_and_api(
+    library_a: Library, reference_a: Any, librarian_b: Any
+) -> None:
+    t = services.open_ticket(
+        library_a, channel=TicketChannel.EMAIL, body="CARSI", contact_email="x@e.edu"
+    )
     services.answer(t, reference_a, "答复")
     client = client_for(reference_a)
     assert client.get(f"/reference/{library_a.code}/statistics/").status_code == 200
     xlsx = client.get(f"/reference/{library_a.code}/statistics/", {"format": "xlsx"})
     assert xlsx.content[:2] == b"PK"
-    figures = {(c.measure, c.label): c.figure for c in counts(library_a, timezone.localdate(), timezone.localdate())}
+    figures = {
+        (c.measure, c.label): c.figure
+        for c in counts(library_a, timezone.localdate(), timezone.localdate())
+    }
     assert figures[("questions", "")] == 1
     api = client.get("/api/reference/tickets/")
     assert api.status_code == 200 and api.json()["results"][0]["id"] == t.pk
     assert client_for(librarian_b).get("/api/reference/tickets/").json()["results"] == []
     assert client_for(librarian_b).get(f"/api/reference/tickets/{t.pk}/").status_code == 404
-    posted = client.post(f"/api/reference/tickets/{t.pk}/note/", {"body": "内部"}, content_type="application/json")
+    posted = client.post(
+        f"/api/reference/tickets/{t.pk}/note/", {"body": "内部"}, content_type="application/json"
+    )
     assert posted.status_code == 201
     assert client.get("/staff/").status_code == 200
 

@@ -71,7 +71,12 @@ def url(library: Any) -> str:
 def test_echostr_verification(client: Client, desk_a: Any, crypto: WecomCrypto) -> None:
     ts, nonce = str(int(time.time())), "n1"
     echo = crypto.encrypt("echo-1234567890")
-    good = {"msg_signature": signature(crypto.token, ts, nonce, echo), "timestamp": ts, "nonce": nonce, "echostr": echo}
+    good = {
+        "msg_signature": signature(crypto.token, ts, nonce, echo),
+        "timestamp": ts,
+        "nonce": nonce,
+        "echostr": echo,
+    }
     response = client.get(url(desk_a.library), good)
     assert response.status_code == 200 and response.content == b"echo-1234567890"
     assert client.get(url(desk_a.library), {**good, "msg_signature": "f" * 40}).status_code == 403
@@ -82,7 +87,9 @@ def test_a_signed_message_becomes_a_ticket_and_forgery_and_replay_are_refused(
     client: Client, desk_a: Any, crypto: WecomCrypto
 ) -> None:
     ts = str(int(time.time()))
-    inner = text_message(CORP, "zhangsan", "<script>alert(1)</script>VPN 连不上", "1000002", int(ts))
+    inner = text_message(
+        CORP, "zhangsan", "<script>alert(1)</script>VPN 连不上", "1000002", int(ts)
+    )
     params, body = signed_callback(crypto, inner, ts, "nonce-1")
     qs = "&".join(f"{k}={v}" for k, v in params.items())
     post = lambda p, b: client.post(f"{url(desk_a.library)}?{p}", b, content_type="text/xml")  # noqa: E731
@@ -91,7 +98,7 @@ def test_a_signed_message_becomes_a_ticket_and_forgery_and_replay_are_refused(
     assert ticket.channel == TicketChannel.WECOM and ticket.wecom_user == "zhangsan"
     assert post(qs, body).status_code == 403  # the same callback again: a replay
     forged = qs.replace(params["msg_signature"], "0" * 40)
-    params2, body2 = signed_callback(crypto, inner, ts, "nonce-2")
+    _params2, body2 = signed_callback(crypto, inner, ts, "nonce-2")
     assert post(forged.replace("nonce-1", "nonce-2"), body2).status_code == 403
     # Signed with another token (someone who does not hold ours).
     other = WecomCrypto("not-our-token", crypto.encoding_aes_key, CORP)
@@ -112,9 +119,13 @@ def test_the_answer_goes_out_through_the_send_message_api(
     desk_a: Any, crypto: WecomCrypto, wecom_api: Any, reference_a: Any, client: Client
 ) -> None:
     ts = str(int(time.time()))
-    params, body = signed_callback(crypto, text_message(CORP, "lisi", "如何打印学位论文回执？", "1", int(ts)), ts, "n-9")
+    params, body = signed_callback(
+        crypto, text_message(CORP, "lisi", "如何打印学位论文回执？", "1", int(ts)), ts, "n-9"
+    )
     qs = "&".join(f"{k}={v}" for k, v in params.items())
-    assert client.post(f"{url(desk_a.library)}?{qs}", body, content_type="text/xml").status_code == 200
+    assert (
+        client.post(f"{url(desk_a.library)}?{qs}", body, content_type="text/xml").status_code == 200
+    )
     ticket = Ticket.objects.get()
     services.answer(ticket, reference_a, "请登录学位论文系统打印回执。")
     notify.send_pending(now=timezone.now() + dt.timedelta(seconds=1))

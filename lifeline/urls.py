@@ -14,6 +14,7 @@ urlpatterns = [
     path("research/", include("lifeline.research.urls")),
     path("outreach/", include("lifeline.outreach.urls")),
     path("reports/", include("lifeline.reports.urls")),
+    path("", include("lifeline.knowledge.urls")),
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]

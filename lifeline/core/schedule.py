@@ -24,6 +24,7 @@ APPS = [
     "accounts",
     "theses",
     "outreach",
+    "knowledge",
 ]
 
 

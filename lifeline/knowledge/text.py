@@ -78,7 +78,13 @@ def _raw_tokens(text: str) -> list[str]:
 
 
 def canonical(token: str) -> str:
-    return _NICK.get(token, token)
+    found = _NICK.get(token)
+    if found:
+        return found
+    # Light English stemming (plural "s" only): "loans" meets "loan", "access" stays.
+    if token.isascii() and len(token) > 4 and token.endswith("s") and token[-2] not in "siu":
+        return _NICK.get(token[:-1], token[:-1])
+    return token
 
 
 def tokens(text: str) -> list[str]:
@@ -162,22 +168,28 @@ def _syllables() -> frozenset[str]:
     return frozenset(out)
 
 
+LATIN_WORD = re.compile(r"[a-z]{4,}")
+
+
+def corrected(text: str, vocabulary: frozenset[str]) -> str:
+    """The text with each unknown Latin word replaced by its nearest vocabulary word, before
+    names of several words are recognised ("documnet delivery" → "document delivery")."""
+    return LATIN_WORD.sub(lambda m: correct(m.group(), vocabulary) or m.group(), text)
+
+
 def query_terms(text: str, vocabulary: frozenset[str] = frozenset()) -> list[str]:
     """A question's search terms, deduplicated in order (bounded in number)."""
-    words = tokens(text[:MAX_QUERY_CHARS])
-    vocab = vocabulary | DOMAIN_WORDS
+    raw = unicodedata.normalize("NFKC", text[:MAX_QUERY_CHARS].replace("\x00", " ")).casefold()
+    words = tokens(raw)
+    fixed = corrected(raw, vocabulary | DOMAIN_WORDS)
+    if fixed != raw:
+        words += tokens(fixed)
     out: list[str] = []
     syl = _syllables()
     for i, w in enumerate(words):
         out.append(w)
-        if w.isascii() and w.isalpha():
-            fixed = correct(w, vocab)
-            if fixed:
-                out.append(canonical(fixed))
-            if i + 1 < len(words) and w in syl and words[i + 1] in syl:
-                out.append(canonical(w + words[i + 1]))
-        elif HAN.match(w) and len(w) >= 2:
-            pass
+        if w.isascii() and w.isalpha() and i + 1 < len(words) and w in syl and words[i + 1] in syl:
+            out.append(canonical(w + words[i + 1]))
     seen: dict[str, None] = {}
     for w in out:
         if w not in seen and w not in STOP_WORDS:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from lifeline.core.access import PUBLIC, library_for
 from lifeline.core.params import parse_id
 from lifeline.knowledge import services
-from lifeline.knowledge.choices import AUDIENCE_COLOURS, SuggestionKind
+from lifeline.knowledge.choices import SuggestionKind
 from lifeline.knowledge.forms import ArticleForm, SearchForm
 from lifeline.knowledge.models import Article, ArticleVersion
 
@@ -91,7 +91,7 @@ def staff_list(request: HttpRequest, library: str) -> HttpResponse:
     return render(
         request,
         "knowledge/staff_list.html",
-        {"library": lib, "articles": qs[:500], "colours": AUDIENCE_COLOURS},
+        {"library": lib, "articles": qs[:500]},
     )
 
 
@@ -140,7 +140,7 @@ def history(request: HttpRequest, library: str, pk: int) -> HttpResponse:
     return render(
         request,
         "knowledge/history.html",
-        {"library": lib, "article": found, "versions": versions, "colours": AUDIENCE_COLOURS},
+        {"library": lib, "article": found, "versions": versions},
     )
 
 

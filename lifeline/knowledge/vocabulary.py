@@ -57,6 +57,22 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "print": ("打印", "打印机", "print", "printing", "printer"),
     "password": ("密码", "口令", "password", "passcode"),
     "login": ("登录", "登陆", "log in", "login", "sign in", "signin"),
+    # A bilingual glossary of the desk's own terms, so an English question finds a Chinese article.
+    "plagiarism": (
+        "查重",
+        "相似度检测",
+        "相似性检测",
+        "学术不端检测",
+        "plagiarism",
+        "similarity check",
+    ),
+    "trial": ("试用", "trial", "trials"),
+    "training": ("讲座", "培训", "信息素养", "training", "information literacy", "workshop"),
+    "hours": ("开馆时间", "开放时间", "开门", "开馆", "几点", "opening hours", "open hours"),
+    "overdue": ("逾期", "过期", "超期", "overdue"),
+    "fine": ("罚款", "逾期费", "滞纳金", "fine", "fines"),
+    "renew": ("续借", "renew", "renewal"),
+    "ebook": ("电子书", "电子图书", "ebook", "ebooks", "e book"),
     "offcampus": (
         "校外",
         "在家",
@@ -225,6 +241,7 @@ STOP_WORDS = frozenset(
 DOMAIN_WORDS = frozenset(
     {
         *(n.replace(" ", "") for names in SYNONYMS.values() for n in names if n.isascii()),
+        *(w for names in SYNONYMS.values() for n in names if n.isascii() for w in n.split()),
         *SYNONYMS,
         "database",
         "databases",

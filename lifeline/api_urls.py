@@ -21,6 +21,7 @@ from lifeline.core.api_base import audit_scoped
 from lifeline.delivery.api import router as delivery_router
 from lifeline.emergency.api import router as emergency_router
 from lifeline.health.api import router as health_router
+from lifeline.knowledge.api import router as knowledge_router
 from lifeline.outreach.api import router as outreach_router
 from lifeline.registry.api import router as registry_router
 from lifeline.research.api import router as research_router
@@ -61,6 +62,7 @@ urlpatterns = [
     path("selection/", include(scoped(selection_router.urls))),
     path("research/", include(scoped(research_router.urls))),
     path("outreach/", include(scoped(outreach_router.urls))),
+    path("knowledge/", include(scoped(knowledge_router.urls))),
     # Last: anything else under /api/ (a mistyped path, a code that is no slug).
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

@@ -7,9 +7,9 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from lifeline.core.access import PUBLIC, library_for
+from lifeline.core.access import PATRON, PUBLIC, library_for
 from lifeline.core.params import parse_id
 from lifeline.knowledge import services
 from lifeline.knowledge.choices import SuggestionKind
@@ -95,6 +95,7 @@ def staff_list(request: HttpRequest, library: str) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def edit(request: HttpRequest, library: str, pk: int | None = None) -> HttpResponse:
     lib = library_for(request, library, CHANGE)
     current = get_object_or_404(Article, pk=pk, library=lib) if pk else None

@@ -42,6 +42,9 @@ PUBLIC_PAGES = {
     "research:verify_upload",
     "outreach:index",
     "outreach:calendar",
+    # The knowledge base's help centre: public articles to anyone (issue 11).
+    "knowledge:help",
+    "knowledge:article",
 }
 # Public pages that accept a POST from anyone (rate-limited per address).
 PUBLIC_FORMS = {"health:report", "research:verify_upload"}

@@ -21,6 +21,7 @@ from lifeline.core.api_base import audit_scoped
 from lifeline.delivery.api import router as delivery_router
 from lifeline.emergency.api import router as emergency_router
 from lifeline.health.api import router as health_router
+from lifeline.knowledge.api import router as knowledge_router
 from lifeline.outreach.api import router as outreach_router
 from lifeline.reference.api import router as reference_router
 from lifeline.registry.api import router as registry_router
@@ -63,6 +64,7 @@ urlpatterns = [
     path("research/", include(scoped(research_router.urls))),
     path("outreach/", include(scoped(outreach_router.urls))),
     path("reference/", include(scoped(reference_router.urls))),
+    path("knowledge/", include(scoped(knowledge_router.urls))),
     # Last: anything else under /api/ (a mistyped path, a code that is no slug).
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
 # --- theses (issue 15): thesis deposit
 INSTALLED_APPS += ["lifeline.theses"]
 INSTALLED_APPS += ["lifeline.reports"]
+INSTALLED_APPS += ["lifeline.knowledge"]
 # --- accounts (issue 7): login throttling and the optional TOTP second factor --------
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 

@@ -25,6 +25,7 @@ APPS = [
     "theses",
     "outreach",
     "reference",
+    "knowledge",
 ]
 
 

@@ -455,7 +455,7 @@ def deflect(ticket: Ticket, suggestion: Suggestion, *, now: dt.datetime | None =
         % {"title": suggestion.title, "url": suggestion.url},
         created_at=now,
     )
-    record_deflection(ticket.library, suggestion, source="reference", ticket=ticket.pk)
+    record_deflection(ticket.library, suggestion, solved=True, channel=ticket.channel)
     return set_state(ticket, TicketState.CLOSED, None, reason=CloseReason.DEFLECTED, now=now)
 
 

@@ -8,13 +8,9 @@ suggestions: apps talk through small service functions, never each other's table
 from __future__ import annotations
 
 import importlib
-import logging
 from dataclasses import dataclass
-from typing import Any
-
 from lifeline.core.models import Library
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,12 +34,16 @@ def _service() -> Any | None:
         raise
 
 
-def suggest(library: Library, text: str, limit: int = 3) -> list[Suggestion]:
+def suggest(
+    library: Library, text: str, limit: int = 3, *, staff: bool = False
+) -> list[Suggestion]:
+    """Patrons are offered public and patron articles; `staff=True` (the console) adds the
+    staff-only ones."""
     service = _service()
     if service is None or not hasattr(service, "suggest") or not text.strip():
         return []
     out = []
-    for s in service.suggest(library, text, limit=limit):
+    for s in service.suggest(library, text, limit=limit, staff=staff):
         out.append(
             Suggestion(
                 kind=str(s.kind),
@@ -66,12 +66,12 @@ def find(library: Library, text: str, kind: str, pk: int) -> Suggestion | None:
     return None
 
 
-def record_deflection(library: Library, suggestion: Suggestion, **context: Any) -> None:
+def record_deflection(
+    library: Library, suggestion: Suggestion, *, solved: bool = True, channel: str = ""
+) -> None:
+    """Count the patron's "did this solve it?" answer in the knowledge base (which reports it
+    under the reference service); the ticket keeps its own record too."""
     service = _service()
     if service is None or not hasattr(service, "record_deflection"):
         return
-    try:
-        service.record_deflection(library, suggestion, **context)
-    except TypeError:
-        # An older signature: the deflection is still counted on the ticket itself.
-        log.warning("knowledge.record_deflection refused the call; counted on the ticket only")
+    service.record_deflection(library, suggestion.kind, suggestion.id, solved, channel=channel)

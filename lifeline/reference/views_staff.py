@@ -119,7 +119,7 @@ def ticket_detail(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     library = library_for(request, code, VIEW)
     ticket = _ticket(library, pk)
     first = ticket.messages.filter(kind="patron").first()
-    offer = suggestions.suggest(library, first.body if first else ticket.subject)
+    offer = suggestions.suggest(library, first.body if first else ticket.subject, staff=True)
     in_charge = ticket.queue_library_id() == library.pk
     can_answer = in_charge and user_can(request.user, library, ANSWER)
     answer_initial = {}

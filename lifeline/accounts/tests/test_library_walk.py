@@ -50,6 +50,9 @@ PUBLIC_PAGES = {
     "reference:solved",
     "reference:rate",
     "reference:wecom",
+    # The knowledge base's help centre: public articles to anyone (issue 11).
+    "knowledge:help",
+    "knowledge:article",
 }
 # Public pages that accept a POST from anyone (rate-limited per address).
 PUBLIC_FORMS = {

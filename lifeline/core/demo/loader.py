@@ -256,6 +256,7 @@ def run_app_demos(library: Library, today: dt.date) -> list[str]:
         "selection",
         "research",
         "outreach",
+        "knowledge",
     ):
         try:
             module = importlib.import_module(f"lifeline.{app}.demo")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from lifeline.core.models import Library
+from typing import Any
 
+from lifeline.core.models import Library
 
 
 @dataclass(frozen=True)

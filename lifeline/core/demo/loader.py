@@ -257,6 +257,7 @@ def run_app_demos(library: Library, today: dt.date) -> list[str]:
         "research",
         "outreach",
         "knowledge",
+        "reference",
     ):
         try:
             module = importlib.import_module(f"lifeline.{app}.demo")

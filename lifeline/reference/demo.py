@@ -21,12 +21,14 @@ CANNED = [
     (
         "CARSI 登录",
         "carsi",
-        "请在数据库首页选择“机构登录”或“CARSI”，搜索并选择我校，用统一身份认证账号登录即可，无需 VPN。",
+        "请在数据库首页选择“机构登录”或“CARSI”，搜索并选择我校，"
+        "用统一身份认证账号登录即可，无需 VPN。",
     ),
     (
         "VPN 使用",
         "vpn",
-        "请先登录学校 VPN（webvpn），再从图书馆主页的数据库列表进入；如提示账号被锁，请联系网络中心。",
+        "请先登录学校 VPN（webvpn），再从图书馆主页的数据库列表进入；"
+        "如提示账号被锁，请联系网络中心。",
     ),
     (
         "转文献传递",
@@ -35,7 +37,8 @@ CANNED = [
     ),
 ]
 
-# (day in Feb 2020, hour, minute, channel, contact, question, answer or "", minutes to answer, rating)
+# (day in Feb 2020, hour, minute, channel, contact, question, answer (a canned key or the text),
+#  minutes to answer, rating)
 QUESTIONS = [
     (
         3,
@@ -108,7 +111,8 @@ def load(library: Library, today: dt.date) -> None:
         .order_by("pk")
         .first()
     )
-    Ticket.objects.filter(library=library, token__startswith="demo-").delete()
+    demo_prefix = "demo-"
+    Ticket.objects.filter(library=library, token__startswith=demo_prefix).delete()
     tz = timezone.get_current_timezone()
     for n, (day, hour, minute, channel, contact, question, answer, after, rating) in enumerate(
         QUESTIONS

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from lifeline.reference.channels import email as mail
 
@@ -22,7 +22,10 @@ log = logging.getLogger(__name__)
 
 def _known(address: str) -> bool:
     close_old_connections()
-    return mail.known_recipient(address)
+    try:
+        return mail.known_recipient(address)
+    finally:
+        connections.close_all()
 
 
 def step(content: bytes, rcpt_tos: list[str]) -> str:
@@ -33,6 +36,10 @@ def step(content: bytes, rcpt_tos: list[str]) -> str:
     except Exception:  # a bug must not lose the mail: the sender's server retries on 4xx
         log.exception("mail gateway: could not handle a message")
         return "451 4.3.0 Temporary failure, please retry"
+    finally:
+        # The SMTP server's worker thread holds no connection between messages (a quiet
+        # gateway must not pin a database session, nor keep a test database open).
+        connections.close_all()
 
 
 class GatewayHandler:

@@ -78,8 +78,8 @@ ROLE_ACTIONS[Role.ADMIN] |= {"reference.answer", "reference.manage"}
 ROLE_ACTIONS[Role.REFERENCE] |= {"reference.answer"}
 ROLE_ACTIONS[Role.SUBJECT] |= {"reference.answer"}
 # knowledge (issue 11): the reference desk writes the knowledge base, as do admins and subject librarians.
-for _role in (Role.ADMIN, Role.REFERENCE, Role.SUBJECT):
-    ROLE_ACTIONS[_role] |= {"knowledge.change"}
+for _writer in (Role.ADMIN, Role.REFERENCE, Role.SUBJECT):
+    ROLE_ACTIONS[_writer] |= {"knowledge.change"}
 # registry.change implies changing routes too.
 for _role, _actions in list(ROLE_ACTIONS.items()):
     if "registry.change" in _actions:

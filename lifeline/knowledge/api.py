@@ -123,7 +123,7 @@ class PublicSearchViewSet(viewsets.ViewSet):
     )
     def list(self, request: Request, library_code: str = "") -> Response:
         try:
-            library = library_for(request, library_code, PUBLIC)  # type: ignore[arg-type]
+            library = library_for(request, library_code, PUBLIC)
         except (Http404, PermissionDenied) as exc:
             raise exceptions.NotFound from exc
         query = str(request.query_params.get("q", "")).replace("\x00", " ")[:500]

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.counts import Count
 from lifeline.core.models import Library
@@ -35,7 +36,7 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
             "reference",
             "deflected",
             solved,
-            _("questions"),
+            pgettext_lazy("enquiry", "questions"),
             _('"did this solve it?" answered yes about a suggested article'),
             _("Answered by a suggested article"),
         ),

@@ -21,6 +21,7 @@ import functools
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -58,7 +59,7 @@ def _ts_query(encoded: list[str]) -> str:
     return " | ".join(f"'{t}'" for t in encoded)
 
 
-def _where(library: Library, audiences: list[str]) -> tuple[str, list[object]]:
+def _where(library: Library, audiences: list[str]) -> tuple[str, list[Any]]:
     marks = ", ".join(["%s"] * len(audiences))
     sql = (
         f"a.library_id = %s AND a.is_published = %s AND a.audience IN ({marks})"
@@ -72,7 +73,8 @@ def candidates(library: Library, audiences: list[str], encoded: list[str]) -> li
     table = Article._meta.db_table
     if _vendor() == "sqlite":
         sql = (
-            f"SELECT a.id FROM knowledge_article_fts JOIN {table} a ON a.id = knowledge_article_fts.rowid"  # noqa: S608 - names are ours
+            "SELECT a.id FROM knowledge_article_fts"  # noqa: S608 - names are ours
+            f" JOIN {table} a ON a.id = knowledge_article_fts.rowid"
             f" WHERE knowledge_article_fts MATCH %s AND {where}"
             " ORDER BY bm25(knowledge_article_fts), a.id LIMIT %s"
         )
@@ -98,11 +100,12 @@ def corpus_stats(
     table = Article._meta.db_table
     if _vendor() == "sqlite":
         parts = [
-            f"(SELECT count(*) FROM knowledge_article_fts JOIN {table} a ON a.id = knowledge_article_fts.rowid"  # noqa: S608
+            "(SELECT count(*) FROM knowledge_article_fts"  # noqa: S608
+            f" JOIN {table} a ON a.id = knowledge_article_fts.rowid"
             f" WHERE knowledge_article_fts MATCH %s AND {where})"
             for _t in encoded
         ]
-        args: list[object] = []
+        args: list[Any] = []
         for t in encoded:
             args += [f'"{t}"', *params]
     else:
@@ -114,7 +117,10 @@ def corpus_stats(
         args = []
         for t in encoded:
             args += [f"'{t}'", *params]
-    head = f"(SELECT count(*) FROM {table} a WHERE {where}), (SELECT avg(a.index_length) FROM {table} a WHERE {where})"  # noqa: S608
+    head = (
+        f"(SELECT count(*) FROM {table} a WHERE {where}),"  # noqa: S608
+        f" (SELECT avg(a.index_length) FROM {table} a WHERE {where})"
+    )
     sql = "SELECT " + ", ".join([head, *parts])
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *params, *args])
@@ -156,7 +162,8 @@ def search(library: Library, query: str, audiences: list[str], limit: int = 10) 
     terms = text.query_terms(query, vocabulary(library))
     if not terms:
         return []
-    encoded = list(dict.fromkeys(text.encode(t) for t in terms))
+    plain_of = {text.encode(t): t for t in terms}
+    encoded = list(plain_of)
     ids = candidates(library, audiences, encoded)
     if not ids:
         return []
@@ -179,7 +186,7 @@ def search(library: Library, query: str, audiences: list[str], limit: int = 10) 
             if t in in_title:
                 weight *= 1 + TITLE_WEIGHT
             score += weight
-            matched.append(t)
+            matched.append(plain_of[t])
         if score > 0:
             hits.append(Hit(pk, round(score, 9), tuple(matched)))
     hits.sort(key=lambda h: (-h.score, h.article_id))

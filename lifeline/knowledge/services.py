@@ -223,15 +223,24 @@ def visible_articles(user: Any, library: Library) -> Any:
 
 def best_passage(body: str, terms: Iterable[str]) -> str:
     """The sentence of the body that holds most of the question's terms (the first on a tie),
-    with the next one when it is short."""
-    wanted = set(terms)
+    with the next one when it is short. Terms are looked for as written (a group key as any of
+    its names; a pinyin term in the sentence's pinyin), not re-segmented: this runs for every
+    suggestion."""
+    forms = [(t, text.surface_forms(t)) for t in terms]
     sentences = [s.strip() for s in SENTENCE.split(plain_text(body)) if s and s.strip()]
     if not sentences:
         return ""
-    best, best_score = 0, -1.0
+    best, best_score = 0, -1
     for i, sentence in enumerate(sentences):
-        found = {text.encode(t) for t in text.document_tokens(sentence)} & wanted
-        score = float(len(found))
+        folded = sentence.casefold()
+        score = 0
+        spelled = ""
+        for term, names in forms:
+            if any(name in folded for name in names):
+                score += 1
+            elif term.isascii() and term.isalpha():
+                spelled = spelled or text.pinyin("".join(text.HAN.findall(folded)))
+                score += term in spelled
         if score > best_score:
             best, best_score = i, score
     passage = sentences[best]
@@ -260,7 +269,9 @@ def suggest(
     """The articles and registry entries that answer a question, best first, each with its
     answering passage. Patrons are offered public and patron articles; `staff=True` adds the
     staff-only ones (for the reference console)."""
-    audiences = [Audience.PUBLIC, Audience.PATRONS] + ([Audience.STAFF] if staff else [])
+    audiences: list[str] = [Audience.PUBLIC, Audience.PATRONS]
+    if staff:
+        audiences.append(Audience.STAFF)
     out: list[Suggestion] = []
     for article, hit in search_articles(library, text, audiences, limit):
         generated = article.resource_id is not None

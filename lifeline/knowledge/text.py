@@ -93,6 +93,15 @@ def tokens(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=20000)
+def surface_forms(term: str) -> tuple[str, ...]:
+    """How a search term can be written in a text: a group key as any of its names."""
+    names = SYNONYMS.get(term)
+    if names:
+        return tuple(unicodedata.normalize("NFKC", n).casefold() for n in names)
+    return (term,)
+
+
+@functools.lru_cache(maxsize=20000)
 def pinyin(word: str) -> str:
     return "".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
 

@@ -66,8 +66,9 @@ def article(request: HttpRequest, library: str, pk: int) -> HttpResponse:
 
 @require_POST
 def feedback(request: HttpRequest, library: str, pk: int) -> HttpResponse:
-    """ "Did this solve it?" from the help centre (anyone who may read the article)."""
-    lib = library_for(request, library, PUBLIC)
+    """Did this solve it? from the help centre: a signed-in patron or staff of the library
+    (an anonymous form would need the spam defences of the fault-report form for one count)."""
+    lib = library_for(request, library, PUBLIC, write=PATRON)
     found = services.visible_articles(request.user, lib).filter(pk=pk).first()
     if found is None:
         raise Http404

@@ -48,7 +48,8 @@ def test_script_sanitised(library_a):
     art = services.create_article(
         library_a,
         title="x",
-        body='<p onclick="evil()">hi<script>alert(1)</script><a href="javascript:alert(1)">l</a></p>',
+        body='<p onclick="evil()">hi<script>alert(1)</script>'
+        '<a href="javascript:alert(1)">l</a></p>',
     )
     assert "script" not in art.body and "onclick" not in art.body and "javascript" not in art.body
 

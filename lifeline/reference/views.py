@@ -21,7 +21,7 @@ from lifeline.core.clientip import client_ip
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import VIEW, user_can
-from lifeline.core.ratelimit import hit
+from lifeline.core.ratelimit import exempt, hit, limits_for
 from lifeline.reference import services, suggestions
 from lifeline.reference.choices import MessageKind, TicketChannel, TicketState
 from lifeline.reference.forms import AskForm, ChatForm, RatingForm
@@ -31,9 +31,13 @@ POLL_SECONDS = 3
 
 
 def _too_many(request: HttpRequest, library: Library) -> bool:
-    """Per address, as the fault-report form counts (address from core.clientip)."""
+    """Per address, as the fault-report form counts (address from core.clientip); a campus's
+    NAT addresses (the library's exempt networks) are not one robot."""
     address = client_ip(request)
     if not address or request.user.is_authenticated:
+        return False
+    limits = limits_for(library.code)
+    if limits is not None and exempt(address, limits):
         return False
     limit = int(getattr(settings, "REFERENCE_MESSAGES_PER_HOUR", 30))
     return bool(hit(f"reference:{library.pk}:{address[:64]}", limit, 3600))

@@ -21,8 +21,10 @@ from lifeline.core.api_base import audit_scoped
 from lifeline.delivery.api import router as delivery_router
 from lifeline.emergency.api import router as emergency_router
 from lifeline.health.api import router as health_router
+from lifeline.knowledge.api import router as knowledge_router
 from lifeline.outreach.api import router as outreach_router
 from lifeline.push.api import router as push_router
+from lifeline.reference.api import router as reference_router
 from lifeline.registry.api import router as registry_router
 from lifeline.reports.api import urlpatterns as reports_urls
 from lifeline.research.api import router as research_router
@@ -65,6 +67,8 @@ urlpatterns = [
     path("outreach/", include(scoped(outreach_router.urls))),
     path("reports/", include(scoped(reports_urls))),
     path("push/", include(scoped(push_router.urls))),
+    path("reference/", include(scoped(reference_router.urls))),
+    path("knowledge/", include(scoped(knowledge_router.urls))),
     # Last: anything else under /api/ (a mistyped path, a code that is no slug).
     re_path(r"^(?P<rest>.*)$", not_found, name="api-not-found"),
 ]

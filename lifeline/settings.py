@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "lifeline.delivery",
     "lifeline.analytics",
     "lifeline.outreach",
+    "lifeline.reference",
     "lifeline.accounts",
     "lifeline.selection",
     "lifeline.research",
@@ -111,6 +112,7 @@ INSTALLED_APPS = [
 INSTALLED_APPS += ["lifeline.theses"]
 INSTALLED_APPS += ["lifeline.reports"]
 INSTALLED_APPS += ["lifeline.push"]
+INSTALLED_APPS += ["lifeline.knowledge"]
 # --- accounts (issue 7): login throttling and the optional TOTP second factor --------
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 

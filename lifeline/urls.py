@@ -15,6 +15,8 @@ urlpatterns = [
     path("outreach/", include("lifeline.outreach.urls")),
     path("reports/", include("lifeline.reports.urls")),
     path("", include("lifeline.push.urls")),
+    path("", include("lifeline.reference.urls")),
+    path("", include("lifeline.knowledge.urls")),
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]

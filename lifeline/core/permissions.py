@@ -78,6 +78,13 @@ ROLE_ACTIONS[Role.ADMIN] |= {"push.publish"}
 ROLE_ACTIONS[Role.REFERENCE] |= {"push.publish"}
 ROLE_ACTIONS[Role.SUBJECT] |= {"push.publish"}
 ROLE_ACTIONS[Role.ERESOURCES] |= {"push.publish"}
+# reference desk (issue 11): reference and subject librarians answer; admins also set the desk up.
+ROLE_ACTIONS[Role.ADMIN] |= {"reference.answer", "reference.manage"}
+ROLE_ACTIONS[Role.REFERENCE] |= {"reference.answer"}
+ROLE_ACTIONS[Role.SUBJECT] |= {"reference.answer"}
+# knowledge (issue 11): the reference desk writes the knowledge base, as do admins and subject librarians.
+for _writer in (Role.ADMIN, Role.REFERENCE, Role.SUBJECT):
+    ROLE_ACTIONS[_writer] |= {"knowledge.change"}
 # registry.change implies changing routes too.
 for _role, _actions in list(ROLE_ACTIONS.items()):
     if "registry.change" in _actions:

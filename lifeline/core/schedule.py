@@ -27,6 +27,8 @@ APPS = [
     "reports",
     "research",
     "push",
+    "reference",
+    "knowledge",
 ]
 
 

@@ -26,6 +26,7 @@ DASHBOARD_APPS = [
     "selection",
     "reports",
     "push",
+    "reference",
 ]
 
 

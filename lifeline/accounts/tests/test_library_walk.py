@@ -52,6 +52,25 @@ PUBLIC_PAGES = {
 }
 # Public pages that accept a POST from anyone (rate-limited per address).
 PUBLIC_FORMS = {"health:report", "research:verify_upload", "push:subscribe"}
+    # The reference desk (issue 11): ask a question, the conversation found by its token, and
+    # WeCom's signed callback.
+    "reference:ask",
+    "reference:thread",
+    "reference:messages",
+    "reference:solved",
+    "reference:rate",
+    "reference:wecom",
+    # The knowledge base's help centre: public articles to anyone (issue 11).
+    "knowledge:help",
+    "knowledge:article",
+PUBLIC_FORMS = {
+    "health:report",
+    "research:verify_upload",
+    "reference:ask",
+    "reference:thread",
+    "reference:solved",
+    "reference:rate",
+    "reference:wecom",
 # A body with the fields most forms want, so that a view that forgot the check would act.
 POST_BODY = {
     "title": "Walk",

@@ -261,6 +261,8 @@ def run_app_demos(library: Library, today: dt.date) -> list[str]:
         "research",
         "outreach",
         "push",
+        "knowledge",
+        "reference",
     ):
         try:
             module = importlib.import_module(f"lifeline.{app}.demo")

@@ -1,0 +1,193 @@
+"""Full-text search of the knowledge base, on the database's own index.
+
+Same ranking on SQLite and PostgreSQL, by construction:
+
+1. The database finds candidates: articles of the library, visible to the reader, whose index
+   holds any of the question's terms (FTS5 `MATCH 't1 OR t2'` on SQLite; `@@ to_tsquery('simple',
+   't1 | t2')` on PostgreSQL, on a GIN index). Each orders them by its own relevance (FTS5
+   `bm25()`, PostgreSQL `ts_rank_cd()`) and keeps the first CANDIDATES (a wide net: the final
+   order is not the database's).
+2. The final score is Okapi BM25 (k1 = 1.2, b = 0.75, FTS5's own constants) computed here, in
+   Python, over those candidates: term frequencies from the candidate's stored tokens, document
+   frequencies counted by the database's index (one query), document lengths stored with the
+   article. A term found in the title counts again with weight TITLE_WEIGHT. Ties go to the
+   lower id. So two databases holding the same articles give the same order, which the tests
+   check on both.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from lifeline.core.models import Library
+from lifeline.knowledge import text
+from lifeline.knowledge.models import Article
+
+CANDIDATES = 120
+K1 = 1.2
+B = 0.75
+TITLE_WEIGHT = 1.5
+VOCAB_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Hit:
+    article_id: int
+    score: float
+    terms: tuple[str, ...]
+
+
+def _vendor() -> str:
+    return connection.vendor
+
+
+def _fts_query(encoded: list[str]) -> str:
+    # Tokens are [a-z0-9] only (text.encode), but quote them anyway: FTS5 reads bare AND, OR,
+    # NOT and NEAR as operators.
+    return " OR ".join(f'"{t}"' for t in encoded)
+
+
+def _ts_query(encoded: list[str]) -> str:
+    return " | ".join(f"'{t}'" for t in encoded)
+
+
+def _where(library: Library, audiences: list[str]) -> tuple[str, list[Any]]:
+    marks = ", ".join(["%s"] * len(audiences))
+    sql = (
+        f"a.library_id = %s AND a.is_published = %s AND a.audience IN ({marks})"
+        " AND (a.expires_at IS NULL OR a.expires_at > %s)"
+    )
+    return sql, [library.pk, True, *audiences, timezone.now()]
+
+
+def candidates(library: Library, audiences: list[str], encoded: list[str]) -> list[int]:
+    where, params = _where(library, audiences)
+    table = Article._meta.db_table
+    if _vendor() == "sqlite":
+        sql = (
+            "SELECT a.id FROM knowledge_article_fts"  # noqa: S608 - names are ours
+            f" JOIN {table} a ON a.id = knowledge_article_fts.rowid"
+            f" WHERE knowledge_article_fts MATCH %s AND {where}"
+            " ORDER BY bm25(knowledge_article_fts), a.id LIMIT %s"
+        )
+        args = [_fts_query(encoded), *params, CANDIDATES]
+    else:
+        sql = (
+            f"SELECT a.id FROM {table} a, to_tsquery('simple', %s) q"  # noqa: S608 - names are ours
+            f" WHERE a.search_vector @@ q AND {where}"
+            " ORDER BY ts_rank_cd(a.search_vector, q) DESC, a.id LIMIT %s"
+        )
+        args = [_ts_query(encoded), *params, CANDIDATES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def corpus_stats(
+    library: Library, audiences: list[str], encoded: list[str]
+) -> tuple[int, float, dict[str, int]]:
+    """(documents, average length, document frequency of each term) among what the reader may
+    see, counted by the database's index in one query."""
+    where, params = _where(library, audiences)
+    table = Article._meta.db_table
+    if _vendor() == "sqlite":
+        parts = [
+            "(SELECT count(*) FROM knowledge_article_fts"  # noqa: S608
+            f" JOIN {table} a ON a.id = knowledge_article_fts.rowid"
+            f" WHERE knowledge_article_fts MATCH %s AND {where})"
+            for _t in encoded
+        ]
+        args: list[Any] = []
+        for t in encoded:
+            args += [f'"{t}"', *params]
+    else:
+        parts = [
+            f"(SELECT count(*) FROM {table} a WHERE a.search_vector @@ to_tsquery('simple', %s)"  # noqa: S608
+            f" AND {where})"
+            for _t in encoded
+        ]
+        args = []
+        for t in encoded:
+            args += [f"'{t}'", *params]
+    head = (
+        f"(SELECT count(*) FROM {table} a WHERE {where}),"  # noqa: S608
+        f" (SELECT avg(a.index_length) FROM {table} a WHERE {where})"
+    )
+    sql = "SELECT " + ", ".join([head, *parts])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *params, *args])
+        row = cursor.fetchone()
+    total = int(row[0] or 0)
+    avg = float(row[1] or 1.0)
+    return total, avg, {t: int(n or 0) for t, n in zip(encoded, row[2:], strict=True)}
+
+
+def vocabulary(library: Library) -> frozenset[str]:
+    """Latin words of the library's article titles and tags: what typos are corrected to."""
+    stamp = (
+        Article.objects.filter(library=library)
+        .order_by("-updated_at")
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    key = f"knowledge:vocab:{library.pk}:{stamp.timestamp() if stamp else 0}"
+    words: frozenset[str] | None = cache.get(key)
+    if words is None:
+        found: set[str] = set()
+        for title, tags in (
+            Article.objects.filter(library=library).values_list("title", "tags").iterator()
+        ):
+            for t in text.tokens(f"{title} {tags}"):
+                if t.isascii() and t.isalpha() and len(t) > 3:
+                    found.add(t)
+        words = frozenset(found)
+        cache.set(key, words, VOCAB_SECONDS)
+    return words
+
+
+@functools.lru_cache(maxsize=4096)
+def _title_terms(title: str) -> frozenset[str]:
+    return frozenset(text.encode(t) for t in text.document_tokens(title))
+
+
+def search(library: Library, query: str, audiences: list[str], limit: int = 10) -> list[Hit]:
+    terms = text.query_terms(query, vocabulary(library))
+    if not terms:
+        return []
+    plain_of = {text.encode(t): t for t in terms}
+    encoded = list(plain_of)
+    ids = candidates(library, audiences, encoded)
+    if not ids:
+        return []
+    total, avg, df = corpus_stats(library, audiences, encoded)
+    rows = Article.objects.filter(pk__in=ids).values_list(
+        "pk", "title", "search_index", "index_length"
+    )
+    hits: list[Hit] = []
+    for pk, title, index, length in rows:
+        tf = Counter(index.split())
+        in_title = _title_terms(title)
+        score = 0.0
+        matched: list[str] = []
+        for t in encoded:
+            n = tf.get(t, 0)
+            if not n:
+                continue
+            idf = math.log(1 + (total - df[t] + 0.5) / (df[t] + 0.5))
+            weight = idf * n * (K1 + 1) / (n + K1 * (1 - B + B * (length or 1) / avg))
+            if t in in_title:
+                weight *= 1 + TITLE_WEIGHT
+            score += weight
+            matched.append(plain_of[t])
+        if score > 0:
+            hits.append(Hit(pk, round(score, 9), tuple(matched)))
+    hits.sort(key=lambda h: (-h.score, h.article_id))
+    return hits[:limit]

@@ -34,7 +34,6 @@ from lifeline.emergency.logic import notices
 from lifeline.emergency.logic.document import PlanDocumentError, load_yaml, validate
 from lifeline.emergency.models import Event, EventTask, Plan, PlanVersion, TimelineEntry
 
-
 DEFAULT_PLAN = Path(__file__).parent / "data" / "default_plan.yaml"
 CACHE_KEY = "emergency:active:{}"
 CACHE_SECONDS = 300

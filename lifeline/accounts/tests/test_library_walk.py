@@ -49,9 +49,6 @@ PUBLIC_PAGES = {
     "push:feed",
     "push:topic_feed",
     "push:subscribe",
-}
-# Public pages that accept a POST from anyone (rate-limited per address).
-PUBLIC_FORMS = {"health:report", "research:verify_upload", "push:subscribe"}
     # The reference desk (issue 11): ask a question, the conversation found by its token, and
     # WeCom's signed callback.
     "reference:ask",
@@ -63,14 +60,18 @@ PUBLIC_FORMS = {"health:report", "research:verify_upload", "push:subscribe"}
     # The knowledge base's help centre: public articles to anyone (issue 11).
     "knowledge:help",
     "knowledge:article",
+}
+# Public pages that accept a POST from anyone (rate-limited per address).
 PUBLIC_FORMS = {
     "health:report",
     "research:verify_upload",
+    "push:subscribe",
     "reference:ask",
     "reference:thread",
     "reference:solved",
     "reference:rate",
     "reference:wecom",
+}
 # A body with the fields most forms want, so that a view that forgot the check would act.
 POST_BODY = {
     "title": "Walk",

@@ -38,7 +38,7 @@ TARGET_PER_MILLION = 60.0
 def make_file(records: int, refs: bool = False) -> bytes:
     text = (WITH_REFS if refs else SAMPLE).read_text(encoding="utf-8-sig")
     body = text[text.index("PT ") : text.rindex("\nEF")] + "\n"
-    blocks = [b + "ER\n" for b in body.split("ER\n") if b.strip()]
+    blocks = [b.strip("\n") + "\nER\n" for b in body.split("\nER\n") if b.strip()]
     out = ["FN Clarivate Analytics Web of Science\nVR 1.0\n"]
     for i in range(records):
         block = re.sub(r"(?m)^UT .*$", f"UT WOS:{i:015d}", blocks[i % len(blocks)])

@@ -187,8 +187,8 @@ def _sheets(a: Analysis) -> dict[str, tuple[list[str], list[list[Any]]]]:
             [[s.field, s.papers, s.citations, s.threshold, s.share, s.gap] for s in a.standing],
         ),
         _("Colleges"): (
-            [_("College"), _("Papers")],
-            [[k, v] for k, v in a.ours.per_college.items()],
+            [_("College"), _("Papers"), "h-index"],
+            [[k, v, a.ours.college_h.get(k, 0)] for k, v in a.ours.per_college.items()],
         ),
         _("Top authors"): (
             [pgettext("bibliometrics", "Author"), _("Papers"), "h-index"],

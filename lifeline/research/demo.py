@@ -3,8 +3,9 @@ epidemic year 2020 (section 3.3.5 and table 1), loaded as anonymised past rows a
 through the app's own counting functions.
 
 - 5,426 retrieval reports issued in the epidemic period (citation/inclusion and novelty reports
-  together in the seed; loaded here as issued citation reports, February to December 2020, since
-  novelty search is not built yet). They are history rows without signed content: they count, but
+  together in the seed, which does not split them; loaded here as issued citation reports,
+  February to December 2020; the service report shows them under "citation and novelty
+  reports"). They are history rows without signed content: they count, but
   they are not verifiable reports.
 - IP services: 552 patent applications assisted, official fees paid for 312 people, 4 training
   sessions before the patent attorney exam.

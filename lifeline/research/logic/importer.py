@@ -102,9 +102,17 @@ def _existing(
     for field, values in wanted.items():
         for i in range(0, len(values), LOOKUP_CHUNK):
             chunk = values[i : i + LOOKUP_CHUNK]
-            rows = mine.filter(**{f"{field}__in": chunk}).order_by("pk").values_list(field, "pk")
-            for value, pk in rows:
-                found[field].setdefault(value, pk)
+            # By the identifier's own index, the library compared here: with `library_id = ..`
+            # in the query SQLite chose the library's index and scanned all of its records for
+            # every chunk (a re-import of 50,000 records took twice as long as the first).
+            rows = (
+                BiblioRecord.objects.filter(**{f"{field}__in": chunk})
+                .order_by("pk")
+                .values_list(field, "pk", "library_id")
+            )
+            for value, pk, owner in rows:
+                if owner == library.pk:
+                    found[field].setdefault(value, pk)
     return found
 
 

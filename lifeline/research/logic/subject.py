@@ -82,6 +82,7 @@ class UnitFigures:
     per_field: dict[str, int] = field(default_factory=dict)
     field_citations: dict[str, int] = field(default_factory=dict)
     per_college: dict[str, int] = field(default_factory=dict)
+    college_h: dict[str, int] = field(default_factory=dict)
     highly_cited: int | None = None
     top_journal: int | None = None
     countries: list[tuple[str, int]] = field(default_factory=list)
@@ -170,11 +171,13 @@ def figures(
     per_field: Counter[str] = Counter()
     field_cites: Counter[str] = Counter()
     per_college: Counter[str] = Counter()
+    college_cites: dict[str, list[int]] = defaultdict(list)
     countries: Counter[str] = Counter()
     partners: Counter[str] = Counter()
     author_cites: dict[str, list[int]] = defaultdict(list)
     author_name: dict[str, str] = {}
     highly = top = 0
+    seen: dict[str, set[int]] = {}
     for rec in unit_records(library, peer, year_from, year_to):
         tc = times_cited(rec)
         cites.append(tc)
@@ -197,8 +200,12 @@ def figures(
         text = [a.casefold() for a in rec.affiliations]
         if not peer:
             for needle, canonical in variants:
-                if any(needle in a for a in text):
+                if any(needle in a for a in text) and rec.pk not in seen.setdefault(
+                    canonical, set()
+                ):
+                    seen[canonical].add(rec.pk)  # two variants of one college count once
                     per_college[canonical] += 1
+                    college_cites[canonical].append(tc)
         for address, low in zip(rec.affiliations, text, strict=True):
             if any(n and n in low for n in own_needles):
                 continue
@@ -217,6 +224,7 @@ def figures(
     unit.per_field = {f: per_field[f] for f in ESI_FIELDS if per_field[f]}
     unit.field_citations = {f: field_cites[f] for f in ESI_FIELDS if per_field[f]}
     unit.per_college = dict(per_college.most_common())
+    unit.college_h = {c: h_index(v) for c, v in college_cites.items()}
     unit.highly_cited = highly if top1 else None
     unit.top_journal = top if has_jcr else None
     unit.countries = countries.most_common(TOP_PARTNERS)

@@ -93,6 +93,8 @@ def test_figures_of_the_known_set(library_a: Library) -> None:
     assert u.top_journal is None  # no JCR list imported: not 0, unknown
     # collaborations: the non-Spanish addresses of our papers
     assert dict(u.countries) == {"Italy": 1, "Portugal": 1}
+    # the variant list's one canonical name here ("Spain"): four papers, h = 3
+    assert u.per_college == {"Spain": 4} and u.college_h == {"Spain": 3}
     edition, rows = subject.esi_standing(library_a, u)
     env = next(r for r in rows if r.field == "Environment/Ecology")
     assert edition == "2020-09" and len(rows) == 22

@@ -310,6 +310,19 @@ class Selection(models.Model):
     def __str__(self) -> str:
         return f"{self.campaign_id}: {self.get_method_display()}"
 
+    @property
+    def solver_note(self) -> str:
+        """What the page says of an exact selection that is not proven optimal."""
+        status = self.solver_status
+        if status.startswith("time_limit"):
+            gap = status.removeprefix("time_limit").split(";")[0].strip() or "?"
+            return str(
+                _("Stopped at the time limit: within %(gap)s of the optimum.") % {"gap": gap}
+            )
+        if "accepted titles exceed" in status:
+            return str(_("The accepted titles alone exceed a budget: solved without them."))
+        return ""
+
 
 class SelectionLine(models.Model):
     selection = models.ForeignKey(Selection, on_delete=models.CASCADE, related_name="lines")

@@ -508,12 +508,14 @@ def problem(
     return items, limits
 
 
-def run_selection(campaign: Campaign, method: str = Method.EXACT, user: Any = None) -> Selection:
+def run_selection(
+    campaign: Campaign, method: str = Method.EXACT, user: Any = None, *, time_limit: float = 30.0
+) -> Selection:
     cands = candidates(campaign)
     items, limits = problem(campaign, cands)
     started = time.perf_counter()
     if method == Method.EXACT:
-        chosen, status = knapsack.solve(items, limits)
+        chosen, status = knapsack.solve(items, limits, time_limit=time_limit)
     else:
         chosen, status = knapsack.greedy(items, limits), "greedy"
     seconds = time.perf_counter() - started

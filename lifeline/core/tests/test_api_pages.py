@@ -103,13 +103,14 @@ def test_the_page_is_capped_not_refused(library_a: Any, patron_a: Any) -> None:
 
 
 # Lists a patron may read: their own delivery requests, and the public A–Z; their own theses;
-# their library's open book-selection campaigns and their own recommendations.
+# their library's open book-selection campaigns, their own recommendations and home deliveries.
 PATRON_LISTS = {
     "/api/delivery/requests/",
     "/api/registry/public/{code}/resources/",
     "/api/theses/theses/",
     "/api/selection/campaigns/",
     "/api/selection/recommendations/",
+    "/api/selection/home-deliveries/",
     "/api/outreach/attempts/",
 }
 

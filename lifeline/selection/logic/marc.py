@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pymarc
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from lifeline.selection.choices import MarcFlavour
 from lifeline.selection.logic.normalise import (
@@ -56,17 +57,18 @@ class Line:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+# Marked with gettext_noop so that makemessages finds them; translated when shown.
 _READ_ERRORS = {
-    "RecordLengthInvalid": "the record length in the leader is not a number",
-    "RecordLeaderInvalid": "the leader is not 24 characters",
-    "BaseAddressNotFound": "the leader has no base address of the data",
-    "BaseAddressInvalid": "the base address in the leader points past the record",
-    "RecordDirectoryInvalid": "the directory does not match the fields",
-    "NoFieldsFound": "the record has no fields",
-    "TruncatedRecord": "the file ends in the middle of the record (truncated)",
-    "EndOfRecordNotFound": "the record is not where its leader's length says it ends",
-    "UnicodeDecodeError": "the text is not in the encoding the record declares",
-    "ValueError": "a length or offset is not a number",
+    "RecordLengthInvalid": gettext_noop("the record length in the leader is not a number"),
+    "RecordLeaderInvalid": gettext_noop("the leader is not 24 characters"),
+    "BaseAddressNotFound": gettext_noop("the leader has no base address of the data"),
+    "BaseAddressInvalid": gettext_noop("the base address in the leader points past the record"),
+    "RecordDirectoryInvalid": gettext_noop("the directory does not match the fields"),
+    "NoFieldsFound": gettext_noop("the record has no fields"),
+    "TruncatedRecord": gettext_noop("the file ends in the middle of the record (truncated)"),
+    "EndOfRecordNotFound": gettext_noop("the record is not where its leader's length says it ends"),
+    "UnicodeDecodeError": gettext_noop("the text is not in the encoding the record declares"),
+    "ValueError": gettext_noop("a length or offset is not a number"),
 }
 
 

@@ -243,3 +243,11 @@ def test_order_exports(campaign: Campaign, patron_a: Any) -> None:
         # Read back by our own importer: the vendor's file and ours speak the same MARC.
         lines, found = services.read_marc(data, flavour)
         assert found == flavour and len(lines) == selection.titles
+
+
+def test_a_selection_not_proven_optimal_says_so() -> None:
+    from lifeline.selection.models import Selection
+
+    assert Selection(solver_status="optimal").solver_note == ""
+    assert "0.41%" in Selection(solver_status="time_limit 0.41%").solver_note
+    assert Selection(solver_status="optimal; accepted titles exceed a budget").solver_note

@@ -138,9 +138,10 @@ async def run_load(
 
     chats = [(int(pk), str(tok)) for pk, tok in data["chats"]]  # type: ignore[attr-defined]
     api_headers = {"Authorization": f"Bearer {data['token']}"}
-    limits = httpx.Limits(
-        max_connections=len(chats) + 50, max_keepalive_connections=len(chats) + 50
-    )
+    # No keep-alive: granian's backpressure admits a few connections per worker, and 500 idle
+    # keep-alive connections would starve the rest (in production the reverse proxy holds the
+    # browsers' connections and opens short ones to granian; this is that).
+    limits = httpx.Limits(max_connections=len(chats) + 50, max_keepalive_connections=0)
     duration = messages / rate
     polls: list[float] = []
     reached: list[float] = []

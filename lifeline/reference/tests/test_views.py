@@ -47,6 +47,11 @@ def test_chat_without_javascript_and_escaped(
     services.answer(ticket, reference_a, "请用 CARSI 登录。")
     fragment = client.get(f"{response['Location']}messages/")
     assert "请用 CARSI 登录。" in fragment.content.decode()
+    # The next poll names the last message it has: nothing new is a 204 (htmx keeps the page).
+    last = ticket.messages.order_by("-pk").first()
+    assert last is not None and f"?after={last.pk}" in fragment.content.decode()
+    assert client.get(f"{response['Location']}messages/", {"after": last.pk}).status_code == 204
+    assert client.get(f"{response['Location']}messages/", {"after": last.pk - 1}).status_code == 200
     staff_page = client_for(reference_a).get(f"/reference/{library_a.code}/t/{ticket.pk}/")
     assert XSS not in staff_page.content.decode()
     # Rated after the answer.

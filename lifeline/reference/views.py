@@ -99,8 +99,8 @@ def ask(request: HttpRequest, code: str) -> HttpResponse:
 def _thread_context(
     request: HttpRequest, library: Library, ticket: Ticket, *, offer_answers: bool = True
 ) -> dict[str, object]:
-    shown = ticket.messages.filter(
-        kind__in=[MessageKind.PATRON, MessageKind.STAFF, MessageKind.SYSTEM]
+    shown = list(
+        ticket.messages.filter(kind__in=[MessageKind.PATRON, MessageKind.STAFF, MessageKind.SYSTEM])
     )
     offer = []
     # Suggestions are searched for the page, not for each poll: 500 open chats polling every
@@ -108,7 +108,6 @@ def _thread_context(
     if offer_answers and ticket.first_response_at is None and ticket.state != TicketState.CLOSED:
         first = ticket.messages.filter(kind=MessageKind.PATRON).first()
         offer = suggestions.suggest(library, first.body if first else ticket.subject)
-    shown = list(shown)
     return {
         "library": library,
         "ticket": ticket,

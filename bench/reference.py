@@ -7,7 +7,7 @@ with an API token, `--chats` open chat tickets), starts `lifeline serve --no-wor
 a loopback port, then for `--messages / --rate` seconds:
 
 - every chat's page polls its messages fragment every `--poll` seconds, as htmx does
-  (`/lib/<code>/ask/<token>/messages/`), staggered;
+  (`/lib/<code>/ask/<token>/messages/?after=<last message>`: 204 when nothing is new), staggered;
 - `--rate` times a second a patron posts a message (the plain form post, CSRF token and all);
   the librarian's client polls that ticket in the API every 100 ms until the message is there.
 
@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -36,7 +37,13 @@ from bench._common import free_port, option
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp" / "reference"
 LIBRARY = "bench"
+AFTER = re.compile(r"messages/\?after=(\d+)")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# A production server refuses the public default keys: one pair per run, for build and serve.
+KEYS = {
+    "LIFELINE_SECRET_KEY": secrets.token_urlsafe(50),
+    "LIFELINE_FIELD_KEY": secrets.token_urlsafe(50),
+}
 
 
 def environment() -> dict[str, str]:
@@ -47,6 +54,7 @@ def environment() -> dict[str, str]:
         LIFELINE_DEBUG="false",
         LIFELINE_LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="lifeline.settings",
+        **KEYS,
     )
     env.pop("LIFELINE_REDIS_URL", None)
     return env
@@ -130,9 +138,10 @@ async def run_load(
 
     chats = [(int(pk), str(tok)) for pk, tok in data["chats"]]  # type: ignore[attr-defined]
     api_headers = {"Authorization": f"Bearer {data['token']}"}
-    limits = httpx.Limits(
-        max_connections=len(chats) + 50, max_keepalive_connections=len(chats) + 50
-    )
+    # No keep-alive: granian's backpressure admits a few connections per worker, and 500 idle
+    # keep-alive connections would starve the rest (in production the reverse proxy holds the
+    # browsers' connections and opens short ones to granian; this is that).
+    limits = httpx.Limits(max_connections=len(chats) + 50, max_keepalive_connections=0)
     duration = messages / rate
     polls: list[float] = []
     reached: list[float] = []
@@ -143,11 +152,16 @@ async def run_load(
         async def poller(token: str) -> None:
             nonlocal failures
             await asyncio.sleep(random.uniform(0, poll))
+            after = 0
             while not stop.is_set():
                 started = time.perf_counter()
                 try:
-                    r = await client.get(f"/lib/{LIBRARY}/ask/{token}/messages/")
-                    if r.status_code != 200:
+                    r = await client.get(f"/lib/{LIBRARY}/ask/{token}/messages/?after={after}")
+                    if r.status_code == 200:
+                        # As htmx does: the fragment carries the next poll's "after".
+                        found = AFTER.search(r.text)
+                        after = int(found.group(1)) if found else after
+                    elif r.status_code != 204:
                         failures += 1
                 except httpx.HTTPError:
                     failures += 1
@@ -158,26 +172,29 @@ async def run_load(
             nonlocal failures
             pk, token = random.choice(chats)
             marker = f"bench-{n}-{random.randrange(10**9)}"
-            async with httpx.AsyncClient(base_url=base, timeout=30) as patron:
-                page = await patron.get(f"/lib/{LIBRARY}/ask/{token}/")
-                found = CSRF.search(page.text)
-                if found is None:
-                    failures += 1
-                    return
-                sent = time.perf_counter()
-                r = await patron.post(
-                    f"/lib/{LIBRARY}/ask/{token}/",
-                    data={"body": marker, "csrfmiddlewaretoken": found.group(1)},
-                )
-                if r.status_code != 302:
-                    failures += 1
-                    return
-            while time.perf_counter() - sent < 30:
-                seen = await client.get(f"/api/reference/tickets/{pk}/", headers=api_headers)
-                if marker in seen.text:
-                    reached.append(time.perf_counter() - sent)
-                    return
-                await asyncio.sleep(0.1)
+            try:
+                async with httpx.AsyncClient(base_url=base, timeout=30) as patron:
+                    page = await patron.get(f"/lib/{LIBRARY}/ask/{token}/")
+                    found = CSRF.search(page.text)
+                    if found is None:
+                        failures += 1
+                        return
+                    sent = time.perf_counter()
+                    r = await patron.post(
+                        f"/lib/{LIBRARY}/ask/{token}/",
+                        data={"body": marker, "csrfmiddlewaretoken": found.group(1)},
+                    )
+                    if r.status_code != 302:
+                        failures += 1
+                        return
+                while time.perf_counter() - sent < 30:
+                    seen = await client.get(f"/api/reference/tickets/{pk}/", headers=api_headers)
+                    if marker in seen.text:
+                        reached.append(time.perf_counter() - sent)
+                        return
+                    await asyncio.sleep(0.1)
+            except httpx.HTTPError:
+                pass
             failures += 1
 
         pollers = [asyncio.create_task(poller(tok)) for _pk, tok in chats]

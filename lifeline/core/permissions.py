@@ -82,8 +82,8 @@ ROLE_ACTIONS[Role.ERESOURCES] |= {"push.publish"}
 ROLE_ACTIONS[Role.ADMIN] |= {"reference.answer", "reference.manage"}
 ROLE_ACTIONS[Role.REFERENCE] |= {"reference.answer"}
 ROLE_ACTIONS[Role.SUBJECT] |= {"reference.answer"}
-# knowledge (issue 11): the reference desk writes the knowledge base, as do admins and
-# subject librarians.
+# knowledge (issue 11): the reference desk writes the knowledge base, as do admins and subject
+# librarians.
 for _writer in (Role.ADMIN, Role.REFERENCE, Role.SUBJECT):
     ROLE_ACTIONS[_writer] |= {"knowledge.change"}
 # registry.change implies changing routes too.

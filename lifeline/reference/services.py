@@ -39,6 +39,9 @@ from lifeline.reference.suggestions import Suggestion, record_deflection
 
 MAX_BODY = 20_000
 WECOM_SENDER = "lifeline.reference.channels.wecom.send"
+# A web or chat patron who left an address gets the answer there too (they may have left the
+# page); an e-mail patron gets it as a reply in their thread.
+MAILED_CHANNELS = frozenset({TicketChannel.EMAIL, TicketChannel.WEB, TicketChannel.CHAT})
 SUBJECT_MARK = re.compile(r"\[ref:([A-Za-z0-9_-]{10,40})\]")
 
 
@@ -225,9 +228,9 @@ def new_message_id(ticket: Ticket, settings: DeskSettings) -> str:
 def deliver_answer(ticket: Ticket, message: Message) -> None:
     """Send the answer where the question came from: e-mail threads under the patron's mail,
     WeCom through the application's send-message API (both through the outbox), the web and
-    chat pages show it (and a web-form patron who left an address is told by e-mail)."""
+    chat pages show it (and a patron there who left an address is told by e-mail too)."""
     settings = desk(ticket.library)
-    if ticket.channel in (TicketChannel.EMAIL, TicketChannel.WEB) and ticket.contact_email:
+    if ticket.channel in MAILED_CHANNELS and ticket.contact_email:
         thread = list(
             ticket.messages.exclude(mail_id="")
             .order_by("created_at")

@@ -48,3 +48,18 @@ def test_registry_changes_rewrite_the_guides(library_a, django_capture_on_commit
     zh.refresh_from_db()
     assert not zh.is_published
     assert services.suggest(library_a, "知网") == []
+
+
+def test_demo_and_counts(library_a):
+    import datetime as dt
+
+    from lifeline.knowledge import counts, demo
+
+    demo.load(library_a, dt.date(2020, 3, 2))
+    demo.load(library_a, dt.date(2020, 3, 2))  # idempotent
+    figures = {
+        c.measure: c.figure
+        for c in counts.counts(library_a, dt.date(2020, 3, 1), dt.date(2020, 3, 2))
+    }
+    assert figures["deflected"] == 4 and figures["deflection_answers"] == 5
+    assert Article.objects.filter(library=library_a, resource__isnull=True).count() == 35

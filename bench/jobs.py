@@ -97,7 +97,10 @@ def main(argv: list[str]) -> int:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
         f"{os.getloadavg()[0]:.1f}"
     )
-    print("| titles | inline import (s) | confirm request now (s) | job run (s) | request / inline | job / inline |")  # noqa: E501
+    print(
+        "| titles | inline import (s) | confirm request now (s) | job run (s) "
+        "| request / inline | job / inline |"
+    )
     print("|---|---|---|---|---|---|")
     print(
         f"| {int(n):,} | {inline} | {request} | {ran} | "

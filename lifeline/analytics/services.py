@@ -114,16 +114,21 @@ def library_monthly_totals(
             month__lte=end,
         )
         .filter(Q(source__resource__isnull=False) | Q(Exists(held)))
-        .values("source_id", "month", "report__report_id")
+        .values("source__platform", "month", "report__report_id")
         .annotate(n=Sum("count"))
         .order_by()
     )
-    best: dict[tuple[int, dt.date], int] = {}
+    # Per platform, not per source: a DR's rows name their databases (one source each) while
+    # the TR and PR of the same platform name none, so keyed by source a platform with a DR
+    # and a TR counted its use twice (issue 16, part 4: 66,119 instead of 42,543 a month on
+    # the official samples). Each report type's rows are added up over the platform first,
+    # then the most complete type (PR ⊇ DR, TR ⊇ TR_J1 ...) gives the month's figure.
+    best: dict[tuple[str, dt.date], int] = {}
     for row in rows:
-        key = (row["source_id"], row["month"])
+        key = (row["source__platform"], row["month"])
         best[key] = max(best.get(key, 0), row["n"])
     totals: dict[dt.date, int] = defaultdict(int)
-    for (_source, month), n in best.items():
+    for (_platform, month), n in best.items():
         totals[month] += n
     return dict(totals)
 

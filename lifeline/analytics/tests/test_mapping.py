@@ -269,3 +269,30 @@ def test_kbart_import_matches_titles_again(library_a: Any, counter_data: Path) -
     held = TitleHolding.objects.filter(resource=a).values_list("item__title", flat=True)
     assert set(held) == {"Title 7"}
     assert usage_between(library_a, *YEAR)[a.pk] == TITLE_7
+
+
+def test_a_platform_with_dr_tr_and_pr_counts_once(library_a: Any, counter_data: Path) -> None:
+    """Issue 16, part 4: the official DR, TR and PR samples all cover Platform 1 in 2022. Per
+    month the most complete report gives the figure; title use is not added on top of database
+    use, nor either on top of platform use."""
+    from lifeline.analytics.choices import Metric
+    from lifeline.analytics.models import UsageRecord
+    from lifeline.analytics.services import monthly_usage
+
+    whole = Resource.objects.create(library=library_a, key="p1", name="Platform 1")
+    per_report: dict[str, dict[dt.date, int]] = {}
+    for code in ("DR", "TR", "PR"):
+        data = (counter_data / "r51" / f"{code}_sample_r51.tsv").read_bytes()
+        report = import_file(library_a, data, f"{code.lower()}.tsv")
+        months: dict[dt.date, int] = {}
+        for record in UsageRecord.objects.filter(report=report, metric=Metric.TOTAL_ITEM_REQUESTS):
+            months[record.month] = months.get(record.month, 0) + record.count
+        per_report[code] = months
+    UsageSource.objects.filter(platform="Platform 1").update(resource=whole, mapped_by_hand=True)
+    best = {
+        month: max(per_report[code].get(month, 0) for code in per_report)
+        for month in per_report["PR"]
+    }
+    assert monthly_usage(library_a, *YEAR)[whole.pk] == best
+    assert library_monthly_totals(library_a, *YEAR) == best
+    assert sum(best.values()) < sum(sum(m.values()) for m in per_report.values())

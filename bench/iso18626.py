@@ -5,7 +5,8 @@ One complete copy transaction is: our Request → the peer's confirmation → it
 its CopyCompleted with a document URL (we fetch the PDF from the peer through the outbound
 fetcher and store it) → our Received. While waiting, the periodic send job runs every second
 (a message held behind an earlier one of its transaction still being sent goes out with it).
-Lifeline runs as `lifeline serve --no-worker` (granian) with the immediate task backend (the web process sends its own replies); the peer is
+Lifeline runs as `lifeline serve --no-worker` (granian) with the immediate task backend (the
+web process sends its own replies); the peer is
 `python -m lifeline.delivery.peer --auto`. The bench process files N requests and sends them to
 the peer from T threads, and counts the transactions whose Received was sent.
 

@@ -1,10 +1,12 @@
-"""ISO 18626 round trips with the loopback peer over HTTP (PostgreSQL):
-`python -m bench iso18626 [--transactions=N] [--threads=T]`.
+"""ISO 18626 round trips with the loopback peer over HTTP (PostgreSQL, or SQLite):
+`python -m bench iso18626 [--transactions=N] [--threads=T] [--sqlite]`.
 
 One complete copy transaction is: our Request → the peer's confirmation → its WillSupply →
 its CopyCompleted with a document URL (we fetch the PDF from the peer through the outbound
-fetcher and store it) → our Received. Lifeline runs as `lifeline serve --no-worker` (granian)
-with the immediate task backend (the web process sends its own replies); the peer is
+fetcher and store it) → our Received. While waiting, the periodic send job runs every second
+(a message held behind an earlier one of its transaction still being sent goes out with it).
+Lifeline runs as `lifeline serve --no-worker` (granian) with the immediate task backend (the
+web process sends its own replies); the peer is
 `python -m lifeline.delivery.peer --auto`. The bench process files N requests and sends them to
 the peer from T threads, and counts the transactions whose Received was sent.
 
@@ -324,7 +326,7 @@ def main(argv: list[str]) -> int:
         cpu_before = meter.sample()
         t0 = time.perf_counter()
         _send_all(first, outside, threads)
-        _until_done(first, timeout=600)
+        _until_done(first, timeout=600, retry=True)
         elapsed = time.perf_counter() - t0
         cpu = meter.spent(cpu_before, meter.sample())
         done = _done(first)

@@ -113,12 +113,11 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         if limited := _refusals_limited(request):
             return limited
         return HttpResponse(status=401 if "secret" in problem else 403)
-    assert library is not None  # a peer was found for it
     answer = ill.receive(
         request.body,
         peer=peer,
         idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
-        known=(ours, library),
+        known=(ours, library) if library is not None else None,
     )
     return HttpResponse(answer, content_type=XML)
 

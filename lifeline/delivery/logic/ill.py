@@ -9,7 +9,8 @@ A message that makes no sense in the transaction's state (a loan status on a cop
 after CopyCompleted, a Renew of a copy) is answered with the standard error confirmation and
 changes nothing; so is a message older than the last one applied (reordered). A second copy of
 a message (same idempotency key, else same bytes) is answered as the first was and applied
-once. Error texts are English (machines read them).
+once; a second copy of a refused message (nothing was applied) is judged again. Error texts
+are English (machines read them).
 """
 
 from __future__ import annotations
@@ -135,11 +136,24 @@ def receive(
                     msg, now, error_type=exc.error_type, error_value=str(exc)
                 )
                 record.outcome, record.error = MessageOutcome.ERROR, str(exc)[:2000]
+                # Refused, nothing applied: a second copy is judged again, not answered with
+                # this error. The refusal may have been passing (the supplier's document server
+                # was down while it restarted); replaying it would strand the transaction.
+                record.idempotency_key = ""
             else:
                 answer = build_confirmation(msg, now, reason_for_message=reason)
                 record.transaction, record.request = txn, txn.request
             record.answer = answer.decode("utf-8")
-            record.save(update_fields=["outcome", "error", "transaction", "request", "answer"])
+            record.save(
+                update_fields=[
+                    "outcome",
+                    "error",
+                    "transaction",
+                    "request",
+                    "answer",
+                    "idempotency_key",
+                ]
+            )
     except IntegrityError:
         # The same message at the same moment on another connection: its answer is ours.
         again = _seen(peer, key)

@@ -129,7 +129,30 @@ def attempt(pk: int, *, now: dt.datetime | None = None) -> str:
         next_attempt_at=None,
     )
     _health(peer, Health.UP, "", now)
+    if state == SendState.SENT and msg.transaction_id is not None:
+        _send_held(msg, now)
     return state
+
+
+def _send_held(msg: IsoMessage, now: dt.datetime) -> None:
+    """A message of the same transaction queued while this one was on its way (the peer had
+    already answered it and replied) was held back by the order check: send it now, not a minute
+    later with the periodic job. Only never-tried ones: a back-off is not cut short."""
+    held = (
+        IsoMessage.objects.filter(
+            transaction_id=msg.transaction_id,
+            direction=Direction.OUT,
+            send_state=SendState.PENDING,
+            attempts=0,
+            next_attempt_at__isnull=True,
+            pk__gt=msg.pk,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if held is not None:
+        attempt(held, now=now)
 
 
 def _health(peer: Peer, health: str, error: str, now: dt.datetime) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.urls import Resolver404, resolve
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lifeline.core import outbound
 from lifeline.core.notify import notify_email
@@ -59,9 +59,11 @@ def fetch_pdf(url: str, *, allow_internal: bool) -> bytes:
             english("The delivery URL is not an http(s) address."), "UnrecognisedDataValue"
         )
     try:
-        result = outbound.fetch(
-            url, allow_internal=allow_internal, max_bytes=MAX_DOCUMENT_BYTES, timeout=TIMEOUT
-        )
+        # The fetcher's messages go into the errorValue: English, whatever the page's language.
+        with translation.override("en"):
+            result = outbound.fetch(
+                url, allow_internal=allow_internal, max_bytes=MAX_DOCUMENT_BYTES, timeout=TIMEOUT
+            )
     except outbound.OutboundError as exc:
         raise Iso18626Error(
             english("The document at the delivery URL could not be fetched: %(e)s", e=str(exc)),

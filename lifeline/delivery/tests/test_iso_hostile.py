@@ -237,3 +237,29 @@ def test_proven_peers_are_not_throttled_refused_senders_are(
     assert int(wrong[2]["Retry-After"]) >= 1
     cache.clear()
     ratelimit.forget()
+
+
+def test_refused_copy_completed_sent_again_is_judged_again(
+    client: Any, asked: IllTransaction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supplier's document server was down when its CopyCompleted arrived (the bench kills
+    the stand-in peer half-way): the refusal names the failure in English, and the same message
+    sent again once the server is back is applied, not answered with the old error."""
+    from lifeline.delivery.logic import urldelivery
+
+    Peer.objects.filter(pk=asked.peer_id).update(allow_internal=True)
+    at = timezone.now()
+    assert status_of(post(client, supplying(asked, "WillSupply", at)))[0] == "OK"
+    url = "http://127.0.0.1:9/doc.pdf"  # nothing listens there
+    done = supplying(asked, "CopyCompleted", at + dt.timedelta(seconds=1), sent_url=url)
+    with translation.override("zh-hans"):
+        first = status_of(post(client, done, HTTP_IDEMPOTENCY_KEY="copy-1"))
+    assert first[0] == "ERROR" and "could not be fetched" in first[2]
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in first[2])
+    monkeypatch.setattr(urldelivery, "fetch_pdf", lambda url, allow_internal: b"%PDF-1.4\n%%EOF\n")
+    assert status_of(post(client, done, HTTP_IDEMPOTENCY_KEY="copy-1"))[0] == "OK"
+    asked.request.refresh_from_db()
+    assert asked.request.status == "delivered" and asked.request.files.count() == 1
+    # Applied once: a third copy is answered from the record.
+    assert status_of(post(client, done, HTTP_IDEMPOTENCY_KEY="copy-1"))[0] == "OK"
+    assert asked.request.files.count() == 1

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # Apps asked for counts, in order. Apps not yet on this installation are skipped.
 COUNT_APPS = [
     "registry",
+    "accounts",
     "health",
     "emergency",
     "delivery",

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lifeline.core.counts import Count
 from lifeline.core.models import Library
-from lifeline.registry.choices import Language
+from lifeline.registry.choices import Language, RouteKind
 from lifeline.registry.models import Resource
 
 DATABASES = _("databases")
@@ -64,6 +64,23 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
         )
         for measure, top, lang, title in rows
     ]
+    # Remote access (seed 3.3.2): databases a patron at home could reach by each route.
+    for kind, measure, title in (
+        (RouteKind.CARSI, "carsi_databases", _("Databases reachable through CARSI")),
+        (RouteKind.VPN, "vpn_databases", _("Databases reachable through the VPN")),
+    ):
+        out.append(
+            Count(
+                "remote_access",
+                measure,
+                live.filter(parent__isnull=True, routes__kind=kind, routes__is_active=True)
+                .distinct()
+                .count(),
+                DATABASES,
+                _("active databases with an active route of this kind"),
+                title,
+            )
+        )
     out.append(
         Count(
             "digital_resources",

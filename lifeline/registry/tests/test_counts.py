@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from lifeline.core.models import Library
+from lifeline.registry.choices import RouteKind
 from lifeline.registry.counts import counts
-from lifeline.registry.models import Resource
+from lifeline.registry.models import AccessRoute, Resource
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,10 @@ def test_databases_and_sub_databases_by_language(library_a: Library, library_b: 
         library=library_a, key="old", name="Old", language="foreign", is_active=False
     )
     Resource.objects.create(library=library_b, key="other", name="Other", language="zh")
+    AccessRoute.objects.create(resource=cnki, kind=RouteKind.CARSI, url="https://fsso.cnki.net/")
+    AccessRoute.objects.create(
+        resource=cnki, kind=RouteKind.VPN, url="https://vpn.nefu.edu.cn/", is_active=False
+    )
     got = {
         c.measure: c.figure for c in counts(library_a, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     }
@@ -47,6 +52,8 @@ def test_databases_and_sub_databases_by_language(library_a: Library, library_b: 
         "databases_foreign": 1,
         "subdatabases_foreign": 0,
         "new_databases": 1,
+        "carsi_databases": 1,
+        "vpn_databases": 0,  # its VPN route is switched off
     }
     # Added to the registry in March 2020: new then, not in 2019; the ended one counted in 2019.
     got = {

@@ -69,9 +69,9 @@ def test_epidemic_report_from_live_rows(demo: Any) -> None:
     assert dbs[4] == 4
     in_2021 = services.build(demo, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
     assert next(r for r in in_2021.table1 if r.key == "digital_resources").figures[4].figure == 0
-    # Services no app reports yet show no data, not zero.
-    reference = next(r for r in whole_year.table1 if r.key == "reference")
-    assert reference.figures == []
+    # Research (issue 13): the seed's 5,426 citation and inclusion reports of the epidemic year.
+    reports = _figures(whole_year, "citation_reports")
+    assert 5_426 in reports.values()
     # Outreach (issue 14): the seed's 288 class hours of its two courses, 65 of freshman training.
     literacy = [f.figure for f in next(r for r in whole_year.table1 if r.key == "literacy").figures]
     assert literacy[:2] == [288, 65]

@@ -73,7 +73,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 ROLE_ACTIONS[Role.ADMIN] |= {"selection.manage", "selection.deliver"}
 ROLE_ACTIONS[Role.SUBJECT] |= {"selection.manage"}
 ROLE_ACTIONS[Role.DELIVERY] |= {"selection.deliver"}
-# knowledge (issue 11): the reference desk writes the knowledge base, as do admins and subject librarians.
+# knowledge (issue 11): the reference desk writes the knowledge base, as do admins and
+# subject librarians.
 for _writer in (Role.ADMIN, Role.REFERENCE, Role.SUBJECT):
     ROLE_ACTIONS[_writer] |= {"knowledge.change"}
 # registry.change implies changing routes too.

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.accounts.choices import SamlOutcome
 from lifeline.accounts.models import SamlLoginEvent
@@ -36,7 +37,7 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
             "remote_access",
             "carsi_people",
             signed_in.exclude(subject="").values("subject").distinct().count(),
-            _("people"),
+            pgettext_lazy("distinct", "people"),
             _("distinct identities that signed in through CARSI in the period"),
             _("People signed in through CARSI"),
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lifeline.core.counts import Count
 from lifeline.core.models import Library
@@ -28,7 +29,7 @@ def counts(library: Library, start: dt.date, end: dt.date) -> list[Count]:
             "push",
             "messages",
             sent,
-            _("messages"),
+            pgettext_lazy("unit", "messages"),
             _("e-mails and group-robot posts of those announcements accepted by the server"),
             _("Messages sent"),
         ),

@@ -150,8 +150,8 @@ def workbook(library: Library, start: dt.date, end: dt.date) -> bytes:
                 event_rows(library, start, end),
             ),
             _("Quizzes"): (
-                [_("Quiz"), _("Takers"), _("Papers"), _("Average score"), _("Best score"),
-                 _("Out of")],
+                [_("Quiz"), _("Takers"), pgettext("quiz", "Papers"), _("Average score"),
+                 _("Best score"), _("Out of")],
                 quiz_rows(library, start, end),
             ),
             _("Courses"): (

@@ -95,7 +95,9 @@ def _cookies(users: list[Any]) -> dict[int, str]:
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(port: int, paths: list[str], cookie: str, seconds: int, connections: int) -> dict[str, Any]:
+def _wrk(
+    port: int, paths: list[str], cookie: str, seconds: int, connections: int
+) -> dict[str, Any]:
     """wrk over the paths in turn; p50/p99 in ms, requests/s, non-2xx/3xx answers, errors."""
     script = Path(tempfile.mkdtemp(prefix="lifeline-wrk-")) / "paths.lua"
     listed = ",\n".join('  "' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)
@@ -149,7 +151,8 @@ def http_main(argv: list[str]) -> int:
     library = Library.objects.create(code="bench", name="基准图书馆")
     t = time.perf_counter()
     result = services.import_catalogue(library, catalogue(records), name="bench", flavour="unimarc")
-    print(f"{vendor}: {result.lines} titles generated and imported in {time.perf_counter() - t:.0f} s")
+    took = time.perf_counter() - t
+    print(f"{vendor}: {result.lines} titles generated and imported in {took:.0f} s")
     today = timezone.localdate()
     campaign = Campaign.objects.create(
         library=library, name="2027年度荐购", starts_on=today - dt.timedelta(days=1),
@@ -201,7 +204,9 @@ def http_main(argv: list[str]) -> int:
             again = [[flat[(i * 7) % len(flat)]] for i in range(min(500, len(flat)))]
             _again_lat, again_failed, _ = _run_threads(port, again)
             stored = dict(
-                Vote.objects.filter(campaign=campaign).values_list("user_id").annotate(n=Count("id"))
+                Vote.objects.filter(campaign=campaign)
+                .values_list("user_id")
+                .annotate(n=Count("id"))
             )
             titles = dict(Vote.objects.filter(campaign=campaign).values_list("user_id", "title_id"))
             lost = sum(1 for u in sent if u not in stored)
@@ -240,12 +245,14 @@ def _browse(port: int, base: str, cookie: str, seconds: int, connections: int, n
     print(f"wrk -t2 -c{connections} -d{seconds}s, reference GET /healthz: {ref['rate']:.0f}/s, "
           f"p50 {ref['p50']:.1f} ms, p99 {ref['p99']:.1f} ms")  # fmt: skip
     ok = True
-    for label, paths in (("browse by CLC class", browse), ("search", search), ("both", browse + search)):
+    runs = (("browse by CLC class", browse), ("search", search), ("both", browse + search))
+    for label, paths in runs:
         got = _wrk(port, paths, cookie, seconds, connections)
         print(f"{label} ({len(paths)} URLs in turn): {got['rate']:.0f}/s "
               f"({got['rate'] / ref['rate']:.2f}× the reference), p50 {got['p50']:.1f} ms, "
               f"p99 {got['p99']:.1f} ms ({got['p99'] / max(ref['p99'], 0.01):.1f}× the reference), "
-              f"{got['requests']} requests, {got['bad']} not 2xx/3xx, socket errors: {got['errors']}")  # fmt: skip
+              f"{got['requests']} requests, {got['bad']} not 2xx/3xx, "
+              f"socket errors: {got['errors']}")  # fmt: skip
         ok &= got["bad"] == 0
     print(f"load average after: {os.getloadavg()}; target: p99 ≤ 100 ms")
     return ok

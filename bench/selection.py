@@ -2,6 +2,8 @@
 over 200,000 candidate titles and 30 budgets.
 
     python -m bench selection [--records=200000] [--candidates=200000] [--budgets=30]
+    python -m bench selection --browse=1 [--votes=1] [--records=200000] [--seconds=20]
+    python -m bench selection --votes=1 [--patrons=2000] [--threads=16]
 
 Import: `services.import_catalogue` (read with pymarc, normalise, write in one transaction,
 mark every line against the holdings) on a scratch SQLite database, or on PostgreSQL when
@@ -103,6 +105,10 @@ def selection(n: int, budgets: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if option(argv, "browse", 0) or option(argv, "votes", 0):
+        from bench._selection_http import http_main
+
+        return http_main(argv)
     records = option(argv, "records", 200_000)
     candidates = option(argv, "candidates", 200_000)
     budgets = option(argv, "budgets", 30)

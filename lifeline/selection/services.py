@@ -350,7 +350,11 @@ def isbn_or_blank(text: str) -> str:
 
 
 def campaign_titles(campaign: Campaign) -> Any:
-    return Title.objects.filter(catalogue__campaigns=campaign, library_id=campaign.library_id)
+    # The catalogue ids as a list, not a join through the campaign: with the join PostgreSQL
+    # sorted every title of a class (9,500 of 200,000) for each page of 30; with `catalogue_id IN
+    # (…)` it walks the (catalogue, class, position) index and stops after the page.
+    ids = list(campaign.catalogues.values_list("id", flat=True))
+    return Title.objects.filter(catalogue_id__in=ids, library_id=campaign.library_id)
 
 
 def vote(

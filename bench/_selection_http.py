@@ -1,0 +1,258 @@
+"""Cloud book selection over HTTP (issue 12): browse and search a campaign of 200,000 titles under
+wrk, and 2,000 patrons voting at once. Run through `python -m bench selection --browse=1` and/or
+`--votes=1` (this module's name starts with "_" so the runner does not take it for a topic).
+
+Targets: browse and search p99 ≤ 100 ms under wrk on loopback; ≥ 500 votes/s on PostgreSQL,
+none lost or doubled.
+
+The database is LIFELINE_BENCH_DATABASE_URL when it is a postgres:// URL (dropped and created
+afresh), else a scratch SQLite file. The catalogue is the one `bench/selection.py` generates
+(CNMARC, 200,000 records), imported by `services.import_catalogue` as a librarian's upload would
+be, and put in an open campaign. The server is `lifeline serve --no-worker` on 127.0.0.1 (granian,
+the project's defaults). Patrons have signed-in sessions made in the bench process (as a sign-in
+would leave them). Reference in the same run, same client, threads and connections: GET /healthz
+(a view that does no database work).
+
+Browse: wrk (`--latency`) with a Lua script cycling through the patron page by CLC class (pages
+1, 2, 5 and 20 of every class) and searches (a title, an author, a 13-digit ISBN, a word that
+matches nothing, a class and a word together), one signed-in patron's cookie.
+Votes: T threads, each on one keep-alive connection, each patron's vote as a form POST (as a
+phone without JavaScript sends it); then a second, identical POST from 500 of them at once on
+other threads. Then the votes in the database are counted: one per patron, on the title sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from bench._common import ROOT, free_port, option
+from bench.outreach import CSRF, _pct, _run_threads, _wait_port
+
+
+def _setup(data_dir: str) -> str:
+    url = os.environ.get("LIFELINE_BENCH_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        base, name = url.rsplit("/", 1)
+        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    else:
+        url = f"sqlite:///{Path(data_dir) / 'lifeline.sqlite3'}"
+    # The server refuses to start with DEBUG off and the public keys (a deploy check); the bench
+    # process shares these, so the sessions it writes are the server's.
+    os.environ.update(
+        LIFELINE_SECRET_KEY=secrets.token_urlsafe(64),
+        LIFELINE_FIELD_KEY=secrets.token_urlsafe(64),
+        LIFELINE_LOG_USER_KEY=secrets.token_urlsafe(64),
+        LIFELINE_DATABASE_URL=url,
+        LIFELINE_DATA_DIR=data_dir,
+        LIFELINE_TASK_BACKEND="immediate",
+        LIFELINE_LOG_LEVEL="WARNING",
+        LIFELINE_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SETTINGS_MODULE="lifeline.settings",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return url.split(":", 1)[0]
+
+
+def _cookies(users: list[Any]) -> dict[int, str]:
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    cookies: dict[int, str] = {}
+    for u in users:
+        s = store()
+        s[SESSION_KEY] = str(u.pk)
+        s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        s[HASH_SESSION_KEY] = u.get_session_auth_hash()
+        s.create()
+        cookies[u.pk] = f"{settings.SESSION_COOKIE_NAME}={s.session_key}; csrftoken={CSRF}"
+    return cookies
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk(
+    port: int, paths: list[str], cookie: str, seconds: int, connections: int
+) -> dict[str, Any]:
+    """wrk over the paths in turn; p50/p99 in ms, requests/s, non-2xx/3xx answers, errors."""
+    script = Path(tempfile.mkdtemp(prefix="lifeline-wrk-")) / "paths.lua"
+    listed = ",\n".join('  "' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)
+    script.write_text(
+        "local paths = {\n" + listed + "\n}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        '  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+         "-H", f"Cookie: {cookie}", "-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    )  # fmt: skip
+    shutil.rmtree(script.parent, ignore_errors=True)
+    out = done.stdout
+    lat = {
+        p: float(v) * _UNITS[u]
+        for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    }
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    return {
+        "p50": lat.get("50", 0.0), "p99": lat.get("99", 0.0),
+        "rate": float(rate.group(1)) if rate else 0.0,
+        "requests": int(total.group(1)) if total else 0,
+        "bad": int(bad.group(1)) if bad else 0, "errors": errors.group(1) if errors else "none",
+    }  # fmt: skip
+
+
+def http_main(argv: list[str]) -> int:
+    records = option(argv, "records", 200_000)
+    seconds = option(argv, "seconds", 20)
+    connections = option(argv, "connections", 16)
+    patrons = option(argv, "patrons", 2000)
+    threads = option(argv, "threads", 16)
+    data_dir = tempfile.mkdtemp(prefix="lifeline-bench-selection-")
+    vendor = _setup(data_dir)
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from bench.selection import catalogue
+    from lifeline.core.models import Library, Patron
+    from lifeline.selection import services
+    from lifeline.selection.choices import CampaignStatus
+    from lifeline.selection.models import Campaign, Catalogue, Title, Vote
+
+    library = Library.objects.create(code="bench", name="基准图书馆")
+    t = time.perf_counter()
+    result = services.import_catalogue(library, catalogue(records), name="bench", flavour="unimarc")
+    took = time.perf_counter() - t
+    print(f"{vendor}: {result.lines} titles generated and imported in {took:.0f} s")
+    today = timezone.localdate()
+    campaign = Campaign.objects.create(
+        library=library, name="2027年度荐购", starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=30), status=CampaignStatus.OPEN, budget=1_000_000,
+    )  # fmt: skip
+    campaign.catalogues.set(Catalogue.objects.filter(library=library))
+    if vendor == "postgres":
+        # What autovacuum does within a minute of a 200,000-row import: without statistics the
+        # planner takes the fresh table for empty.
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    User = get_user_model()
+    users = User.objects.bulk_create([User(username=f"p{i:05d}") for i in range(patrons)])
+    Patron.objects.bulk_create(
+        [Patron(user=u, library=library, department=f"学院{i % 20}") for i, u in enumerate(users)]
+    )
+    cookies = _cookies(users)
+    base = f"/selection/bench/c/{campaign.pk}/"
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lifeline", "serve", "--no-worker", "--port", str(port)],
+        env={**os.environ}, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=(Path(data_dir) / "server.log").open("w"), start_new_session=True,
+    )  # fmt: skip
+    ok = True
+    try:
+        _wait_port(port)
+        _run_threads(port, [[("GET", "/healthz", b"", "")] * 50 for _ in range(4)])
+        if option(argv, "browse", 0):
+            ok &= _browse(port, base, cookies[users[0].pk], seconds, connections, records)
+        if option(argv, "votes", 0):
+            hot = list(Title.objects.filter(catalogue__library=library, status="new")
+                       .order_by("?").values_list("pk", flat=True)[:100])  # fmt: skip
+            sent = {u.pk: hot[i % len(hot)] for i, u in enumerate(users)}
+            ref_jobs = [[("GET", "/healthz", b"", "")] * (patrons // threads)] * threads
+            ref_lat, _ref_failed, ref_wall = _run_threads(port, ref_jobs)
+            jobs: list[list[tuple[str, str, bytes, str]]] = [[] for _ in range(threads)]
+            for i, u in enumerate(users):
+                body = urlencode(
+                    {"csrfmiddlewaretoken": CSRF, "title": sent[u.pk], "reason": "teaching"}
+                ).encode()
+                jobs[i % threads].append(("POST", base + "mark/", body, cookies[u.pk]))
+            lat, failed, wall = _run_threads(port, jobs)
+            load = os.getloadavg()
+            # The same vote again from 500 patrons at once, each on another thread than before.
+            flat = [job for per in jobs for job in per]
+            again = [[flat[(i * 7) % len(flat)]] for i in range(min(500, len(flat)))]
+            _again_lat, again_failed, _ = _run_threads(port, again)
+            stored = dict(
+                Vote.objects.filter(campaign=campaign)
+                .values_list("user_id")
+                .annotate(n=Count("id"))
+            )
+            titles = dict(Vote.objects.filter(campaign=campaign).values_list("user_id", "title_id"))
+            lost = sum(1 for u in sent if u not in stored)
+            doubled = sum(1 for n in stored.values() if n > 1)
+            wrong = sum(1 for u, tid in titles.items() if sent.get(u) != tid)
+            rate, ref_rate = len(lat) / wall, len(ref_lat) / ref_wall
+            print(f"machine: {os.cpu_count()} cores; load average after the votes: {load}")
+            print(f"reference GET /healthz ({threads} connections): {ref_rate:.0f}/s, "
+                  f"p50 {_pct(ref_lat, 50):.1f} ms, p99 {_pct(ref_lat, 99):.1f} ms")  # fmt: skip
+            print(f"votes over HTTP ({patrons} patrons, {threads} connections): {rate:.0f}/s, "
+                  f"p50 {_pct(lat, 50):.1f} ms, p99 {_pct(lat, 99):.1f} ms, {failed} failed; "
+                  f"{rate / ref_rate:.2f}× the reference rate")  # fmt: skip
+            print(f"integrity: {len(stored)} patrons' votes stored of {patrons}, {lost} lost, "
+                  f"{doubled} doubled, {wrong} on another title; 500 repeated POSTs at once: "
+                  f"{again_failed} failed")  # fmt: skip
+            print("target: ≥ 500 votes/s on PostgreSQL, none lost or doubled")
+            ok &= not (lost or doubled or wrong or failed or again_failed)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def _browse(port: int, base: str, cookie: str, seconds: int, connections: int, n: int) -> bool:
+    classes = "ABCDEFGHIKNOPQRSTUVXZ"
+    browse = [f"{base}?cls={c}&page={p}" for c in classes for p in (1, 2, 5, 20)]
+    words = [f"第{n - 1}卷", "作者4321", "中国林业", "量子力学", f"9787{n // 2:08d}"]
+    search = [f"{base}?q={quote(w)}" for w in words] + [f"{base}?cls=S&q={quote('生态学')}"]
+    ref = _wrk(port, ["/healthz"], cookie, seconds, connections)
+    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()}")
+    print(f"wrk -t2 -c{connections} -d{seconds}s, reference GET /healthz: {ref['rate']:.0f}/s, "
+          f"p50 {ref['p50']:.1f} ms, p99 {ref['p99']:.1f} ms")  # fmt: skip
+    ok = True
+    runs = (("browse by CLC class", browse), ("search", search), ("both", browse + search))
+    for label, paths in runs:
+        got = _wrk(port, paths, cookie, seconds, connections)
+        print(f"{label} ({len(paths)} URLs in turn): {got['rate']:.0f}/s "
+              f"({got['rate'] / ref['rate']:.2f}× the reference), p50 {got['p50']:.1f} ms, "
+              f"p99 {got['p99']:.1f} ms ({got['p99'] / max(ref['p99'], 0.01):.1f}× the reference), "
+              f"{got['requests']} requests, {got['bad']} not 2xx/3xx, "
+              f"socket errors: {got['errors']}")  # fmt: skip
+        ok &= got["bad"] == 0
+    print(f"load average after: {os.getloadavg()}; target: p99 ≤ 100 ms")
+    return ok

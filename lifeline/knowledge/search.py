@@ -121,7 +121,10 @@ def corpus_stats(encoded: list[str]) -> tuple[int, float, dict[str, int]]:
         if missing:
             # One statement, one indexed count per term (FTS5 MATCH / GIN @@).
             if _vendor() == "sqlite":
-                one = "(SELECT count(*) FROM knowledge_article_fts WHERE knowledge_article_fts MATCH %s)"
+                one = (
+                    "(SELECT count(*) FROM knowledge_article_fts"
+                    " WHERE knowledge_article_fts MATCH %s)"
+                )
                 args = [f'"{t}"' for t in missing]
             else:
                 one = (

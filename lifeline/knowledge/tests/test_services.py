@@ -111,7 +111,8 @@ def test_nicknames_pinyin_typo(library_a):
 
 def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
     """A fixed number of queries however many terms and candidates (no query per term or per
-    candidate): stamp, vocabulary, candidates, corpus stamp, document frequencies, rows, hits."""
+    candidate): stamp, vocabulary, candidates, corpus stamp, counts, document frequencies, rows,
+    hits; the counts follow a deletion."""
     for n in range(30):
         services.create_article(
             library_a,
@@ -121,8 +122,13 @@ def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
     from django.core.cache import cache
 
     cache.clear()
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         found = services.suggest(library_a, "在家怎么用vpn和carsi登录知网万方数据库下载论文", 3)
     assert len(found) == 3
     with django_assert_max_num_queries(5):
         services.suggest(library_a, "在家怎么用vpn和carsi登录知网万方数据库下载论文", 3)
+    from lifeline.knowledge import search
+
+    assert search.corpus_stats([])[0] == 30
+    Article.objects.filter(title__startswith="数据库 0 ").delete()
+    assert search.corpus_stats([])[0] == 29

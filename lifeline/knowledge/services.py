@@ -101,6 +101,7 @@ def index_article(article: Article) -> None:
     )
     article.search_index = text.encode_all(words)
     article.index_length = len(words)
+    article.title_index = text.encode_all(text.document_tokens(article.title))
 
 
 def _snapshot(article: Article, user: Any, note: str = "") -> None:
@@ -145,7 +146,7 @@ def create_article(
         resource=resource,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    article.full_clean(exclude=["created_by", "resource", "search_index"])
+    article.full_clean(exclude=["created_by", "resource", "search_index", "title_index"])
     index_article(article)
     article.save()
     _snapshot(article, user)
@@ -170,7 +171,7 @@ def update_article(
     for key, value in changes.items():
         if key in fields:
             setattr(article, key, value)
-    article.full_clean(exclude=["created_by", "resource", "search_index"])
+    article.full_clean(exclude=["created_by", "resource", "search_index", "title_index"])
     article.version += 1
     index_article(article)
     article.save()

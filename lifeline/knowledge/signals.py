@@ -28,7 +28,17 @@ def on_route(sender: type, instance: Any, **kwargs: Any) -> None:
     _enqueue(instance.resource_id)
 
 
+def on_article_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
+    from lifeline.knowledge.search import forget_stats
+
+    forget_stats()
+
+
 def connect() -> None:
     post_save.connect(on_resource, sender="registry.Resource", dispatch_uid="knowledge-resource")
     post_save.connect(on_route, sender="registry.AccessRoute", dispatch_uid="knowledge-route")
     post_delete.connect(on_route, sender="registry.AccessRoute", dispatch_uid="knowledge-route-del")
+    # Search's cached counts follow deletions (a save raises the stamp it reads itself).
+    post_delete.connect(
+        on_article_deleted, sender="knowledge.Article", dispatch_uid="knowledge-del"
+    )

@@ -107,3 +107,28 @@ def test_nicknames_pinyin_typo(library_a):
     assert services.suggest(library_a, "zhong guo zhi wang")[0].id == cnki.pk
     assert Article.objects.count() == 2
     assert services.suggest(library_a, "prnting")[0].title == "Printing"
+
+
+def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
+    """A fixed number of queries however many terms and candidates (no query per term or per
+    candidate): stamp, vocabulary, candidates, corpus stamp, counts, document frequencies, rows,
+    hits; the counts follow a deletion."""
+    for n in range(30):
+        services.create_article(
+            library_a,
+            title=f"数据库 {n} 校外访问",
+            body=f"<p>校外访问数据库 {n} 请登录VPN，或用CARSI联邦认证。</p>",
+        )
+    from django.core.cache import cache
+
+    cache.clear()
+    with django_assert_max_num_queries(8):
+        found = services.suggest(library_a, "在家怎么用vpn和carsi登录知网万方数据库下载论文", 3)
+    assert len(found) == 3
+    with django_assert_max_num_queries(5):
+        services.suggest(library_a, "在家怎么用vpn和carsi登录知网万方数据库下载论文", 3)
+    from lifeline.knowledge import search
+
+    assert search.corpus_stats([])[0] == 30
+    Article.objects.filter(title__startswith="数据库 0 ").delete()
+    assert search.corpus_stats([])[0] == 29

@@ -62,3 +62,58 @@ def scratch_django(name: str, **env: str) -> Path:
 
     call_command("migrate", verbosity=0)
     return tmp
+
+
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def run_child(module: str, args: list[str], database_url: str, timeout: float = 1800) -> str:
+    """Run `python -m <module> --child <args>` against one database; its last output line."""
+    import subprocess
+    import sys
+
+    env = dict(
+        os.environ,
+        LIFELINE_DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="lifeline.settings",
+        LIFELINE_LOG_LEVEL="WARNING",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--child", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode:
+        raise RuntimeError(result.stderr[-3000:])
+    return result.stdout.strip().splitlines()[-1]
+
+
+def pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
+
+
+def on_each_database(
+    run: Callable[[str], str], pg_db: str, *, postgres: bool = True, echo: bool = False
+) -> list[str]:
+    """`run(database_url)` on a fresh SQLite file, then (unless told not to) on a fresh
+    PostgreSQL database `pg_db`, dropped afterwards: the results in that order."""
+    import tempfile
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        results.append(run(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"))
+        if echo:
+            print(results[-1], flush=True)
+    if postgres:
+        pg_admin(f"DROP DATABASE IF EXISTS {pg_db}")
+        pg_admin(f"CREATE DATABASE {pg_db}")
+        try:
+            results.append(run(f"postgres://postgres@127.0.0.1:5432/{pg_db}"))
+        finally:
+            pg_admin(f"DROP DATABASE IF EXISTS {pg_db}")
+    return results

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+from bench._common import on_each_database, run_child
+
 PG_DB = "lifeline_bench_kbart"
 TARGET_SECONDS = 10.0
 
@@ -98,44 +96,13 @@ def child(rows: int) -> None:
     )
 
 
-def run_child(database_url: str, rows: int) -> str:
-    env = dict(
-        os.environ,
-        LIFELINE_DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="lifeline.settings",
-        LIFELINE_LOG_LEVEL="WARNING",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.kbart", "--child", str(rows)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if result.returncode:
-        raise RuntimeError(result.stderr[-2000:])
-    return result.stdout.strip().splitlines()[-1]
-
-
-def _pg(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)
-
-
 def main(argv: list[str]) -> int:
     rows = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--rows=")), 100_000)
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results.append(run_child(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", rows))
-    if "--sqlite-only" not in argv:
-        _pg(f"DROP DATABASE IF EXISTS {PG_DB}")
-        _pg(f"CREATE DATABASE {PG_DB}")
-        try:
-            results.append(run_child(f"postgres://postgres@127.0.0.1:5432/{PG_DB}", rows))
-        finally:
-            _pg(f"DROP DATABASE IF EXISTS {PG_DB}")
+    results = on_each_database(
+        lambda url: run_child("bench.kbart", [str(rows)], url, timeout=600),
+        PG_DB,
+        postgres="--sqlite-only" not in argv,
+    )
     print(
         f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"  # noqa: E501
     )

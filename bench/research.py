@@ -19,19 +19,15 @@ from __future__ import annotations
 import os
 import platform
 import re
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench._common import ROOT
+from bench._common import ROOT, on_each_database, run_child
 
 DATA = ROOT / "lifeline" / "research" / "tests" / "data" / "biblio"
 SAMPLE = DATA / "wos-plaintext-alldb-synthesisr.txt"
 WITH_REFS = DATA / "wos-plaintext-tethne.txt"
 PG_DB = "lifeline_w7_bench_research"
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 TARGET_PER_MILLION = 60.0
 
 
@@ -91,46 +87,15 @@ def child(records: int, refs: bool) -> None:
     )
 
 
-def run_child(database_url: str, records: int, refs: bool) -> str:
-    env = dict(
-        os.environ,
-        LIFELINE_DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="lifeline.settings",
-        LIFELINE_LOG_LEVEL="WARNING",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.research", "--child", str(records), str(int(refs))],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if result.returncode:
-        raise RuntimeError(result.stderr[-3000:])
-    return result.stdout.strip().splitlines()[-1]
-
-
-def _pg(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)
-
-
 def main(argv: list[str]) -> int:
     records = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--records=")), 100_000)
     refs = "--refs" in argv
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results.append(run_child(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", records, refs))
-        print(results[-1], flush=True)
-    if "--sqlite-only" not in argv:
-        _pg(f"DROP DATABASE IF EXISTS {PG_DB}")
-        _pg(f"CREATE DATABASE {PG_DB}")
-        try:
-            results.append(run_child(f"postgres://postgres@127.0.0.1:5432/{PG_DB}", records, refs))
-        finally:
-            _pg(f"DROP DATABASE IF EXISTS {PG_DB}")
+    results = on_each_database(
+        lambda url: run_child("bench.research", [str(records), str(int(refs))], url),
+        PG_DB,
+        postgres="--sqlite-only" not in argv,
+        echo=True,
+    )
     print(
         f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "

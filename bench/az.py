@@ -10,49 +10,23 @@ The target (issue 2): A–Z >= 1,500 requests/s with p99 <= 100 ms and no errors
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-from bench._common import free_port, option
+from bench._common import option
+from bench._server import LifelineServer, bench_env, wait_ready, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp" / "az"
 LIBRARY = "bench"
 
 
-@dataclass
-class WrkResult:
-    requests_per_s: float
-    p99_ms: float
-    errors: int
-    non_2xx: int
-
-    def line(self) -> str:
-        return (
-            f"{self.requests_per_s:8.0f} req/s  p99 {self.p99_ms:6.1f} ms  "
-            f"errors {self.errors}  non-2xx {self.non_2xx}"
-        )
-
-
 def environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        LIFELINE_DATABASE_URL=f"sqlite:///{TMP / 'lifeline.sqlite3'}",
-        LIFELINE_DATA_DIR=str(TMP),
-        LIFELINE_DEBUG="false",
-        LIFELINE_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="lifeline.settings",
-    )
-    env.pop("LIFELINE_REDIS_URL", None)
-    return env
+    return bench_env(f"sqlite:///{TMP / 'lifeline.sqlite3'}", TMP)
 
 
 def build_database(resources: int) -> None:
@@ -187,40 +161,6 @@ def _populate(resources: int) -> None:
     lib.touch_registry()
 
 
-def wait_ready(url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s")
-
-
-def parse_wrk(output: str) -> WrkResult:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    p99_ms = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return WrkResult(rps, p99_ms, errors, int(non_2xx.group(1)) if non_2xx else 0)
-
-
-def wrk(url: str, duration: int, connections: int, *headers: str) -> WrkResult:
-    extra = [arg for header in headers for arg in ("-H", header)]
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-        check=True,
-    ).stdout
-    return parse_wrk(out)
-
-
 def main(argv: list[str]) -> int:
     duration = option(argv, "duration", 10)
     connections = option(argv, "connections", 100)
@@ -234,26 +174,8 @@ def main(argv: list[str]) -> int:
         f"database with {resources} resources built in {time.monotonic() - started:.1f} s",
         flush=True,
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lifeline",
-            "serve",
-            "--no-worker",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=environment(),
-        start_new_session=True,
-    )
-    try:
-        wait_ready(f"{base}/healthz")
+    with LifelineServer(environment()) as server:
+        base = server.base
         page = f"{base}/lib/{LIBRARY}/"
         for _ in range(4):  # warm every worker's page cache and connection
             wait_ready(page)
@@ -265,12 +187,6 @@ def main(argv: list[str]) -> int:
         az = wrk(page, duration, connections)
         # What browsers (WeChat's included) send: the page comes gzipped from the page cache.
         az_gzip = wrk(page, duration, connections, "Accept-Encoding: gzip, deflate")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
     print(f"/healthz             {reference.line()}")
     print(f"/lib/{LIBRARY}/          {az.line()}")
     print(f"/lib/{LIBRARY}/ (gzip)   {az_gzip.line()}")

@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from lifeline.accounts.choices import TokenState
 from lifeline.accounts.models import PatronMail
+from lifeline.accounts.signals import mail_verified
 from lifeline.core import audit
 from lifeline.core.choices import AuditAction
 from lifeline.core.models import ApiToken
@@ -201,6 +202,7 @@ def record_released_mail(user: Any, address: str, now: dt.datetime | None = None
         record.pending_address, record.token_hash = "", ""
         record.save()
     _set_user_email(user, address)
+    mail_verified.send(sender=PatronMail, user=user, address=address)
     return True
 
 
@@ -276,4 +278,5 @@ def confirm_mail(token: str, now: dt.datetime | None = None) -> PatronMail | Non
         record.pending_address, record.token_hash = "", ""
         record.save()
         _set_user_email(record.user, record.address)
+        mail_verified.send(sender=PatronMail, user=record.user, address=record.address)
     return record

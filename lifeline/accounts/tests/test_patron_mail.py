@@ -105,6 +105,35 @@ def test_unreleased_mail_is_asked_once_and_verified_by_a_link(
 
 
 @pytest.mark.django_db
+def test_requests_filed_before_the_address_is_verified_get_it_and_the_missed_notice(
+    trusted: Any, library_a: Any
+) -> None:
+    """A patron asks for two documents before confirming the address; one is delivered
+    meanwhile (no notice could go out). Confirming fills both requests and sends that notice,
+    once, even when the address is confirmed again later."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create(username="early")
+    waiting, _c = delivery.submit(library_a, {**ARTICLE, "title": "Still waiting"}, patron=user)
+    done, _c = delivery.submit(library_a, ARTICLE, patron=user)
+    delivery.deliver(done, SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf"))
+    assert not Notification.objects.filter(kind="delivery.delivered").exists()
+    services.request_mail_verification(user, "early@example.org", library_a)
+    verify = Notification.objects.get(kind="accounts.mail_verify")
+    token = re.search(r"/accounts/mail/confirm/(\S+)/", verify.body)
+    assert token is not None
+    assert services.confirm_mail(token.group(1)) is not None
+    waiting.refresh_from_db()
+    done.refresh_from_db()
+    assert waiting.patron_email == done.patron_email == "early@example.org"
+    notice = Notification.objects.get(kind="delivery.delivered")
+    assert notice.recipients == ["early@example.org"]
+    # Verified again (an IdP now releases the same address): no second notice.
+    services.record_released_mail(user, "early@example.org")
+    assert Notification.objects.filter(kind="delivery.delivered").count() == 1
+
+
+@pytest.mark.django_db
 def test_not_now_is_remembered(client: Client, trusted: Any) -> None:
     nefu, _hit = trusted
     del nefu.attributes["mail"]

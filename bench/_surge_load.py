@@ -92,6 +92,8 @@ class WrkRun(threading.Thread):
             )
         except Exception as exc:  # reported, not raised: the other streams go on
             self.error = f"{type(exc).__name__}: {exc}"
+        else:
+            self.script.with_suffix(".out").write_text(self.result.output, encoding="utf-8")
 
 
 @dataclass

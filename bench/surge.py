@@ -135,6 +135,9 @@ def p99(values: list[float]) -> float:
 
 
 def slope_mb_per_min(points: list[tuple[float, float]]) -> float:
+    """Least-squares growth after the first minute (imports and caches filling are start-up,
+    not growth)."""
+    points = [(t, mb) for t, mb in points if t > 60] or points
     if len(points) < 3:
         return float("nan")
     xs, ys = [t / 60 for t, _ in points], [mb for _, mb in points]
@@ -386,6 +389,8 @@ def report(
     bad = 0
     print(f"\nmachine: {os.cpu_count()} cores; load average during the run: {' '.join(loads)}")
     ref = next((r.result for r in runs if r.page.startswith("/healthz") and r.result), None)
+    if ref is not None and not ref.p99_ms > 0:
+        ref = None  # no reference answer at all: no ratios
     print(f"{'page':24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/ref':>8}  statuses")
     for run in runs:
         if run.result is None:
@@ -412,6 +417,7 @@ def report(
     if restart:
         during = [h for h in rec.hits if down_at <= h.started <= up_at]
         unavailable = [h for h in rec.hits if h.status == 503]
+        p99_503 = p99([h.ms for h in unavailable])
         after = sorted(
             (h for h in rec.hits if h.page == "watch GET" and h.started >= up_at),
             key=lambda h: h.started,
@@ -423,8 +429,8 @@ def report(
         )
         print(
             f"503 answers: {len(unavailable)}, friendly page on "
-            f"{sum(h.friendly for h in unavailable if h.page != 'delivery intake POST')}"
-            f" of the page ones; p99 of the 503s {p99([h.ms for h in unavailable]):.1f} ms, "
+            f"{sum(h.friendly for h in unavailable)}; p99 of the 503s {p99_503:.1f} ms "
+            f"({p99_503 / ref.p99_ms if ref else float('nan'):.1f} x /healthz p99), "
             f"max {max((h.ms for h in unavailable), default=0):.1f} ms"
         )
         print(f"first good page {first_ok - up_at:.1f} s after the server was back")

@@ -31,6 +31,9 @@ WORKER_COMMANDS: list[list[str]] = [
 ]
 
 
+MAX_RESTART_DELAY = 8.0
+
+
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifeline.settings")
 
@@ -56,6 +59,12 @@ def _spawn(argv: list[str]) -> subprocess.Popen[bytes]:
 def supervise(commands: list[list[str]]) -> int:
     """Run each command as a child; restart one that dies; on SIGTERM/SIGINT stop them all."""
     children = {i: _spawn(argv) for i, argv in enumerate(commands)}
+    started = {i: time.monotonic() for i in children}
+    # A child that dies soon after its start (e.g. the database is down and it cannot get
+    # going) is restarted after 1, 2, 4 ... at most MAX_RESTART_DELAY seconds, not every
+    # second: each start costs a second of CPU that the web processes need during an outage.
+    delay = dict.fromkeys(children, 1.0)
+    due: dict[int, float] = {}
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -69,14 +78,22 @@ def supervise(commands: list[list[str]]) -> int:
     signal.signal(signal.SIGINT, stop)
     while not stopping:
         time.sleep(1)
+        now = time.monotonic()
         for i, child in list(children.items()):
-            if child.poll() is not None and not stopping:
+            if stopping or child.poll() is None:
+                continue
+            if i not in due:
+                lived = now - started[i]
+                delay[i] = 1.0 if lived > 60 else min(delay[i] * 2, MAX_RESTART_DELAY)
+                due[i] = now + (1.0 if lived > 60 else delay[i])
                 print(
-                    f"lifeline: {' '.join(commands[i])} exited with {child.returncode}; restarting",
+                    f"lifeline: {' '.join(commands[i])} exited with {child.returncode}; "
+                    f"restarting in {due[i] - now:.0f} s",
                     file=sys.stderr,
                 )
-                time.sleep(1)
-                children[i] = _spawn(commands[i])
+            elif now >= due[i]:
+                del due[i]
+                children[i], started[i] = _spawn(commands[i]), now
     deadline = time.monotonic() + 30
     for child in children.values():
         try:

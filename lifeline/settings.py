@@ -176,8 +176,17 @@ DATABASES = {
         (TESTING and envstr("LIFELINE_TEST_DATABASE_URL"))
         or envstr("LIFELINE_DATABASE_URL", _default_sqlite),
         conn_max_age=envint("LIFELINE_DB_CONN_MAX_AGE", 600),
+        # A kept connection whose server restarted is found dead at the start of the next
+        # request and replaced, instead of failing that request (issue 16, surge test).
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # While the server is down or unreachable, a page answers the friendly 503 within seconds
+    # (lifeline/core/dbdown.py) instead of holding a web thread for the OS's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint(
+        "LIFELINE_DB_CONNECT_TIMEOUT", 3
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while the worker writes; IMMEDIATE transactions take the
     # write lock up front, so two writers queue instead of failing with "database is locked".

@@ -20,3 +20,6 @@ urlpatterns = [
     path("", include("lifeline.registry.urls")),
     path("", include("lifeline.core.urls")),
 ]
+
+# An unreachable database answers a friendly 503 (and JSON for /api/), not the 500 page.
+handler500 = "lifeline.core.dbdown.server_error"

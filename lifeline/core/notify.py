@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -258,7 +259,8 @@ def _deliver_claimed(n: Notification, now: dt.datetime, connection: Any = None) 
     except Exception as exc:  # every failure is recorded on the row and retried
         attempts = n.attempts + 1
         final = attempts >= Notification.MAX_ATTEMPTS
-        Notification.objects.filter(pk=pk).update(
+        _record(
+            pk,
             attempts=attempts,
             status=NotificationStatus.FAILED if final else NotificationStatus.PENDING,
             next_attempt_at=now + backoff(attempts),
@@ -267,7 +269,8 @@ def _deliver_claimed(n: Notification, now: dt.datetime, connection: Any = None) 
         )
         log.warning("notification %s failed (attempt %s): %s", pk, attempts, exc)
         return False
-    Notification.objects.filter(pk=pk).update(
+    _record(
+        pk,
         status=NotificationStatus.SENT,
         sent_at=timezone.now(),
         attempts=n.attempts + 1,
@@ -275,6 +278,39 @@ def _deliver_claimed(n: Notification, now: dt.datetime, connection: Any = None) 
         last_error="",
     )
     return True
+
+
+# How long a sender keeps trying to record an outcome while the database is away: less than
+# the lease, so no sweep can take the row for sending while its sender still means to mark it.
+RECORD_PATIENCE = LEASE - dt.timedelta(seconds=30)
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)  # a function of its own so tests can step through without waiting
+
+
+def _record(pk: int, **fields: Any) -> None:
+    """Write the outcome of a send. The message has left: if the database is unreachable at
+    this moment (a restart, issue 16), forgetting the outcome would send it again when the lease
+    runs out. So an outage is waited out, reconnecting with back-off, for up to RECORD_PATIENCE;
+    only then (or inside a caller's transaction, which cannot be resumed) does the error rise."""
+    from django.db import connection
+
+    from lifeline.core.dbdown import OUTAGE, reset_connections
+
+    give_up = time.monotonic() + RECORD_PATIENCE.total_seconds()
+    wait = 0.5
+    while True:
+        try:
+            Notification.objects.filter(pk=pk).update(**fields)
+            return
+        except OUTAGE:
+            if connection.in_atomic_block or time.monotonic() > give_up:
+                raise
+            log.warning("notification %s: database unavailable; outcome kept, retrying", pk)
+            reset_connections()
+            _pause(wait)
+            wait = min(wait * 2, 5.0)
 
 
 def queue_emails(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from lifeline.core.dbdown import survive
 from lifeline.core.schedule import run_due
 
 
@@ -27,7 +28,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, on_term)
         signal.signal(signal.SIGINT, on_term)
         while True:
-            for name in run_due():
+            # A database outage skips the turn instead of ending the process (issue 16).
+            for name in survive(run_due, "scheduler") or []:
                 self.stdout.write(f"enqueued {name}")
             if opts["once"] or stop:
                 return

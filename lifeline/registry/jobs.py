@@ -30,7 +30,7 @@ def run_registry_import(job: ImportJob, progress: Progress) -> Outcome:
     data = read(job, None, max_bytes=max_bytes())
     report = import_registry(
         job.library,
-        [Upload(job.title, data, job.params.get("kind") or None)],
+        [Upload(job.title, data, job.params.get("kind") or None, zip_checked=True)],
         dry_run=False,
         progress=_progress(progress),
     )
@@ -93,7 +93,7 @@ def run_registry_preview(job: ImportJob, progress: Progress) -> Outcome:
     data = read(job, None, max_bytes=max_bytes())
     report = import_registry(
         job.library,
-        [Upload(job.title, data, job.params.get("kind") or None)],
+        [Upload(job.title, data, job.params.get("kind") or None, zip_checked=True)],
         dry_run=True,
         progress=_progress(progress),
     )

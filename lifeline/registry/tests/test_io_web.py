@@ -200,3 +200,28 @@ def test_kbart_upload(librarian_a: Any, library_a: Library) -> None:
         resource="nature",
     )
     assert not response.context["can_confirm"] and "00280837" in response.content.decode()
+
+
+def test_xlsx_upload_is_checked_for_a_zip_bomb_once_by_the_one_opener(librarian_a: Any) -> None:
+    """core.uploads checks the upload; the registry's reader does not check it again."""
+    from unittest import mock
+
+    from openpyxl import Workbook
+
+    from lifeline.registry.io import reading
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["数据库标识", "名称", "主页"])
+    ws.append(["cnki", "中国知网", "https://www.cnki.net/"])
+    out = io.BytesIO()
+    wb.save(out)
+    with mock.patch.object(reading, "check_zip", wraps=reading.check_zip) as again:
+        response = preview(client_for(librarian_a), out.getvalue(), name="r.xlsx")
+    assert response.status_code == 200 and preview_job().result["totals"]["create"] == 1
+    assert again.call_count == 0
+    # A file that did not come through the opener (a command's) is still checked, by the same rule.
+    with mock.patch.object(reading, "check_zip", wraps=reading.check_zip) as once:
+        reading.read_tables(out.getvalue(), "r.xlsx")
+    assert once.call_count == 1

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,15 @@ def make_json(rows: int, release: str) -> bytes:
     items: list[dict[str, Any]] = []
     for i in range(rows // 2):
         total, unique = 1 + i % 97, 1 + i % 61
-        ids = [{"Type": "DOI", "Value": f"10.9999/j{i}"}, {"Type": "Proprietary", "Value": f"bench:{i}"}]
-        base = {"Title": f"Journal {i}", "Publisher": "Bench Press", "Platform": f"Platform {i % 20}"}
+        ids = [
+            {"Type": "DOI", "Value": f"10.9999/j{i}"},
+            {"Type": "Proprietary", "Value": f"bench:{i}"},
+        ]
+        base = {
+            "Title": f"Journal {i}",
+            "Publisher": "Bench Press",
+            "Platform": f"Platform {i % 20}",
+        }
         if release == "5.1":
             performance = {
                 "Total_Item_Requests": {"2024-01": total},
@@ -210,14 +218,15 @@ def formats_child(rows: int) -> None:
     print("  | format | size | parse, column path | parse, careful reader | import (SQLite) |")
     print("  |---|---|---|---|---|")
     for label, (data, name) in files.items():
-        column = min(_timed(lambda: parse_report(data, name)) for _ in range(2))
+        read = partial(parse_report, data, name)
+        column = min(_timed(read) for _ in range(2))
         with (
             mock.patch.object(jsonreport, "fast_items", lambda *a, **k: None),
             mock.patch.object(fast, "fast_rows", lambda *a, **k: None),
             mock.patch.object(fast, "fast_tabular", lambda *a, **k: None),
         ):
-            careful = min(_timed(lambda: parse_report(data, name)) for _ in range(2))
-        imported = min(_timed(lambda: import_file(library, data, name)) for _ in range(2))
+            careful = min(_timed(read) for _ in range(2))
+        imported = min(_timed(partial(import_file, library, data, name)) for _ in range(2))
         parsed = parse_report(data, name)
         rows_of[label] = sorted(parsed.usage_rows(), key=repr)
         assert parsed.frame is not None, f"{label} took the careful reader"

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from lifeline.analytics import exports, renewal, sushi, value
+from lifeline.analytics import exports, sushi, value
 from lifeline.analytics.charts import figures, last_year, resource_chart
 from lifeline.analytics.choices import (
     HARVEST_STATUS_COLOURS,

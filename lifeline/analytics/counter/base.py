@@ -27,7 +27,7 @@ TDM_PREFIX = "TDM:"
 
 
 def is_tdm(value: Any) -> bool:
-    """An Access_Method value (a cell, a JSON attribute or a filter) meaning text and data mining."""
+    """An Access_Method value (a cell, a JSON attribute, a filter) meaning text and data mining."""
     return str(value or "").strip().upper() == "TDM"
 
 
@@ -39,6 +39,8 @@ def tdm_only(filters: dict[str, Any]) -> bool:
         return False
     parts = value if isinstance(value, list) else str(value).split("|")
     return bool(parts) and all(is_tdm(p) for p in parts)
+
+
 ID_COLUMNS = ("DOI", "Proprietary_ID", "ISBN", "Print_ISSN", "Online_ISSN", "URI")
 # JSON Item_ID types (R5.0 list form and R5.1 dict form) → our identifier slots.
 ID_TYPES = {

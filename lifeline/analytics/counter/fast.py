@@ -54,7 +54,7 @@ def fast_tabular(text: str, delimiter: str, file_format: str) -> ParsedReport | 
         if reader.line_num != len(head):  # a quoted field spans lines: line numbers would drift
             return None
     layout = tabular_layout(head, file_format)
-    parsed, spec, columns = layout.parsed, layout.spec, layout.columns
+    parsed, columns = layout.parsed, layout.columns
     start = 0
     for _ in range(layout.header_at + 1):
         start = text.find("\n", start) + 1
@@ -132,9 +132,7 @@ def _checked(layout: TabularLayout, frame: pl.DataFrame) -> ParsedReport | None:
             for name, at in zip(ITEM_COLUMNS, [0, *id_at], strict=True)
         ),
         cell[index["Metric_Type"]].alias("metric"),
-        (cell[index["Access_Method"]] if "Access_Method" in index else pl.lit("")).alias(
-            "_access"
-        ),
+        (cell[index["Access_Method"]] if "Access_Method" in index else pl.lit("")).alias("_access"),
         *(cell[i].alias(f"n{i}") for i in count_at),
     )
     # Every check the row-by-row reader makes on a row, as one boolean per row.
@@ -154,11 +152,7 @@ def _checked(layout: TabularLayout, frame: pl.DataFrame) -> ParsedReport | None:
     # Text and data mining is kept apart from Regular use under "TDM:<Metric_Type>".
     access_at = index.get("Access_Method")
     if layout.all_tdm or access_at is not None:
-        tdm = (
-            pl.lit(True)
-            if layout.all_tdm
-            else pl.col("_access").str.to_uppercase() == "TDM"
-        )
+        tdm = pl.lit(True) if layout.all_tdm else pl.col("_access").str.to_uppercase() == "TDM"
         frame = frame.with_columns(
             pl.when(tdm)
             .then(pl.lit(TDM_PREFIX) + pl.col("metric"))

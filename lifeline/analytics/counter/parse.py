@@ -39,6 +39,9 @@ from lifeline.analytics.counter.base import (
     MAX_PROBLEMS as MAX_PROBLEMS,
 )
 from lifeline.analytics.counter.base import (
+    TDM_PREFIX as TDM_PREFIX,
+)
+from lifeline.analytics.counter.base import (
     TSV_HEADER_FIELDS as TSV_HEADER_FIELDS,
 )
 from lifeline.analytics.counter.base import (
@@ -63,16 +66,7 @@ from lifeline.analytics.counter.base import (
     UsageRow as UsageRow,
 )
 from lifeline.analytics.counter.base import (
-    TDM_PREFIX as TDM_PREFIX,
-)
-from lifeline.analytics.counter.base import (
     _check_attributes as _check_attributes,
-)
-from lifeline.analytics.counter.base import (
-    is_tdm as is_tdm,
-)
-from lifeline.analytics.counter.base import (
-    tdm_only as tdm_only,
 )
 from lifeline.analytics.counter.base import (
     _Collector as _Collector,
@@ -85,6 +79,12 @@ from lifeline.analytics.counter.base import (
 )
 from lifeline.analytics.counter.base import (
     _spec_for as _spec_for,
+)
+from lifeline.analytics.counter.base import (
+    is_tdm as is_tdm,
+)
+from lifeline.analytics.counter.base import (
+    tdm_only as tdm_only,
 )
 from lifeline.analytics.counter.dates import month_range, parse_day, parse_month
 from lifeline.analytics.counter.spec import (

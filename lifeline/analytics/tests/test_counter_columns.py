@@ -102,9 +102,10 @@ def test_unusual_json_goes_to_the_careful_reader() -> None:
     month = next(iter(block[metric]))
     block[metric][month] = str(block[metric][month])  # "12": read, but by the careful reader
     parsed = parse_report(json.dumps(doc).encode(), "x.json")
-    assert parsed.frame is None and parsed.usage_rows() == careful_json(
-        json.dumps(doc).encode(), "x.json"
-    ).usage_rows()
+    assert (
+        parsed.frame is None
+        and parsed.usage_rows() == careful_json(json.dumps(doc).encode(), "x.json").usage_rows()
+    )
     block[metric][month] = -3
     with pytest.raises(CounterError) as refused:
         parse_report(json.dumps(doc).encode(), "x.json")
@@ -141,8 +142,9 @@ def test_tdm_is_never_in_the_usage_totals(name: str) -> None:
         every[metric] = every.get(metric, 0) + n
     regular = {k: v for k, v in every.items() if not k.startswith("TDM:")}
     assert parsed.totals() == regular
-    assert parsed.totals()["Total_Item_Requests"] != regular["Total_Item_Requests"] + (
-        tdm["Total_Item_Requests"]
+    assert (
+        parsed.totals()["Total_Item_Requests"]
+        != regular["Total_Item_Requests"] + (tdm["Total_Item_Requests"])
     )
 
 

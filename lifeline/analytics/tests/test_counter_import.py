@@ -70,7 +70,9 @@ def stored_totals(report: UsageReport, tdm: bool = False) -> dict[str, int]:
     rows = UsageRecord.objects.filter(report=report).values("metric").annotate(n=Sum("count"))
     labels = {metric_label(r["metric"]): r["n"] for r in rows}
     if tdm:
-        return {k.removeprefix(TDM_PREFIX): v for k, v in labels.items() if k.startswith(TDM_PREFIX)}
+        return {
+            k.removeprefix(TDM_PREFIX): v for k, v in labels.items() if k.startswith(TDM_PREFIX)
+        }
     return {k: v for k, v in labels.items() if not k.startswith(TDM_PREFIX)}
 
 

@@ -150,7 +150,9 @@ def test_renewal_exports_follow_the_language(
 
     def plan_xlsx(extra: dict[str, str]) -> Any:
         # The plan is a background job (issue 16, part 3): its outcome is the download.
-        done = client.post(reverse("analytics:renewal"), params | {"format": "xlsx"} | extra, follow=True)
+        done = client.post(
+            reverse("analytics:renewal"), params | {"format": "xlsx"} | extra, follow=True
+        )
         return load_workbook(io.BytesIO(b"".join(done.streaming_content)))
 
     zh = plan_xlsx({})

@@ -179,8 +179,6 @@ def test_renewal_page_and_exports(librarian_a: Any, library_a: Any, counter_data
     download = reverse("core:job_download", args=[pdf_job.pk])
     assert colleague.get(download).status_code == 404
     pdf = b"".join(client.get(download).streaming_content)
-    assert (
-        pdf.startswith(b"%PDF") and b"/FontFile2" in pdf and b"MicroHei" in pdf
-    )  # embedded
+    assert pdf.startswith(b"%PDF") and b"/FontFile2" in pdf and b"MicroHei" in pdf  # embedded
     bad = client.post(reverse("analytics:renewal"), params | {"cut": "150"})
     assert bad.status_code == 400

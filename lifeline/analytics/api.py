@@ -44,6 +44,7 @@ class UsageReportSerializer(serializers.ModelSerializer):
             "end",
             "platforms",
             "totals",
+            "tdm_totals",
             "exceptions",
             "warnings",
             "warning_messages",

@@ -23,8 +23,27 @@ class Metric(models.IntegerChoices):
     NO_LICENSE = 12, "No_License"
 
 
-METRIC_BY_NAME: dict[str, int] = {m.label: int(m.value) for m in Metric}
+# COUNTER R5 Access_Method: use by text and data mining (TDM) is reported beside Regular use and
+# must never be added to it (Code of Practice 5.1, 3.3.8). A TDM count is stored under its metric's
+# code plus TDM_OFFSET, so every usage figure, which asks for Regular metric codes, leaves it out
+# by construction; the readers name such a count "TDM:<Metric_Type>".
+TDM_OFFSET = 100
+TDM_PREFIX = "TDM:"
+METRIC_CHOICES: list[tuple[int, str]] = [
+    *Metric.choices,
+    *((int(m.value) + TDM_OFFSET, f"{m.label} (TDM)") for m in Metric),
+]
+METRIC_BY_NAME: dict[str, int] = {m.label: int(m.value) for m in Metric} | {
+    TDM_PREFIX + m.label: int(m.value) + TDM_OFFSET for m in Metric
+}
 DENIAL_METRICS = (Metric.LIMIT_EXCEEDED, Metric.NO_LICENSE)
+
+
+def metric_label(code: int) -> str:
+    """The COUNTER name of a stored metric code, TDM ones as "TDM:<Metric_Type>"."""
+    if code > TDM_OFFSET:
+        return TDM_PREFIX + Metric(code - TDM_OFFSET).label
+    return Metric(code).label
 
 
 class Release(models.TextChoices):

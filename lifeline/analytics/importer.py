@@ -94,6 +94,7 @@ def store_report(
             customer_id=parsed.customer_id[:200],
             created_by=parsed.created_by[:300],
             totals=parsed.totals(),
+            tdm_totals=parsed.tdm_totals(),
             exceptions=parsed.exceptions,
             warnings=parsed.warnings,
             row_count=counts.height,

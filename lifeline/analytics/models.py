@@ -19,7 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from lifeline.analytics.choices import HarvestStatus, ImportSource, LogStatus, Metric, Release
+from lifeline.analytics.choices import (
+    METRIC_CHOICES,
+    HarvestStatus,
+    ImportSource,
+    LogStatus,
+    Release,
+)
 from lifeline.analytics.counter import notes
 from lifeline.core.fields import EncryptedTextField
 from lifeline.core.models import Library
@@ -142,6 +148,8 @@ class UsageReport(models.Model):
     customer_id = models.CharField(_("customer ID"), max_length=200, blank=True)
     created_by = models.CharField(_("created by"), max_length=300, blank=True)
     totals = models.JSONField(_("totals per metric"), default=dict)
+    # Text and data mining (Access_Method=TDM): kept apart, never part of `totals` or any usage.
+    tdm_totals = models.JSONField(_("text and data mining per metric"), default=dict, blank=True)
     exceptions = models.JSONField(_("COUNTER exceptions"), default=list, blank=True)
     # What the reader skipped, kept apart or read leniently: codes and parameters
     # (`counter.notes`), worded in the reader's language when shown.
@@ -200,7 +208,7 @@ class UsageRecord(models.Model):
         related_name="records",
         db_constraint=False,
     )
-    metric = models.PositiveSmallIntegerField(choices=Metric.choices)
+    metric = models.PositiveSmallIntegerField(choices=METRIC_CHOICES)
     month = models.DateField()
     count = models.PositiveIntegerField()
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
-from lifeline.analytics.choices import DENIAL_METRICS, Metric
+from lifeline.analytics.choices import DENIAL_METRICS, TDM_OFFSET, Metric
 from lifeline.analytics.models import DailyUsage, TitleHolding, UsageItem, UsageRecord
 from lifeline.core.models import Library
 from lifeline.registry.io.identifiers import clean as clean_identifier
@@ -172,6 +172,16 @@ def denials_between(library: Library, start: dt.date, end: dt.date) -> dict[int,
     """Resource id → turnaways (No_License + Limit_Exceeded): demand the library did not meet."""
     totals: dict[int, int] = {}
     for resource_id, months in monthly_usage(library, start, end, metrics=DENIAL_METRICS).items():
+        totals[resource_id] = round(sum(n * _month_share(m, start, end) for m, n in months.items()))
+    return totals
+
+
+def tdm_between(library: Library, start: dt.date, end: dt.date) -> dict[int, int]:
+    """Resource id → text and data mining (Total_Item_Requests with Access_Method=TDM), shown
+    beside use and never added to it (COUNTER R5: TDM is reported apart from Regular use)."""
+    metric = int(Metric.TOTAL_ITEM_REQUESTS) + TDM_OFFSET
+    totals: dict[int, int] = {}
+    for resource_id, months in monthly_usage(library, start, end, metrics=[metric]).items():
         totals[resource_id] = round(sum(n * _month_share(m, start, end) for m, n in months.items()))
     return totals
 

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/<int:pk>/", views.report_detail, name="report"),
     path("sources/", views.sources, name="sources"),
     path("renewal/", views.renewal_view, name="renewal"),
+    path("renewal/<int:pk>/", views.renewal_plan, name="renewal_plan"),
     path("charts/", views.charts_view, name="charts"),
     path("titles/", views.titles_view, name="titles"),
     path("rates/", views.rates_view, name="rates"),

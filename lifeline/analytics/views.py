@@ -8,13 +8,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
-from lifeline.analytics import exports, renewal, sushi, value
+from lifeline.analytics import exports, sushi, value
 from lifeline.analytics.charts import figures, last_year, resource_chart
 from lifeline.analytics.choices import (
     HARVEST_STATUS_COLOURS,
@@ -31,7 +33,7 @@ from lifeline.analytics.forms import (
     SourceMappingForm,
     SushiCredentialForm,
 )
-from lifeline.analytics.jobs import COUNTER_KINDS
+from lifeline.analytics.jobs import COUNTER_KINDS, PLAN_FORMATS, RENEWAL
 from lifeline.analytics.models import (
     DailyUsage,
     ExchangeRate,
@@ -47,6 +49,8 @@ from lifeline.analytics.tasks import analyse_log, harvest_now
 from lifeline.analytics.tasks import match_titles as match_titles_task
 from lifeline.core import jobs
 from lifeline.core.access import library_for
+from lifeline.core.choices import JobStatus
+from lifeline.core.jobviews import owned_job
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
@@ -314,6 +318,9 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def renewal_view(request: HttpRequest) -> HttpResponse:
+    """The renewal plan's form. The plan itself (a MILP over every priced resource) is solved by
+    a background job (issue 16, part 3): posting the form starts it; its page, XLSX or PDF is
+    the outcome, for the user who asked only."""
     library = staff_library(request)
     today = timezone.localdate()
     initial = {
@@ -322,42 +329,57 @@ def renewal_view(request: HttpRequest) -> HttpResponse:
         "end": today,
         "denial_weight": 0.5,
     }
-    form = RenewalForm(request.GET if "cut" in request.GET else None, initial=initial)
-    plan = problems = None
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        candidates, problems = renewal.candidates_for(
-            library, data["start"], data["end"], data["denial_weight"]
-        )
-        plan = renewal.plan(candidates, data["cut"])
-        title = _("Renewal plan: %(library)s, budget cut %(cut)s %%") % {
-            "library": library.display_name,
-            "cut": f"{data['cut']:g}",
-        }
-        fmt = request.GET.get("format")
-        if fmt == "xlsx":
-            response = HttpResponse(
-                exports.plan_xlsx(plan),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    if request.method == "POST":
+        form = RenewalForm(request.POST, initial=initial)
+        if form.is_valid():
+            data = form.cleaned_data
+            fmt = request.POST.get("format", "")
+            job = jobs.start(
+                library=library,
+                kind=RENEWAL,
+                user=request.user,
+                title=_("Renewal plan"),
+                params={
+                    "cut": data["cut"],
+                    "start": data["start"].isoformat(),
+                    "end": data["end"].isoformat(),
+                    "denial_weight": data["denial_weight"],
+                    "format": fmt if fmt in PLAN_FORMATS else "",
+                },
             )
-            response["Content-Disposition"] = 'attachment; filename="renewal-plan.xlsx"'
-            return response
-        if fmt == "pdf":
-            response = HttpResponse(exports.plan_pdf(plan, title), content_type="application/pdf")
-            response["Content-Disposition"] = 'attachment; filename="renewal-plan.pdf"'
-            return response
+            return redirect(jobs.url(job))
+    else:
+        # A link with the figures (?cut=...) fills the form in; the plan is made on posting it.
+        form = RenewalForm(request.GET if "cut" in request.GET else None, initial=initial)
+    return render(
+        request,
+        "analytics/renewal.html",
+        {"library": library, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_safe
+def renewal_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """A solved plan: the job's outcome page, shown to the user who asked for it only."""
+    job = owned_job(request, pk, RENEWAL)
+    if job.status != JobStatus.DONE or "html" not in job.result:
+        raise Http404
+    params = {k: job.params.get(k) for k in ("cut", "start", "end", "denial_weight")}
     return render(
         request,
         "analytics/renewal.html",
         {
-            "library": library,
-            "form": form,
-            "plan": plan,
-            "problems": problems,
-            "summary": exports.summary_rows(plan) if plan else [],
-            "query": request.GET.urlencode(),
+            "library": job.library,
+            "form": RenewalForm(initial=params),
+            "job": job,
+            "params": params,
+            # Our own template's output, rendered by the job with every value escaped.
+            "body": mark_safe(str(job.result["html"])),  # noqa: S308
+            "problems": job.result.get("problems") or [],
+            "downloads": [("xlsx", _("Download XLSX")), ("pdf", _("Download PDF"))],
         },
-        status=400 if form.errors else 200,
     )
 
 

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -63,6 +64,12 @@ class Outcome:
     # Send the user on to `url` once done (the result page shows everything, notes included);
     # otherwise the job's page stays, with the outcome and its notes.
     redirect: bool = False
+    # A dry run (a preview) keeps its upload, so that the confirmed import reads the same file
+    # without a second upload (`take_upload`); otherwise the upload goes when the job ends.
+    keep_upload: bool = False
+    # A long action's file (a PDF, a plan as XLSX): (name, content type, bytes), kept on the job
+    # and served to its owner only by `download_url(job)`.
+    download: tuple[str, str, bytes] | None = None
 
 
 class JobRefused(Exception):
@@ -199,6 +206,23 @@ def url(job: ImportJob) -> str:
     return reverse("core:job", args=[job.pk])
 
 
+def download_url(job: ImportJob) -> str:
+    return reverse("core:job_download", args=[job.pk])
+
+
+def take_upload(job: ImportJob) -> ContentFile | None:
+    """The upload a finished preview kept (`Outcome.keep_upload`), handed over once: the job
+    keeps no copy, so a second confirmation finds nothing."""
+    if job.status != JobStatus.DONE or not job.result.get("kept_upload") or not job.file:
+        return None
+    with job.file.open("rb") as handle:
+        data = handle.read()
+    job.file.delete(save=False)
+    job.result = {**job.result, "kept_upload": False}
+    job.save(update_fields=["file", "result"])
+    return ContentFile(data, name=job.title)
+
+
 def cancel(job: ImportJob) -> None:
     """Ask a job to stop: a queued one is cancelled at once, a running one at its next step
     (its transaction is rolled back: nothing of it stays)."""
@@ -273,13 +297,25 @@ def _run(job_id: int) -> str:
             [_("Unexpected error: %(error)s") % {"error": type(exc).__name__}],
         )
     else:
-        job.result = {**outcome.result, "redirect": outcome.redirect and bool(outcome.url)}
+        job.result = {
+            **outcome.result,
+            "redirect": outcome.redirect and bool(outcome.url),
+            "kept_upload": outcome.keep_upload and bool(job.file),
+        }
         job.result_url = outcome.url
         job.done, job.total = progress.done, progress.total or progress.done
+        if outcome.download is not None:
+            name, content_type, body = outcome.download
+            if job.file:
+                job.file.delete(save=False)
+            job.file.save(f"{uuid.uuid4().hex}.bin", ContentFile(body), save=False)
+            job.result.update(download_name=name, download_type=content_type)
+            ImportJob.objects.filter(pk=job.pk).update(file=job.file.name)
         _finish(job, JobStatus.DONE, outcome.message, outcome.problems)
     finally:
         _cache().delete_many([f"job:{job.pk}:progress", f"job:{job.pk}:cancel"])
-        if job.file:
+        keep = job.result.get("kept_upload") or job.result.get("download_name")
+        if job.file and not (job.status == JobStatus.DONE and keep):
             # Imported or refused, the stored upload has served: staff upload again to retry.
             job.file.delete(save=False)
             ImportJob.objects.filter(pk=job.pk).update(file="")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from lifeline.core import jobs
 from lifeline.core.choices import JOB_STATUS_COLOURS, JobStatus
@@ -15,13 +15,36 @@ from lifeline.core.models import ImportJob
 REFRESH_SECONDS = 2
 
 
-def _job(request: HttpRequest, pk: int) -> ImportJob:
-    """The user's own import only: another user's (even of the same library) is a 404."""
+def owned_job(request: HttpRequest, pk: int, kind: str | None = None) -> ImportJob:
+    """The user's own job only (of `kind` when given): another user's, even of the same
+    library, is a 404. Apps' result pages of jobs use this too."""
     job = get_object_or_404(ImportJob.objects.select_related("library"), pk=pk)
     user = request.user
     if not (getattr(user, "is_superuser", False) or job.created_by_id == user.pk):
         raise Http404
+    if kind is not None and job.kind != kind:
+        raise Http404
     return job
+
+
+_job = owned_job
+
+
+@login_required
+@require_safe
+def job_download(request: HttpRequest, pk: int) -> FileResponse:
+    """The file a finished long action made (a PDF report, a plan), for its owner only."""
+    job = owned_job(request, pk)
+    name = job.result.get("download_name")
+    if job.status != JobStatus.DONE or not name or not job.file:
+        raise Http404
+    response = FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=str(name),
+        content_type=str(job.result.get("download_type") or "application/octet-stream"),
+    )
+    return response
 
 
 @login_required

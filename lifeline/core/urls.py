@@ -11,4 +11,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("staff/", views.dashboard, name="dashboard"),
     path("jobs/<int:pk>/", jobviews.job_page, name="job"),
     path("jobs/<int:pk>/cancel/", jobviews.job_cancel, name="job_cancel"),
+    path("jobs/<int:pk>/download/", jobviews.job_download, name="job_download"),
 ]

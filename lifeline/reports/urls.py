@@ -7,4 +7,5 @@ app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:library>/", views.report, name="report"),
+    path("<slug:library>/pdf/", views.report_pdf, name="pdf"),
 ]

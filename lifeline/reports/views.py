@@ -8,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from lifeline.core import jobs
 from lifeline.core.access import library_for
 from lifeline.core.charts import bar_chart
 from lifeline.core.models import Library
@@ -20,8 +22,9 @@ from lifeline.core.permissions import library_ids_for
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.emergency.counts import Span, event_spans
 from lifeline.reports import consortium as consortium_logic
-from lifeline.reports import exports, pdf, services
+from lifeline.reports import exports, services
 from lifeline.reports.forms import NarrativeForm, PeriodForm
+from lifeline.reports.jobs import PDF
 
 ACTION = "reports.view"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -68,11 +71,13 @@ def report(request: HttpRequest, library: str) -> HttpResponse:
     form, start, end, event_id = _period(request, spans)
     built = services.build(lib, start, end)
     fmt = request.GET.get("format")
-    if fmt in ("xlsx", "docx", "pdf"):
+    if fmt == "pdf":  # a link (the monthly e-mail's): the PDF is made by a background job
+        query = urlencode({"start": start.isoformat(), "end": end.isoformat()})
+        return redirect(f"{reverse('reports:pdf', args=[lib.code])}?{query}")
+    if fmt in ("xlsx", "docx"):
         body, mime = {
             "xlsx": (exports.xlsx, XLSX),
             "docx": (exports.docx, DOCX),
-            "pdf": (pdf.pdf, "application/pdf"),
         }[fmt]
         response = HttpResponse(body(built), content_type=mime)
         response["Content-Disposition"] = (
@@ -108,6 +113,28 @@ def report(request: HttpRequest, library: str) -> HttpResponse:
             "query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
         },
     )
+
+
+@login_required
+def report_pdf(request: HttpRequest, library: str) -> HttpResponse:
+    """The report as PDF (issue 16, part 3): GET asks (a link from the e-mail lands here), POST
+    starts the background job whose outcome is the file, for this user only."""
+    lib = _library(request, library)
+    form = PeriodForm(request.POST if request.method == "POST" else request.GET)
+    if request.method == "POST" and form.is_valid():
+        job = jobs.start(
+            library=lib,
+            kind=PDF,
+            user=request.user,
+            title=_("Service report (PDF)"),
+            params={
+                "start": form.cleaned_data["start"].isoformat(),
+                "end": form.cleaned_data["end"].isoformat(),
+            },
+        )
+        return redirect(jobs.url(job))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "reports/pdf.html", {"library": lib, "form": form}, status=status)
 
 
 CONSORTIUM = "reports.view_consortium"

@@ -21,6 +21,26 @@ from lifeline.analytics.counter.spec import (
 )
 
 MAX_PROBLEMS = 50
+# A count of text and data mining carries its metric type as "TDM:<Metric_Type>" (see
+# analytics.choices.TDM_OFFSET): the readers mark it, the importer stores it apart.
+TDM_PREFIX = "TDM:"
+
+
+def is_tdm(value: Any) -> bool:
+    """An Access_Method value (a cell, a JSON attribute, a filter) meaning text and data mining."""
+    return str(value or "").strip().upper() == "TDM"
+
+
+def tdm_only(filters: dict[str, Any]) -> bool:
+    """Report_Filters that keep only TDM use (Access_Method=TDM): every row is TDM, though the
+    report may not show an Access_Method column."""
+    value = filters.get("access_method")
+    if value is None:
+        return False
+    parts = value if isinstance(value, list) else str(value).split("|")
+    return bool(parts) and all(is_tdm(p) for p in parts)
+
+
 ID_COLUMNS = ("DOI", "Proprietary_ID", "ISBN", "Print_ISSN", "Online_ISSN", "URI")
 # JSON Item_ID types (R5.0 list form and R5.1 dict form) → our identifier slots.
 ID_TYPES = {
@@ -154,8 +174,7 @@ class ParsedReport:
             out.append((row[0], row[1], item, row[9], row[10], row[11]))
         return out
 
-    def totals(self) -> dict[str, int]:
-        """Sum per metric type: what the importer must store and the tests compare with the file."""
+    def _sums(self) -> dict[str, int]:
         if self.frame is not None:
             sums = self.frame.group_by("metric", maintain_order=True).agg(pl.col("count").sum())
             return {m: int(n) for m, n in sums.iter_rows()}
@@ -163,6 +182,19 @@ class ParsedReport:
         for row in self.rows:
             out[row[3]] = out.get(row[3], 0) + row[5]
         return out
+
+    def totals(self) -> dict[str, int]:
+        """Sum per metric type of Regular use (TDM left out): what the importer must store and
+        the tests compare with the file."""
+        return {m: n for m, n in self._sums().items() if not m.startswith(TDM_PREFIX)}
+
+    def tdm_totals(self) -> dict[str, int]:
+        """Sum per metric type of text and data mining (Access_Method=TDM), kept apart."""
+        return {
+            m.removeprefix(TDM_PREFIX): n
+            for m, n in self._sums().items()
+            if m.startswith(TDM_PREFIX)
+        }
 
     @property
     def platforms(self) -> set[str]:

@@ -13,6 +13,7 @@ reader (`tabular_layout`), so those messages are the same whichever reader runs.
 from __future__ import annotations
 
 import csv
+from typing import Any
 
 import polars as pl
 
@@ -20,7 +21,9 @@ from lifeline.analytics.counter.parse import (
     FRAME_SCHEMA,
     ID_COLUMNS,
     ITEM_COLUMNS,
+    TDM_PREFIX,
     ParsedReport,
+    TabularLayout,
     tabular_layout,
 )
 
@@ -51,7 +54,7 @@ def fast_tabular(text: str, delimiter: str, file_format: str) -> ParsedReport | 
         if reader.line_num != len(head):  # a quoted field spans lines: line numbers would drift
             return None
     layout = tabular_layout(head, file_format)
-    parsed, spec, columns = layout.parsed, layout.spec, layout.columns
+    parsed, columns = layout.parsed, layout.columns
     start = 0
     for _ in range(layout.header_at + 1):
         start = text.find("\n", start) + 1
@@ -66,7 +69,46 @@ def fast_tabular(text: str, delimiter: str, file_format: str) -> ParsedReport | 
     frame = _read_body(body, delimiter, len(columns))
     if frame is None:
         return None
+    return _checked(layout, frame)
 
+
+def fast_rows(rows: list[list[Any]], file_format: str) -> ParsedReport | None:
+    """The same column checks on rows already read as cells (an XLSX sheet): the report, or None
+    when the row-by-row reader must decide. Raises `CounterError` for a wrong header."""
+    layout = tabular_layout(rows, file_format)
+    width = len(layout.columns)
+    body = rows[layout.header_at + 1 :]
+    if not body:
+        layout.parsed.frame = pl.DataFrame(schema=FRAME_SCHEMA)
+        return layout.parsed
+    count_at = {layout.index["Reporting_Period_Total"], *(i for i, _m in layout.month_cols)}
+    data: dict[str, list[str]] = {}
+    for i in range(width):
+        if i in count_at:
+            # A spreadsheet's whole number may be a float (5.0): read as the careful reader
+            # does (`_count`); anything else stays text and fails the digits check.
+            data[f"c{i}"] = [_count_text(r[i]) if i < len(r) else "" for r in body]
+        else:
+            data[f"c{i}"] = ["" if i >= len(r) or r[i] is None else str(r[i]) for r in body]
+    frame = pl.DataFrame(data, schema=dict.fromkeys(data, pl.String)).with_columns(
+        pl.Series("_short", [len(r) < width for r in body], dtype=pl.Boolean),
+        pl.Series("_blank", [not any(str(c).strip() for c in r) for r in body], dtype=pl.Boolean),
+    )
+    return _checked(layout, frame)
+
+
+def _count_text(value: Any) -> str:
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _checked(layout: TabularLayout, frame: pl.DataFrame) -> ParsedReport | None:
+    """Every check of the row-by-row reader as column expressions over the body's cells
+    (`c0`… as text, `_short`, `_blank`); the usage frame, or None to leave it to that reader."""
+    parsed, spec, columns = layout.parsed, layout.spec, layout.columns
     index = layout.index
     cell = [pl.col(f"c{i}").str.strip_chars() for i in range(len(columns))]
     total_at = index["Reporting_Period_Total"]
@@ -90,12 +132,16 @@ def fast_tabular(text: str, delimiter: str, file_format: str) -> ParsedReport | 
             for name, at in zip(ITEM_COLUMNS, [0, *id_at], strict=True)
         ),
         cell[index["Metric_Type"]].alias("metric"),
+        (cell[index["Access_Method"]] if "Access_Method" in index else pl.lit("")).alias("_access"),
         *(cell[i].alias(f"n{i}") for i in count_at),
     )
     # Every check the row-by-row reader makes on a row, as one boolean per row.
     counts_ok = pl.all_horizontal(pl.col(f"n{i}").str.contains(_DIGITS) for i in count_at)
+    # An empty total beside months is "the months say it" with a warning: the careful reader's.
+    empty_total = (pl.col(f"n{total_at}") == "") if layout.month_cols else pl.lit(False)
     bad = (
         pl.col("_short")
+        | empty_total
         | ~pl.col("metric").is_in(sorted(spec.metrics))
         | (pl.col("platform") == "")
         | ~counts_ok
@@ -103,6 +149,16 @@ def fast_tabular(text: str, delimiter: str, file_format: str) -> ParsedReport | 
     )
     if frame.select(bad.any()).item():
         return None
+    # Text and data mining is kept apart from Regular use under "TDM:<Metric_Type>".
+    access_at = index.get("Access_Method")
+    if layout.all_tdm or access_at is not None:
+        tdm = pl.lit(True) if layout.all_tdm else pl.col("_access").str.to_uppercase() == "TDM"
+        frame = frame.with_columns(
+            pl.when(tdm)
+            .then(pl.lit(TDM_PREFIX) + pl.col("metric"))
+            .otherwise(pl.col("metric"))
+            .alias("metric")
+        )
     # Digits only: empty is 0, and a number too large for 64 bits goes to the careful reader.
     numbers = frame.with_columns(
         pl.col(f"n{i}").replace("", "0").cast(pl.Int64, strict=False) for i in count_at

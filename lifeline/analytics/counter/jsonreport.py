@@ -18,9 +18,11 @@ from django.utils.translation import gettext as _
 
 from lifeline.analytics.counter import notes, shapes
 from lifeline.analytics.counter.dates import parse_day
+from lifeline.analytics.counter.jsonfast import fast_items
 from lifeline.analytics.counter.parse import (
     ATTRIBUTES,
     ID_TYPES,
+    TDM_PREFIX,
     CounterError,
     ItemKey,
     MetricSorter,
@@ -30,6 +32,8 @@ from lifeline.analytics.counter.parse import (
     _Collector,
     _count,
     _spec_for,
+    is_tdm,
+    tdm_only,
 )
 from lifeline.analytics.counter.spec import ReportSpec
 
@@ -117,25 +121,37 @@ def parse_json(text: str) -> ParsedReport:
         exceptions=exceptions,
     )
     sorter = MetricSorter(spec)
-    # Without End_Date (COUNTER's own R5.0 API example) any month from Begin_Date on is read.
-    reader = (
-        _Json51(spec, parsed, begin, end, problems, sorter)
-        if release == "5.1"
-        else _Json50(spec, parsed, begin, end, problems, sorter)
-    )
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            problems.add(_("A report item must be an object."), f"Report_Items[{i}]")
-            continue
-        reader.item(item, f"Report_Items[{i}]")
-    problems.raise_if_any()
+    all_tdm = tdm_only(filters)
+    # The column reader first (as for TSV); None sends the report to the careful reader below.
+    fast = fast_items(spec, release, items, begin, end, all_tdm=all_tdm)
+    extra: set[str] = set()
+    if fast is not None:
+        parsed.frame, extra = fast
+    else:
+        # Without End_Date (COUNTER's own R5.0 API example) any month from Begin_Date on is read.
+        reader = (
+            _Json51(spec, parsed, begin, end, problems, sorter, all_tdm)
+            if release == "5.1"
+            else _Json50(spec, parsed, begin, end, problems, sorter, all_tdm)
+        )
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                problems.add(_("A report item must be an object."), f"Report_Items[{i}]")
+                continue
+            reader.item(item, f"Report_Items[{i}]")
+        problems.raise_if_any()
+        extra = reader.extra
     if end is None:
-        last = max((r[4] for r in parsed.rows), default=begin)
+        if parsed.frame is not None:
+            latest = parsed.frame["month"].max()
+            last = latest if isinstance(latest, dt.date) else begin
+        else:
+            last = max((r[4] for r in parsed.rows), default=begin)
         parsed.end = last.replace(day=calendar.monthrange(last.year, last.month)[1])
         parsed.warnings.append(notes.note("end_inferred", end=parsed.end.isoformat()))
-    if reader.extra:
+    if extra:
         parsed.warnings.append(
-            notes.note("extra_columns", report=spec.code, columns=", ".join(sorted(reader.extra)))
+            notes.note("extra_columns", report=spec.code, columns=", ".join(sorted(extra)))
         )
     parsed.warnings.extend(sorter.notes(spec.code))
     codes = {e.get("Code") for e in exceptions}
@@ -194,8 +210,10 @@ class _JsonReader(ABC):
         end: dt.date | None,
         problems: _Collector,
         sorter: MetricSorter,
+        all_tdm: bool = False,
     ) -> None:
         self.spec, self.parsed, self.problems, self.sorter = spec, parsed, problems, sorter
+        self.all_tdm = all_tdm
         self.first = begin.replace(day=1)
         self.last = end.replace(day=1) if end is not None else None
         self.extra: set[str] = set()
@@ -218,9 +236,12 @@ class _JsonReader(ABC):
         month: dt.date | None,
         count: Any,
         where: str,
+        access: Any = None,
     ) -> None:
         if not self.sorter.accept(metric, where, count, self.problems):
             return
+        if self.all_tdm or is_tdm(access):
+            metric = TDM_PREFIX + metric  # kept apart from Regular use (analytics.choices)
         if month is None or month < self.first or (self.last is not None and month > self.last):
             self.problems.add(_("The month is missing or outside the reporting period."), where)
             return
@@ -245,6 +266,7 @@ class _Json50(_JsonReader):
         platform = self.platform(item, where)
         key = self.key(item, "Title" if self.spec.family == "TR" else "Item")
         database = str(item.get("Database", "")) if self.spec.family == "DR" else ""
+        access = item.get("Access_Method")
         for p, perf in enumerate(item.get("Performance") or []):
             here = f"{where}.Performance[{p}]"
             period = perf.get("Period") or {} if isinstance(perf, dict) else {}
@@ -260,6 +282,7 @@ class _Json50(_JsonReader):
                         month,
                         inst.get("Count"),
                         f"{here}.Instance[{n}]",
+                        access,
                     )
 
 
@@ -295,4 +318,5 @@ class _Json51(_JsonReader):
                         day.replace(day=1) if day else None,
                         count,
                         f"{here}.Performance.{metric}.{month_text}",
+                        block.get("Access_Method"),
                     )

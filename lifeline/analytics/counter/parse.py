@@ -39,6 +39,9 @@ from lifeline.analytics.counter.base import (
     MAX_PROBLEMS as MAX_PROBLEMS,
 )
 from lifeline.analytics.counter.base import (
+    TDM_PREFIX as TDM_PREFIX,
+)
+from lifeline.analytics.counter.base import (
     TSV_HEADER_FIELDS as TSV_HEADER_FIELDS,
 )
 from lifeline.analytics.counter.base import (
@@ -77,6 +80,12 @@ from lifeline.analytics.counter.base import (
 from lifeline.analytics.counter.base import (
     _spec_for as _spec_for,
 )
+from lifeline.analytics.counter.base import (
+    is_tdm as is_tdm,
+)
+from lifeline.analytics.counter.base import (
+    tdm_only as tdm_only,
+)
 from lifeline.analytics.counter.dates import month_range, parse_day, parse_month
 from lifeline.analytics.counter.spec import (
     ATTRIBUTES,
@@ -90,8 +99,11 @@ def parse_report(data: bytes, filename: str = "") -> ParsedReport:
     if not data.strip():
         raise CounterError([Problem(_("The file is empty."))])
     if data[:4] == b"PK\x03\x04":
+        from lifeline.analytics.counter.fast import fast_rows
+
         rows, sheet_notes = _xlsx_rows(data)
-        report = parse_tabular(rows, "xlsx")
+        # The column checks first, as for TSV; the row-by-row reader words any problem.
+        report = fast_rows(rows, "xlsx") or parse_tabular(rows, "xlsx")
         report.warnings[:0] = sheet_notes
         return report
     text = decode(data)
@@ -222,6 +234,17 @@ class TabularLayout:
     columns: list[str]
     index: dict[str, int]
     month_cols: list[tuple[int, dt.date]]
+    # Report_Filters say Access_Method=TDM: every row is text and data mining.
+    all_tdm: bool = False
+
+
+def tsv_filters(text: str) -> dict[str, str]:
+    """Report_Filters of a tabular header ("Data_Type=Journal; Access_Method=Regular") by
+    lower-case name."""
+    return {
+        k.strip().lower(): v.strip()
+        for k, v in (p.split("=", 1) for p in text.split(";") if "=" in p)
+    }
 
 
 def tabular_layout(rows: list[list[Any]], file_format: str) -> TabularLayout:
@@ -371,7 +394,8 @@ def tabular_layout(rows: list[list[Any]], file_format: str) -> TabularLayout:
         monthly_details=bool(month_cols),
         warnings=warnings,
     )
-    return TabularLayout(spec, parsed, header_at, columns, index, month_cols)
+    all_tdm = tdm_only(tsv_filters(str(header.get("Report_Filters", ""))))
+    return TabularLayout(spec, parsed, header_at, columns, index, month_cols, all_tdm)
 
 
 def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
@@ -385,6 +409,7 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
     database_at = index.get("Database")
     title_at = 0 if spec.family in {"TR", "IR"} else None
     id_at = [index.get(c) for c in ID_COLUMNS]
+    access_at = index.get("Access_Method")
     append = parsed.rows.append
     sorter = MetricSorter(spec)
     # identity → (first line, every cell of it): see the rule on repeated rows below.
@@ -431,6 +456,8 @@ def parse_tabular(rows: list[list[Any]], file_format: str) -> ParsedReport:
             ids = [_cell(row, i) if i is not None else "" for i in id_at]
             item = (_cell(row, title_at), ids[0], ids[1], ids[2], ids[3], ids[4], ids[5])
         database = _cell(row, database_at) if database_at is not None else ""
+        if layout.all_tdm or (access_at is not None and is_tdm(_cell(row, access_at))):
+            metric = TDM_PREFIX + metric  # kept apart from Regular use (analytics.choices)
         total_cell = row[total_at]
         if str(total_cell).strip() == "" and month_cols:
             # An empty total (a spreadsheet's blank cell) is not 0: the months say it.

@@ -9,9 +9,8 @@ from django.utils import translation
 from lifeline.registry.choices import RouteKind
 from lifeline.registry.models import AccessRoute, Resource
 
-# The official COUNTER samples sit beside the repository (../shared/data/counter), in CI as here.
-REPO = Path(__file__).resolve().parents[3]
-COUNTER_DATA = REPO.parent / "shared" / "data" / "counter"
+# The official COUNTER samples, kept in the repository (sources and licence in its README).
+COUNTER_DATA = Path(__file__).resolve().parent / "data" / "counter_official"
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_librarian_walks_through_analytics_on_a_phone(
                 page.click(f"form.card button:has-text('{shown['plan']}')")
                 expect(page.locator("span.badge.green").first).to_have_text(shown["keep"])
                 with page.expect_download() as download_info:
-                    page.click(f"a:has-text('{shown['download']}')")
+                    page.click(f"button:has-text('{shown['download']}')")
                 target = tmp_path / f"plan-{lang}.xlsx"
                 download_info.value.save_as(target)
                 book = load_workbook(io.BytesIO(target.read_bytes()))

@@ -19,7 +19,7 @@ from lifeline.analytics.counter.dates import parse_month
 from lifeline.analytics.counter.parse import CounterError
 from lifeline.analytics.importer import import_file
 from lifeline.analytics.models import UsageRecord, UsageReport, UsageSource
-from lifeline.analytics.services import denials_between, usage_between
+from lifeline.analytics.services import denials_between, tdm_between, usage_between
 from lifeline.analytics.tests.conftest import sample_files
 from lifeline.core.models import AuditLog
 from lifeline.registry.models import Resource
@@ -27,43 +27,53 @@ from lifeline.registry.models import Resource
 pytestmark = pytest.mark.django_db
 
 
-def expected_totals(path: Path) -> dict[str, int]:
-    """Sum per metric straight from the file: Reporting_Period_Total (TSV) or every count (JSON)."""
+def expected_totals(path: Path, access: str = "Regular") -> dict[str, int]:
+    """Sum per metric straight from the file: Reporting_Period_Total (TSV) or every count (JSON),
+    of the rows with this Access_Method (a row without one is Regular)."""
     totals: dict[str, int] = defaultdict(int)
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix == ".tsv":
         rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
         head = next(i for i, r in enumerate(rows) if "Metric_Type" in r)
         m, t = rows[head].index("Metric_Type"), rows[head].index("Reporting_Period_Total")
+        a = rows[head].index("Access_Method") if "Access_Method" in rows[head] else None
         for r in rows[head + 1 :]:
-            if len(r) > t and r[t].strip():
+            if len(r) > t and r[t].strip() and (r[a] if a is not None else "Regular") == access:
                 totals[r[m]] += int(r[t])
-        return dict(totals)
+        return {k: v for k, v in totals.items() if v}
 
-    def walk(node: Any) -> None:
+    def walk(node: Any, method: str) -> None:
         if isinstance(node, dict):
+            method = node.get("Access_Method", method)
             if "Instance" in node:  # R5.0
                 for inst in node["Instance"]:
-                    totals[inst["Metric_Type"]] += inst["Count"]
+                    if method == access:
+                        totals[inst["Metric_Type"]] += inst["Count"]
             elif "Performance" in node and isinstance(node["Performance"], dict):  # R5.1
                 for metric, months in node["Performance"].items():
-                    totals[metric] += sum(months.values())
+                    if method == access:
+                        totals[metric] += sum(months.values())
             else:
                 for value in node.values():
-                    walk(value)
+                    walk(value, method)
         elif isinstance(node, list):
             for value in node:
-                walk(value)
+                walk(value, method)
 
-    walk(json.loads(text)["Report_Items"])
+    walk(json.loads(text)["Report_Items"], "Regular")
     return {k: v for k, v in totals.items() if v}
 
 
-def stored_totals(report: UsageReport) -> dict[str, int]:
-    from lifeline.analytics.choices import Metric
+def stored_totals(report: UsageReport, tdm: bool = False) -> dict[str, int]:
+    from lifeline.analytics.choices import TDM_PREFIX, metric_label
 
     rows = UsageRecord.objects.filter(report=report).values("metric").annotate(n=Sum("count"))
-    return {Metric(r["metric"]).label: r["n"] for r in rows}
+    labels = {metric_label(r["metric"]): r["n"] for r in rows}
+    if tdm:
+        return {
+            k.removeprefix(TDM_PREFIX): v for k, v in labels.items() if k.startswith(TDM_PREFIX)
+        }
+    return {k: v for k, v in labels.items() if not k.startswith(TDM_PREFIX)}
 
 
 def test_samples_are_there(counter_data: Path) -> None:
@@ -77,6 +87,9 @@ def test_every_official_sample_imports_with_matching_totals(library_a: Any, path
     assert expected, "the sample has usage"
     assert report.totals == expected
     assert stored_totals(report) == expected
+    # Text and data mining is stored too, apart (issue 16, part 4).
+    tdm = expected_totals(path, "TDM")
+    assert report.tdm_totals == tdm and stored_totals(report, tdm=True) == tdm
 
 
 def test_reimport_replaces_and_never_double_counts(library_a: Any, counter_data: Path) -> None:
@@ -119,13 +132,23 @@ def test_platforms_map_to_resources_and_usage_between(library_a: Any, counter_da
     assert source.resource == resource
     # PR counts the platform: TR_J1 is a part of it and must not be added on top.
     pr = json.loads((counter_data / "r51" / "PR_sample_r51.json").read_text(encoding="utf-8-sig"))
-    jan = sum(
-        ap["Performance"].get("Total_Item_Requests", {}).get("2022-01", 0)
-        for item in pr["Report_Items"]
-        if item["Platform"] == "Platform 1"
-        for ap in item["Attribute_Performance"]
-    )
+
+    def january(access: str) -> int:
+        return sum(
+            ap["Performance"].get("Total_Item_Requests", {}).get("2022-01", 0)
+            for item in pr["Report_Items"]
+            if item["Platform"] == "Platform 1"
+            for ap in item["Attribute_Performance"]
+            if ap["Access_Method"] == access
+        )
+
+    jan, jan_tdm = january("Regular"), january("TDM")
+    assert jan_tdm > 0, "the sample has text and data mining"
+    # Use is Regular only: TDM summed in would give jan + jan_tdm (issue 16, part 4).
     assert usage_between(library_a, dt.date(2022, 1, 1), dt.date(2022, 1, 31)) == {resource.pk: jan}
+    assert tdm_between(library_a, dt.date(2022, 1, 1), dt.date(2022, 1, 31)) == {
+        resource.pk: jan_tdm
+    }
     # Half a month counts half (spread evenly over the days).
     assert usage_between(library_a, dt.date(2022, 4, 1), dt.date(2022, 4, 15))[resource.pk] > 0
 

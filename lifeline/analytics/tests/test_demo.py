@@ -83,9 +83,10 @@ def _pages_show_the_figures() -> None:
     ).content.decode()
     assert "Off-campus share of logged full-text requests: 8" in charts
     assert "<svg" in charts and "ScienceDirect" in charts
-    renewal = client.get(
+    renewal = client.post(
         reverse("analytics:renewal"),
         {"cut": "20", "start": "2025-03-01", "end": "2026-02-28", "denial_weight": "0.5"},
+        follow=True,
     )
     body = renewal.content.decode()
     assert renewal.status_code == 200 and "CNKI" in body

@@ -24,7 +24,9 @@ from lifeline.analytics.value import (
     emergency_comparison,
     unheld_demand,
 )
-from lifeline.conftest import client_for
+from lifeline.conftest import client_for, make_staff
+from lifeline.core.choices import Role
+from lifeline.core.models import ImportJob
 from lifeline.registry.models import KbartTitle, Resource
 
 pytestmark = pytest.mark.django_db
@@ -158,16 +160,25 @@ def test_renewal_page_and_exports(librarian_a: Any, library_a: Any, counter_data
     )  # re-map sources
     client = client_for(librarian_a)
     params = {"cut": "40", "start": "2022-01-01", "end": "2022-12-31", "denial_weight": "0.5"}
-    page = client.get(reverse("analytics:renewal"), params)
+    page = client.post(reverse("analytics:renewal"), params, follow=True)
+    # The MILP ran as a background job (issue 16, part 3); its outcome page shows the plan.
+    job = ImportJob.objects.get(kind="analytics.renewal")
+    assert job.status == "done" and job.created_by == librarian_a
+    assert page.redirect_chain[-1][0] == reverse("analytics:renewal_plan", args=[job.pk])
     assert page.status_code == 200 and "Database 1" in page.content.decode()
-    xlsx = client.get(reverse("analytics:renewal"), params | {"format": "xlsx"})
-    wb = load_workbook(io.BytesIO(xlsx.content))
+    # Another user, even a librarian of the same library, gets a 404 (page, job, download).
+    colleague = client_for(make_staff("colleague_a", library_a, Role.ERESOURCES))
+    assert colleague.get(reverse("analytics:renewal_plan", args=[job.pk])).status_code == 404
+    assert colleague.get(reverse("core:job", args=[job.pk])).status_code == 404
+    xlsx = client.post(reverse("analytics:renewal"), params | {"format": "xlsx"}, follow=True)
+    wb = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content)))
     assert wb.worksheets[0].max_row == 4
-    pdf = client.get(reverse("analytics:renewal"), params | {"format": "pdf"})
-    assert (
-        pdf.content.startswith(b"%PDF")
-        and b"/FontFile2" in pdf.content
-        and b"MicroHei" in pdf.content
-    )  # embedded
-    bad = client.get(reverse("analytics:renewal"), params | {"cut": "150"})
+    pdf_job_page = client.post(reverse("analytics:renewal"), params | {"format": "pdf"})
+    pdf_job = ImportJob.objects.filter(kind="analytics.renewal").latest("pk")
+    assert pdf_job_page["Location"] == reverse("core:job", args=[pdf_job.pk])
+    download = reverse("core:job_download", args=[pdf_job.pk])
+    assert colleague.get(download).status_code == 404
+    pdf = b"".join(client.get(download).streaming_content)
+    assert pdf.startswith(b"%PDF") and b"/FontFile2" in pdf and b"MicroHei" in pdf  # embedded
+    bad = client.post(reverse("analytics:renewal"), params | {"cut": "150"})
     assert bad.status_code == 400

@@ -24,6 +24,9 @@ class Upload:
     name: str
     data: bytes
     kind: str | None = None  # force the kind of a CSV; otherwise sheet name or headers decide
+    # The bytes came through core.uploads.read_upload, which has refused a ZIP bomb already:
+    # the workbook is not checked a second time (issue 16).
+    zip_checked: bool = False
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -44,7 +47,7 @@ def import_registry(
     rows: dict[str, list[ParsedRow]] = {k: [] for k in ImportKind.values}
     for upload in uploads:
         try:
-            tables, encoding = read_tables(upload.data, upload.name)
+            tables, encoding = read_tables(upload.data, upload.name, upload.zip_checked)
         except FileRefused as exc:
             errors.append(Issue(upload.name, None, "", str(exc)))
             continue

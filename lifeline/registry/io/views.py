@@ -1,4 +1,5 @@
-"""Staff pages: upload → dry-run preview → confirm; KBART lists; downloads. registry.change only."""
+"""Staff pages: upload → dry-run preview (a background job) → confirm; KBART lists; downloads.
+registry.change only."""
 
 from __future__ import annotations
 
@@ -7,24 +8,28 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from lifeline.core import jobs
 from lifeline.core.access import library_for
+from lifeline.core.choices import JobStatus
+from lifeline.core.jobviews import owned_job
 from lifeline.core.models import Library
 from lifeline.core.uploads import read_upload
-from lifeline.registry.io import exporting, pending
+from lifeline.registry.io import exporting
 from lifeline.registry.io.choices import ExportFormat
 from lifeline.registry.io.forms import ExportForm, ImportForm, KbartForm
-from lifeline.registry.io.kbart import import_kbart
 from lifeline.registry.io.reading import human_size, max_bytes
-from lifeline.registry.io.services import Upload, import_registry
+from lifeline.registry.jobs import KBART_PREVIEW, PREVIEW
 from lifeline.registry.models import Resource
 
 ACTION = "registry.change"
@@ -97,55 +102,68 @@ def import_page(request: HttpRequest) -> HttpResponse:
     data = _read(upload, form)
     if data is None:
         return render(request, template, {"form": form}, status=400)
-    kind = form.cleaned_data["kind"] or None
-    report = import_registry(library, [Upload(upload.name, data, kind)], dry_run=True)
-    token = (
-        pending.save(
-            int(request.user.pk or 0),
-            data,
-            {"library": library.code, "name": upload.name, "kind": kind, "type": "registry"},
-        )
-        if report.ok
-        else ""
+    # The dry run parses and plans in the background (issue 16, part 3); its outcome page
+    # shows what would change, with the confirmation.
+    job = jobs.start(
+        library=library,
+        kind=PREVIEW,
+        user=request.user,
+        title=upload.name,
+        upload=ContentFile(data, name=upload.name),
+        params={"kind": form.cleaned_data["kind"] or None},
     )
-    return render(
-        request,
-        "registry_io/preview.html",
-        {"library": library, "report": report, "token": token, "name": upload.name},
-    )
+    return redirect(jobs.url(job))
+
+
+@login_required
+@require_safe
+def preview_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finished dry run: what would change, and the confirmation (the owner's only)."""
+    job = owned_job(request, pk)
+    if job.kind not in (PREVIEW, KBART_PREVIEW) or job.status != JobStatus.DONE:
+        raise Http404
+    kbart = job.kind == KBART_PREVIEW
+    again = reverse("registry:io_kbart") if kbart else reverse("registry:io_import")
+    if kbart:
+        again += "?" + urlencode({"resource": job.params.get("resource", "")})
+    context = {
+        "job": job,
+        "kbart": kbart,
+        "ok": bool(job.result.get("ok")),
+        "can_confirm": bool(job.result.get("kept_upload")),
+        # Our own template's output, rendered by the preview job with every value escaped.
+        "body": mark_safe(str(job.result.get("html", ""))),  # noqa: S308
+        "again": again,
+    }
+    return render(request, "registry_io/preview_job.html", context)
 
 
 @require_POST
 @login_required
-def import_apply(request: HttpRequest, token: str) -> HttpResponse:
-    found = pending.load(token, int(request.user.pk or 0))
-    if found is None:
-        return render(request, "registry_io/gone.html", status=404)
-    data, meta = found
-    library = _library(request, meta["library"])
-    params: dict[str, Any] = {"kind": meta.get("kind")}
+def preview_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirmed: the import itself runs in the background on the file the preview kept."""
+    job = owned_job(request, pk)
+    if job.kind not in (PREVIEW, KBART_PREVIEW):
+        raise Http404
+    library = _library(request, job.library.code)  # still allowed to change the registry?
+    params: dict[str, Any] = {"kind": job.params.get("kind")}
     kind = "registry.import"
-    if meta["type"] == "kbart":
-        if not Resource.objects.filter(library=library, key=meta["resource"]).exists():
+    if job.kind == KBART_PREVIEW:
+        if not Resource.objects.filter(library=library, key=job.params["resource"]).exists():
             return render(request, "registry_io/gone.html", status=404)
         kind = "registry.kbart"
         params = {
-            "resource": meta["resource"],
+            "resource": job.params["resource"],
             "keep": sorted({int(n) for n in request.POST.getlist("keep") if n.isdigit()}),
             "allow_empty": request.POST.get("confirm_empty") == "1",
         }
-    # Confirmed: the import itself runs in the background, all or nothing, with a progress
-    # page (issue 16); the preview's file becomes the job's.
-    job = jobs.start(
-        library=library,
-        kind=kind,
-        user=request.user,
-        title=meta["name"],
-        upload=ContentFile(data, name=meta["name"]),
-        params=params,
+    upload = jobs.take_upload(job)
+    if upload is None:  # confirmed once already, or the preview found errors
+        return render(request, "registry_io/gone.html", status=404)
+    started = jobs.start(
+        library=library, kind=kind, user=request.user, title=job.title, upload=upload, params=params
     )
-    pending.discard(token)
-    return redirect(jobs.url(job))
+    return redirect(jobs.url(started))
 
 
 @csrf_exempt  # checked in _refuse_early
@@ -181,17 +199,15 @@ def kbart_page(request: HttpRequest) -> HttpResponse:
     data = _read(upload, form)
     if data is None:
         return render(request, template, {"form": form}, status=400)
-    report = import_kbart(resource, data, upload.name, dry_run=True)
-    meta = {"library": library.code, "name": upload.name, "resource": resource.key, "type": "kbart"}
-    token = pending.save(int(request.user.pk or 0), data, meta) if report.ok else ""
-    context = {
-        "library": library,
-        "report": report,
-        "resource": resource,
-        "token": token,
-        "name": upload.name,
-    }
-    return render(request, "registry_io/kbart_preview.html", context)
+    job = jobs.start(
+        library=library,
+        kind=KBART_PREVIEW,
+        user=request.user,
+        title=upload.name,
+        upload=ContentFile(data, name=upload.name),
+        params={"resource": resource.key},
+    )
+    return redirect(jobs.url(job))
 
 
 @login_required

@@ -39,47 +39,62 @@ def upload(
     return client.post(url, {"library": library, "file": SimpleUploadedFile(name, data), **extra})
 
 
-def test_preview_then_apply(librarian_a: Any) -> None:
+def preview(client: Client, *args: Any, **kwargs: Any) -> Any:
+    """Upload, then follow the dry run's job page to its outcome (tasks run at once in tests)."""
+    response = upload(client, *args, **kwargs)
+    assert response.status_code == 302, response.status_code
+    return client.get(response["Location"], follow=True)
+
+
+def preview_job() -> ImportJob:
+    return ImportJob.objects.filter(kind__endswith="preview").latest("pk")
+
+
+def test_preview_then_apply(librarian_a: Any, librarian_b: Any) -> None:
     client = client_for(librarian_a)
     client.cookies["lifeline_lang"] = "en"
     assert client.get(IMPORT).status_code == 200
-    response = upload(client)
-    assert response.status_code == 200
-    assert response.context["report"].totals() == {
-        "create": 2,
-        "update": 0,
-        "unchanged": 0,
-        "errors": 0,
-    }
+    response = preview(client)
+    # The dry run ran as a background job (issue 16, part 3); its outcome page shows the plan.
+    dry = preview_job()
+    assert response.status_code == 200 and dry.kind == "registry.preview"
+    assert response.redirect_chain[-1][0] == reverse("registry:io_preview", args=[dry.pk])
+    assert dry.result["totals"] == {"create": 2, "update": 0, "unchanged": 0, "errors": 0}
     assert b"GB18030/GBK" in response.content and b"Apply these changes" in response.content
+    assert dry.file, "the preview keeps the upload for the confirmation"
     assert not Resource.objects.exists()
-    token = response.context["token"]
-    # Someone else cannot apply it.
-    other = client_for(
-        type(librarian_a).objects.create_superuser("root", "r@example.edu", "pw-long-enough-1")
-    )
-    assert other.post(reverse("registry:io_apply", args=[token])).status_code == 404
-    response = client.post(reverse("registry:io_apply", args=[token]), follow=True)
-    # Confirmed, the import ran as a background job; its page keeps the outcome (issue 16).
-    job = ImportJob.objects.get()
+    # Nobody else sees or confirms it, not even a librarian of another library (404).
+    other_librarian = client_for(librarian_b)
+    assert other_librarian.get(reverse("registry:io_preview", args=[dry.pk])).status_code == 404
+    assert other_librarian.post(reverse("registry:io_apply", args=[dry.pk])).status_code == 404
+    assert other_librarian.get(reverse("core:job", args=[dry.pk])).status_code == 404
+    assert Client().get(reverse("registry:io_preview", args=[dry.pk])).status_code == 302
+    response = client.post(reverse("registry:io_apply", args=[dry.pk]), follow=True)
+    # Confirmed, the import ran as a background job on the kept file, without a second upload.
+    job = ImportJob.objects.get(kind="registry.import")
     assert response.redirect_chain[0][0] == reverse("core:job", args=[job.pk])
     assert job.status == "done" and job.kind == "registry.import" and not job.file
     assert response.status_code == 200 and "2 to create" in response.content.decode()
+    other = client_for(
+        type(librarian_a).objects.create_superuser("root", "r@example.edu", "pw-long-enough-1")
+    )
     assert other.get(reverse("core:job", args=[job.pk])).status_code == 200  # a superuser
     assert Resource.objects.filter(library__code="nefu").count() == 2
     log = AuditLog.objects.get(action=AuditAction.IMPORT)
     assert log.user == librarian_a and log.after["files"] == ["r.csv"]
-    # The upload is single-use.
-    assert client.post(reverse("registry:io_apply", args=[token])).status_code == 404
-    again = upload(client)
-    assert again.context["report"].totals()["unchanged"] == 2
+    # The kept upload is single-use.
+    dry.refresh_from_db()
+    assert not dry.file
+    assert client.post(reverse("registry:io_apply", args=[dry.pk])).status_code == 404
+    preview(client)
+    assert preview_job().result["totals"]["unchanged"] == 2
 
 
 def test_errors_are_listed_in_chinese_and_nothing_is_offered(librarian_a: Any) -> None:
-    response = upload(
+    response = preview(
         client_for(librarian_a), "数据库标识,名称,主页\ncnki,知网,not-a-url\n".encode()
     )
-    assert response.status_code == 200 and response.context["token"] == ""
+    assert response.status_code == 200 and not response.context["can_confirm"]
     text = response.content.decode()
     assert "r.csv" in text and "3 主页" in text and "not-a-url" in text
     assert "没有写入任何数据" in text
@@ -87,8 +102,8 @@ def test_errors_are_listed_in_chinese_and_nothing_is_offered(librarian_a: Any) -
 
 
 def test_garbage_upload_is_a_clear_error_not_a_500(librarian_a: Any) -> None:
-    response = upload(client_for(librarian_a), b"\x00\xff" * 500, name="photo.jpg")
-    assert response.status_code == 200 and response.context["report"].errors
+    response = preview(client_for(librarian_a), b"\x00\xff" * 500, name="photo.jpg")
+    assert response.status_code == 200 and not response.context["ok"]
 
 
 def test_too_big_upload_is_refused_before_reading(librarian_a: Any, settings: Any) -> None:
@@ -116,7 +131,7 @@ def test_permissions(
     # Librarian of B cannot import into A: A is not among her libraries.
     response = upload(client_for(librarian_b), library="nefu")
     assert response.status_code == 400 and not Resource.objects.exists()
-    assert upload(client_for(librarian_b), library="hit").status_code == 200
+    assert preview(client_for(librarian_b), library="hit").status_code == 200
     for user in (reference_a, tech_a):
         assert client_for(user).get(IMPORT).status_code == 403
         assert upload(client_for(user)).status_code == 403
@@ -168,19 +183,45 @@ def test_kbart_upload(librarian_a: Any, library_a: Library) -> None:
     url = reverse("registry:io_kbart")
     assert client.get(url).status_code == 200
     tsv = b"publication_title\tprint_identifier\nNature\t00280836\n"
-    response = upload(client, tsv, name="k.txt", url=url, resource="nature")
-    assert response.status_code == 200 and response.context["report"].rows == 1
+    response = preview(client, tsv, name="k.txt", url=url, resource="nature")
+    assert response.status_code == 200 and preview_job().result["rows"] == 1
     assert not KbartTitle.objects.exists()
-    response = client.post(reverse("registry:io_apply", args=[response.context["token"]]))
-    assert response.status_code == 302 and ImportJob.objects.get().status == "done"
+    response = client.post(reverse("registry:io_apply", args=[preview_job().pk]))
+    assert response.status_code == 302
+    assert ImportJob.objects.get(kind="registry.kbart").status == "done"
     assert KbartTitle.objects.get(resource=resource).print_identifier == "0028-0836"
     response = upload(client, tsv, name="k.txt", url=url, resource="ghost")
     assert response.status_code == 400
-    response = upload(
+    response = preview(
         client,
         b"publication_title\tprint_identifier\nNature\t00280837\n",
         name="k.txt",
         url=url,
         resource="nature",
     )
-    assert response.context["token"] == "" and "00280837" in response.content.decode()
+    assert not response.context["can_confirm"] and "00280837" in response.content.decode()
+
+
+def test_xlsx_upload_is_checked_for_a_zip_bomb_once_by_the_one_opener(librarian_a: Any) -> None:
+    """core.uploads checks the upload; the registry's reader does not check it again."""
+    from unittest import mock
+
+    from openpyxl import Workbook
+
+    from lifeline.registry.io import reading
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["数据库标识", "名称", "主页"])
+    ws.append(["cnki", "中国知网", "https://www.cnki.net/"])
+    out = io.BytesIO()
+    wb.save(out)
+    with mock.patch.object(reading, "check_zip", wraps=reading.check_zip) as again:
+        response = preview(client_for(librarian_a), out.getvalue(), name="r.xlsx")
+    assert response.status_code == 200 and preview_job().result["totals"]["create"] == 1
+    assert again.call_count == 0
+    # A file that did not come through the opener (a command's) is still checked, by the same rule.
+    with mock.patch.object(reading, "check_zip", wraps=reading.check_zip) as once:
+        reading.read_tables(out.getvalue(), "r.xlsx")
+    assert once.call_count == 1

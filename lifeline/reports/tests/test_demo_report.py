@@ -19,6 +19,7 @@ from lifeline.analytics import services as analytics_services
 from lifeline.analytics.counts import counts as analytics_counts
 from lifeline.conftest import client_for
 from lifeline.core.demo.loader import load_demo
+from lifeline.core.models import ImportJob, Membership
 from lifeline.delivery.choices import Status
 from lifeline.delivery.models import DeliveryRequest
 from lifeline.emergency.counts import counts as emergency_counts
@@ -156,9 +157,22 @@ def test_page_and_exports_for_the_leader(demo: Any) -> None:
     cells = [c.text for row in doc.tables[0].rows for c in row.cells]
     assert "86712" in cells and "83091" in cells and "95.8" in cells
 
-    pdf = client.get(url, {**period, "format": "pdf"})
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    with pymupdf.open(stream=pdf.content, filetype="pdf") as read:
+    # The PDF is made by a background job (issue 16, part 3); the e-mail's link still leads there.
+    asked = client.get(url, {**period, "format": "pdf"}, follow=True)
+    assert asked.status_code == 200 and b"<form" in asked.content
+    started = client.post(reverse("reports:pdf", args=[demo.code]), period)
+    job = ImportJob.objects.get(kind="reports.pdf")
+    assert started["Location"] == reverse("core:job", args=[job.pk]) and job.status == "done"
+    done = client.get(started["Location"])
+    assert done["Location"] == reverse("core:job_download", args=[job.pk])
+    pdf_bytes = b"".join(client.get(done["Location"]).streaming_content)
+    assert pdf_bytes.startswith(b"%PDF")
+    # Only its owner gets it: another user of the same library gets a 404.
+    other = get_user_model().objects.create_user("other-leader", password="x" * 12)
+    Membership.objects.create(user=other, library=demo, role="leadership")
+    assert client_for(other).get(done["Location"]).status_code == 404
+    assert client_for(other).get(started["Location"]).status_code == 404
+    with pymupdf.open(stream=pdf_bytes, filetype="pdf") as read:
         text = "".join(page.get_text() for page in read)
         fonts = {f[3] for page in read for f in page.get_fonts()}
     assert "86712" in text and "文献传递" in text

@@ -105,7 +105,20 @@ def supervise(commands: list[list[str]]) -> int:
 
 def worker_commands() -> list[list[str]]:
     known = available_commands()
-    return [task_worker_command()] + [argv for argv in WORKER_COMMANDS if argv[0] in known]
+    commands = [task_worker_command()] + [argv for argv in WORKER_COMMANDS if argv[0] in known]
+    return commands + configured_commands(known)
+
+
+def configured_commands(known: set[str]) -> list[list[str]]:
+    """Loops that run only where a setting asks for them: the reference desk's SMTP gateway
+    listens on a port, so only the machine given LIFELINE_MAIL_GATEWAY_PORT runs it."""
+    from django.conf import settings
+
+    port = int(getattr(settings, "MAIL_GATEWAY_PORT", 0) or 0)
+    if port <= 0 or "mail_gateway" not in known:
+        return []
+    host = str(getattr(settings, "MAIL_GATEWAY_HOST", "127.0.0.1"))
+    return [["mail_gateway", "--host", host, "--port", str(port)]]
 
 
 def cmd_worker(args: list[str]) -> int:

@@ -459,3 +459,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # push (issue 11): how long a bulk sender holds the messages it is sending; a run restarted
 # after its worker died waits this long before sending what was in flight.
 PUSH_LEASE_SECONDS = envint("LIFELINE_PUSH_LEASE_SECONDS", 60)
+
+# The reference desk's inbound SMTP gateway (`lifeline mail-gateway`). With a port set,
+# `lifeline worker` (and `lifeline serve` with its worker) runs and supervises it; set it on the
+# one machine the campus relay forwards the desk's mail to. 0: not run.
+MAIL_GATEWAY_PORT = envint("LIFELINE_MAIL_GATEWAY_PORT", 0)
+MAIL_GATEWAY_HOST = envstr("LIFELINE_MAIL_GATEWAY_HOST", "127.0.0.1")

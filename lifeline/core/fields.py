@@ -19,6 +19,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.apps import apps
 from django.conf import settings
 from django.db import connections, models, router
+from django.dispatch import Signal
+
+# Sent by rotate() after re-encrypting (not on a dry run), inside its transaction: apps that
+# derive something from FIELD_ENCRYPTION_KEY (e.g. push's keyed address digests) recompute it.
+keys_rotated = Signal()
 
 
 @lru_cache(maxsize=8)
@@ -107,4 +112,6 @@ def rotate(*, dry_run: bool = False) -> list[Rotation]:
                 )
             result.rotated += 1
         results.append(result)
+    if not dry_run:
+        keys_rotated.send(sender=rotate)
     return results

@@ -78,6 +78,10 @@ ROLE_ACTIONS[Role.ADMIN] |= {"push.publish"}
 ROLE_ACTIONS[Role.REFERENCE] |= {"push.publish"}
 ROLE_ACTIONS[Role.SUBJECT] |= {"push.publish"}
 ROLE_ACTIONS[Role.ERESOURCES] |= {"push.publish"}
+# Group robots post to outside chat groups with a credential in their address: admins and the
+# reference desk (information services) manage them.
+ROLE_ACTIONS[Role.ADMIN] |= {"push.robots"}
+ROLE_ACTIONS[Role.REFERENCE] |= {"push.robots"}
 # reference desk (issue 11): reference and subject librarians answer; admins also set the desk up.
 ROLE_ACTIONS[Role.ADMIN] |= {"reference.answer", "reference.manage"}
 ROLE_ACTIONS[Role.REFERENCE] |= {"reference.answer"}

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.push.choices import Topic
-from lifeline.push.models import Announcement
+from lifeline.push.models import Announcement, Robot
 
 
 class AnnouncementForm(forms.ModelForm[Announcement]):
@@ -54,3 +54,60 @@ class SubscribeForm(forms.Form):
     @property
     def is_spam(self) -> bool:
         return bool(self.data.get("website"))
+
+
+class RobotForm(forms.ModelForm[Robot]):
+    """A robot's webhook address is its credential: the field is never filled from the stored
+    value (an empty field keeps it), and a new address must pass core.outbound's SSRF guard."""
+
+    topics_chosen = forms.MultipleChoiceField(
+        label=_("Topics"),
+        choices=Topic.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("None chosen: every topic."),
+    )
+
+    class Meta:
+        model = Robot
+        fields = ["name", "url", "fmt", "is_active"]
+        widgets = {"url": forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stored_url = self.instance.url if self.instance.pk else ""
+        url = self.fields["url"]
+        if self._stored_url:
+            from lifeline.push.logic.robots import masked
+
+            url.required = False
+            url.help_text = _("Now %(address)s. Leave empty to keep it.") % {
+                "address": masked(self._stored_url)
+            }
+        self.fields["topics_chosen"].initial = [t for t in self.instance.topics.split(",") if t]
+
+    def clean_url(self) -> str:
+        from lifeline.core import outbound
+
+        url: str = (self.cleaned_data.get("url") or "").strip()
+        if not url:
+            if self._stored_url:
+                return self._stored_url
+            raise forms.ValidationError(_("This field is required."), code="required")
+        if not url.startswith("https://") and not url.startswith("http://"):
+            raise forms.ValidationError(_("Only http and https addresses can be fetched."))
+        try:
+            outbound.check_target(url)
+        except outbound.OutboundRefused as exc:
+            raise forms.ValidationError(str(exc), code="internal") from exc
+        except outbound.OutboundFailed:
+            # A name that does not resolve today is kept: every send checks it again.
+            return url
+        return url
+
+    def save(self, commit: bool = True) -> Robot:
+        robot = super().save(commit=False)
+        robot.topics = ",".join(sorted(self.cleaned_data.get("topics_chosen") or []))
+        if commit:
+            robot.save()
+        return robot

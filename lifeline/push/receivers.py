@@ -11,6 +11,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils.translation import gettext_noop
 
+from lifeline.core.fields import keys_rotated
 from lifeline.emergency.signals import tasks_handed_out
 
 log = logging.getLogger(__name__)
@@ -56,3 +57,11 @@ def run_for(event_pk: int, library_id: int, keyed: dict[str, int]) -> int:
         except Exception:  # one announcement's failure must not stop the others
             log.exception("could not publish announcement %s for event %s", ann.pk, event_pk)
     return done
+
+
+@receiver(keys_rotated)
+def redigest_subscribers(sender: Any, **kwargs: Any) -> None:
+    """The address digest is keyed on the field key: recompute it under the new one."""
+    from lifeline.push.logic import subscriptions
+
+    subscriptions.redigest()

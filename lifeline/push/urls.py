@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from lifeline.push import views
+from lifeline.push import robot_views, views
 
 app_name = "push"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -19,6 +19,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("push/<str:code>/", views.staff_list, name="staff"),
     path("push/<str:code>/new/", views.edit, name="new"),
     path("push/<str:code>/stats/", views.stats_page, name="stats"),
+    path("push/<str:code>/robots/", robot_views.robot_list, name="robots"),
+    path("push/<str:code>/robots/new/", robot_views.robot_edit, name="robot_new"),
+    path("push/<str:code>/robots/<int:pk>/", robot_views.robot_edit, name="robot_edit"),
+    path("push/<str:code>/robots/<int:pk>/action/", robot_views.robot_action, name="robot_action"),
     path("push/<str:code>/stats.xlsx", views.stats_xlsx, name="stats_xlsx"),
     path("push/<str:code>/<int:pk>/", views.manage, name="manage"),
     path("push/<str:code>/<int:pk>/edit/", views.edit, name="edit"),

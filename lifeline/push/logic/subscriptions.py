@@ -172,3 +172,35 @@ def audience(library: Library, topic: str) -> object:
         unsubscribed_at__isnull=True,
         topics__contains=f",{topic},",
     ).order_by("pk")
+
+
+def redigest() -> int:
+    """Recompute every subscriber's digest under the current field key (after `lifeline
+    rotate-keys`, which calls this through core.fields.keys_rotated). Without it an address
+    would no longer be found again and could subscribe a second time. Two rows that turn out
+    to hold one address (one subscribed after the key changed, before this ran) become one:
+    the older row keeps the union of topics and the earlier confirmation. Returns rows changed."""
+    changed = 0
+    with transaction.atomic():
+        for sub in Subscriber.objects.select_for_update().order_by("created_at", "pk"):
+            if sub.email is None:
+                continue  # a value no key opens: rotate-keys reports it
+            key = digest(sub.email)
+            if key == sub.digest:
+                continue
+            twin = Subscriber.objects.filter(library_id=sub.library_id, digest=key).first()
+            if twin is not None:
+                keep, drop = (sub, twin) if sub.created_at <= twin.created_at else (twin, sub)
+                topics = {t for t in f"{keep.topics},{drop.topics}".split(",") if t}
+                keep.topics = "," + ",".join(sorted(topics)) + "," if topics else ""
+                firsts = [d for d in (keep.confirmed_at, drop.confirmed_at) if d]
+                keep.confirmed_at = min(firsts) if firsts else None
+                if drop.unsubscribed_at is None or keep.unsubscribed_at is None:
+                    keep.unsubscribed_at = None
+                drop.delete()
+                keep.digest = key
+                keep.save(update_fields=["topics", "confirmed_at", "unsubscribed_at", "digest"])
+            else:
+                Subscriber.objects.filter(pk=sub.pk).update(digest=key)
+            changed += 1
+    return changed

@@ -114,3 +114,76 @@ def tidy(text: str, limit: int) -> str:
     """One line, ISBD end punctuation and control characters gone, cut to `limit`."""
     text = _SPACES.sub(" ", text or "").strip()
     return _ISBD_END.sub("", text)[:limit]
+
+
+# --- search tokens ------------------------------------------------------------------------------
+# Chinese has no spaces, and a search word is often two characters (生态, 中国), too short for
+# trigram indexes. So titles are indexed by folded tokens: ASCII words as they are, and each run of
+# other letters (汉字, kana, accented Latin) as its overlapping character pairs plus its last
+# character alone, each character written as 5 hex digits after "x" (`中国` → `x04e2dx056fd`
+# minus the second "x": `x04e2d056fd`). Every token is then [a-z0-9]+, one word to PostgreSQL's
+# text-search parser and to SQLite FTS5's tokenizer alike, so both databases index the same thing
+# (a GIN `tsvector` index and an FTS5 table). A query's pairs must all be there; a one-character
+# query is a prefix (every character starts some token); ASCII words are prefixes too.
+
+
+def _code(ch: str) -> str:
+    return f"{ord(ch):05x}"
+
+
+def _runs(text: str) -> list[tuple[bool, str]]:
+    """(is_ascii_word, run) pieces of NFKC-folded, case-folded text; separators dropped."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    runs: list[tuple[bool, str]] = []
+    kind: bool | None = None
+    start = 0
+    for i, ch in enumerate(folded):
+        now: bool | None
+        if ch.isascii():
+            now = True if ch.isalnum() else None
+        else:
+            now = False if ch.isalnum() and ord(ch) <= 0xFFFFF else None
+        if now is not kind:
+            if kind is not None:
+                runs.append((kind, folded[start:i]))
+            kind, start = now, i
+    if kind is not None:
+        runs.append((kind, folded[start:]))
+    return runs
+
+
+def search_text(*parts: str) -> str:
+    """The folded tokens of a title's searchable fields, space-separated (stored on the row)."""
+    tokens: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        if not part:
+            continue
+        for ascii_word, run in _runs(part):
+            if ascii_word:
+                found = [run]
+            else:
+                codes = [_code(ch) for ch in run]
+                found = [f"x{a}{b}" for a, b in zip(codes, codes[1:], strict=False)]
+                found.append(f"x{codes[-1]}")
+            for token in found:
+                if token not in seen:
+                    seen.add(token)
+                    tokens.append(token)
+    return " ".join(tokens)
+
+
+def search_terms(query: str, limit: int = 12) -> list[tuple[str, bool]]:
+    """(token, is_prefix) that a row's tokens must all match for `query`; at most `limit` (a
+    pasted paragraph must not become a 500-term query)."""
+    terms: list[tuple[str, bool]] = []
+    for ascii_word, run in _runs(query[:200]):
+        if ascii_word:
+            terms.append((run, True))
+        elif len(run) == 1:
+            terms.append((f"x{_code(run)}", True))
+        else:
+            codes = [_code(ch) for ch in run]
+            terms.extend((f"x{a}{b}", False) for a, b in zip(codes, codes[1:], strict=False))
+    unique = list(dict.fromkeys(terms))
+    return unique[:limit]

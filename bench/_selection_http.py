@@ -9,13 +9,14 @@ The database is LIFELINE_BENCH_DATABASE_URL when it is a postgres:// URL (droppe
 afresh), else a scratch SQLite file. The catalogue is the one `bench/selection.py` generates
 (CNMARC, 200,000 records), imported by `services.import_catalogue` as a librarian's upload would
 be, and put in an open campaign. The server is `bench._server.LifelineServer` (`lifeline serve
---no-worker` on 127.0.0.1, granian, the project's defaults); its CPU is read from /proc. Patrons have signed-in sessions made in the bench process (as a sign-in
-would leave them). Reference in the same run, same client, threads and connections: GET /healthz
+--no-worker` on 127.0.0.1, granian, the project's defaults); its CPU is read from /proc.
+Patrons have signed-in sessions made in the bench process (as a sign-in would leave them). Reference in the same run, same client, threads and connections: GET /healthz
 (a view that does no database work).
 
 Browse: wrk (`--latency`) with a Lua script cycling through the patron page by CLC class (pages
-1, 2, 5 and 20 of every class, each reached by its keyset link `after=<id>`) and searches (a title, an author, a 13-digit ISBN, a word that
-matches nothing, a class and a word together), one signed-in patron's cookie.
+1, 2, 5 and 20 of every class, each reached by its keyset link `after=<id>`) and searches (a
+title, an author, the publisher every line shares, a 13-digit ISBN, a word that matches nothing,
+two characters, a class and a word together), one signed-in patron's cookie.
 Votes: T threads, each on one keep-alive connection, each patron's vote as a form POST (as a
 phone without JavaScript sends it); then a second, identical POST from 500 of them at once on
 other threads. Then the votes in the database are counted: one per patron, on the title sent.
@@ -187,7 +188,11 @@ def http_main(argv: list[str]) -> int:
                   f"{again_failed} failed")  # fmt: skip
             print("target: ≥ 500 votes/s on PostgreSQL, none lost or doubled")
             ok &= not (lost or doubled or wrong or failed or again_failed)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    if ok:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    else:  # what the server said about the failures
+        log = (Path(data_dir) / "server.log").read_text(errors="replace")
+        print(f"server log ({data_dir}), last lines:\n" + "\n".join(log.splitlines()[-40:]))
     return 0 if ok else 1
 
 
@@ -206,9 +211,7 @@ def _browse(
     server: LifelineServer, base: str, cookie: str, seconds: int, connections: int, campaign: Any
 ) -> bool:
     classes = "ABCDEFGHIKNOPQRSTUVXZ"
-    browse = [
-        f"{base}?cls={c}{_keyset(campaign, c, p)}" for c in classes for p in (1, 2, 5, 20)
-    ]
+    browse = [f"{base}?cls={c}{_keyset(campaign, c, p)}" for c in classes for p in (1, 2, 5, 20)]
     n = campaign.catalogues.get().lines
     words = [f"第{n - 1}卷", "作者4321", "中国林业", "量子力学", f"9787{n // 2:08d}", "生态"]
     search = [f"{base}?q={quote(w)}" for w in words] + [f"{base}?cls=S&q={quote('生态学')}"]

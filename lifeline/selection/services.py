@@ -14,12 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lifeline.core import audit
+from lifeline.core.access import patron_record
 from lifeline.core.choices import AuditAction, PatronCategory
 from lifeline.core.models import Library, Patron
 from lifeline.core.permissions import user_can
@@ -333,12 +334,7 @@ def move_campaign(campaign: Campaign, new: str) -> Campaign:
 
 
 def patron_of(user: Any, library: Library) -> Patron | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    # Kept on the user object (one request's): the vote path asked for it three times.
-    if "_selection_patron" not in user.__dict__:
-        user.__dict__["_selection_patron"] = Patron.objects.filter(user_id=user.pk).first()
-    patron: Patron | None = user.__dict__["_selection_patron"]
+    patron = patron_record(user)  # read once per request, shared with `library_for`
     return patron if patron is not None and patron.library_id == library.pk else None
 
 

@@ -10,8 +10,9 @@ afresh), else a scratch SQLite file. The catalogue is the one `bench/selection.p
 (CNMARC, 200,000 records), imported by `services.import_catalogue` as a librarian's upload would
 be, and put in an open campaign. The server is `bench._server.LifelineServer` (`lifeline serve
 --no-worker` on 127.0.0.1, granian, the project's defaults); its CPU is read from /proc.
-Patrons have signed-in sessions made in the bench process (as a sign-in would leave them). Reference in the same run, same client, threads and connections: GET /healthz
-(a view that does no database work).
+Patrons have signed-in sessions made in the bench process (as a sign-in would leave them).
+Reference in the same run, same client, threads and connections: GET /healthz (a view that does
+no database work).
 
 Browse: wrk (`--latency`) with a Lua script cycling through the patron page by CLC class (pages
 1, 2, 5 and 20 of every class, each reached by its keyset link `after=<id>`) and searches (a

@@ -8,14 +8,16 @@ none lost or doubled.
 The database is LIFELINE_BENCH_DATABASE_URL when it is a postgres:// URL (dropped and created
 afresh), else a scratch SQLite file. The catalogue is the one `bench/selection.py` generates
 (CNMARC, 200,000 records), imported by `services.import_catalogue` as a librarian's upload would
-be, and put in an open campaign. The server is `lifeline serve --no-worker` on 127.0.0.1 (granian,
-the project's defaults). Patrons have signed-in sessions made in the bench process (as a sign-in
-would leave them). Reference in the same run, same client, threads and connections: GET /healthz
-(a view that does no database work).
+be, and put in an open campaign. The server is `bench._server.LifelineServer` (`lifeline serve
+--no-worker` on 127.0.0.1, granian, the project's defaults); its CPU is read from /proc.
+Patrons have signed-in sessions made in the bench process (as a sign-in would leave them).
+Reference in the same run, same client, threads and connections: GET /healthz (a view that does
+no database work).
 
 Browse: wrk (`--latency`) with a Lua script cycling through the patron page by CLC class (pages
-1, 2, 5 and 20 of every class) and searches (a title, an author, a 13-digit ISBN, a word that
-matches nothing, a class and a word together), one signed-in patron's cookie.
+1, 2, 5 and 20 of every class, each reached by its keyset link `after=<id>`) and searches (a
+title, an author, the publisher every line shares, a 13-digit ISBN, a word that matches nothing,
+two characters, a class and a word together), one signed-in patron's cookie.
 Votes: T threads, each on one keep-alive connection, each patron's vote as a form POST (as a
 phone without JavaScript sends it); then a second, identical POST from 500 of them at once on
 other threads. Then the votes in the database are counted: one per patron, on the title sent.
@@ -25,46 +27,33 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bench._common import ROOT, free_port, option
-from bench.outreach import CSRF, _pct, _run_threads, _wait_port
+from bench._common import option
+from bench._server import (
+    LifelineServer,
+    WrkResult,
+    bench_env,
+    fresh_postgres,
+    process_cpu,
+    wrk,
+)
+from bench.outreach import CSRF, _pct, _run_threads
 
 
 def _setup(data_dir: str) -> str:
     url = os.environ.get("LIFELINE_BENCH_DATABASE_URL", "")
     if url.startswith("postgres"):
-        import psycopg
-
-        base, name = url.rsplit("/", 1)
-        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+        fresh_postgres(url)
     else:
         url = f"sqlite:///{Path(data_dir) / 'lifeline.sqlite3'}"
-    # The server refuses to start with DEBUG off and the public keys (a deploy check); the bench
-    # process shares these, so the sessions it writes are the server's.
-    os.environ.update(
-        LIFELINE_SECRET_KEY=secrets.token_urlsafe(64),
-        LIFELINE_FIELD_KEY=secrets.token_urlsafe(64),
-        LIFELINE_LOG_USER_KEY=secrets.token_urlsafe(64),
-        LIFELINE_DATABASE_URL=url,
-        LIFELINE_DATA_DIR=data_dir,
-        LIFELINE_TASK_BACKEND="immediate",
-        LIFELINE_LOG_LEVEL="WARNING",
-        LIFELINE_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SETTINGS_MODULE="lifeline.settings",
-    )
+    # The bench process shares the server's keys, so the sessions it writes are the server's.
+    os.environ.update(bench_env(url, data_dir))
     import django
 
     django.setup()
@@ -92,42 +81,22 @@ def _cookies(users: list[Any]) -> dict[int, str]:
     return cookies
 
 
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def _wrk(
-    port: int, paths: list[str], cookie: str, seconds: int, connections: int
-) -> dict[str, Any]:
-    """wrk over the paths in turn; p50/p99 in ms, requests/s, non-2xx/3xx answers, errors."""
+def _wrk_paths(
+    base: str, paths: list[str], cookie: str, seconds: int, connections: int
+) -> WrkResult:
+    """wrk over the paths in turn (a Lua script), with one patron's cookie."""
     script = Path(tempfile.mkdtemp(prefix="lifeline-wrk-")) / "paths.lua"
-    listed = ",\n".join('  "' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)
+    quoted = ('  "' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)
     script.write_text(
-        "local paths = {\n" + listed + "\n}\nlocal i = 0\n"
+        "local paths = {\n" + ",\n".join(quoted) + "\n}\nlocal i = 0\n"
         "request = function()\n  i = i + 1\n"
         '  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n',
         encoding="utf-8",
     )
-    done = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-         "-H", f"Cookie: {cookie}", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
-    )  # fmt: skip
-    shutil.rmtree(script.parent, ignore_errors=True)
-    out = done.stdout
-    lat = {
-        p: float(v) * _UNITS[u]
-        for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-    }
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    return {
-        "p50": lat.get("50", 0.0), "p99": lat.get("99", 0.0),
-        "rate": float(rate.group(1)) if rate else 0.0,
-        "requests": int(total.group(1)) if total else 0,
-        "bad": int(bad.group(1)) if bad else 0, "errors": errors.group(1) if errors else "none",
-    }  # fmt: skip
+    try:
+        return wrk(base, seconds, connections, f"Cookie: {cookie}", script=script)
+    finally:
+        shutil.rmtree(script.parent, ignore_errors=True)
 
 
 def http_main(argv: list[str]) -> int:
@@ -173,36 +142,31 @@ def http_main(argv: list[str]) -> int:
     )
     cookies = _cookies(users)
     base = f"/selection/bench/c/{campaign.pk}/"
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lifeline", "serve", "--no-worker", "--port", str(port)],
-        env={**os.environ}, cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=(Path(data_dir) / "server.log").open("w"), start_new_session=True,
-    )  # fmt: skip
     ok = True
-    try:
-        _wait_port(port)
-        _run_threads(port, [[("GET", "/healthz", b"", "")] * 50 for _ in range(4)])
+    with LifelineServer(dict(os.environ), log=Path(data_dir) / "server.log") as server:
+        _run_threads(server.port, [[("GET", "/healthz", b"", "")] * 50 for _ in range(4)])
         if option(argv, "browse", 0):
-            ok &= _browse(port, base, cookies[users[0].pk], seconds, connections, records)
+            ok &= _browse(server, base, cookies[users[0].pk], seconds, connections, campaign)
         if option(argv, "votes", 0):
             hot = list(Title.objects.filter(catalogue__library=library, status="new")
                        .order_by("?").values_list("pk", flat=True)[:100])  # fmt: skip
             sent = {u.pk: hot[i % len(hot)] for i, u in enumerate(users)}
             ref_jobs = [[("GET", "/healthz", b"", "")] * (patrons // threads)] * threads
-            ref_lat, _ref_failed, ref_wall = _run_threads(port, ref_jobs)
+            ref_lat, _ref_failed, ref_wall = _run_threads(server.port, ref_jobs)
             jobs: list[list[tuple[str, str, bytes, str]]] = [[] for _ in range(threads)]
             for i, u in enumerate(users):
                 body = urlencode(
                     {"csrfmiddlewaretoken": CSRF, "title": sent[u.pk], "reason": "teaching"}
                 ).encode()
                 jobs[i % threads].append(("POST", base + "mark/", body, cookies[u.pk]))
-            lat, failed, wall = _run_threads(port, jobs)
+            cpu = process_cpu(server.pids())
+            lat, failed, wall = _run_threads(server.port, jobs)
+            cpu = process_cpu(server.pids()) - cpu
             load = os.getloadavg()
             # The same vote again from 500 patrons at once, each on another thread than before.
             flat = [job for per in jobs for job in per]
             again = [[flat[(i * 7) % len(flat)]] for i in range(min(500, len(flat)))]
-            _again_lat, again_failed, _ = _run_threads(port, again)
+            _again_lat, again_failed, _ = _run_threads(server.port, again)
             stored = dict(
                 Vote.objects.filter(campaign=campaign)
                 .values_list("user_id")
@@ -218,41 +182,53 @@ def http_main(argv: list[str]) -> int:
                   f"p50 {_pct(ref_lat, 50):.1f} ms, p99 {_pct(ref_lat, 99):.1f} ms")  # fmt: skip
             print(f"votes over HTTP ({patrons} patrons, {threads} connections): {rate:.0f}/s, "
                   f"p50 {_pct(lat, 50):.1f} ms, p99 {_pct(lat, 99):.1f} ms, {failed} failed; "
-                  f"{rate / ref_rate:.2f}× the reference rate")  # fmt: skip
+                  f"{rate / ref_rate:.2f}× the reference rate; server CPU "
+                  f"{cpu * 1000 / max(1, len(lat)):.1f} ms a vote")  # fmt: skip
             print(f"integrity: {len(stored)} patrons' votes stored of {patrons}, {lost} lost, "
                   f"{doubled} doubled, {wrong} on another title; 500 repeated POSTs at once: "
                   f"{again_failed} failed")  # fmt: skip
             print("target: ≥ 500 votes/s on PostgreSQL, none lost or doubled")
             ok &= not (lost or doubled or wrong or failed or again_failed)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    if ok:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    else:  # what the server said about the failures
+        log = (Path(data_dir) / "server.log").read_text(errors="replace")
+        print(f"server log ({data_dir}), last lines:\n" + "\n".join(log.splitlines()[-40:]))
     return 0 if ok else 1
 
 
-def _browse(port: int, base: str, cookie: str, seconds: int, connections: int, n: int) -> bool:
+def _keyset(campaign: Any, cls: str, page: int, size: int = 30) -> str:
+    """The `after` of the page-th page of a class, as following "Next" would reach it."""
+    from lifeline.selection import services
+
+    if page == 1:
+        return ""
+    titles = services.campaign_titles(campaign).filter(clc_class=cls).order_by("id")
+    last = titles.values_list("id", flat=True)[(page - 1) * size - 1 : (page - 1) * size]
+    return f"&after={last[0]}&page={page}" if last else ""
+
+
+def _browse(
+    server: LifelineServer, base: str, cookie: str, seconds: int, connections: int, campaign: Any
+) -> bool:
     classes = "ABCDEFGHIKNOPQRSTUVXZ"
-    browse = [f"{base}?cls={c}&page={p}" for c in classes for p in (1, 2, 5, 20)]
-    words = [f"第{n - 1}卷", "作者4321", "中国林业", "量子力学", f"9787{n // 2:08d}"]
+    browse = [f"{base}?cls={c}{_keyset(campaign, c, p)}" for c in classes for p in (1, 2, 5, 20)]
+    n = campaign.catalogues.get().lines
+    words = [f"第{n - 1}卷", "作者4321", "中国林业", "量子力学", f"9787{n // 2:08d}", "生态"]
     search = [f"{base}?q={quote(w)}" for w in words] + [f"{base}?cls=S&q={quote('生态学')}"]
-    ref = _wrk(port, ["/healthz"], cookie, seconds, connections)
+    ref = wrk(f"{server.base}/healthz", seconds, connections, f"Cookie: {cookie}")
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()}")
-    print(f"wrk -t2 -c{connections} -d{seconds}s, reference GET /healthz: {ref['rate']:.0f}/s, "
-          f"p50 {ref['p50']:.1f} ms, p99 {ref['p99']:.1f} ms")  # fmt: skip
+    print(f"wrk -t2 -c{connections} -d{seconds}s, reference GET /healthz: {ref.line()}")
     ok = True
     runs = (("browse by CLC class", browse), ("search", search), ("both", browse + search))
     for label, paths in runs:
-        got = _wrk(port, paths, cookie, seconds, connections)
-        print(f"{label} ({len(paths)} URLs in turn): {got['rate']:.0f}/s "
-              f"({got['rate'] / ref['rate']:.2f}× the reference), p50 {got['p50']:.1f} ms, "
-              f"p99 {got['p99']:.1f} ms ({got['p99'] / max(ref['p99'], 0.01):.1f}× the reference), "
-              f"{got['requests']} requests, {got['bad']} not 2xx/3xx, "
-              f"socket errors: {got['errors']}")  # fmt: skip
-        ok &= got["bad"] == 0
+        cpu = process_cpu(server.pids())
+        got = _wrk_paths(server.base, paths, cookie, seconds, connections)
+        cpu = process_cpu(server.pids()) - cpu
+        print(f"{label} ({len(paths)} URLs in turn): {got.line()}; "
+              f"{got.requests_per_s / ref.requests_per_s:.2f}× the reference rate, p99 "
+              f"{got.p99_ms / max(ref.p99_ms, 0.01):.1f}× the reference; server CPU "
+              f"{cpu / max(seconds, 1):.2f} cores")  # fmt: skip
+        ok &= got.non_2xx == 0 and got.errors == 0
     print(f"load average after: {os.getloadavg()}; target: p99 ≤ 100 ms")
     return ok

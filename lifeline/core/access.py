@@ -33,11 +33,23 @@ PATRON = "patron"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def is_patron(user: object, library: Library) -> bool:
+def patron_record(user: object) -> Patron | None:
+    """The user's patron row (a user is a patron of one library at most), read once per user
+    object, i.e. once per request: a page asking "is this a patron here?" and then "of which
+    college?" cost two queries."""
     pk = getattr(user, "pk", None)
     if not getattr(user, "is_authenticated", False) or pk is None:
-        return False
-    return Patron.objects.filter(user_id=pk, library=library).exists()
+        return None
+    cache = user.__dict__
+    if "_lifeline_patron" not in cache:
+        cache["_lifeline_patron"] = Patron.objects.filter(user_id=pk).first()
+    found: Patron | None = cache["_lifeline_patron"]
+    return found
+
+
+def is_patron(user: object, library: Library) -> bool:
+    patron = patron_record(user)
+    return patron is not None and patron.library_id == library.pk
 
 
 def allowed(request: HttpRequest, library: Library, action: str) -> bool:

@@ -1,7 +1,7 @@
 """Long imports started from a page, run in the background with a progress bar (issue 16).
 
 One mechanism for every app (the COUNTER upload of issue 21 was the first; registry CSV/XLSX/KBART,
-delivery history and thesis imports use it; selection and research can):
+delivery history, thesis and selection imports use it; research can):
 
 1. The page checks the upload at once (`check`: kind sniffed, size and ZIP expansion capped), then
    `start(...)` stores it on an `ImportJob` row and enqueues `core.tasks.run_import_job`.

@@ -108,9 +108,15 @@ def library_ids_for(user: AbstractBaseUser | AnonymousUser, action: str = VIEW) 
     if action not in cache:
         from lifeline.core.models import Membership
 
-        roles = Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
-            "library_id", "role"
-        )
+        # The roles are read once per user object, whatever the number of actions asked about
+        # (a page asking "view" and "<app>.manage" cost two identical queries).
+        if "_lifeline_roles" not in user.__dict__:
+            user.__dict__["_lifeline_roles"] = list(
+                Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
+                    "library_id", "role"
+                )
+            )
+        roles = user.__dict__["_lifeline_roles"]
         cache[action] = {lib for lib, role in roles if role_allows(role, action)}
     return cache[action]
 

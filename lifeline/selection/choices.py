@@ -18,13 +18,6 @@ class SourceFormat(models.TextChoices):
     ISBN_LIST = "isbns", _("ISBN list")
 
 
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Importing")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Refused")
-
-
 class LineStatus(models.TextChoices):
     NEW = "new", pgettext_lazy("catalogue line", "New")
     HELD = "held", _("Held")

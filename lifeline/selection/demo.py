@@ -28,7 +28,7 @@ from lifeline.registry.io.identifiers import isbn13_check_digit
 from lifeline.selection import services
 from lifeline.selection.choices import CampaignStatus, Method, Origin, Reason, RecStatus, ShipStatus
 from lifeline.selection.logic import requests as logic
-from lifeline.selection.logic.normalise import work_key
+from lifeline.selection.logic.normalise import search_text, work_key
 from lifeline.selection.models import (
     Campaign,
     Catalogue,
@@ -172,14 +172,16 @@ def _title_row(rng: random.Random, library: Library, catalogue: Catalogue, i: in
         + rng.choice(["著", "主编", "编著"])
     )
     clc = f"{cls}{rng.randint(1, 99)}" if len(cls) == 1 else f"{cls}{rng.randint(1, 9)}"
+    isbn = _isbn(rng, prefix)
     return Title(
         library=library,
         catalogue=catalogue,
         position=i,
-        isbn=_isbn(rng, prefix),
+        isbn=isbn,
         title=name,
         author=author,
         publisher=publisher,
+        search=search_text(name, author, publisher, isbn),
         year=rng.choice([2018, 2019, 2019, 2020, 2020, 2020]),
         price=Decimal(rng.randrange(2200, 12800, 10)) / 100,
         clc=clc,

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.core.choices import PatronCategory
+from lifeline.core.params import IdField
 from lifeline.selection.choices import BudgetKind, MarcFlavour, Method, Reason
 from lifeline.selection.models import Campaign, Catalogue
 
@@ -97,7 +98,7 @@ class BudgetForm(forms.Form):
 
 
 class VoteForm(forms.Form):
-    title = forms.IntegerField(widget=forms.HiddenInput)
+    title = IdField(widget=forms.HiddenInput, required=True)
     reason = forms.ChoiceField(label=_("Reason"), choices=Reason.choices, initial=Reason.TEACHING)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
@@ -105,6 +106,8 @@ class VoteForm(forms.Form):
 class BrowseForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
     cls = forms.CharField(max_length=1, required=False)
+    # Keyset: the page continues after this title id; `page` only numbers it for the reader.
+    after = IdField()
     page = forms.IntegerField(min_value=1, max_value=100_000, required=False)
 
 

@@ -7,6 +7,7 @@ state changes for the last two.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,7 +30,6 @@ from lifeline.selection.choices import (
     BudgetKind,
     CampaignStatus,
     Decision,
-    JobStatus,
     LineStatus,
     Method,
     Origin,
@@ -38,6 +38,7 @@ from lifeline.selection.choices import (
     ShipStatus,
     SourceFormat,
 )
+from lifeline.selection.logic.normalise import search_text
 
 
 class IllegalTransition(ValidationError):
@@ -89,21 +90,30 @@ class Title(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=LineStatus.choices, default=LineStatus.NEW
     )
+    # Folded search tokens of title, author, publisher and ISBN (`normalise.search_text`), indexed
+    # by a GIN tsvector index on PostgreSQL and an FTS5 table on SQLite (migration 0003).
+    search = models.TextField(blank=True, default="", editable=False)
 
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
+        # Rows of one import are inserted in catalogue order, so the id is that order, and pages
+        # continue from the last id shown (keyset) rather than counting past an offset.
         ordering = ["catalogue", "position"]
         indexes = [
             models.Index(fields=["library", "isbn"], name="selection_title_isbn"),
             models.Index(fields=["library", "work_key"], name="selection_title_work"),
-            models.Index(fields=["catalogue", "clc_class", "position"], name="selection_title_cls"),
+            models.Index(fields=["catalogue", "clc_class", "id"], name="selection_title_cls_id"),
         ]
         verbose_name = _("catalogue title")
         verbose_name_plural = _("catalogue titles")
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search = search_text(self.title, self.author, self.publisher, self.isbn)
+        super().save(*args, **kwargs)
 
     @property
     def status_colour(self) -> str:
@@ -454,50 +464,3 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old} → {self.new}"
-
-
-class ImportJob(models.Model):
-    """A catalogue or holdings file uploaded on a page, imported by a background task with its
-    progress shown (a 200,000-record catalogue takes tens of seconds). The file is kept until
-    the task has read it; the import itself stays all-or-nothing."""
-
-    CATALOGUE, HOLDINGS = "catalogue", "holdings"
-
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, default=CATALOGUE)
-    file = models.FileField(_("file"), upload_to="selection/imports/%Y/%m/", blank=True)
-    filename = models.CharField(_("file"), max_length=255)
-    name = models.CharField(_("name"), max_length=200, blank=True)
-    vendor = models.CharField(_("vendor"), max_length=200, blank=True)
-    flavour = models.CharField(_("MARC flavour"), max_length=10, blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
-    )
-    done = models.PositiveBigIntegerField(default=0)  # bytes read so far
-    total = models.PositiveBigIntegerField(default=0)
-    problems = models.JSONField(default=list, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    catalogue = models.ForeignKey(
-        Catalogue, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("catalogue import")
-        verbose_name_plural = _("catalogue imports")
-
-    def __str__(self) -> str:
-        return self.filename
-
-    @property
-    def percent(self) -> int:
-        if self.status == JobStatus.DONE:
-            return 100
-        return min(99, int(self.done * 100 / self.total)) if self.total else 0

@@ -14,18 +14,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lifeline.core import audit
+from lifeline.core.access import patron_record
 from lifeline.core.choices import AuditAction, PatronCategory
 from lifeline.core.models import Library, Patron
 from lifeline.core.permissions import user_can
 from lifeline.registry.io.reading import human_size
 from lifeline.selection.choices import (
     BudgetKind,
+    CampaignStatus,
     Decision,
     LineStatus,
     MarcFlavour,
@@ -36,7 +38,13 @@ from lifeline.selection.choices import (
 )
 from lifeline.selection.logic import knapsack
 from lifeline.selection.logic.marc import ImportRefused, Line, Progress, is_xml, read_marc
-from lifeline.selection.logic.normalise import IsbnError, clc_class, parse_isbn, work_key
+from lifeline.selection.logic.normalise import (
+    IsbnError,
+    clc_class,
+    parse_isbn,
+    search_text,
+    work_key,
+)
 from lifeline.selection.logic.sheets import read_sheet
 from lifeline.selection.models import (
     Campaign,
@@ -156,6 +164,7 @@ def import_catalogue(
                     clc_class(line.clc),
                     key,
                     status_of(line.isbn, key, held, ordered),
+                    search_text(line.title[:800], line.author, line.publisher, line.isbn),
                 )
             )
         insert_titles(rows)
@@ -182,6 +191,7 @@ TITLE_COLUMNS = (
     "clc_class",
     "work_key",
     "status",
+    "search",
 )
 
 
@@ -324,15 +334,13 @@ def move_campaign(campaign: Campaign, new: str) -> Campaign:
 
 
 def patron_of(user: Any, library: Library) -> Patron | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    patron = Patron.objects.filter(user_id=user.pk).first()
+    patron = patron_record(user)  # read once per request, shared with `library_for`
     return patron if patron is not None and patron.library_id == library.pk else None
 
 
 def may_take_part(user: Any, campaign: Campaign) -> bool:
     """A patron of the campaign's library in an invited category and college, or its staff."""
-    if user_can(user, campaign.library):
+    if user_can(user, campaign.library_id):
         return True
     patron = patron_of(user, campaign.library)
     if patron is None:
@@ -352,9 +360,28 @@ def isbn_or_blank(text: str) -> str:
 def campaign_titles(campaign: Campaign) -> Any:
     # The catalogue ids as a list, not a join through the campaign: with the join PostgreSQL
     # sorted every title of a class (9,500 of 200,000) for each page of 30; with `catalogue_id IN
-    # (…)` it walks the (catalogue, class, position) index and stops after the page.
+    # (…)` it walks the (catalogue, class, id) index and stops after the page.
     ids = list(campaign.catalogues.values_list("id", flat=True))
     return Title.objects.filter(catalogue_id__in=ids, library_id=campaign.library_id)
+
+
+# The vote in one statement: the title must be in one of the campaign's lists, of its library,
+# new (not held, not on order), and the campaign open today; the unique (campaign, title, user)
+# makes a second mark a no-op. No row back means one of these failed, and only then is it worked
+# out which (`_why_not`), so a vote costs one query, and no read-then-write race is left.
+VOTE_SQL = """
+INSERT INTO selection_vote
+    (campaign_id, title_id, user_id, origin, weight, reason, note, college, created_at)
+SELECT %s, t.id, %s, %s, %s, %s, %s, %s, %s
+FROM selection_title t
+WHERE t.id = %s AND t.library_id = %s AND t.status = %s
+  AND t.catalogue_id IN (SELECT catalogue_id FROM selection_campaign_catalogues cc
+                         WHERE cc.campaign_id = %s)
+  AND EXISTS (SELECT 1 FROM selection_campaign c
+              WHERE c.id = %s AND c.status = %s AND c.starts_on <= %s AND c.ends_on >= %s)
+ON CONFLICT (campaign_id, title_id, user_id) DO NOTHING
+RETURNING id
+"""
 
 
 def vote(
@@ -371,36 +398,57 @@ def vote(
     now = now or timezone.now()
     if not may_take_part(user, campaign):
         raise PermissionDenied
-    if not campaign.is_open_on(timezone.localdate(now)):
+    today = timezone.localdate(now)
+    if not campaign.is_open_on(today):
         raise ValidationError(_("This campaign is not open for marking."), code="closed")
     if reason not in Reason.values:
         raise ValidationError(_("Choose a reason from the list."), code="reason")
+    patron = patron_of(user, campaign.library)
+    made = Vote(
+        campaign=campaign,
+        title_id=title_id,
+        user=user,
+        origin=Origin.STAFF if patron is None else Origin.PATRON,
+        weight=1 if patron is None else WEIGHTS.get(PatronCategory(patron.category), 1),
+        reason=reason,
+        note=note.strip()[:300],
+        college=(patron.department if patron else "")[:200],
+        created_at=now,
+    )
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            VOTE_SQL,
+            [
+                campaign.pk, user.pk, made.origin, made.weight, made.reason, made.note,
+                made.college, ops.adapt_datetimefield_value(now), title_id,
+                campaign.library_id, LineStatus.NEW, campaign.pk, campaign.pk,
+                CampaignStatus.OPEN, ops.adapt_datefield_value(today),
+                ops.adapt_datefield_value(today),
+            ],
+        )  # fmt: skip
+        row = cursor.fetchone()
+    if row is None:
+        raise _why_not(campaign, user, title_id)
+    made.pk = row[0]
+    return made
+
+
+def _why_not(campaign: Campaign, user: Any, title_id: int) -> ValidationError:
+    """Why the one-statement vote stored nothing (a refusal is rare: its cost does not matter)."""
     title = campaign_titles(campaign).filter(pk=title_id).first()
     if title is None:
-        raise ValidationError(_("This title is not in the campaign's lists."), code="title")
+        return ValidationError(_("This title is not in the campaign's lists."), code="title")
     if title.status != LineStatus.NEW:
-        raise ValidationError(
+        return ValidationError(
             _("The library already has this title (%(status)s).")
             % {"status": title.get_status_display()},
             code="held",
         )
-    patron = patron_of(user, campaign.library)
-    staff = patron is None
-    try:
-        with transaction.atomic():
-            return Vote.objects.create(
-                campaign=campaign,
-                title=title,
-                user=user,
-                origin=Origin.STAFF if staff else Origin.PATRON,
-                weight=1 if patron is None else WEIGHTS.get(PatronCategory(patron.category), 1),
-                reason=reason,
-                note=note.strip()[:300],
-                college=(patron.department if patron else "")[:200],
-                created_at=now,
-            )
-    except IntegrityError as exc:
-        raise ValidationError(_("You have already marked this title."), code="twice") from exc
+    if Vote.objects.filter(campaign=campaign, title_id=title_id, user=user).exists():
+        return ValidationError(_("You have already marked this title."), code="twice")
+    # The campaign was closed between loading it and the vote.
+    return ValidationError(_("This campaign is not open for marking."), code="closed")
 
 
 def unvote(campaign: Campaign, user: Any, title_id: int, *, now: dt.datetime | None = None) -> int:

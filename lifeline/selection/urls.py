@@ -13,7 +13,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/manage/", views.manage, name="manage"),
     path("<slug:library>/catalogues/import/", views.import_catalogue, name="import_catalogue"),
     path("<slug:library>/holdings/import/", views.import_holdings, name="import_holdings"),
-    path("<slug:library>/imports/<int:pk>/", views.import_job, name="import_job"),
     path("<slug:library>/campaigns/new/", views.campaign_edit, name="campaign_new"),
     path("<slug:library>/campaigns/<int:pk>/", views.campaign, name="campaign"),
     path("<slug:library>/campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),

@@ -5,32 +5,35 @@ and read the statistics. Recommendations and home delivery are in `views_request
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lifeline.core import jobs
 from lifeline.core.access import PATRON, library_for
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
-from lifeline.selection import services
+from lifeline.selection import browsing, services
+from lifeline.selection import jobs as selection_jobs
 from lifeline.selection.choices import (
     CLC_CLASSES,
     CampaignStatus,
     Decision,
-    JobStatus,
     MarcFlavour,
     Method,
     Reason,
@@ -52,12 +55,10 @@ from lifeline.selection.models import (
     Campaign,
     Catalogue,
     Holding,
-    ImportJob,
     Selection,
     Verdict,
     Vote,
 )
-from lifeline.selection.tasks import import_upload
 
 MANAGE = "selection.manage"
 PAGE = 30
@@ -89,7 +90,11 @@ def home(request: AuthedRequest, library: str) -> HttpResponse:
 
 
 def _campaign(library: Library, pk: int) -> Campaign:
-    return get_object_or_404(Campaign.objects.select_related("library"), pk=pk, library=library)
+    campaign = Campaign.objects.filter(pk=pk, library=library).first()
+    if campaign is None:
+        raise Http404
+    campaign.library = library  # already loaded by `library_for`: no join
+    return campaign
 
 
 @login_required
@@ -106,34 +111,30 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
     q = (form.cleaned_data.get("q") or "").strip()
     cls = (form.cleaned_data.get("cls") or "").upper()
     page = form.cleaned_data.get("page") or 1
-    titles = services.campaign_titles(campaign)
-    if cls:
-        titles = titles.filter(clc_class=cls)
-    if q:
-        digits = "".join(ch for ch in q if ch.isdigit() or ch in "xX")
-        match = Q(title__icontains=q) | Q(author__icontains=q) | Q(publisher__icontains=q)
-        if len(digits) in (10, 13):
-            match |= Q(isbn=services.isbn_or_blank(q))
-        titles = titles.filter(match)
-    # One page and one more row: "next" without counting 200,000 rows.
-    start = (page - 1) * PAGE
-    rows = list(titles.order_by("catalogue_id", "position")[start : start + PAGE + 1])
-    has_next = len(rows) > PAGE
-    rows = rows[:PAGE]
-    mine = set(
-        Vote.objects.filter(
-            campaign=campaign, user=request.user, title_id__in=[t.pk for t in rows]
-        ).values_list("title_id", flat=True)
-    )
-    counts = dict(
-        Vote.objects.filter(campaign=campaign, title_id__in=[t.pk for t in rows])
-        .values_list("title_id")
-        .annotate(n=Count("id"))
-    )
+    after = form.cleaned_data.get("after") or 0
+    rows, has_next = browsing.browse_titles(campaign, query=q, cls=cls, after=after, size=PAGE)
+    ids = [t.pk for t in rows]
+    mine: set[int] = set()
+    counts: dict[int, int] = {}
+    if ids:
+        # One grouped query: the marks of each row and whether one is the reader's own.
+        for title_id, n, own in (
+            Vote.objects.filter(campaign=campaign, title_id__in=ids)
+            .values_list("title_id")
+            .annotate(n=Count("id"), own=Count("id", filter=Q(user_id=request.user.pk)))
+        ):
+            counts[title_id] = n
+            if own:
+                mine.add(title_id)
     for t in rows:
         t.marked = t.pk in mine
-        t.n_votes = counts.get(t.pk, 0)
-    classes = [(letter, zh, en) for letter, zh, en in CLC_CLASSES]
+        t.n_votes = n = counts.get(t.pk, 0)
+        t.marks_label = ngettext("%(n)s mark", "%(n)s marks", n) % {"n": n}
+    english = get_language() == "en"
+    classes = [(letter, en if english else zh) for letter, zh, en in CLC_CLASSES]
+    class_name = next((name for letter, name in classes if letter == cls), "")
+    if class_name and english:
+        class_name = f"{dict((c[0], c[1]) for c in CLC_CLASSES)[cls]} ({class_name})"
     query = urlencode([(k, v) for k, v in (("q", q), ("cls", cls)) if v])
     return render(
         request,
@@ -143,15 +144,31 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
             "campaign": campaign,
             "rows": rows,
             "classes": classes,
+            "class_name": class_name,
+            "q_suffix": f"&q={quote(q)}" if q else "",
             "q": q,
             "cls": cls,
             "page": page,
             "has_next": has_next,
+            "next_after": rows[-1].pk if rows else 0,
             "query": query,
             # Worked out once, not in each of the 30 rows' forms (the page is the busiest one).
             "mark_url": reverse("selection:mark", args=[campaign.library.code, campaign.pk]),
             "back": request.get_full_path(),
-            "reasons": [(value, str(label)) for value, label in Reason.choices],
+            # What every row's form repeats, made once (30 rows' template nodes were the page's
+            # biggest cost after the queries).
+            "csrf_input": format_html(
+                '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+            ),
+            "reason_options": format_html_join(
+                "", '<option value="{}">{}</option>', ((v, str(lbl)) for v, lbl in Reason.choices)
+            ),
+            "reason_label": _("Reason"),
+            "note_label": _("Note"),
+            "note_placeholder": _("Note (optional)"),
+            "mark_label": _("Mark"),
+            "marked_label": _("Marked"),
+            "take_back_label": _("Take back"),
             "open": campaign.is_open_on(timezone.localdate()),
         },
     )
@@ -216,17 +233,21 @@ def _refused(request: AuthedRequest, file_name: str, problems: list[str]) -> Non
     )
 
 
-def _start_import(request: AuthedRequest, lib: Library, upload: Any, **fields: str) -> HttpResponse:
-    """Check the file at once, store it, import it in a background task, show its progress."""
+def _start_import(
+    request: AuthedRequest, lib: Library, upload: Any, kind: str, **params: str
+) -> HttpResponse:
+    """Check the file at once, store it, import it in the background (`lifeline.core.jobs`),
+    show its progress page."""
     try:
         read_upload_checks(upload)
     except ImportRefused as exc:
         _refused(request, upload.name, exc.problems)
         return redirect("selection:manage", library=lib.code)
-    job = ImportJob(library=lib, filename=upload.name[:255], created_by=request.user, **fields)
-    job.file.save(f"{uuid.uuid4().hex}.bin", upload, save=True)
-    import_upload.enqueue(job.pk)
-    return redirect("selection:import_job", library=lib.code, pk=job.pk)
+    job = jobs.start(
+        library=lib, kind=kind, user=request.user, title=upload.name[:255], upload=upload,
+        params=params,
+    )  # fmt: skip
+    return redirect(jobs.url(job))
 
 
 @login_required
@@ -242,7 +263,7 @@ def import_catalogue(request: AuthedRequest, library: str) -> HttpResponse:
         request,
         lib,
         form.cleaned_data["file"],
-        kind=ImportJob.CATALOGUE,
+        selection_jobs.CATALOGUE,
         name=form.cleaned_data["name"][:200],
         vendor=form.cleaned_data["vendor"][:200],
         flavour=form.cleaned_data["flavour"],
@@ -257,37 +278,7 @@ def import_holdings(request: AuthedRequest, library: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a file."))
         return redirect("selection:manage", library=lib.code)
-    return _start_import(request, lib, form.cleaned_data["file"], kind=ImportJob.HOLDINGS)
-
-
-@login_required
-def import_job(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
-    """The import's progress (the page reloads itself, no JavaScript needed); when it is done,
-    back to the management page with what was imported or why nothing was."""
-    lib = library_for(request, library, MANAGE)
-    job = get_object_or_404(ImportJob, library=lib, pk=pk)
-    if job.status == JobStatus.DONE:
-        if job.kind == ImportJob.HOLDINGS:
-            messages.success(
-                request,
-                _("%(n)d holdings loaded; catalogue lines: %(held)d held, %(new)d new.")
-                % {
-                    "n": job.result.get("holdings", 0),
-                    "held": job.result.get("held", 0),
-                    "new": job.result.get("new", 0),
-                },
-            )
-        else:
-            messages.success(
-                request,
-                _("Imported %(n)d titles from “%(file)s”.")
-                % {"n": job.result.get("titles", 0), "file": job.filename[:100]},
-            )
-        return redirect("selection:manage", library=lib.code)
-    if job.status == JobStatus.FAILED:
-        _refused(request, job.filename, list(job.problems))
-        return redirect("selection:manage", library=lib.code)
-    return render(request, "selection/import_job.html", {"library": lib, "job": job})
+    return _start_import(request, lib, form.cleaned_data["file"], selection_jobs.HOLDINGS)
 
 
 @login_required

@@ -182,7 +182,8 @@ def test_catalogue_upload_page(library_a: Library, acq_a: Any) -> None:
     assert Catalogue.objects.get().lines == 10
     broken = SimpleUploadedFile("bad.mrc", read("marc21-broken-pymarc-bad_records.mrc"))
     response = client.post(url, {"name": "坏", "flavour": "auto", "file": broken}, follow=True)
-    assert response.status_code == 200 and "127" in response.content.decode()
+    # The job's page (lifeline.core.jobs) names the broken record; a refused job answers 400.
+    assert response.status_code == 400 and "127" in response.content.decode()
     svg = SimpleUploadedFile("list.xml", b"<svg onload=alert(1)></svg>")
     assert client.post(url, {"name": "x", "flavour": "auto", "file": svg}).status_code == 302
     html = SimpleUploadedFile("list.csv", b"<html><script>alert(1)</script></html>")
@@ -315,7 +316,8 @@ def test_api(live: Campaign, patron_a: Any, patron_b: Any) -> None:
 def test_import_runs_as_a_job_with_progress(
     library_a: Library, acq_a: Any, librarian_b: Any
 ) -> None:
-    from lifeline.selection.models import ImportJob
+    from lifeline.core.models import ImportJob
+    from lifeline.selection.models import Catalogue
 
     client = client_for(acq_a)
     url = f"/selection/{library_a.code}/catalogues/import/"
@@ -324,16 +326,35 @@ def test_import_runs_as_a_job_with_progress(
         url, {"name": "书商", "flavour": "auto", "file": SimpleUploadedFile("u.mrc", data)}
     )
     job = ImportJob.objects.get()
-    assert response.url == f"/selection/{library_a.code}/imports/{job.pk}/"
+    assert job.kind == "selection.catalogue" and response.url == f"/jobs/{job.pk}/"
     # Tasks run at once under tests: the job is done, its file gone, the page says so.
-    assert job.status == "done" and not job.file and job.catalogue is not None
-    assert job.percent == 100 and job.total == len(data)
+    catalogue = Catalogue.objects.get(library=library_a, name="书商")
+    assert job.status == "done" and not job.file
+    assert job.result["catalogue"] == catalogue.pk and job.total == len(data)
     page = client.get(response.url, follow=True)
     assert "u.mrc" in page.content.decode() and page.redirect_chain[-1][0].endswith("/manage/")
     # A job still running shows its progress bar and reloads itself.
     ImportJob.objects.filter(pk=job.pk).update(status="running", done=50, total=200)
-    page = client.get(response.url)
-    html = page.content.decode()
-    assert 'http-equiv="refresh"' in html and 'value="25"' in html
-    # Another library's librarian cannot see it.
+    html = client.get(response.url).content.decode()
+    assert 'http-equiv="refresh"' in html and "25" in html
+    # Another library's librarian cannot see it, nor can anyone anonymous.
     assert client_for(librarian_b).get(response.url).status_code in (403, 404)
+    assert Client().get(response.url).status_code in (302, 403, 404)
+
+
+def test_refused_import_stores_nothing_and_says_why(library_a: Library, acq_a: Any) -> None:
+    from lifeline.core.models import ImportJob
+    from lifeline.selection.models import Catalogue
+
+    client = client_for(acq_a)
+    data = read("unimarc-pymarc-testunimarc.dat")
+    broken = data[: len(data) * 2 // 3]  # a truncated file: the last record is cut short
+    response = client.post(
+        f"/selection/{library_a.code}/catalogues/import/",
+        {"name": "坏", "flavour": "auto", "file": SimpleUploadedFile("bad.mrc", broken)},
+    )
+    job = ImportJob.objects.get()
+    assert response.url == f"/jobs/{job.pk}/" and job.status == "failed" and job.problems
+    assert not Catalogue.objects.filter(library=library_a).exists()
+    page = client.get(response.url)
+    assert page.status_code == 400 and "bad.mrc" in page.content.decode()

@@ -15,8 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -165,7 +163,6 @@ def verification_url(req: VerificationRequest) -> str:
     return settings.SITE_URL + verification_path(req)
 
 
-@transaction.atomic
 def issue(req: VerificationRequest, reviewer: Any, now: dt.datetime | None = None) -> bytes:
     """The second librarian's approval: serial, signed content, PDF (returned, its hash kept)."""
     from lifeline.research.logic.pdf import report_pdf
@@ -173,19 +170,15 @@ def issue(req: VerificationRequest, reviewer: Any, now: dt.datetime | None = Non
     now = now or timezone.now()
     if reviewer is None or reviewer.pk == getattr(req.prepared_by, "pk", None):
         raise ValidationError(_("A second librarian must review the report."))
-    req = VerificationRequest.objects.select_for_update().get(pk=req.pk)
-    workflow.check_fee_settled(req)
-    req.reviewed_by = reviewer
-    req.serial = next_serial(req.library, now)
-    req.content = build_content(req, now)
-    req.signature = signer_for(req.library).sign(req.content)
-    req.issued_at = now
-    pdf = report_pdf(req)
-    req.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    req.pdf.save(f"{req.serial}.pdf", ContentFile(pdf), save=False)
-    req.save()
-    req.move(Status.ISSUED, reviewer, now=now)
-    workflow.tell_issued(req)
+
+    def fill(locked: VerificationRequest) -> bytes:
+        locked.reviewed_by = reviewer
+        locked.serial = next_serial(locked.library, now)
+        locked.content = build_content(locked, now)
+        locked.signature = signer_for(locked.library).sign(locked.content)
+        return report_pdf(locked)
+
+    _req, pdf = workflow.issue_report(VerificationRequest, req.pk, reviewer, fill, now)
     return pdf
 
 

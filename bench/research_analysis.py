@@ -171,6 +171,8 @@ def child(papers: int, links: int, report: int) -> None:
     client = Client()
     client.force_login(users[0])
     base = f"/research/{library.code}/analysis/"
+    # a server that has served a page: the first request of a process imports half of Django
+    assert client.get(f"/research/{library.code}/queue/").status_code == 200
     pages = [
         ("analysis page", base),
         ("analysis, 2015-2018", base + "?year_from=2015&year_to=2018"),

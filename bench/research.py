@@ -27,7 +27,7 @@ from bench._common import ROOT, on_each_database, run_child
 DATA = ROOT / "lifeline" / "research" / "tests" / "data" / "biblio"
 SAMPLE = DATA / "wos-plaintext-alldb-synthesisr.txt"
 WITH_REFS = DATA / "wos-plaintext-tethne.txt"
-PG_DB = "lifeline_w7_bench_research"
+PG_DB = "lifeline_w13_bench_research"
 TARGET_PER_MILLION = 60.0
 
 

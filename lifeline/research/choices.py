@@ -24,19 +24,6 @@ class ListKind(models.TextChoices):
     EI = "ei", _("EI source list")
 
 
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
-IMPORT_STATUS_COLOURS = {
-    ImportStatus.QUEUED: "yellow",
-    ImportStatus.DONE: "green",
-    ImportStatus.FAILED: "red",
-}
-
-
 class Purpose(models.TextChoices):
     PROMOTION = "promotion", _("Promotion")
     AWARD = "award", _("Award application")

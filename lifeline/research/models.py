@@ -17,13 +17,11 @@ from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
 from lifeline.research.choices import (
     FEE_STATUS_COLOURS,
-    IMPORT_STATUS_COLOURS,
     STATUS_COLOURS,
     TRANSITIONS,
     AnalysisKind,
     Database,
     FeeStatus,
-    ImportStatus,
     IpKind,
     ListKind,
     NoveltyPurpose,
@@ -92,42 +90,6 @@ class CitedRef(models.Model):
 
     def __str__(self) -> str:
         return self.doi
-
-
-class ImportJob(models.Model):
-    """An export file imported in the background, with its outcome for the page that watches it."""
-
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
-    upload = models.FileField(upload_to="research/imports/", max_length=300, blank=True)
-    name = models.CharField(_("file name"), max_length=255)
-    kind = models.CharField(_("kind"), max_length=12, blank=True)  # "" = records, else ListKind
-    list_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
-    )
-    fmt = models.CharField(_("format"), max_length=20, blank=True)
-    created = models.PositiveIntegerField(default=0)
-    merged = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("research import")
-        verbose_name_plural = _("research imports")
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def status_colour(self) -> str:
-        return IMPORT_STATUS_COLOURS.get(ImportStatus(self.status), "grey")
 
 
 class AffiliationVariant(models.Model):
@@ -234,53 +196,32 @@ class Charged(models.Model):
         return self.fee_status in (FeeStatus.NONE, FeeStatus.PAID, FeeStatus.WAIVED)
 
 
-class VerificationRequest(Charged):
-    """A patron's request for a citation and inclusion report (查收查引)."""
+class ServiceRequest(Charged):
+    """What a citation report request and a novelty search share: the library and patron, the
+    workflow status with its event rows, the signed content and the issued PDF, the SLA clock.
+    Each subclass has its event rows (`request`, `status`, `actor`, `note`, `at`) as `events`."""
 
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
     patron = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    patron_name = models.CharField(_("name"), max_length=120)
-    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
-    databases = models.JSONField(_("databases"), default=list)
-    papers_text = models.TextField(_("papers"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED
-    )
-    serial = models.CharField(_("serial number"), max_length=30, blank=True, db_index=True)
-    prepared_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     content = models.JSONField(default=dict, blank=True)
     signature = models.CharField(max_length=100, blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
-    # The issued file itself: what the patron downloads is byte for byte what was hashed.
-    pdf = models.FileField(upload_to="research/reports/", max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     audited = True
+    events: Any  # the reverse accessor of the subclass's event rows (`related_name="events"`)
 
     class Meta(Charged.Meta):
+        abstract = True
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["library", "serial"],
-                condition=~models.Q(serial=""),
-                name="research_request_unique_serial",
-            )
-        ]
-        verbose_name = _("citation report request")
-        verbose_name_plural = _("citation report requests")
-
-    def __str__(self) -> str:
-        return self.serial or f"#{self.pk}"
 
     @property
     def status_colour(self) -> str:
@@ -302,17 +243,12 @@ class VerificationRequest(Charged):
             )
         self.status = to
         self.save(update_fields=["status"])
-        RequestEvent.objects.create(
-            request=self, status=to, actor=actor, note=note, at=now or timezone.now()
-        )
+        self.events.create(status=to, actor=actor, note=note, at=now or timezone.now())
 
 
-class RequestEvent(models.Model):
-    """One workflow row: who moved the request where, when."""
+class WorkflowEvent(models.Model):
+    """One workflow row of a request: who moved it where, when."""
 
-    request = models.ForeignKey(
-        VerificationRequest, on_delete=models.CASCADE, related_name="events"
-    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -324,10 +260,51 @@ class RequestEvent(models.Model):
     library_lookup = "request__library"
 
     class Meta:
+        abstract = True
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.status} {self.at:%Y-%m-%d %H:%M}"
+
+
+class VerificationRequest(ServiceRequest):
+    """A patron's request for a citation and inclusion report (查收查引)."""
+
+    patron_name = models.CharField(_("name"), max_length=120)
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
+    databases = models.JSONField(_("databases"), default=list)
+    papers_text = models.TextField(_("papers"))
+    serial = models.CharField(_("serial number"), max_length=30, blank=True, db_index=True)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The issued file itself: what the patron downloads is byte for byte what was hashed.
+    pdf = models.FileField(upload_to="research/reports/", max_length=200, blank=True)
+
+    class Meta(ServiceRequest.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "serial"],
+                condition=~models.Q(serial=""),
+                name="research_request_unique_serial",
+            )
+        ]
+        verbose_name = _("citation report request")
+        verbose_name_plural = _("citation report requests")
+
+    def __str__(self) -> str:
+        return self.serial or f"#{self.pk}"
+
+
+class RequestEvent(WorkflowEvent):
+    """One workflow row: who moved the request where, when."""
+
+    request = models.ForeignKey(
+        VerificationRequest, on_delete=models.CASCADE, related_name="events"
+    )
 
 
 class IpRecord(models.Model):
@@ -352,14 +329,10 @@ class IpRecord(models.Model):
         return f"{self.get_kind_display()} {self.date}"
 
 
-class NoveltyRequest(Charged):
+class NoveltyRequest(ServiceRequest):
     """A novelty search (科技查新) to GB/T 32003-2015: the commission, the search strategy, the
     documents compared, the conclusion, a second searcher's review and the signed report."""
 
-    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
-    patron = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
     # The commission (查新委托): who asks, what for, and what is to be judged new.
     patron_name = models.CharField(_("commissioned by"), max_length=120)
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
@@ -380,9 +353,6 @@ class NoveltyRequest(Charged):
     conclusion = models.TextField(_("conclusion"), blank=True)
     attachments = models.TextField(_("attachments"), blank=True)
     notes = models.TextField(_("remarks"), blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED
-    )
     serial = models.CharField(_("report number"), max_length=30, blank=True, db_index=True)
     searcher = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -390,19 +360,9 @@ class NoveltyRequest(Charged):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    content = models.JSONField(default=dict, blank=True)
-    signature = models.CharField(max_length=100, blank=True)
-    pdf_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     pdf = models.FileField(upload_to="research/novelty/", max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField(_("due"), null=True, blank=True)
-    issued_at = models.DateTimeField(null=True, blank=True)
 
-    objects = RestrictedQuerySet.as_manager()
-    audited = True
-
-    class Meta(Charged.Meta):
-        ordering = ["-created_at"]
+    class Meta(ServiceRequest.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["library", "serial"],
@@ -416,50 +376,11 @@ class NoveltyRequest(Charged):
     def __str__(self) -> str:
         return self.serial or f"N#{self.pk}"
 
-    @property
-    def status_colour(self) -> str:
-        return STATUS_COLOURS.get(Status(self.status), "grey")
 
-    @property
-    def overdue(self) -> bool:
-        return bool(
-            self.due_at
-            and self.status not in (Status.ISSUED, Status.CANCELLED)
-            and timezone.now() > self.due_at
-        )
-
-    def move(self, to: str, actor: Any, note: str = "", now: dt.datetime | None = None) -> None:
-        if to not in TRANSITIONS[Status(self.status)]:
-            raise IllegalTransition(
-                _("A request that is %(from)s cannot become %(to)s.")
-                % {"from": Status(self.status).label, "to": Status(to).label}
-            )
-        self.status = to
-        self.save(update_fields=["status"])
-        NoveltyEvent.objects.create(
-            request=self, status=to, actor=actor, note=note, at=now or timezone.now()
-        )
-
-
-class NoveltyEvent(models.Model):
+class NoveltyEvent(WorkflowEvent):
     """One workflow row of a novelty search."""
 
     request = models.ForeignKey(NoveltyRequest, on_delete=models.CASCADE, related_name="events")
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    note = models.TextField(_("note"), blank=True)
-    at = models.DateTimeField(default=timezone.now)
-
-    objects = RestrictedQuerySet.as_manager()
-    library_lookup = "request__library"
-
-    class Meta:
-        ordering = ["at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.status} {self.at:%Y-%m-%d %H:%M}"
 
 
 class NoveltyDocument(models.Model):
@@ -575,3 +496,25 @@ class EsiBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field} {self.year} {self.percent}%"
+
+
+class AnalysisFigures(models.Model):
+    """A unit's subject-analysis figures as last computed (`logic/subject.py`): what the pages
+    read instead of going over 200,000 papers again. Every change to what they are computed
+    from (records, variants, journal lists, ESI) deletes the library's rows in its own
+    transaction; the university's figures are computed again once an import commits."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["library", "key"], name="research_figures_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -20,7 +20,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<slug:library>/queue/", views.queue, name="queue"),
     path("<slug:library>/statistics/", views.statistics, name="statistics"),
     path("<slug:library>/import/", views.import_view, name="import"),
-    path("<slug:library>/import/<int:pk>/", views.import_job, name="import_job"),
     path("<slug:library>/novelty/request/", novelty_views.novelty_new, name="novelty_new"),
     path("<slug:library>/novelty/", novelty_views.novelty_queue, name="novelty_queue"),
     path("<slug:library>/analysis/", analysis_views.analysis, name="analysis"),

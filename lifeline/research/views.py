@@ -16,17 +16,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from lifeline.core import jobs
 from lifeline.core.access import PATRON, PUBLIC, library_for
-from lifeline.core.models import Library
+from lifeline.core.models import ImportJob, Library
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.core.uploads import check_upload
+from lifeline.research import jobs as research_jobs
 from lifeline.research.choices import Status
 from lifeline.research.forms import MAX_UPLOAD, ImportForm, RequestForm, VerifyUploadForm
 from lifeline.research.logic import citation, novelty
 from lifeline.research.logic.pdf import report_pdf
-from lifeline.research.models import ImportJob, NoveltyRequest, RequestEvent, VerificationRequest
-from lifeline.research.tasks import run_import
+from lifeline.research.models import NoveltyRequest, RequestEvent, VerificationRequest
 
 SLA = dt.timedelta(days=3)
 UPLOAD_KINDS = ("txt", "csv", "tsv", "xlsx", "ris", "net")
@@ -51,34 +52,23 @@ def import_view(request: AuthedRequest, library: str) -> HttpResponse:
                 raise ValidationError(
                     _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD // 2**20}
                 )
-            name = upload.name.rsplit(".", 1)[-1].lower()
-            if name not in ("xlsx",):
-                upload.name = upload.name.rsplit(".", 1)[0] + ".txt"
-            check_upload(upload, allowed=("txt", "xlsx"), max_bytes=MAX_UPLOAD)
+            jobs.check(upload, research_jobs.KINDS)
         except ValidationError as exc:
             form.add_error("file", exc)
         else:
-            with transaction.atomic():
-                job = ImportJob(
-                    library=lib,
-                    name=form.cleaned_data["file"].name[:255],
-                    created_by=request.user,
-                    kind=form.cleaned_data.get("kind") or "",
-                    list_year=form.cleaned_data.get("year"),
-                )
-                job.upload.save(f"{lib.code}-{timezone.now():%Y%m%d%H%M%S}.bin", upload, save=False)
-                job.save()
-                transaction.on_commit(lambda: run_import.enqueue(job.pk))
-            return redirect("research:import_job", library=lib.code, pk=job.pk)
-    jobs = ImportJob.objects.filter(library=lib)[:10]
-    return render(request, "research/import.html", {"library": lib, "form": form, "jobs": jobs})
-
-
-@login_required
-def import_job(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
-    lib = library_for(request, library, CHANGE)
-    job = get_object_or_404(ImportJob, library=lib, pk=pk)
-    return render(request, "research/import_job.html", {"library": lib, "job": job})
+            kind = form.cleaned_data.get("kind") or ""
+            # Parsed and written in the background with a progress page (issue 16).
+            job = jobs.start(
+                library=lib,
+                kind="research.list" if kind else "research.records",
+                user=request.user,
+                title=upload.name,
+                upload=upload,
+                params={"list": kind, "year": form.cleaned_data.get("year")} if kind else {},
+            )
+            return redirect(jobs.url(job))
+    recent = ImportJob.objects.filter(library=lib, kind__startswith="research.")[:10]
+    return render(request, "research/import.html", {"library": lib, "form": form, "jobs": recent})
 
 
 @login_required

@@ -15,8 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,12 +40,20 @@ def paper_lines(text: str) -> list[str]:
     return lines
 
 
+CHUNK = 900  # bound parameters per query (SQLite's older limit is 999)
+
+
+def _chunks(values: list[Any]) -> Any:
+    for i in range(0, len(values), CHUNK):
+        yield values[i : i + CHUNK]
+
+
 def match_line(library: Library, line: str) -> BiblioRecord | None:
     """A DOI in the line finds its record; else a record whose whole title is in the line."""
-    qs = BiblioRecord.objects.filter(library=library)
     doi = normalise_doi(line)
     if doi:
-        return qs.filter(doi=doi).first()
+        return _by_doi(library, [doi]).get(doi)
+    qs = BiblioRecord.objects.filter(library=library)
     key = normalise_title(line)
     year = year_of(line)
     if year:
@@ -59,48 +65,106 @@ def match_line(library: Library, line: str) -> BiblioRecord | None:
     return None
 
 
+def _by_doi(library: Library, dois: list[str]) -> dict[str, BiblioRecord]:
+    """The library's records of these DOIs (the first of each), by the DOI's own index: with
+    `library_id = ..` in the query SQLite picks the library's index and reads every record."""
+    found: dict[str, BiblioRecord] = {}
+    for chunk in _chunks(sorted(set(dois))):
+        for rec in BiblioRecord.objects.filter(doi__in=chunk).order_by("pk"):
+            if rec.library_id == library.pk:
+                found.setdefault(rec.doi, rec)
+    return found
+
+
 def is_self_citation(cited: BiblioRecord, citing: BiblioRecord) -> bool:
     return bool(set(cited.author_keys) & set(citing.author_keys))
 
 
-def journal_standing(library: Library, rec: BiblioRecord) -> dict[str, Any]:
+def _issns(rec: BiblioRecord) -> set[str]:
+    return {i.strip().upper() for i in re.split(r"[;,\s]+", rec.issn) if i.strip()}
+
+
+def _journal_entries(library: Library, recs: list[BiblioRecord]) -> list[JournalEntry]:
+    """The list entries that may concern these records (by ISSN or title key), few queries."""
+    issns = sorted({i for r in recs for i in _issns(r)})
+    keys = sorted({normalise_title(r.journal) for r in recs if r.journal})
+    years = sorted({r.year for r in recs if r.year is not None})
+    mine = JournalEntry.objects.filter(library=library, year__in=years)
+    entries: dict[int, JournalEntry] = {}
+    for chunk in _chunks(issns):
+        entries.update((e.pk, e) for e in mine.filter(issn__in=chunk))
+    for chunk in _chunks(keys):
+        entries.update((e.pk, e) for e in mine.filter(title_key__in=chunk))
+    return list(entries.values())
+
+
+def journal_standing(
+    library: Library, rec: BiblioRecord, entries: list[JournalEntry] | None = None
+) -> dict[str, Any]:
     """JCR quartile and impact factor of the publication year, and the other lists it is on."""
     if rec.year is None:
         return {"quartile": "", "impact_factor": "", "lists": []}
-    issns = {i.strip().upper() for i in re.split(r"[;,\s]+", rec.issn) if i.strip()}
-    qs = JournalEntry.objects.filter(library=library, year=rec.year)
-    entries = [
+    if entries is None:
+        entries = _journal_entries(library, [rec])
+    issns = _issns(rec)
+    key = normalise_title(rec.journal)
+    mine = [
         e
-        for e in qs.filter(issn__in=issns) | qs.filter(title_key=normalise_title(rec.journal))
-        if rec.journal or e.issn in issns
+        for e in entries
+        if e.year == rec.year
+        and (e.issn in issns or (e.title_key == key and bool(rec.journal)))
+        and (rec.journal or e.issn in issns)
     ]
-    jcr = next((e for e in entries if e.kind == ListKind.JCR), None)
+    jcr = next((e for e in mine if e.kind == ListKind.JCR), None)
     return {
         "quartile": jcr.quartile if jcr else "",
         "impact_factor": str(jcr.impact_factor) if jcr and jcr.impact_factor is not None else "",
-        "lists": sorted({e.kind for e in entries if e.kind != ListKind.JCR}),
+        "lists": sorted({e.kind for e in mine if e.kind != ListKind.JCR}),
     }
 
 
-def paper_entry(library: Library, line: str, rec: BiblioRecord | None) -> dict[str, Any]:
+def _citing(library: Library, recs: list[BiblioRecord]) -> dict[int, list[BiblioRecord]]:
+    """For each record, the library's records that cite it by DOI (two queries a chunk)."""
+    by_doi = {r.doi: r for r in recs if r.doi}
+    links: list[tuple[str, int]] = []
+    for chunk in _chunks(sorted(by_doi)):
+        rows = CitedRef.objects.filter(doi__in=chunk).values_list("doi", "citing_id", "library_id")
+        links += [(doi, citing) for doi, citing, owner in rows if owner == library.pk]
+    papers: dict[int, BiblioRecord] = {}
+    for chunk in _chunks(sorted({c for _d, c in links})):
+        papers.update(BiblioRecord.objects.in_bulk(chunk))
+    out: dict[int, list[BiblioRecord]] = {r.pk: [] for r in recs}
+    for doi, citing in links:
+        rec = by_doi[doi]
+        if citing != rec.pk and citing in papers:
+            out[rec.pk].append(papers[citing])
+    for rows in out.values():
+        rows.sort(key=lambda o: (o.year or 0, o.title, o.pk))
+    return out
+
+
+def paper_entry(
+    library: Library,
+    line: str,
+    rec: BiblioRecord | None,
+    citing_papers: list[BiblioRecord] | None = None,
+    entries: list[JournalEntry] | None = None,
+) -> dict[str, Any]:
     if rec is None:
         return {"input": line, "matched": False}
-    citing = []
-    if rec.doi:
-        ids = CitedRef.objects.filter(library=library, doi=rec.doi).values_list("citing_id")
-        for other in (
-            BiblioRecord.objects.filter(pk__in=ids).exclude(pk=rec.pk).order_by("year", "title")
-        ):
-            citing.append(
-                {
-                    "title": other.title,
-                    "authors": other.authors[:6],
-                    "journal": other.journal,
-                    "year": other.year,
-                    "doi": other.doi,
-                    "self": is_self_citation(rec, other),
-                }
-            )
+    if citing_papers is None:
+        citing_papers = _citing(library, [rec])[rec.pk] if rec.doi else []
+    citing = [
+        {
+            "title": other.title,
+            "authors": other.authors[:6],
+            "journal": other.journal,
+            "year": other.year,
+            "doi": other.doi,
+            "self": is_self_citation(rec, other),
+        }
+        for other in citing_papers
+    ]
     return {
         "input": line,
         "matched": True,
@@ -114,7 +178,7 @@ def paper_entry(library: Library, line: str, rec: BiblioRecord | None) -> dict[s
         "doc_type": rec.doc_type,
         "databases": [s for s in rec.sources if s in Database.values],
         "database_times_cited": rec.times_cited,
-        **journal_standing(library, rec),
+        **journal_standing(library, rec, entries),
         "cited": len(citing),
         "cited_without_self": sum(1 for c in citing if not c["self"]),
         "citing": citing,
@@ -122,10 +186,20 @@ def paper_entry(library: Library, line: str, rec: BiblioRecord | None) -> dict[s
 
 
 def build_content(req: VerificationRequest, now: dt.datetime) -> dict[str, Any]:
-    """Everything the report states, as plain JSON: this is what is signed."""
+    """Everything the report states, as plain JSON: this is what is signed. The papers, their
+    citing papers and their journals are read in batches: 200 papers are a dozen queries."""
     lib = req.library
+    lines = paper_lines(req.papers_text)
+    by_doi = _by_doi(lib, [d for d in (normalise_doi(ln) for ln in lines) if d])
+    matched = [
+        by_doi.get(normalise_doi(ln)) if normalise_doi(ln) else match_line(lib, ln) for ln in lines
+    ]
+    recs = [r for r in matched if r is not None]
+    citing = _citing(lib, [r for r in recs if r.doi])
+    entries = _journal_entries(lib, recs)
     papers = [
-        paper_entry(lib, line, match_line(lib, line)) for line in paper_lines(req.papers_text)
+        paper_entry(lib, line, rec, citing.get(rec.pk, []) if rec else None, entries)
+        for line, rec in zip(lines, matched, strict=True)
     ]
     return {
         "library": lib.code,
@@ -165,7 +239,6 @@ def verification_url(req: VerificationRequest) -> str:
     return settings.SITE_URL + verification_path(req)
 
 
-@transaction.atomic
 def issue(req: VerificationRequest, reviewer: Any, now: dt.datetime | None = None) -> bytes:
     """The second librarian's approval: serial, signed content, PDF (returned, its hash kept)."""
     from lifeline.research.logic.pdf import report_pdf
@@ -173,19 +246,15 @@ def issue(req: VerificationRequest, reviewer: Any, now: dt.datetime | None = Non
     now = now or timezone.now()
     if reviewer is None or reviewer.pk == getattr(req.prepared_by, "pk", None):
         raise ValidationError(_("A second librarian must review the report."))
-    req = VerificationRequest.objects.select_for_update().get(pk=req.pk)
-    workflow.check_fee_settled(req)
-    req.reviewed_by = reviewer
-    req.serial = next_serial(req.library, now)
-    req.content = build_content(req, now)
-    req.signature = signer_for(req.library).sign(req.content)
-    req.issued_at = now
-    pdf = report_pdf(req)
-    req.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    req.pdf.save(f"{req.serial}.pdf", ContentFile(pdf), save=False)
-    req.save()
-    req.move(Status.ISSUED, reviewer, now=now)
-    workflow.tell_issued(req)
+
+    def fill(locked: VerificationRequest) -> bytes:
+        locked.reviewed_by = reviewer
+        locked.serial = next_serial(locked.library, now)
+        locked.content = build_content(locked, now)
+        locked.signature = signer_for(locked.library).sign(locked.content)
+        return report_pdf(locked)
+
+    _req, pdf = workflow.issue_report(VerificationRequest, req.pk, reviewer, fill, now)
     return pdf
 
 

@@ -135,6 +135,9 @@ def import_esi(library: Library, edition: str, data: bytes) -> tuple[str, int]:
             if table.kind == "thresholds"
             else _baselines(library, edition, table)
         )
+    from lifeline.research.logic import subject
+
+    subject.data_changed(library)
     audit.write(
         AuditAction.IMPORT,
         model="research.esi",

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from lifeline.core import audit
 from lifeline.core.choices import AuditAction
 from lifeline.core.models import Library
+from lifeline.research.logic import subject
 from lifeline.research.logic.bulkwrite import NewRecord, insert_cited, insert_records
 from lifeline.research.logic.formats import parse_bytes
 from lifeline.research.logic.records import (
@@ -176,6 +177,7 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
     changed = [obj for pk, obj in loaded.items() if _state(obj) != before[pk]]
     BiblioRecord.objects.bulk_update(changed, UPDATED_FIELDS, batch_size=500)
     insert_cited(library, ((int(obj.pk or 0), d) for obj, dois in refs for d in set(dois)))
+    subject.data_changed(library)
     audit.write(
         AuditAction.IMPORT,
         model="research.biblio_record",
@@ -268,6 +270,7 @@ def import_journal_list(library: Library, kind: str, year: int, data: bytes) -> 
         )
     JournalEntry.objects.filter(library=library, kind=kind, year=year).delete()
     JournalEntry.objects.bulk_create(entries)
+    subject.data_changed(library)
     audit.write(
         AuditAction.IMPORT,
         model="research.journal_entry",

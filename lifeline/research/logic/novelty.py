@@ -19,8 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
@@ -151,29 +149,24 @@ def verification_url(req: NoveltyRequest) -> str:
     )
 
 
-@transaction.atomic
 def issue(req: NoveltyRequest, reviewer: Any, now: dt.datetime | None = None) -> bytes:
     """The second searcher's review (审核) passed: number, signed content, PDF."""
     from lifeline.research.logic.novelty_pdf import novelty_pdf
 
     now = now or timezone.now()
-    req = NoveltyRequest.objects.select_for_update().select_related("library").get(pk=req.pk)
     if req.status != Status.PREPARED:
         raise ValidationError(_("Only a search sent for review can be issued."))
     if reviewer is None or reviewer.pk == req.searcher_id:
         raise ValidationError(_("A second searcher must review the report."))
-    workflow.check_fee_settled(req)
-    req.reviewer = reviewer
-    req.serial = next_serial(req.library, now)
-    req.content = build_content(req, now)
-    req.signature = signer_for(req.library).sign(req.content)
-    req.issued_at = now
-    pdf = novelty_pdf(req)
-    req.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    req.pdf.save(f"{req.serial}.pdf", ContentFile(pdf), save=False)
-    req.save()
-    req.move(Status.ISSUED, reviewer, now=now)
-    workflow.tell_issued(req)
+
+    def fill(locked: NoveltyRequest) -> bytes:
+        locked.reviewer = reviewer
+        locked.serial = next_serial(locked.library, now)
+        locked.content = build_content(locked, now)
+        locked.signature = signer_for(locked.library).sign(locked.content)
+        return novelty_pdf(locked)
+
+    _req, pdf = workflow.issue_report(NoveltyRequest, req.pk, reviewer, fill, now)
     return pdf
 
 

@@ -17,11 +17,16 @@ Definitions, stated on the page and in the exports:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import IntegrityError, transaction
 
 from lifeline.core.models import Library
 from lifeline.research.choices import ListKind
@@ -29,6 +34,7 @@ from lifeline.research.logic.analysis import ESI_FIELDS, h_index, times_cited
 from lifeline.research.logic.records import normalise_title
 from lifeline.research.models import (
     AffiliationVariant,
+    AnalysisFigures,
     BiblioRecord,
     EsiBaseline,
     EsiJournal,
@@ -124,7 +130,55 @@ def unit_records(
     )
 
 
+def _key(peer: str, year_from: int | None, year_to: int | None) -> str:
+    text = json.dumps([peer.casefold(), year_from, year_to])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _from_json(data: dict[str, Any]) -> UnitFigures:
+    unit = UnitFigures(**data)
+    unit.per_year = {int(k): v for k, v in unit.per_year.items()}
+    unit.citations_per_year = {int(k): v for k, v in unit.citations_per_year.items()}
+    unit.countries = [tuple(x) for x in unit.countries]  # type: ignore[misc]
+    unit.partners = [tuple(x) for x in unit.partners]  # type: ignore[misc]
+    unit.top_authors = [tuple(x) for x in unit.top_authors]  # type: ignore[misc]
+    return unit
+
+
+def data_changed(library: Library) -> None:
+    """What the figures are computed from has changed: forget them, in the caller's
+    transaction (a refused import forgets nothing)."""
+    AnalysisFigures.objects.filter(library=library).delete()
+
+
 def figures(
+    library: Library, peer: str = "", year_from: int | None = None, year_to: int | None = None
+) -> UnitFigures:
+    """The unit's figures: as stored since the last change of the data, else computed and
+    stored. A pass over 200,000 papers takes seconds; reading the stored row, milliseconds."""
+    key = _key(peer, year_from, year_to)
+    row = AnalysisFigures.objects.filter(library=library, key=key).values_list("data").first()
+    if row is not None:
+        return _from_json(row[0])
+    unit = compute(library, peer, year_from, year_to)
+    try:
+        with transaction.atomic():
+            AnalysisFigures.objects.create(
+                library=library, key=key, data=json.loads(json.dumps(dataclasses.asdict(unit)))
+            )
+    except IntegrityError:
+        pass  # another request stored the same figures meanwhile
+    return unit
+
+
+def precompute(library: Library) -> UnitFigures:
+    """The university's figures over all years, computed now (after an import commits), so
+    that the first page after it does not pay for the pass."""
+    data_changed(library)
+    return figures(library)
+
+
+def compute(
     library: Library, peer: str = "", year_from: int | None = None, year_to: int | None = None
 ) -> UnitFigures:
     """One pass over the unit's papers; lookups (journals, baselines, variants) loaded once."""

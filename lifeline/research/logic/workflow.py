@@ -10,11 +10,15 @@ staff (`sla_noticed_at` keeps it to one notice, even with several schedulers).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -24,7 +28,12 @@ from lifeline.core.models import Library, Membership
 from lifeline.core.notify import notify_email
 from lifeline.core.permissions import role_allows
 from lifeline.research.choices import FeeStatus, Status
-from lifeline.research.models import Charged, NoveltyRequest, VerificationRequest
+from lifeline.research.models import (
+    Charged,
+    NoveltyRequest,
+    ServiceRequest,
+    VerificationRequest,
+)
 
 MAX_FEE = Decimal("100000")
 OPEN = (Status.SUBMITTED, Status.PREPARED, Status.RETURNED)
@@ -190,3 +199,45 @@ def fee_action(req: Charged, action: str, data: Any) -> None:
         settle_fee(req, FeeStatus.WAIVED)
     else:
         raise ValidationError(_("Unknown fee action."))
+
+
+@contextmanager
+def _files_undone_on_rollback() -> Iterator[list[tuple[Any, str]]]:
+    """One transaction; the files written in it (storage, name) are deleted if it does not commit.
+    The issued PDF is written before the row that names it commits: a refusal, an error or a
+    failed commit after that must not leave a file nobody names (the stray PDF of issue 13)."""
+    written: list[tuple[Any, str]] = []
+    try:
+        with transaction.atomic():
+            yield written
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)
+        raise
+
+
+def issue_report(
+    model: type[ServiceRequest],
+    pk: int,
+    reviewer: Any,
+    fill: Callable[[Any], bytes],
+    now: dt.datetime,
+) -> tuple[Any, bytes]:
+    """What issuing a citation report and a novelty report share: the request locked, refused
+    unless it is still waiting for review (two reviewers pressing "issue" at once: the second
+    finds it issued), `fill(req)` sets the serial and signed content and returns the PDF, the
+    file written and undone on rollback, the workflow row, the patron told."""
+    with _files_undone_on_rollback() as written:
+        req = model.objects.select_for_update().select_related("library").get(pk=pk)
+        if req.status != Status.PREPARED:
+            raise ValidationError(_("Only a request sent for review can be issued."))
+        check_fee_settled(req)
+        req.issued_at = now
+        pdf = fill(req)
+        req.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        req.pdf.save(f"{req.serial}.pdf", ContentFile(pdf), save=False)  # type: ignore[attr-defined]
+        written.append((req.pdf.storage, req.pdf.name))  # type: ignore[attr-defined]
+        req.save()
+        req.move(Status.ISSUED, reviewer, now=now)
+        tell_issued(req)
+    return req, pdf

@@ -11,7 +11,8 @@ from lifeline.conftest import client_for, make_staff
 from lifeline.core.choices import Role
 from lifeline.core.models import Library
 from lifeline.research.choices import Status
-from lifeline.research.models import BiblioRecord, ImportJob, VerificationRequest
+from lifeline.core.models import ImportJob
+from lifeline.research.models import BiblioRecord, VerificationRequest
 from lifeline.research.tests.conftest import CITING, DATA
 
 P1 = "10.1007/s10646-013-1042-4"
@@ -33,7 +34,9 @@ def test_patron_from_home_to_verified_report(
     r = _import(staff, "savedrecs.txt", (DATA / "wos-plaintext-wok-tethne.txt").read_bytes())
     assert r.status_code == 302
     job = ImportJob.objects.get()
-    assert (job.status, job.created) == ("done", 10)
+    assert r["Location"] == f"/jobs/{job.pk}/"
+    assert (job.kind, job.status, job.result["created"]) == ("research.records", "done", 10)
+    assert not job.file  # the upload is gone once imported
     assert _import(staff, "citing.txt", CITING.encode()).status_code == 302
     patron = client_for(patron_a)
     r = patron.post(
@@ -81,10 +84,13 @@ def test_failed_import_shows_its_line(library_a: Library, reference_a: Any) -> N
     staff = client_for(reference_a)
     _import(staff, "scopus.csv", (DATA / "scopus-csv-litstudy.csv").read_bytes())
     job = ImportJob.objects.get()
-    assert job.status == "failed" and "5" in job.errors[0]
+    assert job.status == "failed" and "5" in job.problems[0]
     assert not BiblioRecord.objects.exists()
-    page = staff.get(f"/research/nefu/import/{job.pk}/")
-    assert page.status_code == 200
+    page = staff.get(f"/jobs/{job.pk}/")
+    assert page.status_code == 400  # the job page says a refused import is one
+    assert job.problems[0] in page.content.decode()
+    listing = staff.get("/research/nefu/import/")
+    assert f"/jobs/{job.pk}/" in listing.content.decode()
 
 
 def test_journal_list_import(library_a: Library, reference_a: Any) -> None:
@@ -95,7 +101,8 @@ def test_journal_list_import(library_a: Library, reference_a: Any) -> None:
     )
     _import(client_for(reference_a), "cscd.xlsx", data, kind="cscd", year="2021")
     job = ImportJob.objects.get()
-    assert (job.status, job.created) == ("done", 2)
+    assert (job.kind, job.status, job.result["created"]) == ("research.list", "done", 2)
+    assert job.params["list"] == "cscd" and job.params["year"] == 2021
 
 
 def test_outsiders(

@@ -30,8 +30,10 @@ import datetime as dt
 import os
 import resource
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -58,7 +60,9 @@ CSRF = "b" * 32  # an unmasked CSRF secret: the cookie and the form field carry 
 
 # Each wrk thread takes every T-th line of the request file (T = threads) and stops once it has
 # had as many answers as lines; request() wraps round, so the few requests still in flight at the
-# stop repeat an answer already given (the same value: nothing changes).
+# stop repeat an answer already given (the same value: nothing changes). wrk itself runs for its
+# whole -d, whatever its threads do: each thread leaves a mark file when its share is done, and
+# the bench then stops wrk with SIGINT, on which it prints its figures (timed to the stop).
 LUA = """
 local reqs, n, done, quota = {}, 0, 0, 0
 function setup(thread)
@@ -67,6 +71,7 @@ function setup(thread)
 end
 function init(args)
   local threads, path, i = tonumber(args[1]), args[2], 0
+  args_mark = args[4]
   for line in io.lines(path) do
     if i % threads == tid then
       local url, cookie, body = line:match("^([^\\t]*)\\t([^\\t]*)\\t(.*)$")
@@ -86,9 +91,17 @@ function request()
 end
 function response(status, headers, body)
   done = done + 1
-  if done >= quota then wrk.thread:stop() end
+  if done == quota then
+    local mark = io.open(args_mark .. tid, "w")
+    mark:close()
+    wrk.thread:stop()
+  end
 end
 """
+
+
+def _say(message: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
 def _postgres_cpu() -> float:
@@ -114,11 +127,20 @@ def _wrk_lines(base: str, lines: list[str], connections: int, mode: str) -> WrkR
     try:
         (folder / "answers.lua").write_text(LUA, encoding="utf-8")
         (folder / "requests.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        out = subprocess.run(
+        mark = folder / "done-"
+        proc = subprocess.Popen(
             ["wrk", "-t2", f"-c{connections}", "-d600s", "--latency", "--timeout", "10s",
-             "-s", str(folder / "answers.lua"), base, "--", "2", str(folder / "requests.tsv"), mode],
-            capture_output=True, text=True, check=True, timeout=700,
-        ).stdout  # fmt: skip
+             "-s", str(folder / "answers.lua"), base,
+             "--", "2", str(folder / "requests.tsv"), mode, str(mark)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None:
+            if all(Path(f"{mark}{tid}").exists() for tid in range(2)):
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=60)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return parse_wrk(out)
@@ -267,6 +289,7 @@ def http_main(argv: list[str]) -> int:
         opens_at=now - dt.timedelta(minutes=5), closes_at=now + dt.timedelta(hours=3),
     )  # fmt: skip
     people = _patrons(library, quiz, patrons)
+    _say("patrons ready")
     keys = {q.pk: q for q in Question.objects.filter(bank=bank)}
     setup_s = time.perf_counter() - t_setup
 
@@ -291,14 +314,17 @@ def http_main(argv: list[str]) -> int:
         port = server.port
         wrk(f"{server.base}/healthz", 3, connections)  # warm every worker and connection
         ref = wrk(f"{server.base}/healthz", 10, connections)
+        _say("reference done")
         load_ref = os.getloadavg()
         pids = server.pids()
         cpu0, pg0, wrk0, t0 = process_cpu(pids), _postgres_cpu(), _children_cpu(), time.time()
         answers = _wrk_lines(server.base, thin, connections, "htmx")
+        _say("htmx answers done")
         wall = time.time() - t0
         cpu1, pg1, wrk1 = process_cpu(pids), _postgres_cpu(), _children_cpu()
         load_answers = os.getloadavg()
         formed = _wrk_lines(server.base, form[:form_answers], connections, "form")
+        _say("form answers done")
         # The last seats: 200 patrons at once for a session of 50.
         event = Event.objects.create(library=library, kind="reading", title="讲座")
         tomorrow = timezone.now() + dt.timedelta(days=1)
@@ -312,6 +338,7 @@ def http_main(argv: list[str]) -> int:
             for _u, _a, key, _t in people[:200]
         ]  # fmt: skip
         reg_lat, reg_failed, _reg_wall = _run_threads(port, reg_jobs)
+        _say("registrations done")
     # Integrity: every answer stored as sent, every score exact through the app's own hand-in.
     n_answers = patrons * per
     stored = dict(

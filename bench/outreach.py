@@ -94,5 +94,3 @@ def main(argv: list[str]) -> int:
         f"{session.registered} admitted of capacity {session.capacity}"
     )
     return 1 if wrong or session.registered != session.capacity else 0
-
-

@@ -107,9 +107,10 @@ _UPSERT = (
 SQL = {
     "postgresql": "WITH open_attempt AS (" + _OPEN + " FOR SHARE)" + _UPSERT,
     # SQLite needs the WHERE of an INSERT ... SELECT ... ON CONFLICT to read it unambiguously.
-    "sqlite": "WITH open_attempt AS (" + _OPEN + ")" + _UPSERT.replace(
-        " ON CONFLICT", " WHERE true ON CONFLICT"
-    ),
+    "sqlite": "WITH open_attempt AS ("
+    + _OPEN
+    + ")"
+    + _UPSERT.replace(" ON CONFLICT", " WHERE true ON CONFLICT"),
 }
 
 

@@ -80,9 +80,7 @@ def test_answers_stored_as_given_and_scored_exactly(quiz: Quiz, patron_a: Any) -
     assert attempt.score == attempt.max_score == 10
 
 
-def test_one_query_per_answer(
-    quiz: Quiz, patron_a: Any, django_assert_num_queries: Any
-) -> None:
+def test_one_query_per_answer(quiz: Quiz, patron_a: Any, django_assert_num_queries: Any) -> None:
     client = client_for(patron_a)
     attempt, token = _open_paper(client, quiz)
     qid = attempt.question_ids[0]
@@ -135,18 +133,16 @@ def test_replayed_from_another_device_or_anonymously(quiz: Quiz, patron_a: Any) 
     assert _send(second, page.context["token"], qid, "A").status_code == 200
 
 
-def test_another_patrons_paper_and_forged_tokens(
-    quiz: Quiz, patron_a: Any, patron_a2: Any
-) -> None:
+def test_another_patrons_paper_and_forged_tokens(quiz: Quiz, patron_a: Any, patron_a2: Any) -> None:
     client_a, client_b = client_for(patron_a), client_for(patron_a2)
     attempt_a, token_a = _open_paper(client_a, quiz)
-    attempt_b, token_b = _open_paper(client_b, quiz)
+    attempt_b, _token_b = _open_paper(client_b, quiz)
     qid = attempt_a.question_ids[0]
     # Patron B with A's token (B's own cookie): refused before any database work.
     assert _send(client_b, token_a, qid, "A").status_code == 403
     # An edited token: the payload changed to B's attempt, the signature kept.
     payload = signing.loads(token_a, salt=answering.SALT)
-    head, _sep, signature = token_a.rpartition(":")
+    _head, _sep, signature = token_a.rpartition(":")
     forged = signing.dumps({**payload, "a": attempt_b.pk}, salt=answering.SALT)
     edited = forged.rpartition(":")[0] + ":" + signature
     assert _send(client_a, edited, qid, "A").status_code == 403

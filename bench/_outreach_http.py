@@ -9,7 +9,7 @@ seat of an event under 200 concurrent registrations, exactly capacity admitted.
 The server is `lifeline serve --no-worker` (bench/_server.py: granian, the project's defaults,
 `--threads=T` per worker if given) on a fresh PostgreSQL database,
 LIFELINE_BENCH_OUTREACH_DATABASE_URL. Each patron has a signed-in session (rows written as a
-sign-in leaves them) and a paper started with `quizzes.start`, and holds the paper token the
+sign-in leaves them) and a paper drawn as `quizzes.start` draws it, and holds the paper token the
 attempt page would give them. wrk (C connections, 2 threads, a Lua script) sends every answer
 once, as the quiz page's htmx does: a form POST of the token, the question and its value to
 /outreach/a/answer/, with the patron's session cookie; patrons are interleaved, each thread
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import resource
 import shutil
 import signal
@@ -219,8 +220,8 @@ def _patrons(library: Any, quiz: Any, patrons: int) -> list[tuple[Any, Any, str,
     from django.utils.crypto import get_random_string
 
     from lifeline.core.models import Patron
-    from lifeline.outreach.logic import answering, quizzes
-    from lifeline.outreach.models import Question
+    from lifeline.outreach.logic import answering
+    from lifeline.outreach.models import Attempt, Question
 
     User = get_user_model()
     users = User.objects.bulk_create([User(username=f"s{i:05d}") for i in range(patrons)])
@@ -238,13 +239,26 @@ def _patrons(library: Any, quiz: Any, patrons: int) -> list[tuple[Any, Any, str,
         rows.append(DjangoSession(session_key=key, session_data=encoded, expire_date=expires))
         keys.append(key)
     DjangoSession.objects.bulk_create(rows, batch_size=1000)
+    # Papers drawn as `quizzes.start` draws them (a random sample of the bank), written in bulk:
+    # 10,000 starts one by one took minutes of the bench's time under the lock.
     questions = Question.objects.in_bulk()
-    out = []
-    for u, key in zip(users, keys, strict=True):
-        attempt = quizzes.start(quiz, u)
-        paper = [questions[q] for q in attempt.question_ids]
-        out.append((u, attempt, key, answering.issue(attempt, paper, key)))
-    return out
+    draw = random.Random(14)
+    now = timezone.now()
+    attempts = []
+    for u in users:
+        paper = draw.sample(sorted(questions), min(quiz.questions, len(questions)))
+        attempts.append(
+            Attempt(
+                quiz=quiz, user=u, number=1, question_ids=paper, started_at=now,
+                deadline=min(now + dt.timedelta(minutes=quiz.minutes), quiz.closes_at),
+                max_score=sum(questions[q].points for q in paper),
+            )
+        )  # fmt: skip
+    attempts = Attempt.objects.bulk_create(attempts, batch_size=1000)
+    return [
+        (u, a, key, answering.issue(a, [questions[q] for q in a.question_ids], key))
+        for u, a, key in zip(users, attempts, keys, strict=True)
+    ]
 
 
 def http_main(argv: list[str]) -> int:
@@ -358,7 +372,7 @@ def http_main(argv: list[str]) -> int:
     )
     wrong = 0
     for u, a, _k, _t in people:
-        done = quizzes.submit(Attempt.objects.get(pk=a.pk), u)
+        done = quizzes.submit(a, u)  # it re-reads the attempt under its lock
         expected = sum(keys[q].points for q in a.question_ids if chosen(u, q) == "A")
         wrong += done.score != expected
     session.refresh_from_db()

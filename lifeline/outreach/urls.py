@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("q/<int:pk>/", views.quiz_detail, name="quiz"),
     path("q/<int:pk>/start/", views.quiz_start, name="quiz_start"),
     path("a/<int:pk>/", views.attempt_view, name="attempt"),
+    path("a/answer/", views.answer, name="answer"),
     path("a/<int:pk>/certificate.pdf", views.attempt_certificate, name="certificate"),
     path("c/<int:pk>/certificate.pdf", views.course_certificate, name="course_certificate"),
     path("room/<int:pk>/", views.room_detail, name="room"),

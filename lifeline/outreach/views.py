@@ -6,25 +6,31 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from lifeline.core.access import PATRON, PUBLIC, library_for
+from lifeline.core.params import parse_id
 from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.core.uploads import check_upload
 from lifeline.outreach.choices import ACTIVE_REG, BookingStatus
 from lifeline.outreach.forms import FeedbackForm, ImportForm, PeriodForm
 from lifeline.outreach.logic import (
+    answering,
     bank_import,
     calendar,
     courses,
@@ -253,18 +259,81 @@ def attempt_view(request: AuthedRequest, pk: int) -> HttpResponse:
     if attempt.submitted_at is not None:
         return redirect("outreach:quiz", pk=attempt.quiz_id)
     left = max(0, int((attempt.deadline - timezone.now()).total_seconds()))
+    paper = quizzes.paper(attempt)
+    if request.session.session_key is None:
+        request.session.save()  # the token is bound to this browser's session cookie
     return render(
         request,
         "outreach/attempt.html",
         {
             "library": attempt.quiz.library,
             "attempt": attempt,
-            "paper": quizzes.paper(attempt),
+            "paper": paper,
+            # Each answer is also sent on its own as the patron gives it (htmx, `answer` below).
+            "token": answering.issue(
+                attempt, [q for q, _given in paper], request.session.session_key or ""
+            ),
             "left_minutes": left // 60,
             "left_seconds": left % 60,
         },
         status=status,
     )
+
+
+def _answer_request(request: HttpRequest) -> tuple[str, int | None, str | list[str]]:
+    """The token, question and value(s) of an answer: the htmx form fields (`t`, `q`, and the
+    question's own field `q<id>` as the full form names it) or a JSON body {t, q, v}."""
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return "", None, ""
+        value = data.get("v", "")
+        if isinstance(value, list):
+            value = [str(v) for v in value[:20]]
+        return str(data.get("t", "")), parse_id(data.get("q")), value if value else ""
+    qid = parse_id(request.POST.get("q"))
+    values = request.POST.getlist(f"q{qid}")[:20] if qid is not None else []
+    return request.POST.get("t", ""), qid, values[0] if len(values) == 1 else values
+
+
+# No CSRF cookie check and no session read: the signed paper token is the proof (a cross-site
+# page cannot read it from the attempt page) and it is bound to this browser's session cookie.
+# The session and user lookups, the page render and the flash-message cookie of the form path
+# are what made an answer expensive under 10,000 patrons; this costs one SQL statement.
+@csrf_exempt
+@require_POST
+def answer(request: HttpRequest) -> HttpResponse:
+    token, qid, raw = _answer_request(request)
+    now = timezone.now()
+    try:
+        if qid is None:
+            raise answering.BadToken
+        paper = answering.read(token, request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""))
+        value = answering.record(paper, qid, raw, now=now)
+    except answering.BadToken:
+        status, error = 403, _("This answer cannot be taken from here: reload the quiz page.")
+    except ValidationError as exc:
+        status, error = 409, _first_error(exc)
+    else:
+        status, error = 200, ""
+    response: HttpResponse
+    if request.headers.get("HX-Request") == "true":
+        # htmx swaps only 2xx answers: the refusal is shown in the question's own status line.
+        if error:
+            response = HttpResponse(format_html('<span class="error">{}</span>', error))
+        else:
+            at = timezone.localtime(now).strftime("%H:%M:%S")
+            response = HttpResponse(format_html("{}", _("Saved at %(time)s") % {"time": at}))
+    elif error:
+        response = JsonResponse({"saved": False, "error": error}, status=status)
+    else:
+        response = JsonResponse({"saved": True, "question": qid, "value": value, "at": now})
+    # Set here so no middleware reads the session to decide it (SecurityHeadersMiddleware).
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -22,16 +22,22 @@ LETTERS = "ABCDEFGHIJ"
 
 def normalise(question: Question, raw: str | list[str]) -> str:
     """The stored form of an answer: sorted letters for choices, T/F, trimmed text for fill-in."""
-    if question.kind == QuestionKind.FILL:
+    return normalise_as(question.kind, len(question.options), raw)
+
+
+def normalise_as(kind: str, options: int, raw: str | list[str]) -> str:
+    """`normalise` from the question's kind and number of options alone (the thin answer path
+    carries these in its signed paper token instead of reading the question)."""
+    if kind == QuestionKind.FILL:
         text = raw if isinstance(raw, str) else " ".join(raw)
         return " ".join(text.split())[:500]
     values = [raw] if isinstance(raw, str) else list(raw)
     letters = sorted({v.strip().upper() for v in values if v and v.strip()})
-    if question.kind == QuestionKind.TRUE_FALSE:
+    if kind == QuestionKind.TRUE_FALSE:
         return letters[0] if letters and letters[0] in ("T", "F") else ""
-    allowed = set(LETTERS[: len(question.options)])
+    allowed = set(LETTERS[:options])
     letters = [v for v in letters if v in allowed]
-    if question.kind == QuestionKind.SINGLE:
+    if kind == QuestionKind.SINGLE:
         return letters[0] if len(letters) == 1 else ""
     return "".join(letters)
 

@@ -283,7 +283,6 @@ def http_main(argv: list[str]) -> int:
     from lifeline.outreach.logic import quizzes
     from lifeline.outreach.models import (
         Answer,
-        Attempt,
         Event,
         Question,
         QuestionBank,

@@ -243,10 +243,13 @@ def _refused(xml: bytes, msg: Message, error: str, now: dt.datetime, peer: Peer 
 def _txn(peer: Peer, role: str, requesting_id: str) -> IllTransaction:
     txn = (
         IllTransaction.objects.select_for_update(of=("self",))
-        .select_related("request", "request__library", "peer")
+        .select_related("request", "request__library")
         .filter(peer=peer, role=role, requesting_id=requesting_id)
         .first()
     )
+    if txn is not None:
+        # The peer we already hold (reading it again would decrypt its secrets again).
+        txn.peer = peer
     if txn is None:
         raise Iso18626Error(
             english("Unknown request id “%(id)s”.", id=requesting_id[:200]), "UnrecognisedDataValue"

@@ -19,15 +19,22 @@ CopyCompleted and a webhook are all addresses someone else chose. So each of the
   with `idle_timeout`, each step (connecting, each read) must also progress within that many
   seconds (a large SUSHI report may take minutes in all, a silent server is given up at once).
 
+With `keep_alive=True` (ISO 18626 messages and the documents they point to: many small
+exchanges with the same few peers) the connection is kept open and reused: one pooled client
+per process, scheme, host name and TLS setting, so a kept TLS connection is only ever reused for
+the name its certificate was checked against; every call still checks and pins the address.
+
 The health prober is the one other way out: it is asynchronous (aiohttp, issue 3's CPU budget)
 and applies the same `is_internal` rule through `lifeline.health.logic.targets`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -185,6 +192,34 @@ def _ssl_context(verify: bool | str, cert: tuple[str, str] | None) -> ssl.SSLCon
     return context
 
 
+_POOLS: dict[tuple[Any, ...], httpx.Client] = {}
+_POOLS_LOCK = threading.Lock()
+_POOLS_MAX = 64
+
+
+def _pooled(key: tuple[Any, ...], tls: ssl.SSLContext | bool) -> httpx.Client:
+    """The kept-alive client for `key` (scheme, host name, TLS setting), made once per process.
+
+    Building an httpx client costs milliseconds (its transport and pool), more than a small
+    message's whole exchange on loopback; httpx clients are safe to share between threads."""
+    client = _POOLS.get(key)
+    if client is not None:
+        return client
+    with _POOLS_LOCK:
+        client = _POOLS.get(key)
+        if client is None:
+            if len(_POOLS) >= _POOLS_MAX:
+                _POOLS.pop(next(iter(_POOLS))).close()
+            client = httpx.Client(
+                verify=tls,
+                follow_redirects=False,
+                trust_env=False,
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            )
+            _POOLS[key] = client
+    return client
+
+
 def fetch(
     url: str,
     *,
@@ -203,6 +238,7 @@ def fetch(
     cert: tuple[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    keep_alive: bool = False,
 ) -> FetchResult:
     """Fetch `url` under the rules above. Raises an `OutboundError` subclass, never httpx's."""
     started = time.monotonic()
@@ -213,12 +249,22 @@ def fetch(
     body = content
     hops: list[str] = []
     tls: ssl.SSLContext | bool = _ssl_context(verify, cert) if transport is None else True
-    with httpx.Client(
-        transport=transport,
-        verify=tls,
-        follow_redirects=False,
-        timeout=httpx.Timeout(step, connect=min(step, 10.0)),
-        trust_env=False,  # an environment proxy would connect to the name, not the pinned address
+    # A kept TLS connection must serve only the name it was checked for: with redirects (to
+    # any name) only plain HTTP is pooled.
+    pooled = keep_alive and transport is None and (current.scheme == "http" or not follow_redirects)
+    with (
+        contextlib.nullcontext(
+            _pooled((current.scheme, current.host, current.port, verify, cert), tls)
+        )
+        if pooled
+        else httpx.Client(
+            transport=transport,
+            verify=tls,
+            follow_redirects=False,
+            timeout=httpx.Timeout(step, connect=min(step, 10.0)),
+            # An environment proxy would connect to the name, not the pinned address.
+            trust_env=False,
+        )
     ) as client:
         while True:
             ip = check_target(str(current), allow_internal=allow_internal)

@@ -210,6 +210,7 @@ class Node:
         self.auto = args.auto
         self.base = ""
         self.lock = threading.RLock()
+        self.local = threading.local()
         self.txns: dict[str, dict[str, Any]] = {}
         # (requestingAgencyRequestId, XML, row in the store or 0)
         self.outbox: list[tuple[str, bytes, int]] = []
@@ -232,20 +233,43 @@ class Node:
             self.store.put_txn(rid, self.txns[rid], self.counter)
 
     # --- sending ------------------------------------------------------------------------
+    def _connection(self) -> http.client.HTTPConnection:
+        """This thread's kept-alive connection to the target (HTTP/1.1)."""
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            parts = urlsplit(self.target)
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=30)
+            self.local.conn = conn
+        return conn
+
     def post(self, xml: bytes) -> str:
         """POST one message to the target; return messageStatus of the confirmation."""
-        parts = urlsplit(self.target)
+        path = urlsplit(self.target).path or "/"
         key = hashlib.sha256(xml).hexdigest()
-        conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=30)
-        try:
-            headers = {"Content-Type": "application/xml", "Idempotency-Key": key}
-            if self.secret_out:
-                headers[self.header] = self.secret_out
-            conn.request("POST", parts.path or "/", body=xml, headers=headers)
-            response = conn.getresponse()
-            answer = response.read()
-        finally:
+        headers = {"Content-Type": "application/xml", "Idempotency-Key": key}
+        if self.secret_out:
+            headers[self.header] = self.secret_out
+        for fresh in (False, True):
+            conn = self._connection()
+            try:
+                conn.request("POST", path, body=xml, headers=headers)
+                response = conn.getresponse()
+                answer = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # A kept connection the target closed meanwhile: once more on a new one (the
+                # message is idempotent: its key is the hash of its bytes).
+                conn.close()
+                self.local.conn = None
+                if fresh:
+                    raise
+            except OSError:
+                conn.close()
+                self.local.conn = None
+                raise
+        if response.will_close:
             conn.close()
+            self.local.conn = None
         if response.status == 429 or response.status >= 500:
             raise Busy(f"HTTP {response.status}")  # the target will take it later
         if response.status != 200:
@@ -568,6 +592,9 @@ def main(argv: list[str] | None = None) -> int:
     if not loopback(args.target):
         parser.error("the target must be a loopback address")
     node = Node(args)
+    # Many transactions at once each open a connection: the default backlog of 5 drops
+    # connections (and the client waits a second to try again).
+    ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(node))
     server.daemon_threads = True
     node.base = f"http://127.0.0.1:{server.server_address[1]}"

@@ -104,3 +104,31 @@ def test_size_limit(server: str) -> None:
 def test_refused_port_is_a_failure_not_a_crash() -> None:
     with pytest.raises(outbound.OutboundFailed):
         outbound.fetch("http://127.0.0.1:1/", allow_internal=True, timeout=2)
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+
+    def do_GET(self) -> None:
+        self.ports.append(self.client_address[1])
+        super().do_GET()
+
+
+def test_keep_alive_reuses_the_connection_and_still_checks_every_call() -> None:
+    """ISO 18626 messages go out on a kept connection (a client per process and host), and the
+    address check is made on every call all the same."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/hello"
+    try:
+        for _ in range(3):
+            assert outbound.fetch(url, allow_internal=True, keep_alive=True).status == 200
+        assert len(_KeepAliveHandler.ports) == 3 and len(set(_KeepAliveHandler.ports)) == 1
+        with pytest.raises(outbound.OutboundRefused):
+            outbound.fetch(url, keep_alive=True)
+        # Without keep_alive, a connection per call as before.
+        outbound.fetch(url, allow_internal=True)
+        assert len(set(_KeepAliveHandler.ports)) == 2
+    finally:
+        httpd.shutdown()

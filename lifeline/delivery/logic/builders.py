@@ -12,7 +12,7 @@ from lifeline.delivery.models import IllTransaction
 
 def _agencies(txn: IllTransaction) -> tuple[tuple[str, str], tuple[str, str]]:
     """(supplying, requesting) agency ids of the transaction."""
-    ours = local_agency(txn.library)
+    ours = local_agency(txn.library_id)  # by id: the library row itself is not needed
     theirs = (txn.peer.agency_id_type, txn.peer.agency_id_value)
     return (theirs, ours) if txn.role == "requester" else (ours, theirs)
 

@@ -108,22 +108,24 @@ def receive(
         _refused(xml, msg, str(exc), now, peer)
         return build_confirmation(msg, now, error_type=exc.error_type, error_value=str(exc))
     key = (idempotency_key or hashlib.sha256(xml).hexdigest())[:100]
-    again = _seen(peer, key)
-    if again is not None:
-        return again
+    status = (
+        msg.text("statusInfo/status")
+        or msg.text("action")
+        or msg.text("serviceInfo/requestType")
+        or "New"
+    )[:40]
+    # Applied first, kept last, in one transaction: the unique key of the kept row is the
+    # guard. A second copy of an applied message (at once on another connection, which waits
+    # on the transaction's row lock, or later) fails that insert, so everything it did is
+    # rolled back and it gets the first copy's answer; the common first copy pays no look-up.
     try:
         with transaction.atomic():
-            record = IsoMessage.objects.create(
+            record = IsoMessage(
                 library=library,
                 peer=peer,
                 direction=Direction.IN,
                 kind=msg.kind,
-                status=(
-                    msg.text("statusInfo/status")
-                    or msg.text("action")
-                    or msg.text("serviceInfo/requestType")
-                    or "New"
-                )[:40],
+                status=status,
                 xml=xml.decode("utf-8", "replace"),
                 idempotency_key=key,
                 created_at=now,
@@ -132,6 +134,11 @@ def receive(
                 with transaction.atomic():
                     txn, reason = HANDLERS[msg.kind](msg, peer, now)
             except Iso18626Error as exc:
+                # A second copy of a message that was applied may no longer fit the state it
+                # moved on: it gets the first answer, not this refusal.
+                again = _seen(peer, key)
+                if again is not None:
+                    return again
                 answer = build_confirmation(
                     msg, now, error_type=exc.error_type, error_value=str(exc)
                 )
@@ -142,20 +149,12 @@ def receive(
                 record.idempotency_key = ""
             else:
                 answer = build_confirmation(msg, now, reason_for_message=reason)
-                record.transaction, record.request = txn, txn.request
+                record.transaction, record.request_id = txn, txn.request_id
             record.answer = answer.decode("utf-8")
-            record.save(
-                update_fields=[
-                    "outcome",
-                    "error",
-                    "transaction",
-                    "request",
-                    "answer",
-                    "idempotency_key",
-                ]
-            )
+            record.save(force_insert=True)
     except IntegrityError:
-        # The same message at the same moment on another connection: its answer is ours.
+        # The same message applied before (or at the same moment on another connection):
+        # its answer is ours, and what this copy did was rolled back.
         again = _seen(peer, key)
         if again is None:
             raise
@@ -244,10 +243,13 @@ def _refused(xml: bytes, msg: Message, error: str, now: dt.datetime, peer: Peer 
 def _txn(peer: Peer, role: str, requesting_id: str) -> IllTransaction:
     txn = (
         IllTransaction.objects.select_for_update(of=("self",))
-        .select_related("request", "request__library", "peer")
+        .select_related("request", "request__library")
         .filter(peer=peer, role=role, requesting_id=requesting_id)
         .first()
     )
+    if txn is not None:
+        # The peer we already hold (reading it again would decrypt its secrets again).
+        txn.peer = peer
     if txn is None:
         raise Iso18626Error(
             english("Unknown request id “%(id)s”.", id=requesting_id[:200]), "UnrecognisedDataValue"

@@ -17,14 +17,18 @@ from lifeline.delivery.models import AgencyId, Peer
 LEGACY_TYPE = "LIFELINE"  # what the first version sent: still read, never written
 
 
-def local_agency(library: Library) -> tuple[str, str]:
-    """Our library's agency id; until an administrator sets its ISIL, `ISIL:<CODE>`."""
-    found = AgencyId.objects.filter(library=library).values_list(
+def local_agency(library: Library | int) -> tuple[str, str]:
+    """Our library's agency id; until an administrator sets its ISIL, `ISIL:<CODE>`.
+    `library` may be its id (the library row is read only to make the default)."""
+    library_id = library if isinstance(library, int) else library.pk
+    found = AgencyId.objects.filter(library_id=library_id).values_list(
         "agency_id_type", "agency_id_value"
     )
     row = next(iter(found), None)
     if row is not None:
         return (row[0], row[1])
+    if isinstance(library, int):
+        library = Library.objects.get(pk=library)
     try:
         with transaction.atomic():
             made = AgencyId.objects.create(

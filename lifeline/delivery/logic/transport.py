@@ -49,7 +49,7 @@ def queue(
     now = now or timezone.now()
     validate(xml)  # never send what the peer would have to refuse
     msg = IsoMessage.objects.create(
-        library=peer.library,
+        library_id=peer.library_id,
         request=req,
         peer=peer,
         transaction=txn,
@@ -64,13 +64,25 @@ def queue(
     )
     if not_before is not None and not_before > now:
         return msg  # `retry_due` sends it when the time comes
+    msg.peer = peer
     if peer.in_process:
-        attempt(msg.pk, now=now)
+        attempt(msg.pk, now=now, loaded=msg)
     else:
-        from lifeline.delivery.tasks import send_iso_message
-
-        transaction.on_commit(lambda: send_iso_message.enqueue(msg.pk))
+        transaction.on_commit(lambda: _send_after_commit(msg))
     return msg
+
+
+def _send_after_commit(msg: IsoMessage) -> None:
+    """The send task; with immediate tasks (one process sends its own messages) the message
+    just written is handed over as it is rather than read back."""
+    from django.tasks.backends.immediate import ImmediateBackend
+
+    from lifeline.delivery.tasks import send_iso_message
+
+    if isinstance(send_iso_message.get_backend(), ImmediateBackend):
+        attempt(msg.pk, loaded=msg)
+    else:
+        send_iso_message.enqueue(msg.pk)
 
 
 def _earlier(msg: IsoMessage) -> QuerySet[IsoMessage]:
@@ -84,11 +96,14 @@ def _earlier(msg: IsoMessage) -> QuerySet[IsoMessage]:
     )
 
 
-def attempt(pk: int, *, now: dt.datetime | None = None) -> str:
-    """One try at sending message `pk`; returns its state afterwards."""
+def attempt(pk: int, *, now: dt.datetime | None = None, loaded: IsoMessage | None = None) -> str:
+    """One try at sending message `pk`; returns its state afterwards. `loaded`: the row as
+    this process has just written it (its claim below still checks it in the database)."""
     now = now or timezone.now()
     msg = (
-        IsoMessage.objects.select_related("peer", "peer__partner", "peer__library")
+        loaded
+        if loaded is not None and loaded.pk == pk
+        else IsoMessage.objects.select_related("peer", "peer__partner", "peer__library")
         .filter(pk=pk)
         .first()
     )
@@ -190,6 +205,7 @@ def post(peer: Peer, xml: bytes, key: str) -> bytes:
         # a certificate store per message (the fetcher makes a fresh one for each call).
         verify=peer.endpoint_url.lower().startswith("https:"),
         cert=(peer.client_cert, peer.client_key) if peer.client_cert else None,
+        keep_alive=True,  # many small messages to the same few peers
     )
     if result.status != 200:
         raise outbound.OutboundFailed(f"HTTP {result.status} from {peer.endpoint_url}")

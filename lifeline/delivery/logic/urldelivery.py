@@ -62,7 +62,11 @@ def fetch_pdf(url: str, *, allow_internal: bool) -> bytes:
         # The fetcher's messages go into the errorValue: English, whatever the page's language.
         with translation.override("en"):
             result = outbound.fetch(
-                url, allow_internal=allow_internal, max_bytes=MAX_DOCUMENT_BYTES, timeout=TIMEOUT
+                url,
+                allow_internal=allow_internal,
+                max_bytes=MAX_DOCUMENT_BYTES,
+                timeout=TIMEOUT,
+                keep_alive=True,
             )
     except outbound.OutboundError as exc:
         raise Iso18626Error(

@@ -6,7 +6,9 @@ Same ranking on SQLite and PostgreSQL, by construction:
    holds any of the question's terms (FTS5 `MATCH 't1 OR t2'` on SQLite; `@@ to_tsquery('simple',
    't1 | t2')` on PostgreSQL, on a GIN index). Each orders them by its own relevance (FTS5
    `bm25()`, PostgreSQL `ts_rank_cd()`) and keeps the first CANDIDATES (a wide net: the final
-   order is not the database's).
+   order is not the database's). PostgreSQL ranks only the articles holding the question's
+   rarest terms (`rarest()`, up to PICK articles): ts_rank_cd detoasts the stored tsvector of
+   each row it ranks, and common terms matched most of a 20,000-article base.
 2. The final score is Okapi BM25 (k1 = 1.2, b = 0.75, FTS5's own constants) computed here, in
    Python, over those candidates: term frequencies counted in the candidate's stored tokens
    (`search_index`), title terms from its stored title tokens (`title_index`), document

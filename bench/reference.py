@@ -160,6 +160,30 @@ class Tally:
             self.errors.append(what)
 
 
+async def admission(port: int, token: str, idle: int) -> float:
+    """Seconds a new visitor waits for one poll while `idle` browsers hold their keep-alive
+    connections open between polls (inf: not answered within TIMEOUT). Granian's backpressure
+    counts connections, so this is what a limit sized for threads instead of connections does."""
+    held = [Conn(port, True) for _ in range(idle)]
+    path = f"/lib/{LIBRARY}/ask/{token}/messages/?after=0"
+    try:
+        await asyncio.gather(
+            *(asyncio.wait_for(c.request("GET", path), 5) for c in held), return_exceptions=True
+        )
+        fresh = Conn(port, True)
+        started = time.perf_counter()
+        try:
+            await fresh.request("GET", path)
+            return time.perf_counter() - started
+        except (TimeoutError, OSError):
+            return float("inf")
+        finally:
+            await fresh.close()
+    finally:
+        for c in held:
+            await c.close()
+
+
 async def run_load(
     port: int, data: dict[str, object], messages: int, poll: float, rate: float, keepalive: bool
 ) -> Tally:
@@ -269,6 +293,8 @@ def main(argv: list[str]) -> int:
     with LifelineServer(env, args=args, log=TMP / "server.log") as server:
         pids = server.pids()
         cpu0, wall0 = process_cpu(pids), time.perf_counter()
+        first = str(data["chats"][0][1])  # type: ignore[index]
+        waited = asyncio.run(admission(server.port, first, 64))
         own0 = time.process_time()
         tally = asyncio.run(run_load(server.port, data, messages, poll, rate, keepalive))
         cpu1, wall1 = process_cpu(pids), time.perf_counter()
@@ -298,6 +324,9 @@ def main(argv: list[str]) -> int:
         f"p99 {pct(polls, 0.99) * 1000:.0f} ms; failures {tally.failures} {tally.errors}"
     )
     print(f"server CPU: {cores:.2f} cores; bench client CPU: {own / seconds:.2f} cores")
+    print(
+        f"a new visitor's poll while 64 browsers hold idle keep-alive connections: {waited:.2f} s"
+    )
     ok = bool(reached) and len(reached) == messages and pct(reached, 0.99) <= 1.0
     return 0 if ok and cores < 2 else 1
 

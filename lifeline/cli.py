@@ -156,15 +156,17 @@ def cmd_serve(args: list[str]) -> int:
     parser.add_argument(
         "--threads", type=int, default=int(os.environ.get("LIFELINE_WEB_THREADS", "4"))
     )
-    # Granian admits backlog/workers (512) requests per worker by default while only `threads`
-    # run: the rest wait inside the process, and under load that queue stalled ~1 % of A–Z
-    # requests for 200-300 ms. Admitting twice the threads leaves the wait to the kernel's
-    # accept queue, which serves in order (p99 45-310 ms became 11-14 ms at the same rate).
+    # Granian's --backpressure caps the *connections* a worker holds, not requests in flight:
+    # an idle keep-alive connection keeps its place. At twice the threads (8) a worker held 8
+    # browsers; with 500 patrons polling a chat every 3 s (each browser keeps its connection
+    # open between polls) the others waited in the kernel's queue until one closed, and polls
+    # took 30 s while the server sat idle (issue 11, bench/reference.py). Requests beyond the
+    # threads wait inside the worker, which is what a server facing browsers must do.
     parser.add_argument(
         "--backpressure",
         type=int,
         default=int(os.environ.get("LIFELINE_WEB_BACKPRESSURE", "0")),
-        help="requests admitted at once per worker (default: twice the threads)",
+        help="connections held at once per worker (default: 1024 / workers, at least 64)",
     )
     parser.add_argument(
         "--no-worker", action="store_true", help="serve pages only (workers run elsewhere)"
@@ -199,7 +201,7 @@ def cmd_serve(args: list[str]) -> int:
         "--blocking-threads",
         str(opts.threads),
         "--backpressure",
-        str(opts.backpressure or 2 * opts.threads),
+        str(opts.backpressure or max(64, 1024 // max(1, opts.workers))),
         "--no-ws",
         "lifeline.wsgi:application",
     ]

@@ -93,7 +93,7 @@ class RobotForm(forms.ModelForm[Robot]):
         if not url:
             if self._stored_url:
                 return self._stored_url
-            raise forms.ValidationError(_("This field is required."), code="required")
+            raise forms.ValidationError(_("Enter the webhook address."), code="required")
         if not url.startswith("https://") and not url.startswith("http://"):
             raise forms.ValidationError(_("Only http and https addresses can be fetched."))
         try:

@@ -132,3 +132,14 @@ def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
     assert search.corpus_stats([])[0] == 30
     Article.objects.filter(title__startswith="数据库 0 ").delete()
     assert search.corpus_stats([])[0] == 29
+
+
+def test_rarest_terms_pick_postgres_candidates():
+    """PostgreSQL ranks only articles holding the rarest terms: those that fit under PICK
+    articles together, the rarest always, ties by term."""
+    from lifeline.knowledge import search
+
+    df = {"cnki": 40, "vpn": 900, "login": 7000, "zz": 0, "db": 3500}
+    assert search.rarest(["login", "vpn", "cnki", "db", "zz"], df) == ["cnki", "vpn"]
+    assert search.rarest(["login", "db"], df) == ["db"]  # the rarest, even above PICK
+    assert search.rarest(["zz"], df) == ["zz"]  # nothing indexed: the query as it is

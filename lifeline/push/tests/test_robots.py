@@ -26,7 +26,13 @@ def test_add_edit_disable_and_test_send(library_a: Library, reference_a: Any, ho
     url = f"{hook}?key={SECRET}"
     response = staff.post(
         base + "new/",
-        {"name": "咨询部群", "url": url, "fmt": "wecom", "is_active": "on", "topics_chosen": ["epidemic"]},
+        {
+            "name": "咨询部群",
+            "url": url,
+            "fmt": "wecom",
+            "is_active": "on",
+            "topics_chosen": ["epidemic"],
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     robot = Robot.objects.get(library=library_a)
@@ -80,13 +86,17 @@ def test_internal_addresses_refused(library_a: Library, admin_a: Any, settings: 
 
 @pytest.mark.django_db
 def test_robots_are_scoped(library_a: Library, library_b: Library, reference_a: Any) -> None:
-    theirs = Robot.objects.create(library=library_b, name="HIT", url=f"https://example.org/{SECRET}")
+    theirs = Robot.objects.create(
+        library=library_b, name="HIT", url=f"https://example.org/{SECRET}"
+    )
     mine = Robot.objects.create(library=library_a, name="NEFU", url="https://example.org/nefu")
     staff = client_for(reference_a)
     # Another library's robot, by its own library's address or by ours: nothing.
     assert staff.get(f"/push/{library_b.code}/robots/").status_code == 403
     assert staff.get(f"/push/{library_a.code}/robots/{theirs.pk}/").status_code == 404
-    response = staff.post(f"/push/{library_a.code}/robots/{theirs.pk}/action/", {"action": "disable"})
+    response = staff.post(
+        f"/push/{library_a.code}/robots/{theirs.pk}/action/", {"action": "disable"}
+    )
     assert response.status_code == 404
     theirs.refresh_from_db()
     assert theirs.is_active
@@ -102,7 +112,8 @@ def test_robots_are_scoped(library_a: Library, library_b: Library, reference_a: 
     assert mine.is_active
     # Hostile input: script in the name is shown escaped; unknown actions change nothing.
     staff.post(
-        f"/push/{library_a.code}/robots/{mine.pk}/", {"name": "<script>x()</script>", "url": "", "fmt": "json", "is_active": "on"}
+        f"/push/{library_a.code}/robots/{mine.pk}/",
+        {"name": "<script>x()</script>", "url": "", "fmt": "json", "is_active": "on"},
     )
     html = staff.get(f"/push/{library_a.code}/robots/").content.decode()
     assert "<script>x()" not in html and "&lt;script&gt;" in html

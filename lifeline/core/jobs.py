@@ -24,6 +24,7 @@ failure or a cancel is always the remedy.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 import time
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.5  # seconds between progress writes: a surge of rows must not cost a write each
 KEY_TTL = 7 * 24 * 3600
+# A finished job's files (a preview's kept upload, a made PDF) are kept this long, then swept
+# when a job starts: a preview nobody confirmed must not keep its upload on disk for ever.
+KEEP_FILES = dt.timedelta(days=1)
 
 
 @dataclass
@@ -177,6 +181,7 @@ def start(
     from lifeline.core.tasks import run_import_job
 
     runner_for(kind)  # a typo in a kind fails here, on the page, not in the worker
+    sweep_files()
     job = ImportJob(
         library=library,
         kind=kind,
@@ -191,6 +196,18 @@ def start(
     job.save()
     run_import_job.enqueue(job.pk)
     return job
+
+
+def sweep_files(now: dt.datetime | None = None) -> int:
+    """Delete the files of jobs finished more than KEEP_FILES ago; returns how many."""
+    cutoff = (now or timezone.now()) - KEEP_FILES
+    old = ImportJob.objects.filter(finished_at__lt=cutoff).exclude(file="")
+    swept = 0
+    for job in old[:100]:
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+        swept += 1
+    return swept
 
 
 def read(job: ImportJob, kinds: tuple[str, ...] | None, **limits: Any) -> bytes:

@@ -79,3 +79,35 @@ def test_an_unknown_kind_is_refused_at_the_start(librarian_a: Any, library_a: Li
             jobs.start(library=library_a, kind=kind, user=librarian_a, title="x")
     assert not ImportJob.objects.exists()
     assert client_for(librarian_a).get(reverse("core:job", args=[999999])).status_code == 404
+
+
+@jobs.runner("core.test_download")
+def make_file(job: ImportJob, progress: jobs.Progress) -> jobs.Outcome:
+    """A long action without an upload: its outcome is a file for its owner."""
+    return jobs.Outcome(message="made", download=("out.txt", "text/plain", b"the file"))
+
+
+@pytest.mark.django_db
+def test_a_made_file_is_its_owners_and_is_swept_after_a_day(
+    librarian_a: Any, library_a: Library, settings: Any, tmp_path: Any
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from lifeline.conftest import make_staff
+    from lifeline.core.choices import Role
+
+    settings.MEDIA_ROOT = tmp_path
+    job = jobs.start(library=library_a, kind="core.test_download", user=librarian_a, title="x")
+    job.refresh_from_db()
+    assert job.status == "done" and job.file and job.result["download_name"] == "out.txt"
+    url = jobs.download_url(job)
+    got = client_for(librarian_a).get(url)
+    assert got.status_code == 200 and b"".join(got.streaming_content) == b"the file"
+    colleague = make_staff("colleague", library_a, Role.ERESOURCES)
+    assert client_for(colleague).get(url).status_code == 404  # the same library, not the owner
+    assert jobs.sweep_files(timezone.now()) == 0
+    assert jobs.sweep_files(timezone.now() + dt.timedelta(days=2)) == 1
+    job.refresh_from_db()
+    assert not job.file and client_for(librarian_a).get(url).status_code == 404

@@ -159,6 +159,8 @@ OWN_CHECKS = {
     "delivery/views_iso.py": "ISO 18626 messages: bodies refused over 1 MB; serves stored files",
     "outreach/views_people.py": "contest entries: outreach.logic.contests sniffs and caps them "
     "with check_upload (refused over the contest's limit from Content-Length first)",
+    "core/jobviews.py": "serves the file a long action made (a PDF, a plan) to its owner: "
+    "no upload is read",
 }
 # The only modules that open compressed containers or workbooks, with who feeds them.
 OPENERS = {

@@ -225,3 +225,19 @@ def test_xlsx_upload_is_checked_for_a_zip_bomb_once_by_the_one_opener(librarian_
     with mock.patch.object(reading, "check_zip", wraps=reading.check_zip) as once:
         reading.read_tables(out.getvalue(), "r.xlsx")
     assert once.call_count == 1
+
+
+def test_preview_and_job_pages_with_hostile_ids(librarian_a: Any) -> None:
+    client = client_for(librarian_a)
+    for pk in ("0", "99999999999999999999999999999"):
+        assert client.get(f"/staff/registry/preview/{pk}/").status_code == 404
+        assert client.post(f"/staff/registry/preview/{pk}/apply/").status_code == 404
+        assert client.get(f"/jobs/{pk}/download/").status_code == 404
+        assert client.get(f"/analytics/renewal/{pk}/").status_code == 404
+    # A finished import job is no preview: its page cannot be used to confirm anything.
+    preview(client)
+    client.post(reverse("registry:io_apply", args=[preview_job().pk]))
+    real = ImportJob.objects.get(kind="registry.import")
+    assert client.get(reverse("registry:io_preview", args=[real.pk])).status_code == 404
+    assert client.post(reverse("registry:io_apply", args=[real.pk])).status_code == 404
+    assert client.get(reverse("core:job_download", args=[real.pk])).status_code == 404

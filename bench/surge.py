@@ -418,11 +418,12 @@ def report(
         during = [h for h in rec.hits if down_at <= h.started <= up_at]
         unavailable = [h for h in rec.hits if h.status == 503]
         p99_503 = p99([h.ms for h in unavailable])
-        after = sorted(
-            (h for h in rec.hits if h.page == "watch GET" and h.started >= up_at),
-            key=lambda h: h.started,
-        )
-        first_ok = next((h.started + h.ms / 1000 for h in after if h.status == 200), float("nan"))
+        # Any patron's first good answer to a request sent after the server was back.
+        first_ok = min(
+            (h.started + h.ms / 1000 for h in rec.hits
+             if h.started >= up_at and h.status in (200, 302)),
+            default=float("nan"),
+        )  # fmt: skip
         print(
             f"\noutage {down_at:.0f}–{up_at:.0f} s: {len(during)} Python-client requests, "
             f"statuses {dict(Counter(h.status for h in during))}"
@@ -448,5 +449,6 @@ def report(
     print(f"forms: {forms}")
     bad += box["not_sent"] + box["sent_twice"] + box["marked_sent_but_missing"]
     bad += sum(f["ok_without_row"] + f["rows_twice"] for f in forms.values())
+    (TMP / "hits.json").write_text(json.dumps([h.__dict__ for h in rec.hits]))
     print("OK" if not bad else f"PROBLEMS: {bad}")
     return 0 if not bad else 1

@@ -202,11 +202,12 @@ def delivery_intake(library: str, sessions: list[str], csrf: str, run: str) -> R
     return make
 
 
-def watcher(paths: list[str]) -> Request:
-    """A patron reloading the A–Z and the status page: the timeline of an outage."""
+def watcher(paths: list[str], page: str = "watch GET") -> Request:
+    """A patron reloading pages (by default the A–Z and the status page: the timeline of an
+    outage)."""
 
     def make(n: int) -> tuple[str, str, bytes, dict[str, str], str]:
-        return "watch GET", paths[n % len(paths)], b"", {}, ""
+        return page, paths[n % len(paths)], b"", {}, ""
 
     return make
 

@@ -405,12 +405,15 @@ LOG_FORMAT = envstr("LIFELINE_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_saml": {"()": "lifeline.accounts.saml.logfilter.RedactSamlFilter"}},
+    "filters": {
+        "redact_saml": {"()": "lifeline.accounts.saml.logfilter.RedactSamlFilter"},
+        "database_outage": {"()": "lifeline.core.dbdown.OutageLogFilter"},
+    },
     "formatters": {"json": {"()": "lifeline.core.jsonlog.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["redact_saml"],
+            "filters": ["redact_saml", "database_outage"],
             **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
         }
     },

@@ -58,6 +58,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+class OutageLogFilter(logging.Filter):
+    """One line, not a 60-line traceback, for each request answered 503 during an outage: at
+    hundreds of requests a second the tracebacks filled the log and buried the moment the
+    server went away. Other errors keep their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and is_outage(record.exc_info[1]) and isinstance(record.args, tuple):
+            cause = str(record.exc_info[1]).strip().splitlines()[0][:200]
+            record.msg = f"{record.msg} (database unavailable: %s)"
+            record.args = (*(record.args or ()), cause)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def reset_connections() -> None:
     """Drop every connection of this thread so the next query connects afresh (closing a
     broken one may itself raise; there is nothing to save in it)."""

@@ -137,3 +137,23 @@ def test_sender_gives_up_after_its_patience(
         notify.deliver(n.pk)
     n.refresh_from_db()
     assert n.status == NotificationStatus.SENDING and n.claimed_until is not None
+
+
+def test_outage_logs_one_line_not_a_traceback() -> None:
+    import logging
+    import sys
+
+    try:
+        _refuse()
+    except OperationalError:
+        outage = sys.exc_info()
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        bug = sys.exc_info()
+    keep = dbdown.OutageLogFilter()
+    one = logging.LogRecord("django.request", 50, "", 0, "%s: %s", ("Down", "/lib/x/"), outage)
+    other = logging.LogRecord("django.request", 50, "", 0, "Error: %s", ("/lib/x/",), bug)
+    assert keep.filter(one) and keep.filter(other)
+    assert one.exc_info is None and "database unavailable: connection to server" in one.getMessage()
+    assert other.exc_info is bug  # a bug keeps its traceback

@@ -97,7 +97,7 @@ def _tsquery(terms: list[tuple[str, bool]]) -> str:
     return " & ".join(f"{t}:*" if prefix else t for t, prefix in terms)
 
 
-WINDOW = 3000
+WINDOW = 1000
 
 
 def _tsv_page(

@@ -27,11 +27,8 @@ def search_filter(query: str) -> Any:
     if not terms:
         return None
     if connection.vendor == "postgresql":
-        expr = " & ".join(f"{t}:*" if prefix else t for t, prefix in terms)
-        sql = (
-            "to_tsvector('simple'::regconfig, selection_title.search)"
-            " @@ to_tsquery('simple'::regconfig, %s)"
-        )
+        expr = _tsquery(terms)
+        sql = "selection_title.search_vector @@ to_tsquery('simple'::regconfig, %s)"
     else:
         expr = " AND ".join(f'"{t}"*' if prefix else f'"{t}"' for t, prefix in terms)
         sql = (
@@ -62,10 +59,7 @@ def browse_titles(
         elif connection.vendor == "sqlite":
             return _fts_page(campaign, ids, query, cls, after, size)
         else:
-            match = search_filter(query)
-            if match is None:
-                return [], False
-            titles = titles.filter(match)
+            return _tsv_page(campaign, ids, query, cls, after, size)
     if after:
         titles = titles.filter(id__gt=after)
     rows = list(titles.order_by("id").only(*COLUMNS)[: size + 1])
@@ -96,4 +90,51 @@ def _fts_page(
     if cls:
         params.append(cls)
     rows = list(Title.objects.raw(sql, [*params, size + 1]))
+    return rows[:size], len(rows) > size
+
+
+def _tsquery(terms: list[tuple[str, bool]]) -> str:
+    return " & ".join(f"{t}:*" if prefix else t for t, prefix in terms)
+
+
+WINDOW = 1000
+
+
+def _tsv_page(
+    campaign: Campaign, ids: list[int], query: str, cls: str, after: int, size: int
+) -> tuple[list[Title], bool]:
+    """PostgreSQL, in two bounded steps, because no single plan suits both kinds of word.
+
+    1. The next WINDOW titles in id order, tested against the stored tsvector: a common word
+       (the publisher every line shares) fills the page here, whatever the planner thinks.
+    2. Fewer matches there means a rare word: its matches come from the GIN index alone, then
+       are sorted (the planner, guessing "作者4321" common, walked the primary key and tested
+       104,000 rows for 40 matches: 8.5 s).
+    """
+    terms = search_terms(query)
+    if not terms or not ids:
+        return [], False
+    columns = ", ".join(COLUMNS)
+    where = (
+        f"library_id = %s AND catalogue_id IN ({', '.join(['%s'] * len(ids))})"
+        + (" AND clc_class = %s" if cls else "")
+        + " AND id > %s"
+    )
+    params: list[Any] = [campaign.library_id, *ids, *([cls] if cls else []), after]
+    tsq = _tsquery(terms)
+    window = (
+        f"SELECT {columns} FROM (SELECT {columns}, search_vector FROM selection_title"  # noqa: S608
+        f" WHERE {where} ORDER BY id LIMIT {WINDOW}) w"
+        " WHERE w.search_vector @@ to_tsquery('simple'::regconfig, %s) ORDER BY id LIMIT %s"
+    )
+    rows = list(Title.objects.raw(window, [*params, tsq, size + 1]))
+    if len(rows) <= size:
+        # `id + 0`: an order no index gives, so the matches come from the GIN index and are
+        # sorted, instead of a walk down the primary key testing every row it passes.
+        rare = (
+            f"SELECT {columns} FROM selection_title"  # noqa: S608
+            f" WHERE search_vector @@ to_tsquery('simple'::regconfig, %s) AND {where}"
+            " ORDER BY id + 0 LIMIT %s"
+        )
+        rows = list(Title.objects.raw(rare, [tsq, *params, size + 1]))
     return rows[:size], len(rows) > size

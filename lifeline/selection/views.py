@@ -126,7 +126,8 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
             counts[title_id] = n
             if own:
                 mine.add(title_id)
-    for t in rows:
+    shown: list[Any] = rows  # the rows carry the page's own attributes
+    for t in shown:
         t.marked = t.pk in mine
         t.n_votes = n = counts.get(t.pk, 0)
         t.marks_label = ngettext("%(n)s mark", "%(n)s marks", n) % {"n": n}

@@ -163,13 +163,18 @@ def search_terms(query: str, limit: int = 12) -> list[tuple[str, bool]]:
     """(token, is_prefix) that a row's tokens must all match for `query`; at most `limit` (a
     pasted paragraph must not become a 500-term query)."""
     terms: list[tuple[str, bool]] = []
+    lone: list[tuple[str, bool]] = []  # single characters: a prefix over their tokens
     for run in _RUNS.findall(_fold(query[:200])):
         if run.isascii():
             terms.append((run, True))
             continue
         h = run.encode("utf-32-be").hex()
         if len(run) == 1:
-            terms.append(("x" + h, True))
+            lone.append(("x" + h, True))
         else:
             terms.extend(("x" + h[i : i + 16], False) for i in range(0, len(h) - 8, 8))
+    # A lone character beside a longer word (第 and 卷 in "第199999卷") narrows almost nothing
+    # and costs the most: its prefix matches nearly every title. The longer words decide.
+    if not any(len(t) >= 2 or not prefix for t, prefix in terms):
+        terms += lone
     return list(dict.fromkeys(terms))[:limit]

@@ -1,5 +1,5 @@
 """Search over 200,000 titles with an index (issue 12): a folded token column on the titles
-(`logic.normalise.search_text`), a GIN tsvector index over it on PostgreSQL, an external-content
+(`logic.normalise.search_text`), a stored tsvector column with a GIN index on PostgreSQL, an external-content
 FTS5 table kept by triggers on SQLite; pages ordered and continued by id (keyset).
 
 A later migration that rebuilds selection_title on SQLite drops the triggers: recreate them.
@@ -29,11 +29,17 @@ DROP_SQLITE = [
     "DROP TRIGGER IF EXISTS selection_title_fts_au",
     "DROP TABLE IF EXISTS selection_title_fts",
 ]
+# Stored, not an expression index: a page that walks titles in id order and tests each against
+# the query would otherwise run to_tsvector on every row it passes.
 GIN_POSTGRES = [
-    "CREATE INDEX selection_title_search ON selection_title"
-    " USING gin (to_tsvector('simple'::regconfig, search))",
+    "ALTER TABLE selection_title ADD COLUMN search_vector tsvector"
+    " GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search)) STORED",
+    "CREATE INDEX selection_title_search ON selection_title USING gin (search_vector)",
 ]
-DROP_POSTGRES = ["DROP INDEX IF EXISTS selection_title_search"]
+DROP_POSTGRES = [
+    "DROP INDEX IF EXISTS selection_title_search",
+    "ALTER TABLE selection_title DROP COLUMN IF EXISTS search_vector",
+]
 
 
 def backfill(apps: Any, schema_editor: Any) -> None:

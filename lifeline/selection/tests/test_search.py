@@ -58,6 +58,9 @@ def test_tokens_fold_and_never_carry_query_syntax() -> None:
     hostile = search_terms("\" OR 1=1 -- NEAR( * : & | ! \\ '")
     assert hostile == [("or", True), ("1", True), ("near", True)]
     assert search_terms("") == [] and search_terms("《》，。") == []
+    # A lone character beside a longer word is left to the longer word (it matches everything).
+    assert search_terms("第199999卷") == [("199999", True)]
+    assert search_terms("虫") == [("x0000866b", True)]
     assert len(search_terms("森" * 500)) <= 12
     for token in search_text("森林生态学 Ünïcode 9787503717444").split():
         assert token.isascii() and token.isalnum() and token == token.lower()

@@ -138,8 +138,8 @@ def _citing(library: Library, recs: list[BiblioRecord]) -> dict[int, list[Biblio
         rec = by_doi[doi]
         if citing != rec.pk and citing in papers:
             out[rec.pk].append(papers[citing])
-    for rows in out.values():
-        rows.sort(key=lambda o: (o.year or 0, o.title, o.pk))
+    for citing_papers in out.values():
+        citing_papers.sort(key=lambda o: (o.year or 0, o.title, o.pk))
     return out
 
 

@@ -26,7 +26,6 @@ from lifeline.emergency.logic.pdf import _font
 from lifeline.research.choices import Database, ListKind, Purpose
 from lifeline.research.models import VerificationRequest
 
-
 CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
 

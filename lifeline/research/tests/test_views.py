@@ -9,9 +9,8 @@ from django.test import Client
 
 from lifeline.conftest import client_for, make_staff
 from lifeline.core.choices import Role
-from lifeline.core.models import Library
+from lifeline.core.models import ImportJob, Library
 from lifeline.research.choices import Status
-from lifeline.core.models import ImportJob
 from lifeline.research.models import BiblioRecord, VerificationRequest
 from lifeline.research.tests.conftest import CITING, DATA
 

@@ -50,9 +50,14 @@ def run_for(event_pk: int, library_id: int, keyed: dict[str, int]) -> int:
                 emergency_event_id=event_pk, emergency_task_id=task_pk
             )
             task = EventTask.objects.get(pk=task_pk)
-            emergency.set_task_status(
-                task, "done", user=None, note=f"{ann.title} — {publish.page_url(ann)}"
-            )
+            try:
+                emergency.set_task_status(
+                    task, "done", user=None, note=f"{ann.title} — {publish.page_url(ann)}"
+                )
+            except emergency.EmergencyError:
+                # Declared and stood down in one transaction (a past event loaded by the demo
+                # or an import): published and linked, but its tasks can no longer change.
+                log.info("event %s already stood down; task %s left as it was", event_pk, task_pk)
             done += 1
         except Exception:  # one announcement's failure must not stop the others
             log.exception("could not publish announcement %s for event %s", ann.pk, event_pk)

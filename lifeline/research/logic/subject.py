@@ -17,6 +17,7 @@ Definitions, stated on the page and in the exports:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -161,13 +162,11 @@ def figures(
     if row is not None:
         return _from_json(row[0])
     unit = compute(library, peer, year_from, year_to)
-    try:
-        with transaction.atomic():
-            AnalysisFigures.objects.create(
-                library=library, key=key, data=json.loads(json.dumps(dataclasses.asdict(unit)))
-            )
-    except IntegrityError:
-        pass  # another request stored the same figures meanwhile
+    # Another request may have stored the same figures meanwhile: theirs stand.
+    with contextlib.suppress(IntegrityError), transaction.atomic():
+        AnalysisFigures.objects.create(
+            library=library, key=key, data=json.loads(json.dumps(dataclasses.asdict(unit)))
+        )
     return unit
 
 

@@ -19,6 +19,15 @@ from django.utils import translation
 from lifeline.core.choices import PatronCategory, Role
 from lifeline.core.models import Library, Membership, Patron
 
+# Debian chromium in a container, for the phone-sized browser walks (`-m browser`).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 @pytest.fixture(autouse=True)
 def _default_language() -> Iterator[None]:

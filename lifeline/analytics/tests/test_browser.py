@@ -16,16 +16,10 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from lifeline.analytics.models import TitleHolding, UsageReport
+from lifeline.conftest import CHROMIUM_ARGS
 from lifeline.registry.models import KbartTitle, Resource
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 
 # The words the pages show, looked up in the merged catalogues as Django does for a request.

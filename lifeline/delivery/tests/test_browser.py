@@ -9,16 +9,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from lifeline.conftest import CHROMIUM_ARGS
 from lifeline.delivery.models import DeliveryRequest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser

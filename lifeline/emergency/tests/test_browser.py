@@ -9,18 +9,12 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from lifeline.conftest import CHROMIUM_ARGS
 from lifeline.emergency.choices import EventStatus, Level, TaskStatus
 from lifeline.emergency.models import Event
 from lifeline.emergency.services import install_default_plan
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser

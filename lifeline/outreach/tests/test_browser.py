@@ -12,17 +12,11 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from lifeline.conftest import CHROMIUM_ARGS
 from lifeline.outreach.choices import QuestionKind
 from lifeline.outreach.models import Attempt, Question, QuestionBank, Quiz
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser

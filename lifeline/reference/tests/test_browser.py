@@ -11,16 +11,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from lifeline.conftest import CHROMIUM_ARGS
 from lifeline.reference.models import Ticket
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 

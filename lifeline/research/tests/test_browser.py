@@ -10,20 +10,13 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import make_staff
+from lifeline.conftest import CHROMIUM_ARGS, make_staff
 from lifeline.core.choices import Role
 from lifeline.research.logic import citation, importer
 from lifeline.research.models import VerificationRequest
 from lifeline.research.tests.conftest import CITING, DATA
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser

@@ -12,19 +12,13 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from lifeline.conftest import CHROMIUM_ARGS
 from lifeline.selection import services
 from lifeline.selection.choices import CampaignStatus
 from lifeline.selection.models import Campaign, Vote
 from lifeline.selection.tests.conftest import CNMARC_XML
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser

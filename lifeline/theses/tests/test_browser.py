@@ -11,18 +11,12 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from lifeline.conftest import CHROMIUM_ARGS
 from lifeline.theses import services
 from lifeline.theses.models import Thesis
 from lifeline.theses.tests.conftest import AUTHOR, TITLE, TITLE_EN, make_pdf
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _fill(page: Any, pdf: bytes) -> None:

@@ -31,7 +31,6 @@ def publish_plan_announcements(sender: Any, event: Any, tasks: list[Any], **kwar
 
 def run_for(event_pk: int, library_id: int, keyed: dict[str, int]) -> int:
     from lifeline.emergency import services as emergency
-    from lifeline.emergency.models import EventTask
     from lifeline.push.choices import State
     from lifeline.push.logic import publish
     from lifeline.push.models import Announcement
@@ -49,10 +48,9 @@ def run_for(event_pk: int, library_id: int, keyed: dict[str, int]) -> int:
             Announcement.objects.filter(pk=ann.pk).update(
                 emergency_event_id=event_pk, emergency_task_id=task_pk
             )
-            task = EventTask.objects.get(pk=task_pk)
             try:
                 emergency.set_task_status(
-                    task, "done", user=None, note=f"{ann.title} — {publish.page_url(ann)}"
+                    task_pk, "done", user=None, note=f"{ann.title} — {publish.page_url(ann)}"
                 )
             except emergency.EmergencyError:
                 # Declared and stood down in one transaction (a past event loaded by the demo

@@ -26,7 +26,7 @@ from reportlab.pdfgen import canvas
 
 from lifeline.core.choices import PatronCategory, Role
 from lifeline.core.models import Library, Membership, Notification, Patron
-from lifeline.emergency.logic.pdf import _font
+from lifeline.core.pdffont import cjk_font
 from lifeline.theses import services
 from lifeline.theses.choices import DegreeLevel, DegreeType, ReturnReason, Status
 from lifeline.theses.logic.receipt import seal_png
@@ -400,7 +400,7 @@ CONFIDENTIAL = {1: "internal", 13: "secret"}
 def _pdf(title: str, author: str, college: str, pages: int = 24, embed: bool = True) -> bytes:
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, invariant=1)
-    font = _font()
+    font = cjk_font()
     c.setFont(font, 16)
     c.drawCentredString(297, 640, "东北林业大学学位论文")
     c.drawCentredString(297, 580, title)

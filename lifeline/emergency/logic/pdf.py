@@ -18,25 +18,15 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from lifeline.core.pdffont import cjk_font
 from lifeline.emergency.choices import ROMAN, EventCategory
 from lifeline.emergency.models import PlanVersion, pick
 
-FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-FONT = "WQYMicroHei"
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, FONT_PATH, subfontIndex=0))
-    return FONT
-
 
 def _styles() -> dict[str, ParagraphStyle]:
-    font = _font()
+    font = cjk_font()
     # wordWrap="CJK" breaks Chinese lines between any two characters, as Chinese typesetting does.
     base = ParagraphStyle("base", fontName=font, fontSize=9.5, leading=13.5, wordWrap="CJK")
     return {
@@ -98,7 +88,7 @@ def _build(title: str, story: list[Any]) -> bytes:
 
     def footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
-        canvas.setFont(_font(), 7.5)
+        canvas.setFont(cjk_font(), 7.5)
         canvas.drawString(16 * mm, 9 * mm, f"{title} · {doc.page}")
         canvas.restoreState()
 

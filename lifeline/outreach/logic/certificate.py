@@ -7,23 +7,14 @@ import io
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-FONT = "WQYMicroHei"
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, FONT_PATH, subfontIndex=0))
-    return FONT
+from lifeline.core.pdffont import cjk_font
 
 
 def certificate(library: str, name: str, title: str, line: str) -> bytes:
     """One landscape page: the library, the patron, what was achieved, the date."""
-    font = _font()
+    font = cjk_font()
     out = io.BytesIO()
     width, height = landscape(A4)
     pdf = canvas.Canvas(out, pagesize=(width, height))

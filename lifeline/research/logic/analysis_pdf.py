@@ -20,7 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lifeline.core.models import Library
-from lifeline.emergency.logic.pdf import _font
+from lifeline.core.pdffont import cjk_font
 from lifeline.research.logic.pdf import _p
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def analysis_pdf(
     sheets: dict[str, tuple[list[str], list[list[Any]]]],
     title: str,
 ) -> bytes:
-    font = _font()
+    font = cjk_font()
     base = ParagraphStyle("b", fontName=font, fontSize=9, leading=13, wordWrap="CJK")
     small = ParagraphStyle("s", parent=base, fontSize=7.5, leading=10)
     h1 = ParagraphStyle("h1", parent=base, fontSize=16, leading=22, alignment=1)

@@ -30,7 +30,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from lifeline.emergency.logic.pdf import _font
+from lifeline.core.pdffont import cjk_font
 from lifeline.research.choices import NoveltyPurpose, NoveltyScope, Relevance
 from lifeline.research.logic.pdf import _p, _seal, _seal_image_of
 from lifeline.research.models import NoveltyRequest
@@ -47,7 +47,7 @@ def _label(choices: Any, value: str) -> str:
 def novelty_pdf(req: NoveltyRequest) -> bytes:
     from lifeline.research.logic.novelty import verification_url
 
-    font = _font()
+    font = cjk_font()
     base = ParagraphStyle("b", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     small = ParagraphStyle("s", parent=base, fontSize=8.5, leading=12)
     h1 = ParagraphStyle("h1", parent=base, fontSize=22, leading=30, alignment=1)

@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lifeline.core.models import Library
-from lifeline.emergency.logic.pdf import _font
+from lifeline.core.pdffont import cjk_font
 from lifeline.research.choices import Database, ListKind, Purpose
 from lifeline.research.models import VerificationRequest
 
@@ -98,7 +98,7 @@ def _seal_image_of(library: Library) -> Image | None:
 def report_pdf(req: VerificationRequest) -> bytes:
     from lifeline.research.logic.citation import verification_url
 
-    font = _font()
+    font = cjk_font()
     base = ParagraphStyle("b", fontName=font, fontSize=9, leading=13, wordWrap="CJK")
     small = ParagraphStyle("s", parent=base, fontSize=7.5, leading=10)
     h1 = ParagraphStyle("h1", parent=base, fontSize=15, leading=20, alignment=1)

@@ -20,8 +20,8 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from lifeline.emergency.logic.pdf import FONT_PATH
-from lifeline.emergency.logic.pdf import _font as register_font
+from lifeline.core.pdffont import FONT_PATH
+from lifeline.core.pdffont import cjk_font as register_font
 
 RED = (200, 16, 46)
 

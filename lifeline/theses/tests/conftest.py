@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from lifeline.emergency.logic.pdf import _font
+from lifeline.core.pdffont import cjk_font
 from lifeline.theses.choices import DegreeLevel, DegreeType
 from lifeline.theses.models import ExpectedStudent
 
@@ -35,7 +35,7 @@ def make_pdf(
     `embed=False` sets the body in Helvetica, which reportlab does not embed."""
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, invariant=1, encrypt=password or None)
-    cjk = _font()
+    cjk = cjk_font()
     if text:
         c.setFont(cjk, 18)
         c.drawCentredString(297, 600, "东北林业大学硕士学位论文")

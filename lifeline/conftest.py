@@ -27,6 +27,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A phone held upright (iPhone 12-14 size), as patrons read Lifeline inside WeChat.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's chromium, headless, for the phone-sized walks."""
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
 
 
 @pytest.fixture(autouse=True)

@@ -445,7 +445,12 @@ def may_work_on(task: EventTask, user: Any) -> bool:
 
 
 def set_task_status(
-    which: EventTask | int, status: str, *, user: Any, note: str = "", now: dt.datetime | None = None
+    which: EventTask | int,
+    status: str,
+    *,
+    user: Any,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> EventTask:
     """Move a task (or the task with this pk: other apps pass a pk and never touch the table)."""
     now = now or timezone.now()

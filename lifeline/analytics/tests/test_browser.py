@@ -16,11 +16,10 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from lifeline.analytics.models import TitleHolding, UsageReport
-from lifeline.conftest import CHROMIUM_ARGS
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.registry.models import KbartTitle, Resource
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-PHONE = {"width": 390, "height": 844}
 
 # The words the pages show, looked up in the merged catalogues as Django does for a request.
 ENGLISH = {
@@ -81,11 +80,9 @@ def test_librarian_walks_through_analytics_on_a_phone(
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     base = live_server.url
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
-            context = browser.new_context(
-                viewport=PHONE, is_mobile=True, has_touch=True, accept_downloads=True
-            )
+            context = browser.new_context(**PHONE, accept_downloads=True)
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}]
             )
@@ -107,7 +104,10 @@ def test_librarian_walks_through_analytics_on_a_phone(
                 expect(month_chart).to_be_visible()
                 assert shown["month_chart"] in page.content()
                 assert page.locator("figure.chart svg").count() >= 3
-                assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+                assert (
+                    page.evaluate("document.scrollingElement.scrollWidth")
+                    <= PHONE["viewport"]["width"]
+                )
 
                 page.goto(f"{base}/analytics/renewal/")
                 page.fill("#id_cut", "20")

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import CHROMIUM_ARGS
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.emergency.choices import EventStatus, Level, TaskStatus
 from lifeline.emergency.models import Event
 from lifeline.emergency.services import install_default_plan
@@ -28,11 +28,9 @@ def test_leader_activates_on_a_phone(
     client.force_login(leader_a)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-            )
+            context = browser.new_context(**PHONE)
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )

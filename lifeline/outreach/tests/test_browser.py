@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from lifeline.conftest import CHROMIUM_ARGS
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.outreach.choices import QuestionKind
 from lifeline.outreach.models import Attempt, Question, QuestionBank, Quiz
 
@@ -45,12 +45,10 @@ def test_patron_takes_a_quiz_on_a_phone(
     client.force_login(patron_a)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             context = browser.new_context(
-                viewport={"width": 390, "height": 844},
-                is_mobile=True,
-                has_touch=True,
+                **PHONE,
                 java_script_enabled=False,
             )
             context.add_cookies(
@@ -111,11 +109,9 @@ def test_answers_saved_as_given_with_javascript(
     client.force_login(patron_a)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-            )
+            context = browser.new_context(**PHONE)
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )

@@ -12,10 +12,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.core.models import Notification
 from lifeline.push.logic import subscriptions
 from lifeline.push.models import Announcement, Subscriber
-from lifeline.reference.tests.test_browser import CHROMIUM_ARGS, PHONE
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -35,9 +35,9 @@ def test_subscribe_publish_read_unsubscribe_on_a_phone(
     session = staff_client.cookies[settings.SESSION_COOKIE_NAME].value
     code = library_a.code
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
-            patron = browser.new_context(**PHONE).new_page()  # type: ignore[arg-type]
+            patron = browser.new_context(**PHONE).new_page()
             patron.set_default_timeout(60_000)
             patron.goto(f"{live_server.url}/lib/{code}/news/subscribe/")
             patron.fill("input[name=email]", "Reader@Example.edu")
@@ -55,7 +55,7 @@ def test_subscribe_publish_read_unsubscribe_on_a_phone(
             sub.refresh_from_db()
             assert sub.is_active
 
-            staff_context = browser.new_context(**PHONE)  # type: ignore[arg-type]
+            staff_context = browser.new_context(**PHONE)
             staff_context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )

@@ -11,11 +11,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import CHROMIUM_ARGS
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.reference.models import Ticket
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 @pytest.mark.browser
@@ -28,9 +27,9 @@ def test_chat_and_queue_on_a_phone(
     staff_client.force_login(reference_a)
     session = staff_client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
-            patron = browser.new_context(**PHONE).new_page()  # type: ignore[arg-type]
+            patron = browser.new_context(**PHONE).new_page()
             patron.set_default_timeout(60_000)
             patron.goto(f"{live_server.url}/lib/{library_a.code}/ask/")
             patron.fill("textarea[name=question]", "在家怎么用 VPN 访问万方？<b>急</b>")
@@ -38,7 +37,7 @@ def test_chat_and_queue_on_a_phone(
             patron.wait_for_selector("#chat-messages")
             assert "<b>急</b>" in patron.inner_text("#chat-messages")  # shown as text
 
-            staff_context = browser.new_context(**PHONE)  # type: ignore[arg-type]
+            staff_context = browser.new_context(**PHONE)
             staff_context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )
@@ -57,7 +56,7 @@ def test_chat_and_queue_on_a_phone(
             patron.wait_for_selector("#chat-messages >> text=请先登录 webvpn")
 
             # With JavaScript off (a locked-down in-app browser) the chat is a form and a page.
-            plain = browser.new_context(**PHONE, java_script_enabled=False).new_page()  # type: ignore[arg-type]
+            plain = browser.new_context(**PHONE, java_script_enabled=False).new_page()
             plain.set_default_timeout(60_000)
             plain.goto(patron.url)
             plain.fill("textarea[name=body]", "谢谢，可以了")

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import CHROMIUM_ARGS
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.core.models import Library
 from lifeline.registry.tests.pages_data import build
 
@@ -25,12 +25,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 def phone() -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(pw)
         context = browser.new_context(
-            viewport={"width": 390, "height": 844},
+            **PHONE,
             device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
         )
         page = context.new_page()
         page.set_default_timeout(15_000)

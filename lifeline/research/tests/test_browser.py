@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import CHROMIUM_ARGS, make_staff
+from lifeline.conftest import PHONE, launch_chromium, make_staff
 from lifeline.core.choices import Role
 from lifeline.research.logic import citation, importer
 from lifeline.research.models import VerificationRequest
@@ -31,11 +31,9 @@ def test_patron_requests_a_report_from_home(
     client.force_login(patron_a)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-            )
+            context = browser.new_context(**PHONE)
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )

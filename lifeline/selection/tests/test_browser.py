@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from lifeline.conftest import CHROMIUM_ARGS
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.selection import services
 from lifeline.selection.choices import CampaignStatus
 from lifeline.selection.models import Campaign, Vote
@@ -42,12 +42,10 @@ def test_patron_votes_on_a_phone_without_js(
     client.force_login(patron_a)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             context = browser.new_context(
-                viewport={"width": 390, "height": 844},
-                is_mobile=True,
-                has_touch=True,
+                **PHONE,
                 java_script_enabled=False,
             )
             context.add_cookies(

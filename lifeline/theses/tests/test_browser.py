@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import CHROMIUM_ARGS
+from lifeline.conftest import PHONE, launch_chromium
 from lifeline.theses import services
 from lifeline.theses.models import Thesis
 from lifeline.theses.tests.conftest import AUTHOR, TITLE, TITLE_EN, make_pdf
@@ -48,14 +48,9 @@ def test_student_from_submission_to_printed_receipt_on_a_phone(
     client.force_login(patron_a)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
-            phone = {
-                "viewport": {"width": 390, "height": 844},
-                "is_mobile": True,
-                "has_touch": True,
-            }
-            context = browser.new_context(**phone)
+            context = browser.new_context(**PHONE)
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )
@@ -90,7 +85,7 @@ def test_student_from_submission_to_printed_receipt_on_a_phone(
 
             receipt = services.current_receipt(thesis)
             assert receipt is not None
-            stranger = browser.new_context(**phone)
+            stranger = browser.new_context(**PHONE)
             check = stranger.new_page()
             check.goto(live_server.url + services.verify_path(receipt.serial, receipt.signature))
             expect(check.locator("#receipt-state")).to_have_attribute("data-state", "valid")

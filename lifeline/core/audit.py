@@ -28,6 +28,14 @@ _actor: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar(
 SECRET_FIELDS = {"account_password", "password", "api_key", "secret", "digest"}
 
 
+def _is_secret(field: Any) -> bool:
+    """Masked in the log: the named secrets, and every encrypted field (a webhook address, a
+    WeCom key): what the database holds only encrypted, the log must not hold in clear."""
+    from lifeline.core.fields import EncryptedTextField
+
+    return field.name in SECRET_FIELDS or isinstance(field, EncryptedTextField)
+
+
 @contextlib.contextmanager
 def acting_as(user: Any = None, name: str = "") -> Iterator[None]:
     label = name or (
@@ -65,7 +73,7 @@ def _jsonable(value: Any) -> Any:
 def snapshot(obj: models.Model) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for field in obj._meta.concrete_fields:
-        if field.name in SECRET_FIELDS:
+        if _is_secret(field):
             data[field.name] = "••••" if getattr(obj, field.attname) else ""
             continue
         data[field.name] = _jsonable(getattr(obj, field.attname))
@@ -132,7 +140,7 @@ SECRET_CHANGED = "•••• (changed)"  # noqa: S105  (a mask, not a secret)
 
 def _secrets(obj: models.Model) -> dict[str, Any]:
     fields = obj._meta.concrete_fields
-    return {f.name: getattr(obj, f.attname) for f in fields if f.name in SECRET_FIELDS}
+    return {f.name: getattr(obj, f.attname) for f in fields if _is_secret(f)}
 
 
 def _stable(model: type[models.Model], data: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from lifeline.core.choices import (
     Role,
     WebhookFormat,
 )
+from lifeline.core.fields import EncryptedURLField
 from lifeline.core.querysets import RestrictedQuerySet
 
 
@@ -303,7 +304,7 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=60, blank=True)
     dedupe_key = models.CharField(max_length=200, blank=True)
     recipients = models.JSONField(_("recipients"), default=list, blank=True)
-    url = models.URLField(_("webhook URL"), max_length=1000, blank=True)
+    url = EncryptedURLField(_("webhook URL"), blank=True)
     webhook_format = models.CharField(
         _("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON
     )

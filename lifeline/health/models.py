@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from lifeline.core.choices import Channel, WebhookFormat
+from lifeline.core.fields import EncryptedURLField
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
 from lifeline.health.choices import (
@@ -508,7 +509,7 @@ class Subscription(models.Model):
         default=Channel.WEBHOOK,
     )
     email = models.EmailField(_("e-mail"), blank=True)
-    url = models.URLField(_("webhook URL"), max_length=1000, blank=True)
+    url = EncryptedURLField(_("webhook URL"), blank=True)
     webhook_format = models.CharField(
         _("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON
     )

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from lifeline.core.choices import WebhookFormat
-from lifeline.core.fields import EncryptedTextField
+from lifeline.core.fields import EncryptedTextField, EncryptedURLField
 from lifeline.core.models import Library
 from lifeline.core.querysets import RestrictedQuerySet
 from lifeline.push.choices import (
@@ -136,7 +136,7 @@ class Robot(models.Model):
 
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("name"), max_length=120)
-    url = models.URLField(_("webhook URL"), max_length=1000)
+    url = EncryptedURLField(_("webhook URL"))
     fmt = models.CharField(
         _("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.WECOM
     )

@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from lifeline.core import notify, ratelimit
@@ -46,8 +47,24 @@ def digest(email: str) -> str:
     return hmac.new(key, normalise(email).encode(), hashlib.sha256).hexdigest()
 
 
+def _address_tags(email: str) -> list[str]:
+    """What binds a confirmation token to its address. Keyed on the signing keys (the current
+    one first, then SECRET_KEY_FALLBACKS, as the token's own signature is), not on the field
+    key: a link mailed before `lifeline rotate-keys` must still confirm afterwards."""
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        salted_hmac(CONFIRM_SALT, normalise(email), secret=k, algorithm="sha256").hexdigest()[:16]
+        for k in keys
+    ]
+
+
+def _bound(sub: Subscriber, tag: object) -> bool:
+    # The digest prefix is what tokens carried before the tag; they stay good until they expire.
+    return isinstance(tag, str) and (tag in _address_tags(sub.email) or tag == sub.digest[:16])
+
+
 def confirm_token(sub: Subscriber) -> str:
-    return signing.dumps({"s": sub.pk, "d": sub.digest[:16]}, salt=CONFIRM_SALT)
+    return signing.dumps({"s": sub.pk, "d": _address_tags(sub.email)[0]}, salt=CONFIRM_SALT)
 
 
 def subscriber_token(sub_pk: int) -> str:
@@ -111,7 +128,8 @@ def subscribe(
         # The topics wait in the signed token until confirmed: a stranger typing someone's
         # address cannot change what that person receives.
         token = signing.dumps(
-            {"s": sub.pk, "d": key[:16], "t": chosen, "l": language[:8]}, salt=CONFIRM_SALT
+            {"s": sub.pk, "d": _address_tags(email)[0], "t": chosen, "l": language[:8]},
+            salt=CONFIRM_SALT,
         )
         link = settings.SITE_URL + reverse("push:confirm", args=[token])
         with translation.override(language):
@@ -147,7 +165,7 @@ def confirm(token: str, *, now: dt.datetime | None = None) -> Subscriber | None:
     if not isinstance(data, dict) or not isinstance(data.get("s"), int):
         return None
     sub = Subscriber.objects.filter(pk=data["s"]).first()
-    if sub is None or sub.digest[:16] != data.get("d"):
+    if sub is None or not _bound(sub, data.get("d")):
         return None
     topics = sorted({t for t in data.get("t", []) if t in Topic.values})
     sub.topics = "," + ",".join(topics) + "," if topics else ""

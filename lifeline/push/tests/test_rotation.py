@@ -50,3 +50,26 @@ def test_twin_rows_made_by_a_late_rotation_become_one(library_a: Library, settin
     call_command("rotate_keys", stdout=open(os.devnull, "w"))  # noqa: SIM115
     (kept,) = Subscriber.objects.filter(library=library_a)
     assert kept.pk == old.pk and kept.topic_list == ["epidemic", "guide"] and kept.is_active
+
+
+@pytest.mark.django_db
+def test_a_confirmation_mailed_before_rotate_keys_still_confirms(
+    library_a: Library, settings: Any
+) -> None:
+    settings.FIELD_ENCRYPTION_KEY = GOOD
+    settings.FIELD_ENCRYPTION_OLD_KEYS = []
+    sub = subscriptions.subscribe(library_a, "zhao@example.edu", ["epidemic"])
+    token = subscriptions.confirm_token(sub)
+    other = subscriptions.subscribe(library_a, "qian@example.edu", ["guide"])
+    settings.FIELD_ENCRYPTION_KEY = GOOD_FIELD
+    settings.FIELD_ENCRYPTION_OLD_KEYS = [GOOD]
+    call_command("rotate_keys", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    settings.FIELD_ENCRYPTION_OLD_KEYS = []
+    confirmed_sub = subscriptions.confirm(token)
+    assert confirmed_sub is not None and confirmed_sub.pk == sub.pk and confirmed_sub.is_active
+    # Still bound to its address: the token names its subscriber and no other.
+    forged = subscriptions.signing.dumps(
+        {"s": other.pk, "d": subscriptions._address_tags("zhao@example.edu")[0]},
+        salt=subscriptions.CONFIRM_SALT,
+    )
+    assert subscriptions.confirm(forged) is None

@@ -111,8 +111,8 @@ def test_nicknames_pinyin_typo(library_a):
 
 def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
     """A fixed number of queries however many terms and candidates (no query per term or per
-    candidate): stamp, vocabulary, candidates, corpus stamp, counts, document frequencies, rows,
-    hits; the counts follow a deletion."""
+    candidate): stamp, vocabulary, corpus stamp, counts, document frequencies, the ranking,
+    the visible ones with their terms, the articles; the counts follow a deletion."""
     for n in range(30):
         services.create_article(
             library_a,
@@ -134,12 +134,3 @@ def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
     assert search.corpus_stats([])[0] == 29
 
 
-def test_rarest_terms_pick_postgres_candidates():
-    """PostgreSQL ranks only articles holding the rarest terms: those that fit under PICK
-    articles together, the rarest always, ties by term."""
-    from lifeline.knowledge import search
-
-    df = {"cnki": 40, "vpn": 900, "login": 7000, "zz": 0, "db": 3500}
-    assert search.rarest(["login", "vpn", "cnki", "db", "zz"], df) == ["cnki", "vpn"]
-    assert search.rarest(["login", "db"], df) == ["db"]  # the rarest, even above PICK
-    assert search.rarest(["zz"], df) == ["zz"]  # nothing indexed: the query as it is

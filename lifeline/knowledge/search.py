@@ -123,7 +123,8 @@ def ranked(
     )
     args: list[Any] = [x for t in terms for x in (t, idf[t])]
     args += [K1 + 1, K1 * (1 - B), K1 * B / avg, 1 + TITLE_WEIGHT]
-    join, extra = "", []
+    join = ""
+    extra: list[Any] = []
     if audiences is not None:
         where, extra = _where(audiences)
         join = f" JOIN {Article._meta.db_table} a ON a.id = p.article_id AND {where}"

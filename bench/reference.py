@@ -2,8 +2,10 @@
 
     .venv/bin/python -m bench reference [--chats=500] [--messages=200] [--poll=3] [--rate=5]
                                         [--keepalive=1] [--backpressure=0] [--reuse=0]
+                                        [--postgres=0]
 
-Builds a fresh SQLite database under bench/tmp/reference/ (one library, a reference librarian
+Builds a fresh SQLite database under bench/tmp/reference/ (`--postgres=1`: the PostgreSQL
+database `lifeline_bench_reference`, dropped and created again) (one library, a reference librarian
 with an API token, `--chats` open chat tickets), starts `lifeline serve --no-worker` (granian,
 bench/_server.py) on a loopback port, then for `--messages / --rate` seconds:
 

@@ -39,7 +39,7 @@ def filler(library: object, count: int) -> None:
     import jieba
     from django.db import connection, transaction
 
-    from lifeline.knowledge import evaluation, services, text
+    from lifeline.knowledge import evaluation, search, services, text
     from lifeline.knowledge.models import Article
 
     rng = random.Random(11)
@@ -64,15 +64,17 @@ def filler(library: object, count: int) -> None:
         batch.append(art)
         if len(batch) == 1000:
             with transaction.atomic():
-                Article.objects.bulk_create(batch)
+                search.store_postings(Article.objects.bulk_create(batch))
             batch = []
     if batch:
-        Article.objects.bulk_create(batch)
+        with transaction.atomic():
+            search.store_postings(Article.objects.bulk_create(batch))
     if connection.vendor == "postgresql":
         # What autovacuum does within a minute of a bulk load: without statistics the planner
         # guesses 91 rows for the library and filters 20,000 toasted tsvectors by hand.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE knowledge_article")
+            cursor.execute("VACUUM ANALYZE knowledge_posting")
     del text
 
 

@@ -2,8 +2,10 @@
 
     .venv/bin/python -m bench reference [--chats=500] [--messages=200] [--poll=3] [--rate=5]
                                         [--keepalive=1] [--backpressure=0] [--reuse=0]
+                                        [--postgres=0]
 
-Builds a fresh SQLite database under bench/tmp/reference/ (one library, a reference librarian
+Builds a fresh SQLite database under bench/tmp/reference/ (`--postgres=1`: the PostgreSQL
+database `lifeline_bench_reference`, dropped and created again) (one library, a reference librarian
 with an API token, `--chats` open chat tickets), starts `lifeline serve --no-worker` (granian,
 bench/_server.py) on a loopback port, then for `--messages / --rate` seconds:
 
@@ -40,7 +42,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from bench._common import ROOT, option
-from bench._server import LifelineServer, bench_env, process_cpu
+from bench._server import LifelineServer, bench_env, fresh_postgres, process_cpu
 
 TMP = ROOT / "bench" / "tmp" / "reference"
 LIBRARY = "bench"
@@ -48,6 +50,8 @@ AFTER = re.compile(rb"messages/\?after=(\d+)")
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 COOKIE = re.compile(rb"^set-cookie:\s*([^=]+)=([^;]*)", re.IGNORECASE | re.MULTILINE)
 TIMEOUT = 30.0
+# --postgres=1: a scratch PostgreSQL database (dropped and created again on each build)
+PG_URL = "postgres://postgres@127.0.0.1:5432/lifeline_bench_reference"
 
 BUILD = """
 import json, django
@@ -150,7 +154,11 @@ class Conn:
 @dataclass
 class Tally:
     polls: list[float] = field(default_factory=list)
+    # (start, seconds) of every poll: a stall shows as slow polls bunched in time
+    poll_times: list[tuple[float, float]] = field(default_factory=list)
     reached: list[float] = field(default_factory=list)
+    # per message: page asked, post sent, post answered (row committed), seen by staff, polls
+    timelines: list[tuple[float, float, float, float, int]] = field(default_factory=list)
     failures: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -212,6 +220,7 @@ async def run_load(
                 tally.fail(f"poll {type(exc).__name__}")
                 await conn.close()
             tally.polls.append(time.perf_counter() - started)
+            tally.poll_times.append((started, tally.polls[-1]))
             await asyncio.sleep(poll)
         await conn.close()
 
@@ -221,6 +230,7 @@ async def run_load(
         patron = Conn(port, keepalive)
         staff = Conn(port, keepalive)
         try:
+            asked = time.perf_counter()
             status, page = await patron.request("GET", f"/lib/{LIBRARY}/ask/{token}/")
             found = CSRF.search(page)
             if found is None:
@@ -237,10 +247,16 @@ async def run_load(
             if status != 302:
                 tally.fail(f"post {status}")
                 return
+            # The 302 comes after the commit: the row is in the database from here on.
+            committed = time.perf_counter()
+            looks = 0
             while time.perf_counter() - sent < TIMEOUT:
                 _, seen = await staff.request("GET", f"/api/reference/tickets/{pk}/", headers=api)
+                looks += 1
                 if marker.encode() in seen:
-                    tally.reached.append(time.perf_counter() - sent)
+                    now = time.perf_counter()
+                    tally.reached.append(now - sent)
+                    tally.timelines.append((asked, sent, committed, now, looks))
                     return
                 await asyncio.sleep(0.1)
             tally.fail("not seen by staff")
@@ -253,6 +269,7 @@ async def run_load(
     pollers = [asyncio.create_task(poller(tok)) for _pk, tok in chats]
     await asyncio.sleep(poll)  # every poller under way before the clock starts
     tally.polls.clear()
+    tally.poll_times.clear()
     senders = []
     for n in range(messages):
         senders.append(asyncio.create_task(one_message(n)))
@@ -261,6 +278,30 @@ async def run_load(
     stop.set()
     await asyncio.gather(*pollers)
     return tally
+
+
+def report_tail(tally: Tally) -> None:
+    """Where the slowest messages spent their time, and whether slow polls came together."""
+    if tally.timelines:
+        t0 = min(t[0] for t in tally.timelines)
+        print("slowest messages (s from start: page asked, post sent; ms: page, post → committed,")
+        print("  committed → seen by staff; staff polls):")
+        for asked, sent, done, seen, looks in sorted(tally.timelines, key=lambda t: t[1] - t[3])[
+            :5
+        ]:
+            print(
+                f"  {asked - t0:6.1f} {sent - t0:6.1f}  page {1000 * (sent - asked):6.0f}"
+                f"  post {1000 * (done - sent):6.0f}  staff {1000 * (seen - done):6.0f}  {looks}"
+            )
+    if tally.poll_times:
+        t0 = min(t[0] for t in tally.poll_times)
+        slow = sorted(t for t in tally.poll_times if t[1] > 1.0)
+        print(f"polls over 1 s: {len(slow)} of {len(tally.poll_times)}", end="")
+        if slow:
+            print(f", started between {slow[0][0] - t0:.1f} and {slow[-1][0] - t0:.1f} s", end="")
+            seconds = sorted({int(t[0] - t0) for t in slow})
+            print(f" (in the seconds {seconds[:20]})", end="")
+        print()
 
 
 def main(argv: list[str]) -> int:
@@ -272,10 +313,12 @@ def main(argv: list[str]) -> int:
     backpressure = option(argv, "backpressure", 0)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * chats + 256)), hard))
+    postgres = bool(option(argv, "postgres", 0))
     saved = TMP / "build.json"
-    env = bench_env(f"sqlite:///{TMP / 'lifeline.sqlite3'}", TMP)
+    url = PG_URL if postgres else f"sqlite:///{TMP / 'lifeline.sqlite3'}"
+    env = bench_env(url, TMP)
     kept = json.loads(saved.read_text()) if option(argv, "reuse", 0) and saved.exists() else {}
-    if kept.get("chats_built") == chats:
+    if kept.get("chats_built") == chats and kept.get("url") == url:
         # Migrating and opening the chats takes minutes on a loaded machine: a rerun with other
         # server options may reuse them (with the keys they were written under).
         data = kept
@@ -284,11 +327,13 @@ def main(argv: list[str]) -> int:
     else:
         shutil.rmtree(TMP, ignore_errors=True)
         TMP.mkdir(parents=True)
+        if postgres:
+            fresh_postgres(url)
         started = time.monotonic()
         data = build(chats, env)
         print(f"database with {chats} open chats built in {time.monotonic() - started:.1f} s")
         keys = {k: v for k, v in env.items() if k.startswith("LIFELINE_") and k.endswith("_KEY")}
-        saved.write_text(json.dumps({**data, "chats_built": chats, "keys": keys}))
+        saved.write_text(json.dumps({**data, "chats_built": chats, "keys": keys, "url": url}))
     args = ("--backpressure", str(backpressure)) if backpressure else ()
     with LifelineServer(env, args=args, log=TMP / "server.log") as server:
         pids = server.pids()
@@ -324,6 +369,8 @@ def main(argv: list[str]) -> int:
         f"p99 {pct(polls, 0.99) * 1000:.0f} ms; failures {tally.failures} {tally.errors}"
     )
     print(f"server CPU: {cores:.2f} cores; bench client CPU: {own / seconds:.2f} cores")
+    print(f"database: {'PostgreSQL' if postgres else 'SQLite'}")
+    report_tail(tally)
     print(
         f"a new visitor's poll while 64 browsers hold idle keep-alive connections: {waited:.2f} s"
     )

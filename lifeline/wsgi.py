@@ -16,3 +16,12 @@ refuse_weak_secrets()
 from django.urls import get_resolver  # noqa: E402
 
 get_resolver().url_patterns  # noqa: B018
+
+# The knowledge base's word segmenter (jieba's dictionary, the pinyin syllables): seconds of
+# CPU, holding the GIL, in the first request that searched (every chat page offers answers).
+from django.apps import apps  # noqa: E402
+
+if apps.is_installed("lifeline.knowledge"):
+    from lifeline.knowledge.text import warm
+
+    warm()

@@ -105,6 +105,41 @@ class Article(models.Model):
         return self.is_published and (self.expires_at is None or self.expires_at > moment)  # type: ignore[operator]
 
 
+class Posting(models.Model):
+    """One term of one article, for ranking (knowledge/search.py): how often the article's
+    index holds it (tf), whether its title does, and the article's index length. Ranking reads
+    only these narrow rows, never the wide article rows or their full-text index: the BM25 score
+    of every matching article is one indexed GROUP BY, the same statement on SQLite and
+    PostgreSQL. Written from `Article.search_index` whenever an article is saved (signals.py);
+    bulk writers call `search.store_postings` themselves."""
+
+    term = models.CharField(max_length=64)
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed by the unique (article, term) constraint.
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="postings", db_index=False
+    )
+    tf = models.PositiveSmallIntegerField()
+    in_title = models.BooleanField(default=False)
+    length = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            # Covering: ranking (term, library → everything it sums) and document frequencies
+            # (term) are index-only on both databases.
+            models.Index(
+                fields=["term", "library", "article", "tf", "in_title", "length"],
+                name="knowledge_posting_rank",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "term"], name="knowledge_posting_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} in {self.article_id}"
+
+
 class ArticleVersion(models.Model):
     """What an article said at one version; restoring copies it forward as a new version."""
 

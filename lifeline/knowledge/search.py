@@ -1,23 +1,26 @@
-"""Full-text search of the knowledge base, on the database's own index.
+"""Search of the knowledge base: BM25 computed inside the database, the same statement on
+SQLite and PostgreSQL.
 
-Same ranking on SQLite and PostgreSQL, by construction:
+1. `text.query_terms` turns the question into terms (jieba words, synonym keys, pinyin, typos
+   corrected), encoded as the index stores them (`text.encode`).
+2. Ranking reads only `Posting` rows (term, library, article, tf, in title, article length;
+   written from `Article.search_index` when an article is saved): one GROUP BY over the postings
+   of the question's terms in the library, on one covering index, sums every matching
+   article's Okapi BM25 score (k1 = 1.2, b = 0.75, FTS5's own constants; a term found in the
+   title counts again with weight TITLE_WEIGHT) and keeps the best few (ORDER BY score LIMIT).
+   Nothing wide is read: not the article rows, not their bodies, not the full-text index's
+   stored vectors (ranking those was what cost 100-700 ms per question over 20,000 articles).
+3. Document frequencies are counted on the same index over all articles (as FTS5's bm25()
+   counts them), the article count and mean length on the article table; all three cached until
+   an article changes.
+4. Only the few best are then checked against the reader's audience, publication and expiry,
+   and their matched terms read (for the answering passage). When fewer than `limit` of them
+   are visible, the next ones are ranked (at most until every match has been seen).
 
-1. The database finds candidates: articles of the library, visible to the reader, whose index
-   holds any of the question's terms (FTS5 `MATCH 't1 OR t2'` on SQLite; `@@ to_tsquery('simple',
-   't1 | t2')` on PostgreSQL, on a GIN index). Each orders them by its own relevance (FTS5
-   `bm25()`, PostgreSQL `ts_rank_cd()`) and keeps the first CANDIDATES (a wide net: the final
-   order is not the database's). PostgreSQL ranks only the articles holding the question's
-   rarest terms (`rarest()`, up to PICK articles): ts_rank_cd detoasts the stored tsvector of
-   each row it ranks, and common terms matched most of a 20,000-article base.
-2. The final score is Okapi BM25 (k1 = 1.2, b = 0.75, FTS5's own constants) computed here, in
-   Python, over those candidates: term frequencies counted in the candidate's stored tokens
-   (`search_index`), title terms from its stored title tokens (`title_index`), document
-   frequencies counted by the database's index over all articles (as FTS5's bm25() counts
-   them; cached until an article changes), document lengths stored with the article. A term
-   found in the title counts again with weight TITLE_WEIGHT. Ties go to the lower id. So two
-   databases holding the same articles give the same order, which the tests check on both
-   (the hit-rate floors hold on each). The one place they may differ: which articles make the
-   candidate list when more than CANDIDATES match (each database's own cut).
+Every matching article is scored, on both databases, with the same numbers: two databases
+holding the same articles give the same order (ties to the lower id), which the tests check.
+The database's full-text index (FTS5 on SQLite, a GIN tsvector on PostgreSQL, migration 0002)
+stays for the article table but no longer ranks.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,17 +39,22 @@ from django.utils import timezone
 
 from lifeline.core.models import Library
 from lifeline.knowledge import text
-from lifeline.knowledge.models import Article
+from lifeline.knowledge.models import Article, Posting
 
-CANDIDATES = 120
-# FTS5's own first cut, before the library/audience filter (see candidates()).
-INNER = 2000
 K1 = 1.2
 B = 0.75
 TITLE_WEIGHT = 1.5
 VOCAB_SECONDS = 300
-# PostgreSQL ranks only the articles holding the question's rarest terms, up to this many.
-PICK = 4000
+# Longer tokens are not indexed (Posting.term); a question's are dropped the same way.
+MAX_TERM = 64
+# The ranked few fetched beyond `limit`, for the audience check and the final tie-break.
+SPARE = 20
+BULK_ROWS = 5000
+# The articles scored are chosen by the question's rarest terms: those holding at most PICK
+# postings together (a question's common terms held 5,000-12,000 of 20,000 articles each);
+# the CHOSEN best on those terms are then scored on every term.
+PICK = 6000
+CHOSEN = 300
 GENERATION_KEY = "knowledge:generation"
 
 
@@ -61,71 +71,116 @@ class Hit:
     terms: tuple[str, ...]
 
 
-def _vendor() -> str:
-    return connection.vendor
+def postings_of(article: Article) -> list[Posting]:
+    """The article's postings, from its stored tokens (services.index_article)."""
+    counts = Counter(t for t in article.search_index.split() if len(t) <= MAX_TERM)
+    title = set(article.title_index.split())
+    return [
+        Posting(
+            term=term,
+            library_id=article.library_id,
+            article_id=article.pk,
+            tf=min(n, 32767),
+            in_title=term in title,
+            length=article.index_length,
+        )
+        for term, n in counts.items()
+    ]
 
 
-def _fts_query(encoded: list[str]) -> str:
-    # Tokens are [a-z0-9] only (text.encode), but quote them anyway: FTS5 reads bare AND, OR,
-    # NOT and NEAR as operators.
-    return " OR ".join(f'"{t}"' for t in encoded)
+def store_postings(articles: Iterable[Article]) -> None:
+    """Write (again) the postings of saved articles: what bulk writers call (a save does it
+    through the post_save signal)."""
+    articles = list(articles)
+    Posting.objects.filter(article_id__in=[a.pk for a in articles]).delete()
+    Posting.objects.bulk_create([p for a in articles for p in postings_of(a)], batch_size=BULK_ROWS)
 
 
-def _ts_query(encoded: list[str]) -> str:
-    return " | ".join(f"'{t}'" for t in encoded)
-
-
-def _where(library: Library, audiences: list[str]) -> tuple[str, list[Any]]:
+def _where(audiences: list[str]) -> tuple[str, list[Any]]:
     marks = ", ".join(["%s"] * len(audiences))
     sql = (
-        f"a.library_id = %s AND a.is_published = %s AND a.audience IN ({marks})"
+        f"a.is_published = %s AND a.audience IN ({marks})"
         " AND (a.expires_at IS NULL OR a.expires_at > %s)"
     )
-    return sql, [library.pk, True, *audiences, timezone.now()]
+    return sql, [True, *audiences, timezone.now()]
 
 
-def rarest(encoded: list[str], df: dict[str, int]) -> list[str]:
-    """The question's rarest terms, as many as hold at most PICK articles together (the rarest
-    always): the terms that tell articles apart. Common ones still count in the score."""
+def rarest(idf: dict[str, float], df: dict[str, int]) -> list[str]:
+    """The question's rarest terms, as many as hold at most PICK postings together (the rarest
+    always): the terms that tell articles apart, which choose the articles to score."""
     picked: list[str] = []
     held = 0
-    for t in sorted((t for t in encoded if df.get(t)), key=lambda t: (df[t], t)):
+    for t in sorted(idf, key=lambda t: (df[t], t)):
         if picked and held + df[t] > PICK:
             break
         picked.append(t)
         held += df[t]
-    return picked or encoded
+    return picked
 
 
-def candidates(
-    library: Library, audiences: list[str], encoded: list[str], picked: list[str] | None = None
-) -> list[int]:
-    where, params = _where(library, audiences)
-    table = Article._meta.db_table
-    if _vendor() == "sqlite":
-        # FTS5 ranks its own matches first (bm25 in C, ORDER BY rank), then the article filter
-        # runs on that short list: filtering the join row by row first was ten times slower.
-        sql = (
-            "SELECT a.id FROM (SELECT rowid AS rid, rank AS r"  # noqa: S608 - names are ours
-            " FROM knowledge_article_fts"
-            " WHERE knowledge_article_fts MATCH %s ORDER BY rank LIMIT %s) f"
-            f" JOIN {table} a ON a.id = f.rid WHERE {where} ORDER BY f.r, a.id LIMIT %s"
-        )
-        args = [_fts_query(encoded), INNER, *params, CANDIDATES]
-    else:
-        # Only the articles holding one of the rarest terms are ranked: ts_rank_cd reads (and
-        # detoasts) the stored tsvector of every row it ranks, and a question's common terms
-        # matched 5,000-12,000 of 20,000 articles (p99 543 ms); they still count in the rank.
-        sql = (
-            f"SELECT a.id FROM {table} a, to_tsquery('simple', %s) q,"  # noqa: S608 - names are ours
-            " to_tsquery('simple', %s) r"
-            f" WHERE a.search_vector @@ r AND {where}"
-            " ORDER BY ts_rank_cd(a.search_vector, q) DESC, a.id LIMIT %s"
-        )
-        args = [_ts_query(encoded), _ts_query(picked or encoded), *params, CANDIDATES]
+def ranked(
+    library: Library,
+    idf: dict[str, float],
+    avg: float,
+    count: int,
+    rare: list[str],
+    audiences: list[str] | None = None,
+) -> list[tuple[int, float]]:
+    """The `count` best (article, BM25 score over all the terms) of the library, best first,
+    in one statement on two indexes: the CHOSEN articles of best score over the `rare` terms
+    alone (a GROUP BY over their postings, index-only), then every term's postings of those
+    articles (the (article, term) index) summed. With `audiences`, only the articles such a
+    reader sees (joined: reads the article rows)."""
+    terms = list(idf)
+    marks = ", ".join(["%s"] * len(terms))
+    rare_marks = ", ".join(["%s"] * len(rare))
+    # Floats as floats on both (a bare 1.5 is an exact numeric on PostgreSQL: slower sums).
+    real = "CAST(%s AS DOUBLE PRECISION)"
+    whens = " ".join([f"WHEN %s THEN {real}"] * len(terms))
+    # weight = idf · tf·(k1+1) / (tf + k1·(1 − b + b·length/avg)), × (1 + TITLE_WEIGHT) in the title
+    score = (
+        f"SUM((CASE p.term {whens} END) * p.tf * {real} / (p.tf + {real} + {real} * p.length)"
+        f" * (CASE WHEN p.in_title THEN {real} ELSE 1 END))"
+    )
+    score_args: list[Any] = [x for t in terms for x in (t, idf[t])]
+    score_args += [K1 + 1, K1 * (1 - B), K1 * B / avg, 1 + TITLE_WEIGHT]
+    join = ""
+    extra: list[Any] = []
+    if audiences is not None:
+        where, extra = _where(audiences)
+        join = f" JOIN {Article._meta.db_table} a ON a.id = p.article_id AND {where}"
+    table = Posting._meta.db_table
+    sql = (
+        f"WITH c AS (SELECT p.article_id AS id FROM {table} p{join}"  # noqa: S608 - ours
+        f" WHERE p.term IN ({rare_marks}) AND p.library_id = %s"
+        f" GROUP BY p.article_id ORDER BY {score} DESC, p.article_id LIMIT %s)"
+        f" SELECT p.article_id, {score} AS score FROM c JOIN {table} p ON p.article_id = c.id"
+        f" WHERE p.term IN ({marks})"
+        " GROUP BY p.article_id ORDER BY score DESC, p.article_id LIMIT %s"
+    )
+    args = [*extra, *rare, library.pk, *score_args, CHOSEN, *score_args, *terms, count]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
-        return [row[0] for row in cursor.fetchall()]
+        return [(int(pk), float(score)) for pk, score in cursor.fetchall()]
+
+
+def visible_terms(ids: list[int], audiences: list[str], terms: list[str]) -> dict[int, set[str]]:
+    """Of the ranked articles, those the reader may see (audience, published, not expired),
+    each with the question's terms it holds (for the answering passage): one query."""
+    where, params = _where(audiences)
+    marks = ", ".join(["%s"] * len(ids))
+    terms_marks = ", ".join(["%s"] * len(terms))
+    sql = (
+        f"SELECT a.id, p.term FROM {Article._meta.db_table} a"  # noqa: S608 - names are ours
+        f" JOIN {Posting._meta.db_table} p ON p.article_id = a.id"
+        f" WHERE a.id IN ({marks}) AND p.term IN ({terms_marks}) AND {where}"
+    )
+    found: dict[int, set[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, *terms, *params])
+        for pk, term in cursor.fetchall():
+            found.setdefault(int(pk), set()).add(term)
+    return found
 
 
 def corpus_stats(encoded: list[str]) -> tuple[int, float, dict[str, int]]:
@@ -160,19 +215,9 @@ def corpus_stats(encoded: list[str]) -> tuple[int, float, dict[str, int]]:
             else:
                 missing.append(t)
         if missing:
-            # One statement, one indexed count per term (FTS5 MATCH / GIN @@).
-            if _vendor() == "sqlite":
-                one = (
-                    "(SELECT count(*) FROM knowledge_article_fts"
-                    " WHERE knowledge_article_fts MATCH %s)"
-                )
-                args = [f'"{t}"' for t in missing]
-            else:
-                one = (
-                    f"(SELECT count(*) FROM {table}"  # noqa: S608 - names are ours
-                    " WHERE search_vector @@ to_tsquery('simple', %s))"
-                )
-                args = [f"'{t}'" for t in missing]
+            # One statement, one index-only count per term.
+            one = f"(SELECT count(*) FROM {Posting._meta.db_table} WHERE term = %s)"  # noqa: S608
+            args = missing
             cursor.execute("SELECT " + ", ".join([one] * len(missing)), args)
             for t, n in zip(missing, cursor.fetchone(), strict=True):
                 df[t] = int(n)
@@ -204,38 +249,32 @@ def vocabulary(library: Library) -> frozenset[str]:
 
 
 def search(library: Library, query: str, audiences: list[str], limit: int = 10) -> list[Hit]:
-    terms = text.query_terms(query, vocabulary(library))
-    if not terms:
+    terms = [
+        t for t in text.query_terms(query, vocabulary(library)) if len(text.encode(t)) <= MAX_TERM
+    ]
+    if not terms or limit <= 0:
         return []
     plain_of = {text.encode(t): t for t in terms}
     encoded = list(plain_of)
     total, avg, df = corpus_stats(encoded)
-    picked = rarest(encoded, df) if _vendor() != "sqlite" else None
-    ids = candidates(library, audiences, encoded, picked)
-    if not ids:
+    idf = {t: math.log(1 + (total - df[t] + 0.5) / (df[t] + 0.5)) for t in encoded if df.get(t)}
+    if not idf:
         return []
-    rows = Article.objects.filter(pk__in=ids).values_list(
-        "pk", "title_index", "search_index", "index_length"
+    count = limit + SPARE
+    rare = rarest(idf, df)
+    best = ranked(library, idf, avg, count, rare)
+    shown = visible_terms([pk for pk, _s in best], audiences, list(idf)) if best else {}
+    if len(shown) < limit and len(best) == count:
+        # Staff-only, unpublished or expired articles filled the first places: rank again
+        # among the visible ones only (the article filter joined in: slower, and rare).
+        best = ranked(library, idf, avg, count, rare, audiences)
+        shown = visible_terms([pk for pk, _s in best], audiences, list(idf)) if best else {}
+    # Rounded, so that the order does not depend on the database's float summation order.
+    picked = sorted(
+        ((round(s, 9), pk) for pk, s in best if pk in shown and s > 0),
+        key=lambda x: (-x[0], x[1]),
     )
-    hits: list[Hit] = []
-    for pk, title_index, index, length in rows:
-        # Term frequencies counted in C on the stored tokens (no re-tokenising, no Counter):
-        # the spaces are doubled so that neighbouring equal tokens each count.
-        padded = f" {index.replace(' ', '  ')} "
-        in_title = set(title_index.split())
-        score = 0.0
-        matched: list[str] = []
-        for t in encoded:
-            n = padded.count(f" {t} ")
-            if not n:
-                continue
-            idf = math.log(1 + (total - df[t] + 0.5) / (df[t] + 0.5))
-            weight = idf * n * (K1 + 1) / (n + K1 * (1 - B + B * (length or 1) / avg))
-            if t in in_title:
-                weight *= 1 + TITLE_WEIGHT
-            score += weight
-            matched.append(plain_of[t])
-        if score > 0:
-            hits.append(Hit(pk, round(score, 9), tuple(matched)))
-    hits.sort(key=lambda h: (-h.score, h.article_id))
-    return hits[:limit]
+    return [
+        Hit(pk, score, tuple(plain_of[t] for t in encoded if t in shown[pk]))
+        for score, pk in picked[:limit]
+    ]

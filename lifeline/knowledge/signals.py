@@ -34,10 +34,18 @@ def on_article_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
     forget_stats()
 
 
+def on_article_saved(sender: type, instance: Any, **kwargs: Any) -> None:
+    from lifeline.knowledge.search import store_postings
+
+    store_postings([instance])
+
+
 def connect() -> None:
     post_save.connect(on_resource, sender="registry.Resource", dispatch_uid="knowledge-resource")
     post_save.connect(on_route, sender="registry.AccessRoute", dispatch_uid="knowledge-route")
     post_delete.connect(on_route, sender="registry.AccessRoute", dispatch_uid="knowledge-route-del")
+    # Search ranks the postings written here from the saved article's tokens.
+    post_save.connect(on_article_saved, sender="knowledge.Article", dispatch_uid="knowledge-save")
     # Search's cached counts follow deletions (a save raises the stamp it reads itself).
     post_delete.connect(
         on_article_deleted, sender="knowledge.Article", dispatch_uid="knowledge-del"

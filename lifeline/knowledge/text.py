@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import jieba
 from pypinyin import Style, lazy_pinyin
@@ -44,7 +45,27 @@ for _key, _names in SYNONYMS.items():
             _NICK["".join(lazy_pinyin(_name, errors="ignore"))] = _key
 
 
-@functools.cache
+# functools.cache does not stop several threads from building the same table at once: on a
+# server's first questions each of a worker's threads loaded jieba's dictionary side by side.
+_LOADING = threading.Lock()
+
+
+def _once[T](build: Callable[[], T]) -> Callable[[], T]:
+    """`build()` run once per process, whichever thread asks first; the others wait for it."""
+    done: list[T] = []
+
+    @functools.wraps(build)
+    def get() -> T:
+        if not done:
+            with _LOADING:
+                if not done:
+                    done.append(build())
+        return done[0]
+
+    return get
+
+
+@_once
 def tokenizer() -> jieba.Tokenizer:
     """One jieba tokenizer for the process, with the library words it would otherwise split."""
     tk = jieba.Tokenizer()
@@ -163,7 +184,7 @@ def correct(word: str, vocabulary: frozenset[str]) -> str | None:
 SYLLABLE = re.compile(r"^[a-z]{1,6}$")
 
 
-@functools.cache
+@_once
 def _syllables() -> frozenset[str]:
     from pypinyin.constants import PINYIN_DICT
 
@@ -204,3 +225,11 @@ def query_terms(text: str, vocabulary: frozenset[str] = frozenset()) -> list[str
         if w not in seen and w not in STOP_WORDS:
             seen[w] = None
     return list(seen)[:MAX_QUERY_TOKENS]
+
+
+def warm() -> None:
+    """Load jieba's dictionary and the pinyin syllables now. Done by each web worker as it
+    starts (lifeline/wsgi.py): a worker's first question otherwise spent 1.7 s of CPU on them
+    while holding the GIL, and every request of that worker waited (the 4 s tail of the
+    500-chat run: each chat page offers suggestions)."""
+    query_terms("图书馆 library da yin")

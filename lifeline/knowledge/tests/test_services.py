@@ -111,8 +111,8 @@ def test_nicknames_pinyin_typo(library_a):
 
 def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
     """A fixed number of queries however many terms and candidates (no query per term or per
-    candidate): stamp, vocabulary, candidates, corpus stamp, counts, document frequencies, rows,
-    hits; the counts follow a deletion."""
+    candidate): stamp, vocabulary, corpus stamp, counts, document frequencies, the ranking,
+    the visible ones with their terms, the articles; the counts follow a deletion."""
     for n in range(30):
         services.create_article(
             library_a,
@@ -134,12 +134,91 @@ def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
     assert search.corpus_stats([])[0] == 29
 
 
-def test_rarest_terms_pick_postgres_candidates():
-    """PostgreSQL ranks only articles holding the rarest terms: those that fit under PICK
-    articles together, the rarest always, ties by term."""
+def test_postings_follow_the_article(library_a):
+    """Ranking reads the postings: written on create, rewritten on update, gone on delete."""
+    from lifeline.knowledge.models import Posting
+
+    art = services.create_article(library_a, title="打印机", body="<p>打印 打印 论文</p>")
+    tf = dict(Posting.objects.filter(article=art).values_list("term", "tf"))
+    tokens = art.search_index.split()
+    assert tf == {t: tokens.count(t) for t in tokens}
+    titled = Posting.objects.filter(article=art, in_title=True).values_list("term", flat=True)
+    assert set(titled) == set(art.title_index.split())
+    assert services.suggest(library_a, "打印机")[0].id == art.pk
+    services.update_article(art, title="Scanner", body="<p>scan to e-mail</p>")
+    assert not Posting.objects.filter(article=art, term__in=tokens).exists()
+    assert services.suggest(library_a, "打印机") == []
+    assert services.suggest(library_a, "scanner")[0].id == art.pk
+    Article.objects.filter(pk=art.pk).delete()
+    assert not Posting.objects.exists()
+
+
+def test_hidden_articles_ranked_first_do_not_hide_visible_ones(library_a):
+    """More staff-only matches than the first ranked places: patrons still get theirs."""
     from lifeline.knowledge import search
 
-    df = {"cnki": 40, "vpn": 900, "login": 7000, "zz": 0, "db": 3500}
-    assert search.rarest(["login", "vpn", "cnki", "db", "zz"], df) == ["cnki", "vpn"]
-    assert search.rarest(["login", "db"], df) == ["db"]  # the rarest, even above PICK
-    assert search.rarest(["zz"], df) == ["zz"]  # nothing indexed: the query as it is
+    for n in range(search.SPARE + 5):
+        services.create_article(
+            library_a, title=f"馆员 打印 {n}", body="<p>打印 打印 打印</p>", audience=Audience.STAFF
+        )
+    mine = services.create_article(library_a, title="自助", body="<p>打印在一楼。</p>")
+    assert [s.id for s in services.suggest(library_a, "打印")] == [mine.pk]
+    assert len(services.suggest(library_a, "打印", staff=True)) == 3
+
+
+def test_same_ranking_as_python_bm25(library_a):
+    """The database's sum is Okapi BM25 as written out here (k1, b, title weight)."""
+    import math
+
+    from lifeline.knowledge import search, text
+
+    a = services.create_article(library_a, title="VPN 登录", body="<p>VPN 校外 登录</p>")
+    b = services.create_article(library_a, title="校外访问", body="<p>VPN 数据库 数据库</p>")
+    arts = [Article.objects.get(pk=a.pk), Article.objects.get(pk=b.pk)]
+    terms = [text.encode(t) for t in text.query_terms("校外 vpn")]
+    total = 2
+    avg = sum(x.index_length for x in arts) / total
+    expected = {}
+    for art in arts:
+        tokens, title = art.search_index.split(), set(art.title_index.split())
+        score = 0.0
+        for t in terms:
+            n, df = tokens.count(t), sum(t in x.search_index.split() for x in arts)
+            if n:
+                idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+                w = (
+                    idf
+                    * n
+                    * (search.K1 + 1)
+                    / (n + search.K1 * (1 - search.B + search.B * art.index_length / avg))
+                )
+                score += w * (1 + search.TITLE_WEIGHT if t in title else 1)
+        expected[art.pk] = round(score, 9)
+    got = {h.article_id: h.score for h in search.search(library_a, "校外 vpn", ["patrons"])}
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_segmenter_built_once_under_threads():
+    """The first questions of a fresh worker arrive together: one build, the others wait."""
+    import threading
+
+    from lifeline.knowledge import text
+
+    built = []
+    start = threading.Barrier(8)
+
+    @text._once
+    def table() -> int:
+        built.append(1)
+        return len(built)
+
+    def ask() -> None:
+        start.wait()
+        assert table() == 1
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert built == [1]

@@ -152,18 +152,12 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
             if obj is not None:
                 break
         if obj is None:
-            obj = NewRecord(
-                rec.title,
-                key[:400],
-                rec.authors,
-                [normalise_name(a) for a in rec.authors],
-                rec.year,
-            )
+            obj = NewRecord.of(rec, key[:400], [normalise_name(a) for a in rec.authors])
             created.append(obj)
             result.created += 1
         else:
             result.merged += 1
-        _merge(obj, rec)
+            _merge(obj, rec)
         obj.is_ours = obj.is_ours or is_ours(rec.affiliations, variants)
         # what the paper is now known by (a merge may have given it a DOI) finds it again
         for field in IDS:

@@ -82,7 +82,6 @@ class NewRecord:
         self.affiliations: list[str] = []
         self.is_ours = False
 
-
     @classmethod
     def of(cls, rec: Record, match_key: str, keys: list[str]) -> NewRecord:
         """A new record from the file's record: what `importer._merge` gives a fresh one."""

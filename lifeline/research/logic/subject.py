@@ -132,7 +132,7 @@ def h_of_histogram(hist: dict[int, int]) -> int:
 
 def _fuller(a: str, b: str) -> str:
     """The form of an author's name shown: the fullest, ties by sort order."""
-    return max(a, b, key=lambda n: (len(n), n)) if a != b else a
+    return b if a != b and (len(b), b) > (len(a), a) else a
 
 
 def _needle_sql(needle: str) -> bool:
@@ -317,6 +317,10 @@ class Lookups:
         return got
 
     def place(self, address: str) -> tuple[str, str]:
+        """(country, institution) of an address, worked out once per address without its
+        bracketed author list (WoS: "[Wang, A] Northeast Forestry Univ, ...")."""
+        if address.startswith("["):
+            address = BRACKETS.sub("", address)
         got = self.places.get(address)
         if got is None:
             got = self.places[address] = (country_of(address), institution_of(address))

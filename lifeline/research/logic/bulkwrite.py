@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from lifeline.core.models import Library
+from lifeline.research.logic.records import Record
 from lifeline.research.models import BiblioRecord, CitedRef
 
 COLUMNS = (
@@ -80,6 +81,20 @@ class NewRecord:
         self.times_cited: dict[str, int] = {}
         self.affiliations: list[str] = []
         self.is_ours = False
+
+    @classmethod
+    def of(cls, rec: Record, match_key: str, keys: list[str]) -> NewRecord:
+        """A new record from the file's record: what `importer._merge` gives a fresh one."""
+        new = cls(rec.title, match_key, rec.authors, keys, rec.year)
+        new.journal, new.issn = rec.journal[:300], rec.issn[:300]
+        new.volume, new.issue, new.pages = rec.volume[:300], rec.issue[:300], rec.pages[:300]
+        new.doi, new.wos_ut, new.scopus_eid = rec.doi[:300], rec.wos_ut[:300], rec.scopus_eid[:300]
+        new.doc_type = rec.doc_type[:100]
+        new.sources = [rec.source]
+        if rec.times_cited is not None:
+            new.times_cited = {rec.source: rec.times_cited}
+        new.affiliations = rec.affiliations
+        return new
 
 
 def _ids(count: int) -> list[int]:

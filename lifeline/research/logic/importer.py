@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from lifeline.core import audit
@@ -71,6 +73,21 @@ UPDATED_FIELDS = [
 ]
 
 
+def _chunk() -> int:
+    return 20_000 if connection.vendor == "postgresql" else LOOKUP_CHUNK
+
+
+def _among(
+    qs: QuerySet[BiblioRecord], field: str, values: list[Any], sql_type: str
+) -> QuerySet[BiblioRecord]:
+    """`field IN values`; on PostgreSQL as one array parameter (`= ANY`): psycopg spent more
+    time splitting a query of 900 placeholders than PostgreSQL spent answering it."""
+    if connection.vendor != "postgresql":
+        return qs.filter(**{f"{field}__in": values})
+    column = connection.ops.quote_name(field)
+    return qs.extra(where=[f"{column} = ANY(%s::{sql_type}[])"], params=[values])  # noqa: S610
+
+
 def _state(obj: BiblioRecord) -> tuple[object, ...]:
     return tuple(getattr(obj, f) for f in UPDATED_FIELDS)
 
@@ -101,13 +118,13 @@ def _existing(
     wanted = {f: sorted({getattr(r, f) for r in records if getattr(r, f)}) for f in IDS}
     wanted["match_key"] = sorted({k for k in keys if k})
     for field, values in wanted.items():
-        for i in range(0, len(values), LOOKUP_CHUNK):
-            chunk = values[i : i + LOOKUP_CHUNK]
+        for i in range(0, len(values), _chunk()):
+            chunk = values[i : i + _chunk()]
             # By the identifier's own index, the library compared here: with `library_id = ..`
             # in the query SQLite chose the library's index and scanned all of its records for
             # every chunk (a re-import of 50,000 records took twice as long as the first).
             rows = (
-                BiblioRecord.objects.filter(**{f"{field}__in": chunk})
+                _among(BiblioRecord.objects.all(), field, chunk, "text")
                 .order_by("pk")
                 .values_list(field, "pk", "library_id")
             )
@@ -131,8 +148,12 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
     pending: dict[str, dict[str, BiblioRecord | NewRecord]] = {f: {} for f in (*IDS, "match_key")}
     loaded: dict[int, BiblioRecord] = {}
     to_load = sorted({pk for m in stored.values() for pk in m.values()})
-    for i in range(0, len(to_load), LOOKUP_CHUNK):
-        loaded.update(BiblioRecord.objects.in_bulk(to_load[i : i + LOOKUP_CHUNK]))
+    # only what a merge reads and writes (not the title and author lists)
+    stored_qs = BiblioRecord.objects.only("pk", "match_key", *UPDATED_FIELDS)
+    for i in range(0, len(to_load), _chunk()):
+        loaded.update(
+            (r.pk, r) for r in _among(stored_qs, "id", to_load[i : i + _chunk()], "bigint")
+        )
     # what each stored record was, so that only the ones this file changes are written back
     before = {pk: _state(obj) for pk, obj in loaded.items()}
     created: list[NewRecord] = []
@@ -152,18 +173,12 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
             if obj is not None:
                 break
         if obj is None:
-            obj = NewRecord(
-                rec.title,
-                key[:400],
-                rec.authors,
-                [normalise_name(a) for a in rec.authors],
-                rec.year,
-            )
+            obj = NewRecord.of(rec, key[:400], [normalise_name(a) for a in rec.authors])
             created.append(obj)
             result.created += 1
         else:
             result.merged += 1
-        _merge(obj, rec)
+            _merge(obj, rec)
         obj.is_ours = obj.is_ours or is_ours(rec.affiliations, variants)
         # what the paper is now known by (a merge may have given it a DOI) finds it again
         for field in IDS:

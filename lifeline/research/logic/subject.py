@@ -27,11 +27,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
 from lifeline.core.models import Library
 from lifeline.research.choices import ListKind
-from lifeline.research.logic.analysis import ESI_FIELDS, h_index, times_cited
+from lifeline.research.logic.analysis import ESI_FIELDS, h_index
 from lifeline.research.logic.records import normalise_title
 from lifeline.research.models import (
     AffiliationVariant,
@@ -60,6 +62,7 @@ COUNTRY_ALIASES = {
 BRACKETS = re.compile(r"^\[[^\]]*\]\s*")
 TOP_AUTHORS = 20
 TOP_PARTNERS = 20
+PRECOMPUTED_PEERS = 10
 
 
 def country_of(address: str) -> str:
@@ -112,27 +115,67 @@ class UnitFigures:
         return self.share(self.top_journal)
 
 
-def unit_records(
-    library: Library, peer: str = "", year_from: int | None = None, year_to: int | None = None
-) -> Iterable[BiblioRecord]:
+def _ranked(counts: dict[str, int], n: int | None = None) -> list[tuple[str, int]]:
+    """Largest first, ties by name: the same order however the counts were summed."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def h_of_histogram(hist: dict[int, int]) -> int:
+    """Hirsch's h from {times cited: papers}: the largest h with h papers cited >= h times."""
+    h = have = 0
+    for cited in sorted((c for c in hist if c > 0), reverse=True):
+        have += hist[cited]
+        h = max(h, min(cited, have))
+        if have >= cited:
+            break
+    return h
+
+
+def _fuller(a: str, b: str) -> str:
+    """The form of an author's name shown: the fullest, ties by sort order."""
+    return b if a != b and (len(b), b) > (len(a), a) else a
+
+
+def _needle_sql(needle: str) -> bool:
+    """Whether a peer's name can be looked for in SQL first: printable ASCII with no JSON
+    escapes (its casefold is its lower case, LIKE's case folding)."""
+    return needle.isascii() and needle.isprintable() and '"' not in needle and "\\" not in needle
+
+
+def unit_rows(
+    library: Library, peer: str = ""
+) -> Iterable[tuple[int, int | None, str, str, list[str], list[str], dict[str, int], list[str]]]:
+    """(pk, year, journal, issn, authors, author keys, times cited, affiliations) of the unit's
+    papers, all years. A peer's are narrowed in SQL first (affiliations containing the name,
+    case ignored, or holding any non-ASCII text, whose case folding SQL does not do as
+    Python does), then checked in Python as the definition says."""
+    fields = ("pk", "year", "journal", "issn", "authors", "author_keys", "times_cited")
     qs = BiblioRecord.objects.filter(library=library)
-    if year_from:
-        qs = qs.filter(year__gte=year_from)
-    if year_to:
-        qs = qs.filter(year__lte=year_to)
-    fields = ["pk", "year", "journal", "issn", "authors", "author_keys", "times_cited"]
     if not peer:
-        return qs.filter(is_ours=True).only(*fields, "affiliations").iterator(chunk_size=2000)
+        yield from qs.filter(is_ours=True).values_list(*fields, "affiliations").iterator(2000)
+        return
     needle = peer.casefold()
-    return (
-        r
-        for r in qs.only(*fields, "affiliations").iterator(chunk_size=2000)
-        if any(needle in a.casefold() for a in r.affiliations)
-    )
+    if _needle_sql(needle):
+        text = Cast("affiliations", TextField())
+        if connection.vendor == "postgresql":
+            odd = Q(aff_text__regex=r"[^\x01-\x7e]")
+        else:  # SQLite keeps JSON ASCII-escaped
+            odd = Q(aff_text__contains="\\u")
+        qs = qs.annotate(aff_text=text).filter(Q(aff_text__icontains=needle) | odd)
+    for row in qs.values_list(*fields, "affiliations").iterator(2000):
+        if any(needle in a.casefold() for a in row[7]):
+            yield row
 
 
 def _key(peer: str, year_from: int | None, year_to: int | None) -> str:
     text = json.dumps([peer.casefold(), year_from, year_to])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _partial_key(peer: str, year: int | str | None) -> str:
+    """Key of a unit's partial figures of one year (None: papers of no year; "years": the
+    unit's index row)."""
+    text = json.dumps([peer.casefold(), "partial", year])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -152,138 +195,271 @@ def data_changed(library: Library) -> None:
     AnalysisFigures.objects.filter(library=library).delete()
 
 
+def _store(library: Library, key: str, data: dict[str, Any]) -> None:
+    # Another request may have stored the same figures meanwhile: theirs stand.
+    with contextlib.suppress(IntegrityError), transaction.atomic():
+        AnalysisFigures.objects.create(library=library, key=key, data=data)
+
+
 def figures(
     library: Library, peer: str = "", year_from: int | None = None, year_to: int | None = None
 ) -> UnitFigures:
-    """The unit's figures: as stored since the last change of the data, else computed and
-    stored. A pass over 200,000 papers takes seconds; reading the stored row, milliseconds."""
+    """The unit's figures: as stored since the last change of the data; else summed from the
+    unit's per-year partial figures (stored too); else one pass over the unit's papers makes
+    the partials of every year, stored, and the range is summed from them. Exact either way:
+    counts add, h-indexes come from merged histograms of times cited."""
     key = _key(peer, year_from, year_to)
     row = AnalysisFigures.objects.filter(library=library, key=key).values_list("data").first()
     if row is not None:
         return _from_json(row[0])
-    unit = compute(library, peer, year_from, year_to)
-    # Another request may have stored the same figures meanwhile: theirs stand.
-    with contextlib.suppress(IntegrityError), transaction.atomic():
-        AnalysisFigures.objects.create(
-            library=library, key=key, data=json.loads(json.dumps(dataclasses.asdict(unit)))
-        )
+    parts, index = _partials(library, peer, year_from, year_to)
+    unit = from_partials(peer, parts, index)
+    _store(library, key, json.loads(json.dumps(dataclasses.asdict(unit))))
     return unit
 
 
 def precompute(library: Library) -> UnitFigures:
-    """The university's figures over all years, computed now (after an import commits), so
-    that the first page after it does not pay for the pass."""
+    """The university's partial figures of every year and its figures over all years, then
+    those of its leading partner institutions (the peers the page lists, the likeliest to be
+    compared), computed now (after an import commits), so that no page after it pays for the
+    pass. A peer typed that is not among them costs one pass over its papers, once."""
     data_changed(library)
-    return figures(library)
+    unit = figures(library)
+    for name, _count in unit.partners[:PRECOMPUTED_PEERS]:
+        figures(library, name)
+    return unit
 
 
-def compute(
-    library: Library, peer: str = "", year_from: int | None = None, year_to: int | None = None
-) -> UnitFigures:
-    """One pass over the unit's papers; lookups (journals, baselines, variants) loaded once."""
-    esi_by_title = dict(
-        EsiJournal.objects.filter(library=library).values_list("title_key", "field")
-    )
-    esi_by_issn = {
-        i: f
-        for i, f in EsiJournal.objects.filter(library=library).values_list("issn", "field")
-        if i
-    }
-    edition = (
-        EsiBaseline.objects.filter(library=library)
-        .order_by("-edition")
-        .values_list("edition", flat=True)
-        .first()
-    )
-    top1 = {
-        (f, y): c
-        for f, y, c in EsiBaseline.objects.filter(
-            library=library, edition=edition, percent=1
-        ).values_list("field", "year", "citations")
-    }
-    q1 = {
-        (k, y)
-        for t, i, y in JournalEntry.objects.filter(
-            library=library, kind=ListKind.JCR, quartile="Q1"
-        ).values_list("title_key", "issn", "year")
-        for k in (t, i)
-        if k
-    }
-    has_jcr = JournalEntry.objects.filter(library=library, kind=ListKind.JCR).exists()
-    variants = [
-        (v.casefold(), c)
-        for v, c in AffiliationVariant.objects.filter(library=library).values_list(
-            "variant", "canonical"
-        )
+def _partials(
+    library: Library, peer: str, year_from: int | None, year_to: int | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The stored partials of the unit's years in the range (made first if the unit has none),
+    and the unit's index row (its years, and which lists exist). A range leaves out papers of
+    no year, as a filter on the year does."""
+    index_key = _partial_key(peer, "years")
+    row = AnalysisFigures.objects.filter(library=library, key=index_key).values_list("data").first()
+    made: dict[int | None, dict[str, Any]] = {}
+    if row is None:
+        made, flags = make_partials(library, peer)
+        index: dict[str, Any] = {"years": list(made), **flags}
+        with transaction.atomic():  # one commit, not one a year
+            for year, part in made.items():
+                _store(library, _partial_key(peer, year), part)
+            _store(library, index_key, index)
+    else:
+        index = row[0]
+    wanted = [
+        y
+        for y in index["years"]
+        if (year_from is None and year_to is None)
+        or (y is not None and (year_from or y) <= y <= (year_to or y))
     ]
-    own_needles = [peer.casefold()] if peer else [v for v, _c in variants]
-    unit = UnitFigures(name=peer)
-    cites: list[int] = []
-    per_year: Counter[int] = Counter()
-    cit_year: Counter[int] = Counter()
-    per_field: Counter[str] = Counter()
-    field_cites: Counter[str] = Counter()
-    per_college: Counter[str] = Counter()
-    college_cites: dict[str, list[int]] = defaultdict(list)
-    countries: Counter[str] = Counter()
-    partners: Counter[str] = Counter()
-    author_cites: dict[str, list[int]] = defaultdict(list)
-    author_name: dict[str, str] = {}
-    highly = top = 0
-    seen: dict[str, set[int]] = {}
-    for rec in unit_records(library, peer, year_from, year_to):
-        tc = times_cited(rec)
-        cites.append(tc)
-        if rec.year:
-            per_year[rec.year] += 1
-            cit_year[rec.year] += tc
-        title_key = normalise_title(rec.journal)
-        issns = [i.strip().upper() for i in re.split(r"[;,\s]+", rec.issn) if i.strip()]
-        esi = esi_by_title.get(title_key) or next(
-            (esi_by_issn[i] for i in issns if i in esi_by_issn), None
+    if made:
+        return [made[y] for y in wanted], index
+    keys = {_partial_key(peer, y): y for y in wanted}
+    got = dict(
+        AnalysisFigures.objects.filter(library=library, key__in=list(keys)).values_list(
+            "key", "data"
         )
+    )
+    if len(got) != len(keys):  # forgotten meanwhile (the data changed): made again
+        AnalysisFigures.objects.filter(library=library, key=index_key).delete()
+        return _partials(library, peer, year_from, year_to)
+    return [got[k] for k in keys], index
+
+
+class Lookups:
+    """What a pass needs besides the papers, loaded once: ESI journals and baselines, JCR Q1,
+    the variant list; and per journal and per address what was worked out already."""
+
+    def __init__(self, library: Library) -> None:
+        self.esi_by_title = dict(
+            EsiJournal.objects.filter(library=library).values_list("title_key", "field")
+        )
+        self.esi_by_issn = {
+            i: f
+            for i, f in EsiJournal.objects.filter(library=library).values_list("issn", "field")
+            if i
+        }
+        edition = (
+            EsiBaseline.objects.filter(library=library)
+            .order_by("-edition")
+            .values_list("edition", flat=True)
+            .first()
+        )
+        self.top1 = {
+            (f, y): c
+            for f, y, c in EsiBaseline.objects.filter(
+                library=library, edition=edition, percent=1
+            ).values_list("field", "year", "citations")
+        }
+        self.q1 = {
+            (k, y)
+            for t, i, y in JournalEntry.objects.filter(
+                library=library, kind=ListKind.JCR, quartile="Q1"
+            ).values_list("title_key", "issn", "year")
+            for k in (t, i)
+            if k
+        }
+        self.has_jcr = JournalEntry.objects.filter(library=library, kind=ListKind.JCR).exists()
+        self.variants = [
+            (v.casefold(), c)
+            for v, c in AffiliationVariant.objects.filter(library=library).values_list(
+                "variant", "canonical"
+            )
+        ]
+        self.journals: dict[tuple[str, str], tuple[str | None, tuple[str, ...]]] = {}
+        self.places: dict[str, tuple[str, str]] = {}
+
+    def journal(self, journal: str, issn: str) -> tuple[str | None, tuple[str, ...]]:
+        """(ESI field, the keys JCR knows the journal by) of a journal title and ISSN."""
+        got = self.journals.get((journal, issn))
+        if got is None:
+            title_key = normalise_title(journal)
+            issns = [i.strip().upper() for i in re.split(r"[;,\s]+", issn) if i.strip()]
+            esi = self.esi_by_title.get(title_key) or next(
+                (self.esi_by_issn[i] for i in issns if i in self.esi_by_issn), None
+            )
+            got = self.journals[(journal, issn)] = (esi, (title_key, *issns))
+        return got
+
+    def place(self, address: str) -> tuple[str, str]:
+        """(country, institution) of an address, worked out once per address without its
+        bracketed author list (WoS: "[Wang, A] Northeast Forestry Univ, ...")."""
+        if address.startswith("["):
+            address = BRACKETS.sub("", address)
+        got = self.places.get(address)
+        if got is None:
+            got = self.places[address] = (country_of(address), institution_of(address))
+        return got
+
+
+def _new_partial() -> dict[str, Any]:
+    return {
+        "papers": 0,
+        "citations": 0,
+        "hist": Counter(),
+        "per_field": Counter(),
+        "field_citations": Counter(),
+        "colleges": defaultdict(Counter),
+        "highly": 0,
+        "top": 0,
+        "countries": Counter(),
+        "partners": Counter(),
+        "authors": {},
+    }
+
+
+def make_partials(
+    library: Library, peer: str = ""
+) -> tuple[dict[int | None, dict[str, Any]], dict[str, bool]]:
+    """One pass over the unit's papers: per publication year (None: no year), the figures
+    that add up exactly over any range: paper and citation counts, the histogram of times
+    cited (for h), per field, college histograms, highly cited and top-journal counts,
+    country and partner counts, and per author the name shown and the times cited of each
+    paper (for the top authors and their h). JSON-ready (keys are strings). With them,
+    whether ESI baselines and a JCR list exist (else those figures are unknown, not 0)."""
+    look = Lookups(library)
+    own_needles = [peer.casefold()] if peer else [v for v, _c in look.variants]
+    parts: dict[int | None, dict[str, Any]] = {}
+    for _pk, year, journal, issn, authors, keys, cited, affiliations in unit_rows(library, peer):
+        part = parts.get(year)
+        if part is None:
+            part = parts[year] = _new_partial()
+        tc = max((int(v) for v in cited.values()), default=0)
+        part["papers"] += 1
+        part["citations"] += tc
+        part["hist"][tc] += 1
+        esi, jcr_keys = look.journal(journal, issn)
         if esi:
-            per_field[esi] += 1
-            field_cites[esi] += tc
-            need = top1.get((esi, rec.year or 0))
+            part["per_field"][esi] += 1
+            part["field_citations"][esi] += tc
+            need = look.top1.get((esi, year or 0))
             if need is not None and tc >= need:
-                highly += 1
-        if rec.year and any((k, rec.year) in q1 for k in (title_key, *issns)):
-            top += 1
-        text = [a.casefold() for a in rec.affiliations]
+                part["highly"] += 1
+        if year and any((k, year) in look.q1 for k in jcr_keys):
+            part["top"] += 1
+        text = [a.casefold() for a in affiliations]
         if not peer:
-            for needle, canonical in variants:
-                if any(needle in a for a in text) and rec.pk not in seen.setdefault(
-                    canonical, set()
-                ):
-                    seen[canonical].add(rec.pk)  # two variants of one college count once
-                    per_college[canonical] += 1
-                    college_cites[canonical].append(tc)
-        for address, low in zip(rec.affiliations, text, strict=True):
+            counted = set()
+            for needle, canonical in look.variants:
+                if canonical not in counted and any(needle in a for a in text):
+                    counted.add(canonical)  # two variants of one college count once
+                    part["colleges"][canonical][tc] += 1
+        for address, low in zip(affiliations, text, strict=True):
             if any(n and n in low for n in own_needles):
                 continue
-            if country := country_of(address):
-                countries[country] += 1
-            if inst := institution_of(address):
-                partners[inst] += 1
-        for name, key in zip(rec.authors, rec.author_keys, strict=False):
-            author_cites[key].append(tc)
-            author_name.setdefault(key, name)
-    unit.papers = len(cites)
-    unit.citations = sum(cites)
-    unit.h_index = h_index(cites)
-    unit.per_year = dict(sorted(per_year.items()))
-    unit.citations_per_year = dict(sorted(cit_year.items()))
+            country, inst = look.place(address)
+            if country:
+                part["countries"][country] += 1
+            if inst:
+                part["partners"][inst] += 1
+        people = part["authors"]
+        for name, key in zip(authors, keys, strict=False):
+            got = people.get(key)
+            if got is None:
+                people[key] = [name, tc]
+            else:
+                got[0] = _fuller(got[0], name)
+                got.append(tc)
+    return {
+        year: {
+            **part,
+            "year": year,
+            "hist": {str(k): v for k, v in part["hist"].items()},
+            "colleges": {c: {str(k): v for k, v in h.items()} for c, h in part["colleges"].items()},
+        }
+        for year, part in parts.items()
+    }, {"has_top1": bool(look.top1), "has_jcr": look.has_jcr}
+
+
+def from_partials(name: str, parts: list[dict[str, Any]], flags: dict[str, Any]) -> UnitFigures:
+    """A unit's figures over the years whose partials are given: counts summed, histograms
+    merged (h exact), rankings made over the sums."""
+    unit = UnitFigures(name=name)
+    hist: Counter[int] = Counter()
+    per_field: Counter[str] = Counter()
+    field_cites: Counter[str] = Counter()
+    colleges: dict[str, Counter[int]] = defaultdict(Counter)
+    countries: Counter[str] = Counter()
+    partners: Counter[str] = Counter()
+    authors: dict[str, list[Any]] = {}
+    highly = top = 0
+    for part in parts:
+        unit.papers += part["papers"]
+        unit.citations += part["citations"]
+        for k, v in part["hist"].items():
+            hist[int(k)] += v
+        per_field.update(part["per_field"])
+        field_cites.update(part["field_citations"])
+        for college, h in part["colleges"].items():
+            for k, v in h.items():
+                colleges[college][int(k)] += v
+        highly += part["highly"]
+        top += part["top"]
+        countries.update(part["countries"])
+        partners.update(part["partners"])
+        for key, (shown, *cited) in part["authors"].items():
+            got = authors.get(key)
+            if got is None:
+                authors[key] = [shown, list(cited)]
+            else:
+                got[0] = _fuller(got[0], shown)
+                got[1].extend(cited)
+    unit.h_index = h_of_histogram(hist)
+    dated = sorted((p["year"], p) for p in parts if p["year"])
+    unit.per_year = {y: p["papers"] for y, p in dated}
+    unit.citations_per_year = {y: p["citations"] for y, p in dated}
     unit.per_field = {f: per_field[f] for f in ESI_FIELDS if per_field[f]}
     unit.field_citations = {f: field_cites[f] for f in ESI_FIELDS if per_field[f]}
-    unit.per_college = dict(per_college.most_common())
-    unit.college_h = {c: h_index(v) for c, v in college_cites.items()}
-    unit.highly_cited = highly if top1 else None
-    unit.top_journal = top if has_jcr else None
-    unit.countries = countries.most_common(TOP_PARTNERS)
-    unit.partners = partners.most_common(TOP_PARTNERS)
-    ranked = sorted(author_cites.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP_AUTHORS]
-    unit.top_authors = [(author_name[k], len(v), h_index(v)) for k, v in ranked]
+    unit.per_college = dict(_ranked({c: sum(h.values()) for c, h in colleges.items()}))
+    unit.college_h = {c: h_of_histogram(h) for c, h in colleges.items()}
+    unit.highly_cited = highly if flags["has_top1"] else None
+    unit.top_journal = top if flags["has_jcr"] else None
+    unit.countries = _ranked(countries, TOP_PARTNERS)
+    unit.partners = _ranked(partners, TOP_PARTNERS)
+    ranked = sorted(authors.items(), key=lambda kv: (-len(kv[1][1]), kv[0]))[:TOP_AUTHORS]
+    unit.top_authors = [(shown, len(cited), h_index(cited)) for _k, (shown, cited) in ranked]
     return unit
 
 

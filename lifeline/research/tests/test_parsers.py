@@ -147,3 +147,43 @@ def test_name_and_key_normalisation() -> None:
     a = Record(source="wos", title="A Study: of Things!", year=2020, authors=["Li, Wei"])
     b = Record(source="cnki", title="a study of things", year=2020, authors=["LI W"])
     assert match_key(a) == match_key(b)
+
+
+@pytest.mark.parametrize("name", [n for n, (fmt, _count) in EXPECTED.items() if fmt == "wos"])
+def test_wos_fast_path_gives_the_line_parsers_records(name: str) -> None:
+    """The scanning fast path and the line-by-line parser read every sample the same way,
+    line numbers included; the fast path takes each of these well-formed samples."""
+    from lifeline.research.logic import wos
+
+    text = decode((DATA / name).read_bytes()).replace("\r\n", "\n").lstrip("\ufeff")
+    fast = wos._parse_plain_fast(text)
+    assert fast is not None
+    assert fast == list(wos.parse_plain_lines(text))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.replace("\nER\n", "\n", 1),  # a record without ER
+        lambda t: t.replace("\nTI ", "\n TI ", 1),  # a field line shifted by one space
+        lambda t: t.replace("\nPT J", "\nPT J\nPT J", 1),  # PT inside a record
+        lambda t: t.replace("\nER\n", "\nER\nTI stray\n", 1),  # a field between records
+        lambda t: t.replace("\nAU ", "\nAU \n\n   ", 1),  # a continuation after a blank line
+        lambda t: t[: t.rindex("\nER")],  # truncated
+    ],
+)
+def test_wos_odd_files_leave_the_fast_path(change: object) -> None:
+    """Whatever is unusual goes to the line parser, which names the defect's line or reads
+    the file the way it always has; the two never disagree."""
+    from lifeline.research.logic import wos
+
+    text = change(  # type: ignore[operator]
+        decode((DATA / "wos-plaintext-tethne.txt").read_bytes()).lstrip("\ufeff")
+    )
+    assert wos._parse_plain_fast(text) is None
+    try:
+        records = list(wos.parse_plain_lines(text))
+    except ParseError as exc:
+        assert exc.line
+    else:
+        assert records

@@ -176,3 +176,91 @@ def test_ip_entry_page(library_a: Library, reference_a: Any, leader_a: Any) -> N
     bad = client.post("/research/nefu/ip/", {"kind": "fee", "date": "x", "count": "0"})
     assert bad.status_code == 200 and set(bad.context["form"].errors) == {"date", "count"}
     assert client_for(leader_a).post("/research/nefu/ip/", {}).status_code == 403
+
+
+def _direct(library: Library, peer: str, year_from: int | None, year_to: int | None) -> Any:
+    """The figures straight from their definitions over the papers in the range: what the
+    per-year partials must add up to."""
+    from lifeline.research.logic.analysis import h_index, times_cited
+
+    look = subject.Lookups(library)
+    recs = BiblioRecord.objects.filter(library=library)
+    if year_from:
+        recs = recs.filter(year__gte=year_from)
+    if year_to:
+        recs = recs.filter(year__lte=year_to)
+    needle = peer.casefold()
+    mine = [
+        r
+        for r in recs.order_by("pk")
+        if (any(needle in a.casefold() for a in r.affiliations) if peer else r.is_ours)
+    ]
+    cites = [times_cited(r) for r in mine]
+    per_field: dict[str, int] = {}
+    colleges: dict[str, list[int]] = {}
+    authors: dict[str, list[int]] = {}
+    highly = 0
+    for r, tc in zip(mine, cites, strict=True):
+        field, _keys = look.journal(r.journal, r.issn)
+        if field:
+            per_field[field] = per_field.get(field, 0) + 1
+            need = look.top1.get((field, r.year or 0))
+            highly += need is not None and tc >= need
+        if not peer:
+            for c in {
+                c for v, c in look.variants if any(v in a.casefold() for a in r.affiliations)
+            }:
+                colleges.setdefault(c, []).append(tc)
+        for key in r.author_keys:
+            authors.setdefault(key, []).append(tc)
+    top = sorted(authors.items(), key=lambda kv: (-len(kv[1]), kv[0]))[: subject.TOP_AUTHORS]
+    return {
+        "papers": len(mine),
+        "citations": sum(cites),
+        "h": h_index(cites),
+        "per_year": {
+            y: sum(1 for r in mine if r.year == y) for y in sorted({r.year for r in mine if r.year})
+        },
+        "per_field": per_field,
+        "highly": highly,
+        "college_h": {c: h_index(v) for c, v in colleges.items()},
+        "authors": [(len(v), h_index(v)) for _k, v in top],
+    }
+
+
+@pytest.mark.parametrize(
+    ("peer", "year_from", "year_to"),
+    [("", None, None), ("", 2012, 2013), ("", 2013, None), ("univ", 2013, 2015),
+     ("Università", None, 2013)],
+)  # fmt: skip
+def test_a_range_from_partials_equals_the_direct_figures(
+    library_a: Library, peer: str, year_from: int | None, year_to: int | None
+) -> None:
+    """Per-year partials, made once and stored, give any year range and any peer exactly the
+    figures a pass over its papers gives: counts, fields, highly cited, every h-index."""
+    AffiliationVariant.objects.create(library=library_a, variant="Univ", canonical="U")
+    AffiliationVariant.objects.create(library=library_a, variant="Spain", canonical="Spain")
+    importer.import_records(library_a, (DATA / "wos-plaintext-tethne.txt").read_bytes())
+    importer.import_records(library_a, (DATA / "wos-plaintext-wok-tethne.txt").read_bytes())
+    for n, rec in enumerate(BiblioRecord.objects.filter(library=library_a).order_by("pk")):
+        rec.times_cited = {"wos": (n * 7) % 23, "scopus": (n * 5) % 19}
+        rec.affiliations = [*rec.affiliations, "Università di Bologna, Italy"][: 1 + n % 3]
+        rec.save()
+    for name in ("esi-thresholds.csv", "esi-baselines-percentiles.csv", "esi-journals.csv"):
+        esi.import_esi(library_a, "2020-09", (ESI / name).read_bytes())
+    subject.precompute(library_a)
+    want = _direct(library_a, peer, year_from, year_to)
+    assert want["papers"] > 0
+    for _ in range(2):  # from the partials, then from the stored figures
+        u = subject.figures(library_a, peer, year_from, year_to)
+        got = {
+            "papers": u.papers,
+            "citations": u.citations,
+            "h": u.h_index,
+            "per_year": u.per_year,
+            "per_field": u.per_field,
+            "highly": u.highly_cited,
+            "college_h": u.college_h,
+            "authors": [(n, h) for _name, n, h in u.top_authors],
+        }
+        assert got == want

@@ -118,40 +118,39 @@ def receive(
     # guard. A second copy of an applied message (at once on another connection, which waits
     # on the transaction's row lock, or later) fails that insert, so everything it did is
     # rolled back and it gets the first copy's answer; the common first copy pays no look-up.
+    # A refusal rolls back the whole transaction (no savepoint on the common path) and is
+    # kept afterwards on its own.
+    record = IsoMessage(
+        library=library,
+        peer=peer,
+        direction=Direction.IN,
+        kind=msg.kind,
+        status=status,
+        xml=xml.decode("utf-8", "replace"),
+        idempotency_key=key,
+        created_at=now,
+    )
     try:
         with transaction.atomic():
-            record = IsoMessage(
-                library=library,
-                peer=peer,
-                direction=Direction.IN,
-                kind=msg.kind,
-                status=status,
-                xml=xml.decode("utf-8", "replace"),
-                idempotency_key=key,
-                created_at=now,
-            )
-            try:
-                with transaction.atomic():
-                    txn, reason = HANDLERS[msg.kind](msg, peer, now)
-            except Iso18626Error as exc:
-                # A second copy of a message that was applied may no longer fit the state it
-                # moved on: it gets the first answer, not this refusal.
-                again = _seen(peer, key)
-                if again is not None:
-                    return again
-                answer = build_confirmation(
-                    msg, now, error_type=exc.error_type, error_value=str(exc)
-                )
-                record.outcome, record.error = MessageOutcome.ERROR, str(exc)[:2000]
-                # Refused, nothing applied: a second copy is judged again, not answered with
-                # this error. The refusal may have been passing (the supplier's document server
-                # was down while it restarted); replaying it would strand the transaction.
-                record.idempotency_key = ""
-            else:
-                answer = build_confirmation(msg, now, reason_for_message=reason)
-                record.transaction, record.request_id = txn, txn.request_id
+            txn, reason = HANDLERS[msg.kind](msg, peer, now)
+            answer = build_confirmation(msg, now, reason_for_message=reason)
+            record.transaction, record.request_id = txn, txn.request_id
             record.answer = answer.decode("utf-8")
             rawsql.insert(record)
+    except Iso18626Error as exc:
+        # A second copy of a message that was applied may no longer fit the state it moved
+        # on: it gets the first answer, not this refusal.
+        again = _seen(peer, key)
+        if again is not None:
+            return again
+        answer = build_confirmation(msg, now, error_type=exc.error_type, error_value=str(exc))
+        record.outcome, record.error = MessageOutcome.ERROR, str(exc)[:2000]
+        # Refused, nothing applied: a second copy is judged again, not answered with this
+        # error. The refusal may have been passing (the supplier's document server was down
+        # while it restarted); replaying it would strand the transaction.
+        record.idempotency_key = ""
+        record.answer = answer.decode("utf-8")
+        rawsql.insert(record)
     except IntegrityError:
         # The same message applied before (or at the same moment on another connection):
         # its answer is ours, and what this copy did was rolled back.

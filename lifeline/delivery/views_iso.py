@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
@@ -31,7 +30,7 @@ from lifeline.core.permissions import is_staff_anywhere, user_can
 from lifeline.delivery.choices import IsoAction, IsoStatus, Role, UnfilledReason
 from lifeline.delivery.logic import ill, peers, urldelivery
 from lifeline.delivery.logic.iso18626 import MAX_BYTES, english, read_leniently
-from lifeline.delivery.models import AgencyId, DeliveryRequest, IllTransaction, Peer
+from lifeline.delivery.models import DeliveryRequest, IllTransaction, Peer
 
 CHANGE = "delivery.change"
 XML = "application/xml; charset=utf-8"
@@ -90,25 +89,9 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         if claimed.kind == "supplyingAgencyMessage"
         else (claimed.supplying, claimed.requesting)
     )
-    # Our library (by the agency id on record) and the peer it knows, in one query; an agency
-    # id not on record yet (a library's default ISIL) takes the longer way.
-    peer = (
-        Peer.objects.filter(
-            library_id=Subquery(
-                AgencyId.objects.filter(agency_id_type=ours[0], agency_id_value=ours[1]).values(
-                    "library_id"
-                )[:1]
-            ),
-            agency_id_value=theirs[1],
-            is_active=True,
-        )
-        .exclude(secret_in="")
-        .select_related("library")
-        .order_by("pk")
-        .first()
-        if ours[1] and theirs[1]
-        else None
-    )
+    # Our library (by the agency id on record) and the peer it knows, in one prepared query;
+    # an agency id not on record yet (a library's default ISIL) takes the longer way.
+    peer = peers.endpoint_peer(ours, theirs[1]) if ours[1] and theirs[1] else None
     library = peer.library if peer is not None else peers.library_for(ours)
     if peer is None and library is not None and theirs[1]:
         peer = (

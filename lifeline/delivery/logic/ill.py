@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from lifeline.core.models import Library
@@ -34,7 +34,7 @@ from lifeline.delivery.choices import (
     Status,
     UnfilledReason,
 )
-from lifeline.delivery.logic import iso_codes, peers, transport
+from lifeline.delivery.logic import iso_codes, peers, rawsql, transport
 from lifeline.delivery.logic.builders import (
     build_request,
 )
@@ -118,40 +118,39 @@ def receive(
     # guard. A second copy of an applied message (at once on another connection, which waits
     # on the transaction's row lock, or later) fails that insert, so everything it did is
     # rolled back and it gets the first copy's answer; the common first copy pays no look-up.
+    # A refusal rolls back the whole transaction (no savepoint on the common path) and is
+    # kept afterwards on its own.
+    record = IsoMessage(
+        library=library,
+        peer=peer,
+        direction=Direction.IN,
+        kind=msg.kind,
+        status=status,
+        xml=xml.decode("utf-8", "replace"),
+        idempotency_key=key,
+        created_at=now,
+    )
     try:
         with transaction.atomic():
-            record = IsoMessage(
-                library=library,
-                peer=peer,
-                direction=Direction.IN,
-                kind=msg.kind,
-                status=status,
-                xml=xml.decode("utf-8", "replace"),
-                idempotency_key=key,
-                created_at=now,
-            )
-            try:
-                with transaction.atomic():
-                    txn, reason = HANDLERS[msg.kind](msg, peer, now)
-            except Iso18626Error as exc:
-                # A second copy of a message that was applied may no longer fit the state it
-                # moved on: it gets the first answer, not this refusal.
-                again = _seen(peer, key)
-                if again is not None:
-                    return again
-                answer = build_confirmation(
-                    msg, now, error_type=exc.error_type, error_value=str(exc)
-                )
-                record.outcome, record.error = MessageOutcome.ERROR, str(exc)[:2000]
-                # Refused, nothing applied: a second copy is judged again, not answered with
-                # this error. The refusal may have been passing (the supplier's document server
-                # was down while it restarted); replaying it would strand the transaction.
-                record.idempotency_key = ""
-            else:
-                answer = build_confirmation(msg, now, reason_for_message=reason)
-                record.transaction, record.request_id = txn, txn.request_id
+            txn, reason = HANDLERS[msg.kind](msg, peer, now)
+            answer = build_confirmation(msg, now, reason_for_message=reason)
+            record.transaction, record.request_id = txn, txn.request_id
             record.answer = answer.decode("utf-8")
-            record.save(force_insert=True)
+            rawsql.insert(record)
+    except Iso18626Error as exc:
+        # A second copy of a message that was applied may no longer fit the state it moved
+        # on: it gets the first answer, not this refusal.
+        again = _seen(peer, key)
+        if again is not None:
+            return again
+        answer = build_confirmation(msg, now, error_type=exc.error_type, error_value=str(exc))
+        record.outcome, record.error = MessageOutcome.ERROR, str(exc)[:2000]
+        # Refused, nothing applied: a second copy is judged again, not answered with this
+        # error. The refusal may have been passing (the supplier's document server was down
+        # while it restarted); replaying it would strand the transaction.
+        record.idempotency_key = ""
+        record.answer = answer.decode("utf-8")
+        rawsql.insert(record)
     except IntegrityError:
         # The same message applied before (or at the same moment on another connection):
         # its answer is ours, and what this copy did was rolled back.
@@ -241,19 +240,27 @@ def _refused(xml: bytes, msg: Message, error: str, now: dt.datetime, peer: Peer 
 
 
 def _txn(peer: Peer, role: str, requesting_id: str) -> IllTransaction:
-    txn = (
-        IllTransaction.objects.select_for_update(of=("self",))
-        .select_related("request", "request__library")
-        .filter(peer=peer, role=role, requesting_id=requesting_id)
-        .first()
+    """The transaction under a row lock, with its request and the request's library (one
+    prepared query); its peer is the one we already hold (reading it again would decrypt its
+    secrets again)."""
+    qn = rawsql.qn
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    rows = rawsql.select(
+        f"SELECT {rawsql.columns(IllTransaction, 't')}, {rawsql.columns(DeliveryRequest, 'r')},"  # noqa: S608
+        f" {rawsql.columns(Library, 'l')} FROM {qn(IllTransaction._meta.db_table)} t"
+        f" JOIN {qn(DeliveryRequest._meta.db_table)} r ON r.id = t.request_id"
+        f" JOIN {qn(Library._meta.db_table)} l ON l.id = r.library_id"
+        " WHERE t.peer_id = %s AND t.role = %s AND t.requesting_id = %s" + lock,
+        [peer.pk, role, requesting_id],
+        (IllTransaction, DeliveryRequest, Library),
     )
-    if txn is not None:
-        # The peer we already hold (reading it again would decrypt its secrets again).
-        txn.peer = peer
-    if txn is None:
+    if not rows:
         raise Iso18626Error(
             english("Unknown request id “%(id)s”.", id=requesting_id[:200]), "UnrecognisedDataValue"
         )
+    txn, req, library = rows[0]
+    req.library = library
+    txn.request, txn.peer = req, peer
     return txn
 
 
@@ -440,7 +447,7 @@ def _on_requesting(msg: Message, peer: Peer, now: dt.datetime) -> tuple[IllTrans
     else:  # Received, ShippedForward, Notification: recorded
         note(req, f"{action}: {text}".strip(": "), by=who, now=now)
     txn.updated_at = now
-    txn.save()
+    rawsql.update(txn)
     return txn, ""
 
 
@@ -490,7 +497,7 @@ def _on_supplying(msg: Message, peer: Peer, now: dt.datetime) -> tuple[IllTransa
         _apply(txn, msg, status, text, now)
     elif text:
         note(req, text, by=who, now=now)
-    txn.save()
+    rawsql.update(txn)
     return txn, reason
 
 

@@ -65,11 +65,15 @@ def _who(peer: Peer) -> str:
 
 def note(req: DeliveryRequest, text: str, *, by: str, now: dt.datetime) -> None:
     """A history row without a change of status (the ISO side moved, the request did not)."""
-    RequestEvent.objects.create(
-        request=req,
-        at=now,
-        actor_name=by[:150],
-        from_status=req.status,
-        to_status=req.status,
-        note=text[:2000],
+    from lifeline.delivery.logic import rawsql
+
+    rawsql.insert(
+        RequestEvent(
+            request=req,
+            at=now,
+            actor_name=by[:150],
+            from_status=req.status,
+            to_status=req.status,
+            note=text[:2000],
+        )
     )

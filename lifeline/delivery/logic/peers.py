@@ -20,11 +20,15 @@ LEGACY_TYPE = "LIFELINE"  # what the first version sent: still read, never writt
 def local_agency(library: Library | int) -> tuple[str, str]:
     """Our library's agency id; until an administrator sets its ISIL, `ISIL:<CODE>`.
     `library` may be its id (the library row is read only to make the default)."""
+    from lifeline.delivery.logic import rawsql
+
     library_id = library if isinstance(library, int) else library.pk
-    found = AgencyId.objects.filter(library_id=library_id).values_list(
-        "agency_id_type", "agency_id_value"
+    _n, rows = rawsql.execute(
+        f"SELECT agency_id_type, agency_id_value FROM {rawsql.qn(AgencyId._meta.db_table)}"  # noqa: S608
+        " WHERE library_id = %s ORDER BY id LIMIT 1",
+        [library_id],
     )
-    row = next(iter(found), None)
+    row = rows[0] if rows else None
     if row is not None:
         return (row[0], row[1])
     if isinstance(library, int):
@@ -37,6 +41,29 @@ def local_agency(library: Library | int) -> tuple[str, str]:
     except IntegrityError:
         made = AgencyId.objects.get(library=library)
     return (made.agency_id_type, made.agency_id_value)
+
+
+def endpoint_peer(ours: tuple[str, str], theirs: str) -> Peer | None:
+    """The active peer with a secret whose agency value is `theirs`, of the library whose agency
+    id on record is `ours`, with its library: one prepared query (the endpoint's first)."""
+    from lifeline.delivery.logic import rawsql
+
+    qn = rawsql.qn
+    sql = (
+        f"SELECT {rawsql.columns(Peer, 'p')}, {rawsql.columns(Library, 'l')}"  # noqa: S608
+        f" FROM {qn(Peer._meta.db_table)} p JOIN {qn(Library._meta.db_table)} l"
+        " ON l.id = p.library_id WHERE p.library_id = ("
+        f"SELECT a.library_id FROM {qn(AgencyId._meta.db_table)} a"
+        " WHERE a.agency_id_type = %s AND a.agency_id_value = %s LIMIT 1)"
+        " AND p.agency_id_value = %s AND p.is_active AND p.secret_in <> ''"
+        " ORDER BY p.id LIMIT 1"
+    )
+    rows = rawsql.select(sql, [ours[0], ours[1], theirs], (Peer, Library))
+    if not rows:
+        return None
+    peer, library = rows[0]
+    peer.library = library
+    return peer
 
 
 def library_for(agency: tuple[str, str]) -> Library | None:

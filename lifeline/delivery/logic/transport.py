@@ -18,11 +18,12 @@ import datetime as dt
 import uuid
 
 from django.db import transaction
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from lifeline.core import outbound
 from lifeline.delivery.choices import Direction, Health, MessageOutcome, SendState
+from lifeline.delivery.logic import rawsql
 from lifeline.delivery.logic.iso18626 import Iso18626Error, confirmation_outcome, validate
 from lifeline.delivery.models import DeliveryRequest, IllTransaction, IsoMessage, Peer
 
@@ -48,7 +49,7 @@ def queue(
     """Keep the message and have it sent (after commit; in-process peers at once)."""
     now = now or timezone.now()
     validate(xml)  # never send what the peer would have to refuse
-    msg = IsoMessage.objects.create(
+    msg = IsoMessage(
         library_id=peer.library_id,
         request=req,
         peer=peer,
@@ -62,6 +63,7 @@ def queue(
         next_attempt_at=not_before,
         created_at=now,
     )
+    rawsql.insert(msg)
     if not_before is not None and not_before > now:
         return msg  # `retry_due` sends it when the time comes
     msg.peer = peer
@@ -85,17 +87,6 @@ def _send_after_commit(msg: IsoMessage) -> None:
         send_iso_message.enqueue(msg.pk)
 
 
-def _earlier(msg: IsoMessage) -> QuerySet[IsoMessage]:
-    """Messages of the same transaction still waiting before this one: it waits behind them."""
-    return IsoMessage.objects.filter(
-        transaction_id=msg.transaction_id,
-        transaction_id__isnull=False,
-        direction=Direction.OUT,
-        send_state=SendState.PENDING,
-        pk__lt=msg.pk,
-    )
-
-
 def attempt(pk: int, *, now: dt.datetime | None = None, loaded: IsoMessage | None = None) -> str:
     """One try at sending message `pk`; returns its state afterwards. `loaded`: the row as
     this process has just written it (its claim below still checks it in the database)."""
@@ -113,16 +104,26 @@ def attempt(pk: int, *, now: dt.datetime | None = None, loaded: IsoMessage | Non
         return SendState.PENDING
     peer = msg.peer
     # Claim: one sender per message even with many workers, and none while an earlier message
-    # of its transaction waits (order); one statement for both.
-    claimed = (
-        IsoMessage.objects.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            pk=pk,
-            send_state=SendState.PENDING,
-            attempts=msg.attempts,
-        )
-        .exclude(Exists(_earlier(msg)))
-        .update(attempts=msg.attempts + 1, next_attempt_at=now + backoff(msg.attempts + 1))
+    # of its transaction waits (order); one prepared statement for both.
+    table = rawsql.qn(IsoMessage._meta.db_table)
+    claimed, _rows = rawsql.execute(
+        f"UPDATE {table} SET attempts = %s, next_attempt_at = %s"  # noqa: S608 - model names
+        " WHERE id = %s AND send_state = %s AND attempts = %s"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+        f" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.transaction_id = %s"
+        " AND e.direction = %s AND e.send_state = %s AND e.id < %s)",
+        [
+            msg.attempts + 1,
+            now + backoff(msg.attempts + 1),
+            pk,
+            SendState.PENDING,
+            msg.attempts,
+            now,
+            msg.transaction_id,
+            Direction.OUT,
+            SendState.PENDING,
+            pk,
+        ],
     )
     if not claimed:
         return SendState.PENDING
@@ -136,12 +137,16 @@ def attempt(pk: int, *, now: dt.datetime | None = None, loaded: IsoMessage | Non
         _health(peer, Health.DOWN, str(exc), now)
         return state
     state = SendState.SENT if ok else SendState.REFUSED
-    IsoMessage.objects.filter(pk=pk).update(
-        send_state=state,
-        answer=answer.decode("utf-8", "replace"),
-        outcome=MessageOutcome.OK if ok else MessageOutcome.ERROR,
-        error=error[:2000],
-        next_attempt_at=None,
+    rawsql.execute(
+        f"UPDATE {table} SET send_state = %s, answer = %s, outcome = %s, error = %s,"  # noqa: S608
+        " next_attempt_at = NULL WHERE id = %s",
+        [
+            state,
+            answer.decode("utf-8", "replace"),
+            MessageOutcome.OK if ok else MessageOutcome.ERROR,
+            error[:2000],
+            pk,
+        ],
     )
     _health(peer, Health.UP, "", now)
     if state == SendState.SENT and msg.transaction_id is not None:
@@ -153,19 +158,13 @@ def _send_held(msg: IsoMessage, now: dt.datetime) -> None:
     """A message of the same transaction queued while this one was on its way (the peer had
     already answered it and replied) was held back by the order check: send it now, not a minute
     later with the periodic job. Only never-tried ones: a back-off is not cut short."""
-    held = (
-        IsoMessage.objects.filter(
-            transaction_id=msg.transaction_id,
-            direction=Direction.OUT,
-            send_state=SendState.PENDING,
-            attempts=0,
-            next_attempt_at__isnull=True,
-            pk__gt=msg.pk,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
+    _n, rows = rawsql.execute(
+        f"SELECT id FROM {rawsql.qn(IsoMessage._meta.db_table)}"  # noqa: S608 - model names
+        " WHERE transaction_id = %s AND direction = %s AND send_state = %s AND attempts = 0"
+        " AND next_attempt_at IS NULL AND id > %s ORDER BY id LIMIT 1",
+        [msg.transaction_id, Direction.OUT, SendState.PENDING, msg.pk],
     )
+    held = rows[0][0] if rows else None
     if held is not None:
         attempt(held, now=now)
 

@@ -16,3 +16,9 @@ refuse_weak_secrets()
 from django.urls import get_resolver  # noqa: E402
 
 get_resolver().url_patterns  # noqa: B018
+
+# The quiz's htmx answers are taken before the middleware (issue 14: 10,000 patrons at once);
+# everything else, and whatever that path does not take, is Django's (outreach/lean.py).
+from lifeline.outreach import lean  # noqa: E402
+
+application = lean.wrap(application)

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
 from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections, connection
 from django.test import Client, override_settings
 

@@ -161,7 +161,7 @@ def answer(environ: Environ, start_response: StartResponse, app: WSGIApp) -> Ite
     # A connection inside a transaction is not ours to close (tests run inside one).
     if not connection.in_atomic_block:
         connection.close_if_unusable_or_obsolete()
-        connection.health_check_done = True
+        connection.health_check_done = True  # type: ignore[attr-defined]
     try:
         with translation.override(lang):
             now = timezone.now()

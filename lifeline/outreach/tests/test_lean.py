@@ -18,7 +18,8 @@ from django.test import Client, override_settings
 
 from lifeline.conftest import client_for
 from lifeline.outreach import lean
-from lifeline.outreach.models import Answer, Attempt, Quiz
+from lifeline.outreach.choices import QuestionKind
+from lifeline.outreach.models import Answer, Attempt, Question, Quiz
 from lifeline.outreach.tests.test_answering import _open_paper, _session_key
 
 VARYING = {"Content-Length"}  # the fragment carries the time
@@ -85,7 +86,8 @@ def test_lean_answer_stored_with_the_full_stacks_headers(
 ) -> None:
     client = client_for(patron_a)
     attempt, token = _open_paper(client, quiz)
-    qid = attempt.question_ids[0]
+    # A single-choice question of the paper (drawn at random): "A" and "B" are stored as sent.
+    qid = Question.objects.filter(pk__in=attempt.question_ids, kind=QuestionKind.SINGLE)[0].pk
     with django_assert_num_queries(1):  # the upsert only: no session, user or health check
         status, headers, text = _post(_cookie(client), _fields(token, qid, "A"))
     assert status == "200 OK" and text.startswith("Saved at")

@@ -105,17 +105,23 @@ def _say(message: str) -> None:
     print(f"  {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL process on the machine (the bench's server is local)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().startswith("postgres"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return process_cpu(pids)
+def _postgres_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the bench's database (by pid), read from
+    /proc: only this bench's connections, not other databases' work on a shared server. A
+    backend that starts later counts from 0."""
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return {pid: process_cpu([pid]) for (pid,) in rows}
+
+
+def _postgres_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _children_cpu() -> float:
@@ -336,11 +342,17 @@ def http_main(argv: list[str]) -> int:
         _say("reference done")
         load_ref = os.getloadavg()
         pids = server.pids()
-        cpu0, pg0, wrk0, t0 = process_cpu(pids), _postgres_cpu(), _children_cpu(), time.time()
+        cpu0, pg0, wrk0, t0 = (
+            process_cpu(pids),
+            _postgres_cpu(HTTP_DB),
+            _children_cpu(),
+            time.time(),
+        )
         answers = _wrk_lines(server.base, thin, connections, "htmx")
         _say("htmx answers done")
         wall = time.time() - t0
-        cpu1, pg1, wrk1 = process_cpu(pids), _postgres_cpu(), _children_cpu()
+        cpu1, pg1, wrk1 = process_cpu(pids), _postgres_cpu(HTTP_DB), _children_cpu()
+        pg_s = _postgres_delta(pg0, pg1)
         load_answers = os.getloadavg()
         formed = _wrk_lines(server.base, form[:form_answers], connections, "form")
         _say("form answers done")
@@ -382,10 +394,10 @@ def http_main(argv: list[str]) -> int:
     done_n = max(1, answers.requests_per_s * wall)
     per_ms = {
         "server": (cpu1 - cpu0) / done_n * 1000,
-        "PostgreSQL": (pg1 - pg0) / done_n * 1000,
+        "PostgreSQL": pg_s / done_n * 1000,
         "wrk": (wrk1 - wrk0) / done_n * 1000,
     }
-    busy = (cpu1 - cpu0 + pg1 - pg0 + wrk1 - wrk0) / wall
+    busy = (cpu1 - cpu0 + pg_s + wrk1 - wrk0) / wall
     rel, frel = (
         answers.requests_per_s / ref.requests_per_s,
         formed.requests_per_s / ref.requests_per_s,

@@ -1,9 +1,10 @@
 import os
+from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifeline.settings")
-application = get_wsgi_application()
+application: Any = get_wsgi_application()
 
 # Refuse to serve with DEBUG off and a default or short key (issue 21; core/checks.py).
 from lifeline.core.checks import refuse_weak_secrets  # noqa: E402
@@ -25,3 +26,9 @@ if apps.is_installed("lifeline.knowledge"):
     from lifeline.knowledge.text import warm
 
     warm()
+
+# The quiz's htmx answers are taken before the middleware (issue 14: 10,000 patrons at once);
+# everything else, and whatever that path does not take, is Django's (outreach/lean.py).
+from lifeline.outreach import lean  # noqa: E402
+
+application = lean.wrap(application)

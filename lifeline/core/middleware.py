@@ -90,6 +90,15 @@ API_DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'
 NON_HTML_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
+# On every response, whatever it is (also the lean quiz answer, outreach/lean.py).
+FIXED_HEADERS = (
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+
+
 def policy_for(path: str, content_type: str) -> str:
     if path.startswith("/admin/"):
         return ADMIN_CSP
@@ -124,12 +133,8 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Content-Security-Policy", policy_for(request.path, content_type)
         )
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
-        )
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        for name, value in FIXED_HEADERS:
+            response.headers.setdefault(name, value)
         # A signed-in page must not be kept by a shared cache (a campus proxy) for the next person.
         # Cache-Control first: a response that set its own needs no session read to decide.
         user = getattr(request, "user", None)

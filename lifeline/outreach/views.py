@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import format_html
@@ -294,39 +294,57 @@ def _answer_request(request: HttpRequest) -> tuple[str, int | None, str | list[s
         if isinstance(value, list):
             value = [str(v) for v in value[:20]]
         return str(data.get("t", "")), parse_id(data.get("q")), value if value else ""
-    qid = parse_id(request.POST.get("q"))
-    values = request.POST.getlist(f"q{qid}")[:20] if qid is not None else []
-    return request.POST.get("t", ""), qid, values[0] if len(values) == 1 else values
+    return answer_fields(request.POST)
+
+
+def answer_fields(post: QueryDict) -> tuple[str, int | None, str | list[str]]:
+    """The token, question and value(s) of an answer sent as htmx sends it (a form post)."""
+    qid = parse_id(post.get("q"))
+    values = post.getlist(f"q{qid}")[:20] if qid is not None else []
+    return post.get("t", ""), qid, values[0] if len(values) == 1 else values
+
+
+def answer_outcome(
+    token: str, qid: int | None, raw: str | list[str], session_key: str, now: dt.datetime
+) -> tuple[int, str, str]:
+    """(status, error, stored value) of one answer: the view's and the lean path's
+    (outreach/lean.py) one decision."""
+    try:
+        if qid is None:
+            raise answering.BadToken
+        paper = answering.read(token, session_key)
+        value = answering.record(paper, qid, raw, now=now)
+    except answering.BadToken:
+        return 403, _("This answer cannot be taken from here: reload the quiz page."), ""
+    except ValidationError as exc:
+        return 409, _first_error(exc), ""
+    return 200, "", value
+
+
+def answer_fragment(error: str, now: dt.datetime) -> str:
+    """What htmx swaps into the question's status line (always 2xx: htmx swaps only those)."""
+    if error:
+        return format_html('<span class="error">{}</span>', error)
+    at = timezone.localtime(now).strftime("%H:%M:%S")
+    return format_html("{}", _("Saved at %(time)s") % {"time": at})
 
 
 # No CSRF cookie check and no session read: the signed paper token is the proof (a cross-site
 # page cannot read it from the attempt page) and it is bound to this browser's session cookie.
 # The session and user lookups, the page render and the flash-message cookie of the form path
 # are what made an answer expensive under 10,000 patrons; this costs one SQL statement.
+# The htmx form post usually never gets here: lifeline/wsgi.py serves it below the middleware
+# (outreach/lean.py) and hands this view only what it does not take itself.
 @csrf_exempt
 @require_POST
 def answer(request: HttpRequest) -> HttpResponse:
     token, qid, raw = _answer_request(request)
     now = timezone.now()
-    try:
-        if qid is None:
-            raise answering.BadToken
-        paper = answering.read(token, request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""))
-        value = answering.record(paper, qid, raw, now=now)
-    except answering.BadToken:
-        status, error = 403, _("This answer cannot be taken from here: reload the quiz page.")
-    except ValidationError as exc:
-        status, error = 409, _first_error(exc)
-    else:
-        status, error = 200, ""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    status, error, value = answer_outcome(token, qid, raw, session_key, now)
     response: HttpResponse
     if request.headers.get("HX-Request") == "true":
-        # htmx swaps only 2xx answers: the refusal is shown in the question's own status line.
-        if error:
-            response = HttpResponse(format_html('<span class="error">{}</span>', error))
-        else:
-            at = timezone.localtime(now).strftime("%H:%M:%S")
-            response = HttpResponse(format_html("{}", _("Saved at %(time)s") % {"time": at}))
+        response = HttpResponse(answer_fragment(error, now))
     elif error:
         response = JsonResponse({"saved": False, "error": error}, status=status)
     else:

@@ -19,7 +19,6 @@ from lifeline.registry.io.reading import max_bytes
 from lifeline.registry.io.services import Upload, import_registry
 from lifeline.registry.models import Resource
 
-
 KBART_WORDING = Wording(
     gettext_lazy("KBART preview"), PREVIEW_WORDING.running, PREVIEW_WORDING.refused
 )

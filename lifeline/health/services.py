@@ -165,7 +165,7 @@ def table_version(library: Library, now: dt.datetime) -> tuple[str, set[int]]:
     digest = hashlib.sha256(repr((probes, last_flip, sorted(maintenance))).encode()).hexdigest()
     stamp = library.registry_changed_at.timestamp()
     minute = int(now.timestamp()) // 60
-    return f"{library.pk}:{stamp:.6f}:{minute}:{digest[:32]}", maintenance
+    return f"{stamp:.6f}:{minute}:{digest[:32]}", maintenance
 
 
 def public_incidents(library: Library, now: dt.datetime | None = None) -> dict[str, Any]:

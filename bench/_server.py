@@ -104,7 +104,13 @@ class LifelineServer:
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, env=self.env, start_new_session=True, stdout=out, stderr=out
         )
-        wait_ready(f"{self.base}/healthz", self.ready_timeout)
+        try:
+            wait_ready(f"{self.base}/healthz", self.ready_timeout)
+        except BaseException:
+            # `with` never reaches __exit__ when __enter__ fails: a server too slow to answer
+            # (a busy machine) was left running, with its worker, after the bench had given up.
+            self.stop()
+            raise
         return self
 
     def pids(self) -> list[int]:

@@ -51,7 +51,9 @@ def _facts() -> dict[str, object]:
     if "django.db" in sys.modules:
         from django.db.backends.base.base import BaseDatabaseWrapper
 
-        wrappers = [o for o in gc.get_objects() if isinstance(o, BaseDatabaseWrapper)]
+        # type(), not isinstance(): isinstance reads __class__, which makes every lazy object
+        # (translations, settings, SimpleLazyObject) evaluate itself; that took minutes.
+        wrappers = [o for o in gc.get_objects() if issubclass(type(o), BaseDatabaseWrapper)]
         facts["db_wrappers"] = len(wrappers)
         facts["db_open"] = sum(1 for w in wrappers if w.connection is not None)
     return facts

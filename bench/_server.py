@@ -84,8 +84,10 @@ class LifelineServer:
         worker: bool = False,
         args: tuple[str, ...] = (),
         log: Path | None = None,
+        ready_timeout: float = 90.0,
     ) -> None:
         self.env = env
+        self.ready_timeout = ready_timeout
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.worker = worker
@@ -102,7 +104,13 @@ class LifelineServer:
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, env=self.env, start_new_session=True, stdout=out, stderr=out
         )
-        wait_ready(f"{self.base}/healthz")
+        try:
+            wait_ready(f"{self.base}/healthz", self.ready_timeout)
+        except BaseException:
+            # `with` never reaches __exit__ when __enter__ fails: a server too slow to answer
+            # (a busy machine) was left running, with its worker, after the bench had given up.
+            self.stop()
+            raise
         return self
 
     def pids(self) -> list[int]:

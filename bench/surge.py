@@ -38,6 +38,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench import _surge_memory as memory
 from bench._common import ROOT, option
 from bench._pgcluster import PrivateCluster
 from bench._server import LifelineServer, bench_env, wrk
@@ -132,18 +133,6 @@ def p99(values: list[float]) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
-
-
-def slope_mb_per_min(points: list[tuple[float, float]]) -> float:
-    """Least-squares growth after the first minute (imports and caches filling are start-up,
-    not growth)."""
-    points = [(t, mb) for t, mb in points if t > 60] or points
-    if len(points) < 3:
-        return float("nan")
-    xs, ys = [t / 60 for t, _ in points], [mb for _, mb in points]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
 def drain(url: str, first: int, bound: float) -> tuple[dict[str, int], float]:
@@ -265,6 +254,8 @@ def main(argv: list[str]) -> int:
         if option(argv, "prepare-only", 0):
             return 0
         url = pg.url(RUN_DB)
+        # `--memtrace=1`: tracemalloc snapshots in every server process (bench/_memhook).
+        tracer = memory.Tracer(TMP / "memhook") if option(argv, "memtrace", 0) else None
         sink = SmtpSink()
         sink.controller.start()
         env = bench_env(
@@ -276,13 +267,17 @@ def main(argv: list[str]) -> int:
             LIFELINE_RATE_LIMITS="true",
             LIFELINE_WEB_WORKERS=os.environ.get("LIFELINE_WEB_WORKERS", "2"),
             **fixture["keys"],
+            **(tracer.env(os.environ.get("PYTHONPATH", "")) if tracer else {}),
         )
         print(f"demo library: {len(fixture['resource_keys'])} resources, {PATRONS} patrons",
               flush=True)  # fmt: skip
         try:
-            with LifelineServer(env, worker=True, log=TMP / "server.log") as server:
+            with LifelineServer(
+                env, worker=True, log=TMP / "server.log", ready_timeout=300
+            ) as server:
                 code = _run(server, pg, url, sink, fixture, duration, restart, outage,
-                            connections, posts)  # fmt: skip
+                            connections, posts, tracer,
+                            bool(option(argv, "status-wrk", 1)))  # fmt: skip
         finally:
             sink.controller.stop()
     return code
@@ -299,6 +294,8 @@ def _run(
     outage: int,
     connections: int,
     posts: int,
+    tracer: memory.Tracer | None = None,
+    status_wrk: bool = True,
 ) -> int:
     wrk(f"{server.base}/lib/{LIBRARY}/", 3, 4)  # warm every worker's templates and caches
     time.sleep(5)  # let the worker start its loops
@@ -313,6 +310,8 @@ def _run(
         "A–Z": ([f"/lib/{LIBRARY}/"], connections),
         "resource pages": ([f"/lib/{LIBRARY}/r/{k}/" for k in keys], connections),
     }
+    if status_wrk:
+        pages["status page"] = ([f"/status/{LIBRARY}/"], connections)
     runs = [
         WrkRun(name, server.base, duration, conns, page_script(TMP, f"p{i}", paths))
         for i, (name, (paths, conns)) in enumerate(pages.items())
@@ -339,13 +338,13 @@ def _run(
     clients.append(
         Client(server.port, watcher([f"/lib/{LIBRARY}/", f"/status/{LIBRARY}/"]), 10, rec, stop)
     )
-    # The status page from Python clients, as fast as they are answered: wrk read nothing at
-    # all from it in three runs of four (0 requests, no socket error; the same script works
-    # against another server), not understood yet.
-    clients += [
-        Client(server.port, watcher([f"/status/{LIBRARY}/"], "status page GET"), 1000, rec, stop)
-        for _ in range(connections)
-    ]
+    if not status_wrk:  # `--status-wrk=0`: the status page from Python clients instead
+        clients += [
+            Client(
+                server.port, watcher([f"/status/{LIBRARY}/"], "status page GET"), 1000, rec, stop
+            )
+            for _ in range(connections)
+        ]
     sampler = RssSampler(server.pids, 10, t0)
     loads: list[str] = []
     for thread in [sampler, *runs, *clients]:
@@ -358,6 +357,13 @@ def _run(
             loads.append(Path("/proc/loadavg").read_text().split()[0])
 
     threading.Thread(target=sample_load, daemon=True).start()
+    if tracer is not None:  # trace from the end of the warm-up; compare mid-run with the end
+        for at, name in (
+            (duration / 4, "start"),
+            (duration / 2, "snap-1"),
+            (duration - 5, "snap-2"),
+        ):
+            threading.Timer(at, tracer.trigger, (name,)).start()
     if restart:
         time.sleep(duration / 2)
         down_at = time.monotonic() - t0
@@ -375,6 +381,11 @@ def _run(
     sampler.stop_event.set()
     sampler.sample()
     load_stop.set()
+    if tracer is not None:
+        webs = [pid for (pid, label) in sampler.samples if label == "granian (web)"]
+        tracer.wait_for(webs, 2)
+        for pid in webs:
+            tracer.compare(pid, "granian (web)")
     counts, waited = drain(url, first, 420 if restart else 240)
     time.sleep(2)  # the last "250 OK" and its mark cross in flight
     box = outbox_check(url, sink, first)
@@ -448,15 +459,7 @@ def report(
         )
         print(f"first good page {first_ok - up_at:.1f} s after the server was back")
         bad += math.isnan(first_ok)
-    print("\nresident memory per server process (MB):")
-    print(f"{'process':44} {'first min':>9} {'last min':>9} {'slope/min':>9}")
-    for (pid, label), points in sorted(sampler.samples.items(), key=lambda kv: kv[0][1]):
-        first = [mb for t, mb in points if t <= 60]
-        last = [mb for t, mb in points if t >= points[-1][0] - 60]
-        print(
-            f"{label[:36]:36} {pid:>7} {statistics.fmean(first or [math.nan]):9.1f} "
-            f"{statistics.fmean(last):9.1f} {slope_mb_per_min(points):9.2f}"
-        )
+    bad += memory.report(sampler.samples, duration)
     print(f"\noutbox after {waited:.0f} s of draining: statuses {counts}; e-mail {box}")
     print(f"forms: {forms}")
     bad += box["not_sent"] + box["sent_twice"] + box["marked_sent_but_missing"]

@@ -8,10 +8,11 @@ import datetime as dt
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from lifeline.analytics.counter.parse import CounterError
 from lifeline.analytics.importer import import_file
-from lifeline.core.jobs import JobRefused, Outcome, Progress, read, runner
+from lifeline.core.jobs import JobRefused, Outcome, Progress, making, read, runner
 from lifeline.core.models import ImportJob
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -51,7 +52,7 @@ PLAN_FORMATS = {
 }
 
 
-@runner(RENEWAL)
+@runner(RENEWAL, making(gettext_lazy("Renewal plan")))
 def run_renewal_plan(job: ImportJob, progress: Progress) -> Outcome:
     from lifeline.analytics import exports, renewal
 

@@ -41,7 +41,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from lifeline.core.choices import JobStatus
 from lifeline.core.models import ImportJob, Library
@@ -92,14 +94,68 @@ Runner = Callable[[ImportJob, "Progress"], Outcome]
 RUNNERS: dict[str, Runner] = {}
 
 
-def runner(kind: str) -> Callable[[Runner], Runner]:
-    """Register the runner of `kind` ("<app>.<name>", found in lifeline/<app>/jobs.py)."""
+@dataclass(frozen=True)
+class Wording:
+    """How the job's page speaks of one kind of job: a PDF being made is not an import."""
+
+    heading: str | Promise  # the page's title, before the job's own title
+    running: str | Promise  # under the progress bar
+    refused: str | Promise  # the outcome line when the runner refused or failed
+
+
+IMPORT = Wording(
+    gettext_lazy("Import"),
+    gettext_lazy(
+        "The import runs in the background: you may leave this page and come back. "
+        "Nothing is stored until it has finished without errors."
+    ),
+    gettext_lazy("The import was refused. Nothing was stored."),
+)
+PREVIEW = Wording(
+    gettext_lazy("Import preview"),
+    gettext_lazy(
+        "The file is checked in the background: you may leave this page and come back. "
+        "A preview stores nothing."
+    ),
+    gettext_lazy("The preview was refused. Nothing was stored."),
+)
+
+
+def making(heading: str | Promise) -> Wording:
+    """The wording of a long action that makes something (a PDF, a plan) rather than import."""
+    return Wording(
+        heading,
+        gettext_lazy(
+            "It is being made in the background: you may leave this page and come back. "
+            "When it is ready, this page takes you to it."
+        ),
+        gettext_lazy("It could not be made. Nothing was stored."),
+    )
+
+
+WORDINGS: dict[str, Wording] = {}
+
+
+def runner(kind: str, wording: Wording = IMPORT) -> Callable[[Runner], Runner]:
+    """Register the runner of `kind` ("<app>.<name>", found in lifeline/<app>/jobs.py), and how
+    its page speaks of it (an import unless said otherwise)."""
 
     def register(function: Runner) -> Runner:
         RUNNERS[kind] = function
+        WORDINGS[kind] = wording
         return function
 
     return register
+
+
+def wording_of(kind: str) -> Wording:
+    """The wording of a kind (its app's runners are loaded when needed); an unknown or retired
+    kind of an old row is spoken of as an import."""
+    try:
+        runner_for(kind)
+    except (LookupError, ImportError):
+        return IMPORT
+    return WORDINGS.get(kind, IMPORT)
 
 
 def runner_for(kind: str) -> Runner:
@@ -285,6 +341,7 @@ def _run(job_id: int) -> str:
         return str(ImportJob.objects.filter(pk=job_id).values_list("status", flat=True).first())
     job = ImportJob.objects.select_related("library", "created_by").get(pk=job_id)
     progress = Progress(job)
+    refused = str(wording_of(job.kind).refused)
     try:
         if _cache().get(f"job:{job.pk}:cancel"):
             raise Cancelled
@@ -295,22 +352,15 @@ def _run(job_id: int) -> str:
     except Cancelled:
         _finish(job, JobStatus.CANCELLED, _("Cancelled. Nothing was stored."), [])
     except JobRefused as exc:
-        _finish(
-            job, JobStatus.FAILED, _("The import was refused. Nothing was stored."), exc.problems
-        )
+        _finish(job, JobStatus.FAILED, refused, exc.problems)
     except ValidationError as exc:
-        _finish(
-            job,
-            JobStatus.FAILED,
-            _("The import was refused. Nothing was stored."),
-            list(exc.messages),
-        )
+        _finish(job, JobStatus.FAILED, refused, list(exc.messages))
     except Exception as exc:  # the worker must record it; the traceback goes to the log
         log.exception("import job %s (%s) failed", job.pk, job.kind)
         _finish(
             job,
             JobStatus.FAILED,
-            _("The import was refused. Nothing was stored."),
+            refused,
             [_("Unexpected error: %(error)s") % {"error": type(exc).__name__}],
         )
     else:

@@ -58,8 +58,15 @@ def job_page(request: HttpRequest, pk: int) -> HttpResponse:
             return response
         return redirect(job.result_url)
     done, total = jobs.progress_of(job)
+    wording = jobs.wording_of(job.kind)
+    heading = str(wording.heading)
     context = {
         "job": job,
+        "wording": wording,
+        # "Import: holdings.csv", "Import preview: kbart.txt", "Renewal plan": a long action
+        # titled with its own heading says it once.
+        "heading": heading,
+        "show_title": bool(job.title) and job.title != heading,
         "library": job.library,
         "done": done,
         "total": total,

@@ -9,14 +9,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -75,14 +78,41 @@ def status_home(request: HttpRequest) -> HttpResponse:
     return redirect("health:page", code=library.code)
 
 
+# The table of resources is cached per version (health.services.table_version): its uptime
+# sweep and 30-day bars were most of the page's cost under the surge (bench surge). One entry
+# per library and language, the version inside: a new version replaces the entry instead of
+# adding one, so the per-process cache holds two tables per library, not one per minute.
+TABLE_SECONDS = 24 * 3600
+
+
 @require_safe
 def status_page(request: HttpRequest, code: str) -> HttpResponse:
     library = _library(request, code)
-    overview = services.status_overview(library)
+    now = timezone.now()
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    version, maintenance = services.table_version(library, now)
+    key = f"health:status-table:{library.pk}:{language}"
+    cached: tuple[str, str, dict[str, int]] | None = cache.get(key)
+    if cached is None or cached[0] != version:
+        rows = services.resource_rows(library, now, maintenance=maintenance)
+        html = render_to_string(
+            "health/_status_table.html",
+            {"library": library, "rows": rows, **_colours(), "states": HealthState},
+        )
+        cached = (version, html, services.state_counts(rows))
+        cache.set(key, cached, TABLE_SECONDS)
     return render(
         request,
         "health/status.html",
-        {"library": library, **overview, **_colours(), "states": HealthState},
+        {
+            "library": library,
+            "now": now,
+            # Rendered by our own template above (every value escaped), the same for everyone.
+            "table_html": mark_safe(cached[1]),  # noqa: S308
+            "counts": cached[2],
+            **services.public_incidents(library, now),
+            **_colours(),
+        },
     )
 
 

@@ -9,13 +9,19 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from lifeline.core.jobs import JobRefused, Outcome, Progress, read, runner
+from lifeline.core.jobs import PREVIEW as PREVIEW_WORDING
+from lifeline.core.jobs import JobRefused, Outcome, Progress, Wording, read, runner
 from lifeline.core.models import ImportJob
 from lifeline.registry.io.kbart import import_kbart
 from lifeline.registry.io.reading import max_bytes
 from lifeline.registry.io.services import Upload, import_registry
 from lifeline.registry.models import Resource
+
+KBART_WORDING = Wording(
+    gettext_lazy("KBART preview"), PREVIEW_WORDING.running, PREVIEW_WORDING.refused
+)
 
 
 def _progress(progress: Progress) -> Callable[[str, int, int], None]:
@@ -88,7 +94,7 @@ def _preview_outcome(job: ImportJob, html: str, ok: bool, result: dict[str, Any]
     )
 
 
-@runner(PREVIEW)
+@runner(PREVIEW, PREVIEW_WORDING)
 def run_registry_preview(job: ImportJob, progress: Progress) -> Outcome:
     data = read(job, None, max_bytes=max_bytes())
     report = import_registry(
@@ -103,7 +109,7 @@ def run_registry_preview(job: ImportJob, progress: Progress) -> Outcome:
     return _preview_outcome(job, html, report.ok, {"totals": report.totals()})
 
 
-@runner(KBART_PREVIEW)
+@runner(KBART_PREVIEW, KBART_WORDING)
 def run_kbart_preview(job: ImportJob, progress: Progress) -> Outcome:
     resource = Resource.objects.filter(library=job.library, key=job.params["resource"]).first()
     if resource is None:

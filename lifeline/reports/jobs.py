@@ -8,15 +8,16 @@ import datetime as dt
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from lifeline.core.jobs import Outcome, Progress, runner
+from lifeline.core.jobs import Outcome, Progress, making, runner
 from lifeline.core.models import ImportJob
 from lifeline.reports import exports, pdf, services
 
 PDF = "reports.pdf"
 
 
-@runner(PDF)
+@runner(PDF, making(gettext_lazy("Service report (PDF)")))
 def run_report_pdf(job: ImportJob, progress: Progress) -> Outcome:
     start = dt.date.fromisoformat(job.params["start"])
     end = dt.date.fromisoformat(job.params["end"])

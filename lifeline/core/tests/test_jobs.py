@@ -111,3 +111,58 @@ def test_a_made_file_is_its_owners_and_is_swept_after_a_day(
     assert jobs.sweep_files(timezone.now() + dt.timedelta(days=2)) == 1
     job.refresh_from_db()
     assert not job.file and client_for(librarian_a).get(url).status_code == 404
+
+
+@jobs.runner("core.test_make", jobs.making("Test plan"))
+def refuse_to_make(job: ImportJob, progress: jobs.Progress) -> jobs.Outcome:
+    raise jobs.JobRefused(["no figures for that period"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "title", "english", "chinese", "running_en"),
+    [
+        ("analytics.counter", "tr.tsv", "Import: tr.tsv", "导入: tr.tsv", "The import runs"),
+        ("registry.preview", "a.csv", "Import preview: a.csv", "导入预览: a.csv", "A preview"),
+        ("registry.kbart_preview", "k.txt", "KBART preview: k.txt", "KBART 预览: k.txt", "preview"),
+        ("reports.pdf", "", "Service report (PDF)", "服务报告（PDF）", "being made"),
+        ("analytics.renewal", "", "Renewal plan", "续订方案", "being made"),
+    ],
+)
+def test_each_kind_of_job_says_what_it_is(
+    librarian_a: Any,
+    library_a: Library,
+    kind: str,
+    title: str,
+    english: str,
+    chinese: str,
+    running_en: str,
+) -> None:
+    """Issue 16: a PDF being made or a renewal plan is not called an "Import"; a long action
+    titled with its own heading says it once."""
+    job = ImportJob.objects.create(
+        library=library_a, kind=kind, title=title or english, created_by=librarian_a
+    )
+    client = client_for(librarian_a)
+    en = client.get(jobs.url(job) + "?lang=en").content.decode()
+    assert f"<h1>{english}</h1>" in en and running_en in en
+    if not title:
+        assert "Import" not in en.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    job.title = title or chinese
+    job.save()
+    zh = client.get(jobs.url(job) + "?lang=zh-hans").content.decode()
+    assert f"<h1>{chinese}</h1>" in zh
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_action_that_fails_is_not_called_an_import(
+    librarian_a: Any, library_a: Library
+) -> None:
+    job = jobs.start(library=library_a, kind="core.test_make", user=librarian_a, title="Test plan")
+    job.refresh_from_db()
+    assert job.status == "failed" and job.problems == ["no figures for that period"]
+    assert job.message == "It could not be made. Nothing was stored." or job.message == (
+        "未能生成，未保存任何数据。"
+    )
+    page = client_for(librarian_a).get(jobs.url(job) + "?lang=en").content.decode()
+    assert "<h1>Test plan</h1>" in page and "import" not in page.split("<h1>")[1].lower()

@@ -65,13 +65,49 @@ def test_status_page_is_public_and_bounded(
             route=AccessRoute.objects.create(resource=res, kind="vpn", url="https://x.example/"),
             state=HealthState.UP,
         )
-    with django_assert_max_num_queries(12):
+    # Cold: the table's version (3), the table itself (6), the incidents (3), the library and
+    # the request's own; a warm page skips the table (test below).
+    with django_assert_max_num_queries(15):
         response = client.get("/status/nefu/")
     page = response.content.decode()
     assert response.status_code == 200
     assert 'data-state="down"' in page and page.count('data-state="up"') == 5
     assert "HTTP 502" in page and f'id="incident-{incident.pk}"' in page and "<svg" in page
     assert client.get("/status/nope/").status_code == 404
+
+
+def test_status_page_counts_reports_and_caches_its_table(
+    client: Client, library_a: Any, route: AccessRoute, incident: Incident
+) -> None:
+    """Issue 16 (surge): readers' reports are counted, not listed, so the page does not grow
+    with a surge; the table of resources is cached until a probe, a flip, maintenance or the
+    registry changes; the number of queries depends on neither."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def get() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/status/nefu/?lang=en")
+        assert response.status_code == 200
+        return response.content.decode(), [q["sql"] for q in queries.captured_queries]
+
+    report = {"resource": route.resource, "route": route, "description": "访问受限"}
+    incidents.file_report(**report)
+    first, cold = get()
+    assert "Reported by 1 reader, at" in first and "Up → Down: HTTP 502" in first
+    _page, warm = get()
+    assert len(warm) <= len(cold) - 5 and len(warm) <= 8  # no uptime sweep, no resources
+    assert not any("health_flip" in sql and "max" not in sql.lower() for sql in warm)
+    for _ in range(29):
+        incidents.file_report(**report)
+    page, queries = get()
+    assert len(queries) == len(warm)  # 30 reports cost what one did
+    assert "Reported by 30 readers, the latest at" in page
+    assert "A reader reported" not in page  # no line per report
+    assert page.count('class="timeline') == 1 and 'data-reports="30"' in page
+    ProbeConfig.objects.filter(route=route).update(state=HealthState.UP)
+    page, _queries = get()
+    assert 'data-state="up"' in page and 'data-state="down"' not in page  # not a stale table
 
 
 def test_json_and_atom(client: Client, route: AccessRoute, incident: Incident) -> None:

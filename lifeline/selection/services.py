@@ -27,16 +27,15 @@ from lifeline.core.permissions import user_can
 from lifeline.registry.io.reading import human_size
 from lifeline.selection.choices import (
     BudgetKind,
-    CampaignStatus,
     Decision,
     LineStatus,
     MarcFlavour,
     Method,
     Origin,
-    Reason,
     SourceFormat,
 )
 from lifeline.selection.logic import knapsack
+from lifeline.selection.logic.ballot import Ballot
 from lifeline.selection.logic.marc import (
     ImportRefused,
     Line,
@@ -63,6 +62,7 @@ from lifeline.selection.models import (
     Verdict,
     Vote,
 )
+from lifeline.selection.voting import cast
 
 MANAGE = "selection.manage"
 BATCH = 2000
@@ -416,25 +416,6 @@ def campaign_titles(campaign: Campaign) -> Any:
     return Title.objects.filter(catalogue_id__in=ids, library_id=campaign.library_id)
 
 
-# The vote in one statement: the title must be in one of the campaign's lists, of its library,
-# new (not held, not on order), and the campaign open today; the unique (campaign, title, user)
-# makes a second mark a no-op. No row back means one of these failed, and only then is it worked
-# out which (`_why_not`), so a vote costs one query, and no read-then-write race is left.
-VOTE_SQL = """
-INSERT INTO selection_vote
-    (campaign_id, title_id, user_id, origin, weight, reason, note, college, created_at)
-SELECT %s, t.id, %s, %s, %s, %s, %s, %s, %s
-FROM selection_title t
-WHERE t.id = %s AND t.library_id = %s AND t.status = %s
-  AND t.catalogue_id IN (SELECT catalogue_id FROM selection_campaign_catalogues cc
-                         WHERE cc.campaign_id = %s)
-  AND EXISTS (SELECT 1 FROM selection_campaign c
-              WHERE c.id = %s AND c.status = %s AND c.starts_on <= %s AND c.ends_on >= %s)
-ON CONFLICT (campaign_id, title_id, user_id) DO NOTHING
-RETURNING id
-"""
-
-
 def vote(
     campaign: Campaign,
     user: Any,
@@ -449,57 +430,22 @@ def vote(
     now = now or timezone.now()
     if not may_take_part(user, campaign):
         raise PermissionDenied
-    today = timezone.localdate(now)
-    if not campaign.is_open_on(today):
+    if not campaign.is_open_on(timezone.localdate(now)):
         raise ValidationError(_("This campaign is not open for marking."), code="closed")
-    if reason not in Reason.values:
-        raise ValidationError(_("Choose a reason from the list."), code="reason")
+    return cast(ballot_for(campaign, user), title_id, reason, note, now=now)
+
+
+def ballot_for(campaign: Campaign, user: Any) -> Ballot:
+    """How the user's marks count in the campaign (call after `may_take_part`)."""
     patron = patron_of(user, campaign.library)
-    made = Vote(
-        campaign=campaign,
-        title_id=title_id,
-        user=user,
+    return Ballot(
+        campaign=campaign.pk,
+        library=campaign.library_id,
+        user=user.pk,
         origin=Origin.STAFF if patron is None else Origin.PATRON,
         weight=1 if patron is None else WEIGHTS.get(PatronCategory(patron.category), 1),
-        reason=reason,
-        note=note.strip()[:300],
         college=(patron.department if patron else "")[:200],
-        created_at=now,
     )
-    ops = connection.ops
-    with connection.cursor() as cursor:
-        cursor.execute(
-            VOTE_SQL,
-            [
-                campaign.pk, user.pk, made.origin, made.weight, made.reason, made.note,
-                made.college, ops.adapt_datetimefield_value(now), title_id,
-                campaign.library_id, LineStatus.NEW, campaign.pk, campaign.pk,
-                CampaignStatus.OPEN, ops.adapt_datefield_value(today),
-                ops.adapt_datefield_value(today),
-            ],
-        )  # fmt: skip
-        row = cursor.fetchone()
-    if row is None:
-        raise _why_not(campaign, user, title_id)
-    made.pk = row[0]
-    return made
-
-
-def _why_not(campaign: Campaign, user: Any, title_id: int) -> ValidationError:
-    """Why the one-statement vote stored nothing (a refusal is rare: its cost does not matter)."""
-    title = campaign_titles(campaign).filter(pk=title_id).first()
-    if title is None:
-        return ValidationError(_("This title is not in the campaign's lists."), code="title")
-    if title.status != LineStatus.NEW:
-        return ValidationError(
-            _("The library already has this title (%(status)s).")
-            % {"status": title.get_status_display()},
-            code="held",
-        )
-    if Vote.objects.filter(campaign=campaign, title_id=title_id, user=user).exists():
-        return ValidationError(_("You have already marked this title."), code="twice")
-    # The campaign was closed between loading it and the vote.
-    return ValidationError(_("This campaign is not open for marking."), code="closed")
 
 
 def unvote(campaign: Campaign, user: Any, title_id: int, *, now: dt.datetime | None = None) -> int:

@@ -50,8 +50,9 @@ class LanguageMiddleware:
 
 
 # Endpoints that prove who is calling with a signed token of their own and never read the session
-# (outreach's quiz answers: 10,000 patrons at once); reading it here would cost two queries each.
-SESSION_FREE_PATHS = ("/outreach/a/answer/",)
+# (outreach's quiz answers: 10,000 patrons at once; selection's votes, 2,000 at once); reading
+# it here would cost two queries each.
+SESSION_FREE_PATHS = ("/outreach/a/answer/", "/selection/c/vote/")
 
 
 class AuditUserMiddleware:

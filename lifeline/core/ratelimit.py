@@ -48,6 +48,8 @@ EXEMPT_VIEWS = frozenset(
         # Quiz answers carry a signed paper token (outreach/logic/answering.py), checked before
         # any database work; a campus of patrons answers from one NAT address.
         "outreach:answer",
+        # Votes carry a signed ballot bound to the session cookie (selection/logic/ballot.py).
+        "selection:vote",
     }
 )
 MEMO_SECONDS = 30.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,17 +27,23 @@ from lifeline.core.permissions import user_can
 from lifeline.registry.io.reading import human_size
 from lifeline.selection.choices import (
     BudgetKind,
-    CampaignStatus,
     Decision,
     LineStatus,
     MarcFlavour,
     Method,
     Origin,
-    Reason,
     SourceFormat,
 )
 from lifeline.selection.logic import knapsack
-from lifeline.selection.logic.marc import ImportRefused, Line, Progress, is_xml, read_marc
+from lifeline.selection.logic.ballot import Ballot
+from lifeline.selection.logic.marc import (
+    ImportRefused,
+    Line,
+    MarcLines,
+    Progress,
+    is_xml,
+    read_marc,
+)
 from lifeline.selection.logic.normalise import (
     IsbnError,
     clc_class,
@@ -56,6 +62,7 @@ from lifeline.selection.models import (
     Verdict,
     Vote,
 )
+from lifeline.selection.voting import cast
 
 MANAGE = "selection.manage"
 BATCH = 2000
@@ -129,51 +136,73 @@ def import_catalogue(
     user: Any = None,
     progress: Progress | None = None,
 ) -> Catalogue:
-    """Read, then write in one transaction: the catalogue is there whole or not at all."""
-    lines, fmt, found = read_lines(data, file_name, flavour, progress=progress)
+    """Read and write in one pass, in one transaction: the catalogue is there whole or not at
+    all. A MARC file is streamed (each record read, turned into a row and written at once; on
+    PostgreSQL the server stores the rows while the next are parsed); a refused record raises
+    `ImportRefused` and the transaction is rolled back."""
+    check_size(len(data))
+    fmt = sniff(data)
+    source: Iterable[Line]
+    if fmt == SourceFormat.SHEET:
+        source, found = read_sheet(data, file_name or "file")
+    else:
+        source = reader = MarcLines(data, flavour, strict_isbn=True, progress=progress)
     with transaction.atomic():
         catalogue = Catalogue.objects.create(
             library=library,
             name=name[:200] or file_name[:200] or _("Vendor catalogue"),
             vendor=vendor[:200],
             source_format=fmt,
-            flavour=found if fmt != SourceFormat.SHEET else "",
             file_name=file_name[:255],
-            lines=len(lines),
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
         # Held / on order decided here, from the keys gathered once, rather than by reading the
         # lines back and updating them (a second pass over 200,000 rows).
         held, ordered = status_keys(library)
-        rows = []
-        for i, line in enumerate(lines):
-            key = work_key(line.title, line.author, line.publisher)
-            rows.append(
-                (
-                    library.pk,
-                    catalogue.pk,
-                    i,
-                    line.isbn,
-                    line.isbn_raw,
-                    line.title[:800],
-                    line.author,
-                    line.publisher,
-                    line.year if line.year and line.year < 32767 else None,
-                    str(line.price) if line.price is not None else None,
-                    line.clc,
-                    clc_class(line.clc),
-                    key,
-                    status_of(line.isbn, key, held, ordered),
-                    search_text(line.title[:800], line.author, line.publisher, line.isbn),
-                )
-            )
-        insert_titles(rows)
+        count = insert_titles(_title_rows(library, catalogue, source, held, ordered), catalogue)
+        if fmt != SourceFormat.SHEET:
+            found = reader.flavour
+        catalogue.lines = count
+        catalogue.flavour = found if fmt != SourceFormat.SHEET else ""
+        Catalogue.objects.filter(pk=catalogue.pk).update(
+            lines=catalogue.lines, flavour=catalogue.flavour
+        )
         audit.write(
             AuditAction.IMPORT,
             catalogue,
-            after={"titles": len(lines), "format": fmt, "flavour": found, "file": file_name},
+            after={"titles": count, "format": fmt, "flavour": found, "file": file_name},
         )
     return catalogue
+
+
+def _title_rows(
+    library: Library,
+    catalogue: Catalogue,
+    lines: Iterable[Line],
+    held: set[str],
+    ordered: set[str],
+) -> Iterator[tuple[Any, ...]]:
+    library_id, catalogue_id = library.pk, catalogue.pk
+    for i, line in enumerate(lines):
+        key = work_key(line.title, line.author, line.publisher)
+        title = line.title[:800]
+        yield (
+            library_id,
+            catalogue_id,
+            i,
+            line.isbn,
+            line.isbn_raw,
+            title,
+            line.author,
+            line.publisher,
+            line.year if line.year and line.year < 32767 else None,
+            str(line.price) if line.price is not None else None,
+            line.clc,
+            clc_class(line.clc),
+            key,
+            status_of(line.isbn, key, held, ordered),
+            search_text(title, line.author, line.publisher, line.isbn),
+        )
 
 
 TITLE_COLUMNS = (
@@ -193,29 +222,51 @@ TITLE_COLUMNS = (
     "status",
     "search",
 )
+# SQLite's FTS5 index of the titles (migration 0003) is kept by this trigger, one row at a time.
+# Each row's insert then flushed a segment of the index: 200,000 rows cost more than reading the
+# MARC. An import drops it inside its transaction, fills the index for its catalogue in one
+# statement and puts the trigger back (the same text as migration 0003's): all or nothing, as
+# DDL is transactional in SQLite, and no other writer runs meanwhile (SQLite has one writer).
+FTS_INSERT_TRIGGER = (
+    "CREATE TRIGGER selection_title_fts_ai AFTER INSERT ON selection_title BEGIN"
+    " INSERT INTO selection_title_fts(rowid, search) VALUES (new.id, new.search); END"
+)
 
 
-def insert_titles(rows: Iterable[tuple[Any, ...]]) -> None:
-    """Raw INSERT (COPY on PostgreSQL) of prepared tuples, as the KBART import does: Django's
-    bulk_create spent more time building SQL than reading the MARC."""
+def insert_titles(rows: Iterable[tuple[Any, ...]], catalogue: Catalogue) -> int:
+    """Raw INSERT (COPY on PostgreSQL) of prepared tuples of one catalogue, as the KBART import
+    does: Django's bulk_create spent more time building SQL than reading the MARC. Returns the
+    number written. Call inside a transaction."""
     table = connection.ops.quote_name(Title._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in TITLE_COLUMNS)
+    count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            return
+                    count += 1
+            return count
         marks = ", ".join(["%s"] * len(TITLE_COLUMNS))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - our own names
+        cursor.execute("DROP TRIGGER IF EXISTS selection_title_fts_ai")
         batch: list[tuple[Any, ...]] = []
         for row in rows:
             batch.append(row)
             if len(batch) >= BATCH:
                 cursor.executemany(sql, batch)
+                count += len(batch)
                 batch = []
         if batch:
             cursor.executemany(sql, batch)
+            count += len(batch)
+        cursor.execute(
+            "INSERT INTO selection_title_fts(rowid, search)"
+            " SELECT id, search FROM selection_title WHERE catalogue_id = %s",
+            [catalogue.pk],
+        )
+        cursor.execute(FTS_INSERT_TRIGGER)
+    return count
 
 
 def _bulk(model: Any, rows: Any) -> int:
@@ -365,25 +416,6 @@ def campaign_titles(campaign: Campaign) -> Any:
     return Title.objects.filter(catalogue_id__in=ids, library_id=campaign.library_id)
 
 
-# The vote in one statement: the title must be in one of the campaign's lists, of its library,
-# new (not held, not on order), and the campaign open today; the unique (campaign, title, user)
-# makes a second mark a no-op. No row back means one of these failed, and only then is it worked
-# out which (`_why_not`), so a vote costs one query, and no read-then-write race is left.
-VOTE_SQL = """
-INSERT INTO selection_vote
-    (campaign_id, title_id, user_id, origin, weight, reason, note, college, created_at)
-SELECT %s, t.id, %s, %s, %s, %s, %s, %s, %s
-FROM selection_title t
-WHERE t.id = %s AND t.library_id = %s AND t.status = %s
-  AND t.catalogue_id IN (SELECT catalogue_id FROM selection_campaign_catalogues cc
-                         WHERE cc.campaign_id = %s)
-  AND EXISTS (SELECT 1 FROM selection_campaign c
-              WHERE c.id = %s AND c.status = %s AND c.starts_on <= %s AND c.ends_on >= %s)
-ON CONFLICT (campaign_id, title_id, user_id) DO NOTHING
-RETURNING id
-"""
-
-
 def vote(
     campaign: Campaign,
     user: Any,
@@ -398,57 +430,22 @@ def vote(
     now = now or timezone.now()
     if not may_take_part(user, campaign):
         raise PermissionDenied
-    today = timezone.localdate(now)
-    if not campaign.is_open_on(today):
+    if not campaign.is_open_on(timezone.localdate(now)):
         raise ValidationError(_("This campaign is not open for marking."), code="closed")
-    if reason not in Reason.values:
-        raise ValidationError(_("Choose a reason from the list."), code="reason")
+    return cast(ballot_for(campaign, user), title_id, reason, note, now=now)
+
+
+def ballot_for(campaign: Campaign, user: Any) -> Ballot:
+    """How the user's marks count in the campaign (call after `may_take_part`)."""
     patron = patron_of(user, campaign.library)
-    made = Vote(
-        campaign=campaign,
-        title_id=title_id,
-        user=user,
+    return Ballot(
+        campaign=campaign.pk,
+        library=campaign.library_id,
+        user=user.pk,
         origin=Origin.STAFF if patron is None else Origin.PATRON,
         weight=1 if patron is None else WEIGHTS.get(PatronCategory(patron.category), 1),
-        reason=reason,
-        note=note.strip()[:300],
         college=(patron.department if patron else "")[:200],
-        created_at=now,
     )
-    ops = connection.ops
-    with connection.cursor() as cursor:
-        cursor.execute(
-            VOTE_SQL,
-            [
-                campaign.pk, user.pk, made.origin, made.weight, made.reason, made.note,
-                made.college, ops.adapt_datetimefield_value(now), title_id,
-                campaign.library_id, LineStatus.NEW, campaign.pk, campaign.pk,
-                CampaignStatus.OPEN, ops.adapt_datefield_value(today),
-                ops.adapt_datefield_value(today),
-            ],
-        )  # fmt: skip
-        row = cursor.fetchone()
-    if row is None:
-        raise _why_not(campaign, user, title_id)
-    made.pk = row[0]
-    return made
-
-
-def _why_not(campaign: Campaign, user: Any, title_id: int) -> ValidationError:
-    """Why the one-statement vote stored nothing (a refusal is rare: its cost does not matter)."""
-    title = campaign_titles(campaign).filter(pk=title_id).first()
-    if title is None:
-        return ValidationError(_("This title is not in the campaign's lists."), code="title")
-    if title.status != LineStatus.NEW:
-        return ValidationError(
-            _("The library already has this title (%(status)s).")
-            % {"status": title.get_status_display()},
-            code="held",
-        )
-    if Vote.objects.filter(campaign=campaign, title_id=title_id, user=user).exists():
-        return ValidationError(_("You have already marked this title."), code="twice")
-    # The campaign was closed between loading it and the vote.
-    return ValidationError(_("This campaign is not open for marking."), code="closed")
 
 
 def unvote(campaign: Campaign, user: Any, title_id: int, *, now: dt.datetime | None = None) -> int:

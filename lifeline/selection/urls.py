@@ -4,6 +4,9 @@ from lifeline.selection import views, views_requests
 
 app_name = "selection"
 urlpatterns: list[URLPattern | URLResolver] = [
+    # The thin vote (htmx/JSON, a signed ballot): no library in the path; "c/vote/" matches none
+    # of the library pages below (their second part is "c/<id>/", "manage", ...).
+    path("c/vote/", views.vote, name="vote"),
     path("rec/<int:pk>/", views_requests.recommendation, name="recommendation"),
     path("rec/<int:pk>/<slug:action>/", views_requests.recommendation_act, name="rec_act"),
     path("home/<int:pk>/<slug:action>/", views_requests.delivery_act, name="delivery_act"),

@@ -342,6 +342,73 @@ def line_of(
     )
 
 
+class MarcLines:
+    """The lines of a MARC file, one record at a time: an import writes each line as it is read
+    (no list of 200,000 lines, and PostgreSQL stores one while the next is parsed). Recognised
+    per record when `flavour` is AUTO (library systems' exports do mix them); a record in the
+    other flavour than the one declared refuses the file. Iterating raises `ImportRefused` at
+    the end when any record was refused (up to MAX_PROBLEMS named), after yielding the lines
+    before the first problem only: the caller's transaction is then rolled back.
+    `flavour` (that of most records) is known once the iteration is over."""
+
+    def __init__(
+        self,
+        data: bytes,
+        flavour: str = MarcFlavour.AUTO,
+        *,
+        strict_isbn: bool = True,
+        progress: Progress | None = None,
+    ) -> None:
+        self.data = data
+        self.declared = flavour
+        self.strict_isbn = strict_isbn
+        self.progress = progress
+        self.counts = {MarcFlavour.MARC21: 0, MarcFlavour.UNIMARC: 0}
+
+    @property
+    def flavour(self) -> str:
+        return str(max(self.counts, key=lambda k: self.counts[k]))
+
+    def __iter__(self) -> Iterator[Line]:
+        problems: list[str] = []
+        counts = self.counts
+        flavour = self.declared
+        auto = flavour == MarcFlavour.AUTO
+        strict = self.strict_isbn
+        try:
+            for where, record in iter_records(self.data, flavour, self.progress):
+                fields = index(record)
+                found = flavour_of(record, fields) or (flavour if not auto else MarcFlavour.MARC21)
+                counts[MarcFlavour(found)] += 1
+                try:
+                    if not auto and found != flavour:
+                        raise ValueError(_mixed(where, found, flavour))
+                    line = line_of(where, record, found, strict, fields)
+                except ValueError as exc:
+                    problems.append(str(exc)[:1].upper() + str(exc)[1:])
+                    if len(problems) >= MAX_PROBLEMS:
+                        break
+                    continue
+                if not problems:
+                    yield line
+        except ImportRefused as refused:
+            # Records pymarc could not read, after the problems of those before them.
+            raise ImportRefused((problems + refused.problems)[:MAX_PROBLEMS]) from None
+        if problems:
+            raise ImportRefused(problems)
+
+
+def _mixed(where: object, found: str, declared: str) -> str:
+    return _(
+        "%(where)s looks like %(found)s (fields %(tags)s) but the file was sent as %(declared)s."
+    ) % {
+        "where": where,
+        "found": MarcFlavour(found).label,
+        "tags": "010/200/210" if found == MarcFlavour.UNIMARC else "020/245/260",
+        "declared": MarcFlavour(declared).label,
+    }
+
+
 def read_marc(
     data: bytes,
     flavour: str = MarcFlavour.AUTO,
@@ -349,43 +416,7 @@ def read_marc(
     strict_isbn: bool = True,
     progress: Progress | None = None,
 ) -> tuple[list[Line], str]:
-    """(lines, flavour of most records). Recognised per record when `flavour` is AUTO (library
-    systems' exports do mix them); a record in the other flavour than the one declared refuses
-    the file. Records are read one at a time and turned into lines at once."""
-    lines: list[Line] = []
-    problems: list[str] = []
-    counts = {MarcFlavour.MARC21: 0, MarcFlavour.UNIMARC: 0}
-    auto = flavour == MarcFlavour.AUTO
-    try:
-        for where, record in iter_records(data, flavour, progress):
-            fields = index(record)
-            found = flavour_of(record, fields) or (flavour if not auto else MarcFlavour.MARC21)
-            counts[MarcFlavour(found)] += 1
-            try:
-                if not auto and found != flavour:
-                    raise ValueError(
-                        _(
-                            "%(where)s looks like %(found)s (fields %(tags)s) but the file was "
-                            "sent as %(declared)s."
-                        )
-                        % {
-                            "where": where,
-                            "found": MarcFlavour(found).label,
-                            "tags": "010/200/210"
-                            if found == MarcFlavour.UNIMARC
-                            else "020/245/260",
-                            "declared": MarcFlavour(flavour).label,
-                        }
-                    )
-                lines.append(line_of(where, record, found, strict_isbn, fields))
-            except ValueError as exc:
-                problems.append(str(exc)[:1].upper() + str(exc)[1:])
-                if len(problems) >= MAX_PROBLEMS:
-                    break
-    except ImportRefused as refused:
-        # Records pymarc could not read, after the problems of those before them.
-        raise ImportRefused((problems + refused.problems)[:MAX_PROBLEMS]) from None
-    if problems:
-        raise ImportRefused(problems)
-    majority = max(counts, key=lambda k: counts[k])
-    return lines, str(majority)
+    """(lines, flavour of most records), all read (holdings, tests); see `MarcLines`."""
+    reader = MarcLines(data, flavour, strict_isbn=strict_isbn, progress=progress)
+    lines = list(reader)
+    return lines, reader.flavour

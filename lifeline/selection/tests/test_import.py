@@ -124,6 +124,29 @@ def test_bad_isbn_checksum_refuses_the_catalogue(library_a: Library) -> None:
     ]
 
 
+def test_streamed_import_refused_half_way_leaves_nothing_and_search_working(
+    library_a: Library,
+) -> None:
+    """Records 1–3 are written before record 4 is refused: the transaction takes them back, and
+    on SQLite the FTS5 trigger the import drops while it writes is there again."""
+    from lifeline.selection import browsing
+    from lifeline.selection.models import Campaign
+
+    records = cnmarc_records()
+    records[3]["010"]["a"] = "978-7-5037-1744-5"
+    _refused(library_a, iso2709(records, "utf-8"))
+    catalogue = _import(library_a, iso2709(cnmarc_records(), "utf-8"))
+    campaign = Campaign.objects.create(
+        library=library_a, name="c", starts_on="2020-01-01", ends_on="2020-01-02", budget=1
+    )
+    campaign.catalogues.set([catalogue])
+    rows, _more = browsing.browse_titles(campaign, query="中国发展报告")
+    assert "9787503717444" in [t.isbn for t in rows]  # filled in one statement after the rows
+    Title.objects.create(library=library_a, catalogue=catalogue, position=99, title="湿地水文学")
+    rows, _more = browsing.browse_titles(campaign, query="水文")
+    assert [t.title for t in rows] == ["湿地水文学"]  # added one by one: the trigger works
+
+
 def _offset(records: list[pymarc.Record], index: int) -> int:
     return len(iso2709(records[:index], "utf-8"))
 

@@ -4,13 +4,10 @@ statement with its refusals, and the query counts of both pages."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from lifeline.conftest import client_for
 from lifeline.core.models import Library
@@ -20,32 +17,6 @@ from lifeline.selection.logic.normalise import search_terms, search_text
 from lifeline.selection.models import Campaign, Catalogue, Title, Vote
 
 pytestmark = pytest.mark.django_db
-
-ROWS = [
-    ("森林生态学", "王大明 著", "中国林业出版社", "9787503717444", "S"),
-    ("中国森林病虫害防治", "李小红", "中国林业出版社", "9787503700002", "S"),
-    ("Quantum Mechanics", "Dirac", "Oxford Press", "9780198520115", "O"),
-    ("量子力学导论", "曾谨言", "北京大学出版社", "9787301000003", "O"),
-    ("ＡＩ与林业", "张三", "科学出版社", "9787030000004", "S"),
-]
-
-
-@pytest.fixture
-def shelf(library_a: Library) -> Campaign:
-    catalogue = Catalogue.objects.create(library=library_a, name="书目", source_format="sheet")
-    for i, (title, author, publisher, isbn, cls) in enumerate(ROWS * 12):
-        Title.objects.create(
-            library=library_a, catalogue=catalogue, position=i, title=title, author=author,
-            publisher=publisher, isbn=isbn if i < len(ROWS) else "", clc_class=cls,
-            price=Decimal("30.00"),
-        )  # fmt: skip
-    today = timezone.localdate()
-    campaign = Campaign.objects.create(
-        library=library_a, name="春季", starts_on=today - dt.timedelta(days=1),
-        ends_on=today + dt.timedelta(days=1), status=CampaignStatus.OPEN, budget=100,
-    )  # fmt: skip
-    campaign.catalogues.set([catalogue])
-    return campaign
 
 
 def _titles(campaign: Campaign, q: str, cls: str = "") -> list[str]:

@@ -35,6 +35,13 @@ PHONE: dict[str, Any] = {
 }
 
 
+def signed_in_context(browser: Any, session: str, base_url: str, **extra: Any) -> Any:
+    """A phone-sized context carrying a signed-in test client's session cookie."""
+    context = browser.new_context(**PHONE, **extra)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
+    return context
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's chromium, headless, for the phone-sized walks."""
     return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -16,7 +16,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from lifeline.analytics.models import TitleHolding, UsageReport
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import PHONE, launch_chromium, signed_in_context
 from lifeline.registry.models import KbartTitle, Resource
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -82,10 +82,7 @@ def test_librarian_walks_through_analytics_on_a_phone(
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            context = browser.new_context(**PHONE, accept_downloads=True)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}]
-            )
+            context = signed_in_context(browser, session, base, accept_downloads=True)
             page = context.new_page()
             page.set_default_timeout(20_000)
             for lang in ("zh-hans", "en"):

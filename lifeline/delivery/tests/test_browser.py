@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import launch_chromium, signed_in_context
 from lifeline.delivery.models import DeliveryRequest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -27,10 +27,7 @@ def test_patron_files_a_request_on_a_phone(
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            context = browser.new_context(**PHONE)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
+            context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.goto(f"{live_server.url}/delivery/{library_a.code}/new/")

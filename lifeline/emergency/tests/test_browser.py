@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import launch_chromium, signed_in_context
 from lifeline.emergency.choices import EventStatus, Level, TaskStatus
 from lifeline.emergency.models import Event
 from lifeline.emergency.services import install_default_plan
@@ -30,10 +30,7 @@ def test_leader_activates_on_a_phone(
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            context = browser.new_context(**PHONE)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
+            context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.goto(f"{live_server.url}/emergency/{library_a.code}/")

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import PHONE, launch_chromium, signed_in_context
 from lifeline.outreach.choices import QuestionKind
 from lifeline.outreach.models import Attempt, Question, QuestionBank, Quiz
 
@@ -111,10 +111,7 @@ def test_answers_saved_as_given_with_javascript(
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            context = browser.new_context(**PHONE)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
+            context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.goto(f"{live_server.url}/outreach/q/{quiz.pk}/")

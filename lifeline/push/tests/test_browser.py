@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import PHONE, launch_chromium, signed_in_context
 from lifeline.core.models import Notification
 from lifeline.push.logic import subscriptions
 from lifeline.push.models import Announcement, Subscriber
@@ -55,10 +55,7 @@ def test_subscribe_publish_read_unsubscribe_on_a_phone(
             sub.refresh_from_db()
             assert sub.is_active
 
-            staff_context = browser.new_context(**PHONE)
-            staff_context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
+            staff_context = signed_in_context(browser, session, live_server.url)
             staff = staff_context.new_page()
             staff.set_default_timeout(60_000)
             staff.goto(f"{live_server.url}/push/{code}/new/")

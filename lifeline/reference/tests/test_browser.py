@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import PHONE, launch_chromium, signed_in_context
 from lifeline.reference.models import Ticket
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -37,10 +37,7 @@ def test_chat_and_queue_on_a_phone(
             patron.wait_for_selector("#chat-messages")
             assert "<b>急</b>" in patron.inner_text("#chat-messages")  # shown as text
 
-            staff_context = browser.new_context(**PHONE)
-            staff_context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
+            staff_context = signed_in_context(browser, session, live_server.url)
             staff = staff_context.new_page()
             staff.set_default_timeout(60_000)
             staff.goto(f"{live_server.url}/reference/{library_a.code}/")

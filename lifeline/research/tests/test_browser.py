@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium, make_staff
+from lifeline.conftest import launch_chromium, make_staff, signed_in_context
 from lifeline.core.choices import Role
 from lifeline.research.logic import citation, importer
 from lifeline.research.models import VerificationRequest
@@ -33,10 +33,7 @@ def test_patron_requests_a_report_from_home(
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            context = browser.new_context(**PHONE)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
+            context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.goto(f"{live_server.url}/research/{library_a.code}/request/")

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import PHONE, launch_chromium, signed_in_context
 from lifeline.theses import services
 from lifeline.theses.models import Thesis
 from lifeline.theses.tests.conftest import AUTHOR, TITLE, TITLE_EN, make_pdf
@@ -50,10 +50,7 @@ def test_student_from_submission_to_printed_receipt_on_a_phone(
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            context = browser.new_context(**PHONE)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
+            context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
             page.set_default_timeout(60_000)  # a shared, busy machine
             page.goto(f"{live_server.url}/theses/{library_a.code}/")

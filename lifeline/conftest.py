@@ -33,6 +33,9 @@ PHONE: dict[str, Any] = {
     "is_mobile": True,
     "has_touch": True,
 }
+# One wait for every walk: the suite runs under `-n 2` on a 2-core CI machine that also runs
+# PostgreSQL and chromium, where a page's htmx round trip has taken more than 15 s.
+BROWSER_TIMEOUT_MS = 60_000
 
 
 def signed_in_context(browser: Any, session: str, base_url: str, **extra: Any) -> Any:

@@ -16,7 +16,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from lifeline.analytics.models import TitleHolding, UsageReport
-from lifeline.conftest import PHONE, launch_chromium, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, PHONE, launch_chromium, signed_in_context
 from lifeline.registry.models import KbartTitle, Resource
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -84,7 +84,7 @@ def test_librarian_walks_through_analytics_on_a_phone(
         try:
             context = signed_in_context(browser, session, base, accept_downloads=True)
             page = context.new_page()
-            page.set_default_timeout(20_000)
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             for lang in ("zh-hans", "en"):
                 shown = words(lang)
                 if lang == "zh-hans":  # really Chinese, not the English msgids

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import launch_chromium, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, launch_chromium, signed_in_context
 from lifeline.delivery.models import DeliveryRequest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -29,7 +29,7 @@ def test_patron_files_a_request_on_a_phone(
         try:
             context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(f"{live_server.url}/delivery/{library_a.code}/new/")
             page.fill("#id_citation", "张三, 李四. 森林碳汇研究[J]. 林业科学, 2020, 12(3): 45-52.")
             page.click("button:has-text('识别参考文献')")

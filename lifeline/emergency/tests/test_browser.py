@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import launch_chromium, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, launch_chromium, signed_in_context
 from lifeline.emergency.choices import EventStatus, Level, TaskStatus
 from lifeline.emergency.models import Event
 from lifeline.emergency.services import install_default_plan
@@ -32,7 +32,7 @@ def test_leader_activates_on_a_phone(
         try:
             context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(f"{live_server.url}/emergency/{library_a.code}/")
             page.click("text=启动预案")
             page.select_option("#id_category", "public_health")

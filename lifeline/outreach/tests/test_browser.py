@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from lifeline.conftest import PHONE, launch_chromium, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, PHONE, launch_chromium, signed_in_context
 from lifeline.outreach.choices import QuestionKind
 from lifeline.outreach.models import Attempt, Question, QuestionBank, Quiz
 
@@ -55,7 +55,7 @@ def test_patron_takes_a_quiz_on_a_phone(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )
             page = context.new_page()
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(f"{live_server.url}/outreach/q/{quiz.pk}/")
             page.click("button:has-text('开始答题')")
             page.wait_for_selector("button:has-text('交卷')")
@@ -113,7 +113,7 @@ def test_answers_saved_as_given_with_javascript(
         try:
             context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(f"{live_server.url}/outreach/q/{quiz.pk}/")
             page.click("button:has-text('开始答题')")
             page.wait_for_selector("button:has-text('交卷')")

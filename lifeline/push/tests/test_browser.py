@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, PHONE, launch_chromium, signed_in_context
 from lifeline.core.models import Notification
 from lifeline.push.logic import subscriptions
 from lifeline.push.models import Announcement, Subscriber
@@ -38,7 +38,7 @@ def test_subscribe_publish_read_unsubscribe_on_a_phone(
         browser = launch_chromium(p)
         try:
             patron = browser.new_context(**PHONE).new_page()
-            patron.set_default_timeout(60_000)
+            patron.set_default_timeout(BROWSER_TIMEOUT_MS)
             patron.goto(f"{live_server.url}/lib/{code}/news/subscribe/")
             patron.fill("input[name=email]", "Reader@Example.edu")
             patron.click("form button.btn")
@@ -57,7 +57,7 @@ def test_subscribe_publish_read_unsubscribe_on_a_phone(
 
             staff_context = signed_in_context(browser, session, live_server.url)
             staff = staff_context.new_page()
-            staff.set_default_timeout(60_000)
+            staff.set_default_timeout(BROWSER_TIMEOUT_MS)
             staff.goto(f"{live_server.url}/push/{code}/new/")
             staff.select_option("select[name=topic]", "guide")
             staff.fill("input[name=title]", "校外访问指南")

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, PHONE, launch_chromium, signed_in_context
 from lifeline.reference.models import Ticket
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -30,7 +30,7 @@ def test_chat_and_queue_on_a_phone(
         browser = launch_chromium(p)
         try:
             patron = browser.new_context(**PHONE).new_page()
-            patron.set_default_timeout(60_000)
+            patron.set_default_timeout(BROWSER_TIMEOUT_MS)
             patron.goto(f"{live_server.url}/lib/{library_a.code}/ask/")
             patron.fill("textarea[name=question]", "在家怎么用 VPN 访问万方？<b>急</b>")
             patron.click("button:has-text('开始在线聊天')")
@@ -39,7 +39,7 @@ def test_chat_and_queue_on_a_phone(
 
             staff_context = signed_in_context(browser, session, live_server.url)
             staff = staff_context.new_page()
-            staff.set_default_timeout(60_000)
+            staff.set_default_timeout(BROWSER_TIMEOUT_MS)
             staff.goto(f"{live_server.url}/reference/{library_a.code}/")
             staff.wait_for_selector("#ticket-queue tr.current")
             staff.keyboard.press("o")  # the keyboard shortcut opens the current question
@@ -54,7 +54,7 @@ def test_chat_and_queue_on_a_phone(
 
             # With JavaScript off (a locked-down in-app browser) the chat is a form and a page.
             plain = browser.new_context(**PHONE, java_script_enabled=False).new_page()
-            plain.set_default_timeout(60_000)
+            plain.set_default_timeout(BROWSER_TIMEOUT_MS)
             plain.goto(patron.url)
             plain.fill("textarea[name=body]", "谢谢，可以了")
             plain.click("button:has-text('发送')")

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import BROWSER_TIMEOUT_MS, PHONE, launch_chromium
 from lifeline.core.models import Library
 from lifeline.registry.tests.pages_data import build
 
@@ -31,7 +31,7 @@ def phone() -> Iterator[Any]:
             device_scale_factor=2,
         )
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(BROWSER_TIMEOUT_MS)
         errors: list[str] = []
         # A CSP violation (an inline style or script) shows up as a console error.
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import launch_chromium, make_staff, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, launch_chromium, make_staff, signed_in_context
 from lifeline.core.choices import Role
 from lifeline.research.logic import citation, importer
 from lifeline.research.models import VerificationRequest
@@ -35,7 +35,7 @@ def test_patron_requests_a_report_from_home(
         try:
             context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(f"{live_server.url}/research/{library_a.code}/request/")
             page.fill("#id_papers", "10.1007/s10646-013-1042-4\n10.1016/j.ecolind.2011.07.024")
             page.select_option("#id_purpose", "promotion")

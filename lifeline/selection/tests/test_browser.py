@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from lifeline.conftest import PHONE, launch_chromium
+from lifeline.conftest import BROWSER_TIMEOUT_MS, PHONE, launch_chromium
 from lifeline.selection import services
 from lifeline.selection.choices import CampaignStatus
 from lifeline.selection.models import Campaign, Vote
@@ -52,7 +52,7 @@ def test_patron_votes_on_a_phone_without_js(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
             )
             page = context.new_page()
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(f"{live_server.url}/selection/{library_a.code}/")
             page.click("a:has-text('春季云端选书')")
             page.click("nav.letters a:text-is('F')")

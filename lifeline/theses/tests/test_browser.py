@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from lifeline.conftest import PHONE, launch_chromium, signed_in_context
+from lifeline.conftest import BROWSER_TIMEOUT_MS, PHONE, launch_chromium, signed_in_context
 from lifeline.theses import services
 from lifeline.theses.models import Thesis
 from lifeline.theses.tests.conftest import AUTHOR, TITLE, TITLE_EN, make_pdf
@@ -52,7 +52,7 @@ def test_student_from_submission_to_printed_receipt_on_a_phone(
         try:
             context = signed_in_context(browser, session, live_server.url)
             page = context.new_page()
-            page.set_default_timeout(60_000)  # a shared, busy machine
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(f"{live_server.url}/theses/{library_a.code}/")
             page.fill("#id_student_number", expected.student_number)
             page.fill("#id_name", AUTHOR)

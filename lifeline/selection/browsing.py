@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
+from lifeline.core import rows
 from lifeline.selection.logic.normalise import search_terms
 from lifeline.selection.models import Campaign, Title, Vote
 from lifeline.selection.services import isbn_or_blank
@@ -80,22 +81,30 @@ def _fts_match(terms: list[tuple[str, bool]]) -> str:
 def page_campaign(library_id: int, pk: int) -> tuple[Campaign, list[int]] | None:
     """The campaign `pk` of the library and the ids of its vendor lists, in one statement (the
     ids as a list, not a join, for the title queries below: see `services.campaign_titles`)."""
-    through = Campaign.catalogues.through._meta
-    agg = (
-        "string_agg(cc.catalogue_id::text, ',')"
-        if connection.vendor == "postgresql"
-        else "group_concat(cc.catalogue_id, ',')"
-    )
-    sql = (
-        f"SELECT c.*, (SELECT {agg} FROM {through.db_table} cc"  # noqa: S608 - names from _meta
-        " WHERE cc.campaign_id = c.id) AS catalogue_list"
-        f" FROM {Campaign._meta.db_table} c WHERE c.id = %s AND c.library_id = %s"
-    )
-    found = list(Campaign.objects.raw(sql, [pk, library_id]))
-    if not found:
+    conn = connections[router.db_for_read(Campaign)]
+    if conn.vendor not in _CAMPAIGN_SQL:
+        qn = conn.ops.quote_name
+        through = Campaign.catalogues.through._meta.db_table
+        agg = (
+            "string_agg(cc.catalogue_id::text, ',')"
+            if conn.vendor == "postgresql"
+            else "group_concat(cc.catalogue_id, ',')"
+        )
+        _CAMPAIGN_SQL[conn.vendor] = (
+            f"SELECT {rows.select_list(Campaign, 'c', qn)}, (SELECT {agg}"  # noqa: S608
+            f" FROM {qn(through)} cc WHERE cc.campaign_id = c.id)"
+            f" FROM {qn(Campaign._meta.db_table)} c WHERE c.id = %s AND c.library_id = %s"
+        )
+    with conn.cursor() as cursor:
+        cursor.execute(_CAMPAIGN_SQL[conn.vendor], [pk, library_id])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    listed = getattr(found[0], "catalogue_list", None) or ""
-    return found[0], [int(i) for i in str(listed).split(",") if i]
+    campaign: Campaign = rows.instance(Campaign, conn, row[:-1])
+    return campaign, [int(i) for i in str(row[-1] or "").split(",") if i]
+
+
+_CAMPAIGN_SQL: dict[str, str] = {}
 
 
 WINDOW = 1000

@@ -18,10 +18,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import ngettext
 
 from lifeline.selection.browsing import Card
 from lifeline.selection.choices import LINE_STATUS_COLOURS, LineStatus
@@ -53,23 +52,15 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-# Whether the language's number format is the plain one (no grouping, "." for decimals), by
-# language and grouping setting: then localize(n) is f"{n:f}" for a catalogue's numbers.
-_PLAIN: dict[str, bool] = {}
-
-
 class _Numbers:
     """`localize` of years and prices for one page: the plain text when the active language
-    formats numbers plainly (both of Lifeline's do, without USE_THOUSAND_SEPARATOR), which a probe
-    through `localize` decides once per language; else `localize` itself."""
+    formats numbers plainly (no grouping, "." for decimals: both of Lifeline's languages without
+    USE_THOUSAND_SEPARATOR), which two `localize` calls decide once per page; else `localize`."""
 
     def __init__(self) -> None:
-        lang = f"{get_language()}:{settings.USE_THOUSAND_SEPARATOR}"
-        if lang not in _PLAIN:
-            _PLAIN[lang] = (
-                localize(Decimal("-1234567.89")) == "-1234567.89" and localize(1234567) == "1234567"
-            )
-        self.plain = _PLAIN[lang]
+        self.plain = (
+            localize(Decimal("-1234567.89")) == "-1234567.89" and localize(1234567) == "1234567"
+        )
 
     def __call__(self, value: int | Decimal) -> str:
         if self.plain:

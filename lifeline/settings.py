@@ -247,6 +247,9 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:home"
 SESSION_COOKIE_AGE = envint("LIFELINE_SESSION_SECONDS", 8 * 3600)
+# Django's database sessions, read without the ORM's cost on every signed-in request (issue 12;
+# why not a cached store: lifeline/core/sessions.py).
+SESSION_ENGINE = "lifeline.core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = envbool("LIFELINE_SECURE_COOKIES", not DEBUG and SITE_URL.startswith("https://"))

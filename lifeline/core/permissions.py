@@ -106,19 +106,32 @@ def library_ids_for(user: AbstractBaseUser | AnonymousUser, action: str = VIEW) 
         return set()
     cache: dict[str, set[int]] = user.__dict__.setdefault("_lifeline_libs", {})
     if action not in cache:
-        from lifeline.core.models import Membership
-
         # The roles are read once per user object, whatever the number of actions asked about
         # (a page asking "view" and "<app>.manage" cost two identical queries).
         if "_lifeline_roles" not in user.__dict__:
-            user.__dict__["_lifeline_roles"] = list(
-                Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
-                    "library_id", "role"
-                )
-            )
+            user.__dict__["_lifeline_roles"] = _active_roles(user.pk)
         roles = user.__dict__["_lifeline_roles"]
         cache[action] = {lib for lib, role in roles if role_allows(role, action)}
     return cache[action]
+
+
+def _active_roles(user_id: int) -> list[tuple[int, str]]:
+    """(library id, role) of the user's active memberships: as
+    `Membership.objects.filter(user_id=…, is_active=True).values_list("library_id", "role")`, in
+    hand-written SQL (the ORM spent ~0.4 ms of CPU building it, on every signed-in library page)."""
+    from django.db import connections, router
+
+    from lifeline.core.models import Membership
+
+    conn = connections[router.db_for_read(Membership)]
+    qn = conn.ops.quote_name
+    sql = (
+        f"SELECT {qn('library_id')}, {qn('role')} FROM {qn(Membership._meta.db_table)}"  # noqa: S608
+        f" WHERE {qn('user_id')} = %s AND {qn('is_active')}"
+    )
+    with conn.cursor() as cur:
+        cur.execute(sql, [user_id])
+        return [(int(lib), str(role)) for lib, role in cur.fetchall()]
 
 
 def user_can(

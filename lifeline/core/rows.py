@@ -13,7 +13,7 @@ import functools
 import weakref
 from typing import Any
 
-from django.db import models
+from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
@@ -83,3 +83,27 @@ def set_prefetched(instance: models.Model, name: str, objects: list[Any]) -> Non
     qs._prefetch_done = True
     cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
     cache[name] = qs
+
+
+_BY_COLUMN: dict[tuple[str, type[models.Model], str], str] = {}
+
+
+def by_unique(model: type[models.Model], column: str, value: Any) -> Any:
+    """`model.objects.filter(<column>=value).first()` for a unique column (a library's code, a
+    user's patron row), as one hand-written SELECT: the access checks of every library page run
+    two of these per request (`core.access`)."""
+    conn = connections[router.db_for_read(model)]
+    key = (conn.alias, model, column)
+    if key not in _BY_COLUMN:
+        field = model._meta.get_field(column)
+        if not isinstance(field, models.Field) or not field.unique:
+            raise ValueError(f"{model.__name__}.{column} is not a unique column")
+        qn = conn.ops.quote_name
+        _BY_COLUMN[key] = (
+            f"SELECT {select_list(model, 't', qn)} FROM {qn(model._meta.db_table)} t"  # noqa: S608
+            f" WHERE t.{qn(str(field.column))} = %s"
+        )
+    with conn.cursor() as cur:
+        cur.execute(_BY_COLUMN[key], [value])
+        row = cur.fetchone()
+    return None if row is None else instance(model, conn, row)

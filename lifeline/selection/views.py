@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -33,7 +33,7 @@ from lifeline.core.permissions import user_can
 from lifeline.core.typing import AuthedRequest
 from lifeline.selection import browsing, services, voting
 from lifeline.selection import jobs as selection_jobs
-from lifeline.selection.cards import CardText, cards
+from lifeline.selection.cards import CardText, cards, class_links
 from lifeline.selection.choices import (
     CLC_CLASSES,
     CampaignStatus,
@@ -103,9 +103,18 @@ def _campaign(library: Library, pk: int) -> Campaign:
 
 @login_required
 def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
-    """Browse by CLC class, search (Chinese text, ISBN, author), mark with a reason."""
-    campaign = _campaign(library_for(request, library, PATRON), pk)
-    staff = user_can(request.user, campaign.library, MANAGE)
+    """Browse by CLC class, search (Chinese text, ISBN, author), mark with a reason.
+
+    The patron's busiest page: three statements of its own (the campaign with its lists, the
+    page's titles with their marks and the reader's own; see `browsing`), the cards and the
+    class letters written in Python (`cards.py`)."""
+    lib = library_for(request, library, PATRON)
+    found = browsing.page_campaign(lib.pk, pk)
+    if found is None:
+        raise Http404
+    campaign, catalogue_ids = found
+    campaign.library = lib  # already loaded by `library_for`: no join
+    staff = user_can(request.user, lib, MANAGE)
     if not services.may_take_part(request.user, campaign) or (
         campaign.status == CampaignStatus.DRAFT and not staff
     ):
@@ -116,25 +125,10 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
     cls = (form.cleaned_data.get("cls") or "").upper()
     page = form.cleaned_data.get("page") or 1
     after = form.cleaned_data.get("after") or 0
-    rows, has_next = browsing.browse_titles(campaign, query=q, cls=cls, after=after, size=PAGE)
-    ids = [t.pk for t in rows]
-    mine: set[int] = set()
-    counts: dict[int, int] = {}
-    if ids:
-        # One grouped query: the marks of each row and whether one is the reader's own.
-        for title_id, n, own in (
-            Vote.objects.filter(campaign=campaign, title_id__in=ids)
-            .values_list("title_id")
-            .annotate(n=Count("id"), own=Count("id", filter=Q(user_id=request.user.pk)))
-        ):
-            counts[title_id] = n
-            if own:
-                mine.add(title_id)
-    shown: list[Any] = rows  # the rows carry the page's own attributes
-    for t in shown:
-        t.marked = t.pk in mine
-        t.n_votes = n = counts.get(t.pk, 0)
-        t.marks_label = ngettext("%(n)s mark", "%(n)s marks", n) % {"n": n}
+    rows, has_next = browsing.browse_titles(
+        campaign, query=q, cls=cls, after=after, size=PAGE,
+        catalogue_ids=catalogue_ids, user_id=request.user.pk,
+    )  # fmt: skip
     is_open = campaign.is_open_on(timezone.localdate())
     english = get_language() == "en"
     classes = [(letter, en if english else zh) for letter, zh, en in CLC_CLASSES]
@@ -146,12 +140,10 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
         request,
         "selection/browse.html",
         {
-            "library": campaign.library,
+            "library": lib,
             "campaign": campaign,
-            "rows": rows,
-            "classes": classes,
+            "class_links": class_links(classes, cls, q),
             "class_name": class_name,
-            "q_suffix": f"&q={quote(q)}" if q else "",
             "q": q,
             "cls": cls,
             "page": page,
@@ -163,7 +155,7 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
                 rows,
                 CardText(
                     open=is_open,
-                    mark_url=reverse("selection:mark", args=[campaign.library.code, campaign.pk]),
+                    mark_url=reverse("selection:mark", args=[lib.code, campaign.pk]),
                     vote_url=reverse("selection:vote"),
                     # The signed ballot of the thin vote: this user, campaign and browser.
                     ballot=ballot.issue(

@@ -38,6 +38,7 @@ import hashlib
 import http.client
 import ipaddress
 import json
+import queue
 import signal
 import sqlite3
 import sys
@@ -218,6 +219,11 @@ class Node:
         self.seen: dict[str, bytes] = {}
         self.received: list[dict[str, str]] = []
         self.counter = 0
+        # Auto mode's senders: a few long-lived threads, each with its kept-alive connection,
+        # woken once per message received (a thread per message opened a new connection to
+        # the target every time: a TCP handshake and a new server-side connection each).
+        self.kick: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self.senders = 0
         self.store = Store(args.state) if args.state else None
         if self.store is not None:
             self.txns, self.seen, self.outbox, self.counter = self.store.load()
@@ -412,8 +418,21 @@ class Node:
                 answer = self._apply(xml)
             self.seen[key] = answer
         if self.auto:
-            threading.Thread(target=self._drain, daemon=True).start()
+            if self.senders:
+                self.kick.put(None)
+            else:
+                threading.Thread(target=self._drain, daemon=True).start()
         return answer
+
+    def start_senders(self, n: int) -> None:
+        def run() -> None:
+            while True:
+                self.kick.get()
+                self._drain()
+
+        for _ in range(n):
+            threading.Thread(target=run, daemon=True).start()
+        self.senders += n
 
     def _drain(self) -> None:
         """Auto mode: run each script to its end and send what is owed, in order."""
@@ -601,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     if args.auto:
         threading.Thread(target=node.retry_loop, daemon=True).start()
+        node.start_senders(8)
     print(f"READY {server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lifeline.delivery.choices import IsoAction, IsoStatus, Role, ServiceType, Status
-from lifeline.delivery.logic import iso_codes, peers, transport
+from lifeline.delivery.logic import iso_codes, peers, rawsql, transport
 from lifeline.delivery.logic.builders import build_request, build_requesting, build_supplying
 from lifeline.delivery.logic.ill_states import (
     ACTIONS,
@@ -69,9 +69,15 @@ def send_request(
         req.supplier = supplier
         req.save(update_fields=["supplier"])
         note(req, str(supplier), by=str(by or "system"), now=now)
-    n = req.transactions.count() + 1
+    # Prepared statements (`rawsql`): this runs once per request sent, from a page or a batch.
+    _c, counted = rawsql.execute(
+        f"SELECT COUNT(*) FROM {rawsql.qn(IllTransaction._meta.db_table)}"  # noqa: S608
+        " WHERE request_id = %s",
+        [req.pk],
+    )
+    n = counted[0][0] + 1
     service = ServiceType.LOAN if req.doc_type in iso_codes.LOAN_TYPES else ServiceType.COPY
-    txn = IllTransaction.objects.create(
+    txn = IllTransaction(
         library=req.library,
         request=req,
         peer=peer,
@@ -81,7 +87,8 @@ def send_request(
         created_at=now,
         updated_at=now,
     )
-    transport.queue(peer, txn, req, "request", "New", build_request(txn, now), now=now)
+    rawsql.insert(txn)
+    transport.queue(peer, txn, req, "request", "New", build_request(txn, now), now=now, first=True)
     return txn
 
 

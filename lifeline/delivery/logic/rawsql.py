@@ -13,6 +13,13 @@ made once per process (columns, converters) and each call only binds values:
   parts, turned into model instances with the fields' own converters (decryption, SQLite's
   dates), as the ORM would.
 
+On PostgreSQL these statements are bound on the server and prepared (psycopg's `prepare=True`
+on a cursor of Django's own connection, wrapped as Django wraps its cursors, so query capture,
+`execute_wrapper`s and error translation see them): Django binds parameters in Python by default
+(`ClientCursor`), which quoted every kept message's XML into the SQL text character by character
+and had the server parse and plan each statement again. A prepared statement lives with its
+connection (kept `CONN_MAX_AGE`), so each is parsed once per connection.
+
 No model signals are sent, so only models that are not `audited` (core.audit) are accepted: an
 audited model's change must still write its audit row through `save()`.
 """
@@ -21,10 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+
+from lifeline.core.fields import EncryptedTextField, decrypt
 
 Converter = Callable[[Any, Any, Any], Any]
 
@@ -43,6 +52,7 @@ def _fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
     return tuple(model._meta.concrete_fields)
 
 
+@cache
 def columns(model: type[models.Model], alias: str) -> str:
     """The SELECT list of every concrete column of `model` under table alias `alias`."""
     return ", ".join(f"{alias}.{qn(str(f.column))}" for f in _fields(model))
@@ -54,18 +64,65 @@ def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[Any, list
     for f in _fields(model):
         expression = f.get_col(model._meta.db_table)
         found = [*connection.ops.get_db_converters(expression), *f.get_db_converters(connection)]
+        if isinstance(f, EncryptedTextField):
+            # A peer's secrets are read with every message it sends: the same token always
+            # decrypts to the same text (the keys are settings, fixed for the process), so it
+            # is decrypted once, not with two HMACs and an AES pass per message.
+            found = [*connection.ops.get_db_converters(expression), _decrypted]
         out.append((expression, found))
     return tuple(out)
 
 
+def cursor() -> Any:
+    """A cursor of the default connection, prepared statements with server-side binding on
+    PostgreSQL (see the module's note), Django's own elsewhere."""
+    db = _db()
+    if db.vendor != "postgresql":
+        return db.cursor()
+    # What `connection.cursor()` does, with our cursor class instead of the client-binding one.
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        return db._prepare_cursor(_prepared_class()(db.connection))
+
+
+def _db() -> Any:
+    """The default connection itself: `django.db.connection` is a proxy that looks the
+    thread's connection up again on every attribute (a dozen times per statement here)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@cache
+def _prepared_class() -> type:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    base: Any = ServerBindingCursor  # psycopg's Cursor with Django's mixin
+
+    class Prepared(base):
+        def execute(self, query: Any, params: Any = None, **_kw: Any) -> Any:
+            return super().execute(query, params, prepare=True)
+
+    return Prepared
+
+
+@lru_cache(maxsize=4096)
+def _decrypt_once(token: str) -> str:
+    return decrypt(token)
+
+
+def _decrypted(value: Any, _expression: Any, _connection: Any) -> Any:
+    return _decrypt_once(value) if value else value
+
+
 def load[M: models.Model](model: type[M], row: Sequence[Any], start: int = 0) -> M:
     """A `model` instance from `row[start:]` (as the columns of `columns(model, …)`)."""
+    db = _db()
     fields = _fields(model)
     values = list(row[start : start + len(fields)])
-    for i, (expression, convert) in enumerate(_converters(model, connection.vendor)):
+    for i, (expression, convert) in enumerate(_converters(model, db.vendor)):
         for c in convert:
-            values[i] = c(values[i], expression, connection)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+            values[i] = c(values[i], expression, db)
+    return model.from_db(db.alias, [f.attname for f in fields], values)
 
 
 def select(
@@ -73,9 +130,9 @@ def select(
 ) -> list[tuple[Any, ...]]:
     """Rows of `sql`, whose SELECT list is `columns()` of each model of `parts` in turn; each
     row as a tuple of instances (a NULL primary key, as from an outer join, gives None)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    with cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
     out = []
     for row in rows:
         items: list[Any] = []
@@ -107,42 +164,53 @@ def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[Any,
 
 def insert[M: models.Model](obj: M) -> M:
     """INSERT `obj` as `obj.save(force_insert=True)` would, without the query building."""
-    sql, fields, returning = _insert_sql(type(obj), connection.vendor)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        new_id = cursor.fetchone()[0] if returning else cursor.lastrowid
+    db = _db()
+    sql, fields, returning = _insert_sql(type(obj), db.vendor)
+    values = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
+    with cursor() as cur:
+        cur.execute(sql, values)
+        new_id = cur.fetchone()[0] if returning else cur.lastrowid
     obj.pk = new_id
-    obj._state.adding, obj._state.db = False, connection.alias
+    obj._state.adding, obj._state.db = False, db.alias
     return obj
+
+
+@cache
+def _update_sql(
+    model: type[models.Model], names: tuple[str, ...] | None, vendor: str
+) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    _plain(model)
+    chosen = tuple(
+        f
+        for f in _fields(model)
+        if not f.primary_key and (names is None or f.name in names or f.attname in names)
+    )
+    pk = model._meta.pk
+    assert pk is not None
+    sql = (
+        f"UPDATE {qn(model._meta.db_table)} SET "  # noqa: S608 - names from the model
+        + ", ".join(f"{qn(str(f.column))} = %s" for f in chosen)
+        + f" WHERE {qn(str(pk.column))} = %s"
+    )
+    return sql, chosen
 
 
 def update(obj: models.Model, fields: Iterable[str] | None = None) -> int:
     """UPDATE the named fields (all but the key without `fields`) of `obj`'s row."""
-    model = type(obj)
-    _plain(model)
-    chosen = [
-        f
-        for f in _fields(model)
-        if not f.primary_key and (fields is None or f.name in fields or f.attname in fields)
-    ]
-    sql = (
-        f"UPDATE {qn(model._meta.db_table)} SET "  # noqa: S608 - names from the model
-        + ", ".join(f"{qn(str(f.column))} = %s" for f in chosen)
-        + f" WHERE {qn(str(model._meta.pk.column))} = %s"
-    )
-    values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in chosen]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, obj.pk])
-        return int(cursor.rowcount)
+    db = _db()
+    sql, chosen = _update_sql(type(obj), None if fields is None else tuple(fields), db.vendor)
+    values = [f.get_db_prep_save(f.pre_save(obj, False), db) for f in chosen]
+    with cursor() as cur:
+        cur.execute(sql, [*values, obj.pk])
+        return int(cur.rowcount)
 
 
 def execute(sql: str, params: Sequence[Any]) -> tuple[int, list[tuple[Any, ...]]]:
     """A hand-written statement: (rows affected, rows returned). Times are bound as the
     backend stores them (SQLite compares its text form)."""
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _db().ops.adapt_datetimefield_value
     bound = [adapt(p) if isinstance(p, dt.datetime) else p for p in params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, bound)
-        rows = cursor.fetchall() if cursor.description else []
-        return int(cursor.rowcount), rows
+    with cursor() as cur:
+        cur.execute(sql, bound)
+        rows = cur.fetchall() if cur.description else []
+        return int(cur.rowcount), rows

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from functools import cache
 
 from django.db import transaction
 from django.db.models import Q
@@ -45,10 +46,22 @@ def queue(
     *,
     now: dt.datetime | None = None,
     not_before: dt.datetime | None = None,
+    first: bool = False,
 ) -> IsoMessage:
-    """Keep the message and have it sent (after commit; in-process peers at once)."""
+    """Keep the message and have it sent (after commit; in-process peers at once).
+    `first`: the first message of a transaction made in this database transaction (no earlier
+    one can hold it back), so with immediate tasks it is written already claimed and sent
+    after commit without a claim of its own (a process that dies before sending leaves it to
+    `retry_due` after the back-off, as a claimed message always was)."""
     now = now or timezone.now()
     validate(xml)  # never send what the peer would have to refuse
+    inline = (
+        first
+        and txn is not None
+        and not peer.in_process
+        and (not_before is None or not_before <= now)
+        and _immediate()
+    )
     msg = IsoMessage(
         library_id=peer.library_id,
         request=req,
@@ -60,7 +73,8 @@ def queue(
         xml=xml.decode("utf-8"),
         idempotency_key=uuid.uuid4().hex,
         send_state=SendState.PENDING,
-        next_attempt_at=not_before,
+        attempts=1 if inline else 0,
+        next_attempt_at=now + backoff(1) if inline else not_before,
         created_at=now,
     )
     rawsql.insert(msg)
@@ -69,19 +83,27 @@ def queue(
     msg.peer = peer
     if peer.in_process:
         attempt(msg.pk, now=now, loaded=msg)
+    elif inline:
+        transaction.on_commit(lambda: _send(msg, now))
     else:
         transaction.on_commit(lambda: _send_after_commit(msg))
     return msg
 
 
-def _send_after_commit(msg: IsoMessage) -> None:
-    """The send task; with immediate tasks (one process sends its own messages) the message
-    just written is handed over as it is rather than read back."""
+def _immediate() -> bool:
     from django.tasks.backends.immediate import ImmediateBackend
 
     from lifeline.delivery.tasks import send_iso_message
 
-    if isinstance(send_iso_message.get_backend(), ImmediateBackend):
+    return isinstance(send_iso_message.get_backend(), ImmediateBackend)
+
+
+def _send_after_commit(msg: IsoMessage) -> None:
+    """The send task; with immediate tasks (one process sends its own messages) the message
+    just written is handed over as it is rather than read back."""
+    from lifeline.delivery.tasks import send_iso_message
+
+    if _immediate():
         attempt(msg.pk, loaded=msg)
     else:
         send_iso_message.enqueue(msg.pk)
@@ -102,7 +124,6 @@ def attempt(pk: int, *, now: dt.datetime | None = None, loaded: IsoMessage | Non
         return msg.send_state if msg else ""
     if msg.next_attempt_at is not None and msg.next_attempt_at > now:
         return SendState.PENDING
-    peer = msg.peer
     # Claim: one sender per message even with many workers, and none while an earlier message
     # of its transaction waits (order); one prepared statement for both.
     table = rawsql.qn(IsoMessage._meta.db_table)
@@ -128,6 +149,14 @@ def attempt(pk: int, *, now: dt.datetime | None = None, loaded: IsoMessage | Non
     if not claimed:
         return SendState.PENDING
     msg.attempts += 1
+    return _send(msg, now)
+
+
+def _send(msg: IsoMessage, now: dt.datetime) -> str:
+    """Post a claimed message (its `attempts` counts this try) and record the outcome."""
+    pk, peer = msg.pk, msg.peer
+    assert peer is not None
+    table = rawsql.qn(IsoMessage._meta.db_table)
     try:
         answer = post(peer, msg.xml.encode("utf-8"), msg.idempotency_key)
         ok, error = confirmation_outcome(answer)
@@ -137,36 +166,46 @@ def attempt(pk: int, *, now: dt.datetime | None = None, loaded: IsoMessage | Non
         _health(peer, Health.DOWN, str(exc), now)
         return state
     state = SendState.SENT if ok else SendState.REFUSED
-    rawsql.execute(
+    mark = (
         f"UPDATE {table} SET send_state = %s, answer = %s, outcome = %s, error = %s,"  # noqa: S608
-        " next_attempt_at = NULL WHERE id = %s",
-        [
-            state,
-            answer.decode("utf-8", "replace"),
-            MessageOutcome.OK if ok else MessageOutcome.ERROR,
-            error[:2000],
-            pk,
-        ],
+        " next_attempt_at = NULL WHERE id = %s"
     )
+    values = [
+        state,
+        answer.decode("utf-8", "replace"),
+        MessageOutcome.OK if ok else MessageOutcome.ERROR,
+        error[:2000],
+        pk,
+    ]
+    rawsql.execute(mark, values)
+    # The look for a held message is its own statement, after the mark has committed: a held
+    # message was written (committed) before its own claim failed on this one still pending,
+    # so a look that starts after the mark commits always finds it (one in the same statement
+    # as the mark would read a snapshot from before that commit and could miss it).
+    look = state == SendState.SENT and msg.transaction_id is not None
+    rows = rawsql.execute(_held_sql(), _held_params(msg))[1] if look else []
     _health(peer, Health.UP, "", now)
-    if state == SendState.SENT and msg.transaction_id is not None:
-        _send_held(msg, now)
+    if rows:
+        # A message of the same transaction queued while this one was on its way (the peer
+        # had already answered it and replied) was held back by the order check: sent now,
+        # not a minute later with the periodic job.
+        attempt(rows[0][0], now=now)
     return state
 
 
-def _send_held(msg: IsoMessage, now: dt.datetime) -> None:
-    """A message of the same transaction queued while this one was on its way (the peer had
-    already answered it and replied) was held back by the order check: send it now, not a minute
-    later with the periodic job. Only never-tried ones: a back-off is not cut short."""
-    _n, rows = rawsql.execute(
+@cache
+def _held_sql() -> str:
+    """The next held message of a transaction: only never-tried ones, so a back-off is not cut
+    short."""
+    return (
         f"SELECT id FROM {rawsql.qn(IsoMessage._meta.db_table)}"  # noqa: S608 - model names
         " WHERE transaction_id = %s AND direction = %s AND send_state = %s AND attempts = 0"
-        " AND next_attempt_at IS NULL AND id > %s ORDER BY id LIMIT 1",
-        [msg.transaction_id, Direction.OUT, SendState.PENDING, msg.pk],
+        " AND next_attempt_at IS NULL AND id > %s ORDER BY id LIMIT 1"
     )
-    held = rows[0][0] if rows else None
-    if held is not None:
-        attempt(held, now=now)
+
+
+def _held_params(msg: IsoMessage) -> list[object]:
+    return [msg.transaction_id, Direction.OUT, SendState.PENDING, msg.pk]
 
 
 def _health(peer: Peer, health: str, error: str, now: dt.datetime) -> None:

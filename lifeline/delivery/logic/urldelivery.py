@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from lifeline.core import outbound
 from lifeline.core.notify import notify_email
 from lifeline.delivery.choices import Role, Status
+from lifeline.delivery.logic import rawsql
 from lifeline.delivery.logic.iso18626 import Iso18626Error, Message, english
 from lifeline.delivery.models import DeliveryFile, IllTransaction
 
@@ -114,7 +115,7 @@ def take_delivery(txn: IllTransaction, msg: Message, now: dt.datetime) -> None:
             created_at=now,
         )
         f.file.save("document.pdf", ContentFile(data), save=False)
-        f.save()
+        rawsql.insert(f)  # one prepared INSERT, as for the messages (logic/rawsql.py)
     else:
         how = msg.text("deliveryInfo/sentVia") or "?"
         req.move(Status.DELIVERED, by=who, now=now, note=english("Sent by %(how)s.", how=how))

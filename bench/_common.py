@@ -98,17 +98,23 @@ def pg_admin(sql: str) -> None:
 
 
 def on_each_database(
-    run: Callable[[str], str], pg_db: str, *, postgres: bool = True, echo: bool = False
+    run: Callable[[str], str],
+    pg_db: str,
+    *,
+    postgres: bool = True,
+    echo: bool = False,
+    sqlite: bool = True,
 ) -> list[str]:
     """`run(database_url)` on a fresh SQLite file, then (unless told not to) on a fresh
     PostgreSQL database `pg_db`, dropped afterwards: the results in that order."""
     import tempfile
 
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results.append(run(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"))
-        if echo:
-            print(results[-1], flush=True)
+    if sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(run(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"))
+            if echo:
+                print(results[-1], flush=True)
     if postgres:
         pg_admin(f"DROP DATABASE IF EXISTS {pg_db}")
         pg_admin(f"CREATE DATABASE {pg_db}")
@@ -117,3 +123,22 @@ def on_each_database(
         finally:
             pg_admin(f"DROP DATABASE IF EXISTS {pg_db}")
     return results
+
+
+def bench_pg_name(default: str) -> str:
+    """The scratch PostgreSQL database of a bench: the one LIFELINE_BENCH_DATABASE_URL names
+    (each engineer has their own), else `default`."""
+    url = os.environ.get("LIFELINE_BENCH_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        return url.rsplit("/", 1)[-1].split("?", 1)[0] or default
+    return default
+
+
+def bench_cache(name: str) -> Path | None:
+    """Where a bench keeps generated input between runs (LIFELINE_BENCH_CACHE, a directory),
+    or None: generated afresh each run."""
+    where = os.environ.get("LIFELINE_BENCH_CACHE", "")
+    if not where:
+        return None
+    Path(where).mkdir(parents=True, exist_ok=True)
+    return Path(where) / name

@@ -1,6 +1,7 @@
 """Subject analysis of a large institution and a 200-paper citation report (issue 13).
 
-    python -m bench research_analysis [--papers=N] [--links=M] [--report=P] [--sqlite-only]
+    python -m bench research_analysis [--papers=N] [--links=M] [--report=P]
+                                      [--sqlite-only | --pg-only]
 
 Generated data, written through the app's own import functions: N Web of Science records
 (default 200,000; all the university's, with colleges, partners abroad, 3 authors each, times
@@ -13,18 +14,33 @@ import), with a peer that is not listed (its first view is a pass over its paper
 range of it, its XLSX and its PDF; each the first time after the import and again. Last, a
 citation report of P papers (default 200) of the university is prepared and issued (signed
 content and PDF) and timed. Each database runs in a child process on a fresh database.
-Targets: every page <= 1 s, the report <= 5 s.
+Targets: every page <= 1 s, the report <= 5 s. The college, person (top authors' h-index),
+collaboration and ESI standing figures are sections of the analysis page, so its time covers
+them. With LIFELINE_BENCH_CACHE set (a directory), the database as the import left it is kept
+(SQLite: a copy of the file there; PostgreSQL: a template database) and later runs with the
+same sizes, generator and migrations start from it (the import time is then the cached run's);
+LIFELINE_BENCH_DATABASE_URL names the PostgreSQL database.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import platform
 import random
+import shutil
 import sys
 import time
 
-from bench._common import on_each_database, run_child
+from bench._common import (
+    ROOT,
+    bench_cache,
+    bench_pg_name,
+    on_each_database,
+    pg_admin,
+    run_child,
+)
 
 PG_DB = "lifeline_w13_bench_analysis"
 PAGE_TARGET = 1.0
@@ -122,31 +138,75 @@ def esi_files() -> dict[str, bytes]:
     }
 
 
-def child(papers: int, links: int, report: int) -> None:
-    import django
+def cache_key(papers: int, links: int) -> str:
+    """What the imported data depends on: sizes, the generator, every migration."""
+    text = inspect.getsource(wos_file) + inspect.getsource(esi_files) + inspect.getsource(setup)
+    migrations = ROOT.glob("lifeline/*/migrations/*.py")
+    text += "".join(sorted(str(p.relative_to(ROOT)) for p in migrations))
+    return f"{papers}-{links}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
-    django.setup()
-    from django.core.management import call_command
+
+def _restore(papers: int, links: int) -> str | None:
+    """Put the cached database in place before Django connects; its timings line, or None."""
+    url = os.environ["LIFELINE_DATABASE_URL"]
+    key = cache_key(papers, links)
+    if url.startswith("sqlite"):
+        path = bench_cache(f"research-analysis-{key}.sqlite3")
+        if path is None or not path.exists():
+            return None
+        shutil.copyfile(path, url.removeprefix("sqlite:///"))
+        return path.with_suffix(".txt").read_text()
+    path = bench_cache(f"research-analysis-{key}.pg.txt")
+    if path is None or not path.exists():
+        return None
+    name = url.rsplit("/", 1)[-1]
+    pg_admin(f"DROP DATABASE IF EXISTS {name}")
+    pg_admin(f"CREATE DATABASE {name} TEMPLATE {name}_{key.replace('-', '_')}")
+    return path.read_text()
+
+
+def _keep(papers: int, links: int, line: str) -> None:
+    """Keep the database as the import left it (before the figures are computed)."""
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import setup_test_environment
+
+    key = cache_key(papers, links)
+    url = os.environ["LIFELINE_DATABASE_URL"]
+    if url.startswith("sqlite"):
+        path = bench_cache(f"research-analysis-{key}.sqlite3")
+        if path is None:
+            return
+        connection.close()  # WAL checkpointed: the file is the whole database
+        shutil.copyfile(url.removeprefix("sqlite:///"), path.with_suffix(".part"))
+        path.with_suffix(".part").replace(path)
+        path.with_suffix(".txt").write_text(line)
+        return
+    path = bench_cache(f"research-analysis-{key}.pg.txt")
+    if path is None:
+        return
+    connection.close()
+    name = url.rsplit("/", 1)[-1]
+    copy = f"{name}_{key.replace('-', '_')}"
+    pg_admin(f"DROP DATABASE IF EXISTS {copy}")
+    pg_admin(f"CREATE DATABASE {copy} TEMPLATE {name}")
+    path.write_text(line)
+
+
+def setup(papers: int, links: int) -> str:
+    """Library, librarians, variants, ESI and JCR lists, the import: its time and links."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
 
     from lifeline.core.choices import Role
     from lifeline.core.models import Library, Membership
     from lifeline.research.choices import ListKind
-    from lifeline.research.logic import citation, esi, importer, subject
-    from lifeline.research.models import AffiliationVariant, CitedRef, VerificationRequest
+    from lifeline.research.logic import esi, importer
+    from lifeline.research.models import AffiliationVariant, CitedRef
 
-    setup_test_environment()
     call_command("migrate", verbosity=0)
-    from django.contrib.auth import get_user_model
-
     library = Library.objects.create(code="bench", name="Northeast Forestry University")
-    users = []
     for name in ("prep", "review"):
         user = get_user_model().objects.create_user(name)
         Membership.objects.create(user=user, library=library, role=Role.ADMIN)
-        users.append(user)
     variants = [("Northeast Forestry Univ", "Northeast Forestry University")]
     variants += [(c, c.replace("Coll ", "College of ")) for c in COLLEGES]
     AffiliationVariant.objects.bulk_create(
@@ -164,11 +224,34 @@ def child(papers: int, links: int, report: int) -> None:
     start = time.perf_counter()
     result = importer.import_records(library, data)
     imported = time.perf_counter() - start
+    assert result.created == papers, result
+    return f"{imported:.1f}\t{CitedRef.objects.count()}"
+
+
+def child(papers: int, links: int, report: int) -> None:
+    kept = _restore(papers, links)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from lifeline.core.models import Library
+    from lifeline.research.logic import citation, subject
+    from lifeline.research.models import VerificationRequest
+
+    setup_test_environment()
+    if kept is None:
+        kept = setup(papers, links)
+        _keep(papers, links, kept)
+    imported, n_links = kept.split("\t")
+    library = Library.objects.get(code="bench")
+    users = [get_user_model().objects.get(username=n) for n in ("prep", "review")]
     start = time.perf_counter()
     subject.precompute(library)
     precomputed = time.perf_counter() - start
-    assert result.created == papers, result
-    n_links = CitedRef.objects.count()
     client = Client()
     client.force_login(users[0])
     base = f"/research/{library.code}/analysis/"
@@ -212,7 +295,7 @@ def child(papers: int, links: int, report: int) -> None:
     req.refresh_from_db()
     cites = sum(len(p.get("citing", [])) for p in req.content["papers"])
     print(
-        f"{connection.vendor}\t{papers}\t{n_links}\t{imported:.1f}\t{precomputed:.2f}\t"
+        f"{connection.vendor}\t{papers}\t{n_links}\t{imported}\t{precomputed:.2f}\t"
         f"{';'.join(timings)}\t{len(req.content['papers'])}\t{cites}\t{issued:.2f}\t"
         f"{len(pdf) // 1024}",
         flush=True,
@@ -228,8 +311,9 @@ def main(argv: list[str]) -> int:
         lambda url: run_child(
             "bench.research_analysis", [str(papers), str(links), str(report)], url, timeout=3000
         ),
-        PG_DB,
+        bench_pg_name(PG_DB),
         postgres="--sqlite-only" not in argv,
+        sqlite="--pg-only" not in argv,
         echo=True,
     )
     print(

@@ -111,7 +111,7 @@ class Posting(models.Model):
     only these narrow rows, never the wide article rows or their full-text index: the BM25 score
     of every matching article is one indexed GROUP BY, the same statement on SQLite and
     PostgreSQL. Written from `Article.search_index` whenever an article is saved (signals.py);
-    bulk writers call `search.store_postings` themselves."""
+    bulk writers call `search.write_postings` themselves."""
 
     term = models.CharField(max_length=64)
     library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -1,40 +1,42 @@
-"""Search of the knowledge base: BM25 computed inside the database, the same statement on
-SQLite and PostgreSQL.
+"""Search of the knowledge base: the database's own full-text index finds the candidates, Okapi
+BM25 over the postings ranks them, the same statement on SQLite and PostgreSQL.
 
 1. `text.query_terms` turns the question into terms (jieba words, synonym keys, pinyin, typos
    corrected), encoded as the index stores them (`text.encode`).
-2. Ranking reads only `Posting` rows (term, library, article, tf, in title, article length;
-   written from `Article.search_index` when an article is saved): one GROUP BY over the postings
-   of the question's terms in the library, on one covering index, sums every matching
-   article's Okapi BM25 score (k1 = 1.2, b = 0.75, FTS5's own constants; a term found in the
-   title counts again with weight TITLE_WEIGHT) and keeps the best few (ORDER BY score LIMIT).
-   Nothing wide is read: not the article rows, not their bodies, not the full-text index's
-   stored vectors (ranking those was what cost 100-700 ms per question over 20,000 articles).
-3. Document frequencies are counted on the same index over all articles (as FTS5's bm25()
-   counts them), the article count and mean length on the article table; all three cached until
-   an article changes.
-4. Only the few best are then checked against the reader's audience, publication and expiry,
+2. Candidates: the database's full-text index over `Article.search_index` (migration 0002: FTS5
+   on SQLite, a GIN tsvector on PostgreSQL) gives the articles holding any of the question's
+   rarest terms (`rarest`: as many as hold at most PICK postings together), by `MATCH` /
+   `@@ to_tsquery` (`full_text_match`). Both match exact tokens, so both find the same set.
+3. Ranking reads only `Posting` rows (term, library, article, tf, in title, article length;
+   written from `Article.search_index` when an article is saved), in one statement with the
+   candidate step as its subquery: the CHOSEN best candidates on the rare terms (a GROUP BY on
+   one covering index), then every term's Okapi BM25 (k1 = 1.2, b = 0.75, FTS5's own
+   constants; a term found in the title counts again with weight TITLE_WEIGHT) summed for
+   those, ORDER BY score LIMIT. FTS5's bm25() and ts_rank differ (ts_rank is not BM25 and
+   reads every match's stored vector: 100-700 ms a question over 20,000 articles), so neither
+   ranks: the shared sum gives two databases holding the same articles the same order (ties
+   to the lower id), which the tests check.
+4. Document frequencies are counted on the postings' index over all articles (as FTS5's bm25()
+   counts them), the article count and mean length on the article table; all three cached
+   until an article changes.
+5. Only the few best are then checked against the reader's audience, publication and expiry,
    and their matched terms read (for the answering passage). When fewer than `limit` of them
-   are visible, the next ones are ranked (at most until every match has been seen).
-
-Every matching article is scored, on both databases, with the same numbers: two databases
-holding the same articles give the same order (ties to the lower id), which the tests check.
-The database's full-text index (FTS5 on SQLite, a GIN tsvector on PostgreSQL, migration 0002)
-stays for the article table but no longer ranks.
+   are visible, the next ones are ranked among the visible ones only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from lifeline.core.models import Library
@@ -49,7 +51,7 @@ VOCAB_SECONDS = 300
 MAX_TERM = 64
 # The ranked few fetched beyond `limit`, for the audience check and the final tie-break.
 SPARE = 20
-BULK_ROWS = 5000
+BULK_CACHE_KIB = 256 * 1024
 # The articles scored are chosen by the question's rarest terms: those holding at most PICK
 # postings together (a question's common terms held 5,000-12,000 of 20,000 articles each);
 # the CHOSEN best on those terms are then scored on every term.
@@ -71,29 +73,64 @@ class Hit:
     terms: tuple[str, ...]
 
 
-def postings_of(article: Article) -> list[Posting]:
-    """The article's postings, from its stored tokens (services.index_article)."""
+def posting_rows(article: Article) -> list[tuple[str, int, int, int, bool, int]]:
+    """The article's postings as rows (term, library, article, tf, in title, length), from its
+    stored tokens (services.index_article)."""
     counts = Counter(t for t in article.search_index.split() if len(t) <= MAX_TERM)
     title = set(article.title_index.split())
-    return [
-        Posting(
-            term=term,
-            library_id=article.library_id,
-            article_id=article.pk,
-            tf=min(n, 32767),
-            in_title=term in title,
-            length=article.index_length,
-        )
-        for term, n in counts.items()
-    ]
+    library, pk, length = article.library_id, article.pk, article.index_length
+    return [(term, library, pk, min(n, 32767), term in title, length) for term, n in counts.items()]
 
 
-def store_postings(articles: Iterable[Article]) -> None:
-    """Write (again) the postings of saved articles: what bulk writers call (a save does it
-    through the post_save signal)."""
+POSTING_COLUMNS = ("term", "library_id", "article_id", "tf", "in_title", "length")
+
+
+def write_postings(articles: Iterable[Article], *, fresh: bool = False) -> int:
+    """Write (again) the postings of saved articles, as plain rows: COPY on PostgreSQL, one
+    executemany per BULK_ROWS rows on SQLite (model instances cost 20 µs a row in Django
+    alone: 4.8 million rows for 20,000 articles). `fresh`: the articles were just inserted,
+    there is nothing to delete. A save writes through the post_save signal; bulk writers
+    (services.create_articles) call this. Returns the number of rows written."""
     articles = list(articles)
-    Posting.objects.filter(article_id__in=[a.pk for a in articles]).delete()
-    Posting.objects.bulk_create([p for a in articles for p in postings_of(a)], batch_size=BULK_ROWS)
+    table = connection.ops.quote_name(Posting._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in POSTING_COLUMNS)
+    written = 0
+    with connection.cursor() as cursor:
+        if not fresh:
+            Posting.objects.filter(article_id__in=[a.pk for a in articles]).delete()
+        if connection.vendor == "postgresql":
+            # psycopg 3 beneath Django's cursor wrapper
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for article in articles:
+                    for row in posting_rows(article):
+                        copy.write_row(row)
+                        written += 1
+            return written
+        marks = ", ".join(["%s"] * len(POSTING_COLUMNS))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - our own names
+        rows = [row for article in articles for row in posting_rows(article)]
+        cursor.executemany(sql, rows)
+        written = len(rows)
+    return written
+
+
+@contextlib.contextmanager
+def bulk_writing() -> Iterator[None]:
+    """Around a bulk load on SQLite: a page cache of BULK_CACHE_KIB for this connection, then
+    the previous size again. With SQLite's default 2 MB the posting indexes' pages (200 MB at
+    20,000 articles) were spilled and read back all through the load (7.7 µs a row instead of
+    ~13 measured, 1.9 million rows)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def _where(audiences: list[str]) -> tuple[str, list[Any]]:
@@ -116,6 +153,29 @@ def rarest(idf: dict[str, float], df: dict[str, int]) -> list[str]:
         picked.append(t)
         held += df[t]
     return picked
+
+
+def full_text_match(library: Library, rare: list[str]) -> tuple[str, list[Any]]:
+    """The candidate step, in the database's own full-text index (migration 0002): a subquery
+    giving the ids of the articles whose index holds any of the `rare` terms. SQLite: FTS5
+    `MATCH '"t1" OR "t2"'`; PostgreSQL: `search_vector @@ to_tsquery('simple', 't1 | t2')` on
+    the GIN index (the same parser that made the vector reads the query, so a term meets its
+    own lexeme). Terms are encoded tokens, [0-9a-z] only: nothing in them is query syntax.
+    Both match exact tokens, so both find the same set, which BM25 over the postings then
+    orders identically."""
+    if connection.vendor == "sqlite":
+        return (
+            "SELECT rowid FROM knowledge_article_fts WHERE knowledge_article_fts MATCH %s",
+            [" OR ".join(f'"{t}"' for t in rare)],
+        )
+    if connection.vendor == "postgresql":
+        table = Article._meta.db_table
+        return (
+            f"SELECT id FROM {table}"  # noqa: S608 - our own names
+            " WHERE search_vector @@ to_tsquery('simple'::regconfig, %s)",
+            [" | ".join(rare)],
+        )
+    raise NotImplementedError("knowledge search needs SQLite (FTS5) or PostgreSQL")
 
 
 def ranked(
@@ -150,18 +210,46 @@ def ranked(
         where, extra = _where(audiences)
         join = f" JOIN {Article._meta.db_table} a ON a.id = p.article_id AND {where}"
     table = Posting._meta.db_table
+    found, found_args = full_text_match(library, rare)
     sql = (
         f"WITH c AS (SELECT p.article_id AS id FROM {table} p{join}"  # noqa: S608 - ours
-        f" WHERE p.term IN ({rare_marks}) AND p.library_id = %s"
+        f" WHERE p.term IN ({rare_marks}) AND p.library_id = %s AND p.article_id IN ({found})"
         f" GROUP BY p.article_id ORDER BY {score} DESC, p.article_id LIMIT %s)"
         f" SELECT p.article_id, {score} AS score FROM c JOIN {table} p ON p.article_id = c.id"
         f" WHERE p.term IN ({marks})"
         " GROUP BY p.article_id ORDER BY score DESC, p.article_id LIMIT %s"
     )
-    args = [*extra, *rare, library.pk, *score_args, CHOSEN, *score_args, *terms, count]
-    with connection.cursor() as cursor:
+    args = [*extra, *rare, library.pk, *found_args, *score_args, CHOSEN]
+    args += [*score_args, *terms, count]
+    with connection.cursor() as cursor, _bitmap_only(cursor):
         cursor.execute(sql, args)
         return [(int(pk), float(score)) for pk, score in cursor.fetchall()]
+
+
+# PostgreSQL's planner does not count detoasting: it filtered `@@` row by row over a sequential
+# or primary-key scan, reading every article's stored vector (~4 KB; 45-80 ms at 4,000
+# articles), where the GIN bitmap needs no vector at all (5-17 ms, EXPLAIN ANALYZE). Plain and
+# index scans are turned off for the ranking statement alone (index-only scans of the postings
+# stay), and the previous values put back.
+PLANNER = ("enable_seqscan", "enable_indexscan")
+
+
+@contextlib.contextmanager
+def _bitmap_only(cursor: Any) -> Iterator[None]:
+    if connection.vendor != "postgresql":
+        yield
+        return
+    names = ", ".join(f"current_setting('{n}'), set_config('{n}', 'off', false)" for n in PLANNER)
+    cursor.execute(f"SELECT {names}")
+    row = cursor.fetchone()
+    before = [row[0], row[2]]
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError):  # an aborted transaction's rollback undoes it
+            marks = ", ".join("set_config(%s, %s, false)" for _ in PLANNER)
+            args = [x for n, v in zip(PLANNER, before, strict=True) for x in (n, v)]
+            cursor.execute(f"SELECT {marks}", args)
 
 
 def visible_terms(ids: list[int], audiences: list[str], terms: list[str]) -> dict[int, set[str]]:

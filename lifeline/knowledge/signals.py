@@ -35,9 +35,9 @@ def on_article_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
 
 
 def on_article_saved(sender: type, instance: Any, **kwargs: Any) -> None:
-    from lifeline.knowledge.search import store_postings
+    from lifeline.knowledge.search import write_postings
 
-    store_postings([instance])
+    write_postings([instance])
 
 
 def connect() -> None:

@@ -362,6 +362,20 @@ def _run(
             loads.append(Path("/proc/loadavg").read_text().split()[0])
 
     threading.Thread(target=sample_load, daemon=True).start()
+    # Open incidents each minute: every reader's report on a resource without an open incident
+    # opens one, so the status page (and what each of its renders holds in memory) grows until
+    # every resource has one; the memory table is read against this.
+    incidents: list[str] = []
+
+    def sample_incidents() -> None:
+        while not load_stop.wait(60):
+            try:
+                n = _sql(url, "SELECT count(*) FROM health_incident WHERE status <> 'resolved'")
+                incidents.append(str(n[0][0]))
+            except Exception:  # the database is away during the outage
+                incidents.append("-")
+
+    threading.Thread(target=sample_incidents, daemon=True).start()
     if tracer is not None:
         # Without a restart: trace from a quarter of the run, compare half time with the end.
         # With one: snap 1 just before the server stops, snap 2 a minute after it is back (what
@@ -393,6 +407,7 @@ def _run(
     sampler.stop_event.set()
     sampler.sample()
     load_stop.set()
+    print(f"\nopen incidents at the end of each minute: {' '.join(incidents)}")
     if tracer is not None:
         webs = [pid for (pid, label) in sampler.samples if label == "granian (web)"]
         last = 3 if restart else 2

@@ -86,8 +86,8 @@ def judge(points: list[tuple[float, float]], duration: float, every: float = 10)
         return Verdict(float("nan"), float("nan"), float("nan"), float("nan"), float("nan"),
                        "ended early")  # fmt: skip
     born, last = points[0][0], points[-1][0]
-    if last < duration * 0.9:
-        return Verdict(born, born, last, float("nan"), float("nan"), "ended early")
+    if last < duration * 0.9:  # no window judged: it lived from `born` to `last` s
+        return Verdict(born, float("nan"), last, float("nan"), float("nan"), "ended early")
     start = duration / 2 if born <= 2 * every else born + (duration - born) / 2
     window = [(t, mb) for t, mb in points if t >= start]
     end = window[-1][0] if window else last

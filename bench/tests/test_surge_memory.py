@@ -75,6 +75,7 @@ def test_process_that_ended_early_is_not_judged() -> None:
     v = judge(series(330.0, end=300), DURATION, EVERY)
     assert v.word == "ended early"
     assert not v.grows
+    assert math.isnan(v.minutes)  # no window was judged
 
 
 def test_report_counts_only_growing_processes(capsys: object) -> None:

@@ -2,10 +2,13 @@
 the second half of the run with a verdict, and (with `--memtrace=1`) what grew in the web
 workers, from tracemalloc snapshots taken by the bench-side hook in bench/_memhook/.
 
-The verdict: a process is flat when its least-squares slope over the second half of the run is
-at most FLAT_MB_PER_MIN. The first half holds the warm-up (imports, per-process caches, the
-allocator's arenas, granian's buffers filling up to the load's concurrency); what still grows
-in the second half grows for ever.
+The verdict (`judge`): a process is flat when its least-squares slope over the second half of
+its own time in the run is at most FLAT_MB_PER_MIN. The first half holds the warm-up (imports,
+per-process caches, the allocator's arenas, granian's buffers filling up to the load's
+concurrency); what still grows in the second half grows for ever. For the processes there from
+the start that is the second half of the run; a process the supervisor restarted mid-run (the
+db_worker after a database outage) is judged on the second half of its own life, so its
+warm-up is not read as growth.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import pickle
 import statistics
 import time
 import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
 
 # 0.25 MB/min is 15 MB an hour, 360 MB a day: a steady leak that small is still found in a
 # 10-minute run (it adds 1.25 MB over the second half, several times the sampling noise of a
 # flat process, 0.1–0.3 MB).
 FLAT_MB_PER_MIN = 0.25
+# A window shorter than this is too short for a slope (12 samples at the bench's 10 s).
+MIN_JUDGED_S = 120
 HOOK = Path(__file__).resolve().parent / "_memhook"
 
 
@@ -44,9 +50,56 @@ def per_minute(points: list[tuple[float, float]], duration: float) -> list[float
     return out
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """How one process was judged: the window [start, end] s of the run, its slope and growth
+    over that window, the minutes of data it held, and the word."""
+
+    born: float
+    start: float
+    end: float
+    rate: float
+    delta: float
+    word: str  # "flat", "GROWS", "ended early", "too young"
+
+    @property
+    def minutes(self) -> float:
+        return (self.end - self.start) / 60
+
+    @property
+    def grows(self) -> bool:
+        return self.word == "GROWS"
+
+
+def judge(points: list[tuple[float, float]], duration: float, every: float = 10) -> Verdict:
+    """The verdict on one process's (seconds, MB) samples.
+
+    Every process is judged on the second half of its *own* time in the run, the first half
+    being its warm-up. A process there from the start (its first sample within two sampling
+    intervals of the start) is judged from half time, as before. A process born later (one the
+    supervisor restarted after a database outage) starts cold, so its warm-up is counted from
+    its birth: a process born at b is judged from b + (end - b) / 2. A window shorter than
+    MIN_JUDGED_S (too few samples for a slope to mean anything) gives "too young", and a process
+    that stopped before 90 % of the run "ended early"; neither counts as flat or as growing.
+    """
+    if not points:
+        return Verdict(float("nan"), float("nan"), float("nan"), float("nan"), float("nan"),
+                       "ended early")  # fmt: skip
+    born, last = points[0][0], points[-1][0]
+    if last < duration * 0.9:  # no window judged: it lived from `born` to `last` s
+        return Verdict(born, float("nan"), last, float("nan"), float("nan"), "ended early")
+    start = duration / 2 if born <= 2 * every else born + (duration - born) / 2
+    window = [(t, mb) for t, mb in points if t >= start]
+    end = window[-1][0] if window else last
+    if len(window) < 3 or end - start < MIN_JUDGED_S:
+        return Verdict(born, start, end, float("nan"), float("nan"), "too young")
+    rate = slope(window)
+    delta = window[-1][1] - window[0][1]
+    return Verdict(born, start, end, rate, delta, "flat" if rate <= FLAT_MB_PER_MIN else "GROWS")
+
+
 def report(samples: dict[tuple[int, str], list[tuple[float, float]]], duration: float) -> int:
     """Print the per-minute table and the verdict; returns how many processes grew."""
-    half = duration / 2
     minutes = max(1, math.ceil(duration / 60))
     print("\nresident memory per server process (MB), mean of each minute:")
     print(f"{'process':30} {'pid':>7} " + " ".join(f"{m + 1:>6}" for m in range(minutes)))
@@ -55,23 +108,20 @@ def report(samples: dict[tuple[int, str], list[tuple[float, float]]], duration: 
         cells = " ".join(f"{mb:6.1f}" for mb in per_minute(points, duration))
         print(f"{label[:30]:30} {pid:>7} {cells}")
     print(
-        f"\nverdict: slope over the second half ({half:.0f}–{duration:.0f} s), "
-        f"flat when <= {FLAT_MB_PER_MIN} MB/min"
+        f"\nverdict: slope over the second half of each process's own time in the run "
+        f"(from {duration / 2:.0f} s for the processes there from the start; from b + (end - b)/2 "
+        f"for one born at b s), flat when <= {FLAT_MB_PER_MIN} MB/min"
     )
-    print(f"{'process':30} {'pid':>7} {'slope':>8} {'2nd-half Δ':>10}  verdict")
+    print(f"{'process':30} {'pid':>7} {'born s':>7} {'judged s':>11} {'min':>5} {'slope':>7} "
+          f"{'Δ MB':>6}  verdict")  # fmt: skip
     grew = 0
     for (pid, label), points in rows:
-        second = [(t, mb) for t, mb in points if t >= half]
-        rate = slope(second)
-        span = second[-1][1] - second[0][1] if len(second) > 1 else float("nan")
-        if len(second) < 3 or points[-1][0] < duration * 0.9:
-            verdict = "ended early (restarted?)"
-        elif rate <= FLAT_MB_PER_MIN:
-            verdict = "flat"
-        else:
-            verdict = "GROWS"
-            grew += 1
-        print(f"{label[:30]:30} {pid:>7} {rate:8.2f} {span:10.1f}  {verdict}")
+        v = judge(points, duration)
+        grew += v.grows
+        print(
+            f"{label[:30]:30} {pid:>7} {v.born:7.0f} {v.start:5.0f}–{v.end:<5.0f} {v.minutes:5.1f} "
+            f"{v.rate:7.2f} {v.delta:6.1f}  {v.word}"
+        )
     print(f"memory: {'every process flat' if not grew else f'{grew} process(es) grow'}")
     return grew
 
@@ -99,15 +149,15 @@ class Tracer:
                 return
             time.sleep(1)
 
-    def compare(self, pid: int, label: str, top: int = 15) -> None:
+    def compare(self, pid: int, label: str, a: int = 1, b: int = 2, top: int = 15) -> None:
         try:
-            first = _load(self.folder / f"{pid}-1.pickle")
-            second = _load(self.folder / f"{pid}-2.pickle")
-            facts = [json.loads((self.folder / f"{pid}-{n}.json").read_text()) for n in (1, 2)]
+            first = _load(self.folder / f"{pid}-{a}.pickle")
+            second = _load(self.folder / f"{pid}-{b}.pickle")
+            facts = [json.loads((self.folder / f"{pid}-{n}.json").read_text()) for n in (a, b)]
         except (OSError, EOFError, pickle.UnpicklingError):
-            print(f"\n{label} {pid}: no snapshots")
+            print(f"\n{label} {pid}: no snapshots {a} and {b}")
             return
-        print(f"\n{label} {pid}: between the snapshots")
+        print(f"\n{label} {pid}: between snapshots {a} and {b}")
         for key in ("rss_mb", "traced_mb", "gc_objects", "threads", "os_threads", "fds",
                     "db_wrappers", "db_open"):  # fmt: skip
             a, b = facts[0].get(key), facts[1].get(key)
@@ -140,4 +190,4 @@ def _load(path: Path) -> tracemalloc.Snapshot:
     return snapshot
 
 
-__all__ = ["FLAT_MB_PER_MIN", "Tracer", "report", "slope"]
+__all__ = ["FLAT_MB_PER_MIN", "MIN_JUDGED_S", "Tracer", "Verdict", "judge", "report", "slope"]

@@ -1,6 +1,7 @@
 """The first morning of a closure (issue 16 part 8): every patron page at once, for minutes.
 
     .venv/bin/python -m bench surge [--duration=600] [--restart=0|1] [--outage=10]
+                                    [--restart-at=<s>] [--memtrace=0|1]
                                     [--connections=8] [--posts=4]
 
 A private PostgreSQL cluster (bench/_pgcluster.py: never the machine's shared server) holds the
@@ -15,11 +16,12 @@ with its worker (task worker, scheduler, outbox, probes) and real SMTP to a loca
 - a "watcher" reloading the A–Z and status page every 100 ms (the outage timeline);
 - the resident memory of every server process every 10 s.
 
-`--restart=1` stops the PostgreSQL server (`pg_ctl stop -m fast`) at half time, waits
-`--outage` seconds and starts it again. Afterwards the bench waits (bounded) for the outbox to
-drain and checks: every form answered 200/302 is exactly one row, every e-mail notification is
-sent and reached the sink exactly once, no 500s; with a restart, the 503s of the outage carry
-the friendly page, their p99, and the time from "server back" to the first good page.
+`--restart=1` stops the PostgreSQL server (`pg_ctl stop -m fast`) at half time (or at
+`--restart-at` seconds), waits `--outage` seconds and starts it again. Afterwards the bench
+waits (bounded) for the outbox to drain and checks: every form answered 200/302 is exactly one
+row, every e-mail notification is sent and reached the sink exactly once, no 500s; with a
+restart, the 503s of the outage carry the friendly page, their p99, and the time from "server
+back" to the first good page.
 """
 
 from __future__ import annotations
@@ -244,6 +246,7 @@ def main(argv: list[str]) -> int:
     duration = option(argv, "duration", 600)
     restart = bool(option(argv, "restart", 0))
     outage = option(argv, "outage", 10)
+    restart_at = option(argv, "restart-at", duration // 2)
     connections = option(argv, "connections", 8)
     posts = option(argv, "posts", 4)  # form POSTs per second, per kind
     if TMP.exists():
@@ -277,7 +280,7 @@ def main(argv: list[str]) -> int:
             ) as server:
                 code = _run(server, pg, url, sink, fixture, duration, restart, outage,
                             connections, posts, tracer,
-                            bool(option(argv, "status-wrk", 1)))  # fmt: skip
+                            bool(option(argv, "status-wrk", 1)), restart_at)  # fmt: skip
         finally:
             sink.controller.stop()
     return code
@@ -296,7 +299,9 @@ def _run(
     posts: int,
     tracer: memory.Tracer | None = None,
     status_wrk: bool = True,
+    restart_at: int | None = None,
 ) -> int:
+    restart_at = duration // 2 if restart_at is None else restart_at
     wrk(f"{server.base}/lib/{LIBRARY}/", 3, 4)  # warm every worker's templates and caches
     time.sleep(5)  # let the worker start its loops
     first = int(_sql(url, "SELECT coalesce(max(id), 0) FROM core_notification")[0][0])
@@ -357,15 +362,36 @@ def _run(
             loads.append(Path("/proc/loadavg").read_text().split()[0])
 
     threading.Thread(target=sample_load, daemon=True).start()
-    if tracer is not None:  # trace from the end of the warm-up; compare mid-run with the end
-        for at, name in (
-            (duration / 4, "start"),
-            (duration / 2, "snap-1"),
-            (duration - 5, "snap-2"),
-        ):
+    # Open incidents each minute: every reader's report on a resource without an open incident
+    # opens one, so the status page (and what each of its renders holds in memory) grows until
+    # every resource has one; the memory table is read against this.
+    incidents: list[str] = []
+
+    def sample_incidents() -> None:
+        while not load_stop.wait(60):
+            try:
+                n = _sql(url, "SELECT count(*) FROM health_incident WHERE status <> 'resolved'")
+                incidents.append(str(n[0][0]))
+            except Exception:  # the database is away during the outage
+                incidents.append("-")
+
+    threading.Thread(target=sample_incidents, daemon=True).start()
+    if tracer is not None:
+        # Without a restart: trace from a quarter of the run, compare half time with the end.
+        # With one: snap 1 just before the server stops, snap 2 a minute after it is back (what
+        # the outage left), snap 3 at the end (what grew after the recovery).
+        plan = ((duration / 4, "start"), (duration / 2, "snap-1"), (duration - 5, "snap-2"))
+        if restart:
+            plan = (
+                (restart_at / 2, "start"),
+                (restart_at - 5, "snap-1"),
+                (restart_at + outage + 60, "snap-2"),
+                (duration - 5, "snap-3"),
+            )
+        for at, name in plan:
             threading.Timer(at, tracer.trigger, (name,)).start()
     if restart:
-        time.sleep(duration / 2)
+        time.sleep(restart_at)
         down_at = time.monotonic() - t0
         pg.stop("fast")
         print(f"PostgreSQL stopped at {down_at:.0f} s", flush=True)
@@ -381,11 +407,14 @@ def _run(
     sampler.stop_event.set()
     sampler.sample()
     load_stop.set()
+    print(f"\nopen incidents at the end of each minute: {' '.join(incidents)}")
     if tracer is not None:
         webs = [pid for (pid, label) in sampler.samples if label == "granian (web)"]
-        tracer.wait_for(webs, 2)
+        last = 3 if restart else 2
+        tracer.wait_for(webs, last)
         for pid in webs:
-            tracer.compare(pid, "granian (web)")
+            for a in range(1, last):
+                tracer.compare(pid, "granian (web)", a, a + 1)
     counts, waited = drain(url, first, 420 if restart else 240)
     time.sleep(2)  # the last "250 OK" and its mark cross in flight
     box = outbox_check(url, sink, first)

@@ -10,6 +10,12 @@ thread that watches that folder for trigger files:
   traced memory, gc object counts by type, threads, database connections open in the process).
 
 Tracing starts late on purpose: the warm-up (imports, template and URL caches) is not growth.
+
+A snapshot disturbs the server it measures: `gc.get_objects()` (the counts by type) hands out
+tuples that other threads are still building, and CPython 3.13 then fails their resize with
+"SystemError: Objects/tupleobject.c: bad argument to internal function". In the restart run of
+2026-12-07 (04:00 UTC) three status pages per snapshot answered 500 that way, at the snapshot
+instants only. A run with `--memtrace=1` therefore judges memory, not errors.
 """
 
 from __future__ import annotations

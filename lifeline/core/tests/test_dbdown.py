@@ -5,6 +5,9 @@ scheduler's loop waits an outage out. The live PostgreSQL restart is `python -m 
 
 from __future__ import annotations
 
+import gc
+import logging
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,3 +160,62 @@ def test_outage_logs_one_line_not_a_traceback() -> None:
     assert keep.filter(one) and keep.filter(other)
     assert one.exc_info is None and "database unavailable: connection to server" in one.getMessage()
     assert other.exc_info is bug  # a bug keeps its traceback
+
+
+def _refuse_as_driver(*args: Any, **kwargs: Any) -> Any:
+    """A failed connect as Django raises it: the driver's own error, wrapped, with its
+    traceback (the frames of the request) chained as the cause."""
+    with connection.wrap_database_errors:
+        raise connection.Database.OperationalError(
+            "connection failed: FATAL:  the database system is shutting down"
+        )
+
+
+def _live_objects() -> Counter[str]:
+    gc.collect()
+    return Counter(type(o).__name__ for o in gc.get_objects())
+
+
+def test_an_outage_leaves_nothing_behind_in_the_web_process(library_a: Library) -> None:
+    """Hundreds of requests answered 503 keep nothing: no exceptions or tracebacks (whose frames
+    hold the requests), no log records, no connection wrappers, no per-request cache entries or
+    metric label sets. Object counts after 150 more failed requests equal those before, to within a
+    few objects that do not scale with the number of requests (the restart run's question: what
+    does a web worker keep after the database went away; docs/benchmarks.md). A list keeping
+    each request's exception in `server_error` fails it with thousands of frames."""
+    client = Client(raise_request_exception=False)
+    code = library_a.code
+    root = logging.getLogger()
+    # pytest's own capture handlers keep every record of the test (with its exc_info): the
+    # product's handlers (settings.LOGGING: the console, with the outage filter) stay.
+    product_handlers = [h for h in root.handlers if not type(h).__module__.startswith("_pytest")]
+
+    def outage(n: int, first: int) -> None:
+        for i in range(first, first + n):
+            responses = [
+                client.get(f"/lib/{code}/"),
+                client.get(f"/lib/{code}/r/res-{i}/"),  # a new path each time
+                client.get(f"/status/{code}/"),
+                client.post(f"/status/{code}/report/", {"description": f"down {i}"}),
+                client.get(f"/api/registry/public/{code}/resources/"),
+            ]
+            assert {r.status_code for r in responses} == {503}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(root, "handlers", product_handlers)
+        patch.setattr(connection, "cursor", _refuse_as_driver)
+        outage(10, 0)  # warm: first-use caches (URL resolver, templates, translations)
+        # Two equal rounds: the first may still fill something bounded (the test client's
+        # signal receivers leave a few dead weak references until the signal is next sent).
+        first = _live_objects()
+        outage(30, 1000)
+        before = _live_objects()
+        outage(30, 2000)
+        after = _live_objects()
+    grown = {kind: after[kind] - before.get(kind, 0) for kind in after}
+    kept = {k: n for k, n in grown.items() if n > 0}
+    # 150 failed requests: anything kept per request would show as hundreds of one type.
+    assert sum(kept.values()) < 60, sorted(kept.items(), key=lambda kv: -kv[1])[:10]
+    assert sum(after.values()) - sum(first.values()) < 300  # and no steady climb overall
+    for kind in ("OperationalError", "traceback", "frame", "WSGIRequest", "LogRecord"):
+        assert grown.get(kind, 0) <= 0, (kind, grown.get(kind))

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -175,7 +176,7 @@ def full_text_match(library: Library, rare: list[str]) -> tuple[str, list[Any]]:
             " WHERE search_vector @@ to_tsquery('simple'::regconfig, %s)",
             [" | ".join(rare)],
         )
-    raise NotImplementedError("knowledge search needs SQLite (FTS5) or PostgreSQL")
+    raise ImproperlyConfigured("knowledge search needs SQLite (FTS5) or PostgreSQL")
 
 
 def ranked(

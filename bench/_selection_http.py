@@ -268,7 +268,8 @@ def _browse(
         print(f"{label} ({len(paths)} URLs in turn): {got.line()}; "
               f"{got.requests_per_s / ref.requests_per_s:.2f}× the reference rate, p99 "
               f"{got.p99_ms / max(ref.p99_ms, 0.01):.1f}× the reference; server CPU "
-              f"{cpu / max(seconds, 1):.2f} cores")  # fmt: skip
+              f"{cpu / max(seconds, 1):.2f} cores, "
+              f"{cpu * 1000 / max(1.0, got.requests_per_s * seconds):.2f} ms a page")  # fmt: skip
         ok &= got.non_2xx == 0 and got.errors == 0
     print(f"load average after: {os.getloadavg()}; target: p99 ≤ 100 ms")
     return ok

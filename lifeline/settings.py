@@ -264,7 +264,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- accounts (issue 7): throttling, HSTS, SAML keys -------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend with the user read by one hand-written SELECT (core/backends.py).
+    "lifeline.core.backends.ModelBackend",
 ]
 # Off under tests by default (Django's test client logs in without a request, which axes
 # refuses); the accounts tests switch it on to prove the lock-out.

@@ -97,7 +97,7 @@ def acs(request: HttpRequest) -> HttpResponse:
         result = flow.finish(encoded, remote_addr=client_ip(request))
     except flow.SamlRefused as refused:
         return render(request, "accounts/saml_refused.html", {"message": str(refused)}, status=403)
-    auth_login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
+    auth_login(request, result.user, backend="lifeline.core.backends.ModelBackend")
     if request.session.session_key is None:
         request.session.save()
     if result.idp is not None and request.session.session_key:

@@ -8,6 +8,10 @@ Django's `db` store unchanged: the same table and rows, writes, expiry, `clearse
 cache is per process, and a session deleted at sign-out in one web worker would have stayed
 valid in the others' caches.
 
+A session written before `core.backends.ModelBackend` (the user read by hand) was named in
+AUTHENTICATION_BACKENDS names Django's `ModelBackend`; it is read as naming ours (`decode`), or
+Django's `auth.get_user` would refuse it and sign its owner out.
+
 settings.SESSION_ENGINE = "lifeline.core.sessions".
 """
 
@@ -15,12 +19,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import db
 from django.db import connections, router
 from django.utils import timezone
 
+from lifeline.core.backends import LEGACY_PATH, PATH
+
 
 class SessionStore(db.SessionStore):
+    def decode(self, session_data: bytes | str) -> dict[str, Any]:
+        data: dict[str, Any] = super().decode(session_data)
+        if data.get(BACKEND_SESSION_KEY) == LEGACY_PATH:
+            data[BACKEND_SESSION_KEY] = PATH
+        return data
+
     def _get_session_from_db(self) -> Any:
         """As `Session.objects.get(session_key=…, expire_date__gt=now)`: the row (only its data
         is read) or None, and then no session key, as Django's store leaves it."""

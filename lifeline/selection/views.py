@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,15 +17,17 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from lifeline.core import jobs
+from lifeline.core import frames, jobs
 from lifeline.core.access import PATRON, library_for
 from lifeline.core.models import Library
 from lifeline.core.params import parse_id
@@ -34,13 +36,13 @@ from lifeline.core.typing import AuthedRequest
 from lifeline.selection import browsing, services, voting
 from lifeline.selection import jobs as selection_jobs
 from lifeline.selection.cards import CardText, cards, class_links
+from lifeline.selection.cards import labels as card_labels
 from lifeline.selection.choices import (
     CLC_CLASSES,
     CampaignStatus,
     Decision,
     MarcFlavour,
     Method,
-    Reason,
 )
 from lifeline.selection.forms import (
     BrowseForm,
@@ -136,56 +138,63 @@ def browse(request: AuthedRequest, library: str, pk: int) -> HttpResponse:
     if class_name and english:
         class_name = f"{dict((c[0], c[1]) for c in CLC_CLASSES)[cls]} ({class_name})"
     query = urlencode([(k, v) for k, v in (("q", q), ("cls", cls)) if v])
-    return render(
-        request,
-        "selection/browse.html",
-        {
-            "library": lib,
-            "campaign": campaign,
-            "class_links": class_links(classes, cls, q),
-            "class_name": class_name,
-            "q": q,
-            "cls": cls,
-            "page": page,
-            "has_next": has_next,
-            "next_after": rows[-1].pk if rows else 0,
-            "query": query,
-            # The 30 cards, written in Python (`cards.py`): the template engine cost more.
-            "cards": cards(
-                rows,
-                CardText(
-                    open=is_open,
-                    mark_url=reverse("selection:mark", args=[lib.code, campaign.pk]),
-                    vote_url=reverse("selection:vote"),
-                    # The signed ballot of the thin vote: this user, campaign and browser.
-                    ballot=ballot.issue(
-                        services.ballot_for(campaign, request.user),
-                        request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
-                    )
-                    if is_open
-                    else "",
-                    back=request.get_full_path(),
-                    csrf_input=format_html(
-                        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">',
-                        get_token(request),
-                    ),
-                    reason_options=format_html_join(
-                        "",
-                        '<option value="{}">{}</option>',
-                        ((v, str(lbl)) for v, lbl in Reason.choices),
-                    ),
-                    reason_label=escape(_("Reason")),
-                    note_label=escape(_("Note")),
-                    note_placeholder=escape(_("Note (optional)")),
-                    mark_label=escape(_("Mark")),
-                    marked_label=escape(_("Marked")),
-                    take_back_label=escape(_("Take back")),
-                    empty=escape(_("No titles match.")),
+    csrf = get_token(request)  # once: the cards' forms and the frame's sign-out form share it
+    holes = {
+        "csrf_token": csrf,
+        "q": escape(q),
+        "cls": escape(cls),
+        # As the `urlencode` filter writes it (quote, "/" kept), then escaped.
+        "all_query": escape(f"q={quote(q, safe='/')}") if q else "",
+        "class_links": class_links(classes, cls, q),
+        "class_name": escape(class_name),
+        "query": escape(query),
+        "page": str(page),
+        "next_after": str(rows[-1].pk if rows else 0),
+        "next_page": str(page + 1),
+        # The 30 cards, written in Python (`cards.py`): the template engine cost more.
+        "cards": cards(
+            rows,
+            CardText(
+                open=is_open,
+                mark_url=reverse("selection:mark", args=[lib.code, campaign.pk]),
+                vote_url=reverse("selection:vote"),
+                # The signed ballot of the thin vote: this user, campaign and browser.
+                ballot=ballot.issue(
+                    services.ballot_for(campaign, request.user),
+                    request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
+                )
+                if is_open
+                else "",
+                back=request.get_full_path(),
+                csrf_input=format_html(
+                    '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf
                 ),
+                labels=card_labels(),
             ),
-            "open": is_open,
-        },
+        ),
+    }
+    # Everything else the page prints or branches on (core/frames.py: the frame is rendered
+    # once per value of this and filled with the holes).
+    shape = {
+        "library": lib,
+        "campaign": campaign,
+        "open": is_open,
+        "has_cls": bool(cls),
+        "has_class_name": bool(class_name),
+        "has_query": bool(query),
+        "later_page": page > 1,
+        "has_next": has_next,
+    }
+    key = (
+        (lib.pk, lib.code, lib.display_name),
+        (campaign.pk, str(campaign), campaign.starts_on, campaign.ends_on, campaign.status),
+        tuple(v for k, v in shape.items() if k not in ("library", "campaign")),
     )
+    html = frames.render_framed(request, "selection/browse.html", key, shape, holes)
+    if html is None:  # flash messages: the page in full
+        safe = {k: mark_safe(v) for k, v in holes.items()}  # noqa: S308 - escaped above
+        html = render_to_string("selection/browse.html", {**shape, **safe}, request)
+    return HttpResponse(html)
 
 
 @login_required

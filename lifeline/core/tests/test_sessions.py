@@ -77,3 +77,56 @@ def test_by_unique_as_the_orm(library_a: Library, patron_a: Any, librarian_a: An
     fresh = get_user_model().objects.get(pk=librarian_a.pk)  # roles are read once per user object
     assert library_ids_for(fresh) == set()
     assert client_for(fresh).get(f"/selection/{library_a.code}/manage/").status_code == 403
+
+
+def test_the_user_is_read_as_the_orm_reads_it(patron_a: Any, rf: Any) -> None:
+    """core.backends.ModelBackend: the signed-in user in one hand-written statement, the same
+    instance as the ORM's; nobody for an inactive user, an unknown or a malformed id."""
+    from django.contrib.auth import get_user
+    from django.contrib.auth.backends import ModelBackend as DjangoBackend
+
+    from lifeline.core.backends import ModelBackend
+
+    fields = [f.attname for f in get_user_model()._meta.concrete_fields]
+    got = ModelBackend().get_user(str(patron_a.pk))
+    expected = DjangoBackend().get_user(str(patron_a.pk))
+    assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert got._state.adding is False and got._state.db == "default"
+    assert ModelBackend().get_user(patron_a.pk + 1000) is None
+    assert ModelBackend().get_user("abc") is None
+    get_user_model().objects.filter(pk=patron_a.pk).update(is_active=False)
+    assert ModelBackend().get_user(patron_a.pk) is None
+    # Through a request: the session names the backend; the user is read in one statement.
+    get_user_model().objects.filter(pk=patron_a.pk).update(is_active=True)
+    store = SessionStore()
+    store["_auth_user_id"] = str(patron_a.pk)
+    store["_auth_user_backend"] = "lifeline.core.backends.ModelBackend"
+    store["_auth_user_hash"] = patron_a.get_session_auth_hash()
+    store.create()
+    request = rf.get("/")
+    request.session = SessionStore(store.session_key)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert get_user(request).pk == patron_a.pk
+    # The session, then the user.
+    assert ["django_session" in q["sql"] for q in queries] == [True, False]
+
+
+def test_sessions_naming_djangos_backend_stay_signed_in(patron_a: Any) -> None:
+    """A session written before core.backends was the sign-in backend names Django's
+    ModelBackend: its owner is still signed in (Django refuses a backend it is not configured
+    with), and the next sign-in names ours."""
+    store = SessionStore()
+    store["_auth_user_id"] = str(patron_a.pk)
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_hash"] = patron_a.get_session_auth_hash()
+    store.create()
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = str(store.session_key)
+    assert client.get("/selection/nefu/").status_code == 200
+    fresh = Client()
+    assert fresh.login(username="patron_a", password=PASSWORD)
+    key = fresh.cookies[settings.SESSION_COOKIE_NAME].value
+    assert SessionStore(key).load()["_auth_user_backend"] == "lifeline.core.backends.ModelBackend"

@@ -146,3 +146,12 @@ def test_page_campaign_reads_the_campaign_and_its_lists(shelf: Campaign) -> None
     found = browsing.page_campaign(shelf.library_id, shelf.pk)
     assert found is not None and found[1] == []
     assert browsing.browse_titles(found[0], catalogue_ids=found[1]) == ([], False)
+
+
+def test_card_escape_is_djangos() -> None:
+    from django.utils.html import escape
+
+    from lifeline.selection.cards import _e
+
+    for value in ["森林", "a&b", "<i>", '"q"', "O'Brien", "&amp;", "", 2020, Decimal("30.00")]:
+        assert _e(value) == escape(value)

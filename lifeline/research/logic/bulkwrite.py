@@ -7,12 +7,16 @@ beforehand so that cited references can point at them without reading them back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any, cast
 
 from django.db import connection
 from django.utils import timezone
+
+try:  # the C function json.dumps itself uses for a str
+    from _json import encode_basestring_ascii as _quote
+except ImportError:  # pragma: no cover - CPython has it
+    from json.encoder import py_encode_basestring_ascii as _quote
 
 from lifeline.core.models import Library
 from lifeline.research.logic.records import Record
@@ -97,6 +101,18 @@ class NewRecord:
         return new
 
 
+def dump_strs(values: list[str]) -> str:
+    """`json.dumps(values)` for a list of strings, byte for byte: json.dumps goes through the
+    Python layer of its encoder (5 µs a call; five calls a record were a fifth of an import's
+    CPU), this is one C call a string and a join."""
+    return "[" + ", ".join(map(_quote, values)) + "]"
+
+
+def dump_counts(values: dict[str, int]) -> str:
+    """`json.dumps(values)` for a dict of str to int (times cited per database)."""
+    return "{" + ", ".join(f"{_quote(k)}: {int(v)}" for k, v in values.items()) + "}"
+
+
 def _ids(count: int) -> list[int]:
     table = BiblioRecord._meta.db_table
     with connection.cursor() as cursor:
@@ -120,7 +136,6 @@ def insert_records(library: Library, records: list[NewRecord]) -> None:
     for rec, pk in zip(records, _ids(len(records)), strict=True):
         rec.pk = pk
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    dumps = json.dumps
 
     def rows() -> Iterable[tuple[Any, ...]]:
         for r in records:
@@ -129,8 +144,8 @@ def insert_records(library: Library, records: list[NewRecord]) -> None:
                 library.pk,
                 r.title,
                 r.match_key,
-                dumps(r.authors),
-                dumps(r.author_keys),
+                dump_strs(r.authors),
+                dump_strs(r.author_keys),
                 r.year,
                 r.journal[:500],
                 r.issn[:40],
@@ -141,9 +156,9 @@ def insert_records(library: Library, records: list[NewRecord]) -> None:
                 r.wos_ut[:40],
                 r.scopus_eid[:40],
                 r.doc_type[:100],
-                dumps(r.sources),
-                dumps(r.times_cited),
-                dumps(r.affiliations),
+                dump_strs(r.sources),
+                dump_counts(r.times_cited),
+                dump_strs(r.affiliations),
                 r.is_ours,
                 now,
             )

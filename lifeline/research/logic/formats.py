@@ -52,7 +52,11 @@ def detect(text: str) -> str:
 
 def parse_bytes(data: bytes, fmt: str = "") -> tuple[str, list[Record]]:
     """(format, records) of a whole file; ParseError on the first defect (all or nothing)."""
-    text = decode(data)
+    return parse_text(decode(data), fmt)
+
+
+def parse_text(text: str, fmt: str = "") -> tuple[str, list[Record]]:
+    """(format, records) of a whole decoded file; ParseError on the first defect."""
     fmt = fmt or detect(text)
     if fmt not in PARSERS:
         raise ParseError(_("Unknown export format."))

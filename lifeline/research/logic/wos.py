@@ -113,12 +113,13 @@ def _fields_of(body: str, first: str) -> dict[str, list[str]]:
     return fields
 
 
-def _parse_plain_fast(text: str) -> list[Record] | None:
+def _parse_plain_fast(text: str, first_line: int = 1) -> list[Record] | None:
     """Records of a well-formed export with the scanning done by `re` and `str` methods in C
     (the line loop below costs a Python step per line: 69 lines a record, 69 million for a
     million records). None when anything is unusual (an odd line, a field outside a record,
     a record without ER, a truncated file, FN/VR/EF inside a record): the line parser then
-    reads the file and names the defect."""
+    reads the file and names the defect. `first_line`: the number of the text's first line (a
+    piece of a larger export, `wospool`)."""
     text = "\n" + text
     end = text.find("\nEF")
     if end < 0:
@@ -132,7 +133,7 @@ def _parse_plain_fast(text: str) -> list[Record] | None:
     nl = tail.find("\n")
     if (nl >= 0 and BETWEEN_RE.fullmatch(tail, nl) is None) or (nl < 0 and not chunks):
         return None
-    line = 1  # the text's first line is line 1 (the "\n" added in front is line 0)
+    line = first_line  # the "\n" added in front is not a line of the file
     for i, chunk in enumerate(chunks):
         pt = chunk.find("\nPT")
         if pt < 0:

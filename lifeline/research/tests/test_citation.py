@@ -14,6 +14,7 @@ from lifeline.core.models import Library
 from lifeline.core.spreadsheets import xlsx_bytes
 from lifeline.research.choices import ListKind, Status
 from lifeline.research.logic import citation, importer
+from lifeline.research.logic.formats import parse_bytes
 from lifeline.research.logic.records import ParseError
 from lifeline.research.models import AffiliationVariant, BiblioRecord, VerificationRequest
 from lifeline.research.tests.conftest import CITING, DATA
@@ -43,7 +44,7 @@ def load(library: Library) -> None:
 
 
 def make_request(library: Library, patron: Any) -> VerificationRequest:
-    _, recs = importer.parse_bytes((DATA / TEACHER).read_bytes())
+    _, recs = parse_bytes((DATA / TEACHER).read_bytes())
     lines = [r.doi for r in recs]
     assert len(lines) == 10
     return VerificationRequest.objects.create(

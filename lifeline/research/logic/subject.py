@@ -185,6 +185,14 @@ def rows_sql(library: Library, peer: str = "") -> tuple[str, list[Any]]:
         params.append(True)
     elif _sql_findable(needle):
         if connection.vendor == "postgresql":
+            if '"' not in needle and "\\" not in needle:
+                # The match is then exact where the text has no FOLDS_TO_ASCII character and
+                # no JSON escape (the name could match an escape's tail: "\\n abc"): there
+                # the addresses are not sent (`unit_rows` takes such a row as it comes).
+                check = f"strpos((affiliations)::text, '\\') > 0 OR {FOLDS_TO_ASCII_SQL}"
+                sql = sql.replace(
+                    ", affiliations FROM", f", CASE WHEN {check} THEN affiliations END FROM"
+                )
             # the expression of the trigram index and the partial index, as they are written
             sql += f" AND ((affiliations)::text ILIKE %s OR {FOLDS_TO_ASCII_SQL})"
             params.append(_like(needle, ascii_json=False))
@@ -202,7 +210,8 @@ def unit_rows(library: Library, peer: str = "") -> Iterable[Row]:
     not do as Python does (on PostgreSQL a partial index; on SQLite, whose JSON is
     ASCII-escaped, any non-ASCII character); then checked in Python as the definition says. A
     peer's rows leave out the author lists (a peer's authors are not shown: see
-    `make_partials`).
+    `make_partials`), and on PostgreSQL its addresses where SQL's match is exact (an empty
+    list then: a peer's pass reads no address after this check).
 
     Raw SQL and one `json.loads` per JSON column: Django's per-value converters were a third
     of a peer's first view (profiled)."""
@@ -217,9 +226,12 @@ def unit_rows(library: Library, peer: str = "") -> Iterable[Row]:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(2000):
             for year, journal, issn, names, keys, cited, affiliations in rows:
-                addresses = decoded(affiliations)
-                if peer and not any(needle in a.casefold() for a in addresses):
-                    continue
+                if affiliations is None:  # a peer's, found exactly by SQL (`rows_sql`)
+                    addresses = []
+                else:
+                    addresses = decoded(affiliations)
+                    if peer and not any(needle in a.casefold() for a in addresses):
+                        continue
                 yield (
                     year,
                     journal,

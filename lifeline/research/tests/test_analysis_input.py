@@ -32,6 +32,9 @@ ADDRESSES = [
     "Univ 😀 Smile, Lima, Peru",
     "İstanbul Univ, Istanbul, Turkey",
     "Oregon State Univ, Corvallis, OR 97331 USA",
+    # JSON escapes whose tails a name could match in the JSON text ("\\n", "\\u0007")
+    "Line\nBreak Univ, Oslo, Norway",
+    "Bell\u0007 Labs, Murray Hill, NJ 07974 USA",
 ]
 PEERS = [
     "kth",
@@ -53,6 +56,9 @@ PEERS = [
     "istanbul",
     "oregon state",
     "nowhere at all",
+    "nbreak univ",
+    "u0007 labs",
+    "bell",
 ]
 
 

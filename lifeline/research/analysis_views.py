@@ -37,6 +37,7 @@ from lifeline.research.models import AnalysisReport, IpRecord
 
 CHANGE = "research.change"
 MAX_PEERS = 5
+MIN_PEER, MAX_PEER = 3, 200  # characters of a peer's name
 ESI_MAX_BYTES = 20 * 2**20
 
 
@@ -44,7 +45,7 @@ class AnalysisForm(forms.Form):
     peers = forms.CharField(
         label=gettext_lazy("Peer institutions"),
         required=False,
-        max_length=1000,
+        max_length=MAX_PEERS * (MAX_PEER + 2),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy(
             "One per line, as the addresses write it (e.g. Oregon State Univ, 北京林业大学)."
@@ -57,10 +58,36 @@ class AnalysisForm(forms.Form):
         label=gettext_lazy("to year"), min_value=1900, max_value=2100, required=False
     )
 
+    def clean_peers(self) -> list[str]:
+        """The names, one a line, told apart clearly when they cannot be looked for (they were
+        dropped or cut without a word)."""
+        lines = [ln.strip() for ln in (self.cleaned_data.get("peers") or "").splitlines()]
+        names = list(dict.fromkeys(ln for ln in lines if ln))
+        short = [n for n in names if len(n) < MIN_PEER]
+        if short:
+            raise ValidationError(
+                _("“%(name)s” is too short: a peer's name needs at least %(n)d characters.")
+                % {"name": short[0], "n": MIN_PEER}
+            )
+        if any(len(n) > MAX_PEER for n in names):
+            raise ValidationError(
+                _("A peer's name may have at most %(n)d characters.") % {"n": MAX_PEER}
+            )
+        if len(names) > MAX_PEERS:
+            raise ValidationError(
+                _("At most %(n)d peers can be compared at once.") % {"n": MAX_PEERS}
+            )
+        return names
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("year_from"), data.get("year_to")
+        if first is not None and last is not None and first > last:
+            self.add_error("year_to", _("The last year is before the first year."))
+        return data
+
     def peer_names(self) -> list[str]:
-        text = self.cleaned_data.get("peers") or ""
-        names = [ln.strip()[:200] for ln in text.splitlines() if len(ln.strip()) >= 3]
-        return list(dict.fromkeys(names))[:MAX_PEERS]
+        return list(self.cleaned_data.get("peers") or [])
 
 
 @dataclass
@@ -128,6 +155,14 @@ def _charts(a: Analysis) -> dict[str, str]:
 def analysis(request: AuthedRequest, library: str) -> HttpResponse:
     lib = library_for(request, library, "view")
     form, result = _analyse(lib, request.GET)
+    return _page(request, lib, form, result)
+
+
+def _page(
+    request: AuthedRequest, lib: Library, form: AnalysisForm, result: Analysis, status: int = 200
+) -> HttpResponse:
+    """The analysis page; with the form's errors (and the university's figures alone) when the
+    parameters cannot be used, also in answer to an XLSX or PDF asked with them (400)."""
     return render(
         request,
         "research/analysis.html",
@@ -141,6 +176,7 @@ def analysis(request: AuthedRequest, library: str) -> HttpResponse:
             "query": request.GET.urlencode(),
             "kinds": AnalysisKind.choices,
         },
+        status=status,
     )
 
 
@@ -210,7 +246,9 @@ def _sheets(a: Analysis) -> dict[str, tuple[list[str], list[list[Any]]]]:
 @login_required
 def analysis_xlsx(request: AuthedRequest, library: str) -> HttpResponse:
     lib = library_for(request, library, "view")
-    _form, result = _analyse(lib, request.GET)
+    form, result = _analyse(lib, request.GET)
+    if form.errors:
+        return _page(request, lib, form, result, status=400)
     response = HttpResponse(
         xlsx_bytes(_sheets(result)),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -226,7 +264,9 @@ def analysis_pdf(request: AuthedRequest, library: str) -> HttpResponse:
     from lifeline.research.logic.analysis_pdf import analysis_pdf as build
 
     lib = library_for(request, library, "view")
-    _form, result = _analyse(lib, request.GET)
+    form, result = _analyse(lib, request.GET)
+    if form.errors:
+        return _page(request, lib, form, result, status=400)
     response = HttpResponse(
         build(lib, result, _sheets(result), _("Subject analysis report")),
         content_type="application/pdf",
@@ -249,7 +289,10 @@ def reports(request: AuthedRequest, library: str) -> HttpResponse:
     lib = library_for(request, library, "view", write=CHANGE)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _f, result = _analyse(lib, request.GET)
+        analysed, result = _analyse(lib, request.GET)
+        if analysed.errors:  # the figures would not be the ones asked for
+            messages.error(request, _("The analysis's parameters have errors: nothing saved."))
+            return _page(request, lib, analysed, result, status=400)
         year = timezone.localdate().year
         AnalysisReport.objects.create(
             library=lib,

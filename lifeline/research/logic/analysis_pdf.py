@@ -76,11 +76,17 @@ def _chart(a: Analysis, font: str, width: float) -> Drawing | None:
     return d
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], style: ParagraphStyle) -> Table:
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], style: ParagraphStyle, width: float
+) -> Table:
+    """A table of the page's width, its first column (names) twice as wide as the others: left
+    to measure its content, a long peer name as typed took the others' width and reportlab
+    refused to draw them (negative width)."""
     body = [[_p(h, style) for h in header]] + [
         [_p("—" if v is None else v, style) for v in row] for row in rows
     ]
-    t = Table(body, repeatRows=1)
+    share = width / (len(header) + 1)
+    t = Table(body, colWidths=[2 * share] + [share] * (len(header) - 1), repeatRows=1)
     t.setStyle(
         TableStyle(
             [
@@ -125,6 +131,6 @@ def analysis_pdf(
             chart = _chart(a, font, width)
             if chart is not None:
                 story.append(chart)
-        story.append(_table(header, rows[:60], small) if rows else _p(_("No data"), small))
+        story.append(_table(header, rows[:60], small, width) if rows else _p(_("No data"), small))
     doc.build(story)
     return out.getvalue()

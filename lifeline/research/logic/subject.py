@@ -17,17 +17,17 @@ Definitions, stated on the page and in the exports:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
 from lifeline.core.models import Library
 from lifeline.research.choices import ListKind
@@ -134,30 +134,44 @@ def _fuller(a: str, b: str) -> str:
     return b if a != b and (len(b), b) > (len(a), a) else a
 
 
-def _needle_sql(needle: str) -> bool:
-    """Whether a peer's name can be looked for in SQL first: printable ASCII with no JSON
-    escapes (its casefold is its lower case, LIKE's case folding)."""
-    return needle.isascii() and needle.isprintable() and '"' not in needle and "\\" not in needle
+# Characters outside ASCII whose case folding (Python's `str.casefold`) holds an ASCII letter
+# ("ß" -> "ss", the Kelvin sign -> "k", "ﬁ" -> "fi"): an address holding one may contain a
+# peer's name once folded while SQL's case-insensitive LIKE does not find it there, so a row
+# with one is always read and checked in Python. Escapes, not the characters: an editor or a
+# terminal turns the Kelvin sign into a plain K. PostgreSQL keeps a partial index of the rows
+# with one (migration 0005, the same regular expression; a test checks both).
+FOLDS_TO_ASCII = (
+    "\u00df\u0130\u0149\u017f\u01f0\u1e96\u1e97\u1e98\u1e99\u1e9a\u1e9e\u212a"
+    "\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06"
+)
+FOLDS_TO_ASCII_SQL = f"(affiliations)::text ~ '[{FOLDS_TO_ASCII}]'"
+# Unicode categories whose characters have no case and are made by no other character's case
+# folding (a test checks every code point): letters of scripts without case (CJK, kana),
+# digits, punctuation, symbols. A name of these and printable ASCII is found by SQL's LIKE.
+CASELESS = frozenset({"Lo", "Nd", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk"})
+
+
+def _sql_findable(needle: str) -> bool:
+    """Whether SQL's case-insensitive LIKE finds every address that holds `needle` (a peer's
+    name, case-folded) once folded, bar the addresses with a FOLDS_TO_ASCII character: each
+    character printable ASCII (LIKE folds its case as Python does) or caseless."""
+    return all(" " <= c <= "~" or unicodedata.category(c) in CASELESS for c in needle)
 
 
 Row = tuple[int | None, str, str, list[str], list[str], dict[str, int], list[str]]
 
 
-def _like(needle: str) -> str:
-    """`needle` as a LIKE pattern matching it anywhere (its wildcards escaped with `\\`)."""
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _like(needle: str, *, ascii_json: bool) -> str:
+    """A LIKE pattern finding `needle` anywhere in an affiliation list's JSON text: written
+    as the JSON writes it (quotes and backslashes escaped; on SQLite every non-ASCII
+    character as \\uXXXX), with LIKE's wildcards escaped by `\\`."""
+    text = json.dumps(needle, ensure_ascii=ascii_json)[1:-1]
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def unit_rows(library: Library, peer: str = "") -> Iterable[Row]:
-    """(year, journal, issn, authors, author keys, times cited, affiliations) of the unit's
-    papers, all years. A peer's are narrowed in SQL first (affiliations containing the name,
-    case ignored, or holding any non-ASCII text, whose case folding SQL does not do as
-    Python does), then checked in Python as the definition says; a peer's rows leave out the
-    author lists (a peer's authors are not shown: see `make_partials`).
-
-    Raw SQL and one `json.loads` per JSON column: Django's per-value converters were a third
-    of a peer's first view (profiled)."""
+def rows_sql(library: Library, peer: str = "") -> tuple[str, list[Any]]:
+    """The statement of `unit_rows` and its parameters (a test explains its plan)."""
     table = connection.ops.quote_name(BiblioRecord._meta.db_table)
     authors = "NULL, NULL" if peer else "authors, author_keys"
     sql = (
@@ -169,13 +183,40 @@ def unit_rows(library: Library, peer: str = "") -> Iterable[Row]:
     if not peer:
         sql += " AND is_ours = %s"
         params.append(True)
-    elif _needle_sql(needle):
+    elif _sql_findable(needle):
         if connection.vendor == "postgresql":
-            sql += " AND (affiliations::text ILIKE %s OR affiliations::text ~ '[^\\x01-\\x7e]')"
-            params.append(_like(needle))
+            if '"' not in needle and "\\" not in needle:
+                # The match is then exact where the text has no FOLDS_TO_ASCII character and
+                # no JSON escape (the name could match an escape's tail: "\\n abc"): there
+                # the addresses are not sent (`unit_rows` takes such a row as it comes).
+                check = f"strpos((affiliations)::text, '\\') > 0 OR {FOLDS_TO_ASCII_SQL}"
+                sql = sql.replace(
+                    ", affiliations FROM", f", CASE WHEN {check} THEN affiliations END FROM"
+                )
+            # the expression of the trigram index and the partial index, as they are written
+            sql += f" AND ((affiliations)::text ILIKE %s OR {FOLDS_TO_ASCII_SQL})"
+            params.append(_like(needle, ascii_json=False))
         else:  # SQLite keeps JSON ASCII-escaped; its LIKE ignores ASCII case
             sql += " AND (affiliations LIKE %s ESCAPE '\\' OR affiliations LIKE '%%\\u%%')"
-            params.append(_like(needle))
+            params.append(_like(needle, ascii_json=True))
+    return sql, params
+
+
+def unit_rows(library: Library, peer: str = "") -> Iterable[Row]:
+    """(year, journal, issn, authors, author keys, times cited, affiliations) of the unit's
+    papers, all years. A peer's are narrowed in SQL first when its name allows it
+    (`_sql_findable`): affiliations whose JSON text contains the name, case ignored (on
+    PostgreSQL a trigram index finds them), or holding a character whose case folding SQL does
+    not do as Python does (on PostgreSQL a partial index; on SQLite, whose JSON is
+    ASCII-escaped, any non-ASCII character); then checked in Python as the definition says. A
+    peer's rows leave out the author lists (a peer's authors are not shown: see
+    `make_partials`), and on PostgreSQL its addresses where SQL's match is exact (an empty
+    list then: a peer's pass reads no address after this check).
+
+    Raw SQL and one `json.loads` per JSON column: Django's per-value converters were a third
+    of a peer's first view (profiled)."""
+    sql, params = rows_sql(library, peer)
+    needle = peer.casefold()
     loads = json.loads
 
     def decoded(value: Any) -> Any:
@@ -185,9 +226,12 @@ def unit_rows(library: Library, peer: str = "") -> Iterable[Row]:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(2000):
             for year, journal, issn, names, keys, cited, affiliations in rows:
-                addresses = decoded(affiliations)
-                if peer and not any(needle in a.casefold() for a in addresses):
-                    continue
+                if affiliations is None:  # a peer's, found exactly by SQL (`rows_sql`)
+                    addresses = []
+                else:
+                    addresses = decoded(affiliations)
+                    if peer and not any(needle in a.casefold() for a in addresses):
+                        continue
                 yield (
                     year,
                     journal,
@@ -227,10 +271,14 @@ def data_changed(library: Library) -> None:
     AnalysisFigures.objects.filter(library=library).delete()
 
 
-def _store(library: Library, key: str, data: dict[str, Any]) -> None:
-    # Another request may have stored the same figures meanwhile: theirs stand.
-    with contextlib.suppress(IntegrityError), transaction.atomic():
-        AnalysisFigures.objects.create(library=library, key=key, data=data)
+def _store(library: Library, rows: dict[str, dict[str, Any]]) -> None:
+    """Keep figures by key, in one statement (not a savepoint and an insert a row: a peer's
+    first view stores a dozen). Another request may have stored the same figures meanwhile:
+    theirs stand."""
+    AnalysisFigures.objects.bulk_create(
+        [AnalysisFigures(library=library, key=k, data=d) for k, d in rows.items()],
+        ignore_conflicts=True,
+    )
 
 
 def figures(
@@ -246,7 +294,7 @@ def figures(
         return _from_json(row[0])
     parts, index = _partials(library, peer, year_from, year_to)
     unit = from_partials(peer, parts, index)
-    _store(library, key, json.loads(json.dumps(dataclasses.asdict(unit))))
+    _store(library, {key: json.loads(json.dumps(dataclasses.asdict(unit)))})
     return unit
 
 
@@ -254,7 +302,14 @@ def precompute(library: Library) -> UnitFigures:
     """The university's partial figures of every year and its figures over all years, then
     those of its leading partner institutions (the peers the page lists, the likeliest to be
     compared), computed now (after an import commits), so that no page after it pays for the
-    pass. A peer typed that is not among them costs one pass over its papers, once."""
+    pass. A peer typed that is not among them costs one pass over its papers, once.
+
+    On PostgreSQL the papers' table is analysed first: after a large import the planner
+    would otherwise not know the statistics of the trigram index's expression and read
+    every row for a peer's name (seen: a sequential scan of 200,000 rows)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(BiblioRecord._meta.db_table)}")
     data_changed(library)
     unit = figures(library)
     for name, _count in unit.partners[:PRECOMPUTED_PEERS]:
@@ -274,10 +329,7 @@ def _partials(
     if row is None:
         made, flags = make_partials(library, peer)
         index: dict[str, Any] = {"years": list(made), **flags}
-        with transaction.atomic():  # one commit, not one a year
-            for year, part in made.items():
-                _store(library, _partial_key(peer, year), part)
-            _store(library, index_key, index)
+        _store(library, {**{_partial_key(peer, y): p for y, p in made.items()}, index_key: index})
     else:
         index = row[0]
     wanted = [

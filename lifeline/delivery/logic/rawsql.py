@@ -36,6 +36,9 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from lifeline.core.fields import EncryptedTextField, decrypt
 
 Converter = Callable[[Any, Any, Any], Any]
+# A psycopg prepare threshold no statement reaches by repetition: only statements executed
+# with `prepare=True` (ours) are prepared.
+_ONLY_WHEN_ASKED = 2**31
 
 
 def _plain(model: type[models.Model]) -> None:
@@ -100,7 +103,20 @@ def _prepared_class() -> type:
 
     class Prepared(base):
         def execute(self, query: Any, params: Any = None, **_kw: Any) -> Any:
-            return super().execute(query, params, prepare=True)
+            # Django opens its connections with psycopg's `prepare_threshold` None (for
+            # poolers in transaction mode), and with None psycopg ignores `prepare=True`: the
+            # statement would be parsed and planned anew each time. Preparing is switched on
+            # for this statement only; the connection's other cursors keep theirs (psycopg
+            # prepares on its own after `threshold` runs, so it stays None around them).
+            conn = self.connection
+            before = conn.prepare_threshold
+            if before is None:
+                conn.prepare_threshold = _ONLY_WHEN_ASKED
+            try:
+                return super().execute(query, params, prepare=True)
+            finally:
+                if before is None:
+                    conn.prepare_threshold = None
 
     return Prepared
 

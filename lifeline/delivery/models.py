@@ -248,26 +248,26 @@ class DeliveryRequest(models.Model):
         from lifeline.delivery.logic import rawsql
 
         # Prepared statements (the ISO 18626 path moves requests hundreds of times a second);
-        # the same columns as save() writes. A partly loaded row is saved the ORM's way.
+        # the same columns as save() writes. A partly loaded row is saved the ORM's way. Inside
+        # `rawsql.combined()` (a received message) both go with the next statement, and the
+        # history row comes back without its id.
         if self.get_deferred_fields():
             self.save()
         else:
-            rawsql.update(self)
-        return rawsql.insert(
-            RequestEvent(
-                request=self,
-                at=now,
-                actor=by if getattr(by, "is_authenticated", False) else None,
-                actor_name=(
-                    by.get_username()
-                    if getattr(by, "is_authenticated", False)
-                    else str(by or "system")
-                )[:150],
-                from_status=before,
-                to_status=to,
-                note=note[:2000],
-            )
+            rawsql.update_later(self)
+        event = RequestEvent(
+            request=self,
+            at=now,
+            actor=by if getattr(by, "is_authenticated", False) else None,
+            actor_name=(
+                by.get_username() if getattr(by, "is_authenticated", False) else str(by or "system")
+            )[:150],
+            from_status=before,
+            to_status=to,
+            note=note[:2000],
         )
+        rawsql.insert_later(event)
+        return event
 
 
 class RequestEvent(models.Model):

@@ -88,16 +88,18 @@ def receive(
     sender: Any = None,
     idempotency_key: str = "",
     known: tuple[tuple[str, str], Library] | None = None,
+    checked: Message | None = None,
 ) -> bytes:
     """Take one message; return the confirmation to send back (always valid XML).
 
     `peer` is the sender as the endpoint authenticated it (or the in-process partner); without
     one (a same-installation account's token, or a direct call) the header names it. `known` is
     the (agency id, library) the endpoint already looked up for this message: used only when the
-    checked message names the same agency, saving the lookup a second time."""
+    checked message names the same agency, saving the lookup a second time. `checked`: `xml`
+    as `read` gave it (parsed and validated), when the caller has read it already."""
     now = now or timezone.now()
     try:
-        msg = read(xml)
+        msg = checked if checked is not None else read(xml)
         if msg.kind not in ("request", "supplyingAgencyMessage", "requestingAgencyMessage"):
             raise Iso18626Error(
                 english("A confirmation needs no answer."), "UnsupportedReasonForMessageType"
@@ -131,7 +133,9 @@ def receive(
         created_at=now,
     )
     try:
-        with transaction.atomic():
+        # The history rows and the transaction's UPDATE go with the kept message's INSERT as
+        # one statement on PostgreSQL (`rawsql.combined`).
+        with transaction.atomic(), rawsql.combined():
             txn, reason = HANDLERS[msg.kind](msg, peer, now)
             answer = build_confirmation(msg, now, reason_for_message=reason)
             record.transaction, record.request_id = txn, txn.request_id
@@ -447,7 +451,7 @@ def _on_requesting(msg: Message, peer: Peer, now: dt.datetime) -> tuple[IllTrans
     else:  # Received, ShippedForward, Notification: recorded
         note(req, f"{action}: {text}".strip(": "), by=who, now=now)
     txn.updated_at = now
-    rawsql.update(txn)
+    rawsql.update_later(txn)
     return txn, ""
 
 
@@ -497,7 +501,7 @@ def _on_supplying(msg: Message, peer: Peer, now: dt.datetime) -> tuple[IllTransa
         _apply(txn, msg, status, text, now)
     elif text:
         note(req, text, by=who, now=now)
-    rawsql.update(txn)
+    rawsql.update_later(txn)
     return txn, reason
 
 

@@ -67,7 +67,8 @@ def note(req: DeliveryRequest, text: str, *, by: str, now: dt.datetime) -> None:
     """A history row without a change of status (the ISO side moved, the request did not)."""
     from lifeline.delivery.logic import rawsql
 
-    rawsql.insert(
+    # Nobody reads the row's id: inside `rawsql.combined()` it goes with the next statement.
+    rawsql.insert_later(
         RequestEvent(
             request=req,
             at=now,

@@ -27,7 +27,9 @@ audited model's change must still write its audit row through `save()`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache, lru_cache
 from typing import Any
 
@@ -36,6 +38,9 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from lifeline.core.fields import EncryptedTextField, decrypt
 
 Converter = Callable[[Any, Any, Any], Any]
+# A psycopg prepare threshold no statement reaches by repetition: only statements executed
+# with `prepare=True` (ours) are prepared.
+_ONLY_WHEN_ASKED = 2**31
 
 
 def _plain(model: type[models.Model]) -> None:
@@ -100,7 +105,20 @@ def _prepared_class() -> type:
 
     class Prepared(base):
         def execute(self, query: Any, params: Any = None, **_kw: Any) -> Any:
-            return super().execute(query, params, prepare=True)
+            # Django opens its connections with psycopg's `prepare_threshold` None (for
+            # poolers in transaction mode), and with None psycopg ignores `prepare=True`: the
+            # statement would be parsed and planned anew each time. Preparing is switched on
+            # for this statement only; the connection's other cursors keep theirs (psycopg
+            # prepares on its own after `threshold` runs, so it stays None around them).
+            conn = self.connection
+            before = conn.prepare_threshold
+            if before is None:
+                conn.prepare_threshold = _ONLY_WHEN_ASKED
+            try:
+                return super().execute(query, params, prepare=True)
+            finally:
+                if before is None:
+                    conn.prepare_threshold = None
 
     return Prepared
 
@@ -167,6 +185,11 @@ def insert[M: models.Model](obj: M) -> M:
     db = _db()
     sql, fields, returning = _insert_sql(type(obj), db.vendor)
     values = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
+    held = _take_held()
+    if held:
+        # The held writes go with this INSERT as one statement (see `combined`).
+        sql = _with(held, sql)
+        values = [*_params(held), *values]
     with cursor() as cur:
         cur.execute(sql, values)
         new_id = cur.fetchone()[0] if returning else cur.lastrowid
@@ -203,6 +226,101 @@ def update(obj: models.Model, fields: Iterable[str] | None = None) -> int:
     with cursor() as cur:
         cur.execute(sql, [*values, obj.pk])
         return int(cur.rowcount)
+
+
+# --- writes held back and sent with the next statement ---------------------------------------
+
+# (statement, parameters, (table, key) of the row an UPDATE writes).
+Held = list[tuple[str, list[Any], tuple[str, Any] | None]]
+_held: ContextVar[Held | None] = ContextVar("rawsql_held", default=None)
+
+
+@contextmanager
+def combined() -> Iterator[None]:
+    """Inside: on PostgreSQL, `insert_later` and `update_later` hold their statement back and
+    the next `insert` sends the held ones with its own as one statement (data-modifying CTEs),
+    so a received message's history row, transaction UPDATE and kept message are one round trip
+    and one statement for the server to run, not three. Any other statement on the connection
+    (the ORM's too, a savepoint) sends what is held first, on its own, so nothing reads a row
+    before the write held for it; the rest is sent when the block ends. An exception drops what
+    is held (the caller's transaction is rolled back anyway). Elsewhere (SQLite) the writes run
+    at once.
+
+    Use it inside `transaction.atomic()`: the held writes then commit or roll back with it."""
+    db = _db()
+    if db.vendor != "postgresql":
+        yield
+        return
+    token = _held.set([])
+    try:
+        with db.execute_wrapper(_send_held_first):
+            yield
+            _send_held()
+    finally:
+        _held.reset(token)
+
+
+def insert_later(obj: models.Model) -> None:
+    """`insert(obj)` whose new id nobody reads: held inside `combined()` (`obj.pk` stays None),
+    at once elsewhere."""
+    held = _held.get()
+    if held is None:
+        insert(obj)
+        return
+    db = _db()
+    sql, fields, returning = _insert_sql(type(obj), db.vendor)
+    if returning:
+        sql = sql.rsplit(" RETURNING ", 1)[0]
+    held.append((sql, [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields], None))
+    obj._state.db = db.alias
+
+
+def update_later(obj: models.Model, fields: Iterable[str] | None = None) -> None:
+    """`update(obj, fields)` whose row count nobody reads: held inside `combined()`."""
+    held = _held.get()
+    if held is None:
+        update(obj, fields)
+        return
+    db = _db()
+    sql, chosen = _update_sql(type(obj), None if fields is None else tuple(fields), db.vendor)
+    values = [f.get_db_prep_save(f.pre_save(obj, False), db) for f in chosen]
+    row = (type(obj)._meta.db_table, obj.pk)
+    if any(key == row for _sql, _params, key in held):
+        # Two UPDATEs of one row in one statement: only one would be applied.
+        _send_held()
+    held.append((sql, [*values, obj.pk], row))
+
+
+def _send_held() -> None:
+    held = _take_held()
+    if held:
+        execute(_with(held, "SELECT 1"), _params(held))
+
+
+def _take_held() -> Held:
+    held = _held.get()
+    if not held:
+        return []
+    taken = held[:]
+    held.clear()
+    return taken
+
+
+def _params(held: Held) -> list[Any]:
+    return [v for _sql, params, _key in held for v in params]
+
+
+def _with(held: Held, main: str) -> str:
+    # Every data-modifying CTE runs exactly once, to completion, whether or not the main
+    # statement reads it; the held writes touch other rows than the main one.
+    parts = ", ".join(f"held{i} AS ({sql})" for i, (sql, _p, _k) in enumerate(held))
+    return f"WITH {parts} {main}"
+
+
+def _send_held_first(execute_: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    """Django's execute wrapper inside `combined()`: what is held goes before this statement."""
+    _send_held()  # on a cursor of its own: this one may be an executemany
+    return execute_(sql, params, many, context)
 
 
 def execute(sql: str, params: Sequence[Any]) -> tuple[int, list[tuple[Any, ...]]]:

@@ -44,6 +44,7 @@ import sqlite3
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -524,16 +525,21 @@ class Node:
 def make_handler(node: Node) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # On a kept-alive connection a small write that follows another one waits for the
+        # client's delayed ACK (Nagle: 40 ms on Linux) unless TCP_NODELAY is set: every
+        # answer to a kept connection took 44 ms instead of 0.3 ms.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _send(self, status: int, body: bytes, ctype: str = "application/xml") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            # Status line, headers and body in one write (one segment, one system call).
+            head = (
+                f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
+            self.wfile.write(head.encode("latin-1") + body)
 
         def do_GET(self) -> None:
             if self.path == "/control/state":

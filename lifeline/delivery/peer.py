@@ -61,7 +61,8 @@ def q(tag: str) -> str:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), at a third of its cost.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def sub(parent: Any, tag: str, text: str | None = None) -> Any:
@@ -229,6 +230,9 @@ class Node:
         if self.store is not None:
             self.txns, self.seen, self.outbox, self.counter = self.store.load()
             self.received = self.store.received()
+        # The transactions whose script has steps left, in order: auto mode looks here after
+        # every message rather than through every transaction it ever had.
+        self.scripted: dict[str, None] = {rid: None for rid, t in self.txns.items() if t["script"]}
 
     def _owe(self, rid: str, xml: bytes) -> None:
         """A message to send: kept (on disk too) until the target has taken it."""
@@ -236,6 +240,11 @@ class Node:
         self.outbox.append((rid, xml, row))
 
     def _keep(self, rid: str) -> None:
+        """After every change of a transaction (its script's included)."""
+        if self.txns[rid]["script"]:
+            self.scripted[rid] = None
+        else:
+            self.scripted.pop(rid, None)
         if self.store is not None:
             self.store.put_txn(rid, self.txns[rid], self.counter)
 
@@ -319,7 +328,7 @@ class Node:
         while True:
             time.sleep(every)
             with self.lock:
-                owed = bool(self.outbox) or any(t["script"] for t in self.txns.values())
+                owed = bool(self.outbox or self.scripted)
             if owed:
                 self._drain()
 
@@ -438,8 +447,7 @@ class Node:
     def _drain(self) -> None:
         """Auto mode: run each script to its end and send what is owed, in order."""
         with self.lock:
-            pending = [rid for rid, t in self.txns.items() if t["script"]]
-            for rid in pending:
+            for rid in list(self.scripted):
                 while self.txns[rid]["script"]:
                     self.advance(rid)
         self.flush()

@@ -20,9 +20,11 @@ CopyCompleted and a webhook are all addresses someone else chose. So each of the
   seconds (a large SUSHI report may take minutes in all, a silent server is given up at once).
 
 With `keep_alive=True` (ISO 18626 messages and the documents they point to: many small
-exchanges with the same few peers) the connection is kept open and reused: one pooled client
-per process, scheme, host name and TLS setting, so a kept TLS connection is only ever reused for
-the name its certificate was checked against; every call still checks and pins the address.
+exchanges with the same few peers) the connection is kept open and reused; every call still
+checks and pins the address. Plain HTTP goes through `outbound_plain` (the standard library's
+client, connections kept per checked address: a fifth of httpx's CPU per exchange); TLS without
+redirects through one pooled httpx client per process, scheme, host name and TLS setting, so a
+kept TLS connection is only ever reused for the name its certificate was checked against.
 
 The health prober is the one other way out: it is asynchronous (aiohttp, issue 3's CPU budget)
 and applies the same `is_internal` rule through `lifeline.health.logic.targets`.
@@ -31,11 +33,13 @@ and applies the same `is_internal` rule through `lifeline.health.logic.targets`.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import socket
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,6 +48,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from lifeline.core import outbound_plain
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Ranges `ipaddress` does not call private but that are not the public internet either.
@@ -136,12 +142,19 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
     return seen
 
 
+@lru_cache(maxsize=512)
+def _parse(url: str) -> httpx.URL:
+    """httpx's URL parser costs ~0.1 ms a call and a fetch needs the same URL twice (here and
+    in `check_target`), a peer's endpoint with every message; `httpx.URL` is immutable."""
+    return httpx.URL(url)
+
+
 def check_target(url: str, *, allow_internal: bool = False) -> IPAddress:
     """The address `url` may be fetched from, or `OutboundRefused` saying why not.
 
     Used by forms too, so a staff member who types `http://127.0.0.1/` hears it at once."""
     try:
-        parsed = httpx.URL(url)
+        parsed = _parse(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise OutboundRefused(_("This is not a valid address: %(error)s") % {"error": exc}) from exc
     if parsed.scheme not in ("http", "https"):
@@ -244,66 +257,52 @@ def fetch(
     started = time.monotonic()
     deadline = started + timeout
     step = min(timeout, idle_timeout) if idle_timeout else timeout
-    current = httpx.URL(url, params=params) if params else httpx.URL(url)
+    current = httpx.URL(url, params=params) if params else _parse(url)
     send_headers: dict[str, str] = {"User-Agent": USER_AGENT, **(headers or {})}
     body = content
     hops: list[str] = []
     tls: ssl.SSLContext | bool = _ssl_context(verify, cert) if transport is None else True
-    # A kept TLS connection must serve only the name it was checked for: with redirects (to
-    # any name) only plain HTTP is pooled.
-    pooled = keep_alive and transport is None and (current.scheme == "http" or not follow_redirects)
-    with (
-        contextlib.nullcontext(
-            _pooled((current.scheme, current.host, current.port, verify, cert), tls)
-        )
-        if pooled
-        else httpx.Client(
-            transport=transport,
-            verify=tls,
-            follow_redirects=False,
-            timeout=httpx.Timeout(step, connect=min(step, 10.0)),
-            # An environment proxy would connect to the name, not the pinned address.
-            trust_env=False,
-        )
-    ) as client:
+    # Kept plain-HTTP hops go through `outbound_plain` (the standard library's client, a
+    # connection per checked address); TLS and test transports through httpx. A kept TLS
+    # connection must serve only the name it was checked for: with redirects (to any name) TLS
+    # is not pooled.
+    plain = keep_alive and transport is None
+    pooled_tls = plain and current.scheme == "https" and not follow_redirects
+    with contextlib.ExitStack() as stack:
+        client: httpx.Client | None = None
         while True:
             ip = check_target(str(current), allow_internal=allow_internal)
-            request_url, host_header = current, ""
-            extensions: dict[str, Any] = {}
-            if transport is None:
-                # Pinning: connect to the checked address; Host and SNI keep the name.
-                request_url, host_header = _pinned(current, ip)
-                if current.scheme == "https":
-                    extensions["sni_hostname"] = current.host
-            hop_headers = dict(send_headers)
-            if host_header:
-                hop_headers["Host"] = host_header
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise OutboundFailed(
                     _("No answer within %(s)s seconds.") % {"s": timeout}, timeout=True
                 )
-            request = client.build_request(
-                method,
-                request_url,
-                headers=hop_headers,
-                content=body,
-                extensions={
-                    **extensions,
-                    "timeout": httpx.Timeout(min(remaining, step)).as_dict(),
-                },
-            )
-            try:
-                response = client.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                raise OutboundFailed(
-                    _("No answer within %(s)s seconds.") % {"s": timeout}, timeout=True
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise OutboundFailed(
-                    _("Could not connect to %(host)s (%(error)s).")
-                    % {"host": current.host, "error": exc.__class__.__name__}
-                ) from exc
+            response: httpx.Response | outbound_plain.PlainResponse
+            if plain and current.scheme == "http":
+                response = _send_plain(
+                    method, current, ip, send_headers, body, remaining, step, timeout
+                )
+            else:
+                if client is None:
+                    client = (
+                        _pooled((current.scheme, current.host, current.port, verify, cert), tls)
+                        if pooled_tls
+                        else stack.enter_context(
+                            httpx.Client(
+                                transport=transport,
+                                verify=tls,
+                                follow_redirects=False,
+                                timeout=httpx.Timeout(step, connect=min(step, 10.0)),
+                                # An environment proxy would connect to the name, not the
+                                # pinned address.
+                                trust_env=False,
+                            )
+                        )
+                    )
+                response = _send_httpx(
+                    client, method, current, ip, send_headers, body, (remaining, step, timeout),
+                    transport,
+                )  # fmt: skip
             try:
                 if follow_redirects and response.status_code in REDIRECTS:
                     location = response.headers.get("location")
@@ -347,8 +346,74 @@ def fetch(
                 response.close()
 
 
+def _send_plain(
+    method: str,
+    url: httpx.URL,
+    ip: IPAddress,
+    headers: dict[str, str],
+    body: bytes | str | None,
+    remaining: float,
+    step: float,
+    total: float,
+) -> outbound_plain.PlainResponse:
+    """One plain-HTTP hop on a kept connection to the checked address."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    try:
+        return outbound_plain.send(method, url, str(ip), headers, data, min(remaining, step))
+    except TimeoutError as exc:
+        raise OutboundFailed(
+            _("No answer within %(s)s seconds.") % {"s": total}, timeout=True
+        ) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise OutboundFailed(
+            _("Could not connect to %(host)s (%(error)s).")
+            % {"host": url.host, "error": exc.__class__.__name__}
+        ) from exc
+
+
+def _send_httpx(
+    client: httpx.Client,
+    method: str,
+    current: httpx.URL,
+    ip: IPAddress,
+    send_headers: dict[str, str],
+    body: bytes | str | None,
+    times: tuple[float, float, float],
+    transport: httpx.BaseTransport | None,
+) -> httpx.Response:
+    remaining, step, total = times  # seconds left, each step's timeout, the caller's timeout
+    request_url, host_header = current, ""
+    extensions: dict[str, Any] = {}
+    if transport is None:
+        # Pinning: connect to the checked address; Host and SNI keep the name.
+        request_url, host_header = _pinned(current, ip)
+        if current.scheme == "https":
+            extensions["sni_hostname"] = current.host
+    hop_headers = dict(send_headers)
+    if host_header:
+        hop_headers["Host"] = host_header
+    request = client.build_request(
+        method,
+        request_url,
+        headers=hop_headers,
+        content=body,
+        extensions={**extensions, "timeout": httpx.Timeout(min(remaining, step)).as_dict()},
+    )
+    try:
+        return client.send(request, stream=True)
+    except httpx.TimeoutException as exc:
+        raise OutboundFailed(
+            _("No answer within %(s)s seconds.") % {"s": total}, timeout=True
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise OutboundFailed(
+            _("Could not connect to %(host)s (%(error)s).")
+            % {"host": current.host, "error": exc.__class__.__name__}
+        ) from exc
+
+
 def _read(
-    response: httpx.Response,
+    response: httpx.Response | outbound_plain.PlainResponse,
     max_bytes: int,
     truncate: bool,
     deadline: float,
@@ -380,11 +445,11 @@ def _read(
                 raise OutboundFailed(
                     _("No complete answer within %(s)s seconds.") % {"s": timeout}, timeout=True
                 )
-    except httpx.TimeoutException as exc:
+    except (httpx.TimeoutException, TimeoutError) as exc:
         raise OutboundFailed(
             _("No complete answer within %(s)s seconds.") % {"s": timeout}, timeout=True
         ) from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError, http.client.HTTPException, zlib.error) as exc:
         raise OutboundFailed(
             _("The answer broke off (%(error)s).") % {"error": exc.__class__.__name__}
         ) from exc

@@ -21,6 +21,7 @@ PACKAGE = Path(lifeline.__file__).resolve().parent
 ALLOWED = {
     "core/outbound.py": "the one outbound-fetch helper",
     "health/logic/probe.py": "the asynchronous prober; checks each address with is_internal",
+    "core/outbound_plain.py": "the helper's kept plain-HTTP connections (to checked addresses)",
     "delivery/peer.py": "the stand-in ISO 18626 peer (tests, demo): loopback targets only",
 }
 # module → attributes that open a connection or make a client that will.

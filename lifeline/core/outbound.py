@@ -364,7 +364,8 @@ def _send_plain(
         raise OutboundFailed(
             _("No answer within %(s)s seconds.") % {"s": total}, timeout=True
         ) from exc
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # ValueError: a header or path http.client will not put on the wire.
         raise OutboundFailed(
             _("Could not connect to %(host)s (%(error)s).")
             % {"host": url.host, "error": exc.__class__.__name__}

@@ -166,9 +166,8 @@ def send(
     port = url.port or 80
     key = (address, port)
     target = url.raw_path.decode("ascii")
-    host = url.host if url.port is None else f"{url.host}:{url.port}"
-    if ":" in host and not host.startswith("[") and url.port is None:
-        host = f"[{host}]"  # an IPv6 literal as the host name
+    name = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 literal in brackets
+    host = name if url.port is None else f"{name}:{url.port}"
     lines = [("Host", host), ("Accept-Encoding", "identity")]
     lines += [(k, v) for k, v in headers.items() if k.lower() not in ("host", "accept-encoding")]
     if body is not None or method in ("POST", "PUT", "PATCH"):
@@ -193,6 +192,9 @@ def send(
             conn = None
             if fresh:
                 raise
+        except BaseException:  # e.g. a header value that is not Latin-1
+            conn.close()
+            raise
     assert conn is not None
     try:
         response = conn.getresponse()

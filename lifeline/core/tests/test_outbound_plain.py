@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import ipaddress
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -187,3 +188,27 @@ def test_a_peer_that_is_gone_is_a_failure() -> None:
     httpd.server_close()
     with pytest.raises(outbound.OutboundFailed):
         outbound.fetch(url + "/hello", allow_internal=True, keep_alive=True, timeout=5)
+
+
+def test_ipv6_literal_host_and_a_header_that_cannot_be_sent() -> None:
+    class Server6(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    try:
+        httpd = Server6(("::1", 0), _Kept)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        port = httpd.server_address[1]
+        result = outbound.fetch(f"http://[::1]:{port}/where", allow_internal=True, keep_alive=True)
+        assert result.text() == f"::1 [::1]:{port}" and result.address == "::1"
+        with pytest.raises(outbound.OutboundFailed):
+            outbound.fetch(
+                f"http://[::1]:{port}/where", headers={"X-Note": "雪"}, allow_internal=True,
+                keep_alive=True,
+            )  # fmt: skip
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

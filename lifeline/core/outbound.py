@@ -185,7 +185,10 @@ def check_target(url: str, *, allow_internal: bool = False) -> IPAddress:
 
 def _pinned(url: httpx.URL, ip: IPAddress) -> tuple[httpx.URL, str]:
     """The URL with its host replaced by the checked address, and the Host header value."""
-    host_header = url.host if url.port is None else f"{url.host}:{url.port}"
+    # An IPv6 literal keeps its brackets in Host (RFC 9110 §7.2); without them "::1:8080" is
+    # read as an address, not an address and a port.
+    name = f"[{url.host}]" if ":" in url.host else url.host
+    host_header = name if url.port is None else f"{name}:{url.port}"
     return url.copy_with(host=str(ip)), host_header
 
 

@@ -132,3 +132,24 @@ def test_keep_alive_reuses_the_connection_and_still_checks_every_call() -> None:
         assert len(set(_KeepAliveHandler.ports)) == 2
     finally:
         httpd.shutdown()
+
+
+def test_pinned_host_header_keeps_ipv6_brackets() -> None:
+    from ipaddress import ip_address
+
+    import httpx
+
+    from lifeline.core.outbound import _pinned
+
+    url, host = _pinned(httpx.URL("http://[::1]:8080/x"), ip_address("::1"))
+    assert host == "[::1]:8080"
+    assert url.host == "::1" and url.port == 8080
+    assert _pinned(httpx.URL("http://[2001:db8::1]/x"), ip_address("2001:db8::1"))[1] == (
+        "[2001:db8::1]"
+    )
+    assert _pinned(httpx.URL("http://example.org:81/"), ip_address("93.184.216.34"))[1] == (
+        "example.org:81"
+    )
+    assert _pinned(httpx.URL("http://example.org/"), ip_address("93.184.216.34"))[1] == (
+        "example.org"
+    )

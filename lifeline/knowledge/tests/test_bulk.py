@@ -77,3 +77,33 @@ def test_full_text_index_finds_the_candidates(library_a, library_b):
     asked = [text.encode(t) for t in text.query_terms("校外")]
     assert Posting.objects.filter(article=vpn, term__in=asked).exists()
     assert vpn.pk not in [h.article_id for h in search.search(library_a, "校外", ["patrons"])]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+def test_ranking_never_filters_stored_vectors(library_a):
+    """PostgreSQL: the ranking statement reads the full-text index only through the GIN-only
+    function (migration 0005); its plan never tests `@@` on article rows (the planner, which
+    does not cost detoasting, filtered every stored vector that way), and the session's
+    planner settings are left as they were."""
+    services.create_articles(library_a, [services.NewArticle(title=t, body=b) for t, b in ITEMS])
+    statements: list[tuple[str, list[object]]] = []
+
+    def keep(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if sql.startswith("WITH c AS"):
+            statements.append((sql, list(params)))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        found = search.search(library_a, "校外 vpn 打印", ["patrons"])
+    assert found and len(statements) == 1
+    sql, params = statements[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = on")  # the test database's few rows invite it
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
+        )
+        assert cursor.fetchone() == ("on", "on")
+    assert "knowledge_article_matching" in plan
+    assert "@@" not in plan and "search_vector" not in plan

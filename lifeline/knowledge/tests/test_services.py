@@ -120,15 +120,14 @@ def test_suggest_query_count_bounded(library_a, django_assert_max_num_queries):
             body=f"<p>校外访问数据库 {n} 请登录VPN，或用CARSI联邦认证。</p>",
         )
     from django.core.cache import cache
-    from django.db import connection
 
     cache.clear()
-    # PostgreSQL: two more, the planner settings around the ranking (search._bitmap_only).
-    more = 2 if connection.vendor == "postgresql" else 0
-    with django_assert_max_num_queries(8 + more):
+    # The same on both databases: PostgreSQL no longer switches planner settings around the
+    # ranking (the GIN-only function of migration 0005 took their place).
+    with django_assert_max_num_queries(8):
         found = services.suggest(library_a, "在家怎么用vpn和carsi登录知网万方数据库下载论文", 3)
     assert len(found) == 3
-    with django_assert_max_num_queries(5 + more):
+    with django_assert_max_num_queries(5):
         services.suggest(library_a, "在家怎么用vpn和carsi登录知网万方数据库下载论文", 3)
     from lifeline.knowledge import search
 

@@ -45,7 +45,13 @@ def parse_piece(job: tuple[str, int]) -> list[Parsed] | None:
     """In a worker: the records of one piece (the text from a record's first line on)."""
     text, first_line = job
     records = wos._parse_plain_fast(text, first_line)
-    return None if records is None else prepared(records)
+    if records is None:
+        return None
+    for rec in records:
+        # the import keeps the DOIs they name (`cited_dois`), not the references' text: most of
+        # a full record's bytes, sent back and unpickled for nothing
+        rec.references = []
+    return prepared(records)
 
 
 def pieces(text: str, size: int = PIECE_CHARS) -> list[tuple[str, int]]:

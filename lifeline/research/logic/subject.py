@@ -184,15 +184,21 @@ def rows_sql(library: Library, peer: str = "") -> tuple[str, list[Any]]:
         sql += " AND is_ours = %s"
         params.append(True)
     elif _sql_findable(needle):
-        if connection.vendor == "postgresql":
-            if '"' not in needle and "\\" not in needle:
-                # The match is then exact where the text has no FOLDS_TO_ASCII character and
-                # no JSON escape (the name could match an escape's tail: "\\n abc"): there
-                # the addresses are not sent (`unit_rows` takes such a row as it comes).
-                check = f"strpos((affiliations)::text, '\\') > 0 OR {FOLDS_TO_ASCII_SQL}"
-                sql = sql.replace(
-                    ", affiliations FROM", f", CASE WHEN {check} THEN affiliations END FROM"
-                )
+        postgres = connection.vendor == "postgresql"
+        if '"' not in needle and "\\" not in needle:
+            # The match is then exact where the text has no JSON escape (the name could match
+            # an escape's tail: "\\n abc"; SQLite escapes every non-ASCII character) and, on
+            # PostgreSQL, no FOLDS_TO_ASCII character: there the addresses are not sent
+            # (`unit_rows` takes such a row as it comes).
+            check = (
+                f"strpos((affiliations)::text, '\\') > 0 OR {FOLDS_TO_ASCII_SQL}"
+                if postgres
+                else "instr(affiliations, '\\') > 0"
+            )
+            sql = sql.replace(
+                ", affiliations FROM", f", CASE WHEN {check} THEN affiliations END FROM"
+            )
+        if postgres:
             # the expression of the trigram index and the partial index, as they are written
             sql += f" AND ((affiliations)::text ILIKE %s OR {FOLDS_TO_ASCII_SQL})"
             params.append(_like(needle, ascii_json=False))
@@ -210,7 +216,7 @@ def unit_rows(library: Library, peer: str = "") -> Iterable[Row]:
     not do as Python does (on PostgreSQL a partial index; on SQLite, whose JSON is
     ASCII-escaped, any non-ASCII character); then checked in Python as the definition says. A
     peer's rows leave out the author lists (a peer's authors are not shown: see
-    `make_partials`), and on PostgreSQL its addresses where SQL's match is exact (an empty
+    `make_partials`), and its addresses where SQL's match is exact (an empty
     list then: a peer's pass reads no address after this check).
 
     Raw SQL and one `json.loads` per JSON column: Django's per-value converters were a third

@@ -177,6 +177,20 @@ def test_odd_parameters_get_clear_answers(library_a: Library, reference_a: Any) 
     assert saved.status_code == 400 and not AnalysisReport.objects.exists()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_no_papers_is_said(library_a: Library, reference_a: Any, lang: str) -> None:
+    """Another library's exports (no address names the university) or a peer's name found
+    nowhere: the page says so rather than showing zeros."""
+    client = client_for(reference_a)
+    client.cookies["lifeline_lang"] = lang
+    html = client.get("/research/nefu/analysis/?peers=Nowhere+Univ").content.decode()
+    said = {
+        "en": ("naming one of the university's variants", "containing “Nowhere Univ”"),
+        "zh-hans": ("本校名称变体", "含“Nowhere Univ”的论文"),
+    }[lang]
+    assert all(text in html for text in said), lang
+
+
 def test_another_librarys_analysis_is_refused(
     library_a: Library, odd_addresses: None, librarian_b: Any
 ) -> None:

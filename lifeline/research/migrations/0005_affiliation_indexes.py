@@ -1,7 +1,7 @@
 """A peer's papers found by index on PostgreSQL (issue 13): a trigram index of the affiliation
 list's JSON text (the peer's name, case ignored, anywhere in it) and a partial index of the rows
-holding a character whose case folding SQL does not do as Python does (`subject.FOLDS_TO_ASCII`;
-`subject.unit_rows` writes both expressions exactly so, a test checks). Nothing on SQLite: its
+holding a character whose case folding SQL does not do as Python does (`peers.FOLDS_TO_ASCII`;
+`peers.rows_sql` writes both expressions exactly so, a test checks). Nothing on SQLite: its
 LIKE over 200,000 rows is fast enough (docs/benchmarks.md).
 """
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import migrations
 
-# The same characters as subject.FOLDS_TO_ASCII, as escapes (a test compares them): a
+# The same characters as peers.FOLDS_TO_ASCII, as escapes (a test compares them): a
 # migration keeps the index it made even if the app's constant changes later.
 FOLDS_TO_ASCII = (
     "\u00df\u0130\u0149\u017f\u01f0\u1e96\u1e97\u1e98\u1e99\u1e9a\u1e9e\u212a"

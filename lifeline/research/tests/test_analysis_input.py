@@ -14,7 +14,7 @@ from django.db import connection
 
 from lifeline.conftest import client_for
 from lifeline.core.models import Library
-from lifeline.research.logic import subject
+from lifeline.research.logic import peers, subject
 from lifeline.research.models import AnalysisReport, BiblioRecord
 from lifeline.research.tests.test_subject import known_set
 
@@ -84,7 +84,7 @@ def test_a_peer_is_found_as_the_definition_says(
         for r in BiblioRecord.objects.filter(library=library_a).order_by("pk")
         if any(needle in a.casefold() for a in r.affiliations)
     ]
-    got = sorted(row[5]["wos"] for row in subject.unit_rows(library_a, peer))
+    got = sorted(row[5]["wos"] for row in peers.unit_rows(library_a, peer))
     assert got == want
     unit = subject.figures(library_a, peer)
     assert (unit.papers, unit.citations) == (len(want), sum(want))
@@ -96,14 +96,14 @@ def test_the_folding_constants_hold_for_every_character() -> None:
     migration's partial index has the predicate `unit_rows` writes."""
     every = [chr(cp) for cp in range(0x110000)]
     folds = "".join(c for c in every if not c.isascii() and any(x.isascii() for x in c.casefold()))
-    assert folds == subject.FOLDS_TO_ASCII
+    assert folds == peers.FOLDS_TO_ASCII
     made = {x for c in every if c.casefold() != c for x in c.casefold() if x != c}
     for c in every:
-        if unicodedata.category(c) in subject.CASELESS:
+        if unicodedata.category(c) in peers.CASELESS:
             assert c.casefold() == c.lower() == c.upper() == c and c not in made, hex(ord(c))
     migration = importlib.import_module("lifeline.research.migrations.0005_affiliation_indexes")
-    assert migration.FOLDS_TO_ASCII == subject.FOLDS_TO_ASCII
-    assert migration.FORWARD[2].endswith(f"WHERE {subject.FOLDS_TO_ASCII_SQL}")
+    assert migration.FOLDS_TO_ASCII == peers.FOLDS_TO_ASCII
+    assert migration.FORWARD[2].endswith(f"WHERE {peers.FOLDS_TO_ASCII_SQL}")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's indexes")
@@ -113,7 +113,7 @@ def test_postgresql_finds_a_peer_through_its_indexes(
     """The statement's expressions are the indexes' (else the planner could not use them).
     Without the library's condition and with sequential scans off, as a large table of one
     library makes them: on a few rows the library's index is the cheapest."""
-    sql, params = subject.rows_sql(library_a, "Oregon State Univ")
+    sql, params = peers.rows_sql(library_a, "Oregon State Univ")
     assert sql.count("library_id = %s AND") == 1
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")

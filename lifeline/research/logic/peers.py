@@ -46,7 +46,7 @@ Row = tuple[int | None, str, str, list[str], list[str], dict[str, int], list[str
 def _like(needle: str, *, ascii_json: bool) -> str:
     """A LIKE pattern finding `needle` anywhere in an affiliation list's JSON text: written
     as the JSON writes it (quotes and backslashes escaped; on SQLite every non-ASCII
-    character as \\uXXXX), with LIKE's wildcards escaped by `\\`."""
+    character as \\u and four hex digits), with LIKE's wildcards escaped by `\\`."""
     text = json.dumps(needle, ensure_ascii=ascii_json)[1:-1]
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

@@ -175,6 +175,7 @@ OPENERS = {
     "theses/logic/package.py": "writes the deposit package and reads back only what it wrote",
     "core/backup.py": "lifeline restore: the operator's own archive, checked whole before use",
     "accounts/saml/logout.py": "SAML HTTP-Redirect DEFLATE, inflated with a 256 KB cap",
+    "core/outbound_plain.py": "a peer's gzip answer, inflated in pieces under fetch's byte limit",
 }
 OPENING_CALLS = {
     "gzip": {"open", "GzipFile", "decompress"},

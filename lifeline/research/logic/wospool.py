@@ -2,8 +2,9 @@
 
 The parse is half of an import's CPU (a million records: some 40 s of Python), and the import
 itself is one transaction in one process. So the text is cut at record boundaries into pieces
-that worker processes read with the fast path (`wos._parse_plain_fast`), computing each
-record's match key and author keys too; the importer takes the pieces in file order as they
+that worker processes read with the fast path (`wos._parse_plain_fast`), making each record's
+row ready too (`item`: its JSON, match key, author keys, whether it is the library's own);
+the importer takes the pieces in file order as they
 come back and merges them while the workers read the next ones. The records, their order and
 their line numbers are the ones the whole-file parse gives (tested). Anything unusual in a
 piece (what sends the fast path to the line parser) stops this way: the importer then reads

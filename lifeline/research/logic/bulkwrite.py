@@ -7,19 +7,15 @@ beforehand so that cited references can point at them without reading them back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, cast
 
 from django.db import connection
 from django.utils import timezone
 
-try:  # the C function json.dumps itself uses for a str
-    from _json import encode_basestring_ascii as _quote
-except ImportError:  # pragma: no cover - CPython has it
-    from json.encoder import py_encode_basestring_ascii as _quote
-
 from lifeline.core.models import Library
-from lifeline.research.logic.records import Record
+from lifeline.research.logic.wospool import Row, dump_counts, dump_strs, make_row
 from lifeline.research.models import BiblioRecord, CitedRef
 
 COLUMNS = (
@@ -87,30 +83,42 @@ class NewRecord:
         self.is_ours = False
 
     @classmethod
-    def of(cls, rec: Record, match_key: str, keys: list[str]) -> NewRecord:
-        """A new record from the file's record: what `importer._merge` gives a fresh one."""
-        new = cls(rec.title, match_key, rec.authors, keys, rec.year)
-        new.journal, new.issn = rec.journal[:300], rec.issn[:300]
-        new.volume, new.issue, new.pages = rec.volume[:300], rec.issue[:300], rec.pages[:300]
-        new.doi, new.wos_ut, new.scopus_eid = rec.doi[:300], rec.wos_ut[:300], rec.scopus_eid[:300]
-        new.doc_type = rec.doc_type[:100]
-        new.sources = [rec.source]
-        if rec.times_cited is not None:
-            new.times_cited = {rec.source: rec.times_cited}
-        new.affiliations = rec.affiliations
+    def from_row(cls, row: Row) -> NewRecord:
+        """A record of this file, made ready as a row (`wospool.item`), that a later record of
+        the file merges into: its values back as attributes."""
+        new = cls(row[0], row[1], json.loads(row[2]), json.loads(row[3]), row[4])
+        new.journal, new.issn, new.volume, new.issue, new.pages = row[5:10]
+        new.doi, new.wos_ut, new.scopus_eid, new.doc_type = row[10:14]
+        new.sources, new.times_cited, new.affiliations = map(json.loads, row[14:17])
+        new.is_ours = row[17]
         return new
 
+    def row(self) -> Row:
+        return make_row(
+            self.title,
+            self.match_key,
+            self.authors,
+            self.author_keys,
+            self.year,
+            (
+                self.journal,
+                self.issn,
+                self.volume,
+                self.issue,
+                self.pages,
+                self.doi,
+                self.wos_ut,
+                self.scopus_eid,
+                self.doc_type,
+            ),
+            self.sources,
+            self.times_cited,
+            self.affiliations,
+            self.is_ours,
+        )
 
-def dump_strs(values: list[str]) -> str:
-    """`json.dumps(values)` for a list of strings, byte for byte: json.dumps goes through the
-    Python layer of its encoder (5 µs a call; five calls a record were a fifth of an import's
-    CPU), this is one C call a string and a join."""
-    return "[" + ", ".join(map(_quote, values)) + "]"
 
-
-def dump_counts(values: dict[str, int]) -> str:
-    """`json.dumps(values)` for a dict of str to int (times cited per database)."""
-    return "{" + ", ".join(f"{_quote(k)}: {int(v)}" for k, v in values.items()) + "}"
+__all__ = ["dump_counts", "dump_strs"]  # where the tests and earlier callers find them
 
 
 def _ids(count: int) -> list[int]:
@@ -129,41 +137,25 @@ def _ids(count: int) -> list[int]:
         return list(range(top + 1, top + 1 + count))
 
 
-def insert_records(library: Library, records: list[NewRecord]) -> None:
-    """Write the new records (ids set on them) in one pass."""
+def insert_records(library: Library, records: list[Row | NewRecord]) -> list[int]:
+    """Write the new records in one pass: rows made ready where they were parsed, and records
+    a later one of the file merged into. Returns their ids (also set on the `NewRecord`s)."""
     if not records:
-        return
-    for rec, pk in zip(records, _ids(len(records)), strict=True):
-        rec.pk = pk
+        return []
+    ids = _ids(len(records))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    lib = library.pk
 
-    def rows() -> Iterable[tuple[Any, ...]]:
-        for r in records:
-            yield (
-                r.pk,
-                library.pk,
-                r.title,
-                r.match_key,
-                dump_strs(r.authors),
-                dump_strs(r.author_keys),
-                r.year,
-                r.journal[:500],
-                r.issn[:40],
-                r.volume[:40],
-                r.issue[:40],
-                r.pages[:40],
-                r.doi[:300],
-                r.wos_ut[:40],
-                r.scopus_eid[:40],
-                r.doc_type[:100],
-                dump_strs(r.sources),
-                dump_counts(r.times_cited),
-                dump_strs(r.affiliations),
-                r.is_ours,
-                now,
-            )
+    def rows() -> Iterable[Row]:
+        for pk, r in zip(ids, records, strict=True):
+            if isinstance(r, NewRecord):
+                r.pk = pk
+                yield (pk, lib, *r.row(), now)
+            else:
+                yield (pk, lib, *r, now)
 
     _write(BiblioRecord._meta.db_table, COLUMNS, rows())
+    return ids
 
 
 def insert_cited(library: Library, pairs: Iterable[tuple[int, str]]) -> None:

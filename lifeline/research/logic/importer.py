@@ -8,6 +8,7 @@ gains the new database in `sources` and its times-cited figure per database.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -26,7 +27,16 @@ from lifeline.research.logic import subject, wospool
 from lifeline.research.logic.bulkwrite import NewRecord, insert_cited, insert_records
 from lifeline.research.logic.formats import detect, parse_text
 from lifeline.research.logic.records import ParseError, Record, decode, normalise_title
-from lifeline.research.logic.wospool import Parsed, prepared
+from lifeline.research.logic.wospool import (
+    R_AFFILIATIONS,
+    R_DOCTYPE,
+    R_JOURNAL,
+    R_OURS,
+    Item,
+    Row,
+    is_ours,
+    prepared,
+)
 from lifeline.research.models import AffiliationVariant, BiblioRecord, JournalEntry
 
 
@@ -46,9 +56,7 @@ def our_variants(library: Library) -> list[str]:
     ]
 
 
-def is_ours(affiliations: list[str], variants: list[str]) -> bool:
-    text = " ".join(affiliations).casefold()
-    return any(v and v in text for v in variants)
+__all__ = ["is_ours"]  # kept here for its callers; defined beside the parse (`wospool`)
 
 
 IDS = ("doi", "wos_ut", "scopus_eid")
@@ -90,26 +98,46 @@ def _state(obj: BiblioRecord) -> tuple[object, ...]:
     return tuple(getattr(obj, f) for f in UPDATED_FIELDS)
 
 
-def _merge(obj: BiblioRecord | NewRecord, rec: Record) -> None:
-    for field in ("doi", "wos_ut", "scopus_eid", "journal", "issn", "volume", "issue", "pages"):
-        if not getattr(obj, field) and getattr(rec, field):
-            setattr(obj, field, getattr(rec, field)[:300])
-    if not obj.doc_type and rec.doc_type:
-        obj.doc_type = rec.doc_type[:100]
-    if rec.source not in obj.sources:
-        obj.sources = [*obj.sources, rec.source]
-    if rec.times_cited is not None:
-        obj.times_cited = {**obj.times_cited, rec.source: rec.times_cited}
-    if not obj.affiliations and rec.affiliations:
-        obj.affiliations = rec.affiliations
+# a merge fills these of the paper's fields from the row of the record merged in (row position)
+TEXT_FIELDS = tuple(
+    zip(
+        ("journal", "issn", "volume", "issue", "pages"),
+        range(R_JOURNAL, R_JOURNAL + 5),
+        strict=True,
+    )
+)
 
 
-def _existing(library: Library, batch: list[Parsed]) -> dict[str, dict[str, int]]:
+def _merge(obj: BiblioRecord | NewRecord, it: Item) -> None:
+    """What the record `it` adds to the paper it was found to be."""
+    row, _key, doi, ut, eid, source, times_cited, _cited = it
+    for field, value in (("doi", doi), ("wos_ut", ut), ("scopus_eid", eid)):
+        if not getattr(obj, field) and value:
+            setattr(obj, field, value[:300])
+    for field, at in TEXT_FIELDS:  # the row's values, already cut to their columns
+        if not getattr(obj, field) and row[at]:
+            setattr(obj, field, row[at])
+    if not obj.doc_type and row[R_DOCTYPE]:
+        obj.doc_type = row[R_DOCTYPE]
+    if source not in obj.sources:
+        obj.sources = [*obj.sources, source]
+    if times_cited is not None:
+        obj.times_cited = {**obj.times_cited, source: times_cited}
+    if not obj.affiliations and row[R_AFFILIATIONS] != "[]":
+        obj.affiliations = json.loads(row[R_AFFILIATIONS])
+    obj.is_ours = obj.is_ours or row[R_OURS]
+
+
+def _existing(library: Library, batch: list[Item]) -> dict[str, dict[str, int]]:
     """Pks of the library's records that these records' identifiers name: per identifier
     kind, value → pk (the first, as the lookup one record at a time found it)."""
     found: dict[str, dict[str, int]] = {f: {} for f in (*IDS, "match_key")}
-    wanted = {f: sorted({getattr(r, f) for r, _k, _a in batch if getattr(r, f)}) for f in IDS}
-    wanted["match_key"] = sorted({k for _r, k, _a in batch if k})
+    wanted: dict[str, list[str]] = {
+        "match_key": sorted({it[1] for it in batch if it[1]}),
+        "doi": sorted({it[2] for it in batch if it[2]}),
+        "wos_ut": sorted({it[3] for it in batch if it[3]}),
+        "scopus_eid": sorted({it[4] for it in batch if it[4]}),
+    }
     for field, values in wanted.items():
         for i in range(0, len(values), _chunk()):
             chunk = values[i : i + _chunk()]
@@ -127,27 +155,30 @@ def _existing(library: Library, batch: list[Parsed]) -> dict[str, dict[str, int]
     return found
 
 
+# a paper as the merge holds it: a stored record, or (an index into `_Merger.created`) one this
+# file creates
+Paper = BiblioRecord | int
+
+
 class _Merger:
     """The records of one import, merged batch by batch in file order: the same paper is
     found by DOI, then WoS UT, then Scopus EID, then normalised title + year + first author,
     among the stored records and the file's own earlier ones. Nothing is written until
-    `finish`: the lookups of a later batch must see the library as it was."""
+    `finish`: the lookups of a later batch must see the library as it was. A new paper stays
+    the row made ready where it was parsed unless a later record of the file merges into it."""
 
     def __init__(self, library: Library, fmt: str) -> None:
         self.library = library
         self.result = ImportResult(fmt=fmt)
-        self.variants = our_variants(library)
         self.first = not BiblioRecord.objects.filter(library=library).exists()
-        self.pending: dict[str, dict[str, BiblioRecord | NewRecord]] = {
-            f: {} for f in (*IDS, "match_key")
-        }
+        self.pending: dict[str, dict[str, Paper]] = {f: {} for f in (*IDS, "match_key")}
         self.stored: dict[str, dict[str, int]] = {f: {} for f in (*IDS, "match_key")}
         self.loaded: dict[int, BiblioRecord] = {}
         self.before: dict[int, tuple[object, ...]] = {}
-        self.created: list[NewRecord] = []
-        self.refs: list[tuple[BiblioRecord | NewRecord, list[str]]] = []
+        self.created: list[Row | NewRecord] = []
+        self.refs: list[tuple[Paper, list[str]]] = []
 
-    def _lookup(self, batch: list[Parsed]) -> None:
+    def _lookup(self, batch: list[Item]) -> None:
         """The stored records this batch's identifiers name, loaded once each."""
         found = _existing(self.library, batch)
         for field, values in found.items():
@@ -163,51 +194,66 @@ class _Merger:
                 # what it was, so that only the records this file changes are written back
                 self.before[obj.pk] = _state(obj)
 
-    def add(self, batch: list[Parsed]) -> None:
+    def add(self, batch: list[Item]) -> None:
         if not self.first:  # a first import looks nothing up
             self._lookup(batch)
-        stored, loaded, pending, variants = self.stored, self.loaded, self.pending, self.variants
-        for rec, key, author_keys in batch:
-            obj: BiblioRecord | NewRecord | None = None
+        stored, loaded, pending, created = self.stored, self.loaded, self.pending, self.created
+        merged = 0
+        for it in batch:
+            row, key, doi, ut, eid, _source, _times, cited = it
+            paper: Paper | None = None
             for field, value in (
-                ("doi", rec.doi),
-                ("wos_ut", rec.wos_ut),
-                ("scopus_eid", rec.scopus_eid),
+                ("doi", doi),
+                ("wos_ut", ut),
+                ("scopus_eid", eid),
                 ("match_key", key),
             ):
                 if not value:
                     continue
                 pk = stored[field].get(value)
-                obj = loaded.get(pk) if pk is not None else pending[field].get(value)
-                if obj is not None:
+                paper = loaded.get(pk) if pk is not None else pending[field].get(value)
+                if paper is not None:
                     break
-            if obj is None:
-                obj = NewRecord.of(rec, key[:400], author_keys)
-                self.created.append(obj)
-                self.result.created += 1
+            if paper is None:  # a new paper: its row as made ready, nothing to build here
+                paper = len(created)
+                created.append(row)
+                known = (doi[:300], ut[:300], eid[:300], row[1])
             else:
-                self.result.merged += 1
-                _merge(obj, rec)
-            if variants:
-                obj.is_ours = obj.is_ours or is_ours(rec.affiliations, variants)
-            # what the paper is now known by (a merge may have given it a DOI) finds it again
-            for field, value in (
-                ("doi", obj.doi),
-                ("wos_ut", obj.wos_ut),
-                ("scopus_eid", obj.scopus_eid),
-                ("match_key", obj.match_key),
+                merged += 1
+                obj: BiblioRecord | NewRecord
+                if isinstance(paper, int):
+                    new = created[paper]
+                    obj = created[paper] = (
+                        new if isinstance(new, NewRecord) else NewRecord.from_row(new)
+                    )
+                else:
+                    obj = paper
+                _merge(obj, it)
+                # what the paper is now known by (a merge may have given it a DOI) finds it again
+                known = (obj.doi, obj.wos_ut, obj.scopus_eid, obj.match_key)
+            for field, value in zip(
+                ("doi", "wos_ut", "scopus_eid", "match_key"), known, strict=True
             ):
                 if value:
-                    pending[field].setdefault(value, obj)
-            if rec.cited_dois:
-                self.refs.append((obj, rec.cited_dois))
+                    pending[field].setdefault(value, paper)
+            if cited:
+                self.refs.append((paper, cited))
+        self.result.merged += merged
+        self.result.created += len(batch) - merged
 
     def finish(self) -> ImportResult:
         library = self.library
-        insert_records(library, self.created)
+        ids = insert_records(library, self.created)
         changed = [obj for pk, obj in self.loaded.items() if _state(obj) != self.before[pk]]
         BiblioRecord.objects.bulk_update(changed, UPDATED_FIELDS, batch_size=500)
-        insert_cited(library, ((int(obj.pk or 0), d) for obj, dois in self.refs for d in set(dois)))
+        insert_cited(
+            library,
+            (
+                (ids[p] if isinstance(p, int) else int(p.pk), d)
+                for p, dois in self.refs
+                for d in set(dois)
+            ),
+        )
         subject.data_changed(library)
         audit.write(
             AuditAction.IMPORT,
@@ -226,7 +272,7 @@ def write_records(library: Library, records: list[Record], fmt: str = "") -> Imp
     """Merge the records into the library's, in one transaction. Written in batches (lookups
     by chunks of identifiers, bulk inserts and updates): a million records are a few thousand
     statements, not millions."""
-    return _write(library, fmt, [prepared(records)])
+    return _write(library, fmt, [prepared(records, our_variants(library))])
 
 
 @contextmanager
@@ -249,7 +295,7 @@ def import_pragmas() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {size}")
 
 
-def _write(library: Library, fmt: str, batches: Iterable[list[Parsed]]) -> ImportResult:
+def _write(library: Library, fmt: str, batches: Iterable[list[Item]]) -> ImportResult:
     with import_pragmas(), transaction.atomic():
         merger = _Merger(library, fmt)
         for batch in batches:
@@ -264,7 +310,7 @@ def import_records(library: Library, data: bytes) -> ImportResult:
     text = decode(data)
     fmt = detect(text)
     if fmt == "wos":
-        batches = wospool.parse_parallel(text)
+        batches = wospool.parse_parallel(text, our_variants(library))
         if batches is not None:
             try:
                 return _write(library, fmt, batches)

@@ -11,9 +11,9 @@ import pytest
 
 from lifeline.core.models import Library
 from lifeline.research.logic import importer, wos, wospool
-from lifeline.research.logic.bulkwrite import dump_counts, dump_strs
+from lifeline.research.logic.bulkwrite import NewRecord, dump_counts, dump_strs
 from lifeline.research.logic.records import ParseError, decode
-from lifeline.research.models import BiblioRecord
+from lifeline.research.models import AffiliationVariant, BiblioRecord, CitedRef
 from lifeline.research.tests.conftest import DATA
 
 
@@ -62,11 +62,9 @@ def test_workers_give_the_whole_file_parse() -> None:
     assert batches is not None
     got = [parsed for batch in batches for parsed in batch]
     assert len(got) == 250
-    whole = wospool.prepared(list(wos.parse_plain_lines(text)))
-    assert any(rec.references and rec.cited_dois for rec, _key, _authors in whole)
-    for rec, _key, _authors in whole:
-        rec.references = []  # not sent back: the import keeps only the DOIs they name
-    assert got == whole
+    records = list(wos.parse_plain_lines(text))
+    assert any(rec.references and rec.cited_dois for rec in records)
+    assert got == wospool.prepared(records)
 
 
 @pytest.mark.usefixtures("small_pieces")
@@ -94,3 +92,58 @@ def test_a_defect_late_in_the_file_names_its_line_and_writes_nothing(
     assert caught.value.line == line
     assert not BiblioRecord.objects.filter(library=library_a).exists()
     assert importer.import_records(library_a, text.encode()).created == 300
+
+
+def with_repeats(records: int, every: int) -> str:
+    """`export(records)` where every `every`-th record first comes without its DOI and comes
+    again at the end (a later piece) with it and 99 times cited: the file merges into itself."""
+    text = export(records)
+    head, body = text.split("\nVR 1.0\n", 1)
+    blocks = body.removesuffix("EF\n").split("\nER\n")[:-1]
+    again = []
+    for i in range(0, records, every):
+        again.append(re.sub(r"(?m)^TC .*$", "TC 99", blocks[i]))
+        blocks[i] = re.sub(r"(?m)^DI .*\n", "", blocks[i])
+    return head + "\nVR 1.0\n" + "".join(b + "\nER\n" for b in blocks + again) + "EF\n"
+
+
+def stored(library: Library) -> list[tuple[object, ...]]:
+    fields = [
+        f.name for f in BiblioRecord._meta.fields if f.name not in ("id", "library", "created_at")
+    ]
+    rows = BiblioRecord.objects.filter(library=library).order_by("wos_ut").values_list(*fields)
+    cited = CitedRef.objects.filter(library=library).values_list("citing__wos_ut", "doi")
+    return [*rows, *sorted(cited)]
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_a_file_that_merges_into_itself_gives_what_the_line_parse_gives(
+    library_a: Library, library_b: Library
+) -> None:
+    """Rows made ready by the workers, some of them merged into by a later piece (the DOI and
+    the figure it adds), with the library's own affiliations marked: the same records, cited
+    links and flags as the whole file read line by line and merged in-process."""
+    text = with_repeats(240, 8)
+    batches = wospool.parse_parallel(text)
+    assert batches is not None and sum(map(len, batches)) == 270  # the workers read it all
+    for library in (library_a, library_b):
+        AffiliationVariant.objects.create(library=library, variant="USA", canonical="USA")
+    result = importer.import_records(library_a, text.encode())
+    assert (result.created, result.merged) == (240, 30)
+    lined = importer.write_records(library_b, list(wos.parse_plain_lines(text)), "wos")
+    assert (lined.created, lined.merged) == (240, 30)
+    assert stored(library_a) == stored(library_b)
+    rec = BiblioRecord.objects.get(library=library_a, wos_ut="000000000000016")
+    assert (rec.doi, rec.times_cited) == ("10.9999/pool.16", {"wos": 99})
+    assert BiblioRecord.objects.filter(library=library_a, is_ours=True).count() > 10
+    assert CitedRef.objects.filter(library=library_a).exists()
+    again = importer.import_records(library_a, text.encode())
+    assert (again.created, again.merged) == (0, 270)
+    assert stored(library_a) == stored(library_b)
+
+
+def test_a_merged_row_comes_back_as_it_was_made() -> None:
+    """A row made ready, read back for a merge and made again, is the same row."""
+    records = list(wos.parse_plain_lines(export(20)))
+    for row, *_rest in wospool.prepared(records, ["usa"]):
+        assert NewRecord.from_row(row).row() == row

@@ -20,7 +20,9 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 try:  # the C function json.dumps itself uses for a str
@@ -211,15 +213,27 @@ def parse_parallel(text: str, variants: Sequence[str] = ()) -> Generator[list[It
     # from it with the parser loaded
     context.set_forkserver_preload([__name__])
     try:
-        pool: Any = context.Pool(min(workers(), len(jobs)))
+        pool = ProcessPoolExecutor(min(workers(), len(jobs)), mp_context=context)
     except (AssertionError, OSError, ValueError):
         return None
-    return _results(pool, [(piece, line, tuple(variants)) for piece, line in jobs])
+    return _results(pool, parse_piece, [(piece, line, tuple(variants)) for piece, line in jobs])
 
 
-def _results(pool: Any, jobs: list[tuple[str, int, tuple[str, ...]]]) -> Generator[list[Item]]:
-    with pool:
-        for batch in pool.imap(parse_piece, jobs):
+def _results(
+    pool: ProcessPoolExecutor,
+    parse: Callable[[tuple[str, int, tuple[str, ...]]], list[Item] | None],
+    jobs: list[tuple[str, int, tuple[str, ...]]],
+) -> Generator[list[Item]]:
+    """The pieces' items in file order. A worker that dies, or cannot be started, is `Unusual`
+    too: `multiprocessing.Pool` would have waited for its piece for ever, with the import's
+    transaction open; the executor says so, and the importer reads the file itself."""
+    try:
+        for batch in pool.map(parse, jobs):
             if batch is None:
                 raise Unusual
             yield batch
+    except (BrokenProcessPool, OSError, AssertionError) as exc:  # AssertionError: a daemon
+        raise Unusual from exc
+    finally:
+        # pieces not yet started are dropped; those in hand finish (at most one per worker)
+        pool.shutdown(wait=True, cancel_futures=True)

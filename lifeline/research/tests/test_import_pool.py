@@ -147,3 +147,17 @@ def test_a_merged_row_comes_back_as_it_was_made() -> None:
     records = list(wos.parse_plain_lines(export(20)))
     for row, *_rest in wospool.prepared(records, ["usa"]):
         assert NewRecord.from_row(row).row() == row
+
+
+def test_a_worker_that_dies_is_unusual_not_a_wait_for_ever() -> None:
+    """multiprocessing.Pool would wait for a dead worker's piece for ever, with the import's
+    transaction open; the executor breaks, and the importer reads the file itself."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lifeline.research.tests.dying_worker import die
+
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    batches = wospool._results(pool, die, [("", 1, ()), ("", 2, ())])
+    with pytest.raises(wospool.Unusual):
+        next(batches)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -312,12 +312,9 @@ def import_records(library: Library, data: bytes) -> ImportResult:
     if fmt == "wos":
         batches = wospool.parse_parallel(text, our_variants(library))
         if batches is not None:
-            try:
+            # an Unusual piece rolled the transaction back (nothing was written): read line by line
+            with suppress(wospool.Unusual), closing(batches):
                 return _write(library, fmt, batches)
-            except wospool.Unusual:
-                pass  # rolled back: nothing was written
-            finally:
-                batches.close()
     fmt, records = parse_text(text, fmt)
     return write_records(library, records, fmt)
 
